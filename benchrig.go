@@ -1,0 +1,301 @@
+// Package benchrig holds the domain types shared by every part of benchrig:
+// specs, cases, trials, runs, fingerprints and the error type with its codes.
+// It imports only the standard library; adapters (YAML, SQLite, processes,
+// Docker, Elasticsearch, HTTP) live in sub-packages and are wired in cmd.
+package benchrig
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"text/template"
+	"time"
+)
+
+// Version is benchrig's version, recorded in every run's fingerprint.
+// The build may override it with -ldflags "-X github.com/benchrig/benchrig.Version=...".
+var Version = "0.1.0-dev"
+
+// Spec is a parsed and validated benchmark spec.
+type Spec struct {
+	File        string // path it was read from ("" when read from memory)
+	Hash        string // hex sha256 of the source bytes
+	Source      []byte // the source bytes, kept with the run for reproducibility
+	Name        string
+	Description string
+
+	Command Command
+	Params  []Param // in file order; the matrix is their cartesian product
+
+	Repeat  Repeat
+	Warmup  int           // warmup trials per case, recorded but excluded from statistics
+	Timeout time.Duration // per trial; 0 means none
+	Env     map[string]string
+	Workdir string
+	Setup   *Command // run once per case before its first trial
+	Cleanup *Command // run once per case after its last trial
+
+	Throughput *Throughput
+
+	Image  string            // fallback container image (unused by the local executor)
+	Images map[string]string // architecture -> image
+
+	// Baseline names the case the others are compared to, by param values.
+	// Empty means the first case of the matrix.
+	Baseline map[string]string
+	Order    Order
+}
+
+// Command is either an argv list run directly, or a string run by /bin/sh -c.
+// Exactly one of Argv and Shell is set.
+type Command struct {
+	Argv  []string
+	Shell string
+}
+
+// IsZero reports whether no command is set.
+func (c Command) IsZero() bool { return len(c.Argv) == 0 && c.Shell == "" }
+
+// String renders the command for humans.
+func (c Command) String() string {
+	if c.Shell != "" {
+		return c.Shell
+	}
+	return strings.Join(c.Argv, " ")
+}
+
+// Param is one axis of the matrix.
+type Param struct {
+	Name   string
+	Values []string
+}
+
+// Repeat says how many measured trials each case gets. A fixed count has
+// Min == Max and UntilCI == 0. Adaptive repetition runs at least Min and at
+// most Max trials and stops early once the 95% CI half-width of the median,
+// relative to the median, falls under UntilCI, or once MaxTime has passed.
+type Repeat struct {
+	Min, Max int
+	UntilCI  float64       // relative half-width, e.g. 0.02 for 2%; 0 disables
+	MaxTime  time.Duration // per case; 0 means unbounded
+}
+
+// Adaptive reports whether the repeat count depends on the measurements.
+func (r Repeat) Adaptive() bool { return r.UntilCI > 0 || (r.Min != r.Max) }
+
+// ThroughputUnit is what one trial processes.
+type ThroughputUnit string
+
+const (
+	Bytes ThroughputUnit = "bytes"
+	Items ThroughputUnit = "items"
+)
+
+// Throughput declares how much work one trial does, so rates can be shown.
+// Either Value (a number or a template giving one) or Files (glob templates
+// whose total size in bytes is the amount) is set.
+type Throughput struct {
+	Unit  ThroughputUnit
+	Value string
+	Files []string
+}
+
+// Order is how trials of different cases are sequenced.
+type Order string
+
+const (
+	// Interleaved runs round by round (A B C A B C ...) so that machine drift
+	// hits every case alike. It is the default.
+	Interleaved Order = "interleaved"
+	// Sequential runs all trials of a case before the next case.
+	Sequential Order = "sequential"
+)
+
+// KV is one param value of a case.
+type KV struct {
+	Name, Value string
+}
+
+// Case is one cell of the param matrix.
+type Case struct {
+	ID     string // stable key: "name=value,name=value" in param order ("default" with no params)
+	Index  int    // position in the matrix
+	Params []KV   // in param order
+}
+
+// Map returns the case's params as a map, as templates see them.
+func (c Case) Map() map[string]string {
+	m := make(map[string]string, len(c.Params))
+	for _, kv := range c.Params {
+		m[kv.Name] = kv.Value
+	}
+	return m
+}
+
+// Get returns the value of param name, and whether the case has it.
+func (c Case) Get(name string) (string, bool) {
+	for _, kv := range c.Params {
+		if kv.Name == name {
+			return kv.Value, true
+		}
+	}
+	return "", false
+}
+
+// CaseID builds the stable identifier of a case from its params.
+func CaseID(params []KV) string {
+	if len(params) == 0 {
+		return "default"
+	}
+	parts := make([]string, len(params))
+	for i, kv := range params {
+		parts[i] = kv.Name + "=" + kv.Value
+	}
+	return strings.Join(parts, ",")
+}
+
+// Matrix expands params into their cartesian product, the first param
+// varying slowest.
+func Matrix(params []Param) []Case {
+	cases := []Case{{}}
+	for _, p := range params {
+		var next []Case
+		for _, c := range cases {
+			for _, v := range p.Values {
+				kvs := append(append([]KV(nil), c.Params...), KV{p.Name, v})
+				next = append(next, Case{Params: kvs})
+			}
+		}
+		cases = next
+	}
+	for i := range cases {
+		cases[i].Index = i
+		cases[i].ID = CaseID(cases[i].Params)
+	}
+	return cases
+}
+
+// Expand substitutes {{.name}} references to the case's params in s.
+// A reference to an unknown param is an error.
+func Expand(s string, params map[string]string) (string, error) {
+	if !strings.Contains(s, "{{") {
+		return s, nil
+	}
+	t, err := template.New("").Option("missingkey=error").Parse(s)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	if err := t.Execute(&b, params); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
+
+// SortedKeys returns the keys of m in order.
+func SortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// Measurement is what an executor measured of one execution of a command.
+type Measurement struct {
+	Start time.Time
+	Wall  time.Duration // monotonic wall time of the command
+	User  time.Duration // user CPU of the whole process tree
+	Sys   time.Duration // system CPU of the whole process tree
+
+	MaxRSS      int64 // peak memory of the tree in bytes (cgroup peak, or largest rusage maxrss)
+	ExitCode    int   // -1 when the command did not run to an exit (timeout, signal, start failure)
+	StdoutBytes int64
+	StderrBytes int64
+	StderrTail  string // last bytes of stderr (at most 4 KiB), kept for failed trials
+
+	// Error says why the execution failed other than by its exit code:
+	// "timeout", "signal: killed", "cancelled", "start: ...". Empty for a
+	// command that ran to its exit.
+	Error string
+
+	// Source names where CPU and memory figures came from: "cgroup-v1",
+	// "cgroup-v2" or "rusage".
+	Source string
+
+	// Metrics holds further raw figures, e.g. "io_read_bytes",
+	// "io_write_bytes", "pids_peak", "cpu_throttled_ns". Keys are snake_case
+	// with a unit suffix.
+	Metrics map[string]float64
+}
+
+// Trial is one execution of a case's command and what was measured.
+type Trial struct {
+	RunID  string
+	CaseID string
+	Seq    int  // order of execution within the run, from 0
+	Index  int  // order within the case, warmups included, from 0
+	Warmup bool // excluded from statistics
+	Node   string
+	Measurement
+}
+
+// Failed reports whether the trial did not succeed.
+func (t *Trial) Failed() bool { return t.ExitCode != 0 || t.Error != "" }
+
+// RunStatus is the state of a run.
+type RunStatus string
+
+const (
+	RunRunning   RunStatus = "running"
+	RunFinished  RunStatus = "finished"  // every planned trial ran and none failed
+	RunFailed    RunStatus = "failed"    // every planned trial ran, some failed
+	RunCancelled RunStatus = "cancelled" // stopped early (Ctrl-C); finished trials are kept
+)
+
+// Run is one execution of a spec.
+type Run struct {
+	ID          string
+	SpecName    string
+	SpecHash    string
+	SpecFile    string
+	SpecSource  []byte
+	Overrides   []string // --set and --repeat as given, for the record
+	Status      RunStatus
+	Started     time.Time
+	Finished    time.Time // zero while running
+	Fingerprint Fingerprint
+	Cases       []Case
+	BaselineID  string // the case others are compared to
+	// Notes keeps what happened per case that statistics alone do not show,
+	// e.g. why adaptive repetition stopped: case ID -> note.
+	Notes map[string]string
+	// Throughput per case, when the spec declares it: case ID -> amount per trial.
+	Throughput     map[string]float64
+	ThroughputUnit ThroughputUnit
+	Trials         []Trial // filled when a run is loaded whole
+}
+
+// Fingerprint records where a run happened.
+type Fingerprint struct {
+	Hostname    string `json:"hostname"`
+	OS          string `json:"os"`
+	Kernel      string `json:"kernel"`
+	Arch        string `json:"arch"`
+	CPUModel    string `json:"cpu_model"`
+	CPUs        int    `json:"cpus"`
+	MemoryBytes int64  `json:"memory_bytes"`
+	Version     string `json:"benchrig_version"`
+	GoVersion   string `json:"go_version"`
+	SpecHash    string `json:"spec_hash"`
+	GitCommit   string `json:"git_commit,omitempty"` // of the spec's folder
+	GitDirty    bool   `json:"git_dirty,omitempty"`
+	CgroupMode  string `json:"cgroup_mode"` // "v1", "v2", "hybrid", "none"
+	Executor    string `json:"executor"`
+}
+
+// String is a short one-line summary.
+func (f Fingerprint) String() string {
+	return fmt.Sprintf("%s %s/%s %s, %d x %s, %.1f GiB", f.Hostname, f.OS, f.Arch, f.Kernel, f.CPUs, f.CPUModel, float64(f.MemoryBytes)/(1<<30))
+}
