@@ -1,0 +1,42 @@
+# benchrig: `make help` lists the targets.
+SHELL := /bin/bash
+GO ?= go
+BIN := bin/benchrig
+PKGS := ./...
+
+.PHONY: help build test unit vet fmt-check testenv testenv-down fuzz bench clean
+
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+build: ## build bin/benchrig
+	$(GO) build -o $(BIN) ./cmd/benchrig
+
+testenv: ## install and start what the tests need (idempotent)
+	@bash scripts/testenv.sh up
+
+testenv-down: ## stop what testenv started
+	@bash scripts/testenv.sh down
+
+fmt-check: ## fail when gofmt would change a file
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+vet: ## go vet
+	$(GO) vet $(PKGS)
+
+test: testenv fmt-check vet ## vet and every test with -race, against the real services
+	set -a; [ -f .testenv/env ] && . .testenv/env; set +a; \
+	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+unit: ## tests only, no provisioning (integration tests skip)
+	$(GO) test -race -count=1 $(PKGS)
+
+fuzz: ## run the spec parser's fuzz target for FUZZTIME (default 60s)
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $${FUZZTIME:-60s} ./spec/
+
+bench: build ## benchrig vs hyperfine on the same command, ratio of medians
+	bash bench/overhead.sh
+
+clean: ## remove build outputs
+	rm -rf bin .bench

@@ -1,0 +1,235 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/benchrig/benchrig"
+	"github.com/benchrig/benchrig/runner"
+)
+
+// cli runs benchrig in-process with its store in dir.
+type cli struct {
+	t   *testing.T
+	dir string
+}
+
+func newCLI(t *testing.T) *cli {
+	return &cli{t: t, dir: t.TempDir()}
+}
+
+func (c *cli) deps(stdout, stderr *bytes.Buffer) *deps {
+	d := defaultDeps(stdout, stderr)
+	d.cwd = c.dir
+	d.getenv = func(k string) string {
+		if k == "BENCHRIG_STORE" {
+			return filepath.Join(c.dir, "store.db")
+		}
+		return ""
+	}
+	return d
+}
+
+func (c *cli) run(ctx context.Context, args ...string) (code int, stdout, stderr string) {
+	var out, errb bytes.Buffer
+	code = execute(ctx, c.deps(&out, &errb), args)
+	return code, out.String(), errb.String()
+}
+
+func (c *cli) write(name, content string) string {
+	p := filepath.Join(c.dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		c.t.Fatal(err)
+	}
+	return p
+}
+
+const twoCases = `name: cli-test
+command: "head -c {{.n}} /dev/zero"
+params:
+  n: [1000, 200000]
+repeat: 5
+warmup: 1
+throughput: {bytes: "{{.n}}"}
+`
+
+func TestRunAndInspect(t *testing.T) {
+	c := newCLI(t)
+	spec := c.write("spec.yaml", twoCases)
+	jsonPath := filepath.Join(c.dir, "out.json")
+	csvPath := filepath.Join(c.dir, "out.csv")
+	mdPath := filepath.Join(c.dir, "out.md")
+	code, out, errOut := c.run(context.Background(), "run", spec, "--json", jsonPath, "--csv", csvPath, "--md", mdPath)
+	if code != 0 {
+		t.Fatalf("run exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	for _, want := range []string{"n=1000", "n=200000"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks case %s:\n%s", want, out)
+		}
+	}
+	if !strings.Contains(errOut, "[12/12]") {
+		t.Errorf("plain progress lines missing on a non-terminal:\n%s", errOut)
+	}
+	var doc struct {
+		RunID string `json:"run_id"`
+		Cases []struct {
+			ID     string            `json:"id"`
+			Params map[string]string `json:"params"`
+			Trials []struct {
+				WallS       float64 `json:"wall_s"`
+				StdoutBytes int64   `json:"stdout_bytes"`
+				Warmup      bool    `json:"warmup"`
+			} `json:"trials"`
+			Stats struct {
+				N       int     `json:"n"`
+				MedianS float64 `json:"median_s"`
+			} `json:"stats"`
+		} `json:"cases"`
+		Comparisons []struct {
+			Case     string  `json:"case"`
+			Baseline string  `json:"baseline"`
+			Ratio    float64 `json:"ratio"`
+		} `json:"comparisons"`
+	}
+	b, err := os.ReadFile(jsonPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatalf("json export: %v", err)
+	}
+	if len(doc.Cases) != 2 || doc.Cases[1].Params["n"] != "200000" {
+		t.Fatalf("json cases = %+v", doc.Cases)
+	}
+	for _, cs := range doc.Cases {
+		if cs.Stats.N != 5 || len(cs.Trials) != 6 || !cs.Trials[0].Warmup {
+			t.Errorf("case %s: n=%d trials=%d, want 5 measured of 6 with a warmup first", cs.ID, cs.Stats.N, len(cs.Trials))
+		}
+		for _, tr := range cs.Trials {
+			if want := cs.Params["n"]; want == "200000" && tr.StdoutBytes != 200000 {
+				t.Errorf("stdout bytes = %d, want 200000 counted through the pipe", tr.StdoutBytes)
+			}
+			if tr.WallS <= 0 {
+				t.Errorf("wall_s = %v", tr.WallS)
+			}
+		}
+	}
+	if len(doc.Comparisons) != 1 || doc.Comparisons[0].Baseline != "n=1000" || doc.Comparisons[0].Ratio <= 0 {
+		t.Errorf("comparisons = %+v", doc.Comparisons)
+	}
+	csv, _ := os.ReadFile(csvPath)
+	if lines := strings.Count(string(csv), "\n"); lines != 13 {
+		t.Errorf("csv has %d lines, want header + 12 trials", lines)
+	}
+	if md, _ := os.ReadFile(mdPath); !strings.Contains(string(md), "|") {
+		t.Errorf("markdown export has no table:\n%s", md)
+	}
+
+	code, out, errOut = c.run(context.Background(), "runs", "list")
+	if code != 0 || !strings.Contains(out, doc.RunID) || !strings.Contains(out, "finished") {
+		t.Errorf("runs list exit %d:\n%s%s", code, out, errOut)
+	}
+	code, out, errOut = c.run(context.Background(), "runs", "show", doc.RunID[:12])
+	if code != 0 || !strings.Contains(out, doc.RunID) || !strings.Contains(out, "n=200000") {
+		t.Errorf("runs show by prefix exit %d:\n%s%s", code, out, errOut)
+	}
+	// A second run to compare against the first.
+	if code, _, errOut = c.run(context.Background(), "run", spec, "--set", "n=200000", "--repeat", "3", "-q"); code != 0 {
+		t.Fatalf("second run exit %d: %s", code, errOut)
+	}
+	code, out, errOut = c.run(context.Background(), "runs", "compare", doc.RunID, "latest")
+	if code != 0 || !strings.Contains(out, "n=200000") {
+		t.Errorf("runs compare exit %d:\n%s%s", code, out, errOut)
+	}
+}
+
+func TestExitCodes(t *testing.T) {
+	c := newCLI(t)
+	good := c.write("good.yaml", twoCases)
+	bad := c.write("bad.yaml", "name: x\ncommand: [true]\nrepeat: 0\n")
+	failing := c.write("failing.yaml", "name: f\ncommand: \"echo boom >&2; exit 3\"\nrepeat: 2\nwarmup: 0\n")
+	missing := c.write("missing.yaml", "name: m\ncommand: [no-such-program-xyz, a]\n")
+	for _, tc := range []struct {
+		name     string
+		args     []string
+		code     int
+		inStderr string
+	}{
+		{"validate ok", []string{"validate", good}, 0, ""},
+		{"validate bad", []string{"validate", bad}, 2, "bad.yaml:3: repeat"},
+		{"validate missing file", []string{"validate", filepath.Join(c.dir, "nope.yaml")}, 2, "nope.yaml"},
+		{"unknown flag", []string{"run", good, "--bogus"}, 2, "unknown flag: --bogus"},
+		{"bad repeat flag", []string{"run", good, "--repeat", "0"}, 2, "--repeat must be at least 1"},
+		{"set unknown param", []string{"run", good, "--set", "zz=1"}, 2, "--set"},
+		{"program not found", []string{"run", missing}, 2, `program "no-such-program-xyz" not found`},
+		{"failing trials", []string{"run", failing}, 1, "boom"},
+		{"store not writable", []string{"run", good, "--store", good + "/sub/x.db"}, 2, "x.db"},
+		{"export dir missing", []string{"run", good, "--json", "/nonexistent/dir/x.json"}, 2, "/nonexistent/dir/x.json"},
+		{"unknown run", []string{"runs", "show", "nosuchrun"}, 2, "nosuchrun"},
+		{"no args", []string{"run"}, 2, "accepts 1 arg"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errOut := c.run(context.Background(), tc.args...)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tc.code, out, errOut)
+			}
+			if !strings.Contains(errOut, tc.inStderr) {
+				t.Errorf("stderr lacks %q:\n%s", tc.inStderr, errOut)
+			}
+		})
+	}
+}
+
+func TestCancelKeepsTrials(t *testing.T) {
+	c := newCLI(t)
+	spec := c.write("slow.yaml", "name: slow\ncommand: [sleep, '0.2']\nrepeat: 50\nwarmup: 0\n")
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errb bytes.Buffer
+	d := c.deps(&out, &errb)
+	done := 0
+	d.executors["local"] = wrapExecutor(d.executors["local"], func() {
+		done++
+		if done == 3 {
+			cancel()
+		}
+	})
+	start := time.Now()
+	code := execute(ctx, d, []string{"run", spec})
+	if code != 130 {
+		t.Fatalf("exit %d, want 130\n%s%s", code, out.String(), errb.String())
+	}
+	if time.Since(start) > 5*time.Second {
+		t.Errorf("cancel took %v", time.Since(start))
+	}
+	code, list, _ := c.run(context.Background(), "runs", "list")
+	if code != 0 || !strings.Contains(list, "cancelled") {
+		t.Fatalf("runs list:\n%s", list)
+	}
+	_, show, _ := c.run(context.Background(), "runs", "show", "latest")
+	if !strings.Contains(show, "cancelled") {
+		t.Errorf("show latest:\n%s", show)
+	}
+}
+
+// wrapExecutor calls after once each job has finished.
+func wrapExecutor(next func() executor, after func()) func() executor {
+	return func() executor { return &hookedExec{executor: next(), after: after} }
+}
+
+type hookedExec struct {
+	executor
+	after func()
+}
+
+func (h *hookedExec) Run(ctx context.Context, job runner.Job) (m benchrig.Measurement, err error) {
+	m, err = h.executor.Run(ctx, job)
+	h.after()
+	return m, err
+}

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/benchrig/benchrig"
+	"github.com/benchrig/benchrig/runner"
+	"github.com/benchrig/benchrig/runner/local"
+)
+
+// deps is what subcommands get from the process, so that they can be run
+// in-process by tests.
+type deps struct {
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	environ        []string
+	cwd            string
+	// tty reports whether stderr is a terminal (progress bar vs plain lines).
+	tty bool
+	// executors lists the built-in executors by name; explicit wiring, no
+	// registration by init side effects.
+	executors map[string]func() executor
+}
+
+// executor is a runner.Executor that can also say how it measures.
+type executor interface {
+	runner.Executor
+	Mode() string
+	Warning() string
+}
+
+func defaultDeps(stdout, stderr io.Writer) *deps {
+	cwd, _ := os.Getwd()
+	d := &deps{
+		stdout:  stdout,
+		stderr:  stderr,
+		getenv:  os.Getenv,
+		environ: os.Environ(),
+		cwd:     cwd,
+		executors: map[string]func() executor{
+			"local": func() executor { return local.New(local.Config{}) },
+		},
+	}
+	if f, ok := stderr.(*os.File); ok {
+		d.tty = term.IsTerminal(int(f.Fd()))
+	}
+	return d
+}
+
+// run is main without the process: it returns the exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return execute(ctx, defaultDeps(stdout, stderr), args)
+}
+
+func execute(ctx context.Context, d *deps, args []string) int {
+	root := newRootCommand(d)
+	root.SetArgs(args)
+	root.SetOut(d.stdout)
+	root.SetErr(d.stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	// Errors that did not come from a command's RunE are cobra's: unknown
+	// flags, wrong argument counts.
+	var c cmdError
+	var u usageError
+	if !errors.As(err, &c) || errors.As(err, &u) {
+		fmt.Fprintf(d.stderr, "benchrig: %v\nRun 'benchrig --help' for usage.\n", err)
+		return 2
+	}
+	fmt.Fprintf(d.stderr, "benchrig: %v\n", err)
+	return exitCode(err)
+}
+
+// exitCode maps an error to the process exit code, in one place:
+// 2 for bad input, 1 for failed trials and internal errors, 130 for a
+// cancelled run (as a shell reports Ctrl-C).
+func exitCode(err error) int {
+	switch benchrig.ErrorCode(err) {
+	case "":
+		return 0
+	case benchrig.EInvalid, benchrig.ENotFound:
+		return 2
+	case benchrig.ECancelled:
+		return 130
+	default:
+		return 1
+	}
+}
+
+// usageError is a wrong flag or argument.
+type usageError struct{ error }
+
+// cmdError marks errors returned by a command's RunE, which are never usage
+// errors unless wrapped in usageError.
+type cmdError struct{ error }
+
+func (e cmdError) Unwrap() error { return e.error }
+
+// wrap makes a RunE whose errors are told apart from cobra's usage errors.
+func wrap(f func(cmd *cobra.Command, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := f(cmd, args); err != nil {
+			var u usageError
+			if errors.As(err, &u) {
+				return err
+			}
+			return cmdError{err}
+		}
+		return nil
+	}
+}
+
+func newRootCommand(d *deps) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "benchrig",
+		Short: "Run benchmark specs and compare the results honestly",
+		Long: `benchrig runs every case of a benchmark spec's parameter matrix, measures each trial
+(wall time, CPU, peak memory, output bytes), keeps every raw sample in a store, and
+reports medians with confidence intervals and significance-tested comparisons.`,
+		Version:       benchrig.Version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(newValidateCommand(d), newRunCommand(d), newRunsCommand(d))
+	return root
+}
+
+// storePath returns the store to use: the flag, then BENCHRIG_STORE, then
+// benchrig.db under the user's data directory (XDG_DATA_HOME or
+// ~/.local/share).
+func storePath(d *deps, flag string) string {
+	if flag != "" {
+		return flag
+	}
+	if p := d.getenv("BENCHRIG_STORE"); p != "" {
+		return p
+	}
+	dataHome := d.getenv("XDG_DATA_HOME")
+	if dataHome == "" {
+		home := d.getenv("HOME")
+		if home == "" {
+			home = d.cwd
+		}
+		dataHome = filepath.Join(home, ".local", "share")
+	}
+	return filepath.Join(dataHome, "benchrig", "benchrig.db")
+}

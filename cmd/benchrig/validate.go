@@ -1,0 +1,53 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/benchrig/benchrig"
+	"github.com/benchrig/benchrig/spec"
+)
+
+type validateOptions struct {
+	sets []string
+}
+
+func newValidateCommand(d *deps) *cobra.Command {
+	var opts validateOptions
+	cmd := &cobra.Command{
+		Use:   "validate SPEC...",
+		Short: "Check benchmark specs without running them",
+		Long: `Parse and validate each spec and print its matrix. Every problem is reported as
+file:line: field: reason, and the exit code is 2 when any spec is invalid.`,
+		Example: `  benchrig validate benchmarks/grep-impl.yaml
+  benchrig validate --set impl=gnu spec.yaml`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: wrap(func(cmd *cobra.Command, args []string) error {
+			return runValidate(d, opts, args)
+		}),
+	}
+	cmd.Flags().StringArrayVar(&opts.sets, "set", nil, "override or narrow a param: `key=v1,v2` (repeatable)")
+	return cmd
+}
+
+func runValidate(d *deps, opts validateOptions, files []string) error {
+	bad := 0
+	for _, f := range files {
+		s, err := spec.Load(f)
+		if err == nil {
+			err = spec.ApplySet(s, opts.sets)
+		}
+		if err != nil {
+			bad++
+			fmt.Fprintln(d.stderr, err)
+			continue
+		}
+		cases := len(benchrig.Matrix(s.Params))
+		fmt.Fprintf(d.stdout, "%s: ok: spec %q, %d case(s), %s trials each, %d warmup\n", f, s.Name, cases, repeatText(s.Repeat), s.Warmup)
+	}
+	if bad > 0 {
+		return benchrig.Errorf(benchrig.EInvalid, "%d of %d spec(s) invalid", bad, len(files))
+	}
+	return nil
+}

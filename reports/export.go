@@ -1,0 +1,608 @@
+package reports
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+	"unicode/utf8"
+
+	"github.com/benchrig/benchrig"
+)
+
+// SchemaVersion is the version of the JSON document written by WriteJSON;
+// SCHEMA.md describes it. It changes when a field changes meaning or goes
+// away, not when one is added.
+const SchemaVersion = 1
+
+// The JSON document. Structs, not maps, so that key order is fixed;
+// optional numbers are pointers so that undefined values are null rather
+// than NaN, which JSON cannot carry.
+type (
+	jsonReport struct {
+		SchemaVersion int                  `json:"schema_version"`
+		RunID         string               `json:"run_id"`
+		Status        string               `json:"status"`
+		Started       *string              `json:"started"`
+		Finished      *string              `json:"finished"`
+		Spec          jsonSpec             `json:"spec"`
+		Overrides     []string             `json:"overrides"`
+		Fingerprint   benchrig.Fingerprint `json:"fingerprint"`
+		Baseline      string               `json:"baseline"`
+		Cases         []jsonCase           `json:"cases"`
+		Comparisons   []jsonComparison     `json:"comparisons"`
+		Scaling       []jsonScaling        `json:"scaling,omitempty"`
+		Notes         map[string]string    `json:"notes"`
+	}
+	jsonSpec struct {
+		Name string `json:"name"`
+		Hash string `json:"hash"`
+		File string `json:"file"`
+	}
+	jsonCase struct {
+		ID         string            `json:"id"`
+		Params     map[string]string `json:"params"`
+		Node       string            `json:"node"`
+		Trials     []jsonTrial       `json:"trials"`
+		Stats      *jsonStats        `json:"stats"`
+		Throughput *jsonThroughput   `json:"throughput,omitempty"`
+		Warnings   []Warning         `json:"warnings"`
+		Note       string            `json:"note"`
+	}
+	jsonTrial struct {
+		Seq         int                 `json:"seq"`
+		Index       int                 `json:"index"`
+		Start       *string             `json:"start"`
+		WallS       float64             `json:"wall_s"`
+		UserS       float64             `json:"user_s"`
+		SysS        float64             `json:"sys_s"`
+		MaxRSSBytes int64               `json:"max_rss_bytes"`
+		ExitCode    int                 `json:"exit_code"`
+		Warmup      bool                `json:"warmup"`
+		Failed      bool                `json:"failed"`
+		StdoutBytes int64               `json:"stdout_bytes"`
+		StderrBytes int64               `json:"stderr_bytes"`
+		Error       string              `json:"error"`
+		StderrTail  string              `json:"stderr_tail,omitempty"`
+		Source      string              `json:"source"`
+		Node        string              `json:"node"`
+		Rate        *float64            `json:"rate,omitempty"`
+		Metrics     map[string]*float64 `json:"metrics"`
+	}
+	jsonStats struct {
+		N            int       `json:"n"`
+		MedianS      float64   `json:"median_s"`
+		MeanS        float64   `json:"mean_s"`
+		StddevS      float64   `json:"stddev_s"`
+		MinS         float64   `json:"min_s"`
+		MaxS         float64   `json:"max_s"`
+		MADS         float64   `json:"mad_s"`
+		MADScaledS   float64   `json:"mad_scaled_s"`
+		CV           float64   `json:"cv"`
+		CI95LowS     float64   `json:"ci95_low_s"`
+		CI95HighS    float64   `json:"ci95_high_s"`
+		CIMethod     string    `json:"ci_method"`
+		CI95Coverage float64   `json:"ci95_coverage"`
+		Outliers     []int     `json:"outliers"`
+		Measured     int       `json:"measured"`
+		Failed       int       `json:"failed"`
+		Warmups      int       `json:"warmups"`
+		Samples      []float64 `json:"samples_s"`
+	}
+	jsonThroughput struct {
+		Unit         string   `json:"unit"`
+		RateUnit     string   `json:"rate_unit"`
+		PerTrial     float64  `json:"per_trial"`
+		RateMedian   *float64 `json:"rate_median"`
+		RateCI95Low  *float64 `json:"rate_ci95_low"`
+		RateCI95High *float64 `json:"rate_ci95_high"`
+	}
+	jsonComparison struct {
+		Case      string   `json:"case"`
+		Baseline  string   `json:"baseline"`
+		NCase     int      `json:"n_case"`
+		NBaseline int      `json:"n_baseline"`
+		Ratio     *float64 `json:"ratio"`
+		CI95Low   *float64 `json:"ci95_low"`
+		CI95High  *float64 `json:"ci95_high"`
+		CIMethod  string   `json:"ci_method"`
+		U         *float64 `json:"u"`
+		PValue    *float64 `json:"p_value"`
+		PMethod   string   `json:"p_method"`
+		Verdict   string   `json:"verdict"`
+	}
+	jsonScaling struct {
+		Param  string             `json:"param"`
+		Groups []jsonScalingGroup `json:"groups"`
+	}
+	jsonScalingGroup struct {
+		Fixed  map[string]string  `json:"fixed"`
+		Points []jsonScalingPoint `json:"points"`
+	}
+	jsonScalingPoint struct {
+		Case       string   `json:"case"`
+		Value      float64  `json:"value"`
+		MedianS    *float64 `json:"median_s"`
+		Speedup    *float64 `json:"speedup"`
+		Efficiency *float64 `json:"efficiency"`
+	}
+)
+
+// num is f, or nil (JSON null) when f is NaN or infinite.
+func num(f float64) *float64 {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return nil
+	}
+	return &f
+}
+
+func timeString(t time.Time) *string {
+	if t.IsZero() {
+		return nil
+	}
+	s := t.Format(time.RFC3339Nano)
+	return &s
+}
+
+func kvMap(kvs []benchrig.KV) map[string]string {
+	m := make(map[string]string, len(kvs))
+	for _, kv := range kvs {
+		m[kv.Name] = kv.Value
+	}
+	return m
+}
+
+// bootstrapMethod names how Comparison's ratio CI is computed.
+var bootstrapMethod = fmt.Sprintf("bootstrap-percentile-%d-pcg-fixed-seed", BootstrapResamples)
+
+// WriteJSON writes r as the JSON document described in SCHEMA.md.
+func WriteJSON(w io.Writer, r *Report) error {
+	doc := jsonReport{
+		SchemaVersion: SchemaVersion,
+		RunID:         r.RunID,
+		Status:        string(r.Status),
+		Started:       timeString(r.Started),
+		Finished:      timeString(r.Finished),
+		Spec:          jsonSpec{Name: r.SpecName, Hash: r.SpecHash, File: r.SpecFile},
+		Overrides:     r.Overrides,
+		Fingerprint:   r.Fingerprint,
+		Baseline:      r.BaselineID,
+		Cases:         []jsonCase{},
+		Comparisons:   []jsonComparison{},
+		Notes:         r.Notes,
+	}
+	if doc.Overrides == nil {
+		doc.Overrides = []string{}
+	}
+	if doc.Notes == nil {
+		doc.Notes = map[string]string{}
+	}
+	for i := range r.Cases {
+		doc.Cases = append(doc.Cases, jsonCaseOf(r, &r.Cases[i]))
+	}
+	for _, c := range r.Comparisons {
+		doc.Comparisons = append(doc.Comparisons, jsonComparison{
+			Case: c.Case, Baseline: c.Baseline, NCase: c.NCase, NBaseline: c.NBaseline,
+			Ratio: num(c.Ratio), CI95Low: num(c.CILow), CI95High: num(c.CIHigh), CIMethod: bootstrapMethod,
+			U: num(c.U), PValue: num(c.P), PMethod: c.PMethod, Verdict: c.Verdict,
+		})
+	}
+	for _, s := range r.Scaling {
+		js := jsonScaling{Param: s.Param}
+		for _, g := range s.Groups {
+			jg := jsonScalingGroup{Fixed: kvMap(g.Fixed)}
+			for _, p := range g.Points {
+				jg.Points = append(jg.Points, jsonScalingPoint{Case: p.CaseID, Value: p.Value, MedianS: num(p.Median), Speedup: num(p.Speedup), Efficiency: num(p.Efficiency)})
+			}
+			js.Groups = append(js.Groups, jg)
+		}
+		doc.Scaling = append(doc.Scaling, js)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(doc); err != nil {
+		return fmt.Errorf("write json report: %w", err)
+	}
+	return nil
+}
+
+func jsonCaseOf(r *Report, c *CaseReport) jsonCase {
+	jc := jsonCase{
+		ID:       c.Case.ID,
+		Params:   kvMap(c.Case.Params),
+		Node:     c.Node,
+		Trials:   []jsonTrial{},
+		Warnings: c.Warnings,
+		Note:     c.Note,
+	}
+	if jc.Warnings == nil {
+		jc.Warnings = []Warning{}
+	}
+	rates := map[int]float64{}
+	if c.Throughput != nil {
+		for i, seq := range c.SampleSeqs {
+			rates[seq] = c.Throughput.TrialRates[i]
+		}
+	}
+	for _, t := range c.Trials {
+		jt := jsonTrial{
+			Seq: t.Seq, Index: t.Index, Start: timeString(t.Start),
+			WallS: t.Wall.Seconds(), UserS: t.User.Seconds(), SysS: t.Sys.Seconds(),
+			MaxRSSBytes: t.MaxRSS, ExitCode: t.ExitCode, Warmup: t.Warmup, Failed: t.Failed(),
+			StdoutBytes: t.StdoutBytes, StderrBytes: t.StderrBytes, Error: t.Error, Source: t.Source, Node: t.Node,
+			Metrics: map[string]*float64{},
+		}
+		if t.Failed() {
+			jt.StderrTail = t.StderrTail
+		}
+		if rate, ok := rates[t.Seq]; ok && !t.Warmup {
+			jt.Rate = num(rate)
+		}
+		for k, v := range t.Metrics {
+			jt.Metrics[k] = num(v)
+		}
+		jc.Trials = append(jc.Trials, jt)
+	}
+	if s := c.Stats; s.N > 0 {
+		jc.Stats = &jsonStats{
+			N: s.N, MedianS: s.Median, MeanS: s.Mean, StddevS: s.Stddev, MinS: s.Min, MaxS: s.Max,
+			MADS: s.MAD, MADScaledS: s.MADScaled, CV: s.CV,
+			CI95LowS: s.CILow, CI95HighS: s.CIHigh, CIMethod: s.CIMethod, CI95Coverage: s.CICoverage,
+			Outliers: c.OutlierSeqs(), Measured: c.Measured, Failed: c.Failed, Warmups: c.Warmups,
+			Samples: c.Samples,
+		}
+	}
+	if tp := c.Throughput; tp != nil {
+		jc.Throughput = &jsonThroughput{
+			Unit: string(tp.Unit), RateUnit: string(tp.Unit) + "/s", PerTrial: tp.PerTrial,
+			RateMedian: num(tp.RateMedian), RateCI95Low: num(tp.RateCILow), RateCI95High: num(tp.RateCIHigh),
+		}
+	}
+	return jc
+}
+
+// paramNames returns the param names of r's cases in first-seen order.
+func paramNames(r *Report) []string {
+	var names []string
+	seen := map[string]bool{}
+	for _, c := range r.Cases {
+		for _, kv := range c.Case.Params {
+			if !seen[kv.Name] {
+				seen[kv.Name] = true
+				names = append(names, kv.Name)
+			}
+		}
+	}
+	return names
+}
+
+// WriteCSV writes one row per trial, warmups and failed trials included,
+// with a header row. Each param is its own column, "param.<name>".
+func WriteCSV(w io.Writer, r *Report) error {
+	names := paramNames(r)
+	cw := csv.NewWriter(w)
+	header := []string{"run_id", "case"}
+	for _, n := range names {
+		header = append(header, "param."+n)
+	}
+	header = append(header, "seq", "index", "warmup", "failed", "node", "wall_s", "user_s", "sys_s",
+		"max_rss_bytes", "exit_code", "stdout_bytes", "stderr_bytes", "error", "source")
+	if err := cw.Write(header); err != nil {
+		return fmt.Errorf("write csv report: %w", err)
+	}
+	for _, c := range r.Cases {
+		for _, t := range c.Trials {
+			row := []string{r.RunID, c.Case.ID}
+			for _, n := range names {
+				v, _ := c.Case.Get(n)
+				row = append(row, v)
+			}
+			row = append(row,
+				strconv.Itoa(t.Seq), strconv.Itoa(t.Index), strconv.FormatBool(t.Warmup), strconv.FormatBool(t.Failed()), t.Node,
+				formatFloat(t.Wall.Seconds()), formatFloat(t.User.Seconds()), formatFloat(t.Sys.Seconds()),
+				strconv.FormatInt(t.MaxRSS, 10), strconv.Itoa(t.ExitCode),
+				strconv.FormatInt(t.StdoutBytes, 10), strconv.FormatInt(t.StderrBytes, 10),
+				t.Error, t.Source)
+			if err := cw.Write(row); err != nil {
+				return fmt.Errorf("write csv report: %w", err)
+			}
+		}
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return fmt.Errorf("write csv report: %w", err)
+	}
+	return nil
+}
+
+// mdEscape keeps a cell from breaking a Markdown table.
+func mdEscape(s string) string {
+	return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s)
+}
+
+// WriteMarkdown writes summary tables: one row per case, then the
+// comparisons against the baseline, then scaling.
+func WriteMarkdown(w io.Writer, r *Report) error {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "# %s\n\n", mdEscape(r.SpecName))
+	fmt.Fprintf(&b, "Run `%s`, %s", r.RunID, r.Status)
+	if !r.Started.IsZero() {
+		fmt.Fprintf(&b, ", started %s", r.Started.Format(time.RFC3339))
+	}
+	if !r.Finished.IsZero() && !r.Started.IsZero() {
+		fmt.Fprintf(&b, ", took %s", r.Finished.Sub(r.Started).Round(time.Millisecond))
+	}
+	fmt.Fprintf(&b, ".  \nHost: %s.  \nSpec: `%s` (sha256 %s).\n\n", mdEscape(r.Fingerprint.String()), mdEscape(r.SpecFile), short(r.SpecHash))
+
+	names := paramNames(r)
+	b.WriteString("## Cases\n\n|")
+	for _, n := range names {
+		fmt.Fprintf(&b, " %s |", mdEscape(n))
+	}
+	if len(names) == 0 {
+		b.WriteString(" case |")
+	}
+	b.WriteString(" n | median | 95% CI | min | max | throughput | warnings |\n|")
+	for range max(1, len(names)) {
+		b.WriteString("---|")
+	}
+	b.WriteString("--:|--:|--:|--:|--:|--:|---|\n")
+	for _, c := range r.Cases {
+		b.WriteString("|")
+		for _, n := range names {
+			v, _ := c.Case.Get(n)
+			fmt.Fprintf(&b, " %s |", mdEscape(v))
+		}
+		if len(names) == 0 {
+			fmt.Fprintf(&b, " %s |", mdEscape(c.Case.ID))
+		}
+		s := c.Stats
+		n := fmt.Sprintf("%d", s.N)
+		if c.Failed > 0 {
+			n += fmt.Sprintf(" (%d failed)", c.Failed)
+		}
+		med, ci, mn, mx := "-", "-", "-", "-"
+		if s.N > 0 {
+			med, ci, mn, mx = formatSeconds(s.Median), formatSecondsRange(s.CILow, s.CIHigh), formatSeconds(s.Min), formatSeconds(s.Max)
+			if s.CIMethod == CIRange {
+				ci += " (range)"
+			}
+		}
+		tp := "-"
+		if c.Throughput != nil {
+			tp = formatRate(c.Throughput.RateMedian, c.Throughput.Unit)
+		}
+		var codes []string
+		for _, w := range c.Warnings {
+			codes = append(codes, w.Code)
+		}
+		fmt.Fprintf(&b, " %s | %s | %s | %s | %s | %s | %s |\n", n, med, ci, mn, mx, tp, strings.Join(codes, ", "))
+	}
+	warned := false
+	for _, c := range r.Cases {
+		for _, w := range c.Warnings {
+			if !warned {
+				b.WriteString("\nWarnings:\n\n")
+				warned = true
+			}
+			fmt.Fprintf(&b, "- `%s` %s: %s\n", mdEscape(c.Case.ID), w.Code, mdEscape(w.Message))
+		}
+	}
+
+	if len(r.Comparisons) > 0 {
+		fmt.Fprintf(&b, "\n## Compared with `%s`\n\n", mdEscape(r.BaselineID))
+		b.WriteString("Ratio is median time over the baseline's (< 1 is faster); its 95% CI is a bootstrap percentile interval, p is a two-sided Mann-Whitney U test.\n\n")
+		b.WriteString("| case | ratio | 95% CI | p | verdict |\n|---|--:|--:|--:|---|\n")
+		for _, c := range r.Comparisons {
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", mdEscape(c.Case), formatRatio(c.Ratio), ratioCI(c), pCell(c.P), c.Verdict)
+		}
+	}
+
+	for _, s := range r.Scaling {
+		fmt.Fprintf(&b, "\n## Scaling by %s\n\n", mdEscape(s.Param))
+		for _, g := range s.Groups {
+			if len(g.Fixed) > 0 {
+				fmt.Fprintf(&b, "With %s:\n\n", mdEscape(benchrig.CaseID(g.Fixed)))
+			}
+			fmt.Fprintf(&b, "| %s | median | speedup | efficiency |\n|--:|--:|--:|--:|\n", mdEscape(s.Param))
+			for _, p := range g.Points {
+				fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", formatFloat(p.Value), formatSeconds(p.Median), speedupCell(p.Speedup), efficiencyCell(p.Efficiency))
+			}
+			b.WriteString("\n")
+		}
+	}
+	if _, err := w.Write(b.Bytes()); err != nil {
+		return fmt.Errorf("write markdown report: %w", err)
+	}
+	return nil
+}
+
+func ratioCI(c Comparison) string {
+	if math.IsNaN(c.CILow) {
+		return "-"
+	}
+	return formatRatio(c.CILow) + "-" + formatRatio(c.CIHigh)
+}
+
+func pCell(p float64) string {
+	if math.IsNaN(p) {
+		return "-"
+	}
+	return strings.TrimPrefix(strings.Replace(formatP(p), "p<", "<", 1), "p=")
+}
+
+func speedupCell(f float64) string {
+	if math.IsNaN(f) {
+		return "-"
+	}
+	return formatRatio(f) + "x"
+}
+
+func efficiencyCell(f float64) string {
+	if math.IsNaN(f) {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f%%", 100*f)
+}
+
+// describe puts a comparison into words:
+// "impl=busybox is 14.2x slower than impl=gnu (95% CI 13.9-14.6x, p<0.001)".
+func describe(c Comparison, subject, than string) string {
+	switch c.Verdict {
+	case Insufficient:
+		return fmt.Sprintf("%s vs %s: insufficient data (%d and %d successful trials; 2 each needed)", subject, than, c.NCase, c.NBaseline)
+	case Faster:
+		return fmt.Sprintf("%s is %sx faster than %s (95%% CI %s-%sx, %s)", subject, formatRatio(1/c.Ratio), than, formatRatio(1/c.CIHigh), formatRatio(1/c.CILow), formatP(c.P))
+	case Slower:
+		return fmt.Sprintf("%s is %sx slower than %s (95%% CI %s-%sx, %s)", subject, formatRatio(c.Ratio), than, formatRatio(c.CILow), formatRatio(c.CIHigh), formatP(c.P))
+	}
+	return fmt.Sprintf("%s: no significant difference from %s (time ratio %s, 95%% CI %s-%s, %s)", subject, than, formatRatio(c.Ratio), formatRatio(c.CILow), formatRatio(c.CIHigh), formatP(c.P))
+}
+
+// WriteText writes the terminal view: a table of the cases with their
+// warnings indented under them, the comparisons in words, then scaling.
+func WriteText(w io.Writer, r *Report) error {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "run %s  %s  %s\n", r.RunID, r.SpecName, r.Status)
+	if !r.Started.IsZero() {
+		fmt.Fprintf(&b, "started %s", r.Started.Format(time.RFC3339))
+		if !r.Finished.IsZero() {
+			fmt.Fprintf(&b, ", took %s", r.Finished.Sub(r.Started).Round(time.Millisecond))
+		}
+		b.WriteString("\n")
+	}
+	fmt.Fprintf(&b, "on %s\n\n", r.Fingerprint)
+
+	// The table goes through tabwriter alone, then warnings are spliced
+	// in under their rows: a line without cells would end tabwriter's
+	// column blocks and misalign the rows after it.
+	var tb bytes.Buffer
+	tw := tabwriter.NewWriter(&tb, 0, 0, 2, ' ', tabwriter.AlignRight)
+	hasTP := false
+	for _, c := range r.Cases {
+		hasTP = hasTP || c.Throughput != nil
+	}
+	caseW := len("case")
+	for _, c := range r.Cases {
+		caseW = max(caseW, utf8.RuneCountInString(c.Case.ID))
+	}
+	// AlignRight suits the numbers; padding the case column to one width
+	// keeps it left-aligned.
+	fmt.Fprintf(tw, "%-*s\tn\tmedian\t95%% CI\tmin\tmax\t±MAD\t", caseW, "case")
+	if hasTP {
+		fmt.Fprint(tw, "throughput\t")
+	}
+	fmt.Fprintln(tw)
+	for _, c := range r.Cases {
+		s := c.Stats
+		n := strconv.Itoa(s.N)
+		if c.Failed > 0 {
+			n = fmt.Sprintf("%d/%d", s.N, c.Measured)
+		}
+		med, ci, mn, mx, md := "-", "-", "-", "-", "-"
+		if s.N > 0 {
+			med, ci, mn, mx, md = formatSeconds(s.Median), formatSecondsRange(s.CILow, s.CIHigh), formatSeconds(s.Min), formatSeconds(s.Max), formatSeconds(s.MADScaled)
+			if s.CIMethod == CIRange {
+				ci += " (range)"
+			}
+		}
+		fmt.Fprintf(tw, "%-*s\t%s\t%s\t%s\t%s\t%s\t%s\t", caseW, c.Case.ID, n, med, ci, mn, mx, md)
+		if hasTP {
+			tp := "-"
+			if c.Throughput != nil {
+				tp = formatRate(c.Throughput.RateMedian, c.Throughput.Unit)
+			}
+			fmt.Fprintf(tw, "%s\t", tp)
+		}
+		fmt.Fprintln(tw)
+	}
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("write text report: %w", err)
+	}
+	lines := strings.Split(strings.TrimSuffix(tb.String(), "\n"), "\n")
+	b.WriteString(lines[0] + "\n")
+	for i, c := range r.Cases {
+		b.WriteString(lines[i+1] + "\n")
+		for _, w := range c.Warnings {
+			fmt.Fprintf(&b, "    ! %s: %s\n", w.Code, w.Message)
+		}
+	}
+	b.WriteString("(n: successful/measured trials; CI: 95% of the median; ±MAD: scaled median absolute deviation)\n")
+
+	if len(r.Comparisons) > 0 {
+		b.WriteString("\n")
+		for _, c := range r.Comparisons {
+			b.WriteString(describe(c, c.Case, c.Baseline) + "\n")
+		}
+	}
+	for _, s := range r.Scaling {
+		fmt.Fprintf(&b, "\nscaling by %s:\n", s.Param)
+		for _, g := range s.Groups {
+			if len(g.Fixed) > 0 {
+				fmt.Fprintf(&b, "  with %s:\n", benchrig.CaseID(g.Fixed))
+			}
+			tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
+			fmt.Fprintf(tw, "  \t%s\tmedian\tspeedup\tefficiency\t\n", s.Param)
+			for _, p := range g.Points {
+				fmt.Fprintf(tw, "  \t%s\t%s\t%s\t%s\t\n", formatFloat(p.Value), formatSeconds(p.Median), speedupCell(p.Speedup), efficiencyCell(p.Efficiency))
+			}
+			if err := tw.Flush(); err != nil {
+				return fmt.Errorf("write text report: %w", err)
+			}
+		}
+	}
+	if _, err := w.Write(b.Bytes()); err != nil {
+		return fmt.Errorf("write text report: %w", err)
+	}
+	return nil
+}
+
+// WriteRunComparison writes the comparison of two runs as a text table.
+func WriteRunComparison(w io.Writer, c *RunComparison) error {
+	var b bytes.Buffer
+	for _, x := range []struct {
+		label string
+		r     RunRef
+	}{{"A", c.A}, {"B", c.B}} {
+		fmt.Fprintf(&b, "%s: run %s  %s", x.label, x.r.ID, x.r.SpecName)
+		if !x.r.Started.IsZero() {
+			fmt.Fprintf(&b, "  started %s", x.r.Started.Format(time.RFC3339))
+		}
+		fmt.Fprintf(&b, "  on %s\n", x.r.Fingerprint.Hostname)
+	}
+	for _, w := range c.Warnings {
+		fmt.Fprintf(&b, "  ! %s: %s\n", w.Code, w.Message)
+	}
+	b.WriteString("\n")
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	caseW := len("case")
+	for _, d := range c.Cases {
+		caseW = max(caseW, utf8.RuneCountInString(d.CaseID))
+	}
+	fmt.Fprintf(tw, "%-*s\tmedian A\tmedian B\tB/A\t95%% CI\tp\t  verdict\n", caseW, "case")
+	for _, d := range c.Cases {
+		cmp := d.Comparison
+		fmt.Fprintf(tw, "%-*s\t%s\t%s\t%s\t%s\t%s\t  %s\n", caseW, d.CaseID, formatSeconds(d.MedianA), formatSeconds(d.MedianB),
+			formatRatio(cmp.Ratio), ratioCI(cmp), pCell(cmp.P), cmp.Verdict)
+	}
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("write run comparison: %w", err)
+	}
+	b.WriteString("(B/A: ratio of median times, < 1 means B is faster; CI: bootstrap 95%; p: Mann-Whitney U, two-sided)\n")
+	if len(c.OnlyA) > 0 {
+		fmt.Fprintf(&b, "only in A: %s\n", strings.Join(c.OnlyA, " "))
+	}
+	if len(c.OnlyB) > 0 {
+		fmt.Fprintf(&b, "only in B: %s\n", strings.Join(c.OnlyB, " "))
+	}
+	if _, err := w.Write(b.Bytes()); err != nil {
+		return fmt.Errorf("write run comparison: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,406 @@
+// Package reports turns the raw trials of a run into statistics and
+// exports them. It owns the statistics (stats.go: summaries, confidence
+// intervals, outliers, comparisons, the adaptive-repeat criterion), the
+// assembly of a report from a benchrig.Run (report.go) and the exporters
+// (export.go: JSON, CSV, Markdown, terminal text). It knows results only,
+// never runners, collectors or the web; every figure it prints can be
+// traced back to the trials it lists.
+package reports
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/benchrig/benchrig"
+)
+
+// Report is the statistics of one run, ready to export.
+type Report struct {
+	RunID       string
+	Status      benchrig.RunStatus
+	Started     time.Time
+	Finished    time.Time // zero while running
+	SpecName    string
+	SpecHash    string
+	SpecFile    string
+	Overrides   []string
+	Fingerprint benchrig.Fingerprint
+	BaselineID  string
+
+	Cases       []CaseReport // in the order of run.Cases
+	Comparisons []Comparison // every other case against BaselineID, in case order
+	Scaling     []Scaling    // one per numeric param, in param order
+	Notes       map[string]string
+	// ThroughputUnit is the unit of every case's Throughput.
+	ThroughputUnit benchrig.ThroughputUnit
+}
+
+// CaseReport is one case's trials and statistics.
+type CaseReport struct {
+	Case benchrig.Case
+	// Node is where the case ran: the distinct nodes of its trials,
+	// sorted and comma-separated.
+	Node string
+	// Trials are all the case's trials in execution order, warmups and
+	// failed ones included.
+	Trials []benchrig.Trial
+	// Samples are the wall times in seconds of the measured (non-warmup)
+	// successful trials, in execution order; SampleSeqs are their trials'
+	// Seq, so Stats.Outliers map back to trials.
+	Samples    []float64
+	SampleSeqs []int
+	Measured   int // non-warmup trials, failed ones included
+	Failed     int // failed non-warmup trials
+	Warmups    int
+	// FailedWarmups counts failed warmup trials; they do not affect the
+	// statistics but usually mean the measured trials fail too.
+	FailedWarmups int
+
+	Stats      Stats // Stats.N == 0 when no measured trial succeeded
+	Throughput *Throughput
+	Warnings   []Warning
+	Note       string // run.Notes[Case.ID]
+}
+
+// OutlierSeqs returns the Seq of the trials flagged as outliers.
+func (c *CaseReport) OutlierSeqs() []int {
+	out := make([]int, 0, len(c.Stats.Outliers))
+	for _, i := range c.Stats.Outliers {
+		out = append(out, c.SampleSeqs[i])
+	}
+	return out
+}
+
+// Throughput is the rate of a case that declares how much work a trial does.
+type Throughput struct {
+	Unit     benchrig.ThroughputUnit
+	PerTrial float64 // amount per trial, in Unit
+	// RateMedian is PerTrial / median wall time, in Unit per second;
+	// RateCILow..RateCIHigh maps the median's CI the same way.
+	RateMedian            float64
+	RateCILow, RateCIHigh float64
+	// TrialRates are PerTrial / wall time of each sample, aligned with
+	// CaseReport.Samples.
+	TrialRates []float64
+}
+
+// Scaling shows how a case's median changes along a numeric param.
+type Scaling struct {
+	Param  string
+	Groups []ScalingGroup
+}
+
+// ScalingGroup is a set of cases whose other params are equal.
+type ScalingGroup struct {
+	Fixed  []benchrig.KV // the other params
+	Points []ScalingPoint
+}
+
+// ScalingPoint is one case of a scaling group, by increasing Value.
+type ScalingPoint struct {
+	CaseID string
+	Value  float64
+	Median float64 // seconds; NaN without samples
+	// Speedup is median(at the smallest value)/median(here). Efficiency
+	// is Speedup / (Value / smallest value): 1 is perfect linear scaling.
+	// NaN when undefined (no samples, or a smallest value of 0 or less
+	// for Efficiency).
+	Speedup, Efficiency float64
+}
+
+// Build computes the report of run. Warmup and failed trials are listed
+// but excluded from the statistics. Trials of cases not in run.Cases are
+// reported after them rather than dropped.
+func Build(run *benchrig.Run) *Report {
+	r := &Report{
+		RunID:          run.ID,
+		Status:         run.Status,
+		Started:        run.Started,
+		Finished:       run.Finished,
+		SpecName:       run.SpecName,
+		SpecHash:       run.SpecHash,
+		SpecFile:       run.SpecFile,
+		Overrides:      slices.Clone(run.Overrides),
+		Fingerprint:    run.Fingerprint,
+		BaselineID:     run.BaselineID,
+		Notes:          run.Notes,
+		ThroughputUnit: run.ThroughputUnit,
+	}
+	byCase := map[string][]benchrig.Trial{}
+	for _, t := range run.Trials {
+		byCase[t.CaseID] = append(byCase[t.CaseID], t)
+	}
+	cases := slices.Clone(run.Cases)
+	known := map[string]bool{}
+	for _, c := range cases {
+		known[c.ID] = true
+	}
+	var unknown []string
+	for id := range byCase {
+		if !known[id] {
+			unknown = append(unknown, id)
+		}
+	}
+	slices.Sort(unknown)
+	for _, id := range unknown {
+		cases = append(cases, benchrig.Case{ID: id, Index: -1})
+	}
+	if r.BaselineID == "" && len(cases) > 0 {
+		r.BaselineID = cases[0].ID
+	}
+
+	for _, c := range cases {
+		r.Cases = append(r.Cases, buildCase(run, c, byCase[c.ID]))
+	}
+
+	var base *CaseReport
+	for i := range r.Cases {
+		if r.Cases[i].Case.ID == r.BaselineID {
+			base = &r.Cases[i]
+		}
+	}
+	if base != nil {
+		for _, c := range r.Cases {
+			if c.Case.ID == base.Case.ID {
+				continue
+			}
+			cm := Compare(base.Samples, c.Samples)
+			cm.Case, cm.Baseline = c.Case.ID, base.Case.ID
+			r.Comparisons = append(r.Comparisons, cm)
+		}
+	}
+	r.Scaling = buildScaling(run.Cases, r.Cases)
+	return r
+}
+
+func buildCase(run *benchrig.Run, c benchrig.Case, trials []benchrig.Trial) CaseReport {
+	slices.SortStableFunc(trials, func(a, b benchrig.Trial) int { return a.Seq - b.Seq })
+	cr := CaseReport{Case: c, Trials: trials, Note: run.Notes[c.ID]}
+	nodes := map[string]bool{}
+	for _, t := range trials {
+		if t.Node != "" {
+			nodes[t.Node] = true
+		}
+		if t.Warmup {
+			cr.Warmups++
+			if t.Failed() {
+				cr.FailedWarmups++
+			}
+			continue
+		}
+		cr.Measured++
+		if t.Failed() {
+			cr.Failed++
+			continue
+		}
+		cr.Samples = append(cr.Samples, t.Wall.Seconds())
+		cr.SampleSeqs = append(cr.SampleSeqs, t.Seq)
+	}
+	ns := make([]string, 0, len(nodes))
+	for n := range nodes {
+		ns = append(ns, n)
+	}
+	slices.Sort(ns)
+	cr.Node = strings.Join(ns, ",")
+
+	cr.Stats = Summarize(cr.Samples)
+	if amount := run.Throughput[c.ID]; amount > 0 && cr.Stats.N > 0 {
+		tp := &Throughput{Unit: run.ThroughputUnit, PerTrial: amount}
+		tp.RateMedian = amount / cr.Stats.Median
+		tp.RateCILow = amount / cr.Stats.CIHigh
+		tp.RateCIHigh = amount / cr.Stats.CILow
+		for _, x := range cr.Samples {
+			tp.TrialRates = append(tp.TrialRates, amount/x)
+		}
+		cr.Throughput = tp
+	}
+
+	if cr.Failed > 0 || cr.FailedWarmups > 0 {
+		msg := fmt.Sprintf("%d of %d measured trials failed and are excluded from the statistics", cr.Failed, cr.Measured)
+		if cr.FailedWarmups > 0 {
+			msg += fmt.Sprintf("; %d of %d warmup trials failed", cr.FailedWarmups, cr.Warmups)
+		}
+		cr.Warnings = append(cr.Warnings, Warning{WFailedTrials, msg})
+	}
+	cr.Warnings = append(cr.Warnings, cr.Stats.Warnings()...)
+	if rest, ok := strings.CutPrefix(cr.Note, WCINotMet); ok {
+		// The runner's note reads "ci-not-met: <why>"; the code is
+		// shown already, so the message is the why.
+		msg := strings.TrimSpace(strings.TrimLeft(rest, ":"))
+		if msg == "" {
+			msg = "adaptive repetition stopped before the 95% CI of the median reached its target"
+		}
+		cr.Warnings = append(cr.Warnings, Warning{WCINotMet, msg})
+	}
+	return cr
+}
+
+// buildScaling returns the scaling of every param whose values all parse
+// as numbers and take at least two distinct values.
+func buildScaling(cases []benchrig.Case, reports []CaseReport) []Scaling {
+	if len(cases) == 0 {
+		return nil
+	}
+	median := map[string]float64{}
+	for _, c := range reports {
+		median[c.Case.ID] = math.NaN()
+		if c.Stats.N > 0 {
+			median[c.Case.ID] = c.Stats.Median
+		}
+	}
+	var out []Scaling
+	for pi, p := range cases[0].Params {
+		values := map[string]float64{}
+		numeric := true
+		for _, c := range cases {
+			v, ok := c.Get(p.Name)
+			if !ok {
+				numeric = false
+				break
+			}
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+				numeric = false
+				break
+			}
+			values[c.ID] = f
+		}
+		distinct := map[float64]bool{}
+		for _, f := range values {
+			distinct[f] = true
+		}
+		if !numeric || len(distinct) < 2 {
+			continue
+		}
+		sc := Scaling{Param: p.Name}
+		groupOf := map[string]int{}
+		for _, c := range cases {
+			fixed := slices.Delete(slices.Clone(c.Params), pi, pi+1)
+			key := benchrig.CaseID(fixed)
+			gi, ok := groupOf[key]
+			if !ok {
+				gi = len(sc.Groups)
+				groupOf[key] = gi
+				sc.Groups = append(sc.Groups, ScalingGroup{Fixed: fixed})
+			}
+			sc.Groups[gi].Points = append(sc.Groups[gi].Points, ScalingPoint{CaseID: c.ID, Value: values[c.ID], Median: median[c.ID]})
+		}
+		for gi := range sc.Groups {
+			pts := sc.Groups[gi].Points
+			slices.SortStableFunc(pts, func(a, b ScalingPoint) int { return cmp.Compare(a.Value, b.Value) })
+			base := pts[0]
+			for i := range pts {
+				pts[i].Speedup, pts[i].Efficiency = math.NaN(), math.NaN()
+				if base.Median > 0 && pts[i].Median > 0 {
+					pts[i].Speedup = base.Median / pts[i].Median
+					if base.Value > 0 {
+						pts[i].Efficiency = pts[i].Speedup / (pts[i].Value / base.Value)
+					}
+				}
+			}
+		}
+		out = append(out, sc)
+	}
+	return out
+}
+
+// RunComparison compares the cases of run B against the same cases of run A.
+type RunComparison struct {
+	A, B     RunRef
+	Cases    []CaseDelta // cases in both runs, in A's order
+	OnlyA    []string    // case IDs only in A
+	OnlyB    []string    // case IDs only in B
+	Warnings []Warning   // differences between the runs that weaken the comparison
+}
+
+// RunRef identifies a compared run.
+type RunRef struct {
+	ID, SpecName, SpecHash string
+	Started                time.Time
+	Fingerprint            benchrig.Fingerprint
+}
+
+// CaseDelta is one case measured in both runs.
+type CaseDelta struct {
+	CaseID           string
+	MedianA, MedianB float64 // seconds; NaN without samples
+	// Comparison has Baseline = Case = CaseID; Ratio is B over A.
+	Comparison Comparison
+}
+
+// Warning codes of a RunComparison.
+const (
+	WSpecChanged = "spec-changed"
+	WHostChanged = "host-changed"
+)
+
+// CompareRuns matches the cases of a and b by ID and compares b against a.
+func CompareRuns(a, b *Report) *RunComparison {
+	rc := &RunComparison{A: ref(a), B: ref(b)}
+	inB := map[string]*CaseReport{}
+	for i := range b.Cases {
+		inB[b.Cases[i].Case.ID] = &b.Cases[i]
+	}
+	inA := map[string]bool{}
+	for _, ca := range a.Cases {
+		inA[ca.Case.ID] = true
+		cb, ok := inB[ca.Case.ID]
+		if !ok {
+			rc.OnlyA = append(rc.OnlyA, ca.Case.ID)
+			continue
+		}
+		cm := Compare(ca.Samples, cb.Samples)
+		cm.Case, cm.Baseline = ca.Case.ID, ca.Case.ID
+		rc.Cases = append(rc.Cases, CaseDelta{CaseID: ca.Case.ID, MedianA: medianOrNaN(ca.Stats), MedianB: medianOrNaN(cb.Stats), Comparison: cm})
+	}
+	for _, cb := range b.Cases {
+		if !inA[cb.Case.ID] {
+			rc.OnlyB = append(rc.OnlyB, cb.Case.ID)
+		}
+	}
+	if a.SpecHash != b.SpecHash {
+		rc.Warnings = append(rc.Warnings, Warning{WSpecChanged, fmt.Sprintf("the spec differs between the runs (hash %s vs %s)", short(a.SpecHash), short(b.SpecHash))})
+	}
+	fa, fb := a.Fingerprint, b.Fingerprint
+	var diffs []string
+	for _, d := range []struct{ name, a, b string }{
+		{"host", fa.Hostname, fb.Hostname},
+		{"cpu", fa.CPUModel, fb.CPUModel},
+		{"cpus", strconv.Itoa(fa.CPUs), strconv.Itoa(fb.CPUs)},
+		{"kernel", fa.Kernel, fb.Kernel},
+		{"arch", fa.Arch, fb.Arch},
+		{"executor", fa.Executor, fb.Executor},
+		{"benchrig", fa.Version, fb.Version},
+	} {
+		if d.a != d.b {
+			diffs = append(diffs, fmt.Sprintf("%s %q vs %q", d.name, d.a, d.b))
+		}
+	}
+	if len(diffs) > 0 {
+		rc.Warnings = append(rc.Warnings, Warning{WHostChanged, "the runs ran on different setups: " + strings.Join(diffs, ", ")})
+	}
+	return rc
+}
+
+func ref(r *Report) RunRef {
+	return RunRef{ID: r.RunID, SpecName: r.SpecName, SpecHash: r.SpecHash, Started: r.Started, Fingerprint: r.Fingerprint}
+}
+
+func medianOrNaN(s Stats) float64 {
+	if s.N == 0 {
+		return math.NaN()
+	}
+	return s.Median
+}
+
+func short(hash string) string {
+	if len(hash) > 12 {
+		return hash[:12]
+	}
+	return hash
+}

@@ -1,0 +1,605 @@
+// Package runner turns a spec into trials: it expands the param matrix into
+// cases, plans the order of trials (interleaved rounds by default), runs
+// warmups, setup and cleanup, repeats adaptively when asked, and hands each
+// finished trial to a Recorder before starting the next. It knows the
+// Executor and Recorder interfaces, never their adapters.
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/benchrig/benchrig"
+	"github.com/benchrig/benchrig/reports"
+)
+
+// Event tells an observer what the runner just did.
+type Event struct {
+	Kind  EventKind
+	Case  *benchrig.Case
+	Trial *benchrig.Trial // for TrialDone
+	Done  int             // trials finished so far, warmups included
+	Total int             // trials planned; for adaptive repetition the upper bound
+	Msg   string          // for Note: what happened
+}
+
+// EventKind names an Event.
+type EventKind int
+
+const (
+	RunStarted EventKind = iota
+	TrialStarted
+	TrialDone
+	Note // setup/cleanup outcome, adaptive stop, skipped case
+	RunDone
+)
+
+// Config is what a Runner needs besides the spec.
+type Config struct {
+	Executor Executor
+	Recorder Recorder
+	// Node names where trials run ("local" for the local executor).
+	Node        string
+	Fingerprint benchrig.Fingerprint
+	// Environ is the base environment of every command; the spec's env is
+	// added on top.
+	Environ []string
+	// Dir is the directory relative paths (workdir, throughput files) are
+	// resolved against; commands run there unless the spec sets workdir.
+	Dir string
+	// Overrides are the command-line changes to the spec, kept with the run.
+	Overrides []string
+	// Observe, if set, is called from the runner's goroutine for every event;
+	// it must not block for long.
+	Observe func(Event)
+	// LookPath finds a program; defaults to a PATH search in Environ.
+	LookPath func(name string) (string, error)
+	// Now and NewID default to the wall clock and a time-based ID.
+	Now   func() time.Time
+	NewID func(time.Time) string
+}
+
+// plan is a case with everything expanded for execution.
+type plan struct {
+	c          *benchrig.Case
+	job        Job
+	setup      *Job
+	cleanup    *Job
+	throughput float64
+
+	index    int // trials so far, warmups included
+	measured []float64
+	failed   int
+	first    time.Time // start of the first measured trial
+	done     bool
+	skipped  string // why the case does not run (setup failed)
+}
+
+// Run executes spec and returns the run with all its trials. The returned
+// run is valid even when err is not nil, as long as it is not nil: a
+// cancelled run (err has Code ECancelled) keeps its finished trials.
+func Run(ctx context.Context, cfg Config, spec *benchrig.Spec) (*benchrig.Run, error) {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.NewID == nil {
+		cfg.NewID = NewID
+	}
+	if cfg.Node == "" {
+		cfg.Node = "local"
+	}
+	if cfg.LookPath == nil {
+		cfg.LookPath = pathLooker(cfg.Environ)
+	}
+	cases := benchrig.Matrix(spec.Params)
+	plans, unit, err := preparePlans(cfg, spec, cases)
+	if err != nil {
+		return nil, err
+	}
+	baseline, err := baselineID(spec, cases)
+	if err != nil {
+		return nil, err
+	}
+
+	started := cfg.Now()
+	run := &benchrig.Run{
+		ID:             cfg.NewID(started),
+		SpecName:       spec.Name,
+		SpecHash:       spec.Hash,
+		SpecFile:       spec.File,
+		SpecSource:     spec.Source,
+		Overrides:      cfg.Overrides,
+		Status:         benchrig.RunRunning,
+		Started:        started,
+		Fingerprint:    cfg.Fingerprint,
+		Cases:          cases,
+		BaselineID:     baseline,
+		Notes:          map[string]string{},
+		ThroughputUnit: unit,
+	}
+	if unit != "" {
+		run.Throughput = map[string]float64{}
+		for _, p := range plans {
+			run.Throughput[p.c.ID] = p.throughput
+		}
+	}
+	if err := cfg.Recorder.CreateRun(ctx, run); err != nil {
+		return nil, fmt.Errorf("record run: %w", err)
+	}
+	r := &state{cfg: cfg, spec: spec, run: run, plans: plans}
+	r.total = len(plans) * (spec.Warmup + spec.Repeat.Max)
+	r.emit(Event{Kind: RunStarted, Total: r.total})
+
+	runErr := r.execute(ctx)
+
+	status := benchrig.RunFinished
+	switch {
+	case benchrig.ErrorCode(runErr) == benchrig.ECancelled:
+		status = benchrig.RunCancelled
+	case runErr != nil || r.anyFailed():
+		status = benchrig.RunFailed
+	}
+	run.Status = status
+	run.Finished = cfg.Now()
+	// The run's end must be recorded even when ctx was cancelled.
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := cfg.Recorder.FinishRun(fctx, run.ID, status, run.Finished, run.Notes); err != nil && runErr == nil {
+		runErr = fmt.Errorf("record end of run %s: %w", run.ID, err)
+	}
+	r.emit(Event{Kind: RunDone, Done: r.done, Total: r.total})
+	return run, runErr
+}
+
+type state struct {
+	cfg   Config
+	spec  *benchrig.Spec
+	run   *benchrig.Run
+	plans []*plan
+	seq   int
+	done  int
+	total int
+}
+
+func (r *state) emit(e Event) {
+	if r.cfg.Observe != nil {
+		r.cfg.Observe(e)
+	}
+}
+
+func (r *state) note(p *plan, msg string) {
+	if old := r.run.Notes[p.c.ID]; old != "" {
+		msg = old + "; " + msg
+	}
+	r.run.Notes[p.c.ID] = msg
+	r.emit(Event{Kind: Note, Case: p.c, Msg: msg})
+}
+
+func (r *state) anyFailed() bool {
+	for _, p := range r.plans {
+		if p.failed > 0 || p.skipped != "" {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *state) execute(ctx context.Context) error {
+	// Setup for every case first and cleanup for every case last, so that
+	// interleaved rounds never run a case's setup between other cases' trials.
+	for _, p := range r.plans {
+		if err := r.hook(ctx, p, p.setup, "setup"); err != nil {
+			return err
+		}
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
+		defer cancel()
+		for _, p := range r.plans {
+			if p.skipped == "" {
+				_ = r.hook(cctx, p, p.cleanup, "cleanup") // failures are noted, never fatal
+			}
+		}
+	}()
+
+	if r.spec.Order == benchrig.Sequential {
+		for _, p := range r.plans {
+			for !r.finished(p) {
+				if err := r.trial(ctx, p); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	for {
+		active := false
+		for _, p := range r.plans {
+			if r.finished(p) {
+				continue
+			}
+			active = true
+			if err := r.trial(ctx, p); err != nil {
+				return err
+			}
+		}
+		if !active {
+			return nil
+		}
+	}
+}
+
+// hook runs a case's setup or cleanup command. A failed setup skips the case.
+func (r *state) hook(ctx context.Context, p *plan, job *Job, what string) error {
+	if job == nil {
+		return nil
+	}
+	m, err := r.cfg.Executor.Run(ctx, *job)
+	if err != nil {
+		return fmt.Errorf("%s of case %s: %w", what, p.c.ID, err)
+	}
+	if m.Error == "cancelled" || ctx.Err() != nil {
+		return cancelled()
+	}
+	if m.ExitCode != 0 || m.Error != "" {
+		reason := m.Error
+		if reason == "" {
+			reason = "exit status " + strconv.Itoa(m.ExitCode)
+		}
+		msg := fmt.Sprintf("%s failed (%s)", what, reason)
+		if tail := strings.TrimSpace(m.StderrTail); tail != "" {
+			msg += ": " + lastLine(tail)
+		}
+		if what == "setup" {
+			p.skipped = msg
+			p.done = true
+			r.total -= r.spec.Warmup + r.spec.Repeat.Max
+		}
+		r.note(p, msg)
+	}
+	return nil
+}
+
+// finished decides whether case p needs another trial, noting why it stops
+// when repetition is adaptive.
+func (r *state) finished(p *plan) bool {
+	if p.done {
+		return true
+	}
+	rep := r.spec.Repeat
+	n := len(p.measured) + p.failed
+	if p.index < r.spec.Warmup || n < rep.Min {
+		return false
+	}
+	stop := ""
+	switch {
+	case n >= rep.Max:
+		if rep.UntilCI > 0 {
+			stop = fmt.Sprintf("ci-not-met: reached max %d trials with CI half-width %s (target %s)", rep.Max, pct(reports.RelHalfWidth(p.measured)), pct(rep.UntilCI))
+		} else {
+			stop = ""
+			p.done = true
+			return true
+		}
+	case rep.UntilCI > 0 && len(p.measured) >= 2 && reports.RelHalfWidth(p.measured) <= rep.UntilCI:
+		stop = fmt.Sprintf("ci-met: CI half-width %s after %d trials (target %s)", pct(reports.RelHalfWidth(p.measured)), n, pct(rep.UntilCI))
+	case rep.MaxTime > 0 && r.cfg.Now().Sub(p.first) >= rep.MaxTime:
+		stop = fmt.Sprintf("ci-not-met: max_time %s reached after %d trials with CI half-width %s", rep.MaxTime, n, pct(reports.RelHalfWidth(p.measured)))
+	default:
+		return false
+	}
+	p.done = true
+	r.total -= rep.Max - n
+	r.note(p, stop)
+	return true
+}
+
+func (r *state) trial(ctx context.Context, p *plan) error {
+	if ctx.Err() != nil {
+		return cancelled()
+	}
+	warmup := p.index < r.spec.Warmup
+	r.emit(Event{Kind: TrialStarted, Case: p.c, Done: r.done, Total: r.total})
+	m, err := r.cfg.Executor.Run(ctx, p.job)
+	if err != nil {
+		return fmt.Errorf("trial %d of case %s: %w", p.index, p.c.ID, err)
+	}
+	if m.Error == "cancelled" || ctx.Err() != nil {
+		// The trial in flight was interrupted: it is not a measurement.
+		return cancelled()
+	}
+	t := &benchrig.Trial{
+		RunID:       r.run.ID,
+		CaseID:      p.c.ID,
+		Seq:         r.seq,
+		Index:       p.index,
+		Warmup:      warmup,
+		Node:        r.cfg.Node,
+		Measurement: m,
+	}
+	if err := r.cfg.Recorder.AddTrial(ctx, t); err != nil {
+		return fmt.Errorf("record trial %d of case %s: %w", t.Seq, p.c.ID, err)
+	}
+	r.run.Trials = append(r.run.Trials, *t)
+	r.seq++
+	r.done++
+	p.index++
+	if !warmup {
+		if p.first.IsZero() {
+			p.first = m.Start
+		}
+		if t.Failed() {
+			p.failed++
+		} else {
+			p.measured = append(p.measured, m.Wall.Seconds())
+		}
+	}
+	r.emit(Event{Kind: TrialDone, Case: p.c, Trial: t, Done: r.done, Total: r.total})
+	return nil
+}
+
+func cancelled() error {
+	return &benchrig.Error{Code: benchrig.ECancelled, Msg: "run cancelled"}
+}
+
+// preparePlans expands every templated field of the spec for each case and
+// checks what can be checked before anything runs: programs exist, workdirs
+// exist, throughput files match.
+func preparePlans(cfg Config, spec *benchrig.Spec, cases []benchrig.Case) ([]*plan, benchrig.ThroughputUnit, error) {
+	var errs benchrig.Errors
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, &benchrig.Error{Code: benchrig.EInvalid, File: spec.File, Field: field, Msg: fmt.Sprintf(format, args...)})
+	}
+	var unit benchrig.ThroughputUnit
+	if spec.Throughput != nil {
+		unit = spec.Throughput.Unit
+	}
+	var plans []*plan
+	seen := map[string]bool{}
+	for i := range cases {
+		c := &cases[i]
+		vars := c.Map()
+		p := &plan{c: c}
+		dir := cfg.Dir
+		if spec.Workdir != "" {
+			wd, err := benchrig.Expand(spec.Workdir, vars)
+			if err != nil {
+				bad("workdir", "%v", err)
+				continue
+			}
+			dir = resolve(cfg.Dir, wd)
+		}
+		if fi, err := os.Stat(dir); dir != "" && (err != nil || !fi.IsDir()) {
+			bad("workdir", "%s is not a directory", dir)
+			continue
+		}
+		env, err := environ(cfg.Environ, spec.Env, vars)
+		if err != nil {
+			bad("env", "%v", err)
+			continue
+		}
+		job, err := expandJob(spec.Command, vars, env, dir, spec.Timeout)
+		if err != nil {
+			bad("command", "%v", err)
+			continue
+		}
+		if !seen[job.Argv[0]] {
+			seen[job.Argv[0]] = true
+			if _, err := cfg.LookPath(job.Argv[0]); err != nil {
+				bad("command", "program %q not found: %v", job.Argv[0], unwrapExec(err))
+				continue
+			}
+		}
+		p.job = job
+		if spec.Setup != nil {
+			j, err := expandJob(*spec.Setup, vars, env, dir, 0)
+			if err != nil {
+				bad("setup", "%v", err)
+				continue
+			}
+			p.setup = &j
+		}
+		if spec.Cleanup != nil {
+			j, err := expandJob(*spec.Cleanup, vars, env, dir, 0)
+			if err != nil {
+				bad("cleanup", "%v", err)
+				continue
+			}
+			p.cleanup = &j
+		}
+		if spec.Throughput != nil {
+			amount, field, err := throughputOf(spec.Throughput, vars, dir)
+			if err != nil {
+				bad(field, "case %s: %v", c.ID, err)
+				continue
+			}
+			p.throughput = amount
+		}
+		plans = append(plans, p)
+	}
+	return plans, unit, errs.Err()
+}
+
+func expandJob(c benchrig.Command, vars map[string]string, env []string, dir string, timeout time.Duration) (Job, error) {
+	var argv []string
+	if c.Shell != "" {
+		s, err := benchrig.Expand(c.Shell, vars)
+		if err != nil {
+			return Job{}, err
+		}
+		argv = []string{"/bin/sh", "-c", s}
+	} else {
+		for _, a := range c.Argv {
+			s, err := benchrig.Expand(a, vars)
+			if err != nil {
+				return Job{}, err
+			}
+			argv = append(argv, s)
+		}
+	}
+	if len(argv) == 0 || argv[0] == "" {
+		return Job{}, errors.New("empty command")
+	}
+	return Job{Argv: argv, Env: env, Dir: dir, Timeout: timeout}, nil
+}
+
+// environ returns base with the spec's env, expanded for the case, set on top.
+func environ(base []string, specEnv map[string]string, vars map[string]string) ([]string, error) {
+	env := make([]string, 0, len(base)+len(specEnv))
+	for _, kv := range base {
+		k, _, _ := strings.Cut(kv, "=")
+		if _, over := specEnv[k]; !over {
+			env = append(env, kv)
+		}
+	}
+	for _, k := range benchrig.SortedKeys(specEnv) {
+		v, err := benchrig.Expand(specEnv[k], vars)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", k, err)
+		}
+		env = append(env, k+"="+v)
+	}
+	return env, nil
+}
+
+func throughputOf(tp *benchrig.Throughput, vars map[string]string, dir string) (float64, string, error) {
+	if len(tp.Files) == 0 {
+		s, err := benchrig.Expand(tp.Value, vars)
+		if err != nil {
+			return 0, "throughput." + string(tp.Unit), err
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+		if err != nil || v < 0 {
+			return 0, "throughput." + string(tp.Unit), fmt.Errorf("%q is not a non-negative number", s)
+		}
+		return v, "", nil
+	}
+	var total int64
+	for _, pattern := range tp.Files {
+		g, err := benchrig.Expand(pattern, vars)
+		if err != nil {
+			return 0, "throughput.files", err
+		}
+		g = resolve(dir, g)
+		matches, err := filepath.Glob(g)
+		if err != nil {
+			return 0, "throughput.files", fmt.Errorf("bad pattern %q: %v", g, err)
+		}
+		if len(matches) == 0 {
+			return 0, "throughput.files", fmt.Errorf("no file matches %q", g)
+		}
+		for _, m := range matches {
+			fi, err := os.Stat(m)
+			if err != nil {
+				return 0, "throughput.files", err
+			}
+			if fi.Mode().IsRegular() {
+				total += fi.Size()
+			}
+		}
+	}
+	return float64(total), "", nil
+}
+
+// baselineID finds the case the spec names as baseline (the first by default).
+func baselineID(spec *benchrig.Spec, cases []benchrig.Case) (string, error) {
+	if len(spec.Baseline) == 0 {
+		return cases[0].ID, nil
+	}
+	var found []string
+	for _, c := range cases {
+		match := true
+		for k, v := range spec.Baseline {
+			if got, ok := c.Get(k); !ok || got != v {
+				match = false
+				break
+			}
+		}
+		if match {
+			found = append(found, c.ID)
+		}
+	}
+	if len(found) != 1 {
+		return "", &benchrig.Error{Code: benchrig.EInvalid, File: spec.File, Field: "baseline",
+			Msg: fmt.Sprintf("matches %d cases, want exactly 1", len(found))}
+	}
+	return found[0], nil
+}
+
+func resolve(base, p string) string {
+	if p == "" || filepath.IsAbs(p) || base == "" {
+		return p
+	}
+	return filepath.Join(base, p)
+}
+
+func pathLooker(env []string) func(string) (string, error) {
+	path := ""
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			path = v
+		}
+	}
+	return func(name string) (string, error) {
+		if strings.Contains(name, "/") {
+			return name, executable(name)
+		}
+		for _, dir := range filepath.SplitList(path) {
+			if dir == "" {
+				dir = "."
+			}
+			full := filepath.Join(dir, name)
+			if executable(full) == nil {
+				return full, nil
+			}
+		}
+		return "", fmt.Errorf("not in PATH")
+	}
+}
+
+func executable(p string) error {
+	fi, err := os.Stat(p)
+	if err != nil {
+		return err
+	}
+	if fi.IsDir() || fi.Mode().Perm()&0o111 == 0 {
+		return fmt.Errorf("%s is not an executable file", p)
+	}
+	return nil
+}
+
+func unwrapExec(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+func lastLine(s string) string {
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		return s[i+1:]
+	}
+	return s
+}
+
+func pct(f float64) string {
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		return "unknown (too few successful trials)"
+	}
+	return strconv.FormatFloat(f*100, 'f', 1, 64) + "%"
+}
+
+// NewID returns a sortable, readable run ID: the start time to the second
+// and four hex digits from its nanoseconds.
+func NewID(t time.Time) string {
+	t = t.UTC()
+	return fmt.Sprintf("%s-%04x", t.Format("20060102-150405"), uint32(t.Nanosecond())&0xffff)
+}

@@ -1,0 +1,547 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/benchrig/benchrig"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// CreateRun records a new run: everything in run except Trials, which are
+// added one by one with AddTrial. An ID already in the store is EInvalid.
+func (d *DB) CreateRun(ctx context.Context, run *benchrig.Run) error {
+	if run.ID == "" {
+		return benchrig.Errorf(benchrig.EInvalid, "create run: empty run ID")
+	}
+	cols, err := runColumns(run)
+	if err != nil {
+		return fmt.Errorf("create run %s: %w", run.ID, err)
+	}
+	d.wmu.Lock()
+	defer d.wmu.Unlock()
+	_, err = d.db.ExecContext(ctx, `INSERT INTO runs (`+runInsertCols+`) VALUES (`+placeholders(len(cols))+`)`, cols...)
+	if err != nil {
+		if isConstraint(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE) {
+			return &benchrig.Error{Code: benchrig.EInvalid, Msg: fmt.Sprintf("create run %s: a run with this ID is already recorded", run.ID)}
+		}
+		return fmt.Errorf("create run %s: %w", run.ID, err)
+	}
+	return nil
+}
+
+// AddTrial records one trial of a run created before. It is one
+// autocommitted INSERT, so it returns only once the trial is durable (see the
+// package comment). A trial for an unknown run is ENotFound; a second trial
+// with the same run and Seq is EInvalid.
+func (d *DB) AddTrial(ctx context.Context, t *benchrig.Trial) error {
+	metrics, err := encodeFloats(t.Metrics)
+	if err != nil {
+		return fmt.Errorf("add trial %d of run %s: %w", t.Seq, t.RunID, err)
+	}
+	d.wmu.Lock()
+	defer d.wmu.Unlock()
+	_, err = d.db.ExecContext(ctx, `INSERT INTO trials (
+		run_id, seq, case_id, idx, warmup, node, start, wall_ns, user_ns, sys_ns, max_rss,
+		exit_code, stdout_bytes, stderr_bytes, stderr_tail, error, source, metrics
+	) VALUES (`+placeholders(18)+`)`,
+		t.RunID, t.Seq, t.CaseID, t.Index, t.Warmup, t.Node, encodeTime(t.Start),
+		int64(t.Wall), int64(t.User), int64(t.Sys), t.MaxRSS,
+		t.ExitCode, t.StdoutBytes, t.StderrBytes, t.StderrTail, t.Error, t.Source, metrics)
+	if err != nil {
+		switch {
+		case isConstraint(err, sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY):
+			return benchrig.Errorf(benchrig.ENotFound, "add trial %d: run %s not found", t.Seq, t.RunID)
+		case isConstraint(err, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY):
+			return benchrig.Errorf(benchrig.EInvalid, "add trial %d of run %s: a trial with this seq is already recorded", t.Seq, t.RunID)
+		}
+		return fmt.Errorf("add trial %d of run %s: %w", t.Seq, t.RunID, err)
+	}
+	return nil
+}
+
+// FinishRun sets the final status and time of a run and merges notes into
+// its notes (a note for a case already noted replaces it). An unknown ID is
+// ENotFound.
+func (d *DB) FinishRun(ctx context.Context, id string, status benchrig.RunStatus, finished time.Time, notes map[string]string) error {
+	d.wmu.Lock()
+	defer d.wmu.Unlock()
+	tx, err := d.db.BeginTx(ctx, nil) // BEGIN IMMEDIATE: no lost update of notes
+	if err != nil {
+		return fmt.Errorf("finish run %s: %w", id, err)
+	}
+	defer tx.Rollback()
+
+	var raw string
+	if err := tx.QueryRowContext(ctx, `SELECT notes FROM runs WHERE id = ?`, id).Scan(&raw); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return benchrig.Errorf(benchrig.ENotFound, "finish run: run %s not found", id)
+		}
+		return fmt.Errorf("finish run %s: %w", id, err)
+	}
+	var merged map[string]string
+	if err := json.Unmarshal([]byte(raw), &merged); err != nil {
+		return fmt.Errorf("finish run %s: decode notes: %w", id, err)
+	}
+	if len(notes) > 0 {
+		if merged == nil {
+			merged = make(map[string]string, len(notes))
+		}
+		maps.Copy(merged, notes)
+	}
+	enc, err := json.Marshal(merged)
+	if err != nil {
+		return fmt.Errorf("finish run %s: encode notes: %w", id, err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE runs SET status = ?, finished = ?, notes = ? WHERE id = ?`,
+		string(status), encodeTime(finished), string(enc), id); err != nil {
+		return fmt.Errorf("finish run %s: %w", id, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("finish run %s: %w", id, err)
+	}
+	return nil
+}
+
+// RunSummary is a run without its trials, as listed, with counts of them.
+// Its Trials field, a count, hides the embedded Run.Trials, which is nil.
+type RunSummary struct {
+	benchrig.Run
+	Trials  int // trials recorded, warmups included
+	Failed  int // trials that failed (Trial.Failed), warmups included
+	Warmups int // warmup trials
+}
+
+// ListRuns returns up to limit runs, newest (by start time) first, without
+// their trials. limit <= 0 means all.
+func (d *DB) ListRuns(ctx context.Context, limit int) ([]RunSummary, error) {
+	if limit <= 0 {
+		limit = -1 // SQLite: no limit
+	}
+	// Correlated subqueries rather than a join and GROUP BY: they run only
+	// for the runs on the page, each a range scan of the trials' primary key,
+	// where the join would count every trial in the store before limiting.
+	rows, err := d.db.QueryContext(ctx, `SELECT `+runSelectCols+`,
+			(SELECT count(*) FROM trials t WHERE t.run_id = r.id),
+			(SELECT count(*) FROM trials t WHERE t.run_id = r.id AND (t.exit_code != 0 OR t.error != '')),
+			(SELECT count(*) FROM trials t WHERE t.run_id = r.id AND t.warmup)
+		FROM runs r
+		ORDER BY `+newestFirst+` LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list runs: %w", err)
+	}
+	defer rows.Close()
+	var out []RunSummary
+	for rows.Next() {
+		var s RunSummary
+		var rc runCols
+		if err := rows.Scan(append(rc.dests(), &s.Trials, &s.Failed, &s.Warmups)...); err != nil {
+			return nil, fmt.Errorf("list runs: %w", err)
+		}
+		if err := rc.decode(&s.Run); err != nil {
+			return nil, fmt.Errorf("list runs: %w", err)
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list runs: %w", err)
+	}
+	return out, nil
+}
+
+// GetRun loads a run whole, with its trials in Seq order. ref is a full run
+// ID, a unique prefix of one, "latest" (or "last") for the newest run, or
+// "latest~N" for the run N before the newest. The keywords win over an ID
+// spelled the same; an exact ID wins over a longer ID it is a prefix of.
+//
+// An unknown ref is ENotFound; a prefix of several IDs is EInvalid and lists
+// them.
+func (d *DB) GetRun(ctx context.Context, ref string) (*benchrig.Run, error) {
+	id, err := d.resolve(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	// One read transaction, so the run and its trials are one snapshot
+	// even while the runner is adding trials.
+	tx, err := d.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("get run %s: %w", id, err)
+	}
+	defer tx.Rollback()
+	run, err := loadRun(ctx, tx, id)
+	if err != nil {
+		return nil, fmt.Errorf("get run %s: %w", id, err)
+	}
+	return run, nil
+}
+
+// DeleteRun removes a run and its trials. An unknown ID is ENotFound.
+func (d *DB) DeleteRun(ctx context.Context, id string) error {
+	d.wmu.Lock()
+	defer d.wmu.Unlock()
+	res, err := d.db.ExecContext(ctx, `DELETE FROM runs WHERE id = ?`, id) // trials: ON DELETE CASCADE
+	if err != nil {
+		return fmt.Errorf("delete run %s: %w", id, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("delete run %s: %w", id, err)
+	}
+	if n == 0 {
+		return benchrig.Errorf(benchrig.ENotFound, "delete run: run %s not found", id)
+	}
+	return nil
+}
+
+// newestFirst orders runs by start time, then by insertion for equal times.
+// NULL (zero) start times sort last.
+const newestFirst = `r.started DESC, r.n DESC`
+
+// maxCandidates bounds the IDs listed in an ambiguous-prefix error.
+const maxCandidates = 10
+
+// resolve turns a run reference into a run ID.
+func (d *DB) resolve(ctx context.Context, ref string) (string, error) {
+	if ref == "" {
+		return "", benchrig.Errorf(benchrig.EInvalid, "empty run reference (want an ID, an ID prefix, latest or latest~N)")
+	}
+	if n, ok, err := latestOffset(ref); err != nil {
+		return "", err
+	} else if ok {
+		var id string
+		err := d.db.QueryRowContext(ctx, `SELECT r.id FROM runs r ORDER BY `+newestFirst+` LIMIT 1 OFFSET ?`, n).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			var count int
+			if err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM runs`).Scan(&count); err != nil {
+				return "", fmt.Errorf("resolve run %s: %w", ref, err)
+			}
+			return "", benchrig.Errorf(benchrig.ENotFound, "run %s not found: the store has %d runs", ref, count)
+		}
+		if err != nil {
+			return "", fmt.Errorf("resolve run %s: %w", ref, err)
+		}
+		return id, nil
+	}
+
+	var id string
+	err := d.db.QueryRowContext(ctx, `SELECT id FROM runs WHERE id = ?`, ref).Scan(&id)
+	if err == nil {
+		return id, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("resolve run %s: %w", ref, err)
+	}
+	// substr rather than LIKE or GLOB: no wildcard in ref to escape.
+	rows, err := d.db.QueryContext(ctx, `SELECT r.id FROM runs r WHERE substr(r.id, 1, length(?1)) = ?1
+		ORDER BY `+newestFirst+` LIMIT ?2`, ref, maxCandidates+1)
+	if err != nil {
+		return "", fmt.Errorf("resolve run %s: %w", ref, err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		if err := rows.Scan(&id); err != nil {
+			return "", fmt.Errorf("resolve run %s: %w", ref, err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return "", fmt.Errorf("resolve run %s: %w", ref, err)
+	}
+	switch {
+	case len(ids) == 0:
+		return "", benchrig.Errorf(benchrig.ENotFound, "run %s not found", ref)
+	case len(ids) == 1:
+		return ids[0], nil
+	}
+	list := strings.Join(ids, ", ")
+	if len(ids) > maxCandidates {
+		list = strings.Join(ids[:maxCandidates], ", ") + ", ..."
+	}
+	return "", benchrig.Errorf(benchrig.EInvalid, "run prefix %s is ambiguous: it matches %s", ref, list)
+}
+
+// latestOffset parses "latest", "last", "latest~N" and "last~N".
+func latestOffset(ref string) (n int, ok bool, err error) {
+	head, tail, hasTilde := strings.Cut(ref, "~")
+	if head != "latest" && head != "last" {
+		return 0, false, nil
+	}
+	if !hasTilde {
+		return 0, true, nil
+	}
+	n, err = strconv.Atoi(tail)
+	if err != nil || n < 0 {
+		return 0, false, benchrig.Errorf(benchrig.EInvalid, "bad run reference %s: want %s~N with N a whole number", ref, head)
+	}
+	return n, true, nil
+}
+
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func loadRun(ctx context.Context, q querier, id string) (*benchrig.Run, error) {
+	var rc runCols
+	err := q.QueryRowContext(ctx, `SELECT `+runSelectCols+` FROM runs r WHERE r.id = ?`, id).Scan(rc.dests()...)
+	if errors.Is(err, sql.ErrNoRows) {
+		// Deleted between resolve and load.
+		return nil, benchrig.Errorf(benchrig.ENotFound, "run %s not found", id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	run := &benchrig.Run{}
+	if err := rc.decode(run); err != nil {
+		return nil, err
+	}
+
+	rows, err := q.QueryContext(ctx, `SELECT
+		run_id, seq, case_id, idx, warmup, node, start, wall_ns, user_ns, sys_ns, max_rss,
+		exit_code, stdout_bytes, stderr_bytes, stderr_tail, error, source, metrics
+		FROM trials WHERE run_id = ? ORDER BY seq`, id)
+	if err != nil {
+		return nil, fmt.Errorf("load trials: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			t               benchrig.Trial
+			start           sql.NullString
+			wall, user, sys int64
+			metrics         string
+		)
+		if err := rows.Scan(&t.RunID, &t.Seq, &t.CaseID, &t.Index, &t.Warmup, &t.Node, &start,
+			&wall, &user, &sys, &t.MaxRSS, &t.ExitCode, &t.StdoutBytes, &t.StderrBytes,
+			&t.StderrTail, &t.Error, &t.Source, &metrics); err != nil {
+			return nil, fmt.Errorf("load trials: %w", err)
+		}
+		t.Wall, t.User, t.Sys = time.Duration(wall), time.Duration(user), time.Duration(sys)
+		if t.Start, err = decodeTime(start); err != nil {
+			return nil, fmt.Errorf("load trial %d: start: %w", t.Seq, err)
+		}
+		if t.Metrics, err = decodeFloats(metrics); err != nil {
+			return nil, fmt.Errorf("load trial %d: metrics: %w", t.Seq, err)
+		}
+		run.Trials = append(run.Trials, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("load trials: %w", err)
+	}
+	return run, nil
+}
+
+// The run columns, in the order of runColumns and runCols.dests.
+const (
+	runInsertCols = `id, spec_name, spec_hash, spec_file, spec_source, overrides, status, started, finished,
+		fingerprint, cases, baseline_id, notes, throughput, throughput_unit`
+	runSelectCols = `r.id, r.spec_name, r.spec_hash, r.spec_file, r.spec_source, r.overrides, r.status, r.started, r.finished,
+		r.fingerprint, r.cases, r.baseline_id, r.notes, r.throughput, r.throughput_unit`
+)
+
+// runColumns encodes run for runInsertCols.
+func runColumns(run *benchrig.Run) ([]any, error) {
+	overrides, err := json.Marshal(run.Overrides)
+	if err != nil {
+		return nil, fmt.Errorf("encode overrides: %w", err)
+	}
+	fp, err := json.Marshal(run.Fingerprint)
+	if err != nil {
+		return nil, fmt.Errorf("encode fingerprint: %w", err)
+	}
+	cases, err := json.Marshal(toCaseRecords(run.Cases))
+	if err != nil {
+		return nil, fmt.Errorf("encode cases: %w", err)
+	}
+	notes, err := json.Marshal(run.Notes)
+	if err != nil {
+		return nil, fmt.Errorf("encode notes: %w", err)
+	}
+	tp, err := encodeFloats(run.Throughput)
+	if err != nil {
+		return nil, fmt.Errorf("encode throughput: %w", err)
+	}
+	return []any{run.ID, run.SpecName, run.SpecHash, run.SpecFile, run.SpecSource, string(overrides),
+		string(run.Status), encodeTime(run.Started), encodeTime(run.Finished), string(fp), string(cases),
+		run.BaselineID, string(notes), tp, string(run.ThroughputUnit)}, nil
+}
+
+// runCols receives the columns of runSelectCols.
+type runCols struct {
+	id, specName, specHash, specFile             string
+	specSource                                   []byte
+	overrides, status                            string
+	started, finished                            sql.NullString
+	fingerprint, cases, baselineID, notes, tp, u string
+}
+
+func (c *runCols) dests() []any {
+	return []any{&c.id, &c.specName, &c.specHash, &c.specFile, &c.specSource, &c.overrides, &c.status,
+		&c.started, &c.finished, &c.fingerprint, &c.cases, &c.baselineID, &c.notes, &c.tp, &c.u}
+}
+
+func (c *runCols) decode(run *benchrig.Run) error {
+	run.ID, run.SpecName, run.SpecHash, run.SpecFile = c.id, c.specName, c.specHash, c.specFile
+	run.SpecSource = c.specSource
+	run.Status = benchrig.RunStatus(c.status)
+	run.BaselineID = c.baselineID
+	run.ThroughputUnit = benchrig.ThroughputUnit(c.u)
+	var err error
+	if run.Started, err = decodeTime(c.started); err != nil {
+		return fmt.Errorf("run %s: started: %w", c.id, err)
+	}
+	if run.Finished, err = decodeTime(c.finished); err != nil {
+		return fmt.Errorf("run %s: finished: %w", c.id, err)
+	}
+	if err := json.Unmarshal([]byte(c.overrides), &run.Overrides); err != nil {
+		return fmt.Errorf("run %s: overrides: %w", c.id, err)
+	}
+	if err := json.Unmarshal([]byte(c.fingerprint), &run.Fingerprint); err != nil {
+		return fmt.Errorf("run %s: fingerprint: %w", c.id, err)
+	}
+	var cases []caseRecord
+	if err := json.Unmarshal([]byte(c.cases), &cases); err != nil {
+		return fmt.Errorf("run %s: cases: %w", c.id, err)
+	}
+	run.Cases = fromCaseRecords(cases)
+	if err := json.Unmarshal([]byte(c.notes), &run.Notes); err != nil {
+		return fmt.Errorf("run %s: notes: %w", c.id, err)
+	}
+	if run.Throughput, err = decodeFloats(c.tp); err != nil {
+		return fmt.Errorf("run %s: throughput: %w", c.id, err)
+	}
+	return nil
+}
+
+// caseRecord is the stored form of a benchrig.Case, with its own JSON names
+// so that renaming a Go field does not silently drop stored data.
+type caseRecord struct {
+	ID     string     `json:"id"`
+	Index  int        `json:"index"`
+	Params []kvRecord `json:"params"`
+}
+
+type kvRecord struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// toCaseRecords and fromCaseRecords keep nil and empty apart, so a run reads
+// back exactly as it was written.
+func toCaseRecords(cases []benchrig.Case) []caseRecord {
+	if cases == nil {
+		return nil
+	}
+	out := make([]caseRecord, len(cases))
+	for i, c := range cases {
+		out[i] = caseRecord{ID: c.ID, Index: c.Index}
+		if c.Params != nil {
+			out[i].Params = make([]kvRecord, len(c.Params))
+			for j, kv := range c.Params {
+				out[i].Params[j] = kvRecord(kv)
+			}
+		}
+	}
+	return out
+}
+
+func fromCaseRecords(recs []caseRecord) []benchrig.Case {
+	if recs == nil {
+		return nil
+	}
+	out := make([]benchrig.Case, len(recs))
+	for i, r := range recs {
+		out[i] = benchrig.Case{ID: r.ID, Index: r.Index}
+		if r.Params != nil {
+			out[i].Params = make([]benchrig.KV, len(r.Params))
+			for j, kv := range r.Params {
+				out[i].Params[j] = benchrig.KV(kv)
+			}
+		}
+	}
+	return out
+}
+
+// timeLayout is RFC 3339 with all nine fractional digits, so stored times
+// sort as text.
+const timeLayout = "2006-01-02T15:04:05.000000000Z07:00"
+
+// encodeTime stores t in UTC; the zero time is NULL.
+func encodeTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UTC().Format(timeLayout)
+}
+
+func decodeTime(s sql.NullString) (time.Time, error) {
+	if !s.Valid {
+		return time.Time{}, nil
+	}
+	return time.Parse(time.RFC3339Nano, s.String)
+}
+
+// encodeFloats encodes a map of floats as a JSON object. JSON has no NaN or
+// infinities, and a sampler may well produce them (a rate over zero time), so
+// those are stored as the strings "NaN", "+Inf" and "-Inf" rather than lost
+// or refused. Finite values use Go's shortest exact form, so they read back
+// bit for bit. A nil map is "null".
+func encodeFloats(m map[string]float64) (string, error) {
+	if m == nil {
+		return "null", nil
+	}
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			out[k] = strconv.FormatFloat(v, 'g', -1, 64)
+		} else {
+			out[k] = v
+		}
+	}
+	b, err := json.Marshal(out)
+	return string(b), err
+}
+
+func decodeFloats(s string) (map[string]float64, error) {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(s), &raw); err != nil {
+		return nil, err
+	}
+	if raw == nil {
+		return nil, nil
+	}
+	out := make(map[string]float64, len(raw))
+	for k, r := range raw {
+		text := string(r)
+		if strings.HasPrefix(text, `"`) {
+			if err := json.Unmarshal(r, &text); err != nil {
+				return nil, fmt.Errorf("%s: %w", k, err)
+			}
+		}
+		v, err := strconv.ParseFloat(text, 64)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", k, err)
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+// isConstraint reports whether err is the SQLite constraint failure code
+// (an extended result code such as SQLITE_CONSTRAINT_UNIQUE).
+func isConstraint(err error, code int) bool {
+	return sqliteCode(err) == code
+}

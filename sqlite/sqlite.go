@@ -1,0 +1,302 @@
+// Package sqlite owns benchrig's embedded run store: one SQLite file (via the
+// pure-Go modernc.org/sqlite driver) holding every run, its cases, notes and
+// fingerprint, and every trial with all its raw measurements. It implements
+// runner.Recorder for the runner and the reading side (ListRuns, GetRun) for
+// the CLI and the web UI.
+//
+// Durability: the file is in WAL mode with synchronous=FULL, so AddTrial
+// returns only after the trial's commit has been fsynced; a crash (of the
+// process or of the machine) loses at most the trial in flight.
+//
+// Interrupted runs: a process that dies mid-run never calls FinishRun, so its
+// run stays in the store with status "running", Finished zero, and every trial
+// that was recorded before the crash. Such runs are listed and loaded like any
+// other; the store cannot tell a crashed run from one still in progress in
+// another process, so readers should present "running" as "running or
+// interrupted" and base statistics on the trials that are there.
+//
+// Schema: see migrations. The schema version is kept in PRAGMA user_version
+// and the file is marked as benchrig's with PRAGMA application_id.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/benchrig/benchrig"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// applicationID marks a SQLite file as a benchrig run store ("brig"), so that
+// Open refuses to add tables to somebody else's database.
+const applicationID = 0x62726967
+
+// busyTimeoutMS is how long a statement waits for another process's write
+// lock (e.g. `benchrig gc` deleting runs while `benchrig run` records) before
+// failing with SQLITE_BUSY. A trial insert holds the lock for one fsync, a
+// few milliseconds, so 10 s only runs out when something is badly stuck.
+const busyTimeoutMS = 10000
+
+// migrations brings the schema from version i to i+1. Each entry runs in its
+// own transaction together with the bump of PRAGMA user_version, so a failed
+// migration leaves the previous version intact. Append only: never edit an
+// entry that has been released.
+//
+// Times are TEXT in a fixed-width RFC 3339 form in UTC with nanoseconds
+// ("2006-01-02T15:04:05.000000000Z"): readable in the sqlite3 shell, exact,
+// and sortable as text. NULL is the zero time. Durations are INTEGER
+// nanoseconds. Maps and lists are JSON text; "null" is a nil map or list.
+var migrations = []string{
+	// 1: runs and trials.
+	`CREATE TABLE runs (
+		n               INTEGER PRIMARY KEY, -- insertion order, a stable tie-breaker
+		id              TEXT NOT NULL UNIQUE,
+		spec_name       TEXT NOT NULL,
+		spec_hash       TEXT NOT NULL,
+		spec_file       TEXT NOT NULL,
+		spec_source     BLOB,
+		overrides       TEXT NOT NULL, -- JSON array of strings
+		status          TEXT NOT NULL,
+		started         TEXT,          -- NULL when zero
+		finished        TEXT,          -- NULL while running
+		fingerprint     TEXT NOT NULL, -- JSON benchrig.Fingerprint
+		cases           TEXT NOT NULL, -- JSON array of {id, index, params: [{name, value}]}
+		baseline_id     TEXT NOT NULL,
+		notes           TEXT NOT NULL, -- JSON object case ID -> note
+		throughput      TEXT NOT NULL, -- JSON object case ID -> amount (non-finite as strings)
+		throughput_unit TEXT NOT NULL
+	);
+	CREATE INDEX runs_started ON runs (started);
+	CREATE TABLE trials (
+		run_id       TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+		seq          INTEGER NOT NULL,
+		case_id      TEXT NOT NULL,
+		idx          INTEGER NOT NULL,
+		warmup       INTEGER NOT NULL,
+		node         TEXT NOT NULL,
+		start        TEXT,
+		wall_ns      INTEGER NOT NULL,
+		user_ns      INTEGER NOT NULL,
+		sys_ns       INTEGER NOT NULL,
+		max_rss      INTEGER NOT NULL,
+		exit_code    INTEGER NOT NULL,
+		stdout_bytes INTEGER NOT NULL,
+		stderr_bytes INTEGER NOT NULL,
+		stderr_tail  TEXT NOT NULL,
+		error        TEXT NOT NULL,
+		source       TEXT NOT NULL,
+		metrics      TEXT NOT NULL, -- JSON object name -> value (non-finite as strings)
+		PRIMARY KEY (run_id, seq)
+	) WITHOUT ROWID;`,
+}
+
+// DB is an open run store. It is safe for use by several goroutines, and
+// several processes may open the same file.
+type DB struct {
+	db   *sql.DB
+	path string
+
+	// wmu serialises this process's writers. SQLite allows one writer at a
+	// time anyway; queueing here instead of in SQLite's busy handler (which
+	// sleeps and retries) keeps concurrent AddTrial calls fair and fast.
+	// Other processes are still handled by busy_timeout.
+	wmu sync.Mutex
+}
+
+// Open opens the run store at path, creating the file and its parent
+// directories if needed and bringing the schema up to date. A path that
+// cannot be used is a *benchrig.Error with Code EInvalid and File path.
+func Open(ctx context.Context, path string) (*DB, error) {
+	return open(ctx, path, "FULL")
+}
+
+// open is Open with a choice of PRAGMA synchronous, so the benchmark can show
+// what FULL costs. Everything but tests uses FULL.
+func open(ctx context.Context, path, synchronous string) (*DB, error) {
+	if path == "" {
+		return nil, &benchrig.Error{Code: benchrig.EInvalid, Msg: "run store path is empty"}
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, pathError(path, "resolve run store path", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
+		return nil, pathError(path, "create run store directory", err)
+	}
+	if fi, err := os.Stat(abs); err == nil && !fi.Mode().IsRegular() {
+		if fi.IsDir() {
+			return nil, pathError(path, "run store path is a directory, not a file", nil)
+		}
+		return nil, pathError(path, "run store path is not a regular file", nil)
+	}
+
+	// A file: URI so that '?' or '#' in the path are not taken for the
+	// start of the parameters. The driver runs the underscore parameters on
+	// every new connection of the pool; SQLite ignores them.
+	//
+	// journal_mode is not here: it is persistent, and Open must first check
+	// that the file is one it may change (see migrate).
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeoutMS))
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous("+synchronous+")")
+	// BEGIN IMMEDIATE takes the write lock at the start of a transaction, so
+	// read-then-write transactions (FinishRun, migrations) wait for it
+	// through busy_timeout instead of failing with SQLITE_BUSY on upgrade.
+	q.Set("_txlock", "immediate")
+	dsn := "file://" + (&url.URL{Path: abs}).EscapedPath() + "?" + q.Encode()
+
+	sdb, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, pathError(path, "open run store", err)
+	}
+	d := &DB{db: sdb, path: path}
+	if err := d.migrate(ctx); err != nil {
+		sdb.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// Close closes the store. Everything AddTrial returned for is already durable.
+func (d *DB) Close() error {
+	if err := d.db.Close(); err != nil {
+		return fmt.Errorf("close run store %s: %w", d.path, err)
+	}
+	return nil
+}
+
+// Path returns the path the store was opened with.
+func (d *DB) Path() string { return d.path }
+
+// migrate checks that the file is a benchrig run store this version
+// understands (or an empty file), switches it to WAL and applies pending
+// migrations. A store from a newer benchrig is refused before anything is
+// written to it.
+func (d *DB) migrate(ctx context.Context) error {
+	version, appID, tables, err := d.header(ctx)
+	if err != nil {
+		return d.openError(err)
+	}
+	switch {
+	case version > len(migrations):
+		return &benchrig.Error{Code: benchrig.EInvalid, File: d.path, Msg: fmt.Sprintf(
+			"run store has schema version %d, newer than the %d this benchrig (%s) knows; use a newer benchrig or another store",
+			version, len(migrations), benchrig.Version)}
+	case appID != 0 && appID != applicationID:
+		return &benchrig.Error{Code: benchrig.EInvalid, File: d.path, Msg: fmt.Sprintf(
+			"not a benchrig run store (SQLite application_id %#x)", appID)}
+	case appID == 0 && tables > 0:
+		return &benchrig.Error{Code: benchrig.EInvalid, File: d.path, Msg: fmt.Sprintf(
+			"not a benchrig run store (a SQLite database with %d tables of its own)", tables)}
+	}
+
+	var mode string
+	if err := d.db.QueryRowContext(ctx, "PRAGMA journal_mode = WAL").Scan(&mode); err != nil {
+		return d.openError(err)
+	}
+	if mode != "wal" {
+		// WAL needs shared memory between processes; some network file
+		// systems lack it. Rollback journalling would still be correct but
+		// readers would block the runner, so say so rather than degrade.
+		return &benchrig.Error{Code: benchrig.EInvalid, File: d.path, Msg: fmt.Sprintf(
+			"cannot put run store in WAL mode (journal mode stays %q); is it on a network file system?", mode)}
+	}
+
+	for version < len(migrations) {
+		if err := d.step(ctx, version); err != nil {
+			return d.openError(err)
+		}
+		// Another process may have migrated concurrently; step re-reads
+		// the version inside its transaction and does nothing then.
+		version, _, _, err = d.header(ctx)
+		if err != nil {
+			return d.openError(err)
+		}
+	}
+	return nil
+}
+
+// header reads the schema version, the application ID and the number of
+// tables. The first read of a file that is not a database fails here.
+func (d *DB) header(ctx context.Context) (version, appID, tables int, err error) {
+	if err := d.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return 0, 0, 0, err
+	}
+	if err := d.db.QueryRowContext(ctx, "PRAGMA application_id").Scan(&appID); err != nil {
+		return 0, 0, 0, err
+	}
+	if err := d.db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema WHERE type = 'table'").Scan(&tables); err != nil {
+		return 0, 0, 0, err
+	}
+	return version, appID, tables, nil
+}
+
+// step applies migration from (0-based: from -> from+1) in one transaction,
+// unless another process got there first.
+func (d *DB) step(ctx context.Context, from int) error {
+	d.wmu.Lock()
+	defer d.wmu.Unlock()
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var v int
+	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return err
+	}
+	if v != from {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, migrations[from]); err != nil {
+		return fmt.Errorf("migrate schema to version %d: %w", from+1, err)
+	}
+	// PRAGMA takes no bound parameters; both values are ours.
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", from+1)); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA application_id = %d", applicationID)); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// openError turns a failure while opening into the user-facing error naming
+// the path, with the reason in words where SQLite's code tells it.
+func (d *DB) openError(err error) error {
+	var be *benchrig.Error
+	if errors.As(err, &be) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	msg := "cannot open run store"
+	switch sqliteCode(err) & 0xff {
+	case sqlite3.SQLITE_NOTADB:
+		msg = "not a benchrig run store (the file is not a SQLite database)"
+	case sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM:
+		msg = "run store is not writable"
+	case sqlite3.SQLITE_CANTOPEN:
+		msg = "cannot open or create run store file"
+	}
+	return pathError(d.path, msg, err)
+}
+
+func pathError(path, msg string, err error) *benchrig.Error {
+	return &benchrig.Error{Code: benchrig.EInvalid, File: path, Msg: msg, Err: err}
+}
+
+// sqliteCode returns the extended SQLite result code of err, or 0.
+func sqliteCode(err error) int {
+	var e interface{ Code() int }
+	if errors.As(err, &e) {
+		return e.Code()
+	}
+	return 0
+}
