@@ -44,6 +44,11 @@ type Spec struct {
 	// Empty means the first case of the matrix.
 	Baseline map[string]string
 	Order    Order
+	// Scaling names the param whose values are parallelism levels (e.g. the
+	// N of xargs -P N): reports then show speedup and parallel efficiency
+	// along it. Empty means none: a numeric param is not necessarily a
+	// level of parallelism (gzip -1 vs -9 is not).
+	Scaling string
 }
 
 // Command is either an argv list run directly, or a string run by /bin/sh -c.
@@ -274,7 +279,9 @@ type Run struct {
 	// Throughput per case, when the spec declares it: case ID -> amount per trial.
 	Throughput     map[string]float64
 	ThroughputUnit ThroughputUnit
-	Trials         []Trial // filled when a run is loaded whole
+	// ScalingParam is the spec's Scaling param, if any.
+	ScalingParam string
+	Trials       []Trial // filled when a run is loaded whole
 }
 
 // Fingerprint records where a run happened.

@@ -174,7 +174,7 @@ func Build(run *benchrig.Run) *Report {
 			r.Comparisons = append(r.Comparisons, cm)
 		}
 	}
-	r.Scaling = buildScaling(run.Cases, r.Cases)
+	r.Scaling = buildScaling(run.Cases, r.Cases, run.ScalingParam)
 	return r
 }
 
@@ -240,10 +240,11 @@ func buildCase(run *benchrig.Run, c benchrig.Case, trials []benchrig.Trial) Case
 	return cr
 }
 
-// buildScaling returns the scaling of every param whose values all parse
-// as numbers and take at least two distinct values.
-func buildScaling(cases []benchrig.Case, reports []CaseReport) []Scaling {
-	if len(cases) == 0 {
+// buildScaling returns the scaling along param, the spec's declared
+// parallelism param, when its values all parse as numbers and take at least
+// two distinct values.
+func buildScaling(cases []benchrig.Case, reports []CaseReport, param string) []Scaling {
+	if len(cases) == 0 || param == "" {
 		return nil
 	}
 	median := map[string]float64{}
@@ -255,6 +256,9 @@ func buildScaling(cases []benchrig.Case, reports []CaseReport) []Scaling {
 	}
 	var out []Scaling
 	for pi, p := range cases[0].Params {
+		if p.Name != param {
+			continue
+		}
 		values := map[string]float64{}
 		numeric := true
 		for _, c := range cases {

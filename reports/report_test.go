@@ -58,6 +58,7 @@ func testRun() *benchrig.Run {
 		},
 		Throughput:     map[string]float64{},
 		ThroughputUnit: benchrig.Bytes,
+		ScalingParam:   "threads",
 	}
 	seq := 0
 	for round := 0; ; round++ {
@@ -205,10 +206,15 @@ func TestBuildEdgeCases(t *testing.T) {
 			}
 		}
 	})
-	t.Run("non-numeric and single-valued params have no scaling", func(t *testing.T) {
-		cases := benchrig.Matrix([]benchrig.Param{{Name: "impl", Values: []string{"a", "b"}}, {Name: "n", Values: []string{"4"}}})
-		if s := buildScaling(cases, nil); len(s) != 0 {
-			t.Errorf("scaling %+v", s)
+	t.Run("non-numeric, single-valued and undeclared params have no scaling", func(t *testing.T) {
+		cases := benchrig.Matrix([]benchrig.Param{{Name: "impl", Values: []string{"a", "b"}}, {Name: "n", Values: []string{"4"}}, {Name: "level", Values: []string{"1", "9"}}})
+		for _, param := range []string{"impl", "n", "", "level-undeclared"} {
+			if s := buildScaling(cases, nil, param); len(s) != 0 {
+				t.Errorf("scaling along %q: %+v", param, s)
+			}
+		}
+		if s := buildScaling(cases, nil, "level"); len(s) != 1 || s[0].Param != "level" {
+			t.Errorf("scaling along the declared param: %+v", s)
 		}
 	})
 	t.Run("NaN metrics become null", func(t *testing.T) {

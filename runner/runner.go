@@ -123,6 +123,7 @@ func Run(ctx context.Context, cfg Config, spec *benchrig.Spec) (*benchrig.Run, e
 		BaselineID:     baseline,
 		Notes:          map[string]string{},
 		ThroughputUnit: unit,
+		ScalingParam:   spec.Scaling,
 	}
 	if unit != "" {
 		run.Throughput = map[string]float64{}

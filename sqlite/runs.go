@@ -343,9 +343,9 @@ func loadRun(ctx context.Context, q querier, id string) (*benchrig.Run, error) {
 // The run columns, in the order of runColumns and runCols.dests.
 const (
 	runInsertCols = `id, spec_name, spec_hash, spec_file, spec_source, overrides, status, started, finished,
-		fingerprint, cases, baseline_id, notes, throughput, throughput_unit`
+		fingerprint, cases, baseline_id, notes, throughput, throughput_unit, scaling_param`
 	runSelectCols = `r.id, r.spec_name, r.spec_hash, r.spec_file, r.spec_source, r.overrides, r.status, r.started, r.finished,
-		r.fingerprint, r.cases, r.baseline_id, r.notes, r.throughput, r.throughput_unit`
+		r.fingerprint, r.cases, r.baseline_id, r.notes, r.throughput, r.throughput_unit, r.scaling_param`
 )
 
 // runColumns encodes run for runInsertCols.
@@ -372,7 +372,7 @@ func runColumns(run *benchrig.Run) ([]any, error) {
 	}
 	return []any{run.ID, run.SpecName, run.SpecHash, run.SpecFile, run.SpecSource, string(overrides),
 		string(run.Status), encodeTime(run.Started), encodeTime(run.Finished), string(fp), string(cases),
-		run.BaselineID, string(notes), tp, string(run.ThroughputUnit)}, nil
+		run.BaselineID, string(notes), tp, string(run.ThroughputUnit), run.ScalingParam}, nil
 }
 
 // runCols receives the columns of runSelectCols.
@@ -382,11 +382,12 @@ type runCols struct {
 	overrides, status                            string
 	started, finished                            sql.NullString
 	fingerprint, cases, baselineID, notes, tp, u string
+	scaling                                      string
 }
 
 func (c *runCols) dests() []any {
 	return []any{&c.id, &c.specName, &c.specHash, &c.specFile, &c.specSource, &c.overrides, &c.status,
-		&c.started, &c.finished, &c.fingerprint, &c.cases, &c.baselineID, &c.notes, &c.tp, &c.u}
+		&c.started, &c.finished, &c.fingerprint, &c.cases, &c.baselineID, &c.notes, &c.tp, &c.u, &c.scaling}
 }
 
 func (c *runCols) decode(run *benchrig.Run) error {
@@ -395,6 +396,7 @@ func (c *runCols) decode(run *benchrig.Run) error {
 	run.Status = benchrig.RunStatus(c.status)
 	run.BaselineID = c.baselineID
 	run.ThroughputUnit = benchrig.ThroughputUnit(c.u)
+	run.ScalingParam = c.scaling
 	var err error
 	if run.Started, err = decodeTime(c.started); err != nil {
 		return fmt.Errorf("run %s: started: %w", c.id, err)

@@ -71,7 +71,8 @@ var migrations = []string{
 		baseline_id     TEXT NOT NULL,
 		notes           TEXT NOT NULL, -- JSON object case ID -> note
 		throughput      TEXT NOT NULL, -- JSON object case ID -> amount (non-finite as strings)
-		throughput_unit TEXT NOT NULL
+		throughput_unit TEXT NOT NULL,
+		scaling_param   TEXT NOT NULL DEFAULT '' -- param whose values are parallelism levels
 	);
 	CREATE INDEX runs_started ON runs (started);
 	CREATE TABLE trials (

@@ -74,6 +74,7 @@ func sampleRun(id string, started time.Time) *benchrig.Run {
 		Notes:          map[string]string{"size=1k,algo=quick": "stopped at CI 1.2%"},
 		Throughput:     map[string]float64{"size=1k,algo=quick": 1024, "size=1m,algo=merge": 1.048576e6, "size=1k,algo=merge": 0.1 + 0.2},
 		ThroughputUnit: benchrig.Bytes,
+		ScalingParam:   "n",
 	}
 }
 

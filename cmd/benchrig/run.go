@@ -127,7 +127,6 @@ func runRun(ctx context.Context, d *deps, opts runOptions, file string) error {
 		return err
 	}
 	rep := reports.Build(run)
-	fmt.Fprintf(d.stdout, "run %s  spec %s  %s\n%s\n\n", run.ID, s.Name, run.Status, fp)
 	if werr := reports.WriteText(d.stdout, rep); werr != nil && err == nil {
 		err = werr
 	}

@@ -124,12 +124,9 @@ func runRunsShow(ctx context.Context, d *deps, opts runsOptions, ref string) err
 		return err
 	}
 	rep := reports.Build(run)
-	fmt.Fprintf(d.stdout, "run %s  spec %s  %s  started %s\n%s\n", run.ID, run.SpecName, run.Status,
-		run.Started.Local().Format("2006-01-02 15:04:05"), run.Fingerprint)
 	if len(run.Overrides) > 0 {
 		fmt.Fprintf(d.stdout, "overrides: %s\n", strings.Join(run.Overrides, " "))
 	}
-	fmt.Fprintln(d.stdout)
 	if err := reports.WriteText(d.stdout, rep); err != nil {
 		return err
 	}

@@ -1,0 +1,495 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/benchrig/benchrig"
+	"github.com/benchrig/benchrig/runner"
+	"golang.org/x/sys/unix"
+)
+
+// killWait bounds how long Run waits for a killed tree to disappear from
+// its cgroup, and for pipes to reach EOF after the kill.
+const killWait = 2 * time.Second
+
+// leftoverSettle is how long processes still in the tree after EOF on its
+// pipes get to exit by themselves before they count as leftovers. It costs
+// a trial time only when something is left.
+const leftoverSettle = 20 * time.Millisecond
+
+// Run executes job and measures it. See runner.Executor.
+func (e *Executor) Run(ctx context.Context, job runner.Job) (benchrig.Measurement, error) {
+	m := benchrig.Measurement{Start: time.Now().Round(0), ExitCode: -1, Source: e.mode, Metrics: map[string]float64{}}
+	if len(job.Argv) == 0 {
+		return m, errors.New("local: job has no command")
+	}
+	if ctx.Err() != nil {
+		m.Error = "cancelled"
+		return m, nil
+	}
+	path, err := lookPath(job.Argv[0], job.Env)
+	if err != nil {
+		m.Error = "start: " + err.Error()
+		return m, nil
+	}
+	if job.Dir != "" {
+		// The child's chdir failure would read like a missing program.
+		if st, err := os.Stat(job.Dir); err != nil {
+			m.Error = fmt.Sprintf("start: workdir %s: %v", job.Dir, errors.Unwrap(err))
+			return m, nil
+		} else if !st.IsDir() {
+			m.Error = fmt.Sprintf("start: workdir %s: not a directory", job.Dir)
+			return m, nil
+		}
+	}
+
+	devnull, err := os.Open(os.DevNull)
+	if err != nil {
+		return m, fmt.Errorf("local: open stdin: %w", err)
+	}
+	defer devnull.Close()
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return m, fmt.Errorf("local: stdout pipe: %w", err)
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		outR.Close()
+		outW.Close()
+		return m, fmt.Errorf("local: stderr pipe: %w", err)
+	}
+	// Closed twice on the normal path; the second Close is a harmless error.
+	defer outW.Close()
+	defer errW.Close()
+
+	var cg *trialCgroup
+	if e.cg != nil {
+		cg, err = e.cg.newTrial()
+		if err != nil {
+			outR.Close()
+			errR.Close()
+			return m, fmt.Errorf("local: %w", err)
+		}
+	}
+
+	stdout := startDrain(outR, nil)
+	stderr := startDrain(errR, &tailBuffer{max: e.cfg.StderrTail})
+	sys := &syscall.SysProcAttr{Setpgid: true}
+	if cg != nil && cg.setup.version == 2 {
+		// clone3 CLONE_INTO_CGROUP: the child is in the cgroup from birth.
+		sys.UseCgroupFD, sys.CgroupFD = true, cg.fd
+	}
+	attr := &os.ProcAttr{Dir: job.Dir, Env: job.Env, Files: []*os.File{devnull, outW, errW}, Sys: sys}
+
+	w := &watcher{started: make(chan *os.Process, 1), done: make(chan struct{}), cg: cg}
+	go w.run(ctx, job.Timeout)
+	l := launch(path, job.Argv, attr, cg, w.started)
+	w.finish()
+	// Our copies of the write ends must go for EOF to arrive.
+	outW.Close()
+	errW.Close()
+
+	var errs []error
+	if l.setupErr != nil {
+		errs = append(errs, l.setupErr)
+	}
+	if !l.t0.IsZero() {
+		m.Start = l.t0.Round(0) // wall clock only; a monotonic reading means nothing once stored
+	}
+	if l.startErr != nil {
+		m.Error = startReason(l.startErr)
+	}
+
+	// Give grandchildren that hold the pipes a bounded time, then kill
+	// whatever is left of the tree; its processes are counted first.
+	drained := waitDrains(ctx, e.cfg.DrainTimeout, stdout, stderr)
+	leftover := 0
+	if l.state != nil {
+		pgid := l.state.Pid()
+		count := func() int { return countGroup(e.cfg.ProcRoot, pgid) }
+		if cg != nil {
+			count = func() int {
+				pids, err := cg.procs()
+				if err != nil {
+					errs = append(errs, fmt.Errorf("list cgroup: %w", err))
+				}
+				return countAlive(e.cfg.ProcRoot, pids)
+			}
+		}
+		// A process may close its output (coreutils do so at exit, in
+		// user space) a moment before it exits: EOF is not its death.
+		// Those that are gone within leftoverSettle are not leftovers.
+		settle := time.Now().Add(leftoverSettle)
+		for leftover = count(); leftover > 0 && drained && time.Now().Before(settle); leftover = count() {
+			time.Sleep(time.Millisecond)
+		}
+		if leftover > 0 || !drained || w.reason != "" {
+			_ = syscall.Kill(-pgid, syscall.SIGKILL)
+			if cg == nil {
+				// The cgroup sweep below waits for the tree to die; the
+				// group is all rusage mode knows of it.
+				if err := waitGroupGone(e.cfg.ProcRoot, pgid, killWait); err != nil {
+					errs = append(errs, err)
+				}
+			}
+		}
+	}
+	if cg != nil {
+		// Always: a start that failed after fork, or a tree that escaped
+		// the process group, must not outlive the trial.
+		if err := cg.killAll(killWait); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if !drained {
+		waitDrains(context.Background(), killWait, stdout, stderr)
+	}
+	outR.Close() // unblocks a drain whose writer still lives (escaped the cgroup, or rusage mode)
+	errR.Close()
+	<-stdout.done
+	<-stderr.done
+	m.StdoutBytes, m.StderrBytes = stdout.n, stderr.n
+	m.StderrTail = stderr.tail.String()
+
+	if l.state != nil {
+		m.Wall = l.t1.Sub(l.t0)
+		ws := l.state.Sys().(syscall.WaitStatus)
+		switch {
+		case w.reason != "" && ws.Signaled():
+			m.Error = w.reason
+		case ws.Signaled():
+			m.Error = "signal: " + ws.Signal().String()
+		default:
+			m.ExitCode = ws.ExitStatus()
+		}
+		if w.reason == "" {
+			m.Metrics["leftover_processes"] = float64(leftover)
+		}
+		ru := l.state.SysUsage().(*syscall.Rusage)
+		rUser := time.Duration(ru.Utime.Nano())
+		rSys := time.Duration(ru.Stime.Nano())
+		rRSS := ru.Maxrss * 1024
+		m.User, m.Sys, m.MaxRSS = rUser, rSys, rRSS
+		m.Metrics["rusage_user_ns"] = float64(rUser)
+		m.Metrics["rusage_sys_ns"] = float64(rSys)
+		m.Metrics["rusage_maxrss_bytes"] = float64(rRSS)
+		// At exec the kernel folds the hiwater RSS of the replaced mm into
+		// the child's maxrss, and Go starts children with vfork (CLONE_VM),
+		// so that mm is ours: rusage maxrss is never below our own peak.
+		// Recorded so a reader can tell when rusage_maxrss means nothing.
+		var self syscall.Rusage
+		if syscall.Getrusage(syscall.RUSAGE_SELF, &self) == nil {
+			m.Metrics["executor_maxrss_bytes"] = float64(self.Maxrss * 1024)
+		}
+		// ru_inblock/ru_oublock count 512-byte units of storage IO.
+		m.Metrics["rusage_inblock_bytes"] = float64(ru.Inblock * 512)
+		m.Metrics["rusage_oublock_bytes"] = float64(ru.Oublock * 512)
+
+		if cg != nil {
+			st, err := cg.stats()
+			if err != nil {
+				errs = append(errs, fmt.Errorf("read cgroup stats: %w", err))
+			}
+			applyCgroupStats(&m, st, l.starterCPU, cg.setup.version, rUser, rSys)
+		}
+	}
+	if cg != nil {
+		if err := cg.remove(); err != nil {
+			errs = append(errs, fmt.Errorf("remove cgroup: %w", err))
+		}
+	}
+	if len(errs) > 0 {
+		return m, fmt.Errorf("local: %w", errors.Join(errs...))
+	}
+	return m, nil
+}
+
+// applyCgroupStats puts a trial's cgroup figures in m. User and Sys then
+// cover the whole tree, orphans included.
+func applyCgroupStats(m *benchrig.Measurement, st cgroupStats, starter time.Duration, version int, rUser, rSys time.Duration) {
+	if st.CPU >= 0 {
+		m.Metrics["cgroup_cpu_ns"] = float64(st.CPU)
+		m.Metrics["cgroup_user_ns"] = float64(max(st.User, 0))
+		m.Metrics["cgroup_sys_ns"] = float64(max(st.Sys, 0))
+		total := st.CPU
+		if version == 1 {
+			// The thread that forked the trial sat in its cpuacct cgroup
+			// from before the fork until after wait; its CPU is ours.
+			m.Metrics["starter_thread_cpu_ns"] = float64(starter)
+			total = max(total-starter, 0)
+		}
+		// v1 splits user/sys by tick sampling (0/0 for a 1 ms process)
+		// while the total is exact: keep the exact total, divide it.
+		m.User, m.Sys = splitCPU(total, st.User, st.Sys, rUser, rSys)
+	}
+	if st.MemoryPeak >= 0 {
+		// The cgroup's peak charge: it includes page cache the tree
+		// caused (files read or written), not only anonymous memory, so
+		// it can exceed every process's RSS.
+		m.MaxRSS = st.MemoryPeak
+	}
+	if st.PidsPeak >= 0 {
+		p := st.PidsPeak
+		if version == 1 {
+			p-- // the starting thread counts as a task while inside
+		}
+		m.Metrics["pids_peak"] = float64(max(p, 0))
+	}
+	if st.IORead >= 0 {
+		m.Metrics["io_read_bytes"] = float64(st.IORead)
+		m.Metrics["io_write_bytes"] = float64(st.IOWrite)
+	}
+	if st.Throttled >= 0 {
+		m.Metrics["cpu_throttled_ns"] = float64(st.Throttled)
+	}
+}
+
+// launched is what happened between start and wait.
+type launched struct {
+	t0, t1     time.Time
+	state      *os.ProcessState
+	startErr   error
+	setupErr   error         // the executor's own failure to place the child
+	starterCPU time.Duration // v1: CPU of the starting thread while in the trial cgroup
+}
+
+// launch starts the process and waits for it. With cgroup v1 it does so
+// from a locked thread placed in the trial's cgroups: v1 membership is per
+// thread and fork inherits the forking thread's, so the child is inside
+// before it execs, with no window to fork outside. The thread stays inside
+// until wait returns so that moving it back is not inside the wall
+// interval; its own CPU meanwhile is measured and subtracted.
+func launch(path string, argv []string, attr *os.ProcAttr, cg *trialCgroup, started chan<- *os.Process) launched {
+	if cg == nil || cg.setup.version == 2 {
+		return startAndWait(path, argv, attr, started)
+	}
+	ch := make(chan launched, 1)
+	go func() {
+		runtime.LockOSThread()
+		// Exiting this goroutine while still locked ends the thread; that
+		// is what happens if it cannot return to our own cgroups, so no
+		// other goroutine ever runs in a trial's cgroup.
+		tid := strconv.Itoa(unix.Gettid())
+		if err := cg.enterV1(tid); err != nil {
+			if cg.leaveV1(tid) == nil {
+				runtime.UnlockOSThread()
+			}
+			close(started)
+			ch <- launched{t0: time.Now(), setupErr: err}
+			return
+		}
+		c0 := threadCPU()
+		l := startAndWait(path, argv, attr, started)
+		l.starterCPU = threadCPU() - c0
+		if cg.leaveV1(tid) == nil {
+			runtime.UnlockOSThread()
+		}
+		ch <- l
+	}()
+	return <-ch
+}
+
+// startAndWait is the measured interval: nothing but start, handing the
+// process to the watcher (a buffered send) and wait.
+func startAndWait(path string, argv []string, attr *os.ProcAttr, started chan<- *os.Process) launched {
+	t0 := time.Now()
+	p, err := os.StartProcess(path, argv, attr)
+	if err != nil {
+		close(started)
+		return launched{t0: t0, startErr: err}
+	}
+	started <- p
+	st, err := p.Wait()
+	t1 := time.Now()
+	if err != nil {
+		// Only if someone else reaped it; the process is gone either way.
+		return launched{t0: t0, t1: t1, setupErr: fmt.Errorf("wait: %w", err)}
+	}
+	return launched{t0: t0, t1: t1, state: st}
+}
+
+func threadCPU() time.Duration {
+	var ts unix.Timespec
+	if unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts) != nil {
+		return 0
+	}
+	return time.Duration(ts.Nano())
+}
+
+// watcher kills the tree on timeout or cancellation.
+type watcher struct {
+	mu      sync.Mutex
+	exited  bool
+	reason  string // "timeout" or "cancelled" once it killed; read after finish
+	started chan *os.Process
+	done    chan struct{}
+	cg      *trialCgroup
+}
+
+func (w *watcher) run(ctx context.Context, timeout time.Duration) {
+	p, ok := <-w.started
+	if !ok {
+		return
+	}
+	var tc <-chan time.Time
+	if timeout > 0 {
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		tc = t.C
+	}
+	select {
+	case <-w.done:
+	case <-ctx.Done():
+		w.kill(p, "cancelled")
+	case <-tc:
+		w.kill(p, "timeout")
+	}
+}
+
+func (w *watcher) kill(p *os.Process, reason string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.exited {
+		return
+	}
+	w.reason = reason
+	_ = p.Signal(syscall.SIGKILL) // by pidfd: cannot hit a recycled pid
+	_ = syscall.Kill(-p.Pid, syscall.SIGKILL)
+	if w.cg != nil {
+		_ = w.cg.killAll(killWait) // Run sweeps again and reports failures
+	}
+}
+
+// finish tells the watcher the main process has been reaped.
+func (w *watcher) finish() {
+	w.mu.Lock()
+	w.exited = true
+	w.mu.Unlock()
+	close(w.done)
+}
+
+// drain counts the bytes of one output pipe, keeping a tail if asked.
+type drain struct {
+	n    int64
+	tail *tailBuffer
+	done chan struct{}
+}
+
+func startDrain(r *os.File, tail *tailBuffer) *drain {
+	d := &drain{tail: tail, done: make(chan struct{})}
+	go func() {
+		defer close(d.done)
+		buf := make([]byte, 64<<10) // the default pipe capacity
+		for {
+			n, err := r.Read(buf)
+			d.n += int64(n)
+			if d.tail != nil && n > 0 {
+				d.tail.Write(buf[:n])
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return d
+}
+
+// waitDrains waits for EOF on both pipes, at most d or until ctx ends.
+func waitDrains(ctx context.Context, d time.Duration, ds ...*drain) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for _, x := range ds {
+		select {
+		case <-x.done:
+		case <-t.C:
+			return false
+		case <-ctx.Done():
+			return false
+		}
+	}
+	return true
+}
+
+// countGroup counts the live processes of process group pgid (rusage mode:
+// the tree is known only by its group).
+func countGroup(procRoot string, pgid int) int {
+	if syscall.Kill(-pgid, 0) != nil {
+		return 0
+	}
+	ents, err := os.ReadDir(procRoot)
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if st, err := readProcStat(procRoot, pid); err == nil && st.Pgrp == pgid && st.alive() {
+			n++
+		}
+	}
+	return n
+}
+
+// waitGroupGone waits until no live process is left in group pgid.
+func waitGroupGone(procRoot string, pgid int, d time.Duration) error {
+	end := time.Now().Add(d)
+	for countGroup(procRoot, pgid) > 0 {
+		if time.Now().After(end) {
+			return fmt.Errorf("process group %d still alive %v after SIGKILL", pgid, d)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	return nil
+}
+
+// countAlive counts the pids that are not already exiting.
+func countAlive(procRoot string, pids []int) int {
+	n := 0
+	for _, pid := range pids {
+		if st, err := readProcStat(procRoot, pid); err == nil && st.alive() {
+			n++
+		}
+	}
+	return n
+}
+
+// lookPath resolves a program name without a slash through PATH of the
+// job's environment (ours when the job inherits it), as a shell would.
+// Relative PATH entries are skipped, as os/exec does by default.
+func lookPath(name string, env []string) (string, error) {
+	if strings.Contains(name, "/") {
+		return name, nil
+	}
+	pathEnv, found := "", false
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			pathEnv, found = v, true
+		}
+	}
+	if !found {
+		pathEnv = os.Getenv("PATH")
+	}
+	for _, dir := range filepath.SplitList(pathEnv) {
+		if !filepath.IsAbs(dir) {
+			continue
+		}
+		p := filepath.Join(dir, name)
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode().Perm()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s: executable file not found in $PATH", name)
+}
