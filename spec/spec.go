@@ -1,0 +1,856 @@
+// Package spec owns the benchmark spec file format: it decodes YAML into a
+// validated benchrig.Spec, reports every problem of a spec with its line and
+// field, and applies --set overrides to a parsed spec.
+//
+// The decoder walks yaml.Node trees by hand rather than unmarshalling into
+// structs, because struct decoding loses the line of most problems and stops
+// at the first one; a user fixing a spec wants all of them, each located.
+package spec
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/benchrig/benchrig"
+	"gopkg.in/yaml.v3"
+)
+
+// Defaults of a spec, applied where the file says nothing.
+const (
+	DefaultRepeat = 10 // fixed trials per case
+	DefaultWarmup = 1  // one warmup trial absorbs cold caches and lazy loading
+
+	// Adaptive repetition defaults: 5 trials is the fewest that give a
+	// usable confidence interval of the median; 30 bounds the cost of a
+	// noisy case.
+	DefaultAdaptiveMin = 5
+	DefaultAdaptiveMax = 30
+
+	// maxUntilCI is the loosest accepted stopping width. A half-width of
+	// more than half the median says nothing useful about a difference.
+	maxUntilCI = 0.5
+)
+
+var (
+	nameRE      = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
+	paramNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+)
+
+// topFields are the known top-level fields, in the order the docs list them.
+var topFields = []string{
+	"name", "description", "command", "params", "repeat", "warmup", "timeout",
+	"env", "workdir", "setup", "cleanup", "throughput", "image", "images",
+	"baseline", "order", "scaling",
+}
+
+// Load reads the spec file at path and parses it.
+func Load(path string) (*benchrig.Spec, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		// The *PathError repeats the path; keep only its reason since File
+		// already names it.
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, &benchrig.Error{Code: benchrig.EInvalid, File: path, Msg: "read spec", Err: err}
+	}
+	return Parse(path, data)
+}
+
+// Parse decodes and validates the spec in data, which was read from file
+// ("" when it comes from memory). On failure it returns benchrig.Errors
+// holding every problem found, sorted by line.
+func Parse(file string, data []byte) (*benchrig.Spec, error) {
+	p := &parser{file: file}
+	var s *benchrig.Spec
+	if doc := p.document(data); doc != nil {
+		s = p.spec(doc)
+	}
+	if len(p.errs) > 0 {
+		sort.SliceStable(p.errs, func(i, j int) bool { return p.errs[i].Line < p.errs[j].Line })
+		return nil, p.errs
+	}
+	sum := sha256.Sum256(data)
+	s.File = file
+	s.Hash = hex.EncodeToString(sum[:])
+	s.Source = bytes.Clone(data)
+	return s, nil
+}
+
+// parser holds the state of one Parse call.
+type parser struct {
+	file string
+	errs benchrig.Errors
+
+	params     []benchrig.Param
+	paramsOK   bool // params decoded without problems, so the baseline can be judged
+	namesKnown bool // every param name is known, so template references can be judged
+	// sample maps each param to its first value: templates are executed
+	// against it to find references to unknown params and runtime errors.
+	sample map[string]string
+}
+
+func (p *parser) errorf(n *yaml.Node, field, format string, args ...any) {
+	line := 0
+	if n != nil && n.Line > 0 {
+		line = n.Line
+	}
+	p.errs = append(p.errs, &benchrig.Error{
+		Code:  benchrig.EInvalid,
+		File:  p.file,
+		Line:  line,
+		Field: field,
+		Msg:   fmt.Sprintf(format, args...),
+	})
+}
+
+// document parses data as exactly one YAML document and returns its content
+// node, or nil after recording why there is none.
+func (p *parser) document(data []byte) (content *yaml.Node) {
+	defer func() {
+		// yaml.v3 has panicked on malformed input in the past; a spec
+		// parser must turn that into an error, not a crash.
+		if r := recover(); r != nil {
+			p.errorf(nil, "", "malformed yaml: the yaml parser failed: %v", r)
+			content = nil
+		}
+	}()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			p.errorf(nil, "", "spec is empty")
+		} else {
+			p.yamlError(err)
+		}
+		return nil
+	}
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case err == nil:
+		p.errorf(&next, "", "more than one yaml document; a spec file holds exactly one (remove this ---)")
+	case !errors.Is(err, io.EOF):
+		p.yamlError(err)
+		return nil
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 || isNull(doc.Content[0]) {
+		p.errorf(&doc, "", "spec is empty")
+		return nil
+	}
+	return doc.Content[0]
+}
+
+// yamlError records a syntax error of the yaml package, moving its
+// "line N:" prefix into the error's Line.
+func (p *parser) yamlError(err error) {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	line := 0
+	if rest, ok := strings.CutPrefix(msg, "line "); ok {
+		if num, after, ok := strings.Cut(rest, ": "); ok {
+			if n, err := strconv.Atoi(num); err == nil && n > 0 {
+				line, msg = n, after
+			}
+		}
+	}
+	if yamlParserProblems[msg] {
+		// yaml.v3 (v3.0.1, parserc.go) reports the 0-based line for
+		// errors of its parser, unlike those of its scanner. The error
+		// carries no type to tell them apart, so the parser's fixed
+		// problem texts do; TestYAMLErrorLines pins this.
+		line++
+	}
+	p.errorf(&yaml.Node{Line: line}, "", "malformed yaml: %s", msg)
+}
+
+// yamlParserProblems are the problems yaml.v3's parser (not its scanner)
+// reports; none of them is also a scanner problem.
+var yamlParserProblems = map[string]bool{
+	"did not find expected ',' or ']'":       true,
+	"did not find expected ',' or '}'":       true,
+	"did not find expected '-' indicator":    true,
+	"did not find expected <document start>": true,
+	"did not find expected <stream-start>":   true,
+	"did not find expected key":              true,
+	"did not find expected node content":     true,
+	"found duplicate %TAG directive":         true,
+	"found duplicate %YAML directive":        true,
+	"found incompatible YAML document":       true,
+	"found undefined tag handle":             true,
+}
+
+func (p *parser) spec(n *yaml.Node) *benchrig.Spec {
+	n = deref(n)
+	if isNull(n) {
+		p.errorf(n, "", "spec is empty")
+		return nil
+	}
+	if n.Kind != yaml.MappingNode {
+		p.errorf(n, "", "expected a mapping of spec fields, got %s", describe(n))
+		return nil
+	}
+	s := &benchrig.Spec{
+		Repeat: benchrig.Repeat{Min: DefaultRepeat, Max: DefaultRepeat},
+		Warmup: DefaultWarmup,
+		Order:  benchrig.Interleaved,
+	}
+	fields := map[string]pair{}
+	for _, kv := range p.mapping(n, "") {
+		if !contains(topFields, kv.key) {
+			p.unknownField(kv, "", topFields)
+			continue
+		}
+		fields[kv.key] = kv
+	}
+	// present returns the value of a field, or nil when it is absent or
+	// null: an empty "env:" means the same as no env.
+	present := func(name string) (*yaml.Node, bool) {
+		kv, ok := fields[name]
+		if !ok || isNull(kv.v) {
+			return nil, false
+		}
+		return kv.v, true
+	}
+
+	if v, ok := present("name"); ok {
+		if name, ok := p.scalar(v, "name", "a name"); ok {
+			if !nameRE.MatchString(name) {
+				p.errorf(v, "name", "bad name %q: use letters, digits, '.', '_' and '-' only", name)
+			}
+			s.Name = name
+		}
+	} else {
+		p.missing(n, fields, "name")
+	}
+	if v, ok := present("description"); ok {
+		s.Description, _ = p.scalar(v, "description", "a string")
+	}
+
+	// Params come first: templates and the baseline refer to them.
+	p.paramsOK, p.namesKnown = true, true
+	p.sample = map[string]string{}
+	if v, ok := present("params"); ok {
+		p.parseParams(v)
+		s.Params = p.params
+	} else if kv, ok := fields["params"]; ok {
+		p.errorf(kv.v, "params", "no params given; give each param a list of values, or omit params for a single case")
+		p.paramsOK = false
+	}
+
+	if v, ok := present("command"); ok {
+		if c := p.command(v, "command"); c != nil {
+			s.Command = *c
+		}
+	} else {
+		p.missing(n, fields, "command")
+	}
+	if v, ok := present("repeat"); ok {
+		s.Repeat = p.repeat(v)
+	}
+	if v, ok := present("warmup"); ok {
+		if w, ok := p.int(v, "warmup"); ok {
+			if w < 0 {
+				p.errorf(v, "warmup", "must not be negative, got %d", w)
+			}
+			s.Warmup = w
+		}
+	}
+	if v, ok := present("timeout"); ok {
+		s.Timeout, _ = p.duration(v, "timeout")
+	}
+	if v, ok := present("env"); ok {
+		s.Env = p.env(v)
+	}
+	if v, ok := present("workdir"); ok {
+		if w, ok := p.scalar(v, "workdir", "a directory"); ok {
+			p.template(v, "workdir", w)
+			s.Workdir = w
+		}
+	}
+	if v, ok := present("setup"); ok {
+		s.Setup = p.command(v, "setup")
+	}
+	if v, ok := present("cleanup"); ok {
+		s.Cleanup = p.command(v, "cleanup")
+	}
+	if v, ok := present("throughput"); ok {
+		s.Throughput = p.throughput(v)
+	}
+	if v, ok := present("image"); ok {
+		if img, ok := p.scalar(v, "image", "an image name"); ok {
+			if strings.TrimSpace(img) == "" {
+				p.errorf(v, "image", "image is empty")
+			}
+			s.Image = img
+		}
+	}
+	if v, ok := present("images"); ok {
+		s.Images = p.images(v)
+	}
+	if v, ok := present("baseline"); ok {
+		s.Baseline = p.baseline(v)
+	}
+	if v, ok := present("order"); ok {
+		if o, ok := p.scalar(v, "order", "an order"); ok {
+			switch benchrig.Order(o) {
+			case benchrig.Interleaved, benchrig.Sequential:
+				s.Order = benchrig.Order(o)
+			default:
+				p.errorf(v, "order", "unknown order %q (want %s or %s)", o, benchrig.Interleaved, benchrig.Sequential)
+			}
+		}
+	}
+	if v, ok := present("scaling"); ok {
+		s.Scaling = p.scaling(v, s.Params)
+	}
+	return s
+}
+
+// scaling checks that the named param exists and that every value of it
+// is a positive number: a parallelism level.
+func (p *parser) scaling(n *yaml.Node, params []benchrig.Param) string {
+	name, ok := p.scalar(n, "scaling", "a param name")
+	if !ok {
+		return ""
+	}
+	if !p.paramsOK {
+		return name // the params' own errors are reported already
+	}
+	var known []string
+	for _, par := range params {
+		known = append(known, par.Name)
+		if par.Name != name {
+			continue
+		}
+		for i, v := range par.Values {
+			if f, err := strconv.ParseFloat(v, 64); err != nil || !(f > 0) || math.IsInf(f, 0) {
+				p.errorf(n, "scaling", "param %q is not a parallelism level: its value params.%s[%d] = %q is not a positive number", name, name, i, v)
+				return ""
+			}
+		}
+		return name
+	}
+	p.errorf(n, "scaling", "unknown param %q (known params: %s)", name, strings.Join(known, ", "))
+	return ""
+}
+
+// missing reports a required field that is absent or null.
+func (p *parser) missing(top *yaml.Node, fields map[string]pair, name string) {
+	if kv, ok := fields[name]; ok {
+		p.errorf(kv.v, name, "required field is empty")
+		return
+	}
+	p.errorf(top, name, "required field is missing")
+}
+
+func (p *parser) parseParams(n *yaml.Node) {
+	if n.Kind != yaml.MappingNode {
+		p.errorf(n, "params", "expected a mapping of param name to list of values, got %s", describe(n))
+		p.paramsOK, p.namesKnown = false, false
+		return
+	}
+	pairs := p.mapping(n, "params")
+	if len(pairs) == 0 {
+		p.errorf(n, "params", "no params given; give each param a list of values, or omit params for a single case")
+		p.paramsOK = false
+		return
+	}
+	before := len(p.errs)
+	for _, kv := range pairs {
+		field := "params." + kv.key
+		if !paramNameRE.MatchString(kv.key) {
+			p.errorf(kv.k, field, "bad param name %q: use letters, digits and '_', not starting with a digit, so templates can say {{.name}}", kv.key)
+			// Known all the same, so that templates naming it are not
+			// reported a second time.
+			p.sample[kv.key] = ""
+			continue
+		}
+		param := benchrig.Param{Name: kv.key}
+		v := deref(kv.v)
+		switch {
+		case v.Kind != yaml.SequenceNode:
+			p.errorf(v, field, "expected a list of values, got %s", describe(v))
+		case len(v.Content) == 0:
+			p.errorf(v, field, "param has no values")
+		}
+		if v.Kind == yaml.SequenceNode {
+			first := map[string]string{}
+			for i, item := range v.Content {
+				item = deref(item)
+				f := fmt.Sprintf("%s[%d]", field, i)
+				val, ok := p.scalar(item, f, "a value")
+				if !ok {
+					continue
+				}
+				if prev, dup := first[val]; dup {
+					p.errorf(item, f, "duplicate value %q, already given as %s", val, prev)
+					continue
+				}
+				first[val] = f
+				param.Values = append(param.Values, val)
+			}
+		}
+		p.params = append(p.params, param)
+		p.sample[param.Name] = ""
+		if len(param.Values) > 0 {
+			p.sample[param.Name] = param.Values[0]
+		}
+	}
+	if len(p.errs) > before {
+		p.paramsOK = false
+	}
+}
+
+// command decodes a string (run by /bin/sh -c) or an argv list.
+func (p *parser) command(n *yaml.Node, field string) *benchrig.Command {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		sh, ok := p.scalar(n, field, "a command")
+		if !ok {
+			return nil
+		}
+		if strings.TrimSpace(sh) == "" {
+			p.errorf(n, field, "command is empty")
+			return nil
+		}
+		p.template(n, field, sh)
+		return &benchrig.Command{Shell: sh}
+	case yaml.SequenceNode:
+		if len(n.Content) == 0 {
+			p.errorf(n, field, "empty command list; give the program and its arguments")
+			return nil
+		}
+		c := &benchrig.Command{}
+		for i, item := range n.Content {
+			item = deref(item)
+			f := fmt.Sprintf("%s[%d]", field, i)
+			arg, ok := p.scalar(item, f, "a string")
+			if !ok {
+				continue
+			}
+			if i == 0 && strings.TrimSpace(arg) == "" {
+				p.errorf(item, f, "program name is empty")
+			}
+			p.template(item, f, arg)
+			c.Argv = append(c.Argv, arg)
+		}
+		return c
+	}
+	p.errorf(n, field, "expected a string (run by /bin/sh -c) or a list of program and arguments, got %s", describe(n))
+	return nil
+}
+
+var repeatFields = []string{"min", "max", "until_ci", "max_time"}
+
+func (p *parser) repeat(n *yaml.Node) benchrig.Repeat {
+	def := benchrig.Repeat{Min: DefaultRepeat, Max: DefaultRepeat}
+	switch n.Kind {
+	case yaml.ScalarNode:
+		v, ok := p.int(n, "repeat")
+		if !ok {
+			return def
+		}
+		if v < 1 {
+			p.errorf(n, "repeat", "must be at least 1, got %d", v)
+			return def
+		}
+		return benchrig.Repeat{Min: v, Max: v}
+	case yaml.MappingNode:
+	default:
+		p.errorf(n, "repeat", "expected a count or a mapping of %s, got %s", strings.Join(repeatFields, ", "), describe(n))
+		return def
+	}
+	r := benchrig.Repeat{Min: DefaultAdaptiveMin, Max: DefaultAdaptiveMax}
+	var minSet, maxSet, countsOK = false, false, true
+	for _, kv := range p.mapping(n, "repeat") {
+		field := "repeat." + kv.key
+		v := kv.v
+		if isNull(v) && contains(repeatFields, kv.key) {
+			continue
+		}
+		switch kv.key {
+		case "min", "max":
+			c, ok := p.int(v, field)
+			if !ok {
+				countsOK = false
+				continue
+			}
+			if c < 1 {
+				p.errorf(v, field, "must be at least 1, got %d", c)
+				countsOK = false
+				continue
+			}
+			if kv.key == "min" {
+				r.Min, minSet = c, true
+			} else {
+				r.Max, maxSet = c, true
+			}
+		case "until_ci":
+			r.UntilCI, _ = p.untilCI(v, field)
+		case "max_time":
+			r.MaxTime, _ = p.duration(v, field)
+		default:
+			p.unknownField(kv, "repeat", repeatFields)
+		}
+	}
+	if countsOK && r.Min > r.Max {
+		what := func(name string, v int, set bool) string {
+			if set {
+				return fmt.Sprintf("%s %d", name, v)
+			}
+			return fmt.Sprintf("%s %d (the default)", name, v)
+		}
+		p.errorf(n, "repeat", "%s is greater than %s", what("min", r.Min, minSet), what("max", r.Max, maxSet))
+	}
+	return r
+}
+
+// untilCI accepts a percentage ("2%") or a fraction (0.02).
+func (p *parser) untilCI(n *yaml.Node, field string) (float64, bool) {
+	var v float64
+	switch {
+	case n.Kind == yaml.ScalarNode && (n.ShortTag() == "!!int" || n.ShortTag() == "!!float"):
+		if err := n.Decode(&v); err != nil {
+			p.errorf(n, field, "expected a fraction like 0.02 or a percentage like 2%%, got %s", describe(n))
+			return 0, false
+		}
+	case n.Kind == yaml.ScalarNode && n.ShortTag() == "!!str" && strings.HasSuffix(strings.TrimSpace(n.Value), "%"):
+		num := strings.TrimSuffix(strings.TrimSpace(n.Value), "%")
+		f, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+		if err != nil {
+			p.errorf(n, field, "expected a fraction like 0.02 or a percentage like 2%%, got %s", describe(n))
+			return 0, false
+		}
+		v = f / 100
+	default:
+		p.errorf(n, field, "expected a fraction like 0.02 or a percentage like 2%%, got %s", describe(n))
+		return 0, false
+	}
+	if !(v > 0 && v <= maxUntilCI) {
+		p.errorf(n, field, "must be more than 0 and at most 0.5 (50%%), got %s", n.Value)
+		return 0, false
+	}
+	return v, true
+}
+
+func (p *parser) env(n *yaml.Node) map[string]string {
+	if n.Kind != yaml.MappingNode {
+		p.errorf(n, "env", "expected a mapping of variable name to value, got %s", describe(n))
+		return nil
+	}
+	env := map[string]string{}
+	for _, kv := range p.mapping(n, "env") {
+		field := "env." + kv.key
+		if kv.key == "" || strings.ContainsAny(kv.key, "=\x00") {
+			p.errorf(kv.k, field, "bad variable name %q: it must be non-empty and contain no '='", kv.key)
+			continue
+		}
+		v := deref(kv.v)
+		if isNull(v) {
+			p.errorf(v, field, "expected a value, got null (write \"\" for an empty value)")
+			continue
+		}
+		val, ok := p.scalar(v, field, "a value")
+		if !ok {
+			continue
+		}
+		p.template(v, field, val)
+		env[kv.key] = val
+	}
+	return env
+}
+
+var throughputFields = []string{"bytes", "items", "files"}
+
+func (p *parser) throughput(n *yaml.Node) *benchrig.Throughput {
+	if n.Kind != yaml.MappingNode {
+		p.errorf(n, "throughput", "expected a mapping with one of %s, got %s", strings.Join(throughputFields, ", "), describe(n))
+		return nil
+	}
+	var found []pair
+	for _, kv := range p.mapping(n, "throughput") {
+		if !contains(throughputFields, kv.key) {
+			p.unknownField(kv, "throughput", throughputFields)
+			continue
+		}
+		found = append(found, kv)
+	}
+	switch len(found) {
+	case 0:
+		p.errorf(n, "throughput", "expected exactly one of bytes, items or files, got none")
+		return nil
+	case 1:
+	default:
+		keys := make([]string, len(found))
+		for i, kv := range found {
+			keys[i] = kv.key
+		}
+		p.errorf(found[1].k, "throughput", "expected exactly one of bytes, items or files, got %s", strings.Join(keys, " and "))
+		return nil
+	}
+	kv := found[0]
+	field := "throughput." + kv.key
+	v := deref(kv.v)
+	if kv.key == "files" {
+		return p.throughputFiles(v, field)
+	}
+	t := &benchrig.Throughput{Unit: benchrig.ThroughputUnit(kv.key)}
+	const want = "a positive number or a template giving one"
+	if v.Kind != yaml.ScalarNode || isNull(v) {
+		p.errorf(v, field, "expected %s, got %s", want, describe(v))
+		return nil
+	}
+	switch v.ShortTag() {
+	case "!!int":
+		var i int64
+		if err := v.Decode(&i); err != nil {
+			p.errorf(v, field, "expected %s, got %s", want, describe(v))
+			return nil
+		}
+		if i <= 0 {
+			p.errorf(v, field, "must be positive, got %d", i)
+			return nil
+		}
+		t.Value = strconv.FormatInt(i, 10)
+	case "!!float":
+		var f float64
+		if err := v.Decode(&f); err != nil || math.IsNaN(f) {
+			p.errorf(v, field, "expected %s, got %s", want, describe(v))
+			return nil
+		}
+		if f <= 0 || f > math.MaxFloat64 {
+			p.errorf(v, field, "must be a positive finite number, got %s", v.Value)
+			return nil
+		}
+		t.Value = strconv.FormatFloat(f, 'f', -1, 64)
+	default:
+		s := v.Value
+		if strings.Contains(s, "{{") {
+			p.template(v, field, s)
+			t.Value = s
+			break
+		}
+		f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+		if err != nil || math.IsNaN(f) {
+			p.errorf(v, field, "expected %s, got %s", want, describe(v))
+			return nil
+		}
+		if f <= 0 || f > math.MaxFloat64 {
+			p.errorf(v, field, "must be a positive finite number, got %s", s)
+			return nil
+		}
+		t.Value = strings.TrimSpace(s)
+	}
+	return t
+}
+
+func (p *parser) throughputFiles(n *yaml.Node, field string) *benchrig.Throughput {
+	if n.Kind != yaml.SequenceNode {
+		p.errorf(n, field, "expected a list of file globs, got %s", describe(n))
+		return nil
+	}
+	if len(n.Content) == 0 {
+		p.errorf(n, field, "empty list of file globs")
+		return nil
+	}
+	t := &benchrig.Throughput{Unit: benchrig.Bytes}
+	for i, item := range n.Content {
+		item = deref(item)
+		f := fmt.Sprintf("%s[%d]", field, i)
+		glob, ok := p.scalar(item, f, "a file glob")
+		if !ok {
+			continue
+		}
+		if strings.TrimSpace(glob) == "" {
+			p.errorf(item, f, "file glob is empty")
+			continue
+		}
+		if expanded, ok := p.template(item, f, glob); ok {
+			if _, err := matchGlob(expanded); err != nil {
+				p.errorf(item, f, "bad glob %q: %v", expanded, err)
+				continue
+			}
+		}
+		t.Files = append(t.Files, glob)
+	}
+	return t
+}
+
+// archAliases maps the names uname -m and distributions use to Go's
+// GOARCH names, which are also Docker's platform architectures.
+var archAliases = map[string]string{
+	"x86_64":  "amd64",
+	"aarch64": "arm64",
+	"i386":    "386",
+	"i686":    "386",
+	"armv7l":  "arm",
+}
+
+var knownArchs = []string{"amd64", "arm64", "386", "arm", "ppc64le", "s390x", "riscv64", "mips64le", "loong64"}
+
+// NormalizeArch maps an architecture name to the GOARCH name benchrig keys
+// images by, and reports whether it is known.
+func NormalizeArch(arch string) (string, bool) {
+	if a, ok := archAliases[arch]; ok {
+		return a, true
+	}
+	return arch, contains(knownArchs, arch)
+}
+
+func (p *parser) images(n *yaml.Node) map[string]string {
+	if n.Kind != yaml.MappingNode {
+		p.errorf(n, "images", "expected a mapping of architecture to image, got %s", describe(n))
+		return nil
+	}
+	images := map[string]string{}
+	first := map[string]pair{}
+	for _, kv := range p.mapping(n, "images") {
+		field := "images." + kv.key
+		arch, ok := NormalizeArch(kv.key)
+		if !ok {
+			p.errorf(kv.k, field, "unknown architecture %q (known: %s; x86_64 and aarch64 are accepted too)", kv.key, strings.Join(knownArchs, ", "))
+			continue
+		}
+		if prev, dup := first[arch]; dup {
+			p.errorf(kv.k, field, "duplicate architecture: %s is %s, already given as %s at line %d", kv.key, arch, prev.key, prev.k.Line)
+			continue
+		}
+		first[arch] = kv
+		img, ok := p.scalar(deref(kv.v), field, "an image name")
+		if !ok {
+			continue
+		}
+		if strings.TrimSpace(img) == "" {
+			p.errorf(kv.v, field, "image is empty")
+			continue
+		}
+		images[arch] = img
+	}
+	return images
+}
+
+func (p *parser) baseline(n *yaml.Node) map[string]string {
+	if n.Kind != yaml.MappingNode {
+		p.errorf(n, "baseline", "expected a mapping of param name to value, got %s", describe(n))
+		return nil
+	}
+	base := map[string]string{}
+	keyNodes := map[string]*yaml.Node{}
+	for _, kv := range p.mapping(n, "baseline") {
+		v := deref(kv.v)
+		val, ok := p.scalar(v, "baseline."+kv.key, "a param value")
+		if !ok {
+			continue
+		}
+		base[kv.key] = val
+		keyNodes[kv.key] = kv.k
+	}
+	if len(base) == 0 {
+		// {} names no case in particular: the default, the first case.
+		return nil
+	}
+	if !p.paramsOK {
+		// Judging names against params that failed to decode would only
+		// repeat their errors.
+		return base
+	}
+	for _, pr := range checkBaseline(p.params, base) {
+		at, field := n, "baseline"
+		if pr.param != "" {
+			at, field = keyNodes[pr.param], "baseline."+pr.param
+		}
+		p.errorf(at, field, "%s", pr.msg)
+	}
+	return base
+}
+
+type problem struct {
+	param string // the baseline key at fault, "" for the baseline as a whole
+	msg   string
+}
+
+// checkBaseline reports whether base picks exactly one case of the matrix
+// of params, without expanding the matrix: it may be huge.
+func checkBaseline(params []benchrig.Param, base map[string]string) []problem {
+	if len(base) == 0 {
+		return nil // the default: the first case
+	}
+	var probs []problem
+	for _, name := range benchrig.SortedKeys(base) {
+		i := paramIndex(params, name)
+		if i < 0 {
+			probs = append(probs, problem{name, fmt.Sprintf("unknown param %q (%s)", name, knownParams(params))})
+			continue
+		}
+		if !contains(params[i].Values, base[name]) {
+			probs = append(probs, problem{name, fmt.Sprintf("%q is not a value of param %s (values: %s)", base[name], name, strings.Join(params[i].Values, ", "))})
+		}
+	}
+	if len(probs) > 0 {
+		return probs
+	}
+	cases := 1
+	var unnamed []string
+	for _, prm := range params {
+		if _, ok := base[prm.Name]; ok {
+			continue
+		}
+		if len(prm.Values) > 1 {
+			unnamed = append(unnamed, prm.Name)
+		}
+		if cases <= 1<<40 {
+			cases *= len(prm.Values)
+		}
+	}
+	switch {
+	case cases == 0:
+		probs = append(probs, problem{"", "matches no case"})
+	case cases > 1:
+		count := strconv.Itoa(cases)
+		if cases > 1<<40 {
+			count = "more than 2^40"
+		}
+		probs = append(probs, problem{"", fmt.Sprintf("matches %s cases, not one; name a value for %s too", count, strings.Join(unnamed, ", "))})
+	}
+	return probs
+}
+
+func paramIndex(params []benchrig.Param, name string) int {
+	for i, prm := range params {
+		if prm.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// knownParams says which params there are, for error messages.
+func knownParams(params []benchrig.Param) string {
+	if len(params) == 0 {
+		return "the spec has no params"
+	}
+	names := make([]string, len(params))
+	for i, prm := range params {
+		names[i] = prm.Name
+	}
+	return "known params: " + strings.Join(names, ", ")
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
