@@ -316,6 +316,20 @@ func TestCancelKillsTree(t *testing.T) {
 			if live := liveProcesses(t, "sleep", d); len(live) > 0 {
 				t.Errorf("sleep processes survived: %v", live)
 			}
+			// Cancelled after the main process exited, while a grandchild
+			// still holds the pipes.
+			d2 := uniqueSleep()
+			ctx2, cancel2 := context.WithCancel(context.Background())
+			defer cancel2()
+			time.AfterFunc(200*time.Millisecond, cancel2)
+			start = time.Now()
+			m, err = e.Run(ctx2, sh(fmt.Sprintf("sleep %s & echo started", d2)))
+			if err != nil || m.Error != "cancelled" || m.ExitCode != -1 || time.Since(start) > 2*time.Second {
+				t.Errorf("late cancel: %v %q %d after %v, want cancelled -1 promptly", err, m.Error, m.ExitCode, time.Since(start))
+			}
+			if live := liveProcesses(t, "sleep", d2); len(live) > 0 {
+				t.Errorf("late cancel: sleep survived: %v", live)
+			}
 			// Already cancelled: nothing is started.
 			m, err = e.Run(ctx, runner.Job{Argv: []string{"true"}})
 			if err != nil || m.Error != "cancelled" || m.ExitCode != -1 {
@@ -435,6 +449,33 @@ func TestCgroupV1Figures(t *testing.T) {
 	m = run(t, e, sh("sleep 0.05 & sleep 0.05 & wait"))
 	if m.Metrics["pids_peak"] != 3 {
 		t.Errorf("pids_peak = %v, want 3 (sh and two sleeps)", m.Metrics["pids_peak"])
+	}
+}
+
+// TestChildStartsInTrialCgroup checks membership from inside the child,
+// and that no thread of ours is left in a trial cgroup afterwards.
+func TestChildStartsInTrialCgroup(t *testing.T) {
+	// Exit status = number of hierarchies in which the shell is in a trial
+	// cgroup of ours.
+	script := fmt.Sprintf(`exit $(grep -c ':/.*%s%d-trial' /proc/self/cgroup)`, trialPrefix, os.Getpid())
+	for name, e := range executors(t) {
+		t.Run(name, func(t *testing.T) {
+			want := map[string]int{sourceRusage: 0, sourceV1: len(e.Controllers()), sourceV2: 1}[e.Mode()]
+			for range 5 {
+				if m := run(t, e, sh(script)); m.ExitCode != want {
+					t.Fatalf("child is in %d trial cgroups, want %d", m.ExitCode, want)
+				}
+			}
+			tasks, err := filepath.Glob("/proc/self/task/*/cgroup")
+			if err != nil || len(tasks) == 0 {
+				t.Fatalf("list threads: %v", err)
+			}
+			for _, f := range tasks {
+				if data, err := os.ReadFile(f); err == nil && strings.Contains(string(data), trialPrefix) {
+					t.Errorf("thread %s still in a trial cgroup:\n%s", f, data)
+				}
+			}
+		})
 	}
 }
 

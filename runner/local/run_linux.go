@@ -27,7 +27,18 @@ const killWait = 2 * time.Second
 // a trial time only when something is left.
 const leftoverSettle = 20 * time.Millisecond
 
-// Run executes job and measures it. See runner.Executor.
+// Run executes job and measures it; see runner.Executor. It may be called
+// from several goroutines at once.
+//
+// Metrics it records (absent when their source is): rusage_user_ns,
+// rusage_sys_ns, rusage_maxrss_bytes, rusage_inblock_bytes,
+// rusage_oublock_bytes (main process and waited-for descendants),
+// executor_maxrss_bytes (our own peak, a floor of rusage_maxrss_bytes),
+// leftover_processes (tree members alive after the main process exited and
+// the pipes closed, then killed; absent after a timeout or cancellation),
+// and with cgroups cgroup_cpu_ns, cgroup_user_ns, cgroup_sys_ns (raw),
+// starter_thread_cpu_ns (v1), pids_peak, io_read_bytes, io_write_bytes,
+// cpu_throttled_ns.
 func (e *Executor) Run(ctx context.Context, job runner.Job) (benchrig.Measurement, error) {
 	m := benchrig.Measurement{Start: time.Now().Round(0), ExitCode: -1, Source: e.mode, Metrics: map[string]float64{}}
 	if len(job.Argv) == 0 {
@@ -113,6 +124,9 @@ func (e *Executor) Run(ctx context.Context, job runner.Job) (benchrig.Measuremen
 	// Give grandchildren that hold the pipes a bounded time, then kill
 	// whatever is left of the tree; its processes are counted first.
 	drained := waitDrains(ctx, e.cfg.DrainTimeout, stdout, stderr)
+	// Cancelled while the tree outlived its main process: what it did is
+	// cut short, so the trial is cancelled, not complete.
+	cancelledLate := !drained && ctx.Err() != nil && l.state != nil
 	leftover := 0
 	if l.state != nil {
 		pgid := l.state.Pid()
@@ -172,7 +186,10 @@ func (e *Executor) Run(ctx context.Context, job runner.Job) (benchrig.Measuremen
 		default:
 			m.ExitCode = ws.ExitStatus()
 		}
-		if w.reason == "" {
+		if cancelledLate && m.Error == "" {
+			m.Error, m.ExitCode = "cancelled", -1
+		}
+		if m.Error == "" || strings.HasPrefix(m.Error, "signal: ") {
 			m.Metrics["leftover_processes"] = float64(leftover)
 		}
 		ru := l.state.SysUsage().(*syscall.Rusage)
@@ -336,6 +353,9 @@ type watcher struct {
 	cg      *trialCgroup
 }
 
+// run waits for the process to start, then for the timeout (none if zero),
+// ctx's end or the process's exit, whichever comes first. The timeout runs
+// from when the watcher hears of the start, so it never cuts a trial short.
 func (w *watcher) run(ctx context.Context, timeout time.Duration) {
 	p, ok := <-w.started
 	if !ok {
