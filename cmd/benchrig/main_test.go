@@ -219,8 +219,8 @@ func TestCancelKeepsTrials(t *testing.T) {
 }
 
 // wrapExecutor calls after once each job has finished.
-func wrapExecutor(next func() executor, after func()) func() executor {
-	return func() executor { return &hookedExec{executor: next(), after: after} }
+func wrapExecutor(next func(executorOptions) executor, after func()) func(executorOptions) executor {
+	return func(o executorOptions) executor { return &hookedExec{executor: next(o), after: after} }
 }
 
 type hookedExec struct {

@@ -27,7 +27,12 @@ type deps struct {
 	tty bool
 	// executors lists the built-in executors by name; explicit wiring, no
 	// registration by init side effects.
-	executors map[string]func() executor
+	executors map[string]func(executorOptions) executor
+}
+
+// executorOptions are the command-line choices an executor is built with.
+type executorOptions struct {
+	noCgroups bool // measure with rusage only
 }
 
 // executor is a runner.Executor that can also say how it measures.
@@ -45,8 +50,14 @@ func defaultDeps(stdout, stderr io.Writer) *deps {
 		getenv:  os.Getenv,
 		environ: os.Environ(),
 		cwd:     cwd,
-		executors: map[string]func() executor{
-			"local": func() executor { return local.New(local.Config{}) },
+		executors: map[string]func(executorOptions) executor{
+			"local": func(o executorOptions) executor {
+				cfg := local.Config{}
+				if o.noCgroups {
+					cfg.Cgroups = local.Off
+				}
+				return local.New(cfg)
+			},
 		},
 	}
 	if f, ok := stderr.(*os.File); ok {

@@ -28,6 +28,7 @@ type runOptions struct {
 	store    string
 	executor string
 	quiet    bool
+	cgroups  string
 }
 
 func newRunCommand(d *deps) *cobra.Command {
@@ -64,6 +65,7 @@ Exit codes: 0 all trials succeeded, 1 some trials failed, 2 invalid spec or flag
 	f.StringVar(&opts.md, "md", "", "write the summary tables as Markdown to `FILE`")
 	f.StringVar(&opts.store, "store", "", "SQLite store `PATH` (default $BENCHRIG_STORE or ~/.local/share/benchrig/benchrig.db)")
 	f.StringVar(&opts.executor, "executor", "local", "where trials run: local")
+	f.StringVar(&opts.cgroups, "cgroups", "auto", "put each trial in its own cgroup: auto (when the host allows) or off (rusage only)")
 	f.BoolVarP(&opts.quiet, "quiet", "q", false, "no progress output")
 	return cmd
 }
@@ -72,6 +74,9 @@ func runRun(ctx context.Context, d *deps, opts runOptions, file string) error {
 	newExec, ok := d.executors[opts.executor]
 	if !ok {
 		return usageError{fmt.Errorf("unknown executor %q", opts.executor)}
+	}
+	if opts.cgroups != "auto" && opts.cgroups != "off" {
+		return usageError{fmt.Errorf("--cgroups must be auto or off, got %q", opts.cgroups)}
 	}
 	s, err := spec.Load(file)
 	if err != nil {
@@ -98,7 +103,7 @@ func runRun(ctx context.Context, d *deps, opts runOptions, file string) error {
 	}
 	defer db.Close()
 
-	exec := newExec()
+	exec := newExec(executorOptions{noCgroups: opts.cgroups == "off"})
 	if w := exec.Warning(); w != "" {
 		fmt.Fprintf(d.stderr, "warning: %s\n", w)
 	}
