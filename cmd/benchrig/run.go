@@ -97,7 +97,8 @@ func runRun(ctx context.Context, d *deps, opts runOptions, file string) error {
 	if err := checkWritable(opts.json, opts.csv, opts.md); err != nil {
 		return err
 	}
-	db, err := sqlite.Open(ctx, storePath(d, opts.store))
+	store := storePath(d, opts.store)
+	db, err := sqlite.Open(ctx, store)
 	if err != nil {
 		return err
 	}
@@ -136,6 +137,7 @@ func runRun(ctx context.Context, d *deps, opts runOptions, file string) error {
 		err = werr
 	}
 	printFailures(d, run)
+	fmt.Fprintf(d.stdout, "\nstored as run %s in %s (benchrig runs show %s)\n", run.ID, store, run.ID)
 	if werr := writeExports(rep, opts.json, opts.csv, opts.md); werr != nil && err == nil {
 		err = werr
 	}
