@@ -298,7 +298,7 @@ type Fingerprint struct {
 	SpecHash    string `json:"spec_hash"`
 	GitCommit   string `json:"git_commit,omitempty"` // of the spec's folder
 	GitDirty    bool   `json:"git_dirty,omitempty"`
-	CgroupMode  string `json:"cgroup_mode"` // "v1", "v2", "hybrid", "none"
+	CgroupMode  string `json:"cgroup_mode"` // how trials were measured: "cgroup-v1", "cgroup-v2" or "rusage"
 	Executor    string `json:"executor"`
 }
 
