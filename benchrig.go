@@ -43,13 +43,53 @@ type Spec struct {
 	// Baseline names the case the others are compared to, by param values.
 	// Empty means the first case of the matrix.
 	Baseline map[string]string
-	Order    Order
+	// Ceiling picks, like Baseline, the cases whose throughput is this
+	// machine's limit for the others (cat reading the same files from the
+	// page cache, say): every other case's rate is also shown as a
+	// fraction of its group's ceiling. Empty means none.
+	Ceiling map[string]string
+	Order   Order
 	// Scaling names the param whose values are parallelism levels (e.g. the
 	// N of xargs -P N): reports then show speedup and parallel efficiency
 	// along it. Empty means none: a numeric param is not necessarily a
 	// level of parallelism (gzip -1 vs -9 is not).
 	Scaling string
+
+	// Instances is how many copies of the command one trial runs at once
+	// (a template giving a positive integer; "" means 1), as the seed ran N
+	// containers per host. Copy i (from 1) sees {{.instance}} = i. The
+	// trial's wall time spans the first start to the last exit, and its
+	// throughput is the total of all copies.
+	Instances string
+	// Requires lists programs a case needs (templates). A case whose
+	// program is missing is skipped with the reason and hint, not failed.
+	Requires []Requirement
+	// Resources are limits applied to every trial, templated per case.
+	Resources Resources
+	// Cache is "warm" (the default, "" too) or "cold": drop the page cache
+	// before every trial. A template.
+	Cache string
 }
+
+// Requirement is a program a case needs, and how to get it.
+type Requirement struct {
+	Program string // a name looked up in PATH, or a path; a template
+	Hint    string // how to install it, shown when it is missing
+}
+
+// Resources are per-trial limits, as templates expanded per case.
+type Resources struct {
+	// ReadBPS caps reads from the block device holding ReadDevice, as a
+	// size per second ("128MB"); "" or "0" means no cap.
+	ReadBPS string
+	// ReadDevice is a path on the device to cap, or the device node;
+	// "" means the trial's working directory.
+	ReadDevice string
+}
+
+// ReservedVars are template variables benchrig defines itself; params may
+// not take their names.
+var ReservedVars = []string{"instance"}
 
 // Command is either an argv list run directly, or a string run by /bin/sh -c.
 // Exactly one of Argv and Shell is set.
@@ -273,6 +313,21 @@ type Run struct {
 	Fingerprint Fingerprint
 	Cases       []Case
 	BaselineID  string // the case others are compared to
+	// Baselines maps each case to its own baseline when the spec's baseline
+	// names only some params (impl: gnu) and so picks one baseline per
+	// group of the other params (one per pattern). nil when BaselineID is
+	// every case's baseline.
+	Baselines map[string]string
+	// Ceilings maps each case to the case whose throughput is its limit
+	// on this machine (the spec's ceiling); nil without one.
+	Ceilings map[string]string
+	// Skipped says why a case did not run although nothing failed: a
+	// program it requires is missing, or the executor cannot honour its
+	// read cap or cold cache. Case ID -> reason.
+	Skipped map[string]string
+	// Files counts, per case, the files its throughput.files globs
+	// matched: the work a trial does, as processes to start.
+	Files map[string]int
 	// Notes keeps what happened per case that statistics alone do not show,
 	// e.g. why adaptive repetition stopped: case ID -> note.
 	Notes map[string]string

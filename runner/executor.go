@@ -18,6 +18,26 @@ type Job struct {
 	Dir string
 	// Timeout kills the job's whole process tree after this long; 0 means none.
 	Timeout time.Duration
+
+	// ReadBPS caps the job's reads from the block device that holds
+	// ReadDevice (a file or directory on it, or the device node itself), in
+	// bytes per second; 0 means no cap. Only reads that reach the device are
+	// capped: reads served from the page cache are not.
+	ReadBPS    int64
+	ReadDevice string
+	// DropCaches asks for the page cache to be written back and dropped
+	// before the job starts, outside the timed interval, so that the job
+	// reads cold.
+	DropCaches bool
+}
+
+// Checker is an optional ability of an Executor: Check tells, before
+// anything runs, whether the executor can run job as asked (a read cap, a
+// cold cache). A non-nil error says why not, for a user to read; the runner
+// then skips the job's case with that reason. Check may be called from
+// several goroutines at once and must not run the job.
+type Checker interface {
+	Check(job Job) error
 }
 
 // Executor runs jobs and measures them.

@@ -13,7 +13,9 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/benchrig/benchrig"
@@ -74,12 +76,18 @@ type plan struct {
 	cleanup    *Job
 	throughput float64
 
-	index    int // trials so far, warmups included
-	measured []float64
-	failed   int
-	first    time.Time // start of the first measured trial
-	done     bool
-	skipped  string // why the case does not run (setup failed)
+	// instances are the jobs of one trial, run at once; len 1 unless the
+	// spec asks for several instances.
+	instances []Job
+	files     int // files matched by throughput.files
+
+	index       int // trials so far, warmups included
+	measured    []float64
+	failed      int
+	first       time.Time // start of the first measured trial
+	done        bool
+	skipped     string // why the case does not run (setup failed): a failure
+	unavailable string // why the case cannot run here: not a failure
 }
 
 // Run executes spec and returns the run with all its trials. The returned
@@ -103,9 +111,16 @@ func Run(ctx context.Context, cfg Config, spec *benchrig.Spec) (*benchrig.Run, e
 	if err != nil {
 		return nil, err
 	}
-	baseline, err := baselineID(spec, cases)
+	baseline, baselines, err := selectCases(spec, "baseline", spec.Baseline, cases)
 	if err != nil {
 		return nil, err
+	}
+	_, ceilings, err := selectCases(spec, "ceiling", spec.Ceiling, cases)
+	if err != nil {
+		return nil, err
+	}
+	if len(spec.Ceiling) == 0 {
+		ceilings = nil
 	}
 
 	started := cfg.Now()
@@ -121,6 +136,8 @@ func Run(ctx context.Context, cfg Config, spec *benchrig.Spec) (*benchrig.Run, e
 		Fingerprint:    cfg.Fingerprint,
 		Cases:          cases,
 		BaselineID:     baseline,
+		Baselines:      baselines,
+		Ceilings:       ceilings,
 		Notes:          map[string]string{},
 		ThroughputUnit: unit,
 		ScalingParam:   spec.Scaling,
@@ -128,15 +145,39 @@ func Run(ctx context.Context, cfg Config, spec *benchrig.Spec) (*benchrig.Run, e
 	if unit != "" {
 		run.Throughput = map[string]float64{}
 		for _, p := range plans {
-			run.Throughput[p.c.ID] = p.throughput
+			run.Throughput[p.c.ID] = p.throughput * float64(len(p.instances))
+		}
+	}
+	for _, p := range plans {
+		if p.files > 0 {
+			if run.Files == nil {
+				run.Files = map[string]int{}
+			}
+			run.Files[p.c.ID] = p.files
+		}
+		if p.unavailable != "" {
+			if run.Skipped == nil {
+				run.Skipped = map[string]string{}
+			}
+			run.Skipped[p.c.ID] = p.unavailable
+			run.Notes[p.c.ID] = "skipped: " + p.unavailable
 		}
 	}
 	if err := cfg.Recorder.CreateRun(ctx, run); err != nil {
 		return nil, fmt.Errorf("record run: %w", err)
 	}
 	r := &state{cfg: cfg, spec: spec, run: run, plans: plans}
-	r.total = len(plans) * (spec.Warmup + spec.Repeat.Max)
+	for _, p := range plans {
+		if p.unavailable == "" {
+			r.total += spec.Warmup + spec.Repeat.Max
+		}
+	}
 	r.emit(Event{Kind: RunStarted, Total: r.total})
+	for _, p := range plans {
+		if p.unavailable != "" {
+			r.emit(Event{Kind: Note, Case: p.c, Msg: run.Notes[p.c.ID]})
+		}
+	}
 
 	runErr := r.execute(ctx)
 
@@ -196,6 +237,9 @@ func (r *state) execute(ctx context.Context) error {
 	// Setup for every case first and cleanup for every case last, so that
 	// interleaved rounds never run a case's setup between other cases' trials.
 	for _, p := range r.plans {
+		if p.unavailable != "" {
+			continue
+		}
 		if err := r.hook(ctx, p, p.setup, "setup"); err != nil {
 			return err
 		}
@@ -204,7 +248,7 @@ func (r *state) execute(ctx context.Context) error {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
 		defer cancel()
 		for _, p := range r.plans {
-			if p.skipped == "" {
+			if p.skipped == "" && p.unavailable == "" {
 				_ = r.hook(cctx, p, p.cleanup, "cleanup") // failures are noted, never fatal
 			}
 		}
@@ -305,9 +349,17 @@ func (r *state) trial(ctx context.Context, p *plan) error {
 	}
 	warmup := p.index < r.spec.Warmup
 	r.emit(Event{Kind: TrialStarted, Case: p.c, Done: r.done, Total: r.total})
-	m, err := r.cfg.Executor.Run(ctx, p.job)
-	if err != nil {
+	m, err := r.measure(ctx, p)
+	if err != nil && m.Start.IsZero() {
+		// The executor failed before the command ran: nothing to record.
 		return fmt.Errorf("trial %d of case %s: %w", p.index, p.c.ID, err)
+	}
+	if err != nil {
+		// The command ran but the executor failed around it (reading its
+		// cgroup, removing it). The wall time is still a measurement, but
+		// not a trustworthy one: keep it as a failed trial, so the raw
+		// figures are there to look at and the statistics leave it out.
+		m.Error = joinReasons(m.Error, "executor: "+err.Error())
 	}
 	if m.Error == "cancelled" || ctx.Err() != nil {
 		// The trial in flight was interrupted: it is not a measurement.
@@ -343,13 +395,104 @@ func (r *state) trial(ctx context.Context, p *plan) error {
 	return nil
 }
 
+// measure runs one trial of p: its single job, or all its instances at
+// once, combined by combine.
+func (r *state) measure(ctx context.Context, p *plan) (benchrig.Measurement, error) {
+	if len(p.instances) == 1 {
+		return r.cfg.Executor.Run(ctx, p.instances[0])
+	}
+	ms := make([]benchrig.Measurement, len(p.instances))
+	errs := make([]error, len(p.instances))
+	var wg sync.WaitGroup
+	for i, job := range p.instances {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ms[i], errs[i] = r.cfg.Executor.Run(ctx, job)
+		}()
+	}
+	wg.Wait()
+	return combine(ms), errors.Join(errs...)
+}
+
+// combine makes one measurement of instances that ran at once: the wall
+// time from the first start to the last exit (the time the whole batch of
+// work took), CPU times, output and I/O counters summed, peaks (names with
+// "peak", "max" or "cap") the largest. MaxRSS is the sum of the instances'
+// peaks: an upper bound of their joint peak, which nothing measured.
+// Each instance's own wall, user and sys times are kept as metrics
+// instanceN_wall_s, _user_s and _sys_s, so the combined figure can be
+// traced back to them.
+func combine(ms []benchrig.Measurement) benchrig.Measurement {
+	out := benchrig.Measurement{Metrics: map[string]float64{"instances": float64(len(ms))}}
+	var end time.Time
+	var sources []string
+	for i, m := range ms {
+		if m.Start.IsZero() {
+			out.Error = joinReasons(out.Error, fmt.Sprintf("instance %d did not start", i+1))
+			continue
+		}
+		if out.Start.IsZero() || m.Start.Before(out.Start) {
+			out.Start = m.Start
+		}
+		if e := m.Start.Add(m.Wall); e.After(end) {
+			end = e
+		}
+		out.User += m.User
+		out.Sys += m.Sys
+		out.MaxRSS += m.MaxRSS
+		out.StdoutBytes += m.StdoutBytes
+		out.StderrBytes += m.StderrBytes
+		if (m.ExitCode != 0 || m.Error != "") && out.ExitCode == 0 && out.StderrTail == "" {
+			out.ExitCode = m.ExitCode
+			out.StderrTail = m.StderrTail
+		}
+		if m.Error != "" {
+			out.Error = joinReasons(out.Error, fmt.Sprintf("instance %d: %s", i+1, m.Error))
+		}
+		if !slices.Contains(sources, m.Source) {
+			sources = append(sources, m.Source)
+		}
+		for k, v := range m.Metrics {
+			if strings.Contains(k, "peak") || strings.Contains(k, "max") || strings.Contains(k, "cap") {
+				out.Metrics[k] = max(out.Metrics[k], v)
+			} else {
+				out.Metrics[k] += v
+			}
+		}
+		pre := "instance" + strconv.Itoa(i+1) + "_"
+		out.Metrics[pre+"wall_s"] = m.Wall.Seconds()
+		out.Metrics[pre+"user_s"] = m.User.Seconds()
+		out.Metrics[pre+"sys_s"] = m.Sys.Seconds()
+	}
+	if !out.Start.IsZero() {
+		out.Wall = end.Sub(out.Start)
+	}
+	for _, m := range ms {
+		if m.Error == "cancelled" {
+			out.Error = "cancelled"
+		}
+	}
+	out.Source = strings.Join(sources, ",")
+	return out
+}
+
+func joinReasons(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
+}
+
 func cancelled() error {
 	return &benchrig.Error{Code: benchrig.ECancelled, Msg: "run cancelled"}
 }
 
 // preparePlans expands every templated field of the spec for each case and
 // checks what can be checked before anything runs: programs exist, workdirs
-// exist, throughput files match.
+// exist, throughput files match. A case whose required program is missing,
+// or whose read cap or cold cache the executor cannot honour, is planned as
+// unavailable: skipped with the reason, not an error.
 func preparePlans(cfg Config, spec *benchrig.Spec, cases []benchrig.Case) ([]*plan, benchrig.ThroughputUnit, error) {
 	var errs benchrig.Errors
 	bad := func(field, format string, args ...any) {
@@ -359,45 +502,53 @@ func preparePlans(cfg Config, spec *benchrig.Spec, cases []benchrig.Case) ([]*pl
 	if spec.Throughput != nil {
 		unit = spec.Throughput.Unit
 	}
+	checker, _ := cfg.Executor.(Checker)
 	var plans []*plan
 	seen := map[string]bool{}
 	for i := range cases {
 		c := &cases[i]
 		vars := c.Map()
+		vars["instance"] = "1"
 		p := &plan{c: c}
-		dir := cfg.Dir
-		if spec.Workdir != "" {
-			wd, err := benchrig.Expand(spec.Workdir, vars)
-			if err != nil {
-				bad("workdir", "%v", err)
+		p.unavailable = missingPrograms(cfg, spec.Requires, vars)
+
+		s, err := benchrig.Expand(spec.Instances, vars)
+		if err != nil {
+			bad("instances", "%v", err)
+			continue
+		}
+		n, err := benchrig.ParseInstances(s)
+		if err != nil {
+			bad("instances", "case %s: %v", c.ID, err)
+			continue
+		}
+		var field string
+		for i := 1; i <= n && err == nil; i++ {
+			vars["instance"] = strconv.Itoa(i)
+			var job Job
+			job, field, err = prepareJob(cfg, spec, vars)
+			p.instances = append(p.instances, job)
+		}
+		vars["instance"] = "1"
+		if err != nil {
+			bad(field, "%v", err)
+			continue
+		}
+		p.job = p.instances[0]
+		if argv0 := p.job.Argv[0]; p.unavailable == "" && !seen[argv0] {
+			seen[argv0] = true
+			if _, err := cfg.LookPath(argv0); err != nil {
+				bad("command", "program %q not found: %v", argv0, unwrapExec(err))
 				continue
 			}
-			dir = resolve(cfg.Dir, wd)
 		}
-		if fi, err := os.Stat(dir); dir != "" && (err != nil || !fi.IsDir()) {
-			bad("workdir", "%s is not a directory", dir)
-			continue
-		}
-		env, err := environ(cfg.Environ, spec.Env, vars)
-		if err != nil {
-			bad("env", "%v", err)
-			continue
-		}
-		job, err := expandJob(spec.Command, vars, env, dir, spec.Timeout)
-		if err != nil {
-			bad("command", "%v", err)
-			continue
-		}
-		if !seen[job.Argv[0]] {
-			seen[job.Argv[0]] = true
-			if _, err := cfg.LookPath(job.Argv[0]); err != nil {
-				bad("command", "program %q not found: %v", job.Argv[0], unwrapExec(err))
-				continue
+		if p.unavailable == "" && checker != nil {
+			if err := checker.Check(p.job); err != nil {
+				p.unavailable = err.Error()
 			}
 		}
-		p.job = job
 		if spec.Setup != nil {
-			j, err := expandJob(*spec.Setup, vars, env, dir, 0)
+			j, err := expandJob(*spec.Setup, vars, p.job.Env, p.job.Dir, 0)
 			if err != nil {
 				bad("setup", "%v", err)
 				continue
@@ -405,24 +556,92 @@ func preparePlans(cfg Config, spec *benchrig.Spec, cases []benchrig.Case) ([]*pl
 			p.setup = &j
 		}
 		if spec.Cleanup != nil {
-			j, err := expandJob(*spec.Cleanup, vars, env, dir, 0)
+			j, err := expandJob(*spec.Cleanup, vars, p.job.Env, p.job.Dir, 0)
 			if err != nil {
 				bad("cleanup", "%v", err)
 				continue
 			}
 			p.cleanup = &j
 		}
-		if spec.Throughput != nil {
-			amount, field, err := throughputOf(spec.Throughput, vars, dir)
+		if spec.Throughput != nil && p.unavailable == "" {
+			amount, files, field, err := throughputOf(spec.Throughput, vars, p.job.Dir)
 			if err != nil {
 				bad(field, "case %s: %v", c.ID, err)
 				continue
 			}
-			p.throughput = amount
+			p.throughput, p.files = amount, files
+		}
+		if p.unavailable != "" {
+			p.done = true
 		}
 		plans = append(plans, p)
 	}
 	return plans, unit, errs.Err()
+}
+
+// missingPrograms checks the spec's requirements for one case and returns
+// why it cannot run, or "".
+func missingPrograms(cfg Config, reqs []benchrig.Requirement, vars map[string]string) string {
+	var missing []string
+	for _, req := range reqs {
+		prog, err := benchrig.Expand(req.Program, vars)
+		if err != nil {
+			missing = append(missing, fmt.Sprintf("requirement %q: %v", req.Program, err))
+			continue
+		}
+		if _, err := cfg.LookPath(prog); err != nil {
+			msg := fmt.Sprintf("required program %s not found (%v)", prog, unwrapExec(err))
+			if req.Hint != "" {
+				msg += "; to install: " + req.Hint
+			}
+			missing = append(missing, msg)
+		}
+	}
+	return strings.Join(missing, "; ")
+}
+
+// prepareJob expands the command, environment, workdir and resources for
+// one case (and instance), returning the field at fault on error.
+func prepareJob(cfg Config, spec *benchrig.Spec, vars map[string]string) (Job, string, error) {
+	dir := cfg.Dir
+	if spec.Workdir != "" {
+		wd, err := benchrig.Expand(spec.Workdir, vars)
+		if err != nil {
+			return Job{}, "workdir", err
+		}
+		dir = resolve(cfg.Dir, wd)
+	}
+	if fi, err := os.Stat(dir); dir != "" && (err != nil || !fi.IsDir()) {
+		return Job{}, "workdir", fmt.Errorf("%s is not a directory", dir)
+	}
+	env, err := environ(cfg.Environ, spec.Env, vars)
+	if err != nil {
+		return Job{}, "env", err
+	}
+	job, err := expandJob(spec.Command, vars, env, dir, spec.Timeout)
+	if err != nil {
+		return Job{}, "command", err
+	}
+	bps, err := benchrig.Expand(spec.Resources.ReadBPS, vars)
+	if err != nil {
+		return Job{}, "resources.read_bps", err
+	}
+	if job.ReadBPS, err = benchrig.ParseReadBPS(bps); err != nil {
+		return Job{}, "resources.read_bps", err
+	}
+	dev, err := benchrig.Expand(spec.Resources.ReadDevice, vars)
+	if err != nil {
+		return Job{}, "resources.read_device", err
+	}
+	job.ReadDevice = resolve(dir, dev)
+	cache, err := benchrig.Expand(spec.Cache, vars)
+	if err != nil {
+		return Job{}, "cache", err
+	}
+	if job.DropCaches, err = benchrig.ParseCache(cache); err != nil {
+		return Job{}, "cache", err
+	}
+	return job, "", nil
 }
 
 func expandJob(c benchrig.Command, vars map[string]string, env []string, dir string, timeout time.Duration) (Job, error) {
@@ -467,68 +686,97 @@ func environ(base []string, specEnv map[string]string, vars map[string]string) (
 	return env, nil
 }
 
-func throughputOf(tp *benchrig.Throughput, vars map[string]string, dir string) (float64, string, error) {
+// throughputOf returns the amount of work one trial does and, for
+// throughput.files, how many regular files that is.
+func throughputOf(tp *benchrig.Throughput, vars map[string]string, dir string) (float64, int, string, error) {
 	if len(tp.Files) == 0 {
 		s, err := benchrig.Expand(tp.Value, vars)
 		if err != nil {
-			return 0, "throughput." + string(tp.Unit), err
+			return 0, 0, "throughput." + string(tp.Unit), err
 		}
 		v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
 		if err != nil || v < 0 {
-			return 0, "throughput." + string(tp.Unit), fmt.Errorf("%q is not a non-negative number", s)
+			return 0, 0, "throughput." + string(tp.Unit), fmt.Errorf("%q is not a non-negative number", s)
 		}
-		return v, "", nil
+		return v, 0, "", nil
 	}
 	var total int64
+	files := 0
 	for _, pattern := range tp.Files {
 		g, err := benchrig.Expand(pattern, vars)
 		if err != nil {
-			return 0, "throughput.files", err
+			return 0, 0, "throughput.files", err
 		}
 		g = resolve(dir, g)
 		matches, err := filepath.Glob(g)
 		if err != nil {
-			return 0, "throughput.files", fmt.Errorf("bad pattern %q: %v", g, err)
+			return 0, 0, "throughput.files", fmt.Errorf("bad pattern %q: %v", g, err)
 		}
 		if len(matches) == 0 {
-			return 0, "throughput.files", fmt.Errorf("no file matches %q", g)
+			return 0, 0, "throughput.files", fmt.Errorf("no file matches %q", g)
 		}
 		for _, m := range matches {
 			fi, err := os.Stat(m)
 			if err != nil {
-				return 0, "throughput.files", err
+				return 0, 0, "throughput.files", err
 			}
 			if fi.Mode().IsRegular() {
+				files++
 				total += fi.Size()
 			}
 		}
 	}
-	return float64(total), "", nil
+	return float64(total), files, "", nil
 }
 
-// baselineID finds the case the spec names as baseline (the first by default).
-func baselineID(spec *benchrig.Spec, cases []benchrig.Case) (string, error) {
-	if len(spec.Baseline) == 0 {
-		return cases[0].ID, nil
+// selectCases finds the cases sel picks (the spec's baseline or ceiling):
+// one per group of cases that agree on the params sel does not name. It
+// returns the first picked case and, when sel picks more than one, the
+// pick of every case's group. An empty sel picks the first case.
+func selectCases(spec *benchrig.Spec, field string, sel map[string]string, cases []benchrig.Case) (string, map[string]string, error) {
+	if len(sel) == 0 {
+		return cases[0].ID, nil, nil
 	}
-	var found []string
+	groupKey := func(c benchrig.Case) string {
+		var b strings.Builder
+		for _, kv := range c.Params {
+			if _, named := sel[kv.Name]; !named {
+				b.WriteString(kv.Name + "=" + kv.Value + "\x00")
+			}
+		}
+		return b.String()
+	}
+	picked := map[string]string{} // group key -> picked case
+	var first string
 	for _, c := range cases {
 		match := true
-		for k, v := range spec.Baseline {
+		for k, v := range sel {
 			if got, ok := c.Get(k); !ok || got != v {
 				match = false
 				break
 			}
 		}
-		if match {
-			found = append(found, c.ID)
+		if !match {
+			continue
+		}
+		if first == "" {
+			first = c.ID
+		}
+		picked[groupKey(c)] = c.ID
+	}
+	if first == "" {
+		return "", nil, &benchrig.Error{Code: benchrig.EInvalid, File: spec.File, Field: field, Msg: "matches no case"}
+	}
+	if len(picked) == 1 && field == "baseline" {
+		return first, nil, nil
+	}
+	per := make(map[string]string, len(cases))
+	for _, c := range cases {
+		if id, ok := picked[groupKey(c)]; ok {
+			per[c.ID] = id
 		}
 	}
-	if len(found) != 1 {
-		return "", &benchrig.Error{Code: benchrig.EInvalid, File: spec.File, Field: "baseline",
-			Msg: fmt.Sprintf("matches %d cases, want exactly 1", len(found))}
-	}
-	return found[0], nil
+	return first, per, nil
 }
 
 func resolve(base, p string) string {

@@ -50,8 +50,13 @@ var (
 var topFields = []string{
 	"name", "description", "command", "params", "repeat", "warmup", "timeout",
 	"env", "workdir", "setup", "cleanup", "throughput", "image", "images",
-	"baseline", "order", "scaling",
+	"baseline", "order", "scaling", "instances", "requires", "resources", "cache",
+	"ceiling",
 }
+
+// maxInstances bounds instances: more copies than this on one node measure
+// the scheduler, not the program.
+const maxInstances = 1024
 
 // Load reads the spec file at path and parses it.
 func Load(path string) (*benchrig.Spec, error) {
@@ -238,7 +243,9 @@ func (p *parser) spec(n *yaml.Node) *benchrig.Spec {
 
 	// Params come first: templates and the baseline refer to them.
 	p.paramsOK, p.namesKnown = true, true
-	p.sample = map[string]string{}
+	// Reserved variables are known to every template; instance is 1
+	// unless the spec runs several instances.
+	p.sample = map[string]string{"instance": "1"}
 	if v, ok := present("params"); ok {
 		p.parseParams(v)
 		s.Params = p.params
@@ -313,7 +320,121 @@ func (p *parser) spec(n *yaml.Node) *benchrig.Spec {
 	if v, ok := present("scaling"); ok {
 		s.Scaling = p.scaling(v, s.Params)
 	}
+	if v, ok := present("ceiling"); ok {
+		s.Ceiling = p.caseSelector(v, "ceiling")
+	}
+	if v, ok := present("instances"); ok {
+		s.Instances = p.instances(v)
+	}
+	if v, ok := present("requires"); ok {
+		s.Requires = p.requires(v)
+	}
+	if v, ok := present("resources"); ok {
+		s.Resources = p.resources(v)
+	}
+	if v, ok := present("cache"); ok {
+		if c, ok := p.scalar(v, "cache", "warm or cold"); ok {
+			if out, ok := p.template(v, "cache", c); ok {
+				if _, err := benchrig.ParseCache(out); err != nil {
+					p.errorf(v, "cache", "%v", err)
+				}
+			}
+			s.Cache = c
+		}
+	}
 	return s
+}
+
+// instances decodes instances: a positive integer, or a template that
+// gives one for each case (checked here for the first values).
+func (p *parser) instances(n *yaml.Node) string {
+	v, ok := p.scalar(n, "instances", "a number of instances")
+	if !ok {
+		return ""
+	}
+	if out, ok := p.template(n, "instances", v); ok && p.paramsOK {
+		if _, err := benchrig.ParseInstances(out); err != nil {
+			p.errorf(n, "instances", "%v", err)
+		}
+	}
+	return v
+}
+
+var requireFields = []string{"program", "hint"}
+
+// requires decodes a list of programs, each a string or {program, hint}.
+func (p *parser) requires(n *yaml.Node) []benchrig.Requirement {
+	if n.Kind != yaml.SequenceNode {
+		p.errorf(n, "requires", "expected a list of programs, got %s", describe(n))
+		return nil
+	}
+	var out []benchrig.Requirement
+	for i, item := range n.Content {
+		item = deref(item)
+		field := fmt.Sprintf("requires[%d]", i)
+		var r benchrig.Requirement
+		switch item.Kind {
+		case yaml.ScalarNode:
+			r.Program, _ = p.scalar(item, field, "a program")
+		case yaml.MappingNode:
+			for _, kv := range p.mapping(item, field) {
+				switch kv.key {
+				case "program":
+					r.Program, _ = p.scalar(kv.v, field+".program", "a program")
+				case "hint":
+					r.Hint, _ = p.scalar(kv.v, field+".hint", "a string")
+				default:
+					p.unknownField(kv, field, requireFields)
+				}
+			}
+		default:
+			p.errorf(item, field, "expected a program name or {program, hint}, got %s", describe(item))
+			continue
+		}
+		if strings.TrimSpace(r.Program) == "" {
+			p.errorf(item, field, "program is empty")
+			continue
+		}
+		p.template(item, field, r.Program)
+		out = append(out, r)
+	}
+	return out
+}
+
+var resourceFields = []string{"read_bps", "read_device"}
+
+func (p *parser) resources(n *yaml.Node) benchrig.Resources {
+	var r benchrig.Resources
+	if n.Kind != yaml.MappingNode {
+		p.errorf(n, "resources", "expected a mapping of resource limits, got %s", describe(n))
+		return r
+	}
+	for _, kv := range p.mapping(n, "resources") {
+		field := "resources." + kv.key
+		switch kv.key {
+		case "read_bps":
+			v, ok := p.scalar(kv.v, field, "a read rate")
+			if !ok {
+				continue
+			}
+			if out, ok := p.template(kv.v, field, v); ok && p.paramsOK {
+				if _, err := benchrig.ParseReadBPS(out); err != nil {
+					p.errorf(kv.v, field, "%v", err)
+				}
+			}
+			r.ReadBPS = v
+		case "read_device":
+			v, ok := p.scalar(kv.v, field, "a path")
+			if !ok {
+				continue
+			}
+			p.template(kv.v, field, v)
+			r.ReadDevice = v
+		default:
+			p.unknownField(kv, "resources", resourceFields)
+		}
+	}
+	return r
 }
 
 // scaling checks that the named param exists and that every value of it
@@ -373,6 +494,10 @@ func (p *parser) parseParams(n *yaml.Node) {
 			// Known all the same, so that templates naming it are not
 			// reported a second time.
 			p.sample[kv.key] = ""
+			continue
+		}
+		if contains(benchrig.ReservedVars, kv.key) {
+			p.errorf(kv.k, field, "param name %q is reserved: benchrig sets {{.%s}} itself", kv.key, kv.key)
 			continue
 		}
 		param := benchrig.Param{Name: kv.key}
@@ -740,15 +865,21 @@ func (p *parser) images(n *yaml.Node) map[string]string {
 }
 
 func (p *parser) baseline(n *yaml.Node) map[string]string {
+	return p.caseSelector(n, "baseline")
+}
+
+// caseSelector decodes a mapping of param name to value that picks a case,
+// or one case per group of the params it does not name.
+func (p *parser) caseSelector(n *yaml.Node, what string) map[string]string {
 	if n.Kind != yaml.MappingNode {
-		p.errorf(n, "baseline", "expected a mapping of param name to value, got %s", describe(n))
+		p.errorf(n, what, "expected a mapping of param name to value, got %s", describe(n))
 		return nil
 	}
 	base := map[string]string{}
 	keyNodes := map[string]*yaml.Node{}
-	for _, kv := range p.mapping(n, "baseline") {
+	for _, kv := range p.mapping(n, what) {
 		v := deref(kv.v)
-		val, ok := p.scalar(v, "baseline."+kv.key, "a param value")
+		val, ok := p.scalar(v, what+"."+kv.key, "a param value")
 		if !ok {
 			continue
 		}
@@ -765,9 +896,9 @@ func (p *parser) baseline(n *yaml.Node) map[string]string {
 		return base
 	}
 	for _, pr := range checkBaseline(p.params, base) {
-		at, field := n, "baseline"
+		at, field := n, what
 		if pr.param != "" {
-			at, field = keyNodes[pr.param], "baseline."+pr.param
+			at, field = keyNodes[pr.param], what+"."+pr.param
 		}
 		p.errorf(at, field, "%s", pr.msg)
 	}
@@ -779,12 +910,10 @@ type problem struct {
 	msg   string
 }
 
-// checkBaseline reports whether base picks exactly one case of the matrix
-// of params, without expanding the matrix: it may be huge.
+// checkBaseline reports whether every param base names exists and has the
+// named value. Params it does not name group the cases: each group gets its
+// own baseline (see benchrig.Run.Baselines).
 func checkBaseline(params []benchrig.Param, base map[string]string) []problem {
-	if len(base) == 0 {
-		return nil // the default: the first case
-	}
 	var probs []problem
 	for _, name := range benchrig.SortedKeys(base) {
 		i := paramIndex(params, name)
@@ -795,32 +924,6 @@ func checkBaseline(params []benchrig.Param, base map[string]string) []problem {
 		if !contains(params[i].Values, base[name]) {
 			probs = append(probs, problem{name, fmt.Sprintf("%q is not a value of param %s (values: %s)", base[name], name, strings.Join(params[i].Values, ", "))})
 		}
-	}
-	if len(probs) > 0 {
-		return probs
-	}
-	cases := 1
-	var unnamed []string
-	for _, prm := range params {
-		if _, ok := base[prm.Name]; ok {
-			continue
-		}
-		if len(prm.Values) > 1 {
-			unnamed = append(unnamed, prm.Name)
-		}
-		if cases <= 1<<40 {
-			cases *= len(prm.Values)
-		}
-	}
-	switch {
-	case cases == 0:
-		probs = append(probs, problem{"", "matches no case"})
-	case cases > 1:
-		count := strconv.Itoa(cases)
-		if cases > 1<<40 {
-			count = "more than 2^40"
-		}
-		probs = append(probs, problem{"", fmt.Sprintf("matches %s cases, not one; name a value for %s too", count, strings.Join(unnamed, ", "))})
 	}
 	return probs
 }
