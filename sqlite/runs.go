@@ -343,9 +343,9 @@ func loadRun(ctx context.Context, q querier, id string) (*benchrig.Run, error) {
 // The run columns, in the order of runColumns and runCols.dests.
 const (
 	runInsertCols = `id, spec_name, spec_hash, spec_file, spec_source, overrides, status, started, finished,
-		fingerprint, cases, baseline_id, notes, throughput, throughput_unit, scaling_param`
+		fingerprint, cases, baseline_id, notes, throughput, throughput_unit, scaling_param, case_maps`
 	runSelectCols = `r.id, r.spec_name, r.spec_hash, r.spec_file, r.spec_source, r.overrides, r.status, r.started, r.finished,
-		r.fingerprint, r.cases, r.baseline_id, r.notes, r.throughput, r.throughput_unit, r.scaling_param`
+		r.fingerprint, r.cases, r.baseline_id, r.notes, r.throughput, r.throughput_unit, r.scaling_param, r.case_maps`
 )
 
 // runColumns encodes run for runInsertCols.
@@ -370,9 +370,22 @@ func runColumns(run *benchrig.Run) ([]any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode throughput: %w", err)
 	}
+	maps, err := json.Marshal(caseMaps{Baselines: run.Baselines, Ceilings: run.Ceilings, Skipped: run.Skipped, Files: run.Files})
+	if err != nil {
+		return nil, fmt.Errorf("encode case maps: %w", err)
+	}
 	return []any{run.ID, run.SpecName, run.SpecHash, run.SpecFile, run.SpecSource, string(overrides),
 		string(run.Status), encodeTime(run.Started), encodeTime(run.Finished), string(fp), string(cases),
-		run.BaselineID, string(notes), tp, string(run.ThroughputUnit), run.ScalingParam}, nil
+		run.BaselineID, string(notes), tp, string(run.ThroughputUnit), run.ScalingParam, string(maps)}, nil
+}
+
+// caseMaps is the stored form of a run's per-case maps, with its own JSON
+// names; an absent map reads back as nil.
+type caseMaps struct {
+	Baselines map[string]string `json:"baselines,omitempty"`
+	Ceilings  map[string]string `json:"ceilings,omitempty"`
+	Skipped   map[string]string `json:"skipped,omitempty"`
+	Files     map[string]int    `json:"files,omitempty"`
 }
 
 // runCols receives the columns of runSelectCols.
@@ -382,12 +395,12 @@ type runCols struct {
 	overrides, status                            string
 	started, finished                            sql.NullString
 	fingerprint, cases, baselineID, notes, tp, u string
-	scaling                                      string
+	scaling, caseMaps                            string
 }
 
 func (c *runCols) dests() []any {
 	return []any{&c.id, &c.specName, &c.specHash, &c.specFile, &c.specSource, &c.overrides, &c.status,
-		&c.started, &c.finished, &c.fingerprint, &c.cases, &c.baselineID, &c.notes, &c.tp, &c.u, &c.scaling}
+		&c.started, &c.finished, &c.fingerprint, &c.cases, &c.baselineID, &c.notes, &c.tp, &c.u, &c.scaling, &c.caseMaps}
 }
 
 func (c *runCols) decode(run *benchrig.Run) error {
@@ -421,6 +434,11 @@ func (c *runCols) decode(run *benchrig.Run) error {
 	if run.Throughput, err = decodeFloats(c.tp); err != nil {
 		return fmt.Errorf("run %s: throughput: %w", c.id, err)
 	}
+	var maps caseMaps
+	if err := json.Unmarshal([]byte(c.caseMaps), &maps); err != nil {
+		return fmt.Errorf("run %s: case maps: %w", c.id, err)
+	}
+	run.Baselines, run.Ceilings, run.Skipped, run.Files = maps.Baselines, maps.Ceilings, maps.Skipped, maps.Files
 	return nil
 }
 

@@ -96,6 +96,9 @@ var migrations = []string{
 		metrics      TEXT NOT NULL, -- JSON object name -> value (non-finite as strings)
 		PRIMARY KEY (run_id, seq)
 	) WITHOUT ROWID;`,
+	// 2: per-case maps of a run (group baselines, ceilings, skipped cases,
+	// file counts), as one JSON object: see caseMaps.
+	`ALTER TABLE runs ADD COLUMN case_maps TEXT NOT NULL DEFAULT '{}';`,
 }
 
 // DB is an open run store. It is safe for use by several goroutines, and

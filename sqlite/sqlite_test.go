@@ -75,6 +75,10 @@ func sampleRun(id string, started time.Time) *benchrig.Run {
 		Throughput:     map[string]float64{"size=1k,algo=quick": 1024, "size=1m,algo=merge": 1.048576e6, "size=1k,algo=merge": 0.1 + 0.2},
 		ThroughputUnit: benchrig.Bytes,
 		ScalingParam:   "n",
+		Baselines:      map[string]string{"size=1k,algo=quick": "size=1k,algo=quick", "size=1m,algo=quick": "size=1k,algo=quick"},
+		Ceilings:       map[string]string{"size=1k,algo=merge": "size=1k,algo=quick"},
+		Skipped:        map[string]string{"size=1m,algo=merge": "required program mergesort not found"},
+		Files:          map[string]int{"size=1k,algo=quick": 12},
 	}
 }
 
