@@ -52,8 +52,16 @@ type (
 		Trials     []jsonTrial       `json:"trials"`
 		Stats      *jsonStats        `json:"stats"`
 		Throughput *jsonThroughput   `json:"throughput,omitempty"`
+		Ceiling    *jsonCeiling      `json:"ceiling,omitempty"`
+		Files      int               `json:"files,omitempty"`
+		Skipped    string            `json:"skipped,omitempty"`
 		Warnings   []Warning         `json:"warnings"`
 		Note       string            `json:"note"`
+	}
+	jsonCeiling struct {
+		Case     string   `json:"case"`
+		Rate     *float64 `json:"rate"`
+		Fraction *float64 `json:"fraction"`
 	}
 	jsonTrial struct {
 		Seq         int                 `json:"seq"`
@@ -124,11 +132,27 @@ type (
 	jsonScalingGroup struct {
 		Fixed  map[string]string  `json:"fixed"`
 		Points []jsonScalingPoint `json:"points"`
+		Knee   *jsonKnee          `json:"knee,omitempty"`
+	}
+	jsonKnee struct {
+		Found       bool     `json:"found"`
+		Value       float64  `json:"value"`
+		Next        *float64 `json:"next"`
+		Gain        *float64 `json:"gain"`
+		Threshold   float64  `json:"threshold"`
+		Bound       string   `json:"bound"`
+		Reason      string   `json:"reason"`
+		CPUBusy     *float64 `json:"cpu_busy"`
+		Cores       int      `json:"cores"`
+		ReadRate    *float64 `json:"read_bytes_per_s"`
+		ReadCap     *float64 `json:"read_cap_bytes_per_s"`
+		FileSeconds *float64 `json:"seconds_per_file"`
 	}
 	jsonScalingPoint struct {
 		Case       string   `json:"case"`
 		Value      float64  `json:"value"`
 		MedianS    *float64 `json:"median_s"`
+		Rate       *float64 `json:"rate,omitempty"`
 		Speedup    *float64 `json:"speedup"`
 		Efficiency *float64 `json:"efficiency"`
 	}
@@ -198,7 +222,15 @@ func WriteJSON(w io.Writer, r *Report) error {
 		for _, g := range s.Groups {
 			jg := jsonScalingGroup{Fixed: kvMap(g.Fixed)}
 			for _, p := range g.Points {
-				jg.Points = append(jg.Points, jsonScalingPoint{Case: p.CaseID, Value: p.Value, MedianS: num(p.Median), Speedup: num(p.Speedup), Efficiency: num(p.Efficiency)})
+				jg.Points = append(jg.Points, jsonScalingPoint{Case: p.CaseID, Value: p.Value, MedianS: num(p.Median), Rate: num(p.Rate), Speedup: num(p.Speedup), Efficiency: num(p.Efficiency)})
+			}
+			if k := g.Knee; k != nil {
+				jk := &jsonKnee{Found: k.Found, Value: k.Value, Gain: num(k.Gain), Threshold: KneeGain, Bound: k.Bound, Reason: k.Reason}
+				if k.Found {
+					jk.Next, jk.CPUBusy, jk.Cores = num(k.Next), num(k.CPUBusy), k.Cores
+					jk.ReadRate, jk.ReadCap, jk.FileSeconds = num(k.ReadRate), num(k.ReadCap), num(k.FileTime)
+				}
+				jg.Knee = jk
 			}
 			js.Groups = append(js.Groups, jg)
 		}
@@ -220,6 +252,11 @@ func jsonCaseOf(r *Report, c *CaseReport) jsonCase {
 		Trials:   []jsonTrial{},
 		Warnings: c.Warnings,
 		Note:     c.Note,
+		Files:    c.Files,
+		Skipped:  c.Skipped,
+	}
+	if c.Ceiling != nil {
+		jc.Ceiling = &jsonCeiling{Case: c.Ceiling.Case, Rate: num(c.Ceiling.Rate), Fraction: num(c.Ceiling.Fraction)}
 	}
 	if jc.Warnings == nil {
 		jc.Warnings = []Warning{}
@@ -348,11 +385,23 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	if len(names) == 0 {
 		b.WriteString(" case |")
 	}
-	b.WriteString(" n | median | 95% CI | min | max | throughput | warnings |\n|")
+	hasCeil := false
+	for _, c := range r.Cases {
+		hasCeil = hasCeil || c.Ceiling != nil
+	}
+	b.WriteString(" n | median | 95% CI | min | max | throughput |")
+	if hasCeil {
+		b.WriteString(" of ceiling |")
+	}
+	b.WriteString(" warnings |\n|")
 	for range max(1, len(names)) {
 		b.WriteString("---|")
 	}
-	b.WriteString("--:|--:|--:|--:|--:|--:|---|\n")
+	b.WriteString("--:|--:|--:|--:|--:|--:|")
+	if hasCeil {
+		b.WriteString("--:|")
+	}
+	b.WriteString("---|\n")
 	for _, c := range r.Cases {
 		b.WriteString("|")
 		for _, n := range names {
@@ -379,13 +428,27 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 			tp = formatRate(c.Throughput.RateMedian, c.Throughput.Unit)
 		}
 		var codes []string
+		if c.Skipped != "" {
+			codes = append(codes, "skipped")
+		}
 		for _, w := range c.Warnings {
 			codes = append(codes, w.Code)
 		}
-		fmt.Fprintf(&b, " %s | %s | %s | %s | %s | %s | %s |\n", n, med, ci, mn, mx, tp, strings.Join(codes, ", "))
+		fmt.Fprintf(&b, " %s | %s | %s | %s | %s | %s |", n, med, ci, mn, mx, tp)
+		if hasCeil {
+			fmt.Fprintf(&b, " %s |", ceilingCell(c.Ceiling))
+		}
+		fmt.Fprintf(&b, " %s |\n", strings.Join(codes, ", "))
 	}
 	warned := false
 	for _, c := range r.Cases {
+		if c.Skipped != "" {
+			if !warned {
+				b.WriteString("\nWarnings:\n\n")
+				warned = true
+			}
+			fmt.Fprintf(&b, "- `%s` skipped: %s\n", mdEscape(c.Case.ID), mdEscape(c.Skipped))
+		}
 		for _, w := range c.Warnings {
 			if !warned {
 				b.WriteString("\nWarnings:\n\n")
@@ -396,11 +459,15 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	}
 
 	if len(r.Comparisons) > 0 {
-		fmt.Fprintf(&b, "\n## Compared with `%s`\n\n", mdEscape(r.BaselineID))
+		if len(distinctBaselines(r)) > 1 {
+			b.WriteString("\n## Compared with each group's baseline\n\n")
+		} else {
+			fmt.Fprintf(&b, "\n## Compared with `%s`\n\n", mdEscape(r.BaselineID))
+		}
 		b.WriteString("Ratio is median time over the baseline's (< 1 is faster); its 95% CI is a bootstrap percentile interval, p is a two-sided Mann-Whitney U test.\n\n")
-		b.WriteString("| case | ratio | 95% CI | p | verdict |\n|---|--:|--:|--:|---|\n")
+		b.WriteString("| case | baseline | ratio | 95% CI | p | verdict |\n|---|---|--:|--:|--:|---|\n")
 		for _, c := range r.Comparisons {
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", mdEscape(c.Case), formatRatio(c.Ratio), ratioCI(c), pCell(c.P), c.Verdict)
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", mdEscape(c.Case), mdEscape(c.Baseline), formatRatio(c.Ratio), ratioCI(c), pCell(c.P), c.Verdict)
 		}
 	}
 
@@ -414,6 +481,9 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 			for _, p := range g.Points {
 				fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", formatFloat(p.Value), formatSeconds(p.Median), speedupCell(p.Speedup), efficiencyCell(p.Efficiency))
 			}
+			if g.Knee != nil {
+				fmt.Fprintf(&b, "\n%s\n", mdEscape(kneeText(s.Param, g.Knee)))
+			}
 			b.WriteString("\n")
 		}
 	}
@@ -421,6 +491,31 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		return fmt.Errorf("write markdown report: %w", err)
 	}
 	return nil
+}
+
+func ceilingCell(c *CeilingShare) string {
+	if c == nil || math.IsNaN(c.Fraction) {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f%%", 100*c.Fraction)
+}
+
+func distinctBaselines(r *Report) map[string]bool {
+	m := map[string]bool{}
+	for _, c := range r.Comparisons {
+		m[c.Baseline] = true
+	}
+	return m
+}
+
+// kneeText puts a knee into words: "knee at jobs=2: going to 3 gained 3%
+// (< 10%); cpu-bound: cores saturated: 1.96 of 2 cores busy".
+func kneeText(param string, k *Knee) string {
+	if !k.Found {
+		return "no knee: " + k.Reason
+	}
+	return fmt.Sprintf("knee at %s=%s: going to %s gained %.0f%% in speedup (< %.0f%%); %s: %s",
+		param, formatFloat(k.Value), formatFloat(k.Next), 100*k.Gain, 100*KneeGain, k.Bound, k.Reason)
 }
 
 func ratioCI(c Comparison) string {
@@ -484,9 +579,10 @@ func WriteText(w io.Writer, r *Report) error {
 	// column blocks and misalign the rows after it.
 	var tb bytes.Buffer
 	tw := tabwriter.NewWriter(&tb, 0, 0, 2, ' ', tabwriter.AlignRight)
-	hasTP := false
+	hasTP, hasCeil := false, false
 	for _, c := range r.Cases {
 		hasTP = hasTP || c.Throughput != nil
+		hasCeil = hasCeil || c.Ceiling != nil
 	}
 	caseW := len("case")
 	for _, c := range r.Cases {
@@ -497,6 +593,9 @@ func WriteText(w io.Writer, r *Report) error {
 	fmt.Fprintf(tw, "%-*s\tn\tmedian\t95%% CI\tmin\tmax\t±MAD\t", caseW, "case")
 	if hasTP {
 		fmt.Fprint(tw, "throughput\t")
+	}
+	if hasCeil {
+		fmt.Fprint(tw, "of ceiling\t")
 	}
 	fmt.Fprintln(tw)
 	for _, c := range r.Cases {
@@ -520,6 +619,9 @@ func WriteText(w io.Writer, r *Report) error {
 			}
 			fmt.Fprintf(tw, "%s\t", tp)
 		}
+		if hasCeil {
+			fmt.Fprintf(tw, "%s\t", ceilingCell(c.Ceiling))
+		}
 		fmt.Fprintln(tw)
 	}
 	if err := tw.Flush(); err != nil {
@@ -529,11 +631,18 @@ func WriteText(w io.Writer, r *Report) error {
 	b.WriteString(lines[0] + "\n")
 	for i, c := range r.Cases {
 		b.WriteString(lines[i+1] + "\n")
+		if c.Skipped != "" {
+			fmt.Fprintf(&b, "    - skipped: %s\n", c.Skipped)
+		}
 		for _, w := range c.Warnings {
 			fmt.Fprintf(&b, "    ! %s: %s\n", w.Code, w.Message)
 		}
 	}
-	b.WriteString("(n: successful/measured trials; CI: 95% of the median; ±MAD: scaled median absolute deviation)\n")
+	b.WriteString("(n: successful/measured trials; CI: 95% of the median; ±MAD: scaled median absolute deviation")
+	if hasCeil {
+		b.WriteString("; of ceiling: median rate over the ceiling case's")
+	}
+	b.WriteString(")\n")
 
 	if len(r.Comparisons) > 0 {
 		b.WriteString("\n")
@@ -554,6 +663,9 @@ func WriteText(w io.Writer, r *Report) error {
 			}
 			if err := tw.Flush(); err != nil {
 				return fmt.Errorf("write text report: %w", err)
+			}
+			if g.Knee != nil {
+				fmt.Fprintf(&b, "  %s\n", kneeText(s.Param, g.Knee))
 			}
 		}
 	}

@@ -63,8 +63,24 @@ type CaseReport struct {
 
 	Stats      Stats // Stats.N == 0 when no measured trial succeeded
 	Throughput *Throughput
-	Warnings   []Warning
-	Note       string // run.Notes[Case.ID]
+	// Ceiling is the case's rate as a share of its ceiling case's (the
+	// spec's ceiling: this machine's limit for the same work); nil
+	// without a ceiling or without rates.
+	Ceiling  *CeilingShare
+	Warnings []Warning
+	Note     string // run.Notes[Case.ID]
+	// Skipped says why the case did not run, when it could not (a missing
+	// program, a cold cache without root): it has no trials, on purpose.
+	Skipped string
+	// Files is how many files its throughput.files matched (0 unknown).
+	Files int
+}
+
+// CeilingShare relates a case's rate to its ceiling case's.
+type CeilingShare struct {
+	Case     string  // the ceiling case
+	Rate     float64 // the ceiling's median rate, in Unit per second
+	Fraction float64 // this case's median rate over Rate
 }
 
 // OutlierSeqs returns the Seq of the trials flagged as outliers.
@@ -99,6 +115,9 @@ type Scaling struct {
 type ScalingGroup struct {
 	Fixed  []benchrig.KV // the other params
 	Points []ScalingPoint
+	// Knee is where extra parallelism stops paying, and why; nil when
+	// the group has fewer than two points with samples.
+	Knee *Knee
 }
 
 // ScalingPoint is one case of a scaling group, by increasing Value.
@@ -106,7 +125,11 @@ type ScalingPoint struct {
 	CaseID string
 	Value  float64
 	Median float64 // seconds; NaN without samples
-	// Speedup is median(at the smallest value)/median(here). Efficiency
+	Rate   float64 // median rate in the run's throughput unit per second; NaN without one
+	// Speedup is Rate(here)/Rate(at the smallest value) when the cases
+	// declare throughput (so a case that does more work per trial, as
+	// with instances, is judged by its rate), else median(at the smallest
+	// value)/median(here). Efficiency
 	// is Speedup / (Value / smallest value): 1 is perfect linear scaling.
 	// NaN when undefined (no samples, or a smallest value of 0 or less
 	// for Efficiency).
@@ -158,29 +181,46 @@ func Build(run *benchrig.Run) *Report {
 		r.Cases = append(r.Cases, buildCase(run, c, byCase[c.ID]))
 	}
 
-	var base *CaseReport
+	byID := map[string]*CaseReport{}
 	for i := range r.Cases {
-		if r.Cases[i].Case.ID == r.BaselineID {
-			base = &r.Cases[i]
-		}
+		byID[r.Cases[i].Case.ID] = &r.Cases[i]
 	}
-	if base != nil {
-		for _, c := range r.Cases {
-			if c.Case.ID == base.Case.ID {
+	for _, c := range r.Cases {
+		baseID := r.BaselineID
+		if run.Baselines != nil {
+			if baseID = run.Baselines[c.Case.ID]; baseID == "" {
 				continue
 			}
-			cm := Compare(base.Samples, c.Samples)
-			cm.Case, cm.Baseline = c.Case.ID, base.Case.ID
-			r.Comparisons = append(r.Comparisons, cm)
 		}
+		base := byID[baseID]
+		if base == nil || base.Case.ID == c.Case.ID || c.Skipped != "" || base.Skipped != "" {
+			continue
+		}
+		cm := Compare(base.Samples, c.Samples)
+		cm.Case, cm.Baseline = c.Case.ID, base.Case.ID
+		r.Comparisons = append(r.Comparisons, cm)
+	}
+	for i := range r.Cases {
+		c := &r.Cases[i]
+		ceil := byID[run.Ceilings[c.Case.ID]]
+		if ceil == nil || ceil == c || c.Throughput == nil || ceil.Throughput == nil {
+			continue
+		}
+		c.Ceiling = &CeilingShare{Case: ceil.Case.ID, Rate: ceil.Throughput.RateMedian,
+			Fraction: c.Throughput.RateMedian / ceil.Throughput.RateMedian}
 	}
 	r.Scaling = buildScaling(run.Cases, r.Cases, run.ScalingParam)
+	for si := range r.Scaling {
+		for gi := range r.Scaling[si].Groups {
+			findKnee(&r.Scaling[si].Groups[gi], byID, run.Fingerprint.CPUs)
+		}
+	}
 	return r
 }
 
 func buildCase(run *benchrig.Run, c benchrig.Case, trials []benchrig.Trial) CaseReport {
 	slices.SortStableFunc(trials, func(a, b benchrig.Trial) int { return a.Seq - b.Seq })
-	cr := CaseReport{Case: c, Trials: trials, Note: run.Notes[c.ID]}
+	cr := CaseReport{Case: c, Trials: trials, Note: run.Notes[c.ID], Skipped: run.Skipped[c.ID], Files: run.Files[c.ID]}
 	nodes := map[string]bool{}
 	for _, t := range trials {
 		if t.Node != "" {
@@ -247,11 +287,14 @@ func buildScaling(cases []benchrig.Case, reports []CaseReport, param string) []S
 	if len(cases) == 0 || param == "" {
 		return nil
 	}
-	median := map[string]float64{}
+	median, rate := map[string]float64{}, map[string]float64{}
 	for _, c := range reports {
-		median[c.Case.ID] = math.NaN()
+		median[c.Case.ID], rate[c.Case.ID] = math.NaN(), math.NaN()
 		if c.Stats.N > 0 {
 			median[c.Case.ID] = c.Stats.Median
+			if c.Throughput != nil {
+				rate[c.Case.ID] = c.Throughput.RateMedian
+			}
 		}
 	}
 	var out []Scaling
@@ -292,7 +335,7 @@ func buildScaling(cases []benchrig.Case, reports []CaseReport, param string) []S
 				groupOf[key] = gi
 				sc.Groups = append(sc.Groups, ScalingGroup{Fixed: fixed})
 			}
-			sc.Groups[gi].Points = append(sc.Groups[gi].Points, ScalingPoint{CaseID: c.ID, Value: values[c.ID], Median: median[c.ID]})
+			sc.Groups[gi].Points = append(sc.Groups[gi].Points, ScalingPoint{CaseID: c.ID, Value: values[c.ID], Median: median[c.ID], Rate: rate[c.ID]})
 		}
 		for gi := range sc.Groups {
 			pts := sc.Groups[gi].Points
@@ -300,11 +343,16 @@ func buildScaling(cases []benchrig.Case, reports []CaseReport, param string) []S
 			base := pts[0]
 			for i := range pts {
 				pts[i].Speedup, pts[i].Efficiency = math.NaN(), math.NaN()
-				if base.Median > 0 && pts[i].Median > 0 {
+				switch {
+				case base.Rate > 0 && pts[i].Rate > 0:
+					// With instances the work grows with the level, so
+					// the rate, not the time, says what was gained.
+					pts[i].Speedup = pts[i].Rate / base.Rate
+				case base.Median > 0 && pts[i].Median > 0:
 					pts[i].Speedup = base.Median / pts[i].Median
-					if base.Value > 0 {
-						pts[i].Efficiency = pts[i].Speedup / (pts[i].Value / base.Value)
-					}
+				}
+				if !math.IsNaN(pts[i].Speedup) && base.Value > 0 {
+					pts[i].Efficiency = pts[i].Speedup / (pts[i].Value / base.Value)
 				}
 			}
 		}

@@ -1,0 +1,176 @@
+package reports
+
+import (
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/benchrig/benchrig"
+)
+
+// Thresholds of the knee and its attribution. They are rules of thumb,
+// printed with every verdict so a reader can judge them.
+const (
+	// KneeGain is the smallest relative gain in speedup that one more step
+	// of parallelism must bring to count as scaling: below it, the level
+	// before the step is the knee.
+	KneeGain = 0.10
+	// cpuSaturated is the share of the node's cores that must be busy
+	// ((user+sys)/wall) for a knee to be called CPU-bound: with 2 cores,
+	// 1.7 busy leaves too little for another process to use.
+	cpuSaturated = 0.85
+	// readAtCap is the share of a read cap that reads must reach for the
+	// knee to be called IO-bound by the cap.
+	readAtCap = 0.8
+	// coldShare is the share of the declared bytes that must have come
+	// from the device (not the page cache) for an uncapped knee to be
+	// called IO-bound.
+	coldShare = 0.5
+	// A trial is start-up-bound when it starts one process for each of
+	// at least startupFiles files that take under startupFileTime each:
+	// fork and exec then cost as much as the work.
+	startupFiles    = 100
+	startupFileTime = 0.010
+)
+
+// What bounds a knee.
+const (
+	BoundCPU     = "cpu-bound"
+	BoundIO      = "io-bound"
+	BoundStartup = "startup-bound"
+	BoundUnknown = "not-attributed"
+)
+
+// Knee is where extra parallelism stops paying in a scaling group, and
+// what the trials measured there say about why.
+type Knee struct {
+	// Found is false when every step gained at least KneeGain: the group
+	// still scales at its largest level, which is then Value.
+	Found bool
+	Value float64 // the knee: the level after which a step gains less than KneeGain
+	Next  float64 // the level after the knee, whose trials the figures below come from
+	Gain  float64 // relative speedup gain from Value to Next; NaN when !Found
+
+	Bound  string // one of the Bound constants; "" when !Found
+	Reason string // the figures behind Bound, in words
+
+	CPUBusy  float64 // cores busy at Next: median of (user+sys)/wall
+	Cores    int     // the node's cores; 0 when unknown
+	ReadRate float64 // bytes/s read from block devices at Next: median io_read_bytes/wall; NaN when not measured
+	ReadCap  float64 // the read cap at Next, bytes/s; 0 when none
+	FileTime float64 // seconds of wall per file at the lowest level; NaN when unknown
+}
+
+// findKnee sets g.Knee from the speedups of g's points and the trials of
+// their cases.
+func findKnee(g *ScalingGroup, cases map[string]*CaseReport, cores int) {
+	var pts []ScalingPoint
+	for _, p := range g.Points {
+		if !math.IsNaN(p.Speedup) {
+			pts = append(pts, p)
+		}
+	}
+	if len(pts) < 2 {
+		return
+	}
+	k := &Knee{Found: false, Value: pts[len(pts)-1].Value, Gain: math.NaN(), Cores: cores}
+	at := len(pts) - 1
+	for i := 0; i+1 < len(pts); i++ {
+		gain := pts[i+1].Speedup/pts[i].Speedup - 1
+		if gain < KneeGain {
+			k.Found, k.Value, k.Next, k.Gain = true, pts[i].Value, pts[i+1].Value, gain
+			at = i + 1
+			break
+		}
+	}
+	g.Knee = k
+	if !k.Found {
+		k.Reason = fmt.Sprintf("still scaling: every step up to %s gained at least %.0f%% in speedup", formatFloat(k.Value), 100*KneeGain)
+		return
+	}
+	next, first := cases[pts[at].CaseID], cases[pts[0].CaseID]
+	k.CPUBusy, k.ReadRate, k.ReadCap = busyAndReads(next)
+	k.FileTime = math.NaN()
+	if first != nil && first.Files > 0 && first.Stats.N > 0 {
+		k.FileTime = first.Stats.Median / float64(first.Files)
+	}
+	attribute(k, next)
+}
+
+// busyAndReads returns the medians of cores busy and device read rate over
+// c's measured successful trials, and the largest read cap applied.
+func busyAndReads(c *CaseReport) (busy, readRate, readCap float64) {
+	if c == nil {
+		return math.NaN(), math.NaN(), 0
+	}
+	var cpu, reads []float64
+	for _, t := range c.Trials {
+		if t.Warmup || t.Failed() || t.Wall <= 0 {
+			continue
+		}
+		wall := t.Wall.Seconds()
+		cpu = append(cpu, (t.User+t.Sys).Seconds()/wall)
+		if v, ok := t.Metrics["io_read_bytes"]; ok {
+			reads = append(reads, v/wall)
+		} else if v, ok := t.Metrics["rusage_inblock_bytes"]; ok {
+			reads = append(reads, v/wall)
+		}
+		readCap = max(readCap, t.Metrics["read_bps_cap"])
+	}
+	return medianOf(cpu), medianOf(reads), readCap
+}
+
+func medianOf(xs []float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+// attribute names what bounds the knee, from the most specific evidence
+// to the least: reads held at a cap, many tiny per-file processes, cores
+// saturated, reads from the device without a cap.
+func attribute(k *Knee, next *CaseReport) {
+	cores := "?"
+	if k.Cores > 0 {
+		cores = fmt.Sprint(k.Cores)
+	}
+	busy := fmt.Sprintf("%.2f of %s cores busy", k.CPUBusy, cores)
+	saturated := k.Cores > 0 && k.CPUBusy >= cpuSaturated*float64(k.Cores)
+	bytesPerTrial := 0.0
+	if next != nil && next.Throughput != nil && next.Throughput.Unit == benchrig.Bytes {
+		bytesPerTrial = next.Throughput.PerTrial
+	}
+	coldRead := !math.IsNaN(k.ReadRate) && bytesPerTrial > 0 && next.Stats.N > 0 &&
+		k.ReadRate*next.Stats.Median >= coldShare*bytesPerTrial
+	switch {
+	case k.ReadCap > 0 && !math.IsNaN(k.ReadRate) && k.ReadRate >= readAtCap*k.ReadCap:
+		k.Bound = BoundIO
+		k.Reason = fmt.Sprintf("reads at %s/s, %.0f%% of the %s/s cap, with %s", benchrig.FormatBytes(int64(k.ReadRate)),
+			100*k.ReadRate/k.ReadCap, benchrig.FormatBytes(int64(k.ReadCap)), busy)
+	case next != nil && next.Files >= startupFiles && !math.IsNaN(k.FileTime) && k.FileTime < startupFileTime:
+		k.Bound = BoundStartup
+		k.Reason = fmt.Sprintf("%d files, one process each, %.1f ms of wall per file at the lowest level; process start-up costs as much as the work (%s)",
+			next.Files, 1000*k.FileTime, busy)
+	case saturated:
+		k.Bound = BoundCPU
+		k.Reason = fmt.Sprintf("cores saturated: %s (median (user+sys)/wall)", busy)
+	case coldRead:
+		k.Bound = BoundIO
+		k.Reason = fmt.Sprintf("%s/s read from the device (%.0f%% of the data did not come from the page cache), with only %s",
+			benchrig.FormatBytes(int64(k.ReadRate)), 100*k.ReadRate*next.Stats.Median/bytesPerTrial, busy)
+	default:
+		k.Bound = BoundUnknown
+		reads := "not measured"
+		if !math.IsNaN(k.ReadRate) {
+			reads = benchrig.FormatBytes(int64(k.ReadRate)) + "/s"
+		}
+		k.Reason = fmt.Sprintf("neither cores nor reads look saturated: %s, device reads %s", busy, reads)
+	}
+}
