@@ -143,6 +143,9 @@ type Throughput struct {
 	Unit  ThroughputUnit
 	Value string
 	Files []string
+	// Bytes, with Unit items, also counts the bytes of the same work, so
+	// reports show molecules/s and MB/s side by side. nil otherwise.
+	Bytes *Throughput
 }
 
 // Order is how trials of different cases are sequenced.
@@ -334,6 +337,9 @@ type Run struct {
 	// Throughput per case, when the spec declares it: case ID -> amount per trial.
 	Throughput     map[string]float64
 	ThroughputUnit ThroughputUnit
+	// ThroughputBytes per case, when the spec counts items and also bytes:
+	// case ID -> bytes per trial.
+	ThroughputBytes map[string]float64
 	// ScalingParam is the spec's Scaling param, if any.
 	ScalingParam string
 	Trials       []Trial // filled when a run is loaded whole

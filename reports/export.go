@@ -52,6 +52,7 @@ type (
 		Trials     []jsonTrial       `json:"trials"`
 		Stats      *jsonStats        `json:"stats"`
 		Throughput *jsonThroughput   `json:"throughput,omitempty"`
+		ByteRate   *jsonThroughput   `json:"throughput_bytes,omitempty"`
 		Ceiling    *jsonCeiling      `json:"ceiling,omitempty"`
 		Files      int               `json:"files,omitempty"`
 		Skipped    string            `json:"skipped,omitempty"`
@@ -295,13 +296,30 @@ func jsonCaseOf(r *Report, c *CaseReport) jsonCase {
 			Samples: c.Samples,
 		}
 	}
-	if tp := c.Throughput; tp != nil {
-		jc.Throughput = &jsonThroughput{
-			Unit: string(tp.Unit), RateUnit: string(tp.Unit) + "/s", PerTrial: tp.PerTrial,
-			RateMedian: num(tp.RateMedian), RateCI95Low: num(tp.RateCILow), RateCI95High: num(tp.RateCIHigh),
-		}
-	}
+	jc.Throughput, jc.ByteRate = jsonThroughputOf(c.Throughput), jsonThroughputOf(c.ByteRate)
 	return jc
+}
+
+func jsonThroughputOf(tp *Throughput) *jsonThroughput {
+	if tp == nil {
+		return nil
+	}
+	return &jsonThroughput{
+		Unit: string(tp.Unit), RateUnit: string(tp.Unit) + "/s", PerTrial: tp.PerTrial,
+		RateMedian: num(tp.RateMedian), RateCI95Low: num(tp.RateCILow), RateCI95High: num(tp.RateCIHigh),
+	}
+}
+
+// throughputCell is a case's rate, with its byte rate beside an item rate.
+func throughputCell(c *CaseReport) string {
+	if c.Throughput == nil {
+		return "-"
+	}
+	s := formatRate(c.Throughput.RateMedian, c.Throughput.Unit)
+	if c.ByteRate != nil {
+		s += " (" + formatRate(c.ByteRate.RateMedian, c.ByteRate.Unit) + ")"
+	}
+	return s
 }
 
 // paramNames returns the param names of r's cases in first-seen order.
@@ -423,10 +441,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 				ci += " (range)"
 			}
 		}
-		tp := "-"
-		if c.Throughput != nil {
-			tp = formatRate(c.Throughput.RateMedian, c.Throughput.Unit)
-		}
+		tp := throughputCell(&c)
 		var codes []string
 		if c.Skipped != "" {
 			codes = append(codes, "skipped")
@@ -613,11 +628,7 @@ func WriteText(w io.Writer, r *Report) error {
 		}
 		fmt.Fprintf(tw, "%-*s\t%s\t%s\t%s\t%s\t%s\t%s\t", caseW, c.Case.ID, n, med, ci, mn, mx, md)
 		if hasTP {
-			tp := "-"
-			if c.Throughput != nil {
-				tp = formatRate(c.Throughput.RateMedian, c.Throughput.Unit)
-			}
-			fmt.Fprintf(tw, "%s\t", tp)
+			fmt.Fprintf(tw, "%s\t", throughputCell(&c))
 		}
 		if hasCeil {
 			fmt.Fprintf(tw, "%s\t", ceilingCell(c.Ceiling))

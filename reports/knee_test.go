@@ -193,3 +193,28 @@ func TestGroupBaselinesAndCeilings(t *testing.T) {
 		}
 	}
 }
+
+func TestItemsWithBytes(t *testing.T) {
+	run := scalingRun([]point{{"1", 2.0, 1, nil}}, 0)
+	run.ThroughputUnit = benchrig.Items
+	run.Throughput["jobs=1"] = 10000
+	run.ThroughputBytes = map[string]float64{"jobs=1": 40e6}
+	r := Build(run)
+	c := r.Cases[0]
+	if c.Throughput == nil || c.ByteRate == nil || math.Abs(c.ByteRate.RateMedian-20e6) > 1e5 || math.Abs(c.Throughput.RateMedian-5000) > 20 {
+		t.Fatalf("throughput %+v byte rate %+v, want ~5000 items/s and ~20 MB/s", c.Throughput, c.ByteRate)
+	}
+	var txt, js strings.Builder
+	if err := WriteText(&txt, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteJSON(&js, r); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(txt.String(), "items/s (") || !strings.Contains(txt.String(), "MB/s)") {
+		t.Errorf("text report lacks the byte rate:\n%s", txt.String())
+	}
+	if !strings.Contains(js.String(), `"throughput_bytes": {`) {
+		t.Error("JSON lacks throughput_bytes")
+	}
+}

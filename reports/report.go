@@ -63,6 +63,9 @@ type CaseReport struct {
 
 	Stats      Stats // Stats.N == 0 when no measured trial succeeded
 	Throughput *Throughput
+	// ByteRate is the rate in bytes of a case whose Throughput counts
+	// items and whose spec also counts the bytes of the same work.
+	ByteRate *Throughput
 	// Ceiling is the case's rate as a share of its ceiling case's (the
 	// spec's ceiling: this machine's limit for the same work); nil
 	// without a ceiling or without rates.
@@ -249,16 +252,8 @@ func buildCase(run *benchrig.Run, c benchrig.Case, trials []benchrig.Trial) Case
 	cr.Node = strings.Join(ns, ",")
 
 	cr.Stats = Summarize(cr.Samples)
-	if amount := run.Throughput[c.ID]; amount > 0 && cr.Stats.N > 0 {
-		tp := &Throughput{Unit: run.ThroughputUnit, PerTrial: amount}
-		tp.RateMedian = amount / cr.Stats.Median
-		tp.RateCILow = amount / cr.Stats.CIHigh
-		tp.RateCIHigh = amount / cr.Stats.CILow
-		for _, x := range cr.Samples {
-			tp.TrialRates = append(tp.TrialRates, amount/x)
-		}
-		cr.Throughput = tp
-	}
+	cr.Throughput = rateOf(run.Throughput[c.ID], run.ThroughputUnit, cr)
+	cr.ByteRate = rateOf(run.ThroughputBytes[c.ID], benchrig.Bytes, cr)
 
 	if cr.Failed > 0 || cr.FailedWarmups > 0 {
 		msg := fmt.Sprintf("%d of %d measured trials failed and are excluded from the statistics", cr.Failed, cr.Measured)
@@ -278,6 +273,22 @@ func buildCase(run *benchrig.Run, c benchrig.Case, trials []benchrig.Trial) Case
 		cr.Warnings = append(cr.Warnings, Warning{WCINotMet, msg})
 	}
 	return cr
+}
+
+// rateOf maps a case's times to rates of amount per trial; nil without
+// an amount or samples.
+func rateOf(amount float64, unit benchrig.ThroughputUnit, cr CaseReport) *Throughput {
+	if amount <= 0 || cr.Stats.N == 0 {
+		return nil
+	}
+	tp := &Throughput{Unit: unit, PerTrial: amount}
+	tp.RateMedian = amount / cr.Stats.Median
+	tp.RateCILow = amount / cr.Stats.CIHigh
+	tp.RateCIHigh = amount / cr.Stats.CILow
+	for _, x := range cr.Samples {
+		tp.TrialRates = append(tp.TrialRates, amount/x)
+	}
+	return tp
 }
 
 // buildScaling returns the scaling along param, the spec's declared

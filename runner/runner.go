@@ -79,7 +79,8 @@ type plan struct {
 	// instances are the jobs of one trial, run at once; len 1 unless the
 	// spec asks for several instances.
 	instances []Job
-	files     int // files matched by throughput.files
+	files     int     // files matched by throughput.files
+	bytes     float64 // the bytes of throughput.bytes beside items, per instance
 
 	index       int // trials so far, warmups included
 	measured    []float64
@@ -146,6 +147,12 @@ func Run(ctx context.Context, cfg Config, spec *benchrig.Spec) (*benchrig.Run, e
 		run.Throughput = map[string]float64{}
 		for _, p := range plans {
 			run.Throughput[p.c.ID] = p.throughput * float64(len(p.instances))
+			if spec.Throughput.Bytes != nil {
+				if run.ThroughputBytes == nil {
+					run.ThroughputBytes = map[string]float64{}
+				}
+				run.ThroughputBytes[p.c.ID] = p.bytes * float64(len(p.instances))
+			}
 		}
 	}
 	for _, p := range plans {
@@ -570,6 +577,15 @@ func preparePlans(cfg Config, spec *benchrig.Spec, cases []benchrig.Case) ([]*pl
 				continue
 			}
 			p.throughput, p.files = amount, files
+			if tb := spec.Throughput.Bytes; tb != nil {
+				amount, files, field, err := throughputOf(tb, vars, p.job.Dir)
+				if err != nil {
+					bad(field, "case %s: %v", c.ID, err)
+					continue
+				}
+				p.bytes = amount
+				p.files = max(p.files, files)
+			}
 		}
 		if p.unavailable != "" {
 			p.done = true
@@ -591,8 +607,8 @@ func missingPrograms(cfg Config, reqs []benchrig.Requirement, vars map[string]st
 		}
 		if _, err := cfg.LookPath(prog); err != nil {
 			msg := fmt.Sprintf("required program %s not found (%v)", prog, unwrapExec(err))
-			if req.Hint != "" {
-				msg += "; to install: " + req.Hint
+			if hint, err := benchrig.Expand(req.Hint, vars); err == nil && hint != "" {
+				msg += "; to install: " + hint
 			}
 			missing = append(missing, msg)
 		}

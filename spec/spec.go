@@ -396,6 +396,7 @@ func (p *parser) requires(n *yaml.Node) []benchrig.Requirement {
 			continue
 		}
 		p.template(item, field, r.Program)
+		p.template(item, field+".hint", r.Hint)
 		out = append(out, r)
 	}
 	return out
@@ -710,6 +711,20 @@ func (p *parser) throughput(n *yaml.Node) *benchrig.Throughput {
 		}
 		found = append(found, kv)
 	}
+	if len(found) == 2 && (found[0].key == "items") != (found[1].key == "items") {
+		// items with bytes or files: items/s first, and bytes/s beside.
+		items, bytes := found[0], found[1]
+		if bytes.key == "items" {
+			items, bytes = bytes, items
+		}
+		t := p.throughputOne(items)
+		b := p.throughputOne(bytes)
+		if t == nil || b == nil {
+			return nil
+		}
+		t.Bytes = b
+		return t
+	}
 	switch len(found) {
 	case 0:
 		p.errorf(n, "throughput", "expected exactly one of bytes, items or files, got none")
@@ -720,10 +735,14 @@ func (p *parser) throughput(n *yaml.Node) *benchrig.Throughput {
 		for i, kv := range found {
 			keys[i] = kv.key
 		}
-		p.errorf(found[1].k, "throughput", "expected exactly one of bytes, items or files, got %s", strings.Join(keys, " and "))
+		p.errorf(found[1].k, "throughput", "expected exactly one of bytes, items or files (or items with one of the others), got %s", strings.Join(keys, " and "))
 		return nil
 	}
-	kv := found[0]
+	return p.throughputOne(found[0])
+}
+
+// throughputOne decodes one throughput measure.
+func (p *parser) throughputOne(kv pair) *benchrig.Throughput {
 	field := "throughput." + kv.key
 	v := deref(kv.v)
 	if kv.key == "files" {

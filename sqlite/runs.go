@@ -370,7 +370,12 @@ func runColumns(run *benchrig.Run) ([]any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode throughput: %w", err)
 	}
-	maps, err := json.Marshal(caseMaps{Baselines: run.Baselines, Ceilings: run.Ceilings, Skipped: run.Skipped, Files: run.Files})
+	bytes, err := encodeFloats(run.ThroughputBytes)
+	if err != nil {
+		return nil, fmt.Errorf("encode throughput bytes: %w", err)
+	}
+	maps, err := json.Marshal(caseMaps{Baselines: run.Baselines, Ceilings: run.Ceilings, Skipped: run.Skipped, Files: run.Files,
+		Bytes: json.RawMessage(bytes)})
 	if err != nil {
 		return nil, fmt.Errorf("encode case maps: %w", err)
 	}
@@ -386,6 +391,8 @@ type caseMaps struct {
 	Ceilings  map[string]string `json:"ceilings,omitempty"`
 	Skipped   map[string]string `json:"skipped,omitempty"`
 	Files     map[string]int    `json:"files,omitempty"`
+	// Bytes is encodeFloats of Run.ThroughputBytes ("null" when nil).
+	Bytes json.RawMessage `json:"bytes,omitempty"`
 }
 
 // runCols receives the columns of runSelectCols.
@@ -439,6 +446,11 @@ func (c *runCols) decode(run *benchrig.Run) error {
 		return fmt.Errorf("run %s: case maps: %w", c.id, err)
 	}
 	run.Baselines, run.Ceilings, run.Skipped, run.Files = maps.Baselines, maps.Ceilings, maps.Skipped, maps.Files
+	if len(maps.Bytes) > 0 {
+		if run.ThroughputBytes, err = decodeFloats(string(maps.Bytes)); err != nil {
+			return fmt.Errorf("run %s: throughput bytes: %w", c.id, err)
+		}
+	}
 	return nil
 }
 
