@@ -60,3 +60,11 @@ type Recorder interface {
 	AddTrial(ctx context.Context, t *benchrig.Trial) error
 	FinishRun(ctx context.Context, id string, status benchrig.RunStatus, finished time.Time, notes map[string]string) error
 }
+
+// CacheDropper is an optional ability of an Executor: DropCaches writes back
+// and drops the page cache once. The runner uses it before a trial whose
+// instances must all start cold, instead of letting each copy drop the
+// cache while the others are already reading.
+type CacheDropper interface {
+	DropCaches(ctx context.Context) (time.Duration, error)
+}

@@ -285,3 +285,46 @@ func TestResourcesReachTheJob(t *testing.T) {
 		t.Errorf("jobs = %+v", jobs)
 	}
 }
+
+// dropExec is a fakeExec with the CacheDropper ability.
+type dropExec struct {
+	fakeExec
+	drops int
+}
+
+var _ CacheDropper = (*dropExec)(nil)
+
+func (d *dropExec) DropCaches(context.Context) (time.Duration, error) {
+	d.drops++
+	return 3 * time.Millisecond, nil
+}
+
+func TestColdInstancesDropTheCacheOnce(t *testing.T) {
+	s := testSpec()
+	s.Params = nil
+	s.Command = benchrig.Command{Argv: []string{"/bin/true"}}
+	s.Instances = "3"
+	s.Cache = "cold"
+	s.Repeat = benchrig.Repeat{Min: 2, Max: 2}
+	s.Warmup = 0
+	var mu sync.Mutex
+	perJob := 0
+	exec := &dropExec{fakeExec: fakeExec{run: func(_ context.Context, j Job) (benchrig.Measurement, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if j.DropCaches {
+			perJob++
+		}
+		return benchrig.Measurement{Start: time.Now(), Wall: time.Millisecond}, nil
+	}}}
+	run, err := Run(context.Background(), testConfig(exec, &memRecorder{}), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if exec.drops != 2 || perJob != 0 {
+		t.Errorf("%d drops by the runner and %d by jobs; want one per trial (2) and none", exec.drops, perJob)
+	}
+	if got := run.Trials[0].Metrics["drop_caches_seconds"]; got != 0.003 {
+		t.Errorf("drop_caches_seconds = %v, want 0.003", got)
+	}
+}

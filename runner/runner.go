@@ -12,8 +12,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"strconv"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -408,10 +408,22 @@ func (r *state) measure(ctx context.Context, p *plan) (benchrig.Measurement, err
 	if len(p.instances) == 1 {
 		return r.cfg.Executor.Run(ctx, p.instances[0])
 	}
+	jobs := p.instances
+	var dropped time.Duration
+	if d, ok := r.cfg.Executor.(CacheDropper); ok && jobs[0].DropCaches {
+		var err error
+		if dropped, err = d.DropCaches(ctx); err != nil {
+			return benchrig.Measurement{}, err
+		}
+		jobs = slices.Clone(jobs)
+		for i := range jobs {
+			jobs[i].DropCaches = false
+		}
+	}
 	ms := make([]benchrig.Measurement, len(p.instances))
 	errs := make([]error, len(p.instances))
 	var wg sync.WaitGroup
-	for i, job := range p.instances {
+	for i, job := range jobs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -419,7 +431,11 @@ func (r *state) measure(ctx context.Context, p *plan) (benchrig.Measurement, err
 		}()
 	}
 	wg.Wait()
-	return combine(ms), errors.Join(errs...)
+	m := combine(ms)
+	if dropped > 0 {
+		m.Metrics["drop_caches_seconds"] = dropped.Seconds()
+	}
+	return m, errors.Join(errs...)
 }
 
 // combine makes one measurement of instances that ran at once: the wall

@@ -10,16 +10,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
 )
-
-// trialPrefix starts the name of every cgroup this package creates, so
-// leftovers are recognisable (and tests can assert there are none).
-const trialPrefix = "benchrig-"
 
 // v1Controllers are the v1 controllers a trial joins, in order. cpuacct is
 // required; the others are used when they work. The cpu controller is left
@@ -31,12 +26,6 @@ var v1Controllers = []string{"cpuacct", "memory", "pids", "blkio"}
 // v2Controllers are enabled for trial cgroups when the parent offers them.
 // cpu is not needed: cpu.stat's usage figures exist without it.
 var v2Controllers = []string{"memory", "io", "pids"}
-
-var nameSeq atomic.Uint64
-
-func uniqueName(kind string) string {
-	return fmt.Sprintf("%s%d-%s%d", trialPrefix, os.Getpid(), kind, nameSeq.Add(1))
-}
 
 // cgroupSetup is what New found out about cgroups, once.
 type cgroupSetup struct {

@@ -12,12 +12,15 @@
 //     included, when each trial runs in a fresh cgroup (v1 or v2); otherwise
 //     they fall back to rusage of the main process and its waited-for
 //     descendants, and Warning says why.
+//   - A read cap (Job.ReadBPS) is set on the trial's cgroup before the
+//     command starts, and a cold cache (Job.DropCaches) is made just before
+//     it starts; one that cannot be honoured is an error, never a
+//     measurement without it. Check says so beforehand.
 package local
 
 import (
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 	"unicode/utf8"
 )
@@ -43,6 +46,7 @@ const (
 type Config struct {
 	CgroupRoot string // default "/sys/fs/cgroup"
 	ProcRoot   string // default "/proc"
+	SysRoot    string // default "/sys": /sys/dev/block leads from a partition to its disk
 	Cgroups    Mode
 	StderrTail int // bytes of stderr kept; default 4096
 	// DrainTimeout bounds how long Run waits, after the main process
@@ -63,11 +67,13 @@ type Executor struct {
 	mode    string
 	warning string
 	cg      *cgroupSetup // nil in rusage mode
-	seq     atomic.Uint64
+	notes   []string
 	closeMu sync.Mutex
+	dropMu  sync.Mutex // one drop_caches at a time
 }
 
-// New detects the cgroup mode once (by creating and removing a probe
+// New removes trial cgroups left by a benchrig that died mid-trial (see
+// Notes), detects the cgroup mode once (by creating and removing a probe
 // cgroup) and returns an executor. It does not fail: when cgroups cannot be
 // used it measures with rusage and Warning says why.
 func New(cfg Config) *Executor {
@@ -77,6 +83,9 @@ func New(cfg Config) *Executor {
 	if cfg.ProcRoot == "" {
 		cfg.ProcRoot = "/proc"
 	}
+	if cfg.SysRoot == "" {
+		cfg.SysRoot = "/sys"
+	}
 	if cfg.StderrTail <= 0 {
 		cfg.StderrTail = 4096
 	}
@@ -85,6 +94,7 @@ func New(cfg Config) *Executor {
 	}
 	e := &Executor{cfg: cfg, mode: sourceRusage}
 	if cfg.Cgroups != Off {
+		e.notes = sweepStale(cfg)
 		cg, warning := detectCgroups(cfg)
 		if cg != nil {
 			e.cg = cg
@@ -101,6 +111,11 @@ func (e *Executor) Mode() string { return e.mode }
 
 // Warning says why the executor fell back to rusage; empty otherwise.
 func (e *Executor) Warning() string { return e.warning }
+
+// Notes says what New cleaned up: trial cgroups of a benchrig that is no
+// longer running (killed mid-trial), removed after killing what was left
+// in them, or why one could not be removed.
+func (e *Executor) Notes() []string { return append([]string(nil), e.notes...) }
 
 // Controllers lists the cgroup controllers whose figures are read (v1
 // controller names, or the v2 controllers enabled for trials). Figures of

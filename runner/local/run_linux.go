@@ -38,7 +38,12 @@ const leftoverSettle = 20 * time.Millisecond
 // the pipes closed, then killed; absent after a timeout or cancellation),
 // and with cgroups cgroup_cpu_ns, cgroup_user_ns, cgroup_sys_ns (raw),
 // starter_thread_cpu_ns (v1), pids_peak, io_read_bytes, io_write_bytes,
-// cpu_throttled_ns.
+// cpu_throttled_ns; read_bps_cap (bytes/s, when job.ReadBPS caps reads)
+// and drop_caches_seconds (sync and drop, outside Wall, when
+// job.DropCaches).
+//
+// A read cap or cold cache that cannot be honoured is an error, never a
+// measurement without it; Check tells beforehand.
 func (e *Executor) Run(ctx context.Context, job runner.Job) (benchrig.Measurement, error) {
 	m := benchrig.Measurement{Start: time.Now().Round(0), ExitCode: -1, Source: e.mode, Metrics: map[string]float64{}}
 	if len(job.Argv) == 0 {
@@ -61,6 +66,18 @@ func (e *Executor) Run(ctx context.Context, job runner.Job) (benchrig.Measuremen
 		} else if !st.IsDir() {
 			m.Error = fmt.Sprintf("start: workdir %s: not a directory", job.Dir)
 			return m, nil
+		}
+	}
+
+	// Resolved before anything is created: a cap that cannot be applied
+	// must not become an uncapped measurement.
+	var capDev blockDev
+	if job.ReadBPS < 0 {
+		return m, fmt.Errorf("local: read cap of %d bytes/s: must be positive", job.ReadBPS)
+	}
+	if job.ReadBPS > 0 {
+		if capDev, _, err = e.readDevice(job); err != nil {
+			return m, fmt.Errorf("local: read cap: %w", err)
 		}
 	}
 
@@ -91,6 +108,18 @@ func (e *Executor) Run(ctx context.Context, job runner.Job) (benchrig.Measuremen
 			errR.Close()
 			return m, fmt.Errorf("local: %w", err)
 		}
+	}
+	// The cap is in place before the command starts, and the cache is
+	// dropped last and outside the timed interval.
+	if err := e.prepareIO(job, cg, capDev, &m); err != nil {
+		outR.Close()
+		errR.Close()
+		if cg != nil {
+			if rerr := cg.remove(); rerr != nil {
+				err = errors.Join(err, fmt.Errorf("remove cgroup: %w", rerr))
+			}
+		}
+		return m, fmt.Errorf("local: %w", err)
 	}
 
 	stdout := startDrain(outR, nil)
@@ -229,6 +258,28 @@ func (e *Executor) Run(ctx context.Context, job runner.Job) (benchrig.Measuremen
 		return m, fmt.Errorf("local: %w", errors.Join(errs...))
 	}
 	return m, nil
+}
+
+// prepareIO applies job's read cap to the trial's cgroup and drops the
+// page cache, recording read_bps_cap and drop_caches_seconds.
+func (e *Executor) prepareIO(job runner.Job, cg *trialCgroup, dev blockDev, m *benchrig.Measurement) error {
+	if job.ReadBPS > 0 {
+		if cg == nil {
+			return errors.New("read cap: no cgroup for the trial")
+		}
+		if err := cg.capReads(dev, job.ReadBPS); err != nil {
+			return fmt.Errorf("read cap: %w", err)
+		}
+		m.Metrics["read_bps_cap"] = float64(job.ReadBPS)
+	}
+	if job.DropCaches {
+		d, err := e.dropCaches()
+		if err != nil {
+			return err
+		}
+		m.Metrics["drop_caches_seconds"] = d.Seconds()
+	}
+	return nil
 }
 
 // applyCgroupStats puts a trial's cgroup figures in m. User and Sys then

@@ -1,0 +1,153 @@
+package local
+
+// Stale trial cgroups. A benchrig killed mid-trial (SIGKILL, OOM, power
+// cut of the ssh session) cannot remove its trial's cgroups, and the
+// trial's processes may live on in them. Every cgroup this package creates
+// is named benchrig-<pid>-<kind><n>, so the next executor can tell those of
+// a benchrig that is gone.
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// sweepStale removes stale trial cgroups from the directories where this
+// process's executors create them (our own cgroup in each v1 hierarchy we
+// use, and in the unified hierarchy our cgroup and its parent), whatever
+// the mode: a run in v2 mode may have left them where a v1 run does not
+// look. It returns what it did, for a person to read.
+func sweepStale(cfg Config) []string {
+	data, err := os.ReadFile(filepath.Join(cfg.ProcRoot, "self", "cgroup"))
+	if err != nil {
+		return nil
+	}
+	sc, err := parseSelfCgroup(data)
+	if err != nil {
+		return nil
+	}
+	var dirs []string
+	seen := map[string]bool{}
+	add := func(d string) {
+		if !seen[d] {
+			seen[d] = true
+			dirs = append(dirs, d)
+		}
+	}
+	for _, ctrl := range v1Controllers {
+		if path, ok := sc.V1[ctrl]; ok {
+			if mount, ok := v1Mount(cfg.CgroupRoot, sc, ctrl); ok {
+				add(filepath.Join(mount, path))
+			}
+		}
+	}
+	if mount, ok := v2Mount(cfg.CgroupRoot); ok && sc.HasV2 {
+		own := filepath.Join(mount, sc.V2)
+		add(own)
+		if own != mount {
+			add(filepath.Dir(own))
+		}
+	}
+	var notes []string
+	for _, d := range dirs {
+		notes = append(notes, sweepDir(d)...)
+	}
+	return notes
+}
+
+// sweepDir removes the stale trial cgroups directly below dir: those whose
+// creator's pid is no live process. A pid recycled by another process
+// keeps its cgroups until that one exits too; that errs on the safe side.
+func sweepDir(dir string) []string {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	var notes []string
+	for _, e := range ents {
+		if !e.IsDir() {
+			continue
+		}
+		pid, ok := parseTrialName(e.Name())
+		if !ok || pid == os.Getpid() || pidAlive(pid) {
+			continue
+		}
+		d := filepath.Join(dir, e.Name())
+		killed, err := removeStale(d)
+		switch {
+		case err != nil:
+			notes = append(notes, fmt.Sprintf("stale cgroup %s of benchrig %d (no longer running) not removed: %v", d, pid, err))
+		case killed > 0:
+			notes = append(notes, fmt.Sprintf("removed stale cgroup %s of benchrig %d (no longer running), killing %d processes left in it", d, pid, killed))
+		default:
+			notes = append(notes, fmt.Sprintf("removed stale cgroup %s of benchrig %d (no longer running)", d, pid))
+		}
+	}
+	return notes
+}
+
+func pidAlive(pid int) bool {
+	err := unix.Kill(pid, 0)
+	return err == nil || errors.Is(err, unix.EPERM)
+}
+
+// removeStale kills what is left in the cgroup dir and below (a v2 trials
+// parent holds trial cgroups), then removes it, children first. A process
+// invisible to us (another pid namespace) is not listed in cgroup.procs;
+// it keeps the directory busy, and the error says so.
+func removeStale(dir string) (killed int, err error) {
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil // another executor swept it first
+	}
+	if err != nil {
+		return 0, err
+	}
+	for _, e := range ents {
+		if e.IsDir() {
+			k, err := removeStale(filepath.Join(dir, e.Name()))
+			killed += k
+			if err != nil {
+				return killed, err
+			}
+		}
+	}
+	_ = os.WriteFile(filepath.Join(dir, "cgroup.kill"), []byte("1"), 0) // v2, 5.14+
+	hit := map[int]bool{}
+	for end := time.Now().Add(killWait); ; {
+		data, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+		if errors.Is(err, fs.ErrNotExist) {
+			return killed + len(hit), nil
+		}
+		if err != nil {
+			return killed + len(hit), err
+		}
+		pids, err := parseProcs(data)
+		if err != nil {
+			return killed + len(hit), err
+		}
+		alive := 0
+		for _, p := range pids {
+			if p == os.Getpid() || p == 0 {
+				continue
+			}
+			alive++
+			hit[p] = true
+			_ = syscall.Kill(p, syscall.SIGKILL)
+		}
+		if alive == 0 {
+			break
+		}
+		if time.Now().After(end) {
+			return killed + len(hit), fmt.Errorf("%d processes still in it after SIGKILL", alive)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return killed + len(hit), removeDir(dir)
+}
