@@ -88,8 +88,11 @@ type Resources struct {
 }
 
 // ReservedVars are template variables benchrig defines itself; params may
-// not take their names.
-var ReservedVars = []string{"instance"}
+// not take their names. {{.instance}} is the copy of a trial (from 1, see
+// Spec.Instances); {{.spec_dir}} is the absolute directory of the spec
+// file, so a spec can name scripts beside it whatever the working
+// directory.
+var ReservedVars = []string{"instance", "spec_dir"}
 
 // Command is either an argv list run directly, or a string run by /bin/sh -c.
 // Exactly one of Argv and Shell is set.

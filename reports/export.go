@@ -125,6 +125,7 @@ type (
 		PValue    *float64 `json:"p_value"`
 		PMethod   string   `json:"p_method"`
 		Verdict   string   `json:"verdict"`
+		PerUnit   bool     `json:"per_unit,omitempty"`
 	}
 	jsonScaling struct {
 		Param  string             `json:"param"`
@@ -215,7 +216,7 @@ func WriteJSON(w io.Writer, r *Report) error {
 		doc.Comparisons = append(doc.Comparisons, jsonComparison{
 			Case: c.Case, Baseline: c.Baseline, NCase: c.NCase, NBaseline: c.NBaseline,
 			Ratio: num(c.Ratio), CI95Low: num(c.CILow), CI95High: num(c.CIHigh), CIMethod: bootstrapMethod,
-			U: num(c.U), PValue: num(c.P), PMethod: c.PMethod, Verdict: c.Verdict,
+			U: num(c.U), PValue: num(c.P), PMethod: c.PMethod, Verdict: c.Verdict, PerUnit: c.PerUnit,
 		})
 	}
 	for _, s := range r.Scaling {
@@ -658,7 +659,11 @@ func WriteText(w io.Writer, r *Report) error {
 	if len(r.Comparisons) > 0 {
 		b.WriteString("\n")
 		for _, c := range r.Comparisons {
-			b.WriteString(describe(c, c.Case, c.Baseline) + "\n")
+			line := describe(c, c.Case, c.Baseline)
+			if c.PerUnit {
+				line += " [per unit of work: the two do different amounts per trial]"
+			}
+			b.WriteString(line + "\n")
 		}
 	}
 	for _, s := range r.Scaling {

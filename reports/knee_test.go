@@ -125,6 +125,11 @@ func TestRateBasedSpeedupWithInstances(t *testing.T) {
 	if math.Abs(p.Speedup-2/1.1) > 1e-3 || math.Abs(p.Efficiency-1/1.1) > 1e-3 {
 		t.Errorf("speedup %.3f efficiency %.3f, want 1.818 and 0.909", p.Speedup, p.Efficiency)
 	}
+	// Against the first case, jobs=2 takes 1.1x the time for 2x the
+	// work: per unit of work it is 0.55x.
+	if len(r.Comparisons) != 1 || !r.Comparisons[0].PerUnit || math.Abs(r.Comparisons[0].Ratio-0.55) > 1e-3 {
+		t.Errorf("comparisons = %+v, want one per-unit ratio of 0.55", r.Comparisons)
+	}
 }
 
 func TestGroupBaselinesAndCeilings(t *testing.T) {

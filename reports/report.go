@@ -199,8 +199,14 @@ func Build(run *benchrig.Run) *Report {
 		if base == nil || base.Case.ID == c.Case.ID || c.Skipped != "" || base.Skipped != "" {
 			continue
 		}
-		cm := Compare(base.Samples, c.Samples)
-		cm.Case, cm.Baseline = c.Case.ID, base.Case.ID
+		bs, cs := base.Samples, c.Samples
+		ba, ca := run.Throughput[base.Case.ID], run.Throughput[c.Case.ID]
+		perUnit := ba > 0 && ca > 0 && ba != ca
+		if perUnit {
+			bs, cs = scaled(bs, 1/ba), scaled(cs, 1/ca)
+		}
+		cm := Compare(bs, cs)
+		cm.Case, cm.Baseline, cm.PerUnit = c.Case.ID, base.Case.ID, perUnit
 		r.Comparisons = append(r.Comparisons, cm)
 	}
 	for i := range r.Cases {
@@ -273,6 +279,14 @@ func buildCase(run *benchrig.Run, c benchrig.Case, trials []benchrig.Trial) Case
 		cr.Warnings = append(cr.Warnings, Warning{WCINotMet, msg})
 	}
 	return cr
+}
+
+func scaled(xs []float64, f float64) []float64 {
+	out := make([]float64, len(xs))
+	for i, x := range xs {
+		out[i] = x * f
+	}
+	return out
 }
 
 // rateOf maps a case's times to rates of amount per trial; nil without

@@ -242,6 +242,11 @@ type Comparison struct {
 	PMethod string
 
 	Verdict string
+
+	// PerUnit is set by Build when the two cases do different amounts of
+	// work per trial (instances, other files): the samples compared are
+	// then seconds per unit of throughput, not seconds per trial.
+	PerUnit bool
 }
 
 // Compare compares other against baseline (both wall times in seconds).

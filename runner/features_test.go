@@ -328,3 +328,28 @@ func TestColdInstancesDropTheCacheOnce(t *testing.T) {
 		t.Errorf("drop_caches_seconds = %v, want 0.003", got)
 	}
 }
+
+func TestPerInstanceThroughput(t *testing.T) {
+	dir := t.TempDir()
+	for i, size := range []int{100, 200, 300} {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("compound-%04d.sdf.gz", i+1)), make([]byte, size), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := testSpec()
+	s.Params = []benchrig.Param{{Name: "n", Values: []string{"1", "3"}}}
+	s.Command = benchrig.Command{Argv: []string{"/bin/true"}}
+	s.Instances = "{{.n}}"
+	s.Throughput = &benchrig.Throughput{Unit: benchrig.Items, Value: "50",
+		Bytes: &benchrig.Throughput{Unit: benchrig.Bytes, Files: []string{dir + `/compound-{{printf "%04s" .instance}}.sdf.gz`}}}
+	s.Repeat = benchrig.Repeat{Min: 1, Max: 1}
+	s.Warmup = 0
+	run, err := Run(context.Background(), testConfig(constant(time.Millisecond, new([]string)), &memRecorder{}), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Throughput["n=3"] != 150 || run.ThroughputBytes["n=3"] != 600 || run.ThroughputBytes["n=1"] != 100 || run.Files["n=3"] != 3 {
+		t.Errorf("items %v bytes %v files %v; want n=3: 150 items, 600 bytes (each instance its own file), 3 files",
+			run.Throughput, run.ThroughputBytes, run.Files)
+	}
+}

@@ -79,8 +79,8 @@ type plan struct {
 	// instances are the jobs of one trial, run at once; len 1 unless the
 	// spec asks for several instances.
 	instances []Job
-	files     int     // files matched by throughput.files
-	bytes     float64 // the bytes of throughput.bytes beside items, per instance
+	files     int     // files matched by throughput.files, over all instances
+	bytes     float64 // the bytes of throughput.bytes beside items, over all instances
 
 	index       int // trials so far, warmups included
 	measured    []float64
@@ -146,12 +146,12 @@ func Run(ctx context.Context, cfg Config, spec *benchrig.Spec) (*benchrig.Run, e
 	if unit != "" {
 		run.Throughput = map[string]float64{}
 		for _, p := range plans {
-			run.Throughput[p.c.ID] = p.throughput * float64(len(p.instances))
+			run.Throughput[p.c.ID] = p.throughput
 			if spec.Throughput.Bytes != nil {
 				if run.ThroughputBytes == nil {
 					run.ThroughputBytes = map[string]float64{}
 				}
-				run.ThroughputBytes[p.c.ID] = p.bytes * float64(len(p.instances))
+				run.ThroughputBytes[p.c.ID] = p.bytes
 			}
 		}
 	}
@@ -526,12 +526,16 @@ func preparePlans(cfg Config, spec *benchrig.Spec, cases []benchrig.Case) ([]*pl
 		unit = spec.Throughput.Unit
 	}
 	checker, _ := cfg.Executor.(Checker)
+	specDir := cfg.Dir
+	if spec.File != "" {
+		specDir = resolve(cfg.Dir, filepath.Dir(spec.File))
+	}
 	var plans []*plan
 	seen := map[string]bool{}
 	for i := range cases {
 		c := &cases[i]
 		vars := c.Map()
-		vars["instance"] = "1"
+		vars["instance"], vars["spec_dir"] = "1", specDir
 		p := &plan{c: c}
 		p.unavailable = missingPrograms(cfg, spec.Requires, vars)
 
@@ -587,20 +591,33 @@ func preparePlans(cfg Config, spec *benchrig.Spec, cases []benchrig.Case) ([]*pl
 			p.cleanup = &j
 		}
 		if spec.Throughput != nil && p.unavailable == "" {
-			amount, files, field, err := throughputOf(spec.Throughput, vars, p.job.Dir)
+			// Each instance may work on its own files ({{.instance}} in
+			// the globs): the trial's amount is the sum over instances.
+			var err error
+			var field string
+			for i := 1; i <= len(p.instances) && err == nil; i++ {
+				vars["instance"] = strconv.Itoa(i)
+				var amount float64
+				var files int
+				if amount, files, field, err = throughputOf(spec.Throughput, vars, p.job.Dir); err != nil {
+					break
+				}
+				p.throughput += amount
+				p.files += files
+				if tb := spec.Throughput.Bytes; tb != nil {
+					if amount, files, field, err = throughputOf(tb, vars, p.job.Dir); err != nil {
+						break
+					}
+					p.bytes += amount
+					if len(tb.Files) > 0 {
+						p.files += files
+					}
+				}
+			}
+			vars["instance"] = "1"
 			if err != nil {
 				bad(field, "case %s: %v", c.ID, err)
 				continue
-			}
-			p.throughput, p.files = amount, files
-			if tb := spec.Throughput.Bytes; tb != nil {
-				amount, files, field, err := throughputOf(tb, vars, p.job.Dir)
-				if err != nil {
-					bad(field, "case %s: %v", c.ID, err)
-					continue
-				}
-				p.bytes = amount
-				p.files = max(p.files, files)
 			}
 		}
 		if p.unavailable != "" {

@@ -59,7 +59,10 @@ func (m *memRecorder) FinishRun(_ context.Context, id string, s benchrig.RunStat
 // constant returns an executor whose every job takes wall, recording the
 // argv of each job in calls.
 func constant(wall time.Duration, calls *[]string) *fakeExec {
+	var mu sync.Mutex
 	return &fakeExec{run: func(_ context.Context, job Job) (benchrig.Measurement, error) {
+		mu.Lock()
+		defer mu.Unlock()
 		*calls = append(*calls, strings.Join(job.Argv, " "))
 		return benchrig.Measurement{Start: time.Now(), Wall: wall, Source: "fake"}, nil
 	}}
