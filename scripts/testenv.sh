@@ -3,16 +3,28 @@
 # does nothing that is already done. `down` stops what `up` started.
 #
 # Today the tests need only the tools below (the local executor runs real
-# processes in real cgroups). The Docker engine and Elasticsearch join here
+# processes in real cgroups) plus what the reference benchmarks run: real
+# molecules (rdkit-data, openbabel), the extractors (mawk, perl, the
+# compressors) and an Alpine-like busybox built against musl, which is the
+# seed experiments' slow grep. The Docker engine and Elasticsearch join here
 # when the executor and collector that need them land.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mkdir -p .testenv
+mkdir -p .testenv/bin
+root=$(pwd -P)
 
 need_pkgs=()
+# Tools checked by command, as before.
 for tool in hyperfine:hyperfine busybox:busybox-static git:git; do
 	bin=${tool%%:*} pkg=${tool#*:}
 	command -v "$bin" >/dev/null 2>&1 || need_pkgs+=("$pkg")
+done
+# Packages checked by dpkg status (some ship only data, e.g. rdkit-data): one
+# dpkg-query call, so the second run stays quick.
+bench_pkgs=(rdkit-data openbabel musl-tools mawk perl gzip findutils bzip2 xz-utils patch file)
+installed=" $(dpkg-query -W -f='${db:Status-Status}:${Package} ' "${bench_pkgs[@]}" 2>/dev/null || true)"
+for pkg in "${bench_pkgs[@]}"; do
+	[[ $installed == *" installed:$pkg "* ]] || need_pkgs+=("$pkg")
 done
 
 case "${1:-up}" in
@@ -21,10 +33,26 @@ up)
 		echo "testenv: installing ${need_pkgs[*]}"
 		export DEBIAN_FRONTEND=noninteractive
 		apt-get update -qq
-		apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
+		# debconf's "delaying package configuration" note is noise; real
+		# errors still reach stderr.
+		if ! apt-get install -y -qq "${need_pkgs[@]}" >/dev/null 2>.testenv/apt.err; then
+			cat .testenv/apt.err >&2
+			exit 1
+		fi
+		grep -v '^debconf: delaying package configuration' .testenv/apt.err >&2 || true
+		rm -f .testenv/apt.err
 	fi
-	# Variables the tests read; `make test` sources this file.
-	: >.testenv/env
+	# Alpine-like busybox (musl, static, grep applets only); cached, so this
+	# is silent and quick once built.
+	bash scripts/build-musl-busybox.sh "$root/.testenv/bin"
+	# Variables the tests read; `make test` sources this file with `set -a`,
+	# so plain assignments are exported. Written to a temporary file and
+	# moved, so a reader never sees half of it.
+	{
+		printf 'BENCHRIG_BUSYBOX_MUSL=%q\n' "$root/.testenv/bin/busybox-musl"
+		printf 'PATH=%q:$PATH\n' "$root/.testenv/bin"
+	} >.testenv/env.tmp
+	mv .testenv/env.tmp .testenv/env
 	echo "testenv: ready"
 	;;
 down)

@@ -40,6 +40,7 @@ type executor interface {
 	runner.Executor
 	Mode() string
 	Warning() string
+	Notes() []string
 }
 
 func defaultDeps(stdout, stderr io.Writer) *deps {
@@ -142,7 +143,7 @@ reports medians with confidence intervals and significance-tested comparisons.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newValidateCommand(d), newRunCommand(d), newRunsCommand(d))
+	root.AddCommand(newValidateCommand(d), newRunCommand(d), newRunsCommand(d), newDataCommand(d))
 	return root
 }
 

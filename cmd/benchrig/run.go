@@ -108,6 +108,9 @@ func runRun(ctx context.Context, d *deps, opts runOptions, file string) error {
 	if w := exec.Warning(); w != "" {
 		fmt.Fprintf(d.stderr, "warning: %s\n", w)
 	}
+	for _, n := range exec.Notes() {
+		fmt.Fprintf(d.stderr, "note: %s\n", n)
+	}
 	fp := collect.Host(collect.Roots{})
 	fp.SpecHash = s.Hash
 	fp.Executor = opts.executor
@@ -148,6 +151,8 @@ func runRun(ctx context.Context, d *deps, opts runOptions, file string) error {
 		return err
 	case run.Status == benchrig.RunFailed:
 		return &benchrig.Error{Code: benchrig.ETrialsFailed, Msg: fmt.Sprintf("run %s: some trials failed (details above)", run.ID)}
+	case len(run.Cases) > 0 && len(run.Skipped) == len(run.Cases):
+		return &benchrig.Error{Code: benchrig.ETrialsFailed, Msg: fmt.Sprintf("run %s: no case could run here; every case was skipped (reasons above)", run.ID)}
 	}
 	return nil
 }
