@@ -4,7 +4,7 @@ GO ?= go
 BIN := bin/benchrig
 PKGS := ./...
 
-.PHONY: help build test unit vet fmt-check testenv testenv-down fuzz bench clean
+.PHONY: help build test unit vet fmt-check testenv testenv-down fuzz bench bench-grep data clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -37,6 +37,14 @@ fuzz: ## run the spec parser's fuzz target for FUZZTIME (default 60s)
 
 bench: build ## benchrig vs hyperfine on the same command, ratio of medians
 	bash bench/overhead.sh
+
+bench-grep: build ## grep-impl ratios through benchrig vs hyperfine directly (must agree within 5%)
+	bash bench/grep-truth.sh
+
+data: build ## the reference benchmarks' data: SMILES chunks, small files, SDF
+	$(BIN) data smiles
+	$(BIN) data smiles --out .bench/data/smiles-small --chunk 1.15MB --size 842MB
+	$(BIN) data sdf
 
 clean: ## remove build outputs
 	rm -rf bin .bench

@@ -30,7 +30,7 @@ declare -A args=(
 	[count-c]="-c C"
 	[ignore-case]="-c -i br"
 	[regex]="-c -E C\\(=O\\)(O|N)C"
-	[class]="-c [[:lower:]][[:digit:]][[:upper:]]"
+	[class]="-c [[:upper:]][[:digit:]][[:digit:]]"
 )
 patterns="fixed-common fixed-rare count-c ignore-case regex class"
 impls="gnu"

@@ -600,9 +600,13 @@ func WriteText(w io.Writer, r *Report) error {
 		hasTP = hasTP || c.Throughput != nil
 		hasCeil = hasCeil || c.Ceiling != nil
 	}
+	label, fixed := shortLabels(r)
+	if fixed != "" {
+		fmt.Fprintf(&b, "every case: %s\n", fixed)
+	}
 	caseW := len("case")
 	for _, c := range r.Cases {
-		caseW = max(caseW, utf8.RuneCountInString(c.Case.ID))
+		caseW = max(caseW, utf8.RuneCountInString(label(c.Case.ID)))
 	}
 	// AlignRight suits the numbers; padding the case column to one width
 	// keeps it left-aligned.
@@ -627,7 +631,7 @@ func WriteText(w io.Writer, r *Report) error {
 				ci += " (range)"
 			}
 		}
-		fmt.Fprintf(tw, "%-*s\t%s\t%s\t%s\t%s\t%s\t%s\t", caseW, c.Case.ID, n, med, ci, mn, mx, md)
+		fmt.Fprintf(tw, "%-*s\t%s\t%s\t%s\t%s\t%s\t%s\t", caseW, label(c.Case.ID), n, med, ci, mn, mx, md)
 		if hasTP {
 			fmt.Fprintf(tw, "%s\t", throughputCell(&c))
 		}
@@ -659,7 +663,7 @@ func WriteText(w io.Writer, r *Report) error {
 	if len(r.Comparisons) > 0 {
 		b.WriteString("\n")
 		for _, c := range r.Comparisons {
-			line := describe(c, c.Case, c.Baseline)
+			line := describe(c, label(c.Case), label(c.Baseline))
 			if c.PerUnit {
 				line += " [per unit of work: the two do different amounts per trial]"
 			}
@@ -670,7 +674,9 @@ func WriteText(w io.Writer, r *Report) error {
 		fmt.Fprintf(&b, "\nscaling by %s:\n", s.Param)
 		for _, g := range s.Groups {
 			if len(g.Fixed) > 0 {
-				fmt.Fprintf(&b, "  with %s:\n", benchrig.CaseID(g.Fixed))
+				if l := label(benchrig.CaseID(g.Fixed)); l != "" {
+					fmt.Fprintf(&b, "  with %s:\n", l)
+				}
 			}
 			tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
 			fmt.Fprintf(tw, "  \t%s\tmedian\tspeedup\tefficiency\t\n", s.Param)
@@ -689,6 +695,70 @@ func WriteText(w io.Writer, r *Report) error {
 		return fmt.Errorf("write text report: %w", err)
 	}
 	return nil
+}
+
+// shortLabels returns a function that shortens a case ID (or any
+// "name=value,..." list) to the params whose value differs between the
+// run's cases, and the params every case shares, for one line above the
+// table: "data=.bench/data/smiles" repeated on every row only hides what
+// differs. IDs it cannot parse are returned unchanged.
+func shortLabels(r *Report) (func(string) string, string) {
+	values := map[string]map[string]bool{}
+	for _, c := range r.Cases {
+		for _, kv := range c.Case.Params {
+			if values[kv.Name] == nil {
+				values[kv.Name] = map[string]bool{}
+			}
+			values[kv.Name][kv.Value] = true
+		}
+	}
+	if len(r.Cases) < 2 {
+		return func(id string) string { return id }, ""
+	}
+	var fixed []string
+	for _, c := range r.Cases {
+		for _, kv := range c.Case.Params {
+			if len(values[kv.Name]) == 1 {
+				fixed = append(fixed, kv.Name+"="+kv.Value)
+			}
+		}
+		break
+	}
+	if len(fixed) == 0 {
+		return func(id string) string { return id }, ""
+	}
+	return func(id string) string {
+		kvs := r.caseParams(id)
+		if kvs == nil {
+			return id
+		}
+		var parts []string
+		for _, kv := range kvs {
+			if len(values[kv.Name]) != 1 {
+				parts = append(parts, kv.Name+"="+kv.Value)
+			}
+		}
+		return strings.Join(parts, ",")
+	}, strings.Join(fixed, ", ")
+}
+
+// caseParams returns the params of the case with this ID, or parses a
+// "name=value,..." list.
+func (r *Report) caseParams(id string) []benchrig.KV {
+	for _, c := range r.Cases {
+		if c.Case.ID == id {
+			return c.Case.Params
+		}
+	}
+	var kvs []benchrig.KV
+	for _, part := range strings.Split(id, ",") {
+		k, v, ok := strings.Cut(part, "=")
+		if !ok {
+			return nil
+		}
+		kvs = append(kvs, benchrig.KV{Name: k, Value: v})
+	}
+	return kvs
 }
 
 // WriteRunComparison writes the comparison of two runs as a text table.

@@ -199,6 +199,11 @@ func Build(run *benchrig.Run) *Report {
 		if base == nil || base.Case.ID == c.Case.ID || c.Skipped != "" || base.Skipped != "" {
 			continue
 		}
+		if run.Ceilings[c.Case.ID] == c.Case.ID {
+			// A ceiling case (cat from the page cache) is the machine's
+			// limit, shown as each case's share of it, not a contender.
+			continue
+		}
 		bs, cs := base.Samples, c.Samples
 		ba, ca := run.Throughput[base.Case.ID], run.Throughput[c.Case.ID]
 		perUnit := ba > 0 && ca > 0 && ba != ca
