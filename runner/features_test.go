@@ -353,3 +353,19 @@ func TestPerInstanceThroughput(t *testing.T) {
 			run.Throughput, run.ThroughputBytes, run.Files)
 	}
 }
+
+// The trial that reaches max may also meet the CI target: that is ci-met.
+func TestCIMetOnTheLastAllowedTrial(t *testing.T) {
+	s := testSpec()
+	s.Params = nil
+	s.Command = benchrig.Command{Argv: []string{"/bin/true"}}
+	s.Repeat = benchrig.Repeat{Min: 6, Max: 6, UntilCI: 0.05}
+	s.Warmup = 0
+	run, err := Run(context.Background(), testConfig(constant(10*time.Millisecond, new([]string)), &memRecorder{}), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if note := run.Notes["default"]; !strings.HasPrefix(note, "ci-met:") {
+		t.Errorf("note = %q, want ci-met", note)
+	}
+}
