@@ -134,8 +134,9 @@ func medianOf(xs []float64) float64 {
 }
 
 // attribute names what bounds the knee, from the most specific evidence
-// to the least: reads held at a cap, many tiny per-file processes, cores
-// saturated, reads from the device without a cap.
+// to the least: reads held at a cap, cores saturated, many tiny per-file
+// processes started one after another (cores idle), reads from the device
+// without a cap.
 func attribute(k *Knee, next *CaseReport) {
 	cores := "?"
 	if k.Cores > 0 {
@@ -147,6 +148,7 @@ func attribute(k *Knee, next *CaseReport) {
 	if next != nil && next.Throughput != nil && next.Throughput.Unit == benchrig.Bytes {
 		bytesPerTrial = next.Throughput.PerTrial
 	}
+	manyTiny := next != nil && next.Files >= startupFiles && !math.IsNaN(k.FileTime) && k.FileTime < startupFileTime
 	coldRead := !math.IsNaN(k.ReadRate) && bytesPerTrial > 0 && next.Stats.N > 0 &&
 		k.ReadRate*next.Stats.Median >= coldShare*bytesPerTrial
 	switch {
@@ -154,13 +156,16 @@ func attribute(k *Knee, next *CaseReport) {
 		k.Bound = BoundIO
 		k.Reason = fmt.Sprintf("reads at %s/s, %.0f%% of the %s/s cap, with %s", benchrig.FormatBytes(int64(k.ReadRate)),
 			100*k.ReadRate/k.ReadCap, benchrig.FormatBytes(int64(k.ReadCap)), busy)
-	case next != nil && next.Files >= startupFiles && !math.IsNaN(k.FileTime) && k.FileTime < startupFileTime:
-		k.Bound = BoundStartup
-		k.Reason = fmt.Sprintf("%d files, one process each, %.1f ms of wall per file at the lowest level; process start-up costs as much as the work (%s)",
-			next.Files, 1000*k.FileTime, busy)
 	case saturated:
 		k.Bound = BoundCPU
 		k.Reason = fmt.Sprintf("cores saturated: %s (median (user+sys)/wall)", busy)
+		if manyTiny {
+			k.Reason += fmt.Sprintf("; %d files at %.1f ms each, so much of that CPU goes to starting one process per file", next.Files, 1000*k.FileTime)
+		}
+	case manyTiny:
+		k.Bound = BoundStartup
+		k.Reason = fmt.Sprintf("%d files, one process each, %.1f ms of wall per file at the lowest level, and the cores are not saturated (%s): starting processes one after another is the bottleneck",
+			next.Files, 1000*k.FileTime, busy)
 	case coldRead:
 		k.Bound = BoundIO
 		k.Reason = fmt.Sprintf("%s/s read from the device (%.0f%% of the data did not come from the page cache), with only %s",

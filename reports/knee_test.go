@@ -221,3 +221,11 @@ func TestItemsWithBytes(t *testing.T) {
 		t.Error("JSON lacks throughput_bytes")
 	}
 }
+
+func TestSaturatedCoresWithManySmallFiles(t *testing.T) {
+	r := Build(scalingRun([]point{{"1", 1.9, 1.0, nil}, {"2", 1.0, 1.8, nil}, {"3", 1.05, 1.85, nil}}, 733))
+	k := r.Scaling[0].Groups[0].Knee
+	if k == nil || k.Bound != BoundCPU || !strings.Contains(k.Reason, "733 files at 2.6 ms each") {
+		t.Errorf("knee %+v, want cpu-bound with the start-up note", k)
+	}
+}
