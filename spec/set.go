@@ -60,17 +60,22 @@ func ApplySet(s *benchrig.Spec, sets []string) error {
 	if len(errs) > 0 {
 		return errs
 	}
-	for _, pr := range checkBaseline(params, s.Baseline) {
-		field := "baseline"
-		if pr.param != "" {
-			field += "." + pr.param
+	for _, sel := range []struct {
+		name string
+		m    map[string]string
+	}{{"baseline", s.Baseline}, {"ceiling", s.Ceiling}} {
+		for _, pr := range checkBaseline(params, sel.m) {
+			field := sel.name
+			if pr.param != "" {
+				field += "." + pr.param
+			}
+			errs = append(errs, &benchrig.Error{
+				Code:  benchrig.EInvalid,
+				File:  s.File,
+				Field: field,
+				Msg:   "after --set: " + pr.msg,
+			})
 		}
-		errs = append(errs, &benchrig.Error{
-			Code:  benchrig.EInvalid,
-			File:  s.File,
-			Field: field,
-			Msg:   "after --set: " + pr.msg,
-		})
 	}
 	if len(errs) > 0 {
 		return errs

@@ -159,3 +159,15 @@ func TestApplySetDefaultBaseline(t *testing.T) {
 func prm(name string, values ...string) benchrig.Param {
 	return benchrig.Param{Name: name, Values: values}
 }
+
+func TestApplySetChecksTheCeiling(t *testing.T) {
+	s, err := Parse("spec.yaml", []byte("name: s\ncommand: [cat]\nparams:\n  impl: [cat, grep]\nceiling: {impl: cat}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = ApplySet(s, []string{"impl=grep"})
+	want := `spec.yaml: ceiling.impl: after --set: "cat" is not a value of param impl (values: grep)`
+	if err == nil || err.Error() != want {
+		t.Errorf("err = %v\nwant %s", err, want)
+	}
+}
