@@ -528,6 +528,8 @@ func preparePlans(cfg Config, spec *benchrig.Spec, cases []benchrig.Case) ([]*pl
 		unit = spec.Throughput.Unit
 	}
 	checker, _ := cfg.Executor.(Checker)
+	caseErrs := map[string]*caseErr{}
+	var caseErrOrder []string
 	specDir := cfg.Dir
 	if spec.File != "" {
 		specDir = resolve(cfg.Dir, filepath.Dir(spec.File))
@@ -618,7 +620,14 @@ func preparePlans(cfg Config, spec *benchrig.Spec, cases []benchrig.Case) ([]*pl
 			}
 			vars["instance"] = "1"
 			if err != nil {
-				bad(field, "case %s: %v", c.ID, err)
+				// Usually every case misses the same files (the data
+				// is not there yet): say it once, with the count.
+				key := field + "\x00" + err.Error()
+				if caseErrs[key] == nil {
+					caseErrs[key] = &caseErr{field: field, msg: err.Error()}
+					caseErrOrder = append(caseErrOrder, key)
+				}
+				caseErrs[key].cases = append(caseErrs[key].cases, c.ID)
 				continue
 			}
 		}
@@ -627,7 +636,21 @@ func preparePlans(cfg Config, spec *benchrig.Spec, cases []benchrig.Case) ([]*pl
 		}
 		plans = append(plans, p)
 	}
+	for _, key := range caseErrOrder {
+		ce := caseErrs[key]
+		which := "case " + ce.cases[0]
+		if n := len(ce.cases); n > 1 {
+			which += fmt.Sprintf(" and %d more case(s)", n-1)
+		}
+		bad(ce.field, "%s: %s", which, ce.msg)
+	}
 	return plans, unit, errs.Err()
+}
+
+// caseErr is one problem shared by several cases.
+type caseErr struct {
+	field, msg string
+	cases      []string
 }
 
 // missingPrograms checks the spec's requirements for one case and returns

@@ -286,7 +286,7 @@ func TestPrepareErrors(t *testing.T) {
 			"spec.yaml: workdir: /nonexistent/a is not a directory", nil},
 		{"throughput files none match", func(s *benchrig.Spec) {
 			s.Throughput = &benchrig.Throughput{Unit: benchrig.Bytes, Files: []string{"*.none"}}
-		}, `spec.yaml: throughput.files: case impl=a: no file matches`, nil},
+		}, `spec.yaml: throughput.files: case impl=a and 1 more case(s): no file matches`, nil},
 		{"throughput files sum", func(s *benchrig.Spec) {
 			s.Throughput = &benchrig.Throughput{Unit: benchrig.Bytes, Files: []string{"*.dat"}}
 		}, "", func(t *testing.T, r *benchrig.Run) {
