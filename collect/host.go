@@ -93,18 +93,10 @@ func keyValue(b []byte, key, sep string) string {
 	return ""
 }
 
-// NormalizeArch maps the names kernels, Go and Docker use for one
-// architecture to Docker's: x86_64 -> amd64, aarch64 -> arm64.
+// NormalizeArch is benchrig.NormalizeArch without the "known" flag.
 func NormalizeArch(a string) string {
-	switch a {
-	case "x86_64", "x86-64":
-		return "amd64"
-	case "aarch64", "armv8", "arm64/v8":
-		return "arm64"
-	case "armv7l", "armhf":
-		return "arm"
-	}
-	return a
+	n, _ := benchrig.NormalizeArch(a)
+	return n
 }
 
 // GitCommit returns the commit checked out in the repository holding dir,

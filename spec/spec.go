@@ -830,26 +830,9 @@ func (p *parser) throughputFiles(n *yaml.Node, field string) *benchrig.Throughpu
 	return t
 }
 
-// archAliases maps the names uname -m and distributions use to Go's
-// GOARCH names, which are also Docker's platform architectures.
-var archAliases = map[string]string{
-	"x86_64":  "amd64",
-	"aarch64": "arm64",
-	"i386":    "386",
-	"i686":    "386",
-	"armv7l":  "arm",
-}
-
-var knownArchs = []string{"amd64", "arm64", "386", "arm", "ppc64le", "s390x", "riscv64", "mips64le", "loong64"}
-
-// NormalizeArch maps an architecture name to the GOARCH name benchrig keys
-// images by, and reports whether it is known.
-func NormalizeArch(arch string) (string, bool) {
-	if a, ok := archAliases[arch]; ok {
-		return a, true
-	}
-	return arch, contains(knownArchs, arch)
-}
+// NormalizeArch is benchrig.NormalizeArch, kept for callers of this
+// package.
+func NormalizeArch(arch string) (string, bool) { return benchrig.NormalizeArch(arch) }
 
 func (p *parser) images(n *yaml.Node) map[string]string {
 	if n.Kind != yaml.MappingNode {
@@ -862,7 +845,7 @@ func (p *parser) images(n *yaml.Node) map[string]string {
 		field := "images." + kv.key
 		arch, ok := NormalizeArch(kv.key)
 		if !ok {
-			p.errorf(kv.k, field, "unknown architecture %q (known: %s; x86_64 and aarch64 are accepted too)", kv.key, strings.Join(knownArchs, ", "))
+			p.errorf(kv.k, field, "unknown architecture %q (known: %s; x86_64 and aarch64 are accepted too)", kv.key, strings.Join(benchrig.KnownArchs, ", "))
 			continue
 		}
 		if prev, dup := first[arch]; dup {

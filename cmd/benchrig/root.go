@@ -143,7 +143,7 @@ reports medians with confidence intervals and significance-tested comparisons.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newValidateCommand(d), newRunCommand(d), newRunsCommand(d), newDataCommand(d))
+	root.AddCommand(newValidateCommand(d), newRunCommand(d), newRunsCommand(d), newDataCommand(d), newPoolCommand(d))
 	return root
 }
 

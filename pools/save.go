@@ -1,0 +1,174 @@
+package pools
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/benchrig/benchrig"
+)
+
+// The file as written: yaml.v3 sorts map keys, so pools come out by name
+// and labels by key; nodes keep their order.
+type fileYAML struct {
+	Pools map[string]poolYAML `yaml:"pools"`
+}
+
+type poolYAML struct {
+	Policy policyYAML `yaml:"policy"`
+	Nodes  []nodeYAML `yaml:"nodes"`
+}
+
+type policyYAML struct {
+	Privileged  bool `yaml:"privileged"`
+	HostMounts  bool `yaml:"host_mounts"`
+	Devices     bool `yaml:"devices"`
+	HostNetwork bool `yaml:"host_network"`
+}
+
+type nodeYAML struct {
+	Name      string            `yaml:"name"`
+	Host      string            `yaml:"host"`
+	Arch      string            `yaml:"arch,omitempty"`
+	Labels    map[string]string `yaml:"labels,omitempty"`
+	MaxTrials int               `yaml:"max_trials"`
+	TLS       *tlsYAML          `yaml:"tls,omitempty"`
+}
+
+type tlsYAML struct {
+	CA   string `yaml:"ca"`
+	Cert string `yaml:"cert"`
+	Key  string `yaml:"key"`
+}
+
+const header = "# benchrig pools file. benchrig pool add/remove rewrite it and do not keep comments.\n"
+
+// Marshal returns the file as YAML: pools sorted by name, nodes in their
+// order. Comments of a loaded file are not kept.
+func (f *File) Marshal() ([]byte, error) {
+	out := fileYAML{Pools: map[string]poolYAML{}}
+	for name, p := range f.Pools {
+		py := poolYAML{Policy: policyYAML(p.Policy), Nodes: []nodeYAML{}}
+		for _, n := range p.Nodes {
+			ny := nodeYAML{Name: n.Name, Host: n.Host, Arch: n.Arch, Labels: n.Labels, MaxTrials: n.MaxTrials}
+			if ny.MaxTrials == 0 {
+				ny.MaxTrials = DefaultMaxTrials
+			}
+			if n.TLS != nil {
+				ny.TLS = &tlsYAML{CA: n.TLS.CA, Cert: n.TLS.Cert, Key: n.TLS.Key}
+			}
+			py.Nodes = append(py.Nodes, ny)
+		}
+		out.Pools[name] = py
+	}
+	var buf bytes.Buffer
+	buf.WriteString(header)
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(out); err != nil {
+		return nil, fmt.Errorf("encode pools file: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("encode pools file: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// Save writes f to path atomically: a temporary file in the same directory
+// is written, synced and renamed over path, so a run re-reading the file
+// sees the old or the new one, never a part. The directory is created if
+// missing. Comments of a loaded file are not preserved.
+func (f *File) Save(path string) error {
+	data, err := f.Marshal()
+	if err != nil {
+		return err
+	}
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("save pools file: %w", err)
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("save pools file: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // fails harmlessly once renamed
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("save pools file %s: %w", path, err)
+	}
+	// Sync before rename: after a crash the name must not point at an
+	// empty file.
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("save pools file %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("save pools file %s: %w", path, err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return fmt.Errorf("save pools file %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("save pools file %s: %w", path, err)
+	}
+	// Sync the directory so the rename itself survives a crash.
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// Update runs change on the file at path and saves the result, holding an
+// exclusive advisory lock (flock on path+".lock") throughout, so that
+// concurrent updates are serialized and none is lost. A missing file starts
+// empty; an invalid one is not touched and its errors are returned. Readers
+// need no lock: Save replaces the file atomically.
+func Update(path string, change func(*File) error) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("lock pools file: %w", err)
+	}
+	unlock, err := lock(path + ".lock")
+	if err != nil {
+		return fmt.Errorf("lock pools file %s: %w", path, err)
+	}
+	defer unlock()
+	f, err := Load(path)
+	if err != nil {
+		if benchrig.ErrorCode(err) != benchrig.ENotFound {
+			return err
+		}
+		var e *benchrig.Error
+		if !errors.As(err, &e) || e.File != path {
+			return err
+		}
+		f = &File{Pools: map[string]*Pool{}}
+	}
+	if err := change(f); err != nil {
+		return locate(err, path)
+	}
+	return f.Save(path)
+}
+
+// locate names path as the file of the *benchrig.Error values in err that
+// name none, so a rejected change says which pools file it was for.
+func locate(err error, path string) error {
+	var es benchrig.Errors
+	if errors.As(err, &es) {
+		for _, e := range es {
+			if e.File == "" {
+				e.File = path
+			}
+		}
+		return err
+	}
+	var e *benchrig.Error
+	if errors.As(err, &e) && e.File == "" {
+		e.File = path
+	}
+	return err
+}
