@@ -4,7 +4,7 @@ GO ?= go
 BIN := bin/benchrig
 PKGS := ./...
 
-.PHONY: help build test unit vet fmt-check testenv testenv-down fuzz bench bench-grep data clean
+.PHONY: help build test unit vet fmt-check testenv testenv-down lab lab-down fuzz bench bench-grep data clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -17,6 +17,12 @@ testenv: ## install and start what the tests need (idempotent)
 
 testenv-down: ## stop what testenv started
 	@bash scripts/testenv.sh down
+
+lab: ## start the Docker test lab (3 dockerd nodes, one arm64 under qemu)
+	@bash scripts/lab.sh up
+
+lab-down: ## stop the Docker test lab (by pid) and remove its network
+	@bash scripts/lab.sh down
 
 fmt-check: ## fail when gofmt would change a file
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
