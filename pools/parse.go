@@ -1,24 +1,22 @@
 package pools
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/url"
 	"sort"
 	"strconv"
 	"strings"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/benchrig/benchrig"
+	"github.com/benchrig/benchrig/internal/yamlnode"
+	"gopkg.in/yaml.v3"
 )
 
 // The decoder walks yaml.Node trees rather than unmarshalling into structs
-// (as package spec does), so that every problem is reported at once with
-// its line.
+// (as package spec does, sharing internal/yamlnode with it), so that every
+// problem is reported at once with its line.
 
 var (
 	topFields    = []string{"pools"}
@@ -32,125 +30,55 @@ var (
 // document is a file without pools. On failure it returns benchrig.Errors
 // holding every problem, sorted by line.
 func Parse(file string, data []byte) (*File, error) {
-	p := &parser{file: file, nodeAt: map[string]*yaml.Node{}}
+	p := &parser{Problems: yamlnode.Problems{File: file}, nodeAt: map[string]*yaml.Node{}}
 	f := &File{Pools: map[string]*Pool{}}
 	if doc := p.document(data); doc != nil {
 		p.file_(doc, f)
 	}
-	if len(p.errs) > 0 {
-		sort.SliceStable(p.errs, func(i, j int) bool { return p.errs[i].Line < p.errs[j].Line })
-		return nil, p.errs
+	if len(p.Errs) > 0 {
+		sort.SliceStable(p.Errs, func(i, j int) bool { return p.Errs[i].Line < p.Errs[j].Line })
+		return nil, p.Errs
 	}
 	return f, nil
 }
 
 type parser struct {
-	file string
-	errs benchrig.Errors
+	yamlnode.Problems
 	// nodeAt maps each node name to its name's node, to report
 	// duplicates with the first one's line.
 	nodeAt map[string]*yaml.Node
 }
 
-func (p *parser) errorf(n *yaml.Node, field, format string, args ...any) {
-	line := 0
-	if n != nil && n.Line > 0 {
-		line = n.Line
-	}
-	p.errs = append(p.errs, &benchrig.Error{
-		Code: benchrig.EInvalid, File: p.file, Line: line, Field: field,
-		Msg: fmt.Sprintf(format, args...),
-	})
-}
-
 // document returns the content of the single YAML document in data, or
 // nil when it is empty or after recording why it is unusable.
-func (p *parser) document(data []byte) (content *yaml.Node) {
-	defer func() {
-		// yaml.v3 has panicked on malformed input in the past.
-		if r := recover(); r != nil {
-			p.errorf(nil, "", "malformed yaml: the yaml parser failed: %v", r)
-			content = nil
-		}
-	}()
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
-		if !errors.Is(err, io.EOF) {
-			p.yamlError(err)
-		}
+func (p *parser) document(data []byte) *yaml.Node {
+	doc, ok := p.Document(data, "a pools file")
+	if !ok {
 		return nil
 	}
-	var next yaml.Node
-	switch err := dec.Decode(&next); {
-	case err == nil:
-		p.errorf(&next, "", "more than one yaml document; a pools file holds exactly one (remove this ---)")
-	case !errors.Is(err, io.EOF):
-		p.yamlError(err)
-		return nil
-	}
-	if len(doc.Content) == 0 || isNull(doc.Content[0]) {
-		return nil
-	}
-	return doc.Content[0]
-}
-
-// yamlError records a syntax error of the yaml package, moving its
-// "line N:" prefix into the error's Line (as package spec does).
-func (p *parser) yamlError(err error) {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	line := 0
-	if rest, ok := strings.CutPrefix(msg, "line "); ok {
-		if num, after, ok := strings.Cut(rest, ": "); ok {
-			if n, err := strconv.Atoi(num); err == nil && n > 0 {
-				line, msg = n, after
-			}
-		}
-	}
-	if yamlParserProblems[msg] {
-		// yaml.v3 (v3.0.1, parserc.go) reports the 0-based line for
-		// errors of its parser, unlike those of its scanner.
-		line++
-	}
-	p.errorf(&yaml.Node{Line: line}, "", "malformed yaml: %s", msg)
-}
-
-// yamlParserProblems are the problems yaml.v3's parser (not its scanner)
-// reports, copied from spec/spec.go.
-var yamlParserProblems = map[string]bool{
-	"did not find expected ',' or ']'":       true,
-	"did not find expected ',' or '}'":       true,
-	"did not find expected '-' indicator":    true,
-	"did not find expected <document start>": true,
-	"did not find expected <stream-start>":   true,
-	"did not find expected key":              true,
-	"did not find expected node content":     true,
-	"found duplicate %TAG directive":         true,
-	"found duplicate %YAML directive":        true,
-	"found incompatible YAML document":       true,
-	"found undefined tag handle":             true,
+	return yamlnode.Content(doc)
 }
 
 func (p *parser) file_(n *yaml.Node, f *File) {
-	n = deref(n)
+	n = yamlnode.Deref(n)
 	if n.Kind != yaml.MappingNode {
-		p.errorf(n, "", "expected a mapping with a pools field, got %s", describe(n))
+		p.Errorf(n, "", "expected a mapping with a pools field, got %s", yamlnode.Describe(n))
 		return
 	}
 	for _, kv := range p.mapping(n, "") {
 		switch kv.key {
 		case "pools":
-			if isNull(kv.v) {
+			if yamlnode.IsNull(kv.v) {
 				continue
 			}
 			if kv.v.Kind != yaml.MappingNode {
-				p.errorf(kv.v, "pools", "expected a mapping of pool name to pool, got %s", describe(kv.v))
+				p.Errorf(kv.v, "pools", "expected a mapping of pool name to pool, got %s", yamlnode.Describe(kv.v))
 				continue
 			}
 			for _, pk := range p.mapping(kv.v, "pools") {
 				field := "pools." + pk.key
 				if msg := checkName(pk.key); msg != "" {
-					p.errorf(pk.k, field, "%s", msg)
+					p.Errorf(pk.k, field, "%s", msg)
 					continue
 				}
 				if pool := p.pool(pk, field); pool != nil {
@@ -158,7 +86,7 @@ func (p *parser) file_(n *yaml.Node, f *File) {
 				}
 			}
 		default:
-			p.unknownField(kv, "", topFields)
+			p.UnknownField(kv.k, kv.key, "", topFields)
 		}
 	}
 }
@@ -166,12 +94,12 @@ func (p *parser) file_(n *yaml.Node, f *File) {
 func (p *parser) pool(kv pair, field string) *Pool {
 	pool := &Pool{Name: kv.key}
 	n := kv.v
-	if isNull(n) {
-		p.errorf(kv.k, field, "pool has no nodes; add one with benchrig pool add %s NODE HOST", kv.key)
+	if yamlnode.IsNull(n) {
+		p.Errorf(kv.k, field, "pool has no nodes; add one with benchrig pool add %s NODE HOST", kv.key)
 		return nil
 	}
 	if n.Kind != yaml.MappingNode {
-		p.errorf(n, field, "expected a mapping with policy and nodes, got %s", describe(n))
+		p.Errorf(n, field, "expected a mapping with policy and nodes, got %s", yamlnode.Describe(n))
 		return nil
 	}
 	sawNodes := false
@@ -182,36 +110,36 @@ func (p *parser) pool(kv pair, field string) *Pool {
 			pool.Policy = p.policy(f.v, fld)
 		case "nodes":
 			sawNodes = true
-			if isNull(f.v) || (f.v.Kind == yaml.SequenceNode && len(f.v.Content) == 0) {
-				p.errorf(f.k, fld, "pool has no nodes; add one with benchrig pool add %s NODE HOST", kv.key)
+			if yamlnode.IsNull(f.v) || (f.v.Kind == yaml.SequenceNode && len(f.v.Content) == 0) {
+				p.Errorf(f.k, fld, "pool has no nodes; add one with benchrig pool add %s NODE HOST", kv.key)
 				continue
 			}
 			if f.v.Kind != yaml.SequenceNode {
-				p.errorf(f.v, fld, "expected a list of nodes, got %s", describe(f.v))
+				p.Errorf(f.v, fld, "expected a list of nodes, got %s", yamlnode.Describe(f.v))
 				continue
 			}
 			for i, item := range f.v.Content {
-				if node, ok := p.node(deref(item), fmt.Sprintf("%s[%d]", fld, i)); ok {
+				if node, ok := p.node(yamlnode.Deref(item), fmt.Sprintf("%s[%d]", fld, i)); ok {
 					pool.Nodes = append(pool.Nodes, node)
 				}
 			}
 		default:
-			p.unknownField(f, field, poolFields)
+			p.UnknownField(f.k, f.key, field, poolFields)
 		}
 	}
 	if !sawNodes {
-		p.errorf(kv.k, field, "pool has no nodes; add one with benchrig pool add %s NODE HOST", kv.key)
+		p.Errorf(kv.k, field, "pool has no nodes; add one with benchrig pool add %s NODE HOST", kv.key)
 	}
 	return pool
 }
 
 func (p *parser) policy(n *yaml.Node, field string) Policy {
 	var pol Policy
-	if isNull(n) {
+	if yamlnode.IsNull(n) {
 		return pol
 	}
 	if n.Kind != yaml.MappingNode {
-		p.errorf(n, field, "expected a mapping of %s to true or false, got %s", strings.Join(policyFields, ", "), describe(n))
+		p.Errorf(n, field, "expected a mapping of %s to true or false, got %s", strings.Join(policyFields, ", "), yamlnode.Describe(n))
 		return pol
 	}
 	for _, kv := range p.mapping(n, field) {
@@ -226,13 +154,13 @@ func (p *parser) policy(n *yaml.Node, field string) Policy {
 		case "host_network":
 			dst = &pol.HostNetwork
 		default:
-			p.unknownField(kv, field, policyFields)
+			p.UnknownField(kv.k, kv.key, field, policyFields)
 			continue
 		}
 		if kv.v.Kind == yaml.ScalarNode && kv.v.ShortTag() == "!!bool" {
 			_ = kv.v.Decode(dst)
 		} else {
-			p.errorf(kv.v, field+"."+kv.key, "expected true or false, got %s", describe(kv.v))
+			p.Errorf(kv.v, field+"."+kv.key, "expected true or false, got %s", yamlnode.Describe(kv.v))
 		}
 	}
 	return pol
@@ -241,10 +169,10 @@ func (p *parser) policy(n *yaml.Node, field string) Policy {
 func (p *parser) node(n *yaml.Node, field string) (Node, bool) {
 	node := Node{MaxTrials: DefaultMaxTrials}
 	if n == nil || n.Kind != yaml.MappingNode {
-		p.errorf(n, field, "expected a node mapping with name and host, got %s", describe(n))
+		p.Errorf(n, field, "expected a node mapping with name and host, got %s", yamlnode.Describe(n))
 		return node, false
 	}
-	before := len(p.errs)
+	before := len(p.Errs)
 	var tlsNode *yaml.Node
 	var sawName, sawHost bool
 	for _, kv := range p.mapping(n, field) {
@@ -252,51 +180,51 @@ func (p *parser) node(n *yaml.Node, field string) (Node, bool) {
 		switch kv.key {
 		case "name":
 			sawName = true
-			s, ok := p.scalar(kv.v, fld, "a node name")
+			s, ok := p.Scalar(kv.v, fld, "a node name")
 			if !ok {
 				continue
 			}
 			if msg := checkName(s); msg != "" {
-				p.errorf(kv.v, fld, "%s", msg)
+				p.Errorf(kv.v, fld, "%s", msg)
 				continue
 			}
 			if first, dup := p.nodeAt[s]; dup {
-				p.errorf(kv.v, fld, "duplicate node name %q (first at line %d); a node name identifies it across the whole file", s, first.Line)
+				p.Errorf(kv.v, fld, "duplicate node name %q (first at line %d); a node name identifies it across the whole file", s, first.Line)
 				continue
 			}
 			p.nodeAt[s] = kv.v
 			node.Name = s
 		case "host":
 			sawHost = true
-			s, ok := p.scalar(kv.v, fld, "an engine address like unix:///var/run/docker.sock or tcp://host:2376")
+			s, ok := p.Scalar(kv.v, fld, "an engine address like unix:///var/run/docker.sock or tcp://host:2376")
 			if !ok {
 				continue
 			}
 			if msg := checkHost(s); msg != "" {
-				p.errorf(kv.v, fld, "%s", msg)
+				p.Errorf(kv.v, fld, "%s", msg)
 				continue
 			}
 			node.Host = s
 		case "arch":
-			s, ok := p.scalar(kv.v, fld, "an architecture such as amd64 or arm64")
+			s, ok := p.Scalar(kv.v, fld, "an architecture such as amd64 or arm64")
 			if !ok {
 				continue
 			}
 			a, msg := normalizeArch(s)
 			if msg != "" {
-				p.errorf(kv.v, fld, "%s", msg)
+				p.Errorf(kv.v, fld, "%s", msg)
 				continue
 			}
 			node.Arch = a
 		case "labels":
 			node.Labels = p.labels(kv.v, fld)
 		case "max_trials":
-			v, ok := p.int(kv.v, fld)
+			v, ok := p.Int(kv.v, fld)
 			if !ok {
 				continue
 			}
 			if v < 1 {
-				p.errorf(kv.v, fld, "must be at least 1, got %d", v)
+				p.Errorf(kv.v, fld, "must be at least 1, got %d", v)
 				continue
 			}
 			node.MaxTrials = v
@@ -305,7 +233,7 @@ func (p *parser) node(n *yaml.Node, field string) (Node, bool) {
 			node.TLS = p.tls(kv.v, fld)
 		default:
 			// A misspelt name or host is reported once, as the typo.
-			switch p.unknownField(kv, field, nodeFields) {
+			switch p.UnknownField(kv.k, kv.key, field, nodeFields) {
 			case "name":
 				sawName = true
 			case "host":
@@ -314,33 +242,33 @@ func (p *parser) node(n *yaml.Node, field string) (Node, bool) {
 		}
 	}
 	if !sawName {
-		p.errorf(n, field+".name", "node has no name")
+		p.Errorf(n, field+".name", "node has no name")
 	}
 	if !sawHost {
-		p.errorf(n, field+".host", "node has no host (unix:///var/run/docker.sock or tcp://host:2376)")
+		p.Errorf(n, field+".host", "node has no host (unix:///var/run/docker.sock or tcp://host:2376)")
 	}
 	if node.TLS != nil && strings.HasPrefix(node.Host, "unix:") {
-		p.errorf(tlsNode, field+".tls", "tls is for tcp hosts; %s is a local unix socket", node.Host)
+		p.Errorf(tlsNode, field+".tls", "tls is for tcp hosts; %s is a local unix socket", node.Host)
 	}
-	return node, len(p.errs) == before
+	return node, len(p.Errs) == before
 }
 
 func (p *parser) labels(n *yaml.Node, field string) map[string]string {
-	if isNull(n) {
+	if yamlnode.IsNull(n) {
 		return nil
 	}
 	if n.Kind != yaml.MappingNode {
-		p.errorf(n, field, "expected a mapping of label to value, got %s", describe(n))
+		p.Errorf(n, field, "expected a mapping of label to value, got %s", yamlnode.Describe(n))
 		return nil
 	}
 	out := map[string]string{}
 	for _, kv := range p.mapping(n, field) {
 		if strings.TrimSpace(kv.key) == "" {
-			p.errorf(kv.k, field, "label name is empty")
+			p.Errorf(kv.k, field, "label name is empty")
 			continue
 		}
 		// Scalars of any type are kept as written: gpu: false is "false".
-		v, ok := p.scalar(kv.v, field+"."+kv.key, "a label value (quote it if in doubt)")
+		v, ok := p.Scalar(kv.v, field+"."+kv.key, "a label value (quote it if in doubt)")
 		if ok {
 			out[kv.key] = v
 		}
@@ -354,7 +282,7 @@ func (p *parser) labels(n *yaml.Node, field string) map[string]string {
 func (p *parser) tls(n *yaml.Node, field string) *TLS {
 	t := &TLS{}
 	if n.Kind != yaml.MappingNode {
-		p.errorf(n, field, "expected a mapping with ca, cert and key, got %s", describe(n))
+		p.Errorf(n, field, "expected a mapping with ca, cert and key, got %s", yamlnode.Describe(n))
 		return t
 	}
 	for _, kv := range p.mapping(n, field) {
@@ -367,15 +295,15 @@ func (p *parser) tls(n *yaml.Node, field string) *TLS {
 		case "key":
 			dst = &t.Key
 		default:
-			p.unknownField(kv, field, tlsFields)
+			p.UnknownField(kv.k, kv.key, field, tlsFields)
 			continue
 		}
-		if s, ok := p.scalar(kv.v, field+"."+kv.key, "a file path"); ok {
+		if s, ok := p.Scalar(kv.v, field+"."+kv.key, "a file path"); ok {
 			*dst = s
 		}
 	}
 	if msg := checkTLSFiles(*t); msg != "" {
-		p.errorf(n, field, "%s", msg)
+		p.Errorf(n, field, "%s", msg)
 	}
 	return t
 }
@@ -460,74 +388,7 @@ func normalizeArch(arch string) (string, string) {
 	return a, ""
 }
 
-// YAML helpers, after package spec's (spec/node.go).
-
-func deref(n *yaml.Node) *yaml.Node {
-	for i := 0; i < 8 && n != nil && n.Kind == yaml.AliasNode && n.Alias != nil; i++ {
-		n = n.Alias
-	}
-	return n
-}
-
-func isNull(n *yaml.Node) bool {
-	return n == nil || (n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null")
-}
-
-func describe(n *yaml.Node) string {
-	n = deref(n)
-	if n == nil {
-		return "nothing"
-	}
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-	default:
-		return "an unexpected yaml node"
-	}
-	v := n.Value
-	if len(v) > 40 {
-		v = v[:37] + "..."
-	}
-	switch n.ShortTag() {
-	case "!!null":
-		return "null"
-	case "!!str":
-		return "a string " + strconv.Quote(v)
-	case "!!int":
-		return "an integer " + v
-	case "!!float":
-		return "a number " + v
-	case "!!bool":
-		return "a boolean " + v
-	default:
-		return fmt.Sprintf("a %s value %q", n.ShortTag(), v)
-	}
-}
-
-func (p *parser) scalar(n *yaml.Node, field, what string) (string, bool) {
-	n = deref(n)
-	if n == nil || n.Kind != yaml.ScalarNode || isNull(n) {
-		p.errorf(n, field, "expected %s, got %s", what, describe(n))
-		return "", false
-	}
-	return n.Value, true
-}
-
-func (p *parser) int(n *yaml.Node, field string) (int, bool) {
-	n = deref(n)
-	if n != nil && n.Kind == yaml.ScalarNode && n.ShortTag() == "!!int" {
-		var v int
-		if err := n.Decode(&v); err == nil {
-			return v, true
-		}
-	}
-	p.errorf(n, field, "expected an integer, got %s", describe(n))
-	return 0, false
-}
-
+// pair is one key and value of a mapping.
 type pair struct {
 	key  string
 	k, v *yaml.Node
@@ -541,74 +402,21 @@ func (p *parser) mapping(n *yaml.Node, path string) []pair {
 	var out []pair
 	seen := map[string]*yaml.Node{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := deref(n.Content[i]), deref(n.Content[i+1])
+		k, v := yamlnode.Deref(n.Content[i]), yamlnode.Deref(n.Content[i+1])
 		if k == nil || k.Kind != yaml.ScalarNode {
-			p.errorf(k, path, "expected a string key, got %s", describe(k))
+			p.Errorf(k, path, "expected a string key, got %s", yamlnode.Describe(k))
 			continue
 		}
 		if k.ShortTag() == "!!merge" {
-			p.errorf(k, path, "merge keys (<<) are not supported in a pools file")
+			p.Errorf(k, path, "merge keys (<<) are not supported in a pools file")
 			continue
 		}
 		if first, dup := seen[k.Value]; dup {
-			p.errorf(k, join(path, k.Value), "duplicate key %q (first at line %d)", k.Value, first.Line)
+			p.Errorf(k, yamlnode.Join(path, k.Value), "duplicate key %q (first at line %d)", k.Value, first.Line)
 			continue
 		}
 		seen[k.Value] = k
 		out = append(out, pair{key: k.Value, k: k, v: v})
 	}
 	return out
-}
-
-func join(path, key string) string {
-	if path == "" {
-		return key
-	}
-	return path + "." + key
-}
-
-// unknownField reports a key that is not one of known and returns the
-// known field it is likely a typo of, "" if none.
-func (p *parser) unknownField(kv pair, path string, known []string) string {
-	hint := ""
-	s := suggest(kv.key, known)
-	if s != "" {
-		hint = fmt.Sprintf("did you mean %q? ", s)
-	}
-	p.errorf(kv.k, join(path, kv.key), "unknown field %q (%sknown fields: %s)", kv.key, hint, strings.Join(known, ", "))
-	return s
-}
-
-// suggest returns the known name closest to s when it is a likely typo.
-func suggest(s string, known []string) string {
-	best, bestD := "", 3
-	for _, k := range known {
-		if d := editDistance(strings.ToLower(s), k); d < bestD {
-			best, bestD = k, d
-		}
-	}
-	return best
-}
-
-func editDistance(a, b string) int {
-	if len(a) > 64 || len(b) > 64 {
-		return 64
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

@@ -13,7 +13,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"regexp"
@@ -22,6 +21,7 @@ import (
 	"strings"
 
 	"github.com/benchrig/benchrig"
+	"github.com/benchrig/benchrig/internal/yamlnode"
 	"gopkg.in/yaml.v3"
 )
 
@@ -77,14 +77,14 @@ func Load(path string) (*benchrig.Spec, error) {
 // ("" when it comes from memory). On failure it returns benchrig.Errors
 // holding every problem found, sorted by line.
 func Parse(file string, data []byte) (*benchrig.Spec, error) {
-	p := &parser{file: file}
+	p := &parser{Problems: yamlnode.Problems{File: file}}
 	var s *benchrig.Spec
 	if doc := p.document(data); doc != nil {
 		s = p.spec(doc)
 	}
-	if len(p.errs) > 0 {
-		sort.SliceStable(p.errs, func(i, j int) bool { return p.errs[i].Line < p.errs[j].Line })
-		return nil, p.errs
+	if len(p.Errs) > 0 {
+		sort.SliceStable(p.Errs, func(i, j int) bool { return p.Errs[i].Line < p.Errs[j].Line })
+		return nil, p.Errs
 	}
 	sum := sha256.Sum256(data)
 	s.File = file
@@ -95,8 +95,7 @@ func Parse(file string, data []byte) (*benchrig.Spec, error) {
 
 // parser holds the state of one Parse call.
 type parser struct {
-	file string
-	errs benchrig.Errors
+	yamlnode.Problems
 
 	params     []benchrig.Param
 	paramsOK   bool // params decoded without problems, so the baseline can be judged
@@ -106,102 +105,32 @@ type parser struct {
 	sample map[string]string
 }
 
-func (p *parser) errorf(n *yaml.Node, field, format string, args ...any) {
-	line := 0
-	if n != nil && n.Line > 0 {
-		line = n.Line
-	}
-	p.errs = append(p.errs, &benchrig.Error{
-		Code:  benchrig.EInvalid,
-		File:  p.file,
-		Line:  line,
-		Field: field,
-		Msg:   fmt.Sprintf(format, args...),
-	})
-}
-
-// document parses data as exactly one YAML document and returns its content
-// node, or nil after recording why there is none.
-func (p *parser) document(data []byte) (content *yaml.Node) {
-	defer func() {
-		// yaml.v3 has panicked on malformed input in the past; a spec
-		// parser must turn that into an error, not a crash.
-		if r := recover(); r != nil {
-			p.errorf(nil, "", "malformed yaml: the yaml parser failed: %v", r)
-			content = nil
-		}
-	}()
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			p.errorf(nil, "", "spec is empty")
-		} else {
-			p.yamlError(err)
-		}
+// document returns the content of the spec's single YAML document, or nil
+// after recording why there is none.
+func (p *parser) document(data []byte) *yaml.Node {
+	doc, ok := p.Document(data, "a spec file")
+	switch {
+	case !ok:
+		return nil
+	case doc == nil:
+		p.Errorf(nil, "", "spec is empty")
 		return nil
 	}
-	var next yaml.Node
-	switch err := dec.Decode(&next); {
-	case err == nil:
-		p.errorf(&next, "", "more than one yaml document; a spec file holds exactly one (remove this ---)")
-	case !errors.Is(err, io.EOF):
-		p.yamlError(err)
-		return nil
+	content := yamlnode.Content(doc)
+	if content == nil {
+		p.Errorf(doc, "", "spec is empty")
 	}
-	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 || isNull(doc.Content[0]) {
-		p.errorf(&doc, "", "spec is empty")
-		return nil
-	}
-	return doc.Content[0]
-}
-
-// yamlError records a syntax error of the yaml package, moving its
-// "line N:" prefix into the error's Line.
-func (p *parser) yamlError(err error) {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	line := 0
-	if rest, ok := strings.CutPrefix(msg, "line "); ok {
-		if num, after, ok := strings.Cut(rest, ": "); ok {
-			if n, err := strconv.Atoi(num); err == nil && n > 0 {
-				line, msg = n, after
-			}
-		}
-	}
-	if yamlParserProblems[msg] {
-		// yaml.v3 (v3.0.1, parserc.go) reports the 0-based line for
-		// errors of its parser, unlike those of its scanner. The error
-		// carries no type to tell them apart, so the parser's fixed
-		// problem texts do; TestYAMLErrorLines pins this.
-		line++
-	}
-	p.errorf(&yaml.Node{Line: line}, "", "malformed yaml: %s", msg)
-}
-
-// yamlParserProblems are the problems yaml.v3's parser (not its scanner)
-// reports; none of them is also a scanner problem.
-var yamlParserProblems = map[string]bool{
-	"did not find expected ',' or ']'":       true,
-	"did not find expected ',' or '}'":       true,
-	"did not find expected '-' indicator":    true,
-	"did not find expected <document start>": true,
-	"did not find expected <stream-start>":   true,
-	"did not find expected key":              true,
-	"did not find expected node content":     true,
-	"found duplicate %TAG directive":         true,
-	"found duplicate %YAML directive":        true,
-	"found incompatible YAML document":       true,
-	"found undefined tag handle":             true,
+	return content
 }
 
 func (p *parser) spec(n *yaml.Node) *benchrig.Spec {
-	n = deref(n)
-	if isNull(n) {
-		p.errorf(n, "", "spec is empty")
+	n = yamlnode.Deref(n)
+	if yamlnode.IsNull(n) {
+		p.Errorf(n, "", "spec is empty")
 		return nil
 	}
 	if n.Kind != yaml.MappingNode {
-		p.errorf(n, "", "expected a mapping of spec fields, got %s", describe(n))
+		p.Errorf(n, "", "expected a mapping of spec fields, got %s", yamlnode.Describe(n))
 		return nil
 	}
 	s := &benchrig.Spec{
@@ -212,7 +141,7 @@ func (p *parser) spec(n *yaml.Node) *benchrig.Spec {
 	fields := map[string]pair{}
 	for _, kv := range p.mapping(n, "") {
 		if !contains(topFields, kv.key) {
-			p.unknownField(kv, "", topFields)
+			p.UnknownField(kv.k, kv.key, "", topFields)
 			continue
 		}
 		fields[kv.key] = kv
@@ -221,16 +150,16 @@ func (p *parser) spec(n *yaml.Node) *benchrig.Spec {
 	// null: an empty "env:" means the same as no env.
 	present := func(name string) (*yaml.Node, bool) {
 		kv, ok := fields[name]
-		if !ok || isNull(kv.v) {
+		if !ok || yamlnode.IsNull(kv.v) {
 			return nil, false
 		}
 		return kv.v, true
 	}
 
 	if v, ok := present("name"); ok {
-		if name, ok := p.scalar(v, "name", "a name"); ok {
+		if name, ok := p.Scalar(v, "name", "a name"); ok {
 			if !nameRE.MatchString(name) {
-				p.errorf(v, "name", "bad name %q: use letters, digits, '.', '_' and '-' only", name)
+				p.Errorf(v, "name", "bad name %q: use letters, digits, '.', '_' and '-' only", name)
 			}
 			s.Name = name
 		}
@@ -238,7 +167,7 @@ func (p *parser) spec(n *yaml.Node) *benchrig.Spec {
 		p.missing(n, fields, "name")
 	}
 	if v, ok := present("description"); ok {
-		s.Description, _ = p.scalar(v, "description", "a string")
+		s.Description, _ = p.Scalar(v, "description", "a string")
 	}
 
 	// Params come first: templates and the baseline refer to them.
@@ -250,7 +179,7 @@ func (p *parser) spec(n *yaml.Node) *benchrig.Spec {
 		p.parseParams(v)
 		s.Params = p.params
 	} else if kv, ok := fields["params"]; ok {
-		p.errorf(kv.v, "params", "no params given; give each param a list of values, or omit params for a single case")
+		p.Errorf(kv.v, "params", "no params given; give each param a list of values, or omit params for a single case")
 		p.paramsOK = false
 	}
 
@@ -265,9 +194,9 @@ func (p *parser) spec(n *yaml.Node) *benchrig.Spec {
 		s.Repeat = p.repeat(v)
 	}
 	if v, ok := present("warmup"); ok {
-		if w, ok := p.int(v, "warmup"); ok {
+		if w, ok := p.Int(v, "warmup"); ok {
 			if w < 0 {
-				p.errorf(v, "warmup", "must not be negative, got %d", w)
+				p.Errorf(v, "warmup", "must not be negative, got %d", w)
 			}
 			s.Warmup = w
 		}
@@ -279,7 +208,7 @@ func (p *parser) spec(n *yaml.Node) *benchrig.Spec {
 		s.Env = p.env(v)
 	}
 	if v, ok := present("workdir"); ok {
-		if w, ok := p.scalar(v, "workdir", "a directory"); ok {
+		if w, ok := p.Scalar(v, "workdir", "a directory"); ok {
 			p.template(v, "workdir", w)
 			s.Workdir = w
 		}
@@ -294,9 +223,9 @@ func (p *parser) spec(n *yaml.Node) *benchrig.Spec {
 		s.Throughput = p.throughput(v)
 	}
 	if v, ok := present("image"); ok {
-		if img, ok := p.scalar(v, "image", "an image name"); ok {
+		if img, ok := p.Scalar(v, "image", "an image name"); ok {
 			if strings.TrimSpace(img) == "" {
-				p.errorf(v, "image", "image is empty")
+				p.Errorf(v, "image", "image is empty")
 			}
 			s.Image = img
 		}
@@ -308,12 +237,12 @@ func (p *parser) spec(n *yaml.Node) *benchrig.Spec {
 		s.Baseline = p.baseline(v)
 	}
 	if v, ok := present("order"); ok {
-		if o, ok := p.scalar(v, "order", "an order"); ok {
+		if o, ok := p.Scalar(v, "order", "an order"); ok {
 			switch benchrig.Order(o) {
 			case benchrig.Interleaved, benchrig.Sequential:
 				s.Order = benchrig.Order(o)
 			default:
-				p.errorf(v, "order", "unknown order %q (want %s or %s)", o, benchrig.Interleaved, benchrig.Sequential)
+				p.Errorf(v, "order", "unknown order %q (want %s or %s)", o, benchrig.Interleaved, benchrig.Sequential)
 			}
 		}
 	}
@@ -333,10 +262,10 @@ func (p *parser) spec(n *yaml.Node) *benchrig.Spec {
 		s.Resources = p.resources(v)
 	}
 	if v, ok := present("cache"); ok {
-		if c, ok := p.scalar(v, "cache", "warm or cold"); ok {
+		if c, ok := p.Scalar(v, "cache", "warm or cold"); ok {
 			if out, ok := p.template(v, "cache", c); ok {
 				if _, err := benchrig.ParseCache(out); err != nil {
-					p.errorf(v, "cache", "%v", err)
+					p.Errorf(v, "cache", "%v", err)
 				}
 			}
 			s.Cache = c
@@ -348,13 +277,13 @@ func (p *parser) spec(n *yaml.Node) *benchrig.Spec {
 // instances decodes instances: a positive integer, or a template that
 // gives one for each case (checked here for the first values).
 func (p *parser) instances(n *yaml.Node) string {
-	v, ok := p.scalar(n, "instances", "a number of instances")
+	v, ok := p.Scalar(n, "instances", "a number of instances")
 	if !ok {
 		return ""
 	}
 	if out, ok := p.template(n, "instances", v); ok && p.paramsOK {
 		if _, err := benchrig.ParseInstances(out); err != nil {
-			p.errorf(n, "instances", "%v", err)
+			p.Errorf(n, "instances", "%v", err)
 		}
 	}
 	return v
@@ -365,34 +294,34 @@ var requireFields = []string{"program", "hint"}
 // requires decodes a list of programs, each a string or {program, hint}.
 func (p *parser) requires(n *yaml.Node) []benchrig.Requirement {
 	if n.Kind != yaml.SequenceNode {
-		p.errorf(n, "requires", "expected a list of programs, got %s", describe(n))
+		p.Errorf(n, "requires", "expected a list of programs, got %s", yamlnode.Describe(n))
 		return nil
 	}
 	var out []benchrig.Requirement
 	for i, item := range n.Content {
-		item = deref(item)
+		item = yamlnode.Deref(item)
 		field := fmt.Sprintf("requires[%d]", i)
 		var r benchrig.Requirement
 		switch item.Kind {
 		case yaml.ScalarNode:
-			r.Program, _ = p.scalar(item, field, "a program")
+			r.Program, _ = p.Scalar(item, field, "a program")
 		case yaml.MappingNode:
 			for _, kv := range p.mapping(item, field) {
 				switch kv.key {
 				case "program":
-					r.Program, _ = p.scalar(kv.v, field+".program", "a program")
+					r.Program, _ = p.Scalar(kv.v, field+".program", "a program")
 				case "hint":
-					r.Hint, _ = p.scalar(kv.v, field+".hint", "a string")
+					r.Hint, _ = p.Scalar(kv.v, field+".hint", "a string")
 				default:
-					p.unknownField(kv, field, requireFields)
+					p.UnknownField(kv.k, kv.key, field, requireFields)
 				}
 			}
 		default:
-			p.errorf(item, field, "expected a program name or {program, hint}, got %s", describe(item))
+			p.Errorf(item, field, "expected a program name or {program, hint}, got %s", yamlnode.Describe(item))
 			continue
 		}
 		if strings.TrimSpace(r.Program) == "" {
-			p.errorf(item, field, "program is empty")
+			p.Errorf(item, field, "program is empty")
 			continue
 		}
 		p.template(item, field, r.Program)
@@ -407,32 +336,32 @@ var resourceFields = []string{"read_bps", "read_device"}
 func (p *parser) resources(n *yaml.Node) benchrig.Resources {
 	var r benchrig.Resources
 	if n.Kind != yaml.MappingNode {
-		p.errorf(n, "resources", "expected a mapping of resource limits, got %s", describe(n))
+		p.Errorf(n, "resources", "expected a mapping of resource limits, got %s", yamlnode.Describe(n))
 		return r
 	}
 	for _, kv := range p.mapping(n, "resources") {
 		field := "resources." + kv.key
 		switch kv.key {
 		case "read_bps":
-			v, ok := p.scalar(kv.v, field, "a read rate")
+			v, ok := p.Scalar(kv.v, field, "a read rate")
 			if !ok {
 				continue
 			}
 			if out, ok := p.template(kv.v, field, v); ok && p.paramsOK {
 				if _, err := benchrig.ParseReadBPS(out); err != nil {
-					p.errorf(kv.v, field, "%v", err)
+					p.Errorf(kv.v, field, "%v", err)
 				}
 			}
 			r.ReadBPS = v
 		case "read_device":
-			v, ok := p.scalar(kv.v, field, "a path")
+			v, ok := p.Scalar(kv.v, field, "a path")
 			if !ok {
 				continue
 			}
 			p.template(kv.v, field, v)
 			r.ReadDevice = v
 		default:
-			p.unknownField(kv, "resources", resourceFields)
+			p.UnknownField(kv.k, kv.key, "resources", resourceFields)
 		}
 	}
 	return r
@@ -441,7 +370,7 @@ func (p *parser) resources(n *yaml.Node) benchrig.Resources {
 // scaling checks that the named param exists and that every value of it
 // is a positive number: a parallelism level.
 func (p *parser) scaling(n *yaml.Node, params []benchrig.Param) string {
-	name, ok := p.scalar(n, "scaling", "a param name")
+	name, ok := p.Scalar(n, "scaling", "a param name")
 	if !ok {
 		return ""
 	}
@@ -456,70 +385,70 @@ func (p *parser) scaling(n *yaml.Node, params []benchrig.Param) string {
 		}
 		for i, v := range par.Values {
 			if f, err := strconv.ParseFloat(v, 64); err != nil || !(f > 0) || math.IsInf(f, 0) {
-				p.errorf(n, "scaling", "param %q is not a parallelism level: its value params.%s[%d] = %q is not a positive number", name, name, i, v)
+				p.Errorf(n, "scaling", "param %q is not a parallelism level: its value params.%s[%d] = %q is not a positive number", name, name, i, v)
 				return ""
 			}
 		}
 		return name
 	}
-	p.errorf(n, "scaling", "unknown param %q (known params: %s)", name, strings.Join(known, ", "))
+	p.Errorf(n, "scaling", "unknown param %q (known params: %s)", name, strings.Join(known, ", "))
 	return ""
 }
 
 // missing reports a required field that is absent or null.
 func (p *parser) missing(top *yaml.Node, fields map[string]pair, name string) {
 	if kv, ok := fields[name]; ok {
-		p.errorf(kv.v, name, "required field is empty")
+		p.Errorf(kv.v, name, "required field is empty")
 		return
 	}
-	p.errorf(top, name, "required field is missing")
+	p.Errorf(top, name, "required field is missing")
 }
 
 func (p *parser) parseParams(n *yaml.Node) {
 	if n.Kind != yaml.MappingNode {
-		p.errorf(n, "params", "expected a mapping of param name to list of values, got %s", describe(n))
+		p.Errorf(n, "params", "expected a mapping of param name to list of values, got %s", yamlnode.Describe(n))
 		p.paramsOK, p.namesKnown = false, false
 		return
 	}
 	pairs := p.mapping(n, "params")
 	if len(pairs) == 0 {
-		p.errorf(n, "params", "no params given; give each param a list of values, or omit params for a single case")
+		p.Errorf(n, "params", "no params given; give each param a list of values, or omit params for a single case")
 		p.paramsOK = false
 		return
 	}
-	before := len(p.errs)
+	before := len(p.Errs)
 	for _, kv := range pairs {
 		field := "params." + kv.key
 		if !paramNameRE.MatchString(kv.key) {
-			p.errorf(kv.k, field, "bad param name %q: use letters, digits and '_', not starting with a digit, so templates can say {{.name}}", kv.key)
+			p.Errorf(kv.k, field, "bad param name %q: use letters, digits and '_', not starting with a digit, so templates can say {{.name}}", kv.key)
 			// Known all the same, so that templates naming it are not
 			// reported a second time.
 			p.sample[kv.key] = ""
 			continue
 		}
 		if contains(benchrig.ReservedVars, kv.key) {
-			p.errorf(kv.k, field, "param name %q is reserved: benchrig sets {{.%s}} itself", kv.key, kv.key)
+			p.Errorf(kv.k, field, "param name %q is reserved: benchrig sets {{.%s}} itself", kv.key, kv.key)
 			continue
 		}
 		param := benchrig.Param{Name: kv.key}
-		v := deref(kv.v)
+		v := yamlnode.Deref(kv.v)
 		switch {
 		case v.Kind != yaml.SequenceNode:
-			p.errorf(v, field, "expected a list of values, got %s", describe(v))
+			p.Errorf(v, field, "expected a list of values, got %s", yamlnode.Describe(v))
 		case len(v.Content) == 0:
-			p.errorf(v, field, "param has no values")
+			p.Errorf(v, field, "param has no values")
 		}
 		if v.Kind == yaml.SequenceNode {
 			first := map[string]string{}
 			for i, item := range v.Content {
-				item = deref(item)
+				item = yamlnode.Deref(item)
 				f := fmt.Sprintf("%s[%d]", field, i)
-				val, ok := p.scalar(item, f, "a value")
+				val, ok := p.Scalar(item, f, "a value")
 				if !ok {
 					continue
 				}
 				if prev, dup := first[val]; dup {
-					p.errorf(item, f, "duplicate value %q, already given as %s", val, prev)
+					p.Errorf(item, f, "duplicate value %q, already given as %s", val, prev)
 					continue
 				}
 				first[val] = f
@@ -532,7 +461,7 @@ func (p *parser) parseParams(n *yaml.Node) {
 			p.sample[param.Name] = param.Values[0]
 		}
 	}
-	if len(p.errs) > before {
+	if len(p.Errs) > before {
 		p.paramsOK = false
 	}
 }
@@ -541,38 +470,38 @@ func (p *parser) parseParams(n *yaml.Node) {
 func (p *parser) command(n *yaml.Node, field string) *benchrig.Command {
 	switch n.Kind {
 	case yaml.ScalarNode:
-		sh, ok := p.scalar(n, field, "a command")
+		sh, ok := p.Scalar(n, field, "a command")
 		if !ok {
 			return nil
 		}
 		if strings.TrimSpace(sh) == "" {
-			p.errorf(n, field, "command is empty")
+			p.Errorf(n, field, "command is empty")
 			return nil
 		}
 		p.template(n, field, sh)
 		return &benchrig.Command{Shell: sh}
 	case yaml.SequenceNode:
 		if len(n.Content) == 0 {
-			p.errorf(n, field, "empty command list; give the program and its arguments")
+			p.Errorf(n, field, "empty command list; give the program and its arguments")
 			return nil
 		}
 		c := &benchrig.Command{}
 		for i, item := range n.Content {
-			item = deref(item)
+			item = yamlnode.Deref(item)
 			f := fmt.Sprintf("%s[%d]", field, i)
-			arg, ok := p.scalar(item, f, "a string")
+			arg, ok := p.Scalar(item, f, "a string")
 			if !ok {
 				continue
 			}
 			if i == 0 && strings.TrimSpace(arg) == "" {
-				p.errorf(item, f, "program name is empty")
+				p.Errorf(item, f, "program name is empty")
 			}
 			p.template(item, f, arg)
 			c.Argv = append(c.Argv, arg)
 		}
 		return c
 	}
-	p.errorf(n, field, "expected a string (run by /bin/sh -c) or a list of program and arguments, got %s", describe(n))
+	p.Errorf(n, field, "expected a string (run by /bin/sh -c) or a list of program and arguments, got %s", yamlnode.Describe(n))
 	return nil
 }
 
@@ -582,18 +511,18 @@ func (p *parser) repeat(n *yaml.Node) benchrig.Repeat {
 	def := benchrig.Repeat{Min: DefaultRepeat, Max: DefaultRepeat}
 	switch n.Kind {
 	case yaml.ScalarNode:
-		v, ok := p.int(n, "repeat")
+		v, ok := p.Int(n, "repeat")
 		if !ok {
 			return def
 		}
 		if v < 1 {
-			p.errorf(n, "repeat", "must be at least 1, got %d", v)
+			p.Errorf(n, "repeat", "must be at least 1, got %d", v)
 			return def
 		}
 		return benchrig.Repeat{Min: v, Max: v}
 	case yaml.MappingNode:
 	default:
-		p.errorf(n, "repeat", "expected a count or a mapping of %s, got %s", strings.Join(repeatFields, ", "), describe(n))
+		p.Errorf(n, "repeat", "expected a count or a mapping of %s, got %s", strings.Join(repeatFields, ", "), yamlnode.Describe(n))
 		return def
 	}
 	r := benchrig.Repeat{Min: DefaultAdaptiveMin, Max: DefaultAdaptiveMax}
@@ -601,18 +530,18 @@ func (p *parser) repeat(n *yaml.Node) benchrig.Repeat {
 	for _, kv := range p.mapping(n, "repeat") {
 		field := "repeat." + kv.key
 		v := kv.v
-		if isNull(v) && contains(repeatFields, kv.key) {
+		if yamlnode.IsNull(v) && contains(repeatFields, kv.key) {
 			continue
 		}
 		switch kv.key {
 		case "min", "max":
-			c, ok := p.int(v, field)
+			c, ok := p.Int(v, field)
 			if !ok {
 				countsOK = false
 				continue
 			}
 			if c < 1 {
-				p.errorf(v, field, "must be at least 1, got %d", c)
+				p.Errorf(v, field, "must be at least 1, got %d", c)
 				countsOK = false
 				continue
 			}
@@ -626,7 +555,7 @@ func (p *parser) repeat(n *yaml.Node) benchrig.Repeat {
 		case "max_time":
 			r.MaxTime, _ = p.duration(v, field)
 		default:
-			p.unknownField(kv, "repeat", repeatFields)
+			p.UnknownField(kv.k, kv.key, "repeat", repeatFields)
 		}
 	}
 	if countsOK && r.Min > r.Max {
@@ -636,7 +565,7 @@ func (p *parser) repeat(n *yaml.Node) benchrig.Repeat {
 			}
 			return fmt.Sprintf("%s %d (the default)", name, v)
 		}
-		p.errorf(n, "repeat", "%s is greater than %s", what("min", r.Min, minSet), what("max", r.Max, maxSet))
+		p.Errorf(n, "repeat", "%s is greater than %s", what("min", r.Min, minSet), what("max", r.Max, maxSet))
 	}
 	return r
 }
@@ -647,23 +576,23 @@ func (p *parser) untilCI(n *yaml.Node, field string) (float64, bool) {
 	switch {
 	case n.Kind == yaml.ScalarNode && (n.ShortTag() == "!!int" || n.ShortTag() == "!!float"):
 		if err := n.Decode(&v); err != nil {
-			p.errorf(n, field, "expected a fraction like 0.02 or a percentage like 2%%, got %s", describe(n))
+			p.Errorf(n, field, "expected a fraction like 0.02 or a percentage like 2%%, got %s", yamlnode.Describe(n))
 			return 0, false
 		}
 	case n.Kind == yaml.ScalarNode && n.ShortTag() == "!!str" && strings.HasSuffix(strings.TrimSpace(n.Value), "%"):
 		num := strings.TrimSuffix(strings.TrimSpace(n.Value), "%")
 		f, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
 		if err != nil {
-			p.errorf(n, field, "expected a fraction like 0.02 or a percentage like 2%%, got %s", describe(n))
+			p.Errorf(n, field, "expected a fraction like 0.02 or a percentage like 2%%, got %s", yamlnode.Describe(n))
 			return 0, false
 		}
 		v = f / 100
 	default:
-		p.errorf(n, field, "expected a fraction like 0.02 or a percentage like 2%%, got %s", describe(n))
+		p.Errorf(n, field, "expected a fraction like 0.02 or a percentage like 2%%, got %s", yamlnode.Describe(n))
 		return 0, false
 	}
 	if !(v > 0 && v <= maxUntilCI) {
-		p.errorf(n, field, "must be more than 0 and at most 0.5 (50%%), got %s", n.Value)
+		p.Errorf(n, field, "must be more than 0 and at most 0.5 (50%%), got %s", n.Value)
 		return 0, false
 	}
 	return v, true
@@ -671,22 +600,22 @@ func (p *parser) untilCI(n *yaml.Node, field string) (float64, bool) {
 
 func (p *parser) env(n *yaml.Node) map[string]string {
 	if n.Kind != yaml.MappingNode {
-		p.errorf(n, "env", "expected a mapping of variable name to value, got %s", describe(n))
+		p.Errorf(n, "env", "expected a mapping of variable name to value, got %s", yamlnode.Describe(n))
 		return nil
 	}
 	env := map[string]string{}
 	for _, kv := range p.mapping(n, "env") {
 		field := "env." + kv.key
 		if kv.key == "" || strings.ContainsAny(kv.key, "=\x00") {
-			p.errorf(kv.k, field, "bad variable name %q: it must be non-empty and contain no '='", kv.key)
+			p.Errorf(kv.k, field, "bad variable name %q: it must be non-empty and contain no '='", kv.key)
 			continue
 		}
-		v := deref(kv.v)
-		if isNull(v) {
-			p.errorf(v, field, "expected a value, got null (write \"\" for an empty value)")
+		v := yamlnode.Deref(kv.v)
+		if yamlnode.IsNull(v) {
+			p.Errorf(v, field, "expected a value, got null (write \"\" for an empty value)")
 			continue
 		}
-		val, ok := p.scalar(v, field, "a value")
+		val, ok := p.Scalar(v, field, "a value")
 		if !ok {
 			continue
 		}
@@ -700,13 +629,13 @@ var throughputFields = []string{"bytes", "items", "files"}
 
 func (p *parser) throughput(n *yaml.Node) *benchrig.Throughput {
 	if n.Kind != yaml.MappingNode {
-		p.errorf(n, "throughput", "expected a mapping with one of %s, got %s", strings.Join(throughputFields, ", "), describe(n))
+		p.Errorf(n, "throughput", "expected a mapping with one of %s, got %s", strings.Join(throughputFields, ", "), yamlnode.Describe(n))
 		return nil
 	}
 	var found []pair
 	for _, kv := range p.mapping(n, "throughput") {
 		if !contains(throughputFields, kv.key) {
-			p.unknownField(kv, "throughput", throughputFields)
+			p.UnknownField(kv.k, kv.key, "throughput", throughputFields)
 			continue
 		}
 		found = append(found, kv)
@@ -727,7 +656,7 @@ func (p *parser) throughput(n *yaml.Node) *benchrig.Throughput {
 	}
 	switch len(found) {
 	case 0:
-		p.errorf(n, "throughput", "expected exactly one of bytes, items or files, got none")
+		p.Errorf(n, "throughput", "expected exactly one of bytes, items or files, got none")
 		return nil
 	case 1:
 	default:
@@ -735,7 +664,7 @@ func (p *parser) throughput(n *yaml.Node) *benchrig.Throughput {
 		for i, kv := range found {
 			keys[i] = kv.key
 		}
-		p.errorf(found[1].k, "throughput", "expected exactly one of bytes, items or files (or items with one of the others), got %s", strings.Join(keys, " and "))
+		p.Errorf(found[1].k, "throughput", "expected exactly one of bytes, items or files (or items with one of the others), got %s", strings.Join(keys, " and "))
 		return nil
 	}
 	return p.throughputOne(found[0])
@@ -744,36 +673,36 @@ func (p *parser) throughput(n *yaml.Node) *benchrig.Throughput {
 // throughputOne decodes one throughput measure.
 func (p *parser) throughputOne(kv pair) *benchrig.Throughput {
 	field := "throughput." + kv.key
-	v := deref(kv.v)
+	v := yamlnode.Deref(kv.v)
 	if kv.key == "files" {
 		return p.throughputFiles(v, field)
 	}
 	t := &benchrig.Throughput{Unit: benchrig.ThroughputUnit(kv.key)}
 	const want = "a positive number or a template giving one"
-	if v.Kind != yaml.ScalarNode || isNull(v) {
-		p.errorf(v, field, "expected %s, got %s", want, describe(v))
+	if v.Kind != yaml.ScalarNode || yamlnode.IsNull(v) {
+		p.Errorf(v, field, "expected %s, got %s", want, yamlnode.Describe(v))
 		return nil
 	}
 	switch v.ShortTag() {
 	case "!!int":
 		var i int64
 		if err := v.Decode(&i); err != nil {
-			p.errorf(v, field, "expected %s, got %s", want, describe(v))
+			p.Errorf(v, field, "expected %s, got %s", want, yamlnode.Describe(v))
 			return nil
 		}
 		if i <= 0 {
-			p.errorf(v, field, "must be positive, got %d", i)
+			p.Errorf(v, field, "must be positive, got %d", i)
 			return nil
 		}
 		t.Value = strconv.FormatInt(i, 10)
 	case "!!float":
 		var f float64
 		if err := v.Decode(&f); err != nil || math.IsNaN(f) {
-			p.errorf(v, field, "expected %s, got %s", want, describe(v))
+			p.Errorf(v, field, "expected %s, got %s", want, yamlnode.Describe(v))
 			return nil
 		}
 		if f <= 0 || f > math.MaxFloat64 {
-			p.errorf(v, field, "must be a positive finite number, got %s", v.Value)
+			p.Errorf(v, field, "must be a positive finite number, got %s", v.Value)
 			return nil
 		}
 		t.Value = strconv.FormatFloat(f, 'f', -1, 64)
@@ -786,11 +715,11 @@ func (p *parser) throughputOne(kv pair) *benchrig.Throughput {
 		}
 		f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
 		if err != nil || math.IsNaN(f) {
-			p.errorf(v, field, "expected %s, got %s", want, describe(v))
+			p.Errorf(v, field, "expected %s, got %s", want, yamlnode.Describe(v))
 			return nil
 		}
 		if f <= 0 || f > math.MaxFloat64 {
-			p.errorf(v, field, "must be a positive finite number, got %s", s)
+			p.Errorf(v, field, "must be a positive finite number, got %s", s)
 			return nil
 		}
 		t.Value = strings.TrimSpace(s)
@@ -800,28 +729,28 @@ func (p *parser) throughputOne(kv pair) *benchrig.Throughput {
 
 func (p *parser) throughputFiles(n *yaml.Node, field string) *benchrig.Throughput {
 	if n.Kind != yaml.SequenceNode {
-		p.errorf(n, field, "expected a list of file globs, got %s", describe(n))
+		p.Errorf(n, field, "expected a list of file globs, got %s", yamlnode.Describe(n))
 		return nil
 	}
 	if len(n.Content) == 0 {
-		p.errorf(n, field, "empty list of file globs")
+		p.Errorf(n, field, "empty list of file globs")
 		return nil
 	}
 	t := &benchrig.Throughput{Unit: benchrig.Bytes}
 	for i, item := range n.Content {
-		item = deref(item)
+		item = yamlnode.Deref(item)
 		f := fmt.Sprintf("%s[%d]", field, i)
-		glob, ok := p.scalar(item, f, "a file glob")
+		glob, ok := p.Scalar(item, f, "a file glob")
 		if !ok {
 			continue
 		}
 		if strings.TrimSpace(glob) == "" {
-			p.errorf(item, f, "file glob is empty")
+			p.Errorf(item, f, "file glob is empty")
 			continue
 		}
 		if expanded, ok := p.template(item, f, glob); ok {
 			if _, err := matchGlob(expanded); err != nil {
-				p.errorf(item, f, "bad glob %q: %v", expanded, err)
+				p.Errorf(item, f, "bad glob %q: %v", expanded, err)
 				continue
 			}
 		}
@@ -836,7 +765,7 @@ func NormalizeArch(arch string) (string, bool) { return benchrig.NormalizeArch(a
 
 func (p *parser) images(n *yaml.Node) map[string]string {
 	if n.Kind != yaml.MappingNode {
-		p.errorf(n, "images", "expected a mapping of architecture to image, got %s", describe(n))
+		p.Errorf(n, "images", "expected a mapping of architecture to image, got %s", yamlnode.Describe(n))
 		return nil
 	}
 	images := map[string]string{}
@@ -845,20 +774,20 @@ func (p *parser) images(n *yaml.Node) map[string]string {
 		field := "images." + kv.key
 		arch, ok := NormalizeArch(kv.key)
 		if !ok {
-			p.errorf(kv.k, field, "unknown architecture %q (known: %s; x86_64 and aarch64 are accepted too)", kv.key, strings.Join(benchrig.KnownArchs, ", "))
+			p.Errorf(kv.k, field, "unknown architecture %q (known: %s; x86_64 and aarch64 are accepted too)", kv.key, strings.Join(benchrig.KnownArchs, ", "))
 			continue
 		}
 		if prev, dup := first[arch]; dup {
-			p.errorf(kv.k, field, "duplicate architecture: %s is %s, already given as %s at line %d", kv.key, arch, prev.key, prev.k.Line)
+			p.Errorf(kv.k, field, "duplicate architecture: %s is %s, already given as %s at line %d", kv.key, arch, prev.key, prev.k.Line)
 			continue
 		}
 		first[arch] = kv
-		img, ok := p.scalar(deref(kv.v), field, "an image name")
+		img, ok := p.Scalar(yamlnode.Deref(kv.v), field, "an image name")
 		if !ok {
 			continue
 		}
 		if strings.TrimSpace(img) == "" {
-			p.errorf(kv.v, field, "image is empty")
+			p.Errorf(kv.v, field, "image is empty")
 			continue
 		}
 		images[arch] = img
@@ -874,14 +803,14 @@ func (p *parser) baseline(n *yaml.Node) map[string]string {
 // or one case per group of the params it does not name.
 func (p *parser) caseSelector(n *yaml.Node, what string) map[string]string {
 	if n.Kind != yaml.MappingNode {
-		p.errorf(n, what, "expected a mapping of param name to value, got %s", describe(n))
+		p.Errorf(n, what, "expected a mapping of param name to value, got %s", yamlnode.Describe(n))
 		return nil
 	}
 	base := map[string]string{}
 	keyNodes := map[string]*yaml.Node{}
 	for _, kv := range p.mapping(n, what) {
-		v := deref(kv.v)
-		val, ok := p.scalar(v, what+"."+kv.key, "a param value")
+		v := yamlnode.Deref(kv.v)
+		val, ok := p.Scalar(v, what+"."+kv.key, "a param value")
 		if !ok {
 			continue
 		}
@@ -902,7 +831,7 @@ func (p *parser) caseSelector(n *yaml.Node, what string) map[string]string {
 		if pr.param != "" {
 			at, field = keyNodes[pr.param], what+"."+pr.param
 		}
-		p.errorf(at, field, "%s", pr.msg)
+		p.Errorf(at, field, "%s", pr.msg)
 	}
 	return base
 }

@@ -27,14 +27,14 @@ func (p *parser) template(n *yaml.Node, field, s string) (string, bool) {
 	}
 	t, err := template.New(field).Option("missingkey=error").Parse(s)
 	if err != nil {
-		p.errorf(n, field, "bad template: %s", cleanTemplateError(field, err))
+		p.Errorf(n, field, "bad template: %s", cleanTemplateError(field, err))
 		return "", false
 	}
 	refs := inspect(t)
 	if refs.ranges {
 		// Every param is a string, so a range can only loop over a number,
 		// and a large one would stall validation and every trial alike.
-		p.errorf(n, field, "bad template: {{range}} is not supported in spec templates")
+		p.Errorf(n, field, "bad template: {{range}} is not supported in spec templates")
 		return "", false
 	}
 	if !p.namesKnown {
@@ -51,12 +51,12 @@ func (p *parser) template(n *yaml.Node, field, s string) (string, bool) {
 		if len(unknown) > 1 {
 			noun = "params"
 		}
-		p.errorf(n, field, "template refers to unknown %s %s (%s)", noun, strings.Join(quoted, ", "), knownParams(p.params))
+		p.Errorf(n, field, "template refers to unknown %s %s (%s)", noun, strings.Join(quoted, ", "), knownParams(p.params))
 		return "", false
 	}
 	w := &limitedWriter{max: maxTemplateOutput}
 	if err := t.Execute(w, p.sample); err != nil {
-		p.errorf(n, field, "bad template: %s", cleanTemplateError(field, err))
+		p.Errorf(n, field, "bad template: %s", cleanTemplateError(field, err))
 		return "", false
 	}
 	return w.b.String(), true
