@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/benchrig/benchrig"
+	"github.com/benchrig/benchrig/internal/atomicfile"
 )
 
 // Options are the choices both generators share.
@@ -363,33 +364,25 @@ func fileSHA256(path string) (string, error) {
 // and renames it into place, so a reader never sees a partial file. There
 // is no fsync: the data can be regenerated and is checked on the next run.
 func writeOne(ctx context.Context, dir string, pf plannedFile, report func(int64)) (FileInfo, error) {
-	tmp, err := os.CreateTemp(dir, "."+pf.name+tempMark+"*")
-	if err != nil {
-		return FileInfo{}, fmt.Errorf("write %s: %w", pf.name, err)
-	}
-	defer os.Remove(tmp.Name())
-	w := &fileWriter{f: tmp, h: sha256.New(), report: report}
-	fi, err := pf.write(ctx, w)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
+	var w *fileWriter
+	var fi FileInfo
+	err := atomicfile.Write(filepath.Join(dir, pf.name), 0o644, false, func(f *os.File) error {
+		w = &fileWriter{f: f, h: sha256.New(), report: report}
+		var err error
+		fi, err = pf.write(ctx, w)
+		return err
+	})
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			return FileInfo{}, err
 		}
 		return FileInfo{}, fmt.Errorf("write %s: %w", pf.name, err)
 	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return FileInfo{}, fmt.Errorf("write %s: %w", pf.name, err)
-	}
-	if err := os.Rename(tmp.Name(), filepath.Join(dir, pf.name)); err != nil {
-		return FileInfo{}, fmt.Errorf("write %s: %w", pf.name, err)
-	}
 	fi.Name, fi.Size, fi.SHA256 = pf.name, w.n, hex.EncodeToString(w.h.Sum(nil))
 	return fi, nil
 }
 
-const tempMark = ".tmp-"
+const tempMark = atomicfile.TempMark
 
 // tempOwner returns the file a temporary file of writeOne was for.
 func tempOwner(name string) (string, bool) {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/benchrig/benchrig"
+	"github.com/benchrig/benchrig/internal/atomicfile"
 )
 
 // ManifestName is the manifest's file name in an output directory.
@@ -96,22 +97,11 @@ func writeManifest(dir string, m *Manifest) error {
 		return fmt.Errorf("write manifest: %w", err)
 	}
 	b = append(b, '\n')
-	tmp, err := os.CreateTemp(dir, "."+ManifestName+".tmp-*")
+	err = atomicfile.Write(filepath.Join(dir, ManifestName), 0o644, false, func(f *os.File) error {
+		_, err := f.Write(b)
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("write manifest: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write manifest: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write manifest: %w", err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return fmt.Errorf("write manifest: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), filepath.Join(dir, ManifestName)); err != nil {
 		return fmt.Errorf("write manifest: %w", err)
 	}
 	return nil

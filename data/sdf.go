@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/benchrig/benchrig"
+	"github.com/benchrig/benchrig/internal/atomicfile"
 )
 
 // SDFSpec are the parameters of a gzipped SDF data set.
@@ -292,34 +293,25 @@ func buildCache(ctx context.Context, c *Corpus, obabel, dir, path string, worker
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("molfile cache: %w", err)
 	}
-	tmp, err := os.CreateTemp(dir, ".sdf-molfiles-*")
+	err = atomicfile.Write(path, 0o644, false, func(f *os.File) error {
+		bw := bufio.NewWriterSize(f, flushAt)
+		zw, _ := gzip.NewWriterLevel(bw, gzip.BestSpeed)
+		for _, o := range outs {
+			b, err := os.ReadFile(o)
+			if err != nil {
+				return err
+			}
+			zw.Write(zeroHeaderTime(b))
+		}
+		if err := zw.Close(); err != nil {
+			return err
+		}
+		return bw.Flush()
+	})
 	if err != nil {
 		return fmt.Errorf("molfile cache: %w", err)
 	}
-	defer os.Remove(tmp.Name())
-	bw := bufio.NewWriterSize(tmp, flushAt)
-	zw, _ := gzip.NewWriterLevel(bw, gzip.BestSpeed)
-	for _, o := range outs {
-		b, err := os.ReadFile(o)
-		if err != nil {
-			tmp.Close()
-			return fmt.Errorf("molfile cache: %w", err)
-		}
-		zw.Write(zeroHeaderTime(b))
-	}
-	if err := zw.Close(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("molfile cache: %w", err)
-	}
-	if err := bw.Flush(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("molfile cache: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("molfile cache: %w", err)
-	}
-	os.Chmod(tmp.Name(), 0o644)
-	return os.Rename(tmp.Name(), path)
+	return nil
 }
 
 // zeroHeaderTime replaces the MMDDYYHHmm time stamp Open Babel writes in

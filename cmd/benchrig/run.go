@@ -12,6 +12,7 @@ import (
 
 	"github.com/benchrig/benchrig"
 	"github.com/benchrig/benchrig/collect"
+	"github.com/benchrig/benchrig/internal/atomicfile"
 	"github.com/benchrig/benchrig/reports"
 	"github.com/benchrig/benchrig/runner"
 	"github.com/benchrig/benchrig/spec"
@@ -264,22 +265,7 @@ func checkWritableOne(path string) error {
 // writeFile writes through a temporary file and renames it, so a failed
 // write never leaves a truncated export.
 func writeFile(path string, write func(*os.File) error) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".benchrig-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(f.Name())
-	if err := write(f); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Chmod(f.Name(), 0o644); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
+	if err := atomicfile.Write(path, 0o644, false, write); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
