@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -116,12 +117,12 @@ func Run(ctx context.Context, cfg Config, spec *benchrig.Spec) (*benchrig.Run, e
 	if err != nil {
 		return nil, err
 	}
+	if len(slices.Compact(slices.Sorted(maps.Values(baselines)))) == 1 {
+		baselines = nil // one baseline for every case: BaselineID says it
+	}
 	_, ceilings, err := selectCases(spec, "ceiling", spec.Ceiling, cases)
 	if err != nil {
 		return nil, err
-	}
-	if len(spec.Ceiling) == 0 {
-		ceilings = nil
 	}
 
 	started := cfg.Now()
@@ -805,8 +806,8 @@ func throughputOf(tp *benchrig.Throughput, vars map[string]string, dir string) (
 
 // selectCases finds the cases sel picks (the spec's baseline or ceiling):
 // one per group of cases that agree on the params sel does not name. It
-// returns the first picked case and, when sel picks more than one, the
-// pick of every case's group. An empty sel picks the first case.
+// returns the first picked case and the pick of every case's group. An
+// empty sel picks the first case, with no per-case map.
 func selectCases(spec *benchrig.Spec, field string, sel map[string]string, cases []benchrig.Case) (string, map[string]string, error) {
 	if len(sel) == 0 {
 		return cases[0].ID, nil, nil
@@ -840,9 +841,6 @@ func selectCases(spec *benchrig.Spec, field string, sel map[string]string, cases
 	}
 	if first == "" {
 		return "", nil, &benchrig.Error{Code: benchrig.EInvalid, File: spec.File, Field: field, Msg: "matches no case"}
-	}
-	if len(picked) == 1 && field == "baseline" {
-		return first, nil, nil
 	}
 	per := make(map[string]string, len(cases))
 	for _, c := range cases {

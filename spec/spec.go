@@ -234,7 +234,7 @@ func (p *parser) spec(n *yaml.Node) *benchrig.Spec {
 		s.Images = p.images(v)
 	}
 	if v, ok := present("baseline"); ok {
-		s.Baseline = p.baseline(v)
+		s.Baseline = p.caseSelector(v, "baseline")
 	}
 	if v, ok := present("order"); ok {
 		if o, ok := p.Scalar(v, "order", "an order"); ok {
@@ -793,10 +793,6 @@ func (p *parser) images(n *yaml.Node) map[string]string {
 		images[arch] = img
 	}
 	return images
-}
-
-func (p *parser) baseline(n *yaml.Node) map[string]string {
-	return p.caseSelector(n, "baseline")
 }
 
 // caseSelector decodes a mapping of param name to value that picks a case,
