@@ -3,7 +3,6 @@ package reports
 import (
 	"fmt"
 	"math"
-	"slices"
 
 	"github.com/benchrig/benchrig"
 )
@@ -117,20 +116,7 @@ func busyAndReads(c *CaseReport) (busy, readRate, readCap float64) {
 		}
 		readCap = max(readCap, t.Metrics["read_bps_cap"])
 	}
-	return medianOf(cpu), medianOf(reads), readCap
-}
-
-func medianOf(xs []float64) float64 {
-	if len(xs) == 0 {
-		return math.NaN()
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
+	return quantile(sorted(cpu), 0.5), quantile(sorted(reads), 0.5), readCap
 }
 
 // attribute names what bounds the knee, from the most specific evidence
