@@ -140,8 +140,8 @@ func attribute(k *Knee, next *CaseReport) {
 	switch {
 	case k.ReadCap > 0 && !math.IsNaN(k.ReadRate) && k.ReadRate >= readAtCap*k.ReadCap:
 		k.Bound = BoundIO
-		k.Reason = fmt.Sprintf("reads at %s/s, %.0f%% of the %s/s cap, with %s", benchrig.FormatBytes(int64(k.ReadRate)),
-			100*k.ReadRate/k.ReadCap, benchrig.FormatBytes(int64(k.ReadCap)), busy)
+		k.Reason = fmt.Sprintf("reads at %s, %.0f%% of the %s cap, with %s", formatRate(k.ReadRate, benchrig.Bytes),
+			100*k.ReadRate/k.ReadCap, formatRate(k.ReadCap, benchrig.Bytes), busy)
 	case saturated:
 		k.Bound = BoundCPU
 		k.Reason = fmt.Sprintf("cores saturated: %s (median (user+sys)/wall)", busy)
@@ -154,13 +154,13 @@ func attribute(k *Knee, next *CaseReport) {
 			next.Files, 1000*k.FileTime, busy)
 	case coldRead:
 		k.Bound = BoundIO
-		k.Reason = fmt.Sprintf("%s/s read from the device (%.0f%% of the data did not come from the page cache), with only %s",
-			benchrig.FormatBytes(int64(k.ReadRate)), 100*k.ReadRate*next.Stats.Median/bytesPerTrial, busy)
+		k.Reason = fmt.Sprintf("%s read from the device (%.0f%% of the data did not come from the page cache), with only %s",
+			formatRate(k.ReadRate, benchrig.Bytes), 100*k.ReadRate*next.Stats.Median/bytesPerTrial, busy)
 	default:
 		k.Bound = BoundUnknown
 		reads := "not measured"
 		if !math.IsNaN(k.ReadRate) {
-			reads = benchrig.FormatBytes(int64(k.ReadRate)) + "/s"
+			reads = formatRate(k.ReadRate, benchrig.Bytes)
 		}
 		k.Reason = fmt.Sprintf("neither cores nor reads look saturated: %s, device reads %s", busy, reads)
 	}
