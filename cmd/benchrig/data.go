@@ -3,9 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -166,7 +164,7 @@ func absPath(d *deps, p string) string {
 
 func runData(ctx context.Context, d *deps, opts dataOptions, gen func(context.Context, data.Options) (*data.Result, error)) error {
 	dir := absPath(d, opts.out)
-	bar := &dataProgress{w: d.stderr, tty: d.tty, quiet: opts.quiet, start: time.Now()}
+	bar := &dataProgress{bar: bar{w: d.stderr, start: time.Now()}, tty: d.tty, quiet: opts.quiet}
 	res, err := gen(ctx, data.Options{
 		Dir:      dir,
 		Verify:   opts.verify,
@@ -207,13 +205,10 @@ func runData(ctx context.Context, d *deps, opts dataOptions, gen func(context.Co
 // dataProgress shows a generation on stderr: a redrawn bar on a terminal,
 // one line per file written otherwise.
 type dataProgress struct {
-	mu       sync.Mutex
-	w        io.Writer
-	tty      bool
-	quiet    bool
-	start    time.Time
-	drawn    bool
-	lastDraw time.Time
+	mu sync.Mutex
+	bar
+	tty   bool
+	quiet bool
 }
 
 func (p *dataProgress) observe(e data.Progress) {
@@ -228,28 +223,19 @@ func (p *dataProgress) observe(e data.Progress) {
 		}
 		return
 	}
-	now := time.Now()
-	if e.File == nil && now.Sub(p.lastDraw) < 100*time.Millisecond {
+	if !p.due(e.File != nil) {
 		return
 	}
-	p.lastDraw = now
-	const width = 30
 	frac := 0.0
 	if e.Total > 0 {
-		frac = min(1, float64(e.Done)/float64(e.Total))
+		frac = float64(e.Done) / float64(e.Total)
 	}
-	filled := int(frac * width)
-	eta := "--:--"
-	if frac > 0 {
-		elapsed := now.Sub(p.start)
-		eta = fmtClock(time.Duration(float64(elapsed) / frac * (1 - frac)))
-	}
+	cells, eta := p.gauge(frac)
 	amount := fmt.Sprintf("%d/%d molecules", e.Done, e.Total)
 	if e.Unit == "bytes" {
 		amount = benchrig.FormatBytes(e.Done) + "/" + benchrig.FormatBytes(e.Total)
 	}
-	fmt.Fprintf(p.w, "\r\033[K[%s%s] %3.0f%% %d/%d files %s ETA %s", strings.Repeat("#", filled), strings.Repeat(".", width-filled), frac*100, e.FilesDone, e.Files, amount, eta)
-	p.drawn = true
+	p.line(fmt.Sprintf("[%s] %3.0f%% %d/%d files %s ETA %s", cells, min(1, frac)*100, e.FilesDone, e.Files, amount, eta))
 }
 
 func (p *dataProgress) note(s string) {
@@ -257,13 +243,6 @@ func (p *dataProgress) note(s string) {
 	defer p.mu.Unlock()
 	p.clear()
 	fmt.Fprintf(p.w, "note: %s\n", s)
-}
-
-func (p *dataProgress) clear() {
-	if p.drawn {
-		fmt.Fprint(p.w, "\r\033[K")
-		p.drawn = false
-	}
 }
 
 func (p *dataProgress) finish() {

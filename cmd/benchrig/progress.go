@@ -10,19 +10,63 @@ import (
 	"github.com/benchrig/benchrig/runner"
 )
 
-// progress shows the runner's events on stderr: a redrawn bar with an ETA
-// on a terminal, one plain line per trial otherwise (CI logs, pipes).
-type progress struct {
+// bar is a progress line redrawn in place on a terminal, shared by run
+// and data.
+type bar struct {
 	w        io.Writer
-	tty      bool
-	quiet    bool
 	start    time.Time
 	drawn    bool
 	lastDraw time.Time
 }
 
+// due says whether to redraw now: at most every 100 ms, so a fast stream
+// of events does not flood the terminal, unless force.
+func (b *bar) due(force bool) bool {
+	now := time.Now()
+	if !force && now.Sub(b.lastDraw) < 100*time.Millisecond {
+		return false
+	}
+	b.lastDraw = now
+	return true
+}
+
+// gauge returns the bar's cells for the fraction frac done, and the time
+// left at the pace so far ("--:--" before anything is done).
+func (b *bar) gauge(frac float64) (cells, eta string) {
+	const width = 30
+	frac = min(max(frac, 0), 1)
+	filled := int(frac * width)
+	eta = "--:--"
+	if frac > 0 {
+		elapsed := time.Since(b.start)
+		eta = fmtClock(time.Duration(float64(elapsed) / frac * (1 - frac)))
+	}
+	return strings.Repeat("#", filled) + strings.Repeat(".", width-filled), eta
+}
+
+// line replaces the drawn line with s.
+func (b *bar) line(s string) {
+	fmt.Fprint(b.w, "\r\033[K"+s)
+	b.drawn = true
+}
+
+func (b *bar) clear() {
+	if b.drawn {
+		fmt.Fprint(b.w, "\r\033[K")
+		b.drawn = false
+	}
+}
+
+// progress shows the runner's events on stderr: a redrawn bar with an ETA
+// on a terminal, one plain line per trial otherwise (CI logs, pipes).
+type progress struct {
+	bar
+	tty   bool
+	quiet bool
+}
+
 func newProgress(w io.Writer, tty, quiet bool) *progress {
-	return &progress{w: w, tty: tty, quiet: quiet, start: time.Now()}
+	return &progress{bar: bar{w: w, start: time.Now()}, tty: tty, quiet: quiet}
 }
 
 func (p *progress) observe(e runner.Event) {
@@ -62,23 +106,14 @@ func trialText(t *benchrig.Trial) string {
 }
 
 func (p *progress) draw(e runner.Event, force bool) {
-	now := time.Now()
-	if !force && now.Sub(p.lastDraw) < 100*time.Millisecond {
+	if !p.due(force) {
 		return
 	}
-	p.lastDraw = now
-	const width = 30
 	frac := 0.0
 	if e.Total > 0 {
 		frac = float64(e.Done) / float64(e.Total)
 	}
-	filled := int(frac * width)
-	eta := "--:--"
-	if e.Done > 0 {
-		elapsed := now.Sub(p.start)
-		left := time.Duration(float64(elapsed) / float64(e.Done) * float64(e.Total-e.Done))
-		eta = fmtClock(left)
-	}
+	cells, eta := p.gauge(frac)
 	name := ""
 	if e.Case != nil {
 		name = e.Case.ID
@@ -86,15 +121,7 @@ func (p *progress) draw(e runner.Event, force bool) {
 	if len(name) > 40 {
 		name = name[:37] + "..."
 	}
-	fmt.Fprintf(p.w, "\r\033[K[%s%s] %d/%d %3.0f%% ETA %s %s", strings.Repeat("#", filled), strings.Repeat(".", width-filled), e.Done, e.Total, frac*100, eta, name)
-	p.drawn = true
-}
-
-func (p *progress) clear() {
-	if p.drawn {
-		fmt.Fprint(p.w, "\r\033[K")
-		p.drawn = false
-	}
+	p.line(fmt.Sprintf("[%s] %d/%d %3.0f%% ETA %s %s", cells, e.Done, e.Total, frac*100, eta, name))
 }
 
 func (p *progress) finish() {
