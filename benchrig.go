@@ -348,6 +348,33 @@ type Run struct {
 	Trials       []Trial // filled when a run is loaded whole
 }
 
+// NodeFacts are what a node's engine says about itself, fingerprinted on
+// first contact and again by pool check; a run keeps the facts of every
+// node it used.
+type NodeFacts struct {
+	Name string `json:"name"`
+	Pool string `json:"pool,omitempty"`
+	Host string `json:"host"`
+	// Arch is the architecture trials run as (GOARCH name): the pools
+	// file's declared arch when set, else the engine's. EngineArch is what
+	// the engine itself reported, so an emulated node shows both.
+	Arch          string            `json:"arch"`
+	ArchDeclared  bool              `json:"arch_declared,omitempty"`
+	EngineArch    string            `json:"engine_arch"`
+	OS            string            `json:"os"`
+	Kernel        string            `json:"kernel"`
+	CPUs          int               `json:"cpus"`
+	MemoryBytes   int64             `json:"memory_bytes"`
+	EngineVersion string            `json:"engine_version"`
+	APIVersion    string            `json:"api_version"`
+	Runtimes      []string          `json:"runtimes,omitempty"`
+	Labels        map[string]string `json:"labels,omitempty"` // the pools file's and the engine's, the file's winning
+	Hostname      string            `json:"hostname,omitempty"`
+	// Latency is one round trip to the engine (a ping) when the facts
+	// were taken.
+	Latency time.Duration `json:"latency_ns"`
+}
+
 // Fingerprint records where a run happened.
 type Fingerprint struct {
 	Hostname    string `json:"hostname"`

@@ -29,7 +29,62 @@ type Job struct {
 	// before the job starts, outside the timed interval, so that the job
 	// reads cold.
 	DropCaches bool
+
+	// Container is set for container executors (docker) and nil for the
+	// local executor, which refuses a job that has one.
+	Container *Container
 }
+
+// Container is what a container executor needs beyond the command: the
+// image, the platform to run it as, labels, and the resources and risky
+// options the spec asked for. The runner fills it in only after the pool's
+// policy allowed the risky options; an executor still refuses what its own
+// node's policy forbids.
+type Container struct {
+	// Image is the image reference, already resolved for the node's
+	// architecture (the spec's images map, else image).
+	Image string
+	// Platform is "linux/ARCH" when the node's architecture was declared
+	// in the pools file (an emulated node), "" to let the engine choose.
+	Platform string
+	// Labels go on the container, in addition to the executor's own
+	// ownership labels: benchrig.run, benchrig.case, benchrig.trial,
+	// benchrig.spec (see LabelRun and friends).
+	Labels map[string]string
+
+	// CPUs is a CPU quota in cores (1.5 = one and a half); 0 means none.
+	CPUs float64
+	// CPUSet pins the container to these CPUs ("0-1", "3"); "" means any.
+	CPUSet string
+	// MemoryBytes is a memory limit; 0 means none.
+	MemoryBytes int64
+	// Network is "none" (the default when ""), "bridge" or "host".
+	Network string
+
+	// Risky options: refused unless the pool's policy allows them.
+	Privileged bool
+	Mounts     []Mount  // host paths bound into the container
+	Devices    []string // host device nodes, "/dev/x" or "/dev/x:/dev/y"
+}
+
+// Mount binds a host path into a container.
+type Mount struct {
+	Source   string // on the node's host
+	Target   string // in the container
+	ReadOnly bool
+}
+
+// Container labels every container executor puts on what it creates, so
+// that anything left behind by a crash or Ctrl-C can be found and removed.
+const (
+	LabelRun   = "benchrig.run"
+	LabelCase  = "benchrig.case"
+	LabelTrial = "benchrig.trial"
+	LabelSpec  = "benchrig.spec"
+	// LabelOwner says which benchrig process created the container
+	// ("host/pid/start"), so a reaper removes only what dead processes left.
+	LabelOwner = "benchrig.owner"
+)
 
 // Checker is an optional ability of an Executor: Check tells, before
 // anything runs, whether the executor can run job as asked (a read cap, a
