@@ -69,6 +69,51 @@ type Spec struct {
 	// Cache is "warm" (the default, "" too) or "cold": drop the page cache
 	// before every trial. A template.
 	Cache string
+
+	// Placement says where cases run when the spec runs on node pools
+	// (its pools field, or run --pool); the local executor ignores it.
+	Placement Placement
+	// Container holds the options of the containers trials run in on
+	// node pools; the local executor ignores it. Risky options are refused
+	// unless the pool's policy allows them.
+	Container ContainerSpec
+}
+
+// Placement values of Placement.Per.
+const (
+	PerNode = "node" // every case runs on every matching node (the default)
+	PerArch = "arch" // every case runs on one node of each matching architecture
+)
+
+// Placement picks the nodes a spec's cases run on. Each case of the matrix
+// is planned once per picked node (Per node) or architecture (Per arch):
+// the run's cases then carry a param "node" or "arch" with that value.
+type Placement struct {
+	Pools  []string          // pools to draw nodes from; run --pool overrides
+	Per    string            // PerNode ("" too) or PerArch
+	Nodes  []string          // a fixed node set by name; empty means every node of the pools
+	Arch   []string          // only nodes of these architectures (GOARCH names)
+	Labels map[string]string // only nodes with all these labels
+	// TrialsPerNode is how many trials may run at once on one node
+	// (default 1, for clean numbers); a node's max_trials caps it.
+	TrialsPerNode int
+}
+
+// ContainerSpec holds container options of a spec.
+type ContainerSpec struct {
+	Network    string // none (the default), bridge or host
+	Privileged bool
+	Mounts     []Mount  // host paths bound in; templates
+	Devices    []string // host device nodes
+}
+
+// Mount binds a host path into a container. Source and Target are
+// templates; a relative Source is resolved against the directory benchrig
+// runs in, and an empty Target means the same path as Source, so commands
+// can name the same paths inside and outside containers.
+type Mount struct {
+	Source, Target string
+	ReadOnly       bool
 }
 
 // Requirement is a program a case needs, and how to get it.
@@ -85,6 +130,13 @@ type Resources struct {
 	// ReadDevice is a path on the device to cap, or the device node;
 	// "" means the trial's working directory.
 	ReadDevice string
+
+	// Container limits, for container executors: a CPU quota in cores
+	// (0 none), a CPU set ("0-1"; "" any) and a memory limit in bytes
+	// (0 none).
+	CPUs        float64
+	CPUSet      string
+	MemoryBytes int64
 }
 
 // ReservedVars are template variables benchrig defines itself; params may
@@ -92,7 +144,9 @@ type Resources struct {
 // Spec.Instances); {{.spec_dir}} is the absolute directory of the spec
 // file, so a spec can name scripts beside it whatever the working
 // directory.
-var ReservedVars = []string{"instance", "spec_dir"}
+// {{.node}} and {{.arch}} are the node a trial runs on and its
+// architecture ("local" and the host's on the local executor).
+var ReservedVars = []string{"instance", "spec_dir", "node", "arch"}
 
 // Command is either an argv list run directly, or a string run by /bin/sh -c.
 // Exactly one of Argv and Shell is set.
@@ -345,6 +399,16 @@ type Run struct {
 	ThroughputBytes map[string]float64
 	// ScalingParam is the spec's Scaling param, if any.
 	ScalingParam string
+	// Placements says where each case was planned to run on node pools:
+	// case ID -> node, its architecture and the image chosen for it. nil
+	// for the local executor.
+	Placements map[string]CasePlacement
+	// Nodes are the facts of every node the run used, as fingerprinted
+	// when it first contacted them.
+	Nodes []NodeFacts
+	// NodeEvents are what happened to nodes during the run: lost, removed
+	// from or added to the pool, and where their work went.
+	NodeEvents []NodeEvent
 	Trials       []Trial // filled when a run is loaded whole
 }
 
@@ -373,6 +437,40 @@ type NodeFacts struct {
 	// Latency is one round trip to the engine (a ping) when the facts
 	// were taken.
 	Latency time.Duration `json:"latency_ns"`
+}
+
+// CasePlacement is where a case runs: its home node (trials move to
+// another node of the same class only when that node is lost), the node's
+// architecture and the image resolved for it.
+type CasePlacement struct {
+	Node  string `json:"node"`
+	Arch  string `json:"arch"`
+	Image string `json:"image"`
+}
+
+// NodeEvent kinds.
+const (
+	NodeLost    = "lost"    // the engine stopped answering
+	NodeRemoved = "removed" // the pools file no longer lists it
+	NodeAdded   = "added"   // the pools file lists a new node of the placement
+)
+
+// NodeEvent is something that happened to a node during a run, and what
+// became of its work.
+type NodeEvent struct {
+	Time   time.Time `json:"time"`
+	Node   string    `json:"node"`
+	Kind   string    `json:"kind"`
+	Reason string    `json:"reason,omitempty"`
+	// MovedTo maps each case whose remaining trials moved to the node
+	// that took them over; Failed lists the cases whose remaining trials
+	// were recorded as failed (node-lost) because no node of the same
+	// class was left.
+	MovedTo map[string]string `json:"moved_to,omitempty"`
+	Failed  []string          `json:"failed,omitempty"`
+	// Interrupted counts the trials in flight on the node when it was
+	// lost: not recorded there, and run again where the case moved.
+	Interrupted int `json:"interrupted,omitempty"`
 }
 
 // Fingerprint records where a run happened.

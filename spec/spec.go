@@ -51,7 +51,7 @@ var topFields = []string{
 	"name", "description", "command", "params", "repeat", "warmup", "timeout",
 	"env", "workdir", "setup", "cleanup", "throughput", "image", "images",
 	"baseline", "order", "scaling", "instances", "requires", "resources", "cache",
-	"ceiling",
+	"ceiling", "pools", "placement", "container",
 }
 
 // maxInstances bounds instances: more copies than this on one node measure
@@ -261,6 +261,15 @@ func (p *parser) spec(n *yaml.Node) *benchrig.Spec {
 	if v, ok := present("resources"); ok {
 		s.Resources = p.resources(v)
 	}
+	if v, ok := present("pools"); ok {
+		s.Placement.Pools = p.names(v, "pools", "a pool name")
+	}
+	if v, ok := present("placement"); ok {
+		p.placement(v, &s.Placement)
+	}
+	if v, ok := present("container"); ok {
+		s.Container = p.container(v)
+	}
 	if v, ok := present("cache"); ok {
 		if c, ok := p.Scalar(v, "cache", "warm or cold"); ok {
 			if out, ok := p.template(v, "cache", c); ok {
@@ -331,7 +340,7 @@ func (p *parser) requires(n *yaml.Node) []benchrig.Requirement {
 	return out
 }
 
-var resourceFields = []string{"read_bps", "read_device"}
+var resourceFields = []string{"read_bps", "read_device", "cpus", "cpuset", "memory"}
 
 func (p *parser) resources(n *yaml.Node) benchrig.Resources {
 	var r benchrig.Resources
@@ -360,6 +369,38 @@ func (p *parser) resources(n *yaml.Node) benchrig.Resources {
 			}
 			p.template(kv.v, field, v)
 			r.ReadDevice = v
+		case "cpus":
+			v, ok := p.Scalar(kv.v, field, "a number of cores")
+			if !ok {
+				continue
+			}
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil || !(f > 0) || math.IsInf(f, 0) {
+				p.Errorf(kv.v, field, "expected a positive number of cores like 1 or 1.5, got %s", yamlnode.Describe(kv.v))
+				continue
+			}
+			r.CPUs = f
+		case "cpuset":
+			v, ok := p.Scalar(kv.v, field, "a CPU list")
+			if !ok {
+				continue
+			}
+			if !cpusetRE.MatchString(v) {
+				p.Errorf(kv.v, field, "expected a CPU list like 0, 0-1 or 0,2-3, got %q", v)
+				continue
+			}
+			r.CPUSet = v
+		case "memory":
+			v, ok := p.Scalar(kv.v, field, "a size")
+			if !ok {
+				continue
+			}
+			b, err := benchrig.ParseBytes(strings.TrimSpace(v))
+			if err != nil || b <= 0 {
+				p.Errorf(kv.v, field, "expected a size like 512MB or 2GiB, got %q", v)
+				continue
+			}
+			r.MemoryBytes = b
 		default:
 			p.UnknownField(kv.k, kv.key, "resources", resourceFields)
 		}
@@ -843,6 +884,11 @@ type problem struct {
 func checkBaseline(params []benchrig.Param, base map[string]string) []problem {
 	var probs []problem
 	for _, name := range benchrig.SortedKeys(base) {
+		if name == benchrig.PerNode || name == benchrig.PerArch {
+			// The placement's param: its values are known only when the
+			// run meets its nodes, and the runner judges them then.
+			continue
+		}
 		i := paramIndex(params, name)
 		if i < 0 {
 			probs = append(probs, problem{name, fmt.Sprintf("unknown param %q (%s)", name, knownParams(params))})
