@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/benchrig/benchrig"
-	"github.com/benchrig/benchrig/reports"
 )
 
 // Event tells an observer what the runner just did.
@@ -67,6 +66,15 @@ type Config struct {
 	// Now and NewID default to the wall clock and a time-based ID.
 	Now   func() time.Time
 	NewID func(time.Time) string
+
+	// Nodes, when set, runs the spec in containers across the nodes it
+	// discovers (Executor and Node are then unused): every case is planned
+	// on each node the spec's placement picks, trials run on several
+	// nodes at once, and a lost node's work moves to a node of its class.
+	Nodes Discoverer
+	// Refresh is how often Nodes is asked again during a run, so that
+	// nodes added to or removed from a pool are seen; default 2s.
+	Refresh time.Duration
 }
 
 // plan is a case with everything expanded for execution.
@@ -83,7 +91,16 @@ type plan struct {
 	files     int     // files matched by throughput.files, over all instances
 	bytes     float64 // the bytes of throughput.bytes beside items, over all instances
 
-	index       int // trials so far, warmups included
+	// home is the node the case's trials run on (nil: the local
+	// executor); it changes only when that node is lost or removed.
+	home *nodeState
+	// setupOn is the node the case's setup last ran on, so a case that
+	// moves gets its setup again where it lands.
+	setupOn *nodeState
+
+	index       int // trials recorded so far, warmups included
+	started     int // trials started and not discarded, warmups included
+	inflight    int // trials running now
 	measured    []float64
 	failed      int
 	first       time.Time // start of the first measured trial
@@ -108,8 +125,43 @@ func Run(ctx context.Context, cfg Config, spec *benchrig.Spec) (*benchrig.Run, e
 	if cfg.LookPath == nil {
 		cfg.LookPath = pathLooker(cfg.Environ)
 	}
-	cases := benchrig.Matrix(spec.Params)
-	plans, unit, err := preparePlans(cfg, spec, cases)
+	if cfg.Refresh <= 0 {
+		cfg.Refresh = 2 * time.Second
+	}
+	started := cfg.Now()
+	runID := cfg.NewID(started)
+	r := &state{cfg: cfg, spec: spec, nodes: map[string]*nodeState{}}
+	r.cond = sync.NewCond(&r.mu)
+
+	params := spec.Params
+	var homes map[string]*Node // placement value -> home node
+	var placeParam string
+	if cfg.Nodes != nil {
+		all, err := cfg.Nodes.Nodes(ctx)
+		if err != nil {
+			return nil, err
+		}
+		pp, h, err := placeNodes(spec, all)
+		if err != nil {
+			return nil, err
+		}
+		if err := checkPolicy(spec, h); err != nil {
+			return nil, err
+		}
+		homes, placeParam = h, pp.Name
+		params = append([]benchrig.Param{pp}, params...)
+		for _, n := range all {
+			if matches(spec.Placement, n) == "" {
+				r.addNode(n)
+			}
+		}
+	} else {
+		r.local = &nodeState{Node: &Node{Name: cfg.Node, Executor: cfg.Executor, MaxTrials: 1}, slots: 1}
+		r.nodes[cfg.Node] = r.local
+		r.order = append(r.order, r.local)
+	}
+	cases := benchrig.Matrix(params)
+	plans, unit, err := r.preparePlans(runID, homes, placeParam, cases)
 	if err != nil {
 		return nil, err
 	}
@@ -125,9 +177,8 @@ func Run(ctx context.Context, cfg Config, spec *benchrig.Spec) (*benchrig.Run, e
 		return nil, err
 	}
 
-	started := cfg.Now()
 	run := &benchrig.Run{
-		ID:             cfg.NewID(started),
+		ID:             runID,
 		SpecName:       spec.Name,
 		SpecHash:       spec.Hash,
 		SpecFile:       spec.File,
@@ -156,6 +207,19 @@ func Run(ctx context.Context, cfg Config, spec *benchrig.Spec) (*benchrig.Run, e
 			}
 		}
 	}
+	if cfg.Nodes != nil {
+		run.Placements = map[string]benchrig.CasePlacement{}
+		for _, p := range plans {
+			pl := benchrig.CasePlacement{Node: p.home.Name, Arch: p.home.Facts.Arch}
+			if p.job.Container != nil {
+				pl.Image = p.job.Container.Image
+			}
+			run.Placements[p.c.ID] = pl
+		}
+		for _, ns := range r.order {
+			run.Nodes = append(run.Nodes, ns.Facts)
+		}
+	}
 	for _, p := range plans {
 		if p.files > 0 {
 			if run.Files == nil {
@@ -174,7 +238,7 @@ func Run(ctx context.Context, cfg Config, spec *benchrig.Spec) (*benchrig.Run, e
 	if err := cfg.Recorder.CreateRun(ctx, run); err != nil {
 		return nil, fmt.Errorf("record run: %w", err)
 	}
-	r := &state{cfg: cfg, spec: spec, run: run, plans: plans}
+	r.run, r.plans = run, plans
 	for _, p := range plans {
 		if p.unavailable == "" {
 			r.total += spec.Warmup + spec.Repeat.Max
@@ -201,6 +265,11 @@ func Run(ctx context.Context, cfg Config, spec *benchrig.Spec) (*benchrig.Run, e
 	// The run's end must be recorded even when ctx was cancelled.
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
+	if er, ok := cfg.Recorder.(NodeEventRecorder); ok && len(run.NodeEvents) > 0 {
+		if err := er.RecordNodeEvents(fctx, run.ID, run.Nodes, run.NodeEvents); err != nil && runErr == nil {
+			runErr = fmt.Errorf("record node events of run %s: %w", run.ID, err)
+		}
+	}
 	if err := cfg.Recorder.FinishRun(fctx, run.ID, status, run.Finished, run.Notes); err != nil && runErr == nil {
 		runErr = fmt.Errorf("record end of run %s: %w", run.ID, err)
 	}
@@ -208,237 +277,11 @@ func Run(ctx context.Context, cfg Config, spec *benchrig.Spec) (*benchrig.Run, e
 	return run, runErr
 }
 
-type state struct {
-	cfg   Config
-	spec  *benchrig.Spec
-	run   *benchrig.Run
-	plans []*plan
-	seq   int
-	done  int
-	total int
-}
-
-func (r *state) emit(e Event) {
-	if r.cfg.Observe != nil {
-		r.cfg.Observe(e)
-	}
-}
-
-func (r *state) note(p *plan, msg string) {
-	if old := r.run.Notes[p.c.ID]; old != "" {
-		msg = old + "; " + msg
-	}
-	r.run.Notes[p.c.ID] = msg
-	r.emit(Event{Kind: Note, Case: p.c, Msg: msg})
-}
-
-func (r *state) anyFailed() bool {
-	for _, p := range r.plans {
-		if p.failed > 0 || p.skipped != "" {
-			return true
-		}
-	}
-	return false
-}
-
-func (r *state) execute(ctx context.Context) error {
-	// Setup for every case first and cleanup for every case last, so that
-	// interleaved rounds never run a case's setup between other cases' trials.
-	for _, p := range r.plans {
-		if p.unavailable != "" {
-			continue
-		}
-		if err := r.hook(ctx, p, p.setup, "setup"); err != nil {
-			return err
-		}
-	}
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
-		defer cancel()
-		for _, p := range r.plans {
-			if p.skipped == "" && p.unavailable == "" {
-				_ = r.hook(cctx, p, p.cleanup, "cleanup") // failures are noted, never fatal
-			}
-		}
-	}()
-
-	if r.spec.Order == benchrig.Sequential {
-		for _, p := range r.plans {
-			for !r.finished(p) {
-				if err := r.trial(ctx, p); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	}
-	for {
-		active := false
-		for _, p := range r.plans {
-			if r.finished(p) {
-				continue
-			}
-			active = true
-			if err := r.trial(ctx, p); err != nil {
-				return err
-			}
-		}
-		if !active {
-			return nil
-		}
-	}
-}
-
-// hook runs a case's setup or cleanup command. A failed setup skips the case.
-func (r *state) hook(ctx context.Context, p *plan, job *Job, what string) error {
-	if job == nil {
-		return nil
-	}
-	m, err := r.cfg.Executor.Run(ctx, *job)
-	if err != nil {
-		return fmt.Errorf("%s of case %s: %w", what, p.c.ID, err)
-	}
-	if m.Error == "cancelled" || ctx.Err() != nil {
-		return cancelled()
-	}
-	if m.ExitCode != 0 || m.Error != "" {
-		reason := m.Error
-		if reason == "" {
-			reason = "exit status " + strconv.Itoa(m.ExitCode)
-		}
-		msg := fmt.Sprintf("%s failed (%s)", what, reason)
-		if tail := strings.TrimSpace(m.StderrTail); tail != "" {
-			msg += ": " + lastLine(tail)
-		}
-		if what == "setup" {
-			p.skipped = msg
-			p.done = true
-			r.total -= r.spec.Warmup + r.spec.Repeat.Max
-		}
-		r.note(p, msg)
-	}
-	return nil
-}
-
-// finished decides whether case p needs another trial, noting why it stops
-// when repetition is adaptive.
-func (r *state) finished(p *plan) bool {
-	if p.done {
-		return true
-	}
-	rep := r.spec.Repeat
-	n := len(p.measured) + p.failed
-	if p.index < r.spec.Warmup || n < rep.Min {
-		return false
-	}
-	stop := ""
-	switch {
-	case n >= rep.Max && rep.UntilCI == 0:
-		p.done = true // a fixed count, or min/max without a CI target: nothing to note
-		return true
-	case rep.UntilCI > 0 && len(p.measured) >= 2 && reports.RelHalfWidth(p.measured) <= rep.UntilCI:
-		// Checked before max: the trial that reached max may also have
-		// met the target.
-		stop = fmt.Sprintf("ci-met: CI half-width %s after %d trials (target %s)", pct(reports.RelHalfWidth(p.measured)), n, pct(rep.UntilCI))
-	case n >= rep.Max:
-		stop = fmt.Sprintf("ci-not-met: reached max %d trials with CI half-width %s (target %s)", rep.Max, pct(reports.RelHalfWidth(p.measured)), pct(rep.UntilCI))
-	case rep.MaxTime > 0 && r.cfg.Now().Sub(p.first) >= rep.MaxTime:
-		stop = fmt.Sprintf("ci-not-met: max_time %s reached after %d trials with CI half-width %s", rep.MaxTime, n, pct(reports.RelHalfWidth(p.measured)))
-	default:
-		return false
-	}
-	p.done = true
-	r.total -= rep.Max - n
-	r.note(p, stop)
-	return true
-}
-
-func (r *state) trial(ctx context.Context, p *plan) error {
-	if ctx.Err() != nil {
-		return cancelled()
-	}
-	warmup := p.index < r.spec.Warmup
-	r.emit(Event{Kind: TrialStarted, Case: p.c, Done: r.done, Total: r.total})
-	m, err := r.measure(ctx, p)
-	if err != nil && m.Start.IsZero() {
-		// The executor failed before the command ran: nothing to record.
-		return fmt.Errorf("trial %d of case %s: %w", p.index, p.c.ID, err)
-	}
-	if err != nil {
-		// The command ran but the executor failed around it (reading its
-		// cgroup, removing it). The wall time is still a measurement, but
-		// not a trustworthy one: keep it as a failed trial, so the raw
-		// figures are there to look at and the statistics leave it out.
-		m.Error = joinReasons(m.Error, "executor: "+err.Error())
-	}
-	if m.Error == "cancelled" || ctx.Err() != nil {
-		// The trial in flight was interrupted: it is not a measurement.
-		return cancelled()
-	}
-	t := &benchrig.Trial{
-		RunID:       r.run.ID,
-		CaseID:      p.c.ID,
-		Seq:         r.seq,
-		Index:       p.index,
-		Warmup:      warmup,
-		Node:        r.cfg.Node,
-		Measurement: m,
-	}
-	if err := r.cfg.Recorder.AddTrial(ctx, t); err != nil {
-		return fmt.Errorf("record trial %d of case %s: %w", t.Seq, p.c.ID, err)
-	}
-	r.run.Trials = append(r.run.Trials, *t)
-	r.seq++
-	r.done++
-	p.index++
-	if !warmup {
-		if p.first.IsZero() {
-			p.first = m.Start
-		}
-		if t.Failed() {
-			p.failed++
-		} else {
-			p.measured = append(p.measured, m.Wall.Seconds())
-		}
-	}
-	r.emit(Event{Kind: TrialDone, Case: p.c, Trial: t, Done: r.done, Total: r.total})
-	return nil
-}
-
-// measure runs one trial of p: its single job, or all its instances at
-// once, combined by combine.
-func (r *state) measure(ctx context.Context, p *plan) (benchrig.Measurement, error) {
-	if len(p.instances) == 1 {
-		return r.cfg.Executor.Run(ctx, p.instances[0])
-	}
-	jobs := p.instances
-	var dropped time.Duration
-	if d, ok := r.cfg.Executor.(CacheDropper); ok && jobs[0].DropCaches {
-		var err error
-		if dropped, err = d.DropCaches(ctx); err != nil {
-			return benchrig.Measurement{}, err
-		}
-		jobs = slices.Clone(jobs)
-		for i := range jobs {
-			jobs[i].DropCaches = false
-		}
-	}
-	ms := make([]benchrig.Measurement, len(p.instances))
-	errs := make([]error, len(p.instances))
-	var wg sync.WaitGroup
-	for i, job := range jobs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ms[i], errs[i] = r.cfg.Executor.Run(ctx, job)
-		}()
-	}
-	wg.Wait()
-	m := combine(ms)
-	if dropped > 0 {
-		m.Metrics["drop_caches_seconds"] = dropped.Seconds()
-	}
-	return m, errors.Join(errs...)
+// NodeEventRecorder is an optional ability of a Recorder: it keeps what
+// happened to nodes during a run (and the facts of nodes that joined it
+// after it started), written once when the run ends.
+type NodeEventRecorder interface {
+	RecordNodeEvents(ctx context.Context, runID string, nodes []benchrig.NodeFacts, events []benchrig.NodeEvent) error
 }
 
 // combine makes one measurement of instances that ran at once: the wall
@@ -519,7 +362,13 @@ func cancelled() error {
 // exist, throughput files match. A case whose required program is missing,
 // or whose read cap or cold cache the executor cannot honour, is planned as
 // unavailable: skipped with the reason, not an error.
-func preparePlans(cfg Config, spec *benchrig.Spec, cases []benchrig.Case) ([]*plan, benchrig.ThroughputUnit, error) {
+//
+// On node pools (homes set) each case's home node is the one its
+// placement param names; its jobs run in a container of the image for the
+// node's architecture, with only the spec's env (the image brings its
+// own), and programs are not looked up here: they are in the image.
+func (r *state) preparePlans(runID string, homes map[string]*Node, placeParam string, cases []benchrig.Case) ([]*plan, benchrig.ThroughputUnit, error) {
+	cfg, spec := r.cfg, r.spec
 	var errs benchrig.Errors
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, &benchrig.Error{Code: benchrig.EInvalid, File: spec.File, Field: field, Msg: fmt.Sprintf(format, args...)})
@@ -542,7 +391,16 @@ func preparePlans(cfg Config, spec *benchrig.Spec, cases []benchrig.Case) ([]*pl
 		vars := c.Map()
 		vars["instance"], vars["spec_dir"] = "1", specDir
 		p := &plan{c: c}
-		p.unavailable = missingPrograms(cfg, spec.Requires, vars)
+		var node *Node
+		if homes != nil {
+			v, _ := c.Get(placeParam)
+			node = homes[v]
+			p.home = r.nodes[node.Name]
+			vars["node"], vars["arch"] = node.Name, node.Facts.Arch
+		} else {
+			vars["node"], vars["arch"] = cfg.Node, cfg.Fingerprint.Arch
+			p.unavailable = missingPrograms(cfg, spec.Requires, vars)
+		}
 
 		s, err := benchrig.Expand(spec.Instances, vars)
 		if err != nil {
@@ -558,7 +416,13 @@ func preparePlans(cfg Config, spec *benchrig.Spec, cases []benchrig.Case) ([]*pl
 		for i := 1; i <= n && err == nil; i++ {
 			vars["instance"] = strconv.Itoa(i)
 			var job Job
-			job, field, err = prepareJob(cfg, spec, vars)
+			job, field, err = prepareJob(cfg, spec, vars, node != nil)
+			if err == nil && node != nil {
+				job, field, err = containerJob(spec, node, job, runID, c.ID, vars, cfg.Dir)
+				if err == nil && job.Container.Image == "" && p.unavailable == "" {
+					p.unavailable = fmt.Sprintf("no image for architecture %s of node %s (the spec's images: %s; no fallback image)", node.Facts.Arch, node.Name, imageList(spec.Images))
+				}
+			}
 			p.instances = append(p.instances, job)
 		}
 		vars["instance"] = "1"
@@ -567,12 +431,15 @@ func preparePlans(cfg Config, spec *benchrig.Spec, cases []benchrig.Case) ([]*pl
 			continue
 		}
 		p.job = p.instances[0]
-		if argv0 := p.job.Argv[0]; p.unavailable == "" && !seen[argv0] {
+		if argv0 := p.job.Argv[0]; p.unavailable == "" && node == nil && !seen[argv0] {
 			seen[argv0] = true
 			if _, err := cfg.LookPath(argv0); err != nil {
 				bad("command", "program %q not found: %v", argv0, unwrapExec(err))
 				continue
 			}
+		}
+		if node != nil {
+			checker, _ = node.Executor.(Checker)
 		}
 		if p.unavailable == "" && checker != nil {
 			if err := checker.Check(p.job); err != nil {
@@ -585,6 +452,7 @@ func preparePlans(cfg Config, spec *benchrig.Spec, cases []benchrig.Case) ([]*pl
 				bad("setup", "%v", err)
 				continue
 			}
+			j.Container = p.job.Container
 			p.setup = &j
 		}
 		if spec.Cleanup != nil {
@@ -593,7 +461,12 @@ func preparePlans(cfg Config, spec *benchrig.Spec, cases []benchrig.Case) ([]*pl
 				bad("cleanup", "%v", err)
 				continue
 			}
+			j.Container = p.job.Container
 			p.cleanup = &j
+		}
+		tdir := p.job.Dir
+		if node != nil {
+			tdir = cfg.Dir // throughput files are counted on this host
 		}
 		if spec.Throughput != nil && p.unavailable == "" {
 			// Each instance may work on its own files ({{.instance}} in
@@ -604,13 +477,13 @@ func preparePlans(cfg Config, spec *benchrig.Spec, cases []benchrig.Case) ([]*pl
 				vars["instance"] = strconv.Itoa(i)
 				var amount float64
 				var files int
-				if amount, files, field, err = throughputOf(spec.Throughput, vars, p.job.Dir); err != nil {
+				if amount, files, field, err = throughputOf(spec.Throughput, vars, tdir); err != nil {
 					break
 				}
 				p.throughput += amount
 				p.files += files
 				if tb := spec.Throughput.Bytes; tb != nil {
-					if amount, files, field, err = throughputOf(tb, vars, p.job.Dir); err != nil {
+					if amount, files, field, err = throughputOf(tb, vars, tdir); err != nil {
 						break
 					}
 					p.bytes += amount
@@ -648,6 +521,29 @@ func preparePlans(cfg Config, spec *benchrig.Spec, cases []benchrig.Case) ([]*pl
 	return plans, unit, errs.Err()
 }
 
+// containerJob adds the container part to a case's job on node n: the
+// image for n's architecture, the run's labels, resources and options.
+func containerJob(spec *benchrig.Spec, n *Node, job Job, runID, caseID string, vars map[string]string, dir string) (Job, string, error) {
+	labels := map[string]string{LabelRun: runID, LabelCase: caseID, LabelSpec: spec.Name}
+	c, field, err := containerOf(spec, n, imageFor(spec, n.Facts.Arch), labels, vars, dir)
+	if err != nil {
+		return job, field, err
+	}
+	job.Container = c
+	return job, "", nil
+}
+
+func imageList(images map[string]string) string {
+	if len(images) == 0 {
+		return "none"
+	}
+	var parts []string
+	for _, a := range benchrig.SortedKeys(images) {
+		parts = append(parts, a+": "+images[a])
+	}
+	return strings.Join(parts, ", ")
+}
+
 // caseErr is one problem shared by several cases.
 type caseErr struct {
 	field, msg string
@@ -677,19 +573,29 @@ func missingPrograms(cfg Config, reqs []benchrig.Requirement, vars map[string]st
 
 // prepareJob expands the command, environment, workdir and resources for
 // one case (and instance), returning the field at fault on error.
-func prepareJob(cfg Config, spec *benchrig.Spec, vars map[string]string) (Job, string, error) {
+//
+// A job for a container (inContainer) gets only the spec's env, and its
+// workdir is a path in the container, "" for the image's.
+func prepareJob(cfg Config, spec *benchrig.Spec, vars map[string]string, inContainer bool) (Job, string, error) {
 	dir := cfg.Dir
+	base := cfg.Environ
+	if inContainer {
+		dir, base = "", nil
+	}
 	if spec.Workdir != "" {
 		wd, err := benchrig.Expand(spec.Workdir, vars)
 		if err != nil {
 			return Job{}, "workdir", err
 		}
-		dir = resolve(cfg.Dir, wd)
+		dir = resolve(dir, wd)
+		if inContainer && !filepath.IsAbs(dir) {
+			return Job{}, "workdir", fmt.Errorf("%s is not an absolute path (in a container, workdir is a path in the image)", dir)
+		}
 	}
-	if fi, err := os.Stat(dir); dir != "" && (err != nil || !fi.IsDir()) {
+	if fi, err := os.Stat(dir); !inContainer && dir != "" && (err != nil || !fi.IsDir()) {
 		return Job{}, "workdir", fmt.Errorf("%s is not a directory", dir)
 	}
-	env, err := environ(cfg.Environ, spec.Env, vars)
+	env, err := environ(base, spec.Env, vars)
 	if err != nil {
 		return Job{}, "env", err
 	}

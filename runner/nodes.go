@@ -1,0 +1,216 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/benchrig/benchrig"
+)
+
+// Node is one place trials run: a container engine of a pool, with the
+// executor that talks to it. The local executor is one implicit node.
+type Node struct {
+	Name string
+	Pool string
+	// Facts are what the engine said of itself when first contacted;
+	// Facts.Arch is the architecture trials run as (declared or the
+	// engine's) and Facts.ArchDeclared says whether containers must be
+	// started with that platform.
+	Facts benchrig.NodeFacts
+	// Labels are the node's labels, the pools file's over the engine's:
+	// placement constraints and node classes are judged on them.
+	Labels map[string]string
+	// MaxTrials is the node's own cap on trials at once.
+	MaxTrials int
+	Policy    Policy
+	Executor  Executor
+}
+
+// Policy says which risky container options a node's pool allows.
+type Policy struct {
+	Privileged, HostMounts, Devices, HostNetwork bool
+}
+
+// class is what makes two nodes interchangeable for a case: the same
+// architecture and the same labels. A lost node's cases move only to a
+// node of its class, so a case's numbers never mix unlike hardware.
+func (n *Node) class() string {
+	var b strings.Builder
+	b.WriteString(n.Facts.Arch)
+	for _, k := range slices.Sorted(maps.Keys(n.Labels)) {
+		b.WriteString("\x00" + k + "=" + n.Labels[k])
+	}
+	return b.String()
+}
+
+// Discoverer tells the runner which nodes there are now.
+//
+// Nodes is called once when a run starts and then every Config.Refresh
+// while it runs, from one goroutine at a time; it returns every reachable
+// node of the run's pools (the runner applies the spec's placement
+// constraints). A node missing from a later answer has been removed from
+// its pool: the runner lets its trials in flight finish and moves its
+// remaining work. A node should keep its name and Executor across calls.
+// An error leaves the runner with the nodes it has; ctx ends with the run.
+type Discoverer interface {
+	Nodes(ctx context.Context) ([]*Node, error)
+}
+
+// matches reports whether node n satisfies the spec's placement
+// constraints, and if not why.
+func matches(pl benchrig.Placement, n *Node) string {
+	if len(pl.Nodes) > 0 && !slices.Contains(pl.Nodes, n.Name) {
+		return "not in placement.nodes"
+	}
+	if len(pl.Arch) > 0 && !slices.Contains(pl.Arch, n.Facts.Arch) {
+		return fmt.Sprintf("architecture %s not in placement.arch", n.Facts.Arch)
+	}
+	for _, k := range slices.Sorted(maps.Keys(pl.Labels)) {
+		if v, ok := n.Labels[k]; !ok || v != pl.Labels[k] {
+			return fmt.Sprintf("lacks label %s=%s", k, pl.Labels[k])
+		}
+	}
+	return ""
+}
+
+// placeNodes picks, from the nodes there are, the ones the spec's cases
+// are planned on, and returns the placement param (node or arch) whose
+// values name them, with the home node of each value.
+func placeNodes(spec *benchrig.Spec, all []*Node) (benchrig.Param, map[string]*Node, error) {
+	pl := spec.Placement
+	var picked []*Node
+	var why []string
+	for _, n := range all {
+		if reason := matches(pl, n); reason != "" {
+			why = append(why, n.Name+": "+reason)
+			continue
+		}
+		picked = append(picked, n)
+	}
+	for _, name := range pl.Nodes {
+		if !slices.ContainsFunc(all, func(n *Node) bool { return n.Name == name }) {
+			return benchrig.Param{}, nil, &benchrig.Error{Code: benchrig.EInvalid, File: spec.File, Field: "placement.nodes",
+				Msg: fmt.Sprintf("no reachable node %q in the pools (nodes: %s)", name, nodeNames(all))}
+		}
+	}
+	if len(picked) == 0 {
+		msg := "no node matches the placement"
+		if len(all) == 0 {
+			msg = "no reachable node in the pools"
+		}
+		if len(why) > 0 {
+			msg += " (" + strings.Join(why, "; ") + ")"
+		}
+		return benchrig.Param{}, nil, &benchrig.Error{Code: benchrig.EInvalid, File: spec.File, Field: "placement", Msg: msg}
+	}
+	home := map[string]*Node{}
+	if pl.Per == benchrig.PerArch {
+		p := benchrig.Param{Name: benchrig.PerArch}
+		for _, n := range picked {
+			if _, ok := home[n.Facts.Arch]; !ok {
+				home[n.Facts.Arch] = n
+				p.Values = append(p.Values, n.Facts.Arch)
+			}
+		}
+		sort.Strings(p.Values)
+		return p, home, nil
+	}
+	p := benchrig.Param{Name: benchrig.PerNode}
+	for _, n := range picked {
+		home[n.Name] = n
+		p.Values = append(p.Values, n.Name)
+	}
+	return p, home, nil
+}
+
+func nodeNames(ns []*Node) string {
+	if len(ns) == 0 {
+		return "none"
+	}
+	names := make([]string, len(ns))
+	for i, n := range ns {
+		names[i] = n.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+// checkPolicy refuses, before anything runs, container options that a
+// picked node's pool does not allow. It names the spec field, the node,
+// its pool and the policy switch that would allow it.
+func checkPolicy(spec *benchrig.Spec, nodes map[string]*Node) error {
+	c := spec.Container
+	var errs benchrig.Errors
+	for _, key := range slices.Sorted(maps.Keys(nodes)) {
+		n := nodes[key]
+		refuse := func(field, what, policy string) {
+			errs = append(errs, &benchrig.Error{Code: benchrig.EInvalid, File: spec.File, Field: field,
+				Msg: fmt.Sprintf("%s refused on node %s: pool %s does not allow it (its owner can set policy: {%s: true} in the pools file)", what, n.Name, n.Pool, policy)})
+		}
+		if c.Privileged && !n.Policy.Privileged {
+			refuse("container.privileged", "a privileged container", "privileged")
+		}
+		if len(c.Mounts) > 0 && !n.Policy.HostMounts {
+			refuse("container.mounts", "host mounts", "host_mounts")
+		}
+		if len(c.Devices) > 0 && !n.Policy.Devices {
+			refuse("container.devices", "devices", "devices")
+		}
+		if c.Network == "host" && !n.Policy.HostNetwork {
+			refuse("container.network", "the host network", "host_network")
+		}
+	}
+	return errs.Err()
+}
+
+// containerOf builds the container part of a job for a case on node n.
+func containerOf(spec *benchrig.Spec, n *Node, image string, labels map[string]string, vars map[string]string, dir string) (*Container, string, error) {
+	c := &Container{
+		Image:       image,
+		Labels:      labels,
+		CPUs:        spec.Resources.CPUs,
+		CPUSet:      spec.Resources.CPUSet,
+		MemoryBytes: spec.Resources.MemoryBytes,
+		Network:     spec.Container.Network,
+		Privileged:  spec.Container.Privileged,
+		Devices:     spec.Container.Devices,
+	}
+	if c.Network == "" {
+		c.Network = "none"
+	}
+	if n.Facts.ArchDeclared {
+		c.Platform = "linux/" + n.Facts.Arch
+	}
+	for i, m := range spec.Container.Mounts {
+		field := fmt.Sprintf("container.mounts[%d]", i)
+		src, err := benchrig.Expand(m.Source, vars)
+		if err != nil {
+			return nil, field + ".source", err
+		}
+		src = resolve(dir, src)
+		dst := src
+		if m.Target != "" {
+			if dst, err = benchrig.Expand(m.Target, vars); err != nil {
+				return nil, field + ".target", err
+			}
+			if !filepath.IsAbs(dst) {
+				return nil, field + ".target", fmt.Errorf("target %q is not an absolute path", dst)
+			}
+		}
+		c.Mounts = append(c.Mounts, Mount{Source: src, Target: dst, ReadOnly: m.ReadOnly})
+	}
+	return c, "", nil
+}
+
+// imageFor resolves the spec's image for an architecture: images[arch],
+// else image. "" means the architecture has none.
+func imageFor(spec *benchrig.Spec, arch string) string {
+	if img, ok := spec.Images[arch]; ok {
+		return img
+	}
+	return spec.Image
+}

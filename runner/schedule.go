@@ -1,0 +1,628 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/benchrig/benchrig"
+	"github.com/benchrig/benchrig/reports"
+)
+
+// The scheduler: one worker goroutine per trial slot of each node. A
+// worker takes the next trial of a case whose home is its node (round by
+// round over those cases unless the spec asks for sequential order), runs
+// it, and records it before taking another. All bookkeeping happens under
+// state.mu; executors run outside it. On the local executor there is one
+// node with one slot, so trials run exactly one at a time, in order.
+
+// state is one run in progress.
+type state struct {
+	cfg   Config
+	spec  *benchrig.Spec
+	run   *benchrig.Run
+	plans []*plan
+
+	mu    sync.Mutex
+	cond  *sync.Cond // broadcast whenever a trial ends, a node changes or ctx ends
+	nodes map[string]*nodeState
+	order []*nodeState // in the order first seen
+	local *nodeState   // the local executor's node; nil on node pools
+	// wg counts workers. The refresh loop adds workers only while some
+	// case still needs trials and the run has not failed, both judged
+	// under mu, so it never adds to wg after the last worker left.
+	wg    sync.WaitGroup
+	err   error // the first error that ends the run
+
+	seq   int
+	done  int
+	total int
+}
+
+// nodeState is a node as the scheduler sees it.
+type nodeState struct {
+	*Node
+	slots  int    // trials at once: the spec's trials_per_node capped by the node's max_trials
+	busy   int    // trials running now
+	cursor int    // next plan index to consider, for round-by-round order
+	gone   string // why the node takes no more trials ("" while it does)
+	// unavailable counts consecutive trials the engine failed to run
+	// while still answering a ping: past maxUnavailable the node is lost.
+	unavailable int
+}
+
+// maxUnavailable is how many trials in a row a node may fail to run
+// (EUnavailable) while still answering pings before it is treated as
+// lost: one failed API call is a hiccup, three are a broken node.
+const maxUnavailable = 3
+
+// addNode makes n known to the scheduler. Called before workers start, or
+// with r.mu held by the refresh loop (which starts its workers).
+func (r *state) addNode(n *Node) *nodeState {
+	slots := max(r.spec.Placement.TrialsPerNode, 1)
+	if n.MaxTrials > 0 {
+		slots = min(slots, n.MaxTrials)
+	}
+	ns := &nodeState{Node: n, slots: slots}
+	r.nodes[n.Name] = ns
+	r.order = append(r.order, ns)
+	return ns
+}
+
+func (r *state) emit(e Event) {
+	if r.cfg.Observe != nil {
+		r.cfg.Observe(e)
+	}
+}
+
+func (r *state) note(p *plan, msg string) {
+	if old := r.run.Notes[p.c.ID]; old != "" {
+		msg = old + "; " + msg
+	}
+	r.run.Notes[p.c.ID] = msg
+	r.emit(Event{Kind: Note, Case: p.c, Msg: msg})
+}
+
+func (r *state) anyFailed() bool {
+	for _, p := range r.plans {
+		if p.failed > 0 || p.skipped != "" {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *state) execute(ctx context.Context) error {
+	// Setup for every case first and cleanup for every case last, so that
+	// interleaved rounds never run a case's setup between other cases' trials.
+	for _, p := range r.plans {
+		if p.unavailable != "" {
+			continue
+		}
+		if err := r.setup(ctx, p); err != nil {
+			return err
+		}
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
+		defer cancel()
+		for _, p := range r.plans {
+			if p.skipped == "" && p.unavailable == "" && p.setupOn != nil && p.setupOn.gone == "" {
+				_ = r.hook(cctx, p, p.setupOn, p.cleanup, "cleanup") // failures are noted, never fatal
+			}
+		}
+	}()
+
+	wctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() {
+		<-wctx.Done()
+		r.mu.Lock()
+		r.cond.Broadcast()
+		r.mu.Unlock()
+	}()
+	r.mu.Lock()
+	for _, ns := range r.order {
+		r.startWorkers(wctx, ns)
+	}
+	r.mu.Unlock()
+	refreshed := make(chan struct{})
+	rctx, stopRefresh := context.WithCancel(wctx)
+	if r.cfg.Nodes != nil {
+		go func() {
+			defer close(refreshed)
+			r.refreshLoop(rctx)
+		}()
+	} else {
+		close(refreshed)
+	}
+	r.wg.Wait()
+	stopRefresh()
+	<-refreshed
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.err == nil && ctx.Err() != nil {
+		r.err = cancelled()
+	}
+	return r.err
+}
+
+// startWorkers starts a node's workers; r.mu is held.
+func (r *state) startWorkers(ctx context.Context, ns *nodeState) {
+	for range ns.slots {
+		r.wg.Add(1)
+		go r.worker(ctx, ns)
+	}
+}
+
+// setup runs a case's setup on its home node, once per node it lands on.
+func (r *state) setup(ctx context.Context, p *plan) error {
+	home := p.home
+	if home == nil {
+		home = r.local
+	}
+	if p.setupOn == home {
+		return nil
+	}
+	if err := r.hook(ctx, p, home, p.setup, "setup"); err != nil {
+		return err
+	}
+	p.setupOn = home
+	return nil
+}
+
+// hook runs a case's setup or cleanup command on node ns. A failed setup
+// skips the case.
+func (r *state) hook(ctx context.Context, p *plan, ns *nodeState, job *Job, what string) error {
+	if job == nil {
+		return nil
+	}
+	m, err := ns.Executor.Run(ctx, r.forNode(*job, p, ns, what))
+	if err != nil {
+		return fmt.Errorf("%s of case %s: %w", what, p.c.ID, err)
+	}
+	if m.Error == "cancelled" || ctx.Err() != nil {
+		return cancelled()
+	}
+	if m.ExitCode != 0 || m.Error != "" {
+		reason := m.Error
+		if reason == "" {
+			reason = "exit status " + strconv.Itoa(m.ExitCode)
+		}
+		msg := fmt.Sprintf("%s failed (%s)", what, reason)
+		if tail := strings.TrimSpace(m.StderrTail); tail != "" {
+			msg += ": " + lastLine(tail)
+		}
+		if what == "setup" {
+			p.skipped = msg
+			p.done = true
+			r.total -= r.spec.Warmup + r.spec.Repeat.Max
+		}
+		r.note(p, msg)
+	}
+	return nil
+}
+
+// forNode fits a job to the node it runs on: a container job gets its own
+// copy of the labels, with the trial's number (or "setup", "cleanup").
+func (r *state) forNode(job Job, p *plan, ns *nodeState, trial string) Job {
+	if job.Container == nil {
+		return job
+	}
+	c := *job.Container
+	c.Labels = maps.Clone(c.Labels)
+	c.Labels[LabelTrial] = trial
+	if ns.Facts.ArchDeclared {
+		c.Platform = "linux/" + ns.Facts.Arch
+	}
+	job.Container = &c
+	return job
+}
+
+// finished decides whether case p needs another trial, noting why it stops
+// when repetition is adaptive. Trials in flight are not counted: they may
+// yet fail. r.mu is held.
+func (r *state) finished(p *plan) bool {
+	if p.done {
+		return true
+	}
+	rep := r.spec.Repeat
+	n := len(p.measured) + p.failed
+	if p.index < r.spec.Warmup || n < rep.Min {
+		return false
+	}
+	stop := ""
+	switch {
+	case n >= rep.Max && rep.UntilCI == 0:
+		p.done = true // a fixed count, or min/max without a CI target: nothing to note
+		return true
+	case rep.UntilCI > 0 && len(p.measured) >= 2 && reports.RelHalfWidth(p.measured) <= rep.UntilCI:
+		// Checked before max: the trial that reached max may also have
+		// met the target.
+		stop = fmt.Sprintf("ci-met: CI half-width %s after %d trials (target %s)", pct(reports.RelHalfWidth(p.measured)), n, pct(rep.UntilCI))
+	case n >= rep.Max:
+		stop = fmt.Sprintf("ci-not-met: reached max %d trials with CI half-width %s (target %s)", rep.Max, pct(reports.RelHalfWidth(p.measured)), pct(rep.UntilCI))
+	case rep.MaxTime > 0 && r.cfg.Now().Sub(p.first) >= rep.MaxTime:
+		stop = fmt.Sprintf("ci-not-met: max_time %s reached after %d trials with CI half-width %s", rep.MaxTime, n, pct(reports.RelHalfWidth(p.measured)))
+	default:
+		return false
+	}
+	p.done = true
+	r.total -= rep.Max - n
+	r.note(p, stop)
+	return true
+}
+
+// startable reports whether another trial of p may start now. Past the
+// warmups and the minimum count, a case with trials in flight waits for
+// them: whether it needs more depends on what they measure. r.mu is held.
+func (r *state) startable(p *plan) bool {
+	if p.inflight == 0 {
+		return !r.finished(p)
+	}
+	if p.done {
+		return false
+	}
+	if p.started < r.spec.Warmup {
+		return true
+	}
+	n := len(p.measured) + p.failed + p.inflight
+	return n < r.spec.Repeat.Min && n < r.spec.Repeat.Max
+}
+
+// next picks the next case node ns runs a trial of, or nil. r.mu is held.
+func (r *state) next(ns *nodeState) *plan {
+	n := len(r.plans)
+	from := ns.cursor
+	if r.spec.Order == benchrig.Sequential {
+		from = 0
+	}
+	for k := range n {
+		i := (from + k) % n
+		p := r.plans[i]
+		if r.homeOf(p) != ns || !r.startable(p) {
+			continue
+		}
+		ns.cursor = i + 1
+		return p
+	}
+	return nil
+}
+
+func (r *state) homeOf(p *plan) *nodeState {
+	if p.home == nil {
+		return r.local
+	}
+	return p.home
+}
+
+// allDone reports whether no case needs another trial and none is in
+// flight. r.mu is held.
+func (r *state) allDone() bool {
+	for _, p := range r.plans {
+		if p.inflight > 0 || !r.finished(p) {
+			return false
+		}
+	}
+	return true
+}
+
+// worker runs trials on one slot of node ns until the run ends or the
+// node is gone.
+func (r *state) worker(ctx context.Context, ns *nodeState) {
+	defer r.wg.Done()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	defer r.cond.Broadcast()
+	for r.err == nil && ctx.Err() == nil && ns.gone == "" {
+		p := r.next(ns)
+		if p == nil {
+			if r.allDone() {
+				return
+			}
+			r.cond.Wait()
+			continue
+		}
+		if p.setupOn != ns && p.setup == nil {
+			p.setupOn = ns // where its cleanup runs
+		}
+		if p.setupOn != ns {
+			// The case moved here from a lost node: set it up again. The
+			// lock stays held (setup notes and skips touch shared state):
+			// this is rare, and other workers wait only as long as setup.
+			if err := r.setup(ctx, p); err != nil {
+				r.fail(err)
+				return
+			}
+			continue
+		}
+		warmup := p.started < r.spec.Warmup
+		p.started++
+		p.inflight++
+		ns.busy++
+		r.emit(Event{Kind: TrialStarted, Case: p.c, Done: r.done, Total: r.total})
+		label := strconv.Itoa(p.started - 1)
+		r.mu.Unlock()
+		m, err := r.measure(ctx, p, ns, label)
+		r.mu.Lock()
+		p.inflight--
+		ns.busy--
+		r.finishTrial(ctx, p, ns, warmup, m, err)
+		r.cond.Broadcast()
+	}
+}
+
+// fail ends the run with err unless it already ended. r.mu is held.
+func (r *state) fail(err error) {
+	if r.err == nil {
+		r.err = err
+	}
+	r.cond.Broadcast()
+}
+
+// finishTrial records a trial that ran, or decides what a trial that did
+// not run means. r.mu is held.
+func (r *state) finishTrial(ctx context.Context, p *plan, ns *nodeState, warmup bool, m benchrig.Measurement, err error) {
+	if err != nil && m.Start.IsZero() {
+		p.started-- // nothing ran: the trial is to be run again, or never
+		switch {
+		case m.Error == "cancelled" || ctx.Err() != nil:
+			r.fail(cancelled())
+		case r.cfg.Nodes != nil && benchrig.ErrorCode(err) == benchrig.EUnavailable:
+			r.unavailable(ctx, ns, err)
+		case r.cfg.Nodes != nil:
+			// This node cannot run this case (its image is missing, say):
+			// a failure of the case, not of the whole run.
+			p.skipped = fmt.Sprintf("node %s: %v", ns.Name, err)
+			p.done = true
+			r.note(p, "not run: "+p.skipped)
+		default:
+			// The executor failed before the command ran: nothing to record.
+			r.fail(fmt.Errorf("trial %d of case %s: %w", p.index, p.c.ID, err))
+		}
+		return
+	}
+	if err != nil {
+		// The command ran but the executor failed around it (reading its
+		// cgroup, removing it). The wall time is still a measurement, but
+		// not a trustworthy one: keep it as a failed trial, so the raw
+		// figures are there to look at and the statistics leave it out.
+		m.Error = joinReasons(m.Error, "executor: "+err.Error())
+	}
+	if m.Error == "cancelled" || ctx.Err() != nil {
+		// The trial in flight was interrupted: it is not a measurement.
+		p.started--
+		r.fail(cancelled())
+		return
+	}
+	ns.unavailable = 0
+	if rerr := r.record(ctx, p, ns.Name, warmup, m); rerr != nil {
+		r.fail(rerr)
+	}
+}
+
+// record keeps one trial. r.mu is held.
+func (r *state) record(ctx context.Context, p *plan, node string, warmup bool, m benchrig.Measurement) error {
+	t := &benchrig.Trial{
+		RunID:       r.run.ID,
+		CaseID:      p.c.ID,
+		Seq:         r.seq,
+		Index:       p.index,
+		Warmup:      warmup,
+		Node:        node,
+		Measurement: m,
+	}
+	if err := r.cfg.Recorder.AddTrial(ctx, t); err != nil {
+		return fmt.Errorf("record trial %d of case %s: %w", t.Seq, p.c.ID, err)
+	}
+	r.run.Trials = append(r.run.Trials, *t)
+	r.seq++
+	r.done++
+	p.index++
+	if !warmup {
+		if p.first.IsZero() {
+			p.first = m.Start
+		}
+		if t.Failed() {
+			p.failed++
+		} else {
+			p.measured = append(p.measured, m.Wall.Seconds())
+		}
+	}
+	r.emit(Event{Kind: TrialDone, Case: p.c, Trial: t, Done: r.done, Total: r.total})
+	return nil
+}
+
+// pinger is the optional ability of a container executor to say whether
+// its engine answers (docker's Facts does).
+type pinger interface {
+	Facts(ctx context.Context) (benchrig.NodeFacts, error)
+}
+
+// unavailable handles a trial the node's engine could not run. When the
+// engine no longer answers, or keeps failing, the node is lost. r.mu is
+// held; it is released while pinging.
+func (r *state) unavailable(ctx context.Context, ns *nodeState, err error) {
+	ns.unavailable++
+	if ns.gone != "" {
+		return
+	}
+	alive := false
+	if pg, ok := ns.Executor.(pinger); ok && ns.unavailable < maxUnavailable {
+		r.mu.Unlock()
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_, perr := pg.Facts(pctx)
+		cancel()
+		r.mu.Lock()
+		alive = perr == nil
+	}
+	if alive || ns.gone != "" {
+		return
+	}
+	r.nodeGone(ns, benchrig.NodeLost, err.Error())
+}
+
+// nodeGone takes node ns out of the run: its workers stop after their
+// trial in flight, and each case whose home it was moves to the node of
+// the same class with the fewest cases, or, when there is none, gets its
+// remaining trials recorded as failed with reason node-lost. Finished
+// trials stay where they are. r.mu is held.
+func (r *state) nodeGone(ns *nodeState, kind, reason string) {
+	ns.gone = kind
+	ev := benchrig.NodeEvent{Time: r.cfg.Now(), Node: ns.Name, Kind: kind, Reason: reason, Interrupted: ns.unavailable}
+	for _, p := range r.plans {
+		if p.home != ns || p.done {
+			continue
+		}
+		if sub := r.substitute(ns); sub != nil {
+			p.home = sub
+			if ev.MovedTo == nil {
+				ev.MovedTo = map[string]string{}
+			}
+			ev.MovedTo[p.c.ID] = sub.Name
+			r.note(p, fmt.Sprintf("node %s %s after %d trial(s): the rest moved to %s", ns.Name, kind, p.index, sub.Name))
+			continue
+		}
+		ev.Failed = append(ev.Failed, p.c.ID)
+		r.failRemaining(p, ns, kind, reason)
+	}
+	r.run.NodeEvents = append(r.run.NodeEvents, ev)
+	r.cond.Broadcast()
+}
+
+// substitute returns the live node of ns's class with the fewest cases,
+// or nil.
+func (r *state) substitute(ns *nodeState) *nodeState {
+	class := ns.class()
+	var best *nodeState
+	bestLoad := 0
+	for _, o := range r.order {
+		if o == ns || o.gone != "" || o.class() != class {
+			continue
+		}
+		load := 0
+		for _, p := range r.plans {
+			if p.home == o && !p.done {
+				load++
+			}
+		}
+		if best == nil || load < bestLoad {
+			best, bestLoad = o, load
+		}
+	}
+	return best
+}
+
+// failRemaining records the trials case p still needed (to reach its
+// minimum count) as failed with reason node-lost, so the loss shows in
+// every report instead of as a silently short case. r.mu is held.
+func (r *state) failRemaining(p *plan, ns *nodeState, kind, reason string) {
+	n := len(p.measured) + p.failed
+	missing := max(r.spec.Repeat.Min-n, 0)
+	r.note(p, fmt.Sprintf("node %s %s after %d trial(s) and no other node of its class: %d remaining trial(s) recorded as failed (node-lost)", ns.Name, kind, p.index, missing))
+	for range missing {
+		m := benchrig.Measurement{ExitCode: -1, Error: "node-lost: " + reason, Start: r.cfg.Now()}
+		if err := r.record(context.Background(), p, ns.Name, false, m); err != nil {
+			r.fail(err)
+			return
+		}
+	}
+	r.total -= r.spec.Warmup + r.spec.Repeat.Max - p.index
+	p.done = true
+}
+
+// refreshLoop asks the Discoverer for the nodes every cfg.Refresh: a node
+// no longer listed (or no longer matching the placement) is removed from
+// the run, a new matching one joins it as a home for moved cases.
+func (r *state) refreshLoop(ctx context.Context) {
+	t := time.NewTicker(r.cfg.Refresh)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		nodes, err := r.cfg.Nodes.Nodes(ctx)
+		if err != nil {
+			// A pools file half edited, say: keep the nodes we have.
+			continue
+		}
+		r.mu.Lock()
+		if r.err != nil || ctx.Err() != nil || r.allDone() {
+			r.mu.Unlock()
+			return
+		}
+		seen := map[string]bool{}
+		for _, n := range nodes {
+			if matches(r.spec.Placement, n) != "" {
+				continue
+			}
+			seen[n.Name] = true
+			if _, known := r.nodes[n.Name]; known {
+				continue
+			}
+			ns := r.addNode(n)
+			r.run.Nodes = append(r.run.Nodes, n.Facts)
+			r.run.NodeEvents = append(r.run.NodeEvents, benchrig.NodeEvent{Time: r.cfg.Now(), Node: n.Name, Kind: benchrig.NodeAdded})
+			r.startWorkers(ctx, ns)
+		}
+		for _, ns := range r.order {
+			if ns.gone == "" && !seen[ns.Name] {
+				r.nodeGone(ns, benchrig.NodeRemoved, "no longer in the pool")
+			}
+		}
+		r.mu.Unlock()
+	}
+}
+
+// measure runs one trial of p on node ns: its single job, or all its
+// instances at once, combined by combine.
+func (r *state) measure(ctx context.Context, p *plan, ns *nodeState, trial string) (benchrig.Measurement, error) {
+	exec := ns.Executor
+	if len(p.instances) == 1 {
+		return exec.Run(ctx, r.forNode(p.instances[0], p, ns, trial))
+	}
+	jobs := slices.Clone(p.instances)
+	for i := range jobs {
+		jobs[i] = r.forNode(jobs[i], p, ns, trial)
+	}
+	var dropped time.Duration
+	if d, ok := exec.(CacheDropper); ok && jobs[0].DropCaches {
+		var err error
+		if dropped, err = d.DropCaches(ctx); err != nil {
+			return benchrig.Measurement{}, err
+		}
+		for i := range jobs {
+			jobs[i].DropCaches = false
+		}
+	}
+	ms := make([]benchrig.Measurement, len(jobs))
+	errs := make([]error, len(jobs))
+	var wg sync.WaitGroup
+	for i, job := range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ms[i], errs[i] = exec.Run(ctx, job)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if benchrig.ErrorCode(err) == benchrig.EUnavailable {
+			// One instance's node went away: the trial did not happen.
+			return benchrig.Measurement{}, err
+		}
+	}
+	m := combine(ms)
+	if dropped > 0 {
+		m.Metrics["drop_caches_seconds"] = dropped.Seconds()
+	}
+	return m, errors.Join(errs...)
+}
