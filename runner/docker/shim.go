@@ -1,0 +1,169 @@
+package docker
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
+	"github.com/moby/moby/client"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/benchrig/benchrig/runner"
+)
+
+// shimDir is where the shim lives in a container; shimPath is the entrypoint.
+const (
+	shimDir  = "/.benchrig"
+	shimPath = shimDir + "/shim"
+	// labelShim marks shim volumes and their helper containers with the
+	// shim's sha256.
+	labelShim = "benchrig.shim"
+)
+
+// ShimName is the shim binary's file name for an architecture (GOARCH
+// name): benchrig-shim-linux-<arch>.
+func ShimName(arch string) string { return "benchrig-shim-linux-" + arch }
+
+// shimFile is one architecture's shim, read once.
+type shimFile struct {
+	arch string
+	sha  string // hex sha256
+	data []byte
+	tar  []byte // .benchrig/shim, for CopyToContainer at "/"
+}
+
+func (e *Executor) shim(arch string) (*shimFile, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if s := e.shims[arch]; s != nil {
+		return s, nil
+	}
+	if e.cfg.ShimDir == "" {
+		return nil, e.invalid("no shim directory configured: the docker executor needs %s (build it with `make build`, or: CGO_ENABLED=0 GOOS=linux GOARCH=%s go build -trimpath -ldflags='-s -w' -o bin/%s ./runner/docker/shim)", ShimName(arch), arch, ShimName(arch))
+	}
+	path := filepath.Join(e.cfg.ShimDir, ShimName(arch))
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, e.invalid("timing shim %s is missing (build it with `make build`, or: CGO_ENABLED=0 GOOS=linux GOARCH=%s go build -trimpath -ldflags='-s -w' -o %s ./runner/docker/shim)", path, arch, path)
+		}
+		return nil, e.invalid("timing shim: %v", err)
+	}
+	sum := sha256.Sum256(data)
+	s := &shimFile{arch: arch, sha: hex.EncodeToString(sum[:]), data: data}
+	if s.tar, err = shimTar(data, ".benchrig/", "shim", ""); err != nil {
+		return nil, err
+	}
+	e.shims[arch] = s
+	return s, nil
+}
+
+// shimTar builds a tar of the shim at dir+name. With link set, the file is
+// written as dir+link and then hard-linked as dir+name, so that name
+// appears only once the file is complete.
+func shimTar(data []byte, dir, name, link string) ([]byte, error) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	now := time.Now()
+	if dir != "" {
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: dir, Mode: 0o755, ModTime: now}); err != nil {
+			return nil, err
+		}
+	}
+	file := name
+	if link != "" {
+		file = link
+	}
+	if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: dir + file, Mode: 0o755, Size: int64(len(data)), ModTime: now}); err != nil {
+		return nil, err
+	}
+	if _, err := tw.Write(data); err != nil {
+		return nil, err
+	}
+	if link != "" {
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeLink, Name: dir + name, Linkname: dir + link, ModTime: now}); err != nil {
+			return nil, err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// shimVolumeName is the node's volume holding one build of the shim.
+func shimVolumeName(s *shimFile) string { return "benchrig-shim-" + s.arch + "-" + s.sha[:12] }
+
+// shimVolume returns the node's shim volume for s, creating and filling it
+// on this executor's first use. It fills it through a created, never
+// started helper container of the job's image (any image present will
+// do, and that one is known to be there).
+func (e *Executor) shimVolume(ctx context.Context, s *shimFile, image string, platform *ocispec.Platform) (string, error) {
+	e.volMu.Lock()
+	defer e.volMu.Unlock()
+	e.mu.Lock()
+	name := e.volumes[s.arch]
+	e.mu.Unlock()
+	if name != "" {
+		return name, nil
+	}
+	name = shimVolumeName(s)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), apiTimeout)
+	defer cancel()
+	if _, err := e.cli.VolumeCreate(ctx, client.VolumeCreateOptions{Name: name, Labels: map[string]string{labelShim: s.sha}}); err != nil {
+		return "", e.apiErr(ctx, "create shim volume "+name, err)
+	}
+	helper, err := e.cli.ContainerCreate(ctx, client.ContainerCreateOptions{
+		Config: &container.Config{
+			Image:      image,
+			Entrypoint: []string{shimPath},
+			Labels:     map[string]string{runner.LabelOwner: e.owner, labelShim: s.sha},
+		},
+		HostConfig: &container.HostConfig{
+			NetworkMode: "none",
+			Mounts:      []mount.Mount{{Type: mount.TypeVolume, Source: name, Target: shimDir, VolumeOptions: &mount.VolumeOptions{NoCopy: true}}},
+		},
+		Platform: platform,
+	})
+	if err != nil {
+		return "", e.apiErr(ctx, "create shim helper container", err)
+	}
+	data, err := shimTar(s.data, "", "shim", "shim-"+s.sha[:12])
+	if err == nil {
+		_, err = e.cli.CopyToContainer(ctx, helper.ID, client.CopyToContainerOptions{DestinationPath: shimDir, Content: bytes.NewReader(data)})
+		if err != nil {
+			err = e.apiErr(ctx, "copy shim into volume "+name, err)
+		}
+	}
+	if _, rerr := e.cli.ContainerRemove(ctx, helper.ID, client.ContainerRemoveOptions{Force: true}); rerr != nil {
+		e.mu.Lock()
+		e.unremoved[helper.ID] = rerr
+		e.mu.Unlock()
+	}
+	if err != nil {
+		return "", err
+	}
+	e.mu.Lock()
+	e.volumes[s.arch] = name
+	e.mu.Unlock()
+	return name, nil
+}
+
+// copyShim puts the shim into a created container (shimCopy mode).
+func (e *Executor) copyShim(ctx context.Context, id string, s *shimFile) error {
+	_, err := e.cli.CopyToContainer(ctx, id, client.CopyToContainerOptions{DestinationPath: "/", Content: bytes.NewReader(s.tar)})
+	if err != nil {
+		return fmt.Errorf("copy shim: %w", err)
+	}
+	return nil
+}
