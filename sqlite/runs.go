@@ -111,6 +111,39 @@ func (d *DB) FinishRun(ctx context.Context, id string, status benchrig.RunStatus
 	return nil
 }
 
+// RecordNodeEvents keeps what happened to nodes during a run, and the
+// facts of every node it used (nodes may join mid-run), replacing what
+// was stored. An unknown ID is ENotFound.
+func (d *DB) RecordNodeEvents(ctx context.Context, id string, nodes []benchrig.NodeFacts, events []benchrig.NodeEvent) error {
+	d.wmu.Lock()
+	defer d.wmu.Unlock()
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("record node events of run %s: %w", id, err)
+	}
+	defer tx.Rollback()
+	var raw string
+	if err := tx.QueryRowContext(ctx, `SELECT case_maps FROM runs WHERE id = ?`, id).Scan(&raw); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return benchrig.Errorf(benchrig.ENotFound, "record node events: run %s not found", id)
+		}
+		return fmt.Errorf("record node events of run %s: %w", id, err)
+	}
+	var m caseMaps
+	if err := json.Unmarshal([]byte(raw), &m); err != nil {
+		return fmt.Errorf("record node events of run %s: decode case maps: %w", id, err)
+	}
+	m.Nodes, m.NodeEvents = nodes, events
+	enc, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("record node events of run %s: %w", id, err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE runs SET case_maps = ? WHERE id = ?`, string(enc), id); err != nil {
+		return fmt.Errorf("record node events of run %s: %w", id, err)
+	}
+	return tx.Commit()
+}
+
 // RunSummary is a run without its trials, as listed, with counts of them.
 // Its Trials field, a count, hides the embedded Run.Trials, which is nil.
 type RunSummary struct {
@@ -375,7 +408,7 @@ func runColumns(run *benchrig.Run) ([]any, error) {
 		return nil, fmt.Errorf("encode throughput bytes: %w", err)
 	}
 	maps, err := json.Marshal(caseMaps{Baselines: run.Baselines, Ceilings: run.Ceilings, Skipped: run.Skipped, Files: run.Files,
-		Bytes: json.RawMessage(bytes)})
+		Bytes: json.RawMessage(bytes), Placements: run.Placements, Nodes: run.Nodes, NodeEvents: run.NodeEvents})
 	if err != nil {
 		return nil, fmt.Errorf("encode case maps: %w", err)
 	}
@@ -393,6 +426,11 @@ type caseMaps struct {
 	Files     map[string]int    `json:"files,omitempty"`
 	// Bytes is encodeFloats of Run.ThroughputBytes ("null" when nil).
 	Bytes json.RawMessage `json:"bytes,omitempty"`
+	// Where cases ran on node pools: benchrig's own JSON names of these
+	// types are the stored form.
+	Placements map[string]benchrig.CasePlacement `json:"placements,omitempty"`
+	Nodes      []benchrig.NodeFacts              `json:"nodes,omitempty"`
+	NodeEvents []benchrig.NodeEvent              `json:"node_events,omitempty"`
 }
 
 // runCols receives the columns of runSelectCols.
@@ -446,6 +484,7 @@ func (c *runCols) decode(run *benchrig.Run) error {
 		return fmt.Errorf("run %s: case maps: %w", c.id, err)
 	}
 	run.Baselines, run.Ceilings, run.Skipped, run.Files = maps.Baselines, maps.Ceilings, maps.Skipped, maps.Files
+	run.Placements, run.Nodes, run.NodeEvents = maps.Placements, maps.Nodes, maps.NodeEvents
 	if len(maps.Bytes) > 0 {
 		if run.ThroughputBytes, err = decodeFloats(string(maps.Bytes)); err != nil {
 			return fmt.Errorf("run %s: throughput bytes: %w", c.id, err)

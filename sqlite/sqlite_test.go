@@ -842,3 +842,32 @@ func BenchmarkAddTrial(b *testing.B) {
 		})
 	}
 }
+
+func TestPlacementsNodesAndNodeEventsRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openTest(t)
+	run := sampleRun("r-nodes", time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
+	run.Placements = map[string]benchrig.CasePlacement{run.Cases[0].ID: {Node: "lab3", Arch: "arm64", Image: "benchrig/busybox:arm64"}}
+	run.Nodes = []benchrig.NodeFacts{{Name: "lab3", Pool: "lab", Host: "tcp://10.99.0.13:2375", Arch: "arm64", ArchDeclared: true,
+		EngineArch: "amd64", CPUs: 2, MemoryBytes: 1 << 34, EngineVersion: "20.10.24", APIVersion: "1.41", Latency: 1500 * time.Microsecond,
+		Labels: map[string]string{"emulated": "qemu"}, Runtimes: []string{"runc"}}}
+	if err := db.CreateRun(ctx, run); err != nil {
+		t.Fatal(err)
+	}
+	events := []benchrig.NodeEvent{{Time: time.Date(2026, 11, 29, 12, 1, 0, 0, time.UTC), Node: "lab2", Kind: benchrig.NodeLost,
+		Reason: "connection refused", MovedTo: map[string]string{"a": "lab1"}, Failed: []string{"b"}, Interrupted: 1}}
+	nodes := append(run.Nodes, benchrig.NodeFacts{Name: "lab4", Arch: "arm64"})
+	if err := db.RecordNodeEvents(ctx, run.ID, nodes, events); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.GetRun(ctx, run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.Placements, run.Placements) || !reflect.DeepEqual(got.Nodes, nodes) || !reflect.DeepEqual(got.NodeEvents, events) {
+		t.Errorf("got placements %+v nodes %+v events %+v", got.Placements, got.Nodes, got.NodeEvents)
+	}
+	if err := db.RecordNodeEvents(ctx, "nope", nil, nil); benchrig.ErrorCode(err) != benchrig.ENotFound {
+		t.Errorf("unknown run: %v, want ENotFound", err)
+	}
+}
