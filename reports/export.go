@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -39,6 +41,8 @@ type (
 		Comparisons   []jsonComparison     `json:"comparisons"`
 		Scaling       []jsonScaling        `json:"scaling,omitempty"`
 		Notes         map[string]string    `json:"notes"`
+		Nodes         []benchrig.NodeFacts `json:"nodes,omitempty"`
+		NodeEvents    []benchrig.NodeEvent `json:"node_events,omitempty"`
 	}
 	jsonSpec struct {
 		Name string `json:"name"`
@@ -49,6 +53,8 @@ type (
 		ID         string            `json:"id"`
 		Params     map[string]string `json:"params"`
 		Node       string            `json:"node"`
+		Arch       string            `json:"arch,omitempty"`
+		Image      string            `json:"image,omitempty"`
 		Trials     []jsonTrial       `json:"trials"`
 		Stats      *jsonStats        `json:"stats"`
 		Throughput *jsonThroughput   `json:"throughput,omitempty"`
@@ -202,6 +208,8 @@ func WriteJSON(w io.Writer, r *Report) error {
 		Cases:         []jsonCase{},
 		Comparisons:   []jsonComparison{},
 		Notes:         r.Notes,
+		Nodes:         r.Nodes,
+		NodeEvents:    r.NodeEvents,
 	}
 	if doc.Overrides == nil {
 		doc.Overrides = []string{}
@@ -251,6 +259,8 @@ func jsonCaseOf(r *Report, c *CaseReport) jsonCase {
 		ID:       c.Case.ID,
 		Params:   kvMap(c.Case.Params),
 		Node:     c.Node,
+		Arch:     c.Arch,
+		Image:    c.Image,
 		Trials:   []jsonTrial{},
 		Warnings: c.Warnings,
 		Note:     c.Note,
@@ -588,7 +598,9 @@ func WriteText(w io.Writer, r *Report) error {
 		}
 		b.WriteString("\n")
 	}
-	fmt.Fprintf(&b, "on %s\n\n", r.Fingerprint)
+	fmt.Fprintf(&b, "on %s\n", r.Fingerprint)
+	writeNodes(&b, r)
+	b.WriteString("\n")
 
 	// The table goes through tabwriter alone, then warnings are spliced
 	// in under their rows: a line without cells would end tabwriter's
@@ -803,4 +815,40 @@ func WriteRunComparison(w io.Writer, c *RunComparison) error {
 		return fmt.Errorf("write run comparison: %w", err)
 	}
 	return nil
+}
+
+// writeNodes lists the nodes of a run on node pools, and what happened to
+// them, under the header of the text report.
+func writeNodes(b *bytes.Buffer, r *Report) {
+	if len(r.Nodes) == 0 {
+		return
+	}
+	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "node\tarch\tengine\tcpus\tmemory\tkernel\tlatency\t")
+	for _, n := range r.Nodes {
+		arch := n.Arch
+		if n.ArchDeclared && n.EngineArch != "" && n.EngineArch != n.Arch {
+			arch += " (declared; engine " + n.EngineArch + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s (API %s)\t%d\t%.1f GiB\t%s\t%s\t\n", n.Name, arch, n.EngineVersion, n.APIVersion,
+			n.CPUs, float64(n.MemoryBytes)/(1<<30), n.Kernel, n.Latency.Round(10*time.Microsecond))
+	}
+	tw.Flush()
+	for _, ev := range r.NodeEvents {
+		fmt.Fprintf(b, "node %s %s at %s", ev.Node, ev.Kind, ev.Time.Format("15:04:05"))
+		if ev.Reason != "" {
+			fmt.Fprintf(b, " (%s)", ev.Reason)
+		}
+		if n := len(ev.MovedTo); n > 0 {
+			to := map[string]bool{}
+			for _, v := range ev.MovedTo {
+				to[v] = true
+			}
+			fmt.Fprintf(b, ": %d case(s) moved to %s", n, strings.Join(slices.Sorted(maps.Keys(to)), ", "))
+		}
+		if n := len(ev.Failed); n > 0 {
+			fmt.Fprintf(b, ": %d case(s) had no other node of its class, remaining trials recorded as failed (node-lost)", n)
+		}
+		b.WriteString("\n")
+	}
 }

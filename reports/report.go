@@ -38,6 +38,10 @@ type Report struct {
 	Notes       map[string]string
 	// ThroughputUnit is the unit of every case's Throughput.
 	ThroughputUnit benchrig.ThroughputUnit
+	// Nodes and NodeEvents are the run's, on node pools: the facts of
+	// every node used and what happened to nodes during the run.
+	Nodes      []benchrig.NodeFacts
+	NodeEvents []benchrig.NodeEvent
 }
 
 // CaseReport is one case's trials and statistics.
@@ -46,6 +50,9 @@ type CaseReport struct {
 	// Node is where the case ran: the distinct nodes of its trials,
 	// sorted and comma-separated.
 	Node string
+	// Arch and Image are the case's placement on node pools: its home
+	// node's architecture and the image chosen for it ("" locally).
+	Arch, Image string
 	// Trials are all the case's trials in execution order, warmups and
 	// failed ones included.
 	Trials []benchrig.Trial
@@ -156,6 +163,8 @@ func Build(run *benchrig.Run) *Report {
 		BaselineID:     run.BaselineID,
 		Notes:          run.Notes,
 		ThroughputUnit: run.ThroughputUnit,
+		Nodes:          run.Nodes,
+		NodeEvents:     run.NodeEvents,
 	}
 	byCase := map[string][]benchrig.Trial{}
 	for _, t := range run.Trials {
@@ -261,6 +270,12 @@ func buildCase(run *benchrig.Run, c benchrig.Case, trials []benchrig.Trial) Case
 	}
 	slices.Sort(ns)
 	cr.Node = strings.Join(ns, ",")
+	if pl, ok := run.Placements[c.ID]; ok {
+		cr.Arch, cr.Image = pl.Arch, pl.Image
+		if cr.Node == "" {
+			cr.Node = pl.Node // nothing ran: say where it was to run
+		}
+	}
 
 	cr.Stats = Summarize(cr.Samples)
 	cr.Throughput = rateOf(run.Throughput[c.ID], run.ThroughputUnit, cr)
