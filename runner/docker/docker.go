@@ -171,10 +171,7 @@ func New(cfg Config) (*Executor, error) {
 		return nil, err
 	}
 	u, _ := client.ParseHostURL(cfg.Host) // validated
-	proto, addr := u.Scheme, u.Host
-	if proto == "unix" {
-		addr = u.Path
-	}
+	proto, addr := u.Scheme, u.Host // for unix, Host is the socket's path
 	dialer := &net.Dialer{
 		Timeout:         dialTimeout,
 		KeepAliveConfig: net.KeepAliveConfig{Enable: true, Idle: keepIdle, Interval: keepIntvl, Count: keepCount},
@@ -224,7 +221,7 @@ func validate(cfg *Config) error {
 	}
 	switch u.Scheme {
 	case "unix":
-		if !strings.HasPrefix(u.Path, "/") {
+		if !strings.HasPrefix(u.Host, "/") {
 			return bad("host", "engine address %q: want an absolute socket path", cfg.Host)
 		}
 	case "tcp":

@@ -298,17 +298,22 @@ func measurement(r shimrun.Result, metrics map[string]float64) benchrig.Measurem
 	}
 	if cg := r.Cgroup; cg != nil {
 		m.Source = "shim+cgroup-v" + strconv.Itoa(cg.Version)
-		set := func(k string, v int64, scale float64) {
+		set := func(k string, v int64) {
 			if v >= 0 {
-				metrics[k] = float64(v) * scale
+				metrics[k] = float64(v)
 			}
 		}
-		set("container_cpu_s", cg.CPU, 1e-9)
-		set("container_user_s", cg.User, 1e-9)
-		set("container_sys_s", cg.Sys, 1e-9)
-		set("cpu_throttled_ns", cg.Throttled, 1)
-		set("container_mem_peak_bytes", cg.MemPeak, 1)
-		set("pids_peak", cg.PidsPeak, 1)
+		seconds := func(k string, ns int64) {
+			if ns >= 0 {
+				metrics[k] = time.Duration(ns).Seconds()
+			}
+		}
+		seconds("container_cpu_s", cg.CPU)
+		seconds("container_user_s", cg.User)
+		seconds("container_sys_s", cg.Sys)
+		set("cpu_throttled_ns", cg.Throttled)
+		set("container_mem_peak_bytes", cg.MemPeak)
+		set("pids_peak", cg.PidsPeak)
 	}
 	return m
 }

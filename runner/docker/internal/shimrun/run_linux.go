@@ -1,6 +1,7 @@
 package shimrun
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -73,7 +74,11 @@ func Run(o Options) Result {
 	}
 	path, err := exec.LookPath(o.Argv[0])
 	if err != nil {
-		r.Error = "start: " + strings.TrimPrefix(err.Error(), "exec: ")
+		var ee *exec.Error
+		if errors.As(err, &ee) {
+			err = ee.Err
+		}
+		r.Error = "start: " + o.Argv[0] + ": " + err.Error()
 		return finish()
 	}
 	devnull, err := os.Open(os.DevNull)

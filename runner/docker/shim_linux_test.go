@@ -1,0 +1,73 @@
+package docker
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/benchrig/benchrig/runner/docker/internal/shimrun"
+)
+
+// TestShimRun runs the shim's logic in-process on local child processes
+// (not as PID 1: no orphan reaping, no killing of everything else).
+func TestShimRun(t *testing.T) {
+	tests := []struct {
+		name       string
+		argv       []string
+		timeout    time.Duration
+		tail       int
+		exit       int
+		err        string
+		stdout     int64
+		stderr     int64
+		tailSuffix string
+		tailLen    int
+		maxWall    time.Duration
+	}{
+		{name: "true", argv: []string{"true"}, exit: 0},
+		{name: "bytes exit and tail", argv: []string{"sh", "-c", "echo hi; echo err >&2; exit 3"}, exit: 3, stdout: 3, stderr: 4, tailSuffix: "err\n", tailLen: 4},
+		{name: "large output counted", argv: []string{"sh", "-c", "head -c 1000000 /dev/zero; head -c 70000 /dev/zero >&2; echo END >&2"}, stdout: 1000000, stderr: 70004, tailSuffix: "END\n", tailLen: 4096},
+		{name: "short tail", argv: []string{"sh", "-c", "echo abcdefgh >&2"}, tail: 4, stderr: 9, tailSuffix: "fgh\n", tailLen: 4},
+		{name: "timeout kills the group", argv: []string{"sh", "-c", "sleep 10 & sleep 10"}, timeout: 200 * time.Millisecond, exit: -1, err: "timeout", maxWall: 3 * time.Second},
+		{name: "signal", argv: []string{"sh", "-c", "kill -9 $$"}, exit: -1, err: "signal: killed"},
+		{name: "missing program", argv: []string{"no-such-program-benchrig"}, exit: -1, err: "start: no-such-program-benchrig"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t0 := time.Now()
+			r := shimrun.Run(shimrun.Options{Argv: tt.argv, Timeout: tt.timeout, TailBytes: tt.tail, CgroupRoot: "testdata/cgroup/v2"})
+			took := time.Since(t0)
+			if r.Version != shimrun.FormatVersion || r.ExitCode != tt.exit || r.Error != tt.err && !(tt.err != "" && strings.HasPrefix(r.Error, tt.err)) {
+				t.Fatalf("exit %d error %q, want %d %q", r.ExitCode, r.Error, tt.exit, tt.err)
+			}
+			if r.StdoutBytes != tt.stdout || r.StderrBytes != tt.stderr {
+				t.Errorf("stdout %d stderr %d bytes, want %d %d", r.StdoutBytes, r.StderrBytes, tt.stdout, tt.stderr)
+			}
+			if tt.tailLen > 0 && (len(r.StderrTail) != tt.tailLen || !strings.HasSuffix(r.StderrTail, tt.tailSuffix)) {
+				t.Errorf("tail %q (%d bytes), want %d bytes ending %q", r.StderrTail, len(r.StderrTail), tt.tailLen, tt.tailSuffix)
+			}
+			if tt.err == "" || tt.err == "timeout" || strings.HasPrefix(tt.err, "signal") {
+				if r.Wall <= 0 || time.Duration(r.Wall) > took || r.StartUnix < r.ShimStart {
+					t.Errorf("wall %v (call took %v), start %d shim start %d", time.Duration(r.Wall), took, r.StartUnix, r.ShimStart)
+				}
+			}
+			if tt.timeout > 0 && (time.Duration(r.Wall) < tt.timeout || took > tt.maxWall) {
+				t.Errorf("timeout %v: wall %v, call took %v", tt.timeout, time.Duration(r.Wall), took)
+			}
+			if r.Leftover != -1 {
+				t.Errorf("leftover %d outside init mode, want -1 (unknown)", r.Leftover)
+			}
+			if r.Cgroup == nil || r.Cgroup.Version != 2 || r.ShimMaxRSS <= 0 {
+				t.Errorf("cgroup %+v shim maxrss %d", r.Cgroup, r.ShimMaxRSS)
+			}
+		})
+	}
+}
+
+// TestShimRunCPU checks that the child's CPU time is measured.
+func TestShimRunCPU(t *testing.T) {
+	r := shimrun.Run(shimrun.Options{Argv: []string{"sh", "-c", "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done"}})
+	if r.ExitCode != 0 || r.User+r.Sys < int64(50*time.Millisecond) || r.User+r.Sys > r.Wall*11/10+int64(10*time.Millisecond) || r.MaxRSS <= 0 {
+		t.Errorf("user %v sys %v wall %v maxrss %d", time.Duration(r.User), time.Duration(r.Sys), time.Duration(r.Wall), r.MaxRSS)
+	}
+}
