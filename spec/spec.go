@@ -174,7 +174,7 @@ func (p *parser) spec(n *yaml.Node) *benchrig.Spec {
 	p.paramsOK, p.namesKnown = true, true
 	// Reserved variables are known to every template; instance is 1
 	// unless the spec runs several instances.
-	p.sample = map[string]string{"instance": "1", "spec_dir": "."}
+	p.sample = map[string]string{"instance": "1", "spec_dir": ".", "node": "local", "arch": "amd64"}
 	if v, ok := present("params"); ok {
 		p.parseParams(v)
 		s.Params = p.params

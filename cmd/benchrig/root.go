@@ -25,6 +25,9 @@ type deps struct {
 	cwd            string
 	// tty reports whether stderr is a terminal (progress bar vs plain lines).
 	tty bool
+	// exeDir is the directory of the benchrig binary, where make build
+	// puts the in-container timing shims.
+	exeDir string
 	// executors lists the built-in executors by name; explicit wiring, no
 	// registration by init side effects.
 	executors map[string]func(executorOptions) executor
@@ -63,6 +66,9 @@ func defaultDeps(stdout, stderr io.Writer) *deps {
 	}
 	if f, ok := stderr.(*os.File); ok {
 		d.tty = term.IsTerminal(int(f.Fd()))
+	}
+	if exe, err := os.Executable(); err == nil {
+		d.exeDir = filepath.Dir(exe)
 	}
 	return d
 }

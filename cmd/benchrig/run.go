@@ -7,12 +7,14 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/benchrig/benchrig"
 	"github.com/benchrig/benchrig/collect"
 	"github.com/benchrig/benchrig/internal/atomicfile"
+	"github.com/benchrig/benchrig/pools"
 	"github.com/benchrig/benchrig/reports"
 	"github.com/benchrig/benchrig/runner"
 	"github.com/benchrig/benchrig/spec"
@@ -30,6 +32,8 @@ type runOptions struct {
 	executor string
 	quiet    bool
 	cgroups  string
+	pools    string
+	pool     []string
 }
 
 func newRunCommand(d *deps) *cobra.Command {
@@ -41,11 +45,20 @@ func newRunCommand(d *deps) *cobra.Command {
 unless the spec asks for sequential order. Each trial is recorded in the store as soon as it
 finishes; Ctrl-C stops cleanly, keeps the finished trials and marks the run cancelled.
 
+With --pool (or the spec's pools field) the trials run in containers on the pool's
+nodes (Docker engines listed in the pools file, see 'benchrig pool'): every case on every
+matching node (or one node per architecture, see the spec's placement), with the image for
+the node's architecture, several nodes at once, one trial at a time per node unless the
+spec allows more. Nodes added to or removed from the pool during the run are seen; a lost
+node's cases move to a node of the same architecture and labels, or their remaining
+trials are recorded as failed (node-lost).
+
 Exit codes: 0 all trials succeeded, 1 some trials failed, 2 invalid spec or flags,
 130 cancelled.`,
 		Example: `  benchrig run spec.yaml
   benchrig run spec.yaml --set impl=gnu,busybox --repeat 20 --json out.json
-  benchrig run spec.yaml --csv trials.csv --md summary.md --store ./bench.db`,
+  benchrig run spec.yaml --csv trials.csv --md summary.md --store ./bench.db
+  benchrig run benchmarks/grep-impl.yaml --pools .testenv/pools.yaml --pool lab`,
 		Args: cobra.ExactArgs(1),
 		RunE: wrap(func(cmd *cobra.Command, args []string) error {
 			if cmd.Flags().Changed("repeat") && opts.repeat < 1 {
@@ -68,6 +81,8 @@ Exit codes: 0 all trials succeeded, 1 some trials failed, 2 invalid spec or flag
 	f.StringVar(&opts.executor, "executor", "local", "where trials run: local")
 	f.StringVar(&opts.cgroups, "cgroups", "auto", "put each trial in its own cgroup: auto (when the host allows) or off (rusage only)")
 	f.BoolVarP(&opts.quiet, "quiet", "q", false, "no progress output")
+	f.StringVar(&opts.pools, "pools", "", "pools `FILE` (default $BENCHRIG_POOLS or ~/.config/benchrig/pools.yaml)")
+	f.StringArrayVar(&opts.pool, "pool", nil, "run in containers on the nodes of pool `NAME` (repeatable; overrides the spec's pools)")
 	return cmd
 }
 
@@ -105,34 +120,59 @@ func runRun(ctx context.Context, d *deps, opts runOptions, file string) error {
 	}
 	defer db.Close()
 
-	exec := newExec(executorOptions{noCgroups: opts.cgroups == "off"})
-	if w := exec.Warning(); w != "" {
-		fmt.Fprintf(d.stderr, "warning: %s\n", w)
-	}
-	for _, n := range exec.Notes() {
-		fmt.Fprintf(d.stderr, "note: %s\n", n)
-	}
 	fp := collect.Host(collect.Roots{})
 	fp.SpecHash = s.Hash
-	fp.Executor = opts.executor
-	fp.CgroupMode = exec.Mode()
 	if s.File != "" {
 		dir := filepath.Dir(s.File)
 		fp.GitCommit, fp.GitDirty = collect.GitCommit(ctx, dir, filepath.Base(s.File))
 	}
-
-	prog := newProgress(d.stderr, d.tty, opts.quiet)
-	run, err := runner.Run(ctx, runner.Config{
-		Executor:    exec,
+	cfg := runner.Config{
 		Recorder:    db,
-		Node:        "local",
 		Fingerprint: fp,
 		Environ:     d.environ,
 		Dir:         d.cwd,
 		Overrides:   overrides,
-		Observe:     prog.observe,
-	}, s)
+	}
+	poolNames := s.Placement.Pools
+	if len(opts.pool) > 0 {
+		poolNames = opts.pool
+		overrides = append(overrides, prefixed("--pool ", opts.pool)...)
+		cfg.Overrides = overrides
+	}
+	var nodes *poolNodes
+	if len(poolNames) > 0 {
+		// Containers on node pools: the docker executor, one per node.
+		path := pools.Path(opts.pools, d.getenv)
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(d.cwd, path)
+		}
+		nodes = &poolNodes{path: path, pools: poolNames, shimDir: shimDir(d), warn: d.stderr}
+		defer nodes.close()
+		cfg.Nodes = nodes
+		cfg.Fingerprint.Executor = "docker"
+		cfg.Fingerprint.CgroupMode = "shim"
+	} else {
+		exec := newExec(executorOptions{noCgroups: opts.cgroups == "off"})
+		if w := exec.Warning(); w != "" {
+			fmt.Fprintf(d.stderr, "warning: %s\n", w)
+		}
+		for _, n := range exec.Notes() {
+			fmt.Fprintf(d.stderr, "note: %s\n", n)
+		}
+		cfg.Executor, cfg.Node = exec, "local"
+		cfg.Fingerprint.Executor = opts.executor
+		cfg.Fingerprint.CgroupMode = exec.Mode()
+	}
+
+	prog := newProgress(d.stderr, d.tty, opts.quiet)
+	cfg.Observe = prog.observe
+	run, err := runner.Run(ctx, cfg, s)
 	prog.finish()
+	if nodes != nil && run != nil && benchrig.ErrorCode(err) == benchrig.ECancelled {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		nodes.removeRun(rctx, run.ID)
+		cancel()
+	}
 	if run == nil {
 		return err
 	}

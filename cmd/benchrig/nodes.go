@@ -1,0 +1,205 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"maps"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/benchrig/benchrig"
+	"github.com/benchrig/benchrig/pools"
+	"github.com/benchrig/benchrig/runner"
+	"github.com/benchrig/benchrig/runner/docker"
+)
+
+// factsTimeout bounds the first contact with a node: a node that does not
+// answer within it is left out of the run (and reported), not waited for.
+const factsTimeout = 5 * time.Second
+
+// poolNodes is the runner's Discoverer over the pools file: each call
+// re-reads the file, so nodes added or removed while a run is in progress
+// (benchrig pool add|remove, or an edit) are seen, and contacts nodes it
+// has not met yet. A node keeps its executor while its entry is unchanged.
+type poolNodes struct {
+	path    string
+	pools   []string
+	shimDir string
+	warn    io.Writer // where unreachable nodes and reaped containers are reported
+
+	mu    sync.Mutex
+	known map[string]*knownNode // by node name
+}
+
+type knownNode struct {
+	entry pools.Node
+	pool  string
+	node  *runner.Node
+	exec  *docker.Executor
+}
+
+var _ runner.Discoverer = (*poolNodes)(nil)
+
+// selected returns the nodes of the selected pools, in file order, with
+// their pool and its policy.
+func (d *poolNodes) selected() ([]pools.Node, []string, []pools.Policy, error) {
+	f, err := pools.Load(d.path)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var nodes []pools.Node
+	var names []string
+	var policies []pools.Policy
+	for _, name := range d.pools {
+		p, err := f.Pool(name)
+		if err != nil {
+			return nil, nil, nil, &benchrig.Error{Code: benchrig.EInvalid, File: d.path, Field: "pools", Msg: err.Error()}
+		}
+		for _, n := range p.Nodes {
+			nodes = append(nodes, n)
+			names = append(names, p.Name)
+			policies = append(policies, p.Policy)
+		}
+	}
+	return nodes, names, policies, nil
+}
+
+func (d *poolNodes) Nodes(ctx context.Context) ([]*runner.Node, error) {
+	entries, poolNames, policies, err := d.selected()
+	if err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.known == nil {
+		d.known = map[string]*knownNode{}
+	}
+	var out []*runner.Node
+	var wg sync.WaitGroup
+	fresh := make([]*knownNode, len(entries))
+	errs := make([]error, len(entries))
+	for i, e := range entries {
+		if k, ok := d.known[e.Name]; ok && sameEntry(k.entry, e) && k.pool == poolNames[i] {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fresh[i], errs[i] = d.contact(ctx, e, poolNames[i], policies[i])
+		}()
+	}
+	wg.Wait()
+	for i, e := range entries {
+		if errs[i] != nil {
+			fmt.Fprintf(d.warn, "warning: node %s (%s) left out: %v\n", e.Name, e.Host, errs[i])
+			continue
+		}
+		if fresh[i] != nil {
+			if old := d.known[e.Name]; old != nil {
+				go old.exec.Close() // its entry changed: a new executor serves it
+			}
+			d.known[e.Name] = fresh[i]
+		}
+		out = append(out, d.known[e.Name].node)
+	}
+	return out, nil
+}
+
+func sameEntry(a, b pools.Node) bool {
+	return a.Host == b.Host && a.Arch == b.Arch && a.MaxTrials == b.MaxTrials &&
+		maps.Equal(a.Labels, b.Labels) && (a.TLS == nil) == (b.TLS == nil) && (a.TLS == nil || *a.TLS == *b.TLS)
+}
+
+// contact makes an executor for a node, fingerprints it and removes what
+// dead benchrig processes left on it.
+func (d *poolNodes) contact(ctx context.Context, e pools.Node, pool string, pol pools.Policy) (*knownNode, error) {
+	exec, err := newDockerExecutor(e, d.path, pol, d.shimDir)
+	if err != nil {
+		return nil, err
+	}
+	fctx, cancel := context.WithTimeout(ctx, factsTimeout)
+	defer cancel()
+	facts, err := exec.Facts(fctx)
+	if err != nil {
+		exec.Close()
+		return nil, err
+	}
+	facts.Pool = pool
+	labels := maps.Clone(facts.Labels)
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	maps.Copy(labels, e.Labels) // the pools file's labels win
+	facts.Labels = labels
+	if n, err := exec.Reap(fctx); n > 0 || err != nil {
+		fmt.Fprintf(d.warn, "note: node %s: removed %d container(s) left by benchrig processes that died", e.Name, n)
+		if err != nil {
+			fmt.Fprintf(d.warn, " (some could not be removed: %v)", err)
+		}
+		fmt.Fprintln(d.warn)
+	}
+	node := &runner.Node{
+		Name: e.Name, Pool: pool, Facts: facts, Labels: labels, MaxTrials: e.MaxTrials, Executor: exec,
+		Policy: runner.Policy{Privileged: pol.Privileged, HostMounts: pol.HostMounts, Devices: pol.Devices, HostNetwork: pol.HostNetwork},
+	}
+	return &knownNode{entry: e, pool: pool, node: node, exec: exec}, nil
+}
+
+func newDockerExecutor(e pools.Node, poolsPath string, pol pools.Policy, shimDir string) (*docker.Executor, error) {
+	cfg := docker.Config{
+		Node: e.Name, Host: e.Host, Arch: e.Arch, ShimDir: shimDir,
+		Policy: docker.Policy{Privileged: pol.Privileged, HostMounts: pol.HostMounts, Devices: pol.Devices, HostNetwork: pol.HostNetwork},
+	}
+	if e.TLS != nil {
+		t := e.TLS.Resolve(filepath.Dir(poolsPath))
+		cfg.TLS = &docker.TLS{CA: t.CA, Cert: t.Cert, Key: t.Key}
+	}
+	return docker.New(cfg)
+}
+
+// removeRun removes every container of a cancelled run from every node.
+func (d *poolNodes) removeRun(ctx context.Context, runID string) {
+	d.mu.Lock()
+	known := slices.Collect(maps.Values(d.known))
+	d.mu.Unlock()
+	for _, k := range known {
+		if n, err := k.exec.RemoveRun(ctx, runID); err != nil {
+			fmt.Fprintf(d.warn, "warning: node %s: removing the run's containers: %v\n", k.node.Name, err)
+		} else if n > 0 {
+			fmt.Fprintf(d.warn, "note: node %s: removed %d container(s) of the cancelled run\n", k.node.Name, n)
+		}
+	}
+}
+
+// close waits for every executor's pending container removals.
+func (d *poolNodes) close() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, k := range d.known {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := k.exec.Close(); err != nil {
+				fmt.Fprintf(d.warn, "warning: %v\n", err)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// shimDir is where the in-container timing shims are: $BENCHRIG_SHIM_DIR,
+// else the directory of the benchrig binary (make build puts them beside
+// it in bin/).
+func shimDir(d *deps) string {
+	if dir := d.getenv("BENCHRIG_SHIM_DIR"); dir != "" {
+		if !filepath.IsAbs(dir) {
+			dir = filepath.Join(d.cwd, dir)
+		}
+		return dir
+	}
+	return d.exeDir
+}
