@@ -171,7 +171,7 @@ func New(cfg Config) (*Executor, error) {
 		return nil, err
 	}
 	u, _ := client.ParseHostURL(cfg.Host) // validated
-	proto, addr := u.Scheme, u.Host // for unix, Host is the socket's path
+	proto, addr := u.Scheme, u.Host       // for unix, Host is the socket's path
 	dialer := &net.Dialer{
 		Timeout:         dialTimeout,
 		KeepAliveConfig: net.KeepAliveConfig{Enable: true, Idle: keepIdle, Interval: keepIntvl, Count: keepCount},

@@ -186,12 +186,12 @@ func TestCheck(t *testing.T) {
 		{name: "resources", job: job(func(j *runner.Job) {
 			j.Container.CPUs, j.Container.CPUSet, j.Container.MemoryBytes, j.Container.Network = 1.5, "0", 64<<20, "bridge"
 		})},
-		{name: "read cap on a device", job: job(func(j *runner.Job) { j.ReadBPS, j.ReadDevice = 1 << 20, "/dev/vda" })},
+		{name: "read cap on a device", job: job(func(j *runner.Job) { j.ReadBPS, j.ReadDevice = 1<<20, "/dev/vda" })},
 		{name: "no container", job: runner.Job{Argv: []string{"true"}}, wantErr: "needs a container job"},
 		{name: "no command", job: job(func(j *runner.Job) { j.Argv = nil }), wantErr: "no command"},
 		{name: "no image", job: job(func(j *runner.Job) { j.Container.Image = "" }), wantErr: "no image"},
 		{name: "cold cache", job: job(func(j *runner.Job) { j.DropCaches = true }), wantErr: "cannot drop a node's page cache"},
-		{name: "read cap on a directory", job: job(func(j *runner.Job) { j.ReadBPS, j.ReadDevice = 1 << 20, "/data" }), wantErr: "needs the device node"},
+		{name: "read cap on a directory", job: job(func(j *runner.Job) { j.ReadBPS, j.ReadDevice = 1<<20, "/data" }), wantErr: "needs the device node"},
 		{name: "bad platform", job: job(func(j *runner.Job) { j.Container.Platform = "arm64" }), wantErr: "want linux/ARCH"},
 		{name: "privileged", job: job(func(j *runner.Job) { j.Container.Privileged = true }), wantErr: "policy: {privileged: true}"},
 		{name: "host mount", job: job(func(j *runner.Job) { j.Container.Mounts = []runner.Mount{{Source: "/data", Target: "/data"}} }), wantErr: "mounting host path /data is not allowed by this node's policy (the pool owner can allow it with `policy: {host_mounts: true}`"},
