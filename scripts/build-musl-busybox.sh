@@ -10,7 +10,9 @@
 # Installs OUTDIR/busybox-musl (run as `busybox-musl grep ...`) and records
 # how it was built in OUTDIR/busybox-musl.txt. Cached: when the recorded
 # stamp (source hashes, patches, config, flags, compiler) matches, it exits
-# at once and prints nothing. Needs musl-tools, curl, bzip2, xz-utils, patch,
+# at once and prints nothing. Sources and built binaries are also kept per
+# machine in ${BENCHRIG_CACHE:-/var/cache/benchrig}/busybox-musl (by stamp),
+# so a fresh clone copies the binary instead of building it. Needs musl-tools, curl, bzip2, xz-utils, patch,
 # file, make and gcc (scripts/testenv.sh installs them).
 set -euo pipefail
 
@@ -21,7 +23,7 @@ outdir=$(cd "$outdir" && pwd -P)
 bin=$outdir/busybox-musl
 info=$outdir/busybox-musl.txt
 work=$root/.testenv/build/busybox-musl
-cache=$root/.testenv/cache
+cache=${BENCHRIG_CACHE:-/var/cache/benchrig}/busybox-musl
 
 # The version apt shows for busybox on bookworm (1:1.35.0-4+deb12u1+b1; the
 # +b1 is a binary rebuild, the source is 1.35.0-4+deb12u1). Hashes from the
@@ -82,17 +84,29 @@ if [ -x "$bin" ] && [ -f "$info" ] && grep -qx "stamp: $stamp" "$info"; then
 	exit 0
 fi
 
-# One build at a time (two `make testenv` in parallel share $work); the
+# One build at a time per machine (the cache is shared by every clone); the
 # loser of the race finds the winner's binary and stops.
-mkdir -p "$root/.testenv/build"
-exec 9>"$root/.testenv/build/busybox-musl.lock"
+mkdir -p "$cache"
+exec 9>"$cache/.lock"
 flock 9
 if [ -x "$bin" ] && [ -f "$info" ] && grep -qx "stamp: $stamp" "$info"; then
 	exit 0
 fi
+# Built before, by any clone on this machine: install that one.
+built_dir=$cache/$stamp
+install_from() { # DIR: copy DIR's binary and record into OUTDIR, atomically each
+	cp "$1/busybox-musl" "$bin.tmp"
+	mv "$bin.tmp" "$bin"
+	sed "1s|.*|# $bin: how it was built (scripts/build-musl-busybox.sh)|" "$1/busybox-musl.txt" >"$info.tmp"
+	mv "$info.tmp" "$info"
+}
+if [ -x "$built_dir/busybox-musl" ] && [ -f "$built_dir/busybox-musl.txt" ] &&
+	grep -qx "stamp: $stamp" "$built_dir/busybox-musl.txt"; then
+	install_from "$built_dir"
+	exit 0
+fi
 
 start=$(date +%s)
-mkdir -p "$cache"
 fetch() { # name sha256
 	local f=$cache/$1
 	if [ -f "$f" ] && echo "$2  $f" | sha256sum -c --status; then
@@ -227,4 +241,10 @@ mv "$bin.tmp" "$bin"
 	echo "verified: grep -c -F, -c, -i, -E, character classes, -v, egrep, fgrep match GNU grep (LC_ALL=C)"
 } >"$info.tmp"
 mv "$info.tmp" "$info"
+# Into the machine cache: a directory filled aside and renamed into place.
+rm -rf "$built_dir.tmp"
+mkdir -p "$built_dir.tmp"
+cp "$bin" "$info" "$built_dir.tmp/"
+rm -rf "$built_dir"
+mv "$built_dir.tmp" "$built_dir"
 echo "build-musl-busybox: built $bin in $(($(date +%s) - start))s"

@@ -10,6 +10,20 @@
 #   lab.sh down    stop the daemons by pid, remove namespaces and the bridge,
 #                  unmount what is left; the image cache stays
 #   lab.sh status  print what runs
+#   lab.sh images  only build (or find cached) the image archives
+#
+# Image archives are cached per machine, not per clone, in
+# ${BENCHRIG_CACHE:-/var/cache/benchrig}/lab-images, keyed by their inputs, so
+# a fresh clone (CI) reuses them. Environment switches:
+#   LAB_OPENBABEL=0       leave openbabel out of the Debian images
+#   LAB_DEBIAN_ARM64=0    no benchrig/debian:arm64 (built under qemu-user)
+#
+# Global state: the node names, addresses, exec-roots (/run/benchrig-labN),
+# sockets and the bridge are the same for every clone on the machine, so one
+# lab runs at a time. `up` reclaims what a dead lab of any clone left behind
+# (daemons SIGKILLed: namespaces, veths, exec-roots, mounts, containerd) and
+# refuses to touch a node whose dockerd is alive but belongs to another
+# clone; `down` likewise leaves such a node alone.
 #
 # shared/ENVIRONMENT.md explains the choices (nsenter --net rather than
 # `ip netns exec`, --tls=false, hand-written docker-archives).
@@ -18,7 +32,8 @@ cd "$(dirname "$0")/.."
 root=$(pwd -P)
 here=$root/scripts/lab
 lab=$root/.testenv/lab
-images=$lab/images
+cache=${BENCHRIG_CACHE:-/var/cache/benchrig}
+images=$cache/lab-images
 bridge=brlab0
 nodes=(lab1 lab2 lab3)
 # The engine's CLI: any docker client on PATH negotiates down to the
@@ -31,16 +46,62 @@ die() { echo "lab: $*" >&2; exit 1; }
 node_ip() { echo "10.99.0.1${1#lab}"; }
 node_arch() { [ "$1" = lab3 ] && echo arm64 || echo amd64; }
 node_host() { echo "tcp://$(node_ip "$1"):2375"; }
+alive() { # PID COMM: PID runs COMM and is not a zombie
+	[ -n "$1" ] && [ "$(cat "/proc/$1/comm" 2>/dev/null)" = "$2" ] &&
+		[ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]
+}
+cmdline() { tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null; }
 node_pid() {
-	# The pid from the pid file when that process is still a dockerd, so a
-	# recycled pid is never mistaken for (or killed as) our daemon.
+	# The pid from this clone's pid file when that process is still a
+	# dockerd started with this pid file, so neither a recycled pid nor
+	# another clone's daemon is mistaken for (or killed as) ours. A killed
+	# daemon stays a zombie until reaped: not running.
 	local f=$lab/$1/dockerd.pid pid
 	[ -f "$f" ] || return 1
 	pid=$(cat "$f")
-	[ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = dockerd ] || return 1
-	# A killed daemon stays a zombie until reaped: not running.
-	[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ] || return 1
+	alive "$pid" dockerd || return 1
+	[[ " $(cmdline "$pid")" == *" --pidfile $f "* ]] || return 1
 	echo "$pid"
+}
+foreign_pid() {
+	# A live dockerd serving node $1 that is not ours: another clone's lab.
+	# Found by its exec-root, which every clone gives the node. Builtins
+	# only in the loop: one fork per process would cost a second.
+	local n=$1 own d c st
+	own=$(node_pid "$n" || true)
+	for d in /proc/[0-9]*; do
+		read -r c <"$d/comm" 2>/dev/null || continue
+		[ "$c" = dockerd ] && [ "${d#/proc/}" != "$own" ] || continue
+		read -r st <"$d/stat" 2>/dev/null || continue
+		st=${st##*) }
+		[ "${st%% *}" != Z ] || continue
+		[[ " $(cmdline "${d#/proc/}")" == *" --exec-root /run/benchrig-$n "* ]] && { echo "${d#/proc/}"; return 0; }
+	done
+	return 1
+}
+node_containerd() {
+	# The containerd a dockerd started for node $1, from the pid file in
+	# the node's exec-root, checked by command line (a recycled pid, or
+	# another node's containerd, is not it). Prints nothing if none runs.
+	local pid
+	pid=$(cat "/run/benchrig-$1/containerd/containerd.pid" 2>/dev/null || true)
+	alive "$pid" containerd || return 0
+	[[ " $(cmdline "$pid")" == *" --config /run/benchrig-$1/containerd/containerd.toml "* ]] && echo "$pid"
+	return 0
+}
+kill_wait() { # PID COMM SECONDS: SIGTERM, wait, then SIGKILL
+	local i
+	alive "$1" "$2" || return 0
+	kill -TERM "$1" 2>/dev/null || true
+	for i in $(seq 1 $(($3 * 5))); do alive "$1" "$2" || return 0; sleep 0.2; done
+	log "$2 pid $1 ignored SIGTERM for $3 s: SIGKILL"
+	kill -KILL "$1" 2>/dev/null || true
+	for i in $(seq 1 25); do alive "$1" "$2" || return 0; sleep 0.2; done
+}
+foreign_msg() {
+	local p=$1 dr
+	dr=$(cmdline "$p" | sed -n 's/.*--data-root \([^ ]*\).*/\1/p')
+	echo "$2 is served by dockerd pid $p of another lab (data root $dr); stop that lab first: bash ${dr%/.testenv/lab/*}/scripts/lab.sh down"
 }
 ndocker() { local n=$1; shift; "${docker[@]}" -H "$(node_host "$n")" "$@"; }
 
@@ -87,6 +148,9 @@ enable_binfmt() {
 # --- 2. images ------------------------------------------------------------------
 # cached ARCHIVE KEY: true when ARCHIVE exists and was built from inputs KEY.
 cached() { [ -f "$1" ] && [ -f "$1.id" ] && [ "$(cat "$1.key" 2>/dev/null)" = "$2" ]; }
+# set_key ARCHIVE KEY: record the inputs, last, so a build cut short is
+# never taken for a cached one.
+set_key() { echo "$2" >"$1.key.tmp" && mv "$1.key.tmp" "$1.key"; }
 
 build_busybox() {
 	local arch=$1 out=$images/busybox-$1.tar ver key deb
@@ -99,31 +163,43 @@ build_busybox() {
 	(cd "$images/dl-$arch" && apt-get download -qq -o APT::Sandbox::User=root "busybox-static:$arch=$ver" >/dev/null)
 	deb=$(ls "$images/dl-$arch"/busybox-static_*.deb)
 	bash "$here/rootfs-busybox.sh" "$deb" "$images/rootfs-busybox-$arch"
-	cp "$images/rootfs-busybox-$arch/bin/busybox" "$images/busybox-$arch.bin"
+	cp "$images/rootfs-busybox-$arch/bin/busybox" "$images/busybox-$arch.bin.tmp"
+	mv "$images/busybox-$arch.bin.tmp" "$images/busybox-$arch.bin"
 	bash "$here/mkimage.sh" "$images/rootfs-busybox-$arch" "$arch" "$out" "benchrig/busybox:$arch" benchrig/busybox:latest
-	echo "$key" >"$out.key"
+	set_key "$out" "$key"
 	rm -rf "$images/dl-$arch" "$images/rootfs-busybox-$arch"
 }
 
 build_debian() {
-	local out=$images/debian-amd64.tar key mirror pkgs=(grep findutils gzip mawk perl)
+	local arch=$1 out=$images/debian-$1.tar key mirror pkgs=(grep findutils gzip mawk perl) start
 	# openbabel is large (~60 MB with its libraries) but the reference
 	# benchmarks need it; LAB_OPENBABEL=0 leaves it out.
 	[ "${LAB_OPENBABEL:-1}" = 1 ] && pkgs+=(openbabel)
 	mirror=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
 	mirror=${mirror:-http://deb.debian.org/debian}
-	key="bookworm minbase ${pkgs[*]} $(cat "$here/rootfs-debian.sh" "$here/mkimage.sh" | sha256sum | cut -c1-16)"
+	key="bookworm minbase $arch ${pkgs[*]} $(cat "$here/rootfs-debian.sh" "$here/mkimage.sh" | sha256sum | cut -c1-16)"
 	if cached "$out" "$key"; then return; fi
-	log "building benchrig/debian:amd64 (debootstrap minbase bookworm + ${pkgs[*]})"
-	bash "$here/rootfs-debian.sh" "$images/rootfs-debian-amd64" "$mirror" "${pkgs[@]}"
-	bash "$here/mkimage.sh" "$images/rootfs-debian-amd64" amd64 "$out" benchrig/debian:amd64 benchrig/debian:latest
-	echo "$key" >"$out.key"
-	rm -rf "$images/rootfs-debian-amd64"
+	start=$(date +%s)
+	log "building benchrig/debian:$arch (debootstrap minbase bookworm + ${pkgs[*]}$([ "$arch" = "$(dpkg --print-architecture)" ] || echo ', second stage under qemu-user: minutes'))"
+	bash "$here/rootfs-debian.sh" "$images/rootfs-debian-$arch" "$mirror" "$arch" "${pkgs[@]}"
+	bash "$here/mkimage.sh" "$images/rootfs-debian-$arch" "$arch" "$out" "benchrig/debian:$arch" benchrig/debian:latest
+	set_key "$out" "$key"
+	rm -rf --one-file-system "$images/rootfs-debian-$arch"
+	log "built benchrig/debian:$arch in $(($(date +%s) - start)) s"
 }
+
+debian_arm64() { [ "${LAB_DEBIAN_ARM64:-1}" = 1 ]; }
 
 declare -A bb_versions
 build_images() {
 	mkdir -p "$images"
+	# The cache is shared by every clone on the machine: one builder at a
+	# time; a second waits and then finds the archives built.
+	exec 8>"$images/.lock"
+	if ! flock -n 8; then
+		log "waiting for another lab.sh building images in $images"
+		flock 8
+	fi
 	# One apt-cache call for both architectures: without a kept pkgcache.bin
 	# each call costs about a second.
 	local a v
@@ -133,33 +209,95 @@ build_images() {
 	build_busybox amd64
 	build_busybox arm64
 	[ "$("$images/busybox-arm64.bin" uname -m)" = aarch64 ] || die "an arm64 static binary does not run under qemu-user (binfmt_misc)"
-	build_debian
+	build_debian amd64
+	if debian_arm64; then build_debian arm64; fi
+	exec 8>&-
 }
 
 node_images() { # the archives a node holds: its own architecture only
-	if [ "$(node_arch "$1")" = arm64 ]; then echo "$images/busybox-arm64.tar"; else echo "$images/busybox-amd64.tar $images/debian-amd64.tar"; fi
+	if [ "$(node_arch "$1")" = arm64 ]; then
+		echo "$images/busybox-arm64.tar"
+		if debian_arm64; then echo "$images/debian-arm64.tar"; fi
+	else
+		echo "$images/busybox-amd64.tar $images/debian-amd64.tar"
+	fi
 }
 
 # --- 3. network and daemons ----------------------------------------------------
+umount_under() { # DIR: unmount everything mounted below DIR (and DIR), deepest first
+	findmnt -rn -o TARGET | grep -E "^$1(/|$)" | sort -r | while read -r m; do
+		umount -l "$m" || true
+	done || true
+}
+
+# clean_node NODE [quiet]: removes what a dead dockerd for NODE left behind, whoever
+# started it (this clone or another, killed by SIGKILL or crashed): its
+# containerd, container shims and container processes, mounts and state in
+# the exec-root, the socket, the network namespace and veth, empty cgroups,
+# and this clone's stale pid file. Dies when a live dockerd of another lab
+# serves NODE. Never touches a process that is not verified, by pid and
+# command line or by the node's own cgroup, to belong to NODE.
+clean_node() {
+	local n=$1 p c stale='' f pids
+	if p=$(foreign_pid "$n"); then die "$(foreign_msg "$p" "$n")"; fi
+	c=$(node_containerd "$n")
+	if [ -n "$c" ]; then
+		log "$n: stopping containerd pid $c left by a dead dockerd"
+		kill_wait "$c" containerd 10
+		stale=1
+	fi
+	# Shims and containers outlive a SIGKILLed daemon: shims are found by
+	# their containerd address, containers by the node's cgroup parent.
+	pids=$(for d in /proc/[0-9]*; do
+		read -r c <"$d/comm" 2>/dev/null || continue
+		[[ $c == containerd-shim* ]] || continue
+		[[ " $(cmdline "${d#/proc/}")" == *" -address /run/benchrig-$n/containerd/"* ]] && echo "${d#/proc/}"
+	done)
+	pids+=" $(cat /sys/fs/cgroup/benchrig-"$n"/*/cgroup.procs /sys/fs/cgroup/*/benchrig-"$n"/*/cgroup.procs 2>/dev/null | sort -u | tr '\n' ' ')"
+	if [ -n "${pids// /}" ]; then
+		log "$n: killing $(echo $pids | wc -w) shim and container process(es) left by a dead dockerd"
+		kill -KILL $pids 2>/dev/null || true
+		stale=1
+	fi
+	if [ -z "$stale" ] && [ -z "${2:-}" ] && { [ -e "/run/benchrig-$n" ] || [ -e "/run/netns/$n" ]; }; then
+		log "$n: removing what a stopped lab left (exec-root, network namespace)"
+	fi
+	umount_under "/run/benchrig-$n"
+	rm -rf --one-file-system "/run/benchrig-$n" "/run/benchrig-$n.sock"
+	f=$lab/$n/dockerd.pid
+	rm -f "$f"
+	# A fresh namespace, so nothing a dead daemon created in it (bridges,
+	# Swarm's interfaces) meets the next one. Deleting the namespace takes
+	# its veth peer with it unless a leftover process still holds it: delete
+	# the host end too.
+	if [ -e "/run/netns/$n" ]; then ip netns delete "$n" || umount -l "/run/netns/$n" 2>/dev/null || true; rm -f "/run/netns/$n"; fi
+	if ip link show "v$n" >/dev/null 2>&1; then ip link delete "v$n" || true; fi
+	# Empty container cgroups; rmdir fails on a cgroup still in use.
+	find /sys/fs/cgroup -maxdepth 3 -type d -name "benchrig-$n" 2>/dev/null | while read -r c; do
+		find "$c" -depth -type d -exec rmdir {} + 2>/dev/null || true
+	done
+}
+
 start_network() {
 	if ! ip link show "$bridge" >/dev/null 2>&1; then
 		ip link add "$bridge" type bridge
-		ip addr add 10.99.0.1/24 dev "$bridge"
 	fi
+	ip addr show dev "$bridge" | grep -q ' 10\.99\.0\.1/24 ' || ip addr add 10.99.0.1/24 dev "$bridge"
 	ip link set "$bridge" up
 	local n
 	for n in "${nodes[@]}"; do
 		[ -e "/run/netns/$n" ] || ip netns add "$n"
 		if ! ip link show "v$n" >/dev/null 2>&1; then
 			ip link add "v$n" type veth peer name eth0 netns "$n"
-			ip -n "$n" addr add "$(node_ip "$n")/24" dev eth0
 		fi
+		ip -n "$n" addr show dev eth0 | grep -q " $(node_ip "$n")/24 " || ip -n "$n" addr add "$(node_ip "$n")/24" dev eth0
 		ip link set "v$n" master "$bridge" up
 		ip -n "$n" link set lo up
 		ip -n "$n" link set eth0 up
 	done
 }
 
+declare -A starter
 start_daemon() {
 	local n=$1 d=$lab/$1 arch
 	node_pid "$n" >/dev/null && return
@@ -169,21 +307,29 @@ start_daemon() {
 	# DOCKER_SERVICE_PREFER_OFFLINE_IMAGE: Swarm workers must not try a
 	# pull first (no registry here). --shutdown-timeout=5: `down` waits at
 	# most that long for containers left running (default 15 s).
-	DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1 setsid nsenter --net="/run/netns/$n" unshare --uts sh -c "hostname $n; exec dockerd \
+	# setsid -w: $! lives exactly as long as dockerd, so wait_daemon sees a
+	# daemon that died at start at once.
+	DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1 setsid -w nsenter --net="/run/netns/$n" unshare --uts sh -c "hostname $n; exec dockerd \
 		--data-root $d/data --exec-root /run/benchrig-$n --pidfile $d/dockerd.pid \
 		-H unix:///run/benchrig-$n.sock -H $(node_host "$n") --tls=false \
 		--storage-driver=overlay2 --iptables=false --bridge=none --shutdown-timeout=5 \
 		--cgroup-parent=/benchrig-$n --label benchrig.node=$n --label benchrig.arch=$arch" \
 		>"$d/dockerd.log" 2>&1 </dev/null &
+	starter[$n]=$!
 }
 
 wait_daemon() {
-	local n=$1 i
-	for i in $(seq 1 120); do
+	local n=$1 _ why
+	why="does not answer at $(node_host "$1") after 60 s"
+	for _ in $(seq 1 120); do
 		ndocker "$n" version >/dev/null 2>&1 && return
+		if [ -n "${starter[$n]:-}" ] && ! kill -0 "${starter[$n]}" 2>/dev/null; then
+			why="exited at start"
+			break
+		fi
 		sleep 0.5
 	done
-	echo "lab: dockerd on $n does not answer at $(node_host "$n") after 60 s; the end of $lab/$n/dockerd.log:" >&2
+	echo "lab: dockerd on $n $why; the end of $lab/$n/dockerd.log:" >&2
 	tail -n 20 "$lab/$n/dockerd.log" >&2 || true
 	exit 1
 }
@@ -212,6 +358,10 @@ verify() {
 	[ "$got" = aarch64 ] || die "lab3: uname -m in benchrig/busybox:arm64 printed $got, want aarch64"
 	got=$(ndocker lab3 image inspect -f '{{.Os}}/{{.Architecture}}' benchrig/busybox:arm64)
 	[ "$got" = linux/arm64 ] || die "lab3: benchrig/busybox:arm64 says $got, want linux/arm64"
+	if debian_arm64; then
+		got=$(ndocker lab3 image inspect -f '{{.Os}}/{{.Architecture}}' benchrig/debian:arm64)
+		[ "$got" = linux/arm64 ] || die "lab3: benchrig/debian:arm64 says $got, want linux/arm64"
+	fi
 	got=$(ndocker lab3 info -f '{{.Name}}')
 	[ "$got" = lab3 ] || die "lab3: engine name is $got, want lab3 (the UTS namespace's hostname)"
 }
@@ -222,9 +372,12 @@ write_pools() {
 		echo "# Written by scripts/lab.sh up: the Docker test lab."
 		echo "pools:"
 		echo "  lab:"
+		echo "    # Tests mount their data read-only from the host."
+		echo "    policy: {host_mounts: true}"
 		echo "    nodes:"
 		echo "      - name: lab1"
 		echo "        host: $(node_host lab1)"
+		echo "        max_trials: 2               # so tests see a node running two trials at once"
 		echo "      - name: lab2"
 		echo "        host: $(node_host lab2)"
 		echo "      - name: lab3"
@@ -250,8 +403,11 @@ up() {
 	install_packages
 	enable_binfmt
 	build_images
-	start_network
 	local n
+	# A node not running as ours starts from a clean slate, whatever a dead
+	# lab (this clone's or another's) left.
+	for n in "${nodes[@]}"; do node_pid "$n" >/dev/null || clean_node "$n"; done
+	start_network
 	for n in "${nodes[@]}"; do start_daemon "$n"; done
 	for n in "${nodes[@]}"; do wait_daemon "$n"; load_images "$n"; done
 	verify
@@ -263,60 +419,52 @@ up() {
 # --- down and status ------------------------------------------------------------
 # stop_daemons NODE...: SIGTERM to every node's dockerd first, then wait for
 # each, so stopping three nodes costs one daemon's shutdown time, not three.
+# Only daemons this clone started (node_pid); clean_node handles the rest.
 stop_daemons() {
-	local n pid cpid i pids=() cpids=()
+	local n pid cpid pids=() cpids=()
 	for n in "$@"; do
+		pid=$(node_pid "$n") || continue
 		# The daemon's own containerd normally exits with it; note its pid
 		# now, while the pid file still exists.
-		cpid=$(cat "/run/benchrig-$n/containerd/containerd.pid" 2>/dev/null || true)
+		cpid=$(node_containerd "$n")
 		[ -n "$cpid" ] && cpids+=("$cpid")
-		if pid=$(node_pid "$n"); then
-			# Containers left behind would each hold the daemon's shutdown
-			# for their stop timeout (10 s) and would still be there at the
-			# next `up`: remove them first.
-			local left
-			left=$(ndocker "$n" ps -aq 2>/dev/null || true)
-			if [ -n "$left" ]; then
-				log "$n: removing $(echo "$left" | wc -l) container(s) left behind"
-				ndocker "$n" rm -f $left >/dev/null 2>&1 || true
-			fi
-			log "stopping dockerd on $n (pid $pid)"
-			kill -TERM "$pid"
-			pids+=("$pid")
+		# Containers left behind would each hold the daemon's shutdown
+		# for their stop timeout (10 s) and would still be there at the
+		# next `up`: remove them first.
+		local left
+		left=$(ndocker "$n" ps -aq 2>/dev/null || true)
+		if [ -n "$left" ]; then
+			log "$n: removing $(echo "$left" | wc -l) container(s) left behind"
+			ndocker "$n" rm -f $left >/dev/null 2>&1 || true
 		fi
+		log "stopping dockerd on $n (pid $pid)"
+		kill -TERM "$pid"
+		pids+=("$pid")
 	done
-	for pid in ${pids[@]+"${pids[@]}"}; do
-		# --shutdown-timeout=5 bounds how long it waits for containers.
-		for i in $(seq 1 100); do [ -d "/proc/$pid" ] || break; sleep 0.2; done
-		if [ -d "/proc/$pid" ]; then
-			log "dockerd pid $pid ignored SIGTERM for 20 s: SIGKILL"
-			kill -KILL "$pid" || true
-		fi
-	done
-	for cpid in ${cpids[@]+"${cpids[@]}"}; do
-		if [ "$(cat "/proc/$cpid/comm" 2>/dev/null)" = containerd ]; then
-			kill -TERM "$cpid" || true
-			for i in $(seq 1 50); do [ -d "/proc/$cpid" ] || break; sleep 0.2; done
-		fi
-	done
-	for n in "$@"; do rm -f "$lab/$n/dockerd.pid" "/run/benchrig-$n.sock"; done
+	# --shutdown-timeout=5 bounds how long dockerd waits for containers.
+	for pid in ${pids[@]+"${pids[@]}"}; do kill_wait "$pid" dockerd 20; done
+	for cpid in ${cpids[@]+"${cpids[@]}"}; do kill_wait "$cpid" containerd 10; done
 }
 
 down() {
-	local n m
+	local n p kept=()
 	stop_daemons "${nodes[@]}"
-	# Mounts a dead daemon (or debootstrap) left behind, deepest first.
-	findmnt -rn -o TARGET | grep -E "^($lab/|/run/benchrig-lab[0-9]+(/|$))" | sort -r | while read -r m; do
-		umount -l "$m" || true
-	done || true
+	# This clone's data roots stay mounted after a daemon died.
+	umount_under "$lab"
 	for n in "${nodes[@]}"; do
-		rm -rf "/run/benchrig-$n"
-		[ -e "/run/netns/$n" ] && ip netns delete "$n" # takes its veth peer with it
-		ip link show "v$n" >/dev/null 2>&1 && ip link delete "v$n"
-		rmdir /sys/fs/cgroup/*/"benchrig-$n" 2>/dev/null || true
+		if p=$(foreign_pid "$n"); then
+			log "leaving $n alone: $(foreign_msg "$p" "$n")"
+			kept+=("$n")
+			continue
+		fi
+		clean_node "$n" quiet
 	done
-	ip link show "$bridge" >/dev/null 2>&1 && ip link delete "$bridge"
-	log "down"
+	if [ ${#kept[@]} -eq 0 ]; then
+		ip link show "$bridge" >/dev/null 2>&1 && ip link delete "$bridge"
+		log "down"
+	else
+		log "down, except ${kept[*]} (another lab's) and the bridge"
+	fi
 }
 
 status() {
@@ -339,5 +487,10 @@ case "${1:-up}" in
 up) up ;;
 down) down ;;
 status) status ;;
-*) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+images)
+	install_packages
+	enable_binfmt
+	build_images
+	;;
+*) echo "usage: $0 up|down|status|images" >&2; exit 2 ;;
 esac

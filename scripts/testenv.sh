@@ -6,8 +6,13 @@
 # processes in real cgroups) plus what the reference benchmarks run: real
 # molecules (rdkit-data, openbabel), the extractors (mawk, perl, the
 # compressors) and an Alpine-like busybox built against musl, which is the
-# seed experiments' slow grep. The Docker engine and Elasticsearch join here
-# when the executor and collector that need them land.
+# seed experiments' slow grep. The Docker test lab (scripts/lab.sh: three
+# dockerd nodes, one arm64 under qemu) serves the container executors'
+# integration tests. Elasticsearch joins here when the collector lands.
+#
+# Built artifacts that do not depend on the clone (lab images, the musl
+# busybox) are cached per machine in ${BENCHRIG_CACHE:-/var/cache/benchrig},
+# so a fresh clone (CI) does not rebuild them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p .testenv/bin
@@ -45,18 +50,29 @@ up)
 	# Alpine-like busybox (musl, static, grep applets only); cached, so this
 	# is silent and quick once built.
 	bash scripts/build-musl-busybox.sh "$root/.testenv/bin"
+	# The Docker test lab; writes .testenv/pools.yaml.
+	bash scripts/lab.sh up
 	# Variables the tests read; `make test` sources this file with `set -a`,
 	# so plain assignments are exported. Written to a temporary file and
 	# moved, so a reader never sees half of it.
 	{
 		printf 'BENCHRIG_BUSYBOX_MUSL=%q\n' "$root/.testenv/bin/busybox-musl"
 		printf 'PATH=%q:$PATH\n' "$root/.testenv/bin"
+		# The lab: lab1 (amd64) is the default engine, lab3 the arm64 one;
+		# the pools file names all three. The in-container timing shims are
+		# built by `make build` into bin/.
+		printf 'DOCKER_HOST=%q\n' tcp://10.99.0.11:2375
+		printf 'BENCHRIG_LAB_ARM64_HOST=%q\n' tcp://10.99.0.13:2375
+		printf 'BENCHRIG_LAB_POOLS=%q\n' "$root/.testenv/pools.yaml"
+		printf 'BENCHRIG_SHIM_DIR=%q\n' "$root/bin"
 	} >.testenv/env.tmp
 	mv .testenv/env.tmp .testenv/env
 	echo "testenv: ready"
 	;;
 down)
-	echo "testenv: nothing running"
+	bash scripts/lab.sh down
+	rm -f .testenv/env
+	echo "testenv: down"
 	;;
 *)
 	echo "usage: $0 up|down" >&2
