@@ -253,7 +253,7 @@ clean_node() {
 		[[ $c == containerd-shim* ]] || continue
 		[[ " $(cmdline "${d#/proc/}")" == *" -address /run/benchrig-$n/containerd/"* ]] && echo "${d#/proc/}"
 	done)
-	pids+=" $(cat /sys/fs/cgroup/benchrig-"$n"/*/cgroup.procs /sys/fs/cgroup/*/benchrig-"$n"/*/cgroup.procs 2>/dev/null | sort -u | tr '\n' ' ')"
+	pids+=" $({ cat /sys/fs/cgroup/benchrig-"$n"/*/cgroup.procs /sys/fs/cgroup/*/benchrig-"$n"/*/cgroup.procs 2>/dev/null || true; } | sort -u | tr '\n' ' ')"
 	if [ -n "${pids// /}" ]; then
 		log "$n: killing $(echo $pids | wc -w) shim and container process(es) left by a dead dockerd"
 		kill -KILL $pids 2>/dev/null || true
