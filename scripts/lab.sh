@@ -282,7 +282,11 @@ start_network() {
 	if ! ip link show "$bridge" >/dev/null 2>&1; then
 		ip link add "$bridge" type bridge
 	fi
-	ip addr show dev "$bridge" | grep -q ' 10\.99\.0\.1/24 ' || ip addr add 10.99.0.1/24 dev "$bridge"
+	# Output captured first: grep -q closing the pipe early fails `ip` with
+	# SIGPIPE under pipefail.
+	local addrs
+	addrs=$(ip -4 -o addr show dev "$bridge")
+	[[ $addrs == *" 10.99.0.1/24 "* ]] || ip addr add 10.99.0.1/24 dev "$bridge"
 	ip link set "$bridge" up
 	local n
 	for n in "${nodes[@]}"; do
@@ -290,7 +294,8 @@ start_network() {
 		if ! ip link show "v$n" >/dev/null 2>&1; then
 			ip link add "v$n" type veth peer name eth0 netns "$n"
 		fi
-		ip -n "$n" addr show dev eth0 | grep -q " $(node_ip "$n")/24 " || ip -n "$n" addr add "$(node_ip "$n")/24" dev eth0
+		addrs=$(ip -4 -o -n "$n" addr show dev eth0)
+		[[ $addrs == *" $(node_ip "$n")/24 "* ]] || ip -n "$n" addr add "$(node_ip "$n")/24" dev eth0
 		ip link set "v$n" master "$bridge" up
 		ip -n "$n" link set lo up
 		ip -n "$n" link set eth0 up
