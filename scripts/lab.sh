@@ -340,17 +340,24 @@ wait_daemon() {
 }
 
 load_images() {
-	local n=$1 a want
+	local n=$1 a want id old
 	for a in $(node_images "$n"); do
 		want=$(cat "$a.id")
 		# Every tag must point at this build, else load (again).
 		local ok=1 t
+		old=()
 		for t in $(tar -xOf "$a" manifest.json | sed 's/.*"RepoTags":\[\([^]]*\)\].*/\1/' | tr -d '"' | tr , ' '); do
-			[ "$(ndocker "$n" image inspect -f '{{.Id}}' "$t" 2>/dev/null)" = "$want" ] || ok=
+			id=$(ndocker "$n" image inspect -f '{{.Id}}' "$t" 2>/dev/null || true)
+			[ "$id" = "$want" ] && continue
+			ok=
+			[ -n "$id" ] && old+=("$id")
 		done
 		[ -n "$ok" ] && continue
 		log "loading $(basename "$a") into $n"
 		ndocker "$n" load -q -i "$a" >/dev/null
+		# The builds the tags pointed at before, now untagged: remove them
+		# (quietly kept while a container still uses one).
+		[ ${#old[@]} -gt 0 ] && ndocker "$n" image rm $(printf '%s\n' "${old[@]}" | sort -u) >/dev/null 2>&1 || true
 	done
 }
 
