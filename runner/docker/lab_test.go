@@ -463,3 +463,25 @@ func (p *proxy) cut() {
 		c.Close()
 	}
 }
+
+// TestLabShimVolumeGone: the node's shim volume vanished after the
+// executor filled it (engine reset, volume prune); the next trial fills it
+// again instead of failing.
+func TestLabShimVolumeGone(t *testing.T) {
+	host := labHost(t, "DOCKER_HOST")
+	e := labExecutor(t, "lab1", host, "")
+	ctx := context.Background()
+	if m, err := e.Run(ctx, job(t, "benchrig/busybox:amd64", "true")); err != nil || m.ExitCode != 0 {
+		t.Fatalf("first run: %v %+v", err, m)
+	}
+	e.removals.Wait()
+	s, err := e.shim("amd64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another process may hold it; then this test proves less, not more.
+	_, _ = rawClient(t, host).VolumeRemove(ctx, shimVolumeName(s), client.VolumeRemoveOptions{Force: true})
+	if m, err := e.Run(ctx, job(t, "benchrig/busybox:amd64", "true")); err != nil || m.ExitCode != 0 {
+		t.Fatalf("run after the volume went: %v %+v", err, m)
+	}
+}

@@ -144,59 +144,72 @@ func (e *Executor) Run(ctx context.Context, job runner.Job) (benchrig.Measuremen
 	if err != nil {
 		return benchrig.Measurement{}, err
 	}
-	var vol string
-	if e.mode == shimVolume {
-		if vol, err = e.shimVolume(ctx, s, c.Image, platform); err != nil {
-			return benchrig.Measurement{}, err
-		}
-	}
-	if ctx.Err() != nil {
-		return cancelled, nil
-	}
-
-	cfg, hc := e.containerConfig(job, vol)
 	metrics := map[string]float64{}
-	t0 := time.Now()
-	cctx, cancel := op()
-	created, err := e.cli.ContainerCreate(cctx, client.ContainerCreateOptions{Config: cfg, HostConfig: hc, Platform: platform})
-	cancel()
-	if err != nil {
-		return benchrig.Measurement{}, e.apiErr(cctx, fmt.Sprintf("create container from image %s", c.Image), err)
+	var id string
+	var t0, tStart, tStarted time.Time
+	for attempt := 0; ; attempt++ {
+		var vol string
+		if e.mode == shimVolume {
+			if vol, err = e.shimVolume(ctx, s, c.Image, platform); err != nil {
+				return benchrig.Measurement{}, err
+			}
+		}
+		if ctx.Err() != nil {
+			return cancelled, nil
+		}
+		cfg, hc := e.containerConfig(job, vol)
+		t0 = time.Now()
+		cctx, cancel := op()
+		created, err := e.cli.ContainerCreate(cctx, client.ContainerCreateOptions{Config: cfg, HostConfig: hc, Platform: platform})
+		cancel()
+		if err != nil {
+			return benchrig.Measurement{}, e.apiErr(cctx, fmt.Sprintf("create container from image %s", c.Image), err)
+		}
+		id = created.ID
+		metrics["container_create_s"] = time.Since(t0).Seconds()
+		if e.mode == shimCopy {
+			t := time.Now()
+			cctx, cancel := op()
+			err := e.copyShim(cctx, id, s)
+			cancel()
+			if err != nil {
+				e.removeNow(id)
+				return benchrig.Measurement{}, e.apiErr(cctx, "container "+short(id), err)
+			}
+			metrics["shim_copy_s"] = time.Since(t).Seconds()
+		}
+		if w := e.waitRemovals(ctx); w > 0 {
+			metrics["removal_wait_s"] = w.Seconds()
+		}
+		if ctx.Err() != nil {
+			e.removeNow(id)
+			return cancelled, nil
+		}
+
+		tStart = time.Now()
+		cctx, cancel = op()
+		_, err = e.cli.ContainerStart(cctx, id, client.ContainerStartOptions{})
+		cancel()
+		if err != nil {
+			e.removeNow(id)
+			if e.mode == shimVolume && attempt == 0 && !isTransport(err) {
+				// The node's shim volume may be gone (engine reset,
+				// volume prune) and back empty, made by the mount
+				// itself: fill it again, once.
+				e.forgetVolume(s.arch)
+				continue
+			}
+			return benchrig.Measurement{}, e.apiErr(cctx, fmt.Sprintf("start container %s (image %s)", short(id), c.Image), err)
+		}
+		tStarted = time.Now()
+		metrics["container_start_s"] = tStarted.Sub(tStart).Seconds()
+		break
 	}
-	id := created.ID
-	metrics["container_create_s"] = time.Since(t0).Seconds()
 	// From here on every way out removes the container.
 	fail := func(err error) (benchrig.Measurement, error) {
 		e.removeNow(id)
 		return benchrig.Measurement{}, err
 	}
-	if e.mode == shimCopy {
-		t := time.Now()
-		cctx, cancel := op()
-		err := e.copyShim(cctx, id, s)
-		cancel()
-		if err != nil {
-			return fail(e.apiErr(cctx, "container "+short(id), err))
-		}
-		metrics["shim_copy_s"] = time.Since(t).Seconds()
-	}
-	if w := e.waitRemovals(ctx); w > 0 {
-		metrics["removal_wait_s"] = w.Seconds()
-	}
-	if ctx.Err() != nil {
-		e.removeNow(id)
-		return cancelled, nil
-	}
-
-	tStart := time.Now()
-	cctx, cancel = op()
-	_, err = e.cli.ContainerStart(cctx, id, client.ContainerStartOptions{})
-	cancel()
-	if err != nil {
-		return fail(e.apiErr(cctx, fmt.Sprintf("start container %s (image %s)", short(id), c.Image), err))
-	}
-	tStarted := time.Now()
-	metrics["container_start_s"] = tStarted.Sub(tStart).Seconds()
 
 	// "not-running" after the start: a container that already exited
 	// answers at once.
@@ -240,7 +253,7 @@ func (e *Executor) Run(ctx context.Context, job runner.Job) (benchrig.Measuremen
 	tExited := time.Now()
 	metrics["container_run_s"] = tExited.Sub(tStarted).Seconds()
 
-	cctx, cancel = op()
+	cctx, cancel := op()
 	stdout, stderr, err := e.logs(cctx, id)
 	cancel()
 	if err != nil {

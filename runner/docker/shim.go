@@ -159,6 +159,13 @@ func (e *Executor) shimVolume(ctx context.Context, s *shimFile, image string, pl
 	return name, nil
 }
 
+// forgetVolume makes the next trial fill the arch's shim volume again.
+func (e *Executor) forgetVolume(arch string) {
+	e.mu.Lock()
+	delete(e.volumes, arch)
+	e.mu.Unlock()
+}
+
 // copyShim puts the shim into a created container (shimCopy mode).
 func (e *Executor) copyShim(ctx context.Context, id string, s *shimFile) error {
 	_, err := e.cli.CopyToContainer(ctx, id, client.CopyToContainerOptions{DestinationPath: "/", Content: bytes.NewReader(s.tar)})
