@@ -130,6 +130,9 @@ func (f *File) Pool(name string) (*Pool, error) {
 	return nil, benchrig.Errorf(benchrig.ENotFound, "no pool %q (pools: %s)", name, strings.Join(known, ", "))
 }
 
+// Names returns the pools' names, sorted.
+func (f *File) Names() []string { return f.names() }
+
 func (f *File) names() []string {
 	names := make([]string, 0, len(f.Pools))
 	for n := range f.Pools {

@@ -23,8 +23,13 @@ type Node struct {
 	// started with that platform.
 	Facts benchrig.NodeFacts
 	// Labels are the node's labels, the pools file's over the engine's:
-	// placement constraints and node classes are judged on them.
+	// placement constraints are judged on them.
 	Labels map[string]string
+	// ClassLabels are the labels that make nodes interchangeable, the
+	// pools file's: engines often carry labels unique to each node (its
+	// name), which would make every node a class of its own. nil means
+	// Labels.
+	ClassLabels map[string]string
 	// MaxTrials is the node's own cap on trials at once.
 	MaxTrials int
 	Policy    Policy
@@ -40,10 +45,14 @@ type Policy struct {
 // architecture and the same labels. A lost node's cases move only to a
 // node of its class, so a case's numbers never mix unlike hardware.
 func (n *Node) class() string {
+	labels := n.ClassLabels
+	if labels == nil {
+		labels = n.Labels
+	}
 	var b strings.Builder
 	b.WriteString(n.Facts.Arch)
-	for _, k := range slices.Sorted(maps.Keys(n.Labels)) {
-		b.WriteString("\x00" + k + "=" + n.Labels[k])
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
+		b.WriteString("\x00" + k + "=" + labels[k])
 	}
 	return b.String()
 }

@@ -525,7 +525,11 @@ func (r *state) preparePlans(runID string, homes map[string]*Node, placeParam st
 // image for n's architecture, the run's labels, resources and options.
 func containerJob(spec *benchrig.Spec, n *Node, job Job, runID, caseID string, vars map[string]string, dir string) (Job, string, error) {
 	labels := map[string]string{LabelRun: runID, LabelCase: caseID, LabelSpec: spec.Name}
-	c, field, err := containerOf(spec, n, imageFor(spec, n.Facts.Arch), labels, vars, dir)
+	image, err := benchrig.Expand(imageFor(spec, n.Facts.Arch), vars)
+	if err != nil {
+		return job, "image", err
+	}
+	c, field, err := containerOf(spec, n, strings.TrimSpace(image), labels, vars, dir)
 	if err != nil {
 		return job, field, err
 	}
@@ -575,12 +579,15 @@ func missingPrograms(cfg Config, reqs []benchrig.Requirement, vars map[string]st
 // one case (and instance), returning the field at fault on error.
 //
 // A job for a container (inContainer) gets only the spec's env, and its
-// workdir is a path in the container, "" for the image's.
+// workdir is a path in the container: by default the same directory
+// benchrig runs in (the engine creates it when no mount brings it), so
+// that relative paths to mounted data (mounted at the same paths) mean
+// the same inside and out.
 func prepareJob(cfg Config, spec *benchrig.Spec, vars map[string]string, inContainer bool) (Job, string, error) {
 	dir := cfg.Dir
 	base := cfg.Environ
 	if inContainer {
-		dir, base = "", nil
+		base = nil
 	}
 	if spec.Workdir != "" {
 		wd, err := benchrig.Expand(spec.Workdir, vars)

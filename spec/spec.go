@@ -227,6 +227,7 @@ func (p *parser) spec(n *yaml.Node) *benchrig.Spec {
 			if strings.TrimSpace(img) == "" {
 				p.Errorf(v, "image", "image is empty")
 			}
+			p.template(v, "image", img)
 			s.Image = img
 		}
 	}
@@ -831,6 +832,7 @@ func (p *parser) images(n *yaml.Node) map[string]string {
 			p.Errorf(kv.v, field, "image is empty")
 			continue
 		}
+		p.template(kv.v, field, img)
 		images[arch] = img
 	}
 	return images

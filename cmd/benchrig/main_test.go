@@ -18,6 +18,7 @@ import (
 type cli struct {
 	t   *testing.T
 	dir string
+	env map[string]string // further variables getenv sees
 }
 
 func newCLI(t *testing.T) *cli {
@@ -31,7 +32,7 @@ func (c *cli) deps(stdout, stderr *bytes.Buffer) *deps {
 		if k == "BENCHRIG_STORE" {
 			return filepath.Join(c.dir, "store.db")
 		}
-		return ""
+		return c.env[k]
 	}
 	return d
 }

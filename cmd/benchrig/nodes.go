@@ -143,6 +143,7 @@ func (d *poolNodes) contact(ctx context.Context, e pools.Node, pool string, pol 
 	}
 	node := &runner.Node{
 		Name: e.Name, Pool: pool, Facts: facts, Labels: labels, MaxTrials: e.MaxTrials, Executor: exec,
+		ClassLabels: classLabels(e.Labels),
 		Policy: runner.Policy{Privileged: pol.Privileged, HostMounts: pol.HostMounts, Devices: pol.Devices, HostNetwork: pol.HostNetwork},
 	}
 	return &knownNode{entry: e, pool: pool, node: node, exec: exec}, nil
@@ -202,4 +203,14 @@ func shimDir(d *deps) string {
 		return dir
 	}
 	return d.exeDir
+}
+
+// classLabels are the pools file's labels of a node, never nil: two nodes
+// of one architecture whose file entries carry the same labels can stand
+// in for each other when one is lost.
+func classLabels(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
 }

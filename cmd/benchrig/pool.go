@@ -1,15 +1,19 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/benchrig/benchrig"
 	"github.com/benchrig/benchrig/pools"
 )
 
@@ -26,7 +30,7 @@ type poolOptions struct {
 func newPoolCommand(d *deps) *cobra.Command {
 	opts := &poolOptions{}
 	cmd := &cobra.Command{
-		Use:   "pool {list|add|remove}",
+		Use:   "pool {list|check|add|remove}",
 		Short: "List and change the pools of Docker engines that benchmarks run on",
 		Long: `A pools file names pools of nodes; each node is a Docker engine: a local socket
 (unix:///var/run/docker.sock), tcp://host:2376 with TLS, or plain tcp on a private lab network.
@@ -39,13 +43,13 @@ reads it; comments in the file are not kept.`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
-				return usageError{fmt.Errorf("unknown pool command %q: want list, add or remove", args[0])}
+				return usageError{fmt.Errorf("unknown pool command %q: want list, check, add or remove", args[0])}
 			}
 			return cmd.Help()
 		},
 	}
 	cmd.PersistentFlags().StringVar(&opts.pools, "pools", "", "pools `FILE` (default $BENCHRIG_POOLS or ~/.config/benchrig/pools.yaml)")
-	cmd.AddCommand(newPoolListCommand(d, opts), newPoolAddCommand(d, opts), newPoolRemoveCommand(d, opts))
+	cmd.AddCommand(newPoolListCommand(d, opts), newPoolCheckCommand(d, opts), newPoolAddCommand(d, opts), newPoolRemoveCommand(d, opts))
 	return cmd
 }
 
@@ -232,4 +236,121 @@ trials on the node; removing the last node of a pool removes the pool.`,
 			return nil
 		}),
 	}
+}
+
+func newPoolCheckCommand(d *deps, opts *poolOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "check [POOL...]",
+		Short: "Contact every node and show its health and facts",
+		Long: `Contact every node of the named pools (all pools when none is named): ping its engine and
+fingerprint it (architecture, OS, kernel, CPUs, memory, engine and API version, runtimes,
+labels). A node's architecture is the one the pools file declares, else its engine's; an
+emulated node shows both. Exit status 1 when a node cannot be reached.`,
+		Example: `  benchrig pool check
+  benchrig pool check lab --pools .testenv/pools.yaml --json`,
+		RunE: wrap(func(cmd *cobra.Command, args []string) error {
+			return runPoolCheck(cmd.Context(), d, opts, args)
+		}),
+	}
+	cmd.Flags().BoolVar(&opts.json, "json", false, "print JSON: a list of {pool, node, host, reachable, error, facts}")
+	return cmd
+}
+
+// checkRow is one node's health, in the table and in JSON.
+type checkRow struct {
+	Pool      string              `json:"pool"`
+	Node      string              `json:"node"`
+	Host      string              `json:"host"`
+	Reachable bool                `json:"reachable"`
+	Error     string              `json:"error,omitempty"`
+	Facts     *benchrig.NodeFacts `json:"facts,omitempty"`
+}
+
+func runPoolCheck(ctx context.Context, d *deps, opts *poolOptions, names []string) error {
+	path := opts.path(d)
+	f, err := pools.Load(path)
+	if err != nil {
+		return err
+	}
+	if len(names) == 0 {
+		names = f.Names()
+	}
+	var rows []*checkRow
+	var wg sync.WaitGroup
+	for _, pn := range names {
+		p, err := f.Pool(pn)
+		if err != nil {
+			return err
+		}
+		for _, n := range p.Nodes {
+			row := &checkRow{Pool: p.Name, Node: n.Name, Host: n.Host}
+			rows = append(rows, row)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				exec, err := newDockerExecutor(n, path, p.Policy, shimDir(d))
+				if err != nil {
+					row.Error = err.Error()
+					return
+				}
+				defer exec.Close()
+				fctx, cancel := context.WithTimeout(ctx, factsTimeout)
+				defer cancel()
+				facts, err := exec.Facts(fctx)
+				if err != nil {
+					row.Error = err.Error()
+					return
+				}
+				facts.Pool = p.Name
+				if len(n.Labels) > 0 && facts.Labels == nil {
+					facts.Labels = map[string]string{}
+				}
+				for k, v := range n.Labels {
+					facts.Labels[k] = v
+				}
+				row.Reachable, row.Facts = true, &facts
+			}()
+		}
+	}
+	wg.Wait()
+	down := 0
+	for _, r := range rows {
+		if !r.Reachable {
+			down++
+		}
+	}
+	if opts.json {
+		enc := json.NewEncoder(d.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rows); err != nil {
+			return err
+		}
+	} else {
+		tw := tabwriter.NewWriter(d.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "POOL\tNODE\tHOST\tHEALTH\tLATENCY\tENGINE\tARCH\tOS/KERNEL\tCPUS\tMEMORY\tRUNTIMES\tLABELS")
+		for _, r := range rows {
+			if !r.Reachable {
+				fmt.Fprintf(tw, "%s\t%s\t%s\tunreachable\t-\t-\t-\t-\t-\t-\t-\t-\n", r.Pool, r.Node, r.Host)
+				continue
+			}
+			fa := r.Facts
+			arch := fa.Arch
+			if fa.ArchDeclared && fa.EngineArch != fa.Arch {
+				arch += " (declared; engine " + fa.EngineArch + ")"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\tok\t%s\t%s (API %s)\t%s\t%s %s\t%d\t%.1f GiB\t%s\t%s\n", r.Pool, r.Node, r.Host,
+				fa.Latency.Round(10*time.Microsecond), fa.EngineVersion, fa.APIVersion, arch, fa.OS, fa.Kernel, fa.CPUs,
+				float64(fa.MemoryBytes)/(1<<30), strings.Join(fa.Runtimes, ","), labelText(fa.Labels))
+		}
+		tw.Flush()
+		for _, r := range rows {
+			if !r.Reachable {
+				fmt.Fprintln(d.stderr, r.Error)
+			}
+		}
+	}
+	if down > 0 {
+		return &benchrig.Error{Code: benchrig.EUnavailable, Msg: fmt.Sprintf("%d of %d node(s) unreachable", down, len(rows))}
+	}
+	return nil
 }
