@@ -95,11 +95,16 @@ func TestBenchTrialCost(t *testing.T) {
 		t.Fatal(err)
 	}
 	b2b.removals.Wait()
+	var b2bWait, b2bCall []float64
 	t0 := time.Now()
 	for range rounds {
-		if _, err := b2b.Run(ctx, j); err != nil {
+		t1 := time.Now()
+		m, err := b2b.Run(ctx, j)
+		if err != nil {
 			t.Fatal(err)
 		}
+		b2bCall = append(b2bCall, time.Since(t1).Seconds())
+		b2bWait = append(b2bWait, m.Metrics["removal_wait_s"])
 	}
 	if err := b2b.Close(); err != nil {
 		t.Fatal(err)
@@ -120,6 +125,8 @@ func TestBenchTrialCost(t *testing.T) {
 	row("  trial_total_s", cpTotal, 1e3, "ms")
 	row("docker run --rm --network none (CLI)", cliCall, 1e3, "ms")
 	row("shim wall of `true` in the container", shimWall, 1e3, "ms")
+	row("back-to-back Run (call to return)", b2bCall, 1e3, "ms")
+	row("  of which removal_wait_s (previous trial's removal)", b2bWait, 1e3, "ms")
 	fmt.Fprintf(tw, "back-to-back Run, removals included (%d trials + Close)\t%.2f ms/trial\t\t\t\n", rounds, perTrial*1e3)
 	fmt.Fprintf(tw, "ratio of medians, benchrig (volume) / CLI\t%.2fx\t\t\t\n", median(volCall)/median(cliCall))
 	fmt.Fprintf(tw, "ratio of medians, benchrig (copy) / CLI\t%.2fx\t\t\t\n", median(cpCall)/median(cliCall))

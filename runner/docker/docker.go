@@ -25,20 +25,25 @@
 // and architecture, benchrig-shim-<arch>-<sha256 prefix>, filled once per
 // executor (through a created, never started helper container) and then
 // mounted read-only at /.benchrig in every trial: no extra API call and no
-// upload per trial. The volume is the default; see bench_test.go for the
-// measurement (the copy costs about one more round trip plus the upload
-// per trial). The file is written under its hash and then hard-linked to
+// upload per trial. The volume is the default; bench_test.go measures both
+// (the copy costs 60-90 ms more per trial on the test lab). A volume that
+// vanished (engine reset, volume prune) shows as a failed start and is
+// filled again once. The file is written under its hash and then hard-linked to
 // "shim" in the same tar, so a concurrent benchrig never sees it half
 // written.
 //
 // # Reading the result
 //
-// The shim's JSON comes back through the container's logs (one GET after
-// exit; the json-file log driver is set on the container so it works
-// whatever the daemon's default driver is) rather than CopyFromContainer,
-// which would need the shim to write a file in the container (failing on a
-// read-only root filesystem) and the executor to unpack a tar, for the
-// same single round trip.
+// The executor attaches to the container's output before starting it, and
+// takes the shim's line from that stream the moment it is printed: the
+// result is in hand about when the start call returns (the shim of `true`
+// is done by then), instead of tens of milliseconds later when the engine
+// has noticed the exit and a logs call (or CopyFromContainer, which also
+// needs the shim to write a file, failing on a read-only root filesystem,
+// and a tar to unpack) can fetch it. Only when the stream ends without a
+// line (the shim was OOM-killed, the stream broke) does the executor wait
+// for the exit and read the logs; the json-file log driver is set on every
+// container so that this works whatever the daemon's default driver.
 //
 // # Errors
 //

@@ -3,6 +3,7 @@ package docker
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -100,15 +101,19 @@ func deviceMapping(d string) (container.DeviceMapping, error) {
 // from several goroutines at once.
 //
 // Metrics beyond the shim's: container_create_s, shim_copy_s (copy mode),
-// removal_wait_s (waiting for the previous trials' removals before the
-// start), container_start_s (the start API call), container_run_s (start
-// call returned to wait returned), result_read_s, trial_total_s (create
-// call to result read), shim_setup_s (the shim's main to the child's
-// start, in the container), shim_start_delay_s (start call to the shim's
-// main: compares the node's clock with ours, so it is exact only for
-// engines on this host), and from the container's cgroup container_cpu_s,
+// removal_wait_s (waiting, before the start, for the removal of this
+// executor's previous containers, so that none overlaps the command),
+// container_start_s (the start API call), container_run_s (start call
+// returned to the shim's result read: the shim of a short command is often
+// done before the start call returns), trial_total_s (create call to
+// result), shim_setup_s (the shim's main to the child's start, in the
+// container), shim_start_delay_s (start call to the shim's main: compares
+// the node's clock with ours, so it is exact only for engines on this
+// host), and from the container's cgroup container_cpu_s,
 // container_user_s, container_sys_s, container_mem_peak_bytes, pids_peak,
 // cpu_throttled_ns (these include the shim itself: a few ms and MB).
+// User, Sys and MaxRSS are rusage of the command's tree (the shim reaps
+// orphans as PID 1), not the container's.
 func (e *Executor) Run(ctx context.Context, job runner.Job) (benchrig.Measurement, error) {
 	if err := e.Check(job); err != nil {
 		return benchrig.Measurement{}, err
@@ -147,6 +152,7 @@ func (e *Executor) Run(ctx context.Context, job runner.Job) (benchrig.Measuremen
 	metrics := map[string]float64{}
 	var id string
 	var t0, tStart, tStarted time.Time
+	var stream client.HijackedResponse
 	for attempt := 0; ; attempt++ {
 		var vol string
 		if e.mode == shimVolume {
@@ -178,10 +184,22 @@ func (e *Executor) Run(ctx context.Context, job runner.Job) (benchrig.Measuremen
 			}
 			metrics["shim_copy_s"] = time.Since(t).Seconds()
 		}
+		// Attached before the start, the stream carries the shim's line
+		// the moment it is printed: no wait for the engine to notice the
+		// exit (tens of ms) and no logs call after it.
+		cctx, cancel = op()
+		att, err := e.cli.ContainerAttach(cctx, id, client.ContainerAttachOptions{Stream: true, Stdout: true, Stderr: true})
+		cancel()
+		if err != nil {
+			e.removeNow(id)
+			return benchrig.Measurement{}, e.apiErr(cctx, "attach to container "+short(id), err)
+		}
+		stream = att.HijackedResponse
 		if w := e.waitRemovals(ctx); w > 0 {
 			metrics["removal_wait_s"] = w.Seconds()
 		}
 		if ctx.Err() != nil {
+			stream.Close()
 			e.removeNow(id)
 			return cancelled, nil
 		}
@@ -191,6 +209,7 @@ func (e *Executor) Run(ctx context.Context, job runner.Job) (benchrig.Measuremen
 		_, err = e.cli.ContainerStart(cctx, id, client.ContainerStartOptions{})
 		cancel()
 		if err != nil {
+			stream.Close()
 			e.removeNow(id)
 			if e.mode == shimVolume && attempt == 0 && !isTransport(err) {
 				// The node's shim volume may be gone (engine reset,
@@ -211,11 +230,8 @@ func (e *Executor) Run(ctx context.Context, job runner.Job) (benchrig.Measuremen
 		return benchrig.Measurement{}, err
 	}
 
-	// "not-running" after the start: a container that already exited
-	// answers at once.
-	wctx, wcancel := context.WithCancel(context.WithoutCancel(ctx))
-	defer wcancel()
-	wait := e.cli.ContainerWait(wctx, id, client.ContainerWaitOptions{Condition: container.WaitConditionNotRunning})
+	defer stream.Close()
+	got := readStream(stream.Reader)
 	var backstop <-chan time.Time
 	if job.Timeout > 0 {
 		t := time.NewTimer(job.Timeout + killGrace)
@@ -223,18 +239,19 @@ func (e *Executor) Run(ctx context.Context, job runner.Job) (benchrig.Measuremen
 		backstop = t.C
 	}
 	killedByUs := false
-	var exitStatus int64
+	var line []byte
 	select {
-	case res := <-wait.Result:
-		exitStatus = res.StatusCode
-	case err := <-wait.Error:
-		return fail(e.unavailable(fmt.Sprintf("wait for container %s", short(id)), err))
+	case line = <-got.line:
+	case <-got.done:
+		if got.err != nil && isTransport(got.err) {
+			return fail(e.unavailable(fmt.Sprintf("read from container %s", short(id)), got.err))
+		}
 	case <-ctx.Done():
 		e.removeNow(id) // force removal kills it
 		return cancelled, nil
 	case <-backstop:
-		// The shim should have killed the command at Timeout; it did
-		// not answer, so the container goes.
+		// The shim kills the command at Timeout and prints; it did not,
+		// so the container goes.
 		killedByUs = true
 		kctx, cancel := op()
 		_, err := e.cli.ContainerKill(kctx, id, client.ContainerKillOptions{Signal: "KILL"})
@@ -242,37 +259,30 @@ func (e *Executor) Run(ctx context.Context, job runner.Job) (benchrig.Measuremen
 		if err != nil && isTransport(err) {
 			return fail(e.unavailable(fmt.Sprintf("kill container %s", short(id)), err))
 		}
-		select {
-		case res := <-wait.Result:
-			exitStatus = res.StatusCode
-		case err := <-wait.Error:
-			return fail(e.unavailable(fmt.Sprintf("wait for container %s", short(id)), err))
-		case <-time.After(cleanupTimeout):
-		}
-	}
-	tExited := time.Now()
-	metrics["container_run_s"] = tExited.Sub(tStarted).Seconds()
-
-	cctx, cancel := op()
-	stdout, stderr, err := e.logs(cctx, id)
-	cancel()
-	if err != nil {
-		return fail(e.apiErr(cctx, fmt.Sprintf("read shim result of container %s", short(id)), err))
 	}
 	tRead := time.Now()
-	metrics["result_read_s"] = tRead.Sub(tExited).Seconds()
+	metrics["container_run_s"] = tRead.Sub(tStarted).Seconds()
 	metrics["trial_total_s"] = tRead.Sub(t0).Seconds()
-	e.removeLater(id)
 
-	r, perr := shimrun.Parse(stdout)
+	r, perr := shimrun.Parse(line)
 	if perr != nil {
-		if killedByUs {
-			return benchrig.Measurement{Start: tStarted.Round(0), ExitCode: -1, Error: "timeout", Source: "shim", Metrics: metrics}, nil
+		// No line on the stream: the shim died (OOM, killed) or the
+		// stream broke. The exit status and the logs tell which.
+		status, stdout, stderr, err := e.exitAndLogs(ctx, id)
+		if err != nil {
+			return fail(err)
 		}
-		return benchrig.Measurement{}, &benchrig.Error{Code: benchrig.EInternal,
-			Msg: fmt.Sprintf("node %s: container %s (image %s, %s shim) exited with status %d without a shim result: %s",
-				e.cfg.Node, short(id), c.Image, arch, exitStatus, strings.TrimSpace(tailString(stderr, 512))), Err: perr}
+		if r, perr = shimrun.Parse(stdout); perr != nil {
+			e.removeLater(id)
+			if killedByUs {
+				return benchrig.Measurement{Start: tStarted.Round(0), ExitCode: -1, Error: "timeout", Source: "shim", Metrics: metrics}, nil
+			}
+			return benchrig.Measurement{}, &benchrig.Error{Code: benchrig.EInternal,
+				Msg: fmt.Sprintf("node %s: container %s (image %s, %s shim) exited with status %d without a shim result: %s",
+					e.cfg.Node, short(id), c.Image, arch, status, strings.TrimSpace(tailString(stderr, 512))), Err: perr}
+		}
 	}
+	e.removeLater(id)
 	m := measurement(r, metrics)
 	if d := time.Unix(0, r.ShimStart).Sub(tStart); r.ShimStart > 0 {
 		metrics["shim_start_delay_s"] = d.Seconds()
@@ -281,6 +291,68 @@ func (e *Executor) Run(ctx context.Context, job runner.Job) (benchrig.Measuremen
 		metrics["read_bps_cap"] = float64(job.ReadBPS)
 	}
 	return m, nil
+}
+
+// exitAndLogs waits (bounded) for the container to stop and reads its
+// output from the logs.
+func (e *Executor) exitAndLogs(ctx context.Context, id string) (int64, []byte, []byte, error) {
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer cancel()
+	// "not-running": a container that already exited answers at once.
+	wait := e.cli.ContainerWait(wctx, id, client.ContainerWaitOptions{Condition: container.WaitConditionNotRunning})
+	var status int64 = -1
+	select {
+	case res := <-wait.Result:
+		status = res.StatusCode
+	case err := <-wait.Error:
+		if isTransport(err) && !errors.Is(err, context.DeadlineExceeded) {
+			return 0, nil, nil, e.unavailable(fmt.Sprintf("wait for container %s", short(id)), err)
+		}
+	}
+	stdout, stderr, err := e.logs(wctx, id)
+	if err != nil {
+		return 0, nil, nil, e.apiErr(wctx, fmt.Sprintf("read the logs of container %s", short(id)), err)
+	}
+	return status, stdout, stderr, nil
+}
+
+// streamResult is the shim's first line on an attach stream.
+type streamResult struct {
+	line chan []byte   // the first complete stdout line, once
+	done chan struct{} // closed when the stream ends; err is then set
+	err  error
+}
+
+// readStream demultiplexes an attach stream in the background, handing
+// over the first stdout line as soon as it is complete.
+func readStream(r io.Reader) *streamResult {
+	s := &streamResult{line: make(chan []byte, 1), done: make(chan struct{})}
+	w := &lineWriter{ch: s.line}
+	go func() {
+		_, err := stdcopy.StdCopy(w, io.Discard, r)
+		s.err = err
+		close(s.done)
+	}()
+	return s
+}
+
+// lineWriter collects stdout and sends the first complete line.
+type lineWriter struct {
+	buf  []byte
+	sent bool
+	ch   chan<- []byte
+}
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	if w.sent {
+		return len(p), nil
+	}
+	w.buf = append(w.buf, p...)
+	if i := bytes.IndexByte(w.buf, '\n'); i >= 0 {
+		w.sent = true
+		w.ch <- w.buf[:i+1]
+	}
+	return len(p), nil
 }
 
 // measurement turns the shim's result into a Measurement.
