@@ -485,3 +485,29 @@ func TestLabShimVolumeGone(t *testing.T) {
 		t.Fatalf("run after the volume went: %v %+v", err, m)
 	}
 }
+
+// TestLabOrphans: the shim, as the container's PID 1, waits a bounded time
+// for orphans holding the output pipes, counts what is left and kills it.
+func TestLabOrphans(t *testing.T) {
+	e := labExecutor(t, "lab1", labHost(t, "DOCKER_HOST"), "")
+	tests := []struct {
+		name    string
+		script  string
+		maxCall time.Duration
+	}{
+		{name: "orphan holding stdout", script: "sleep 30 & echo started", maxCall: 5 * time.Second},
+		{name: "orphan with its own output", script: "sleep 30 >/dev/null 2>&1 </dev/null & echo started", maxCall: 2 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t0 := time.Now()
+			m, err := e.Run(context.Background(), job(t, "benchrig/busybox:amd64", "sh", "-c", tt.script))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if took := time.Since(t0); m.ExitCode != 0 || m.Error != "" || m.StdoutBytes != 8 || m.Metrics["leftover_processes"] != 1 || took > tt.maxCall || m.Wall > time.Second {
+				t.Errorf("exit %d error %q stdout %d leftover %v wall %v, call took %v", m.ExitCode, m.Error, m.StdoutBytes, m.Metrics["leftover_processes"], m.Wall, took)
+			}
+		})
+	}
+}
