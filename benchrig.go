@@ -409,7 +409,7 @@ type Run struct {
 	// NodeEvents are what happened to nodes during the run: lost, removed
 	// from or added to the pool, and where their work went.
 	NodeEvents []NodeEvent
-	Trials       []Trial // filled when a run is loaded whole
+	Trials     []Trial // filled when a run is loaded whole
 }
 
 // NodeFacts are what a node's engine says about itself, fingerprinted on

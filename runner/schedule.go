@@ -37,8 +37,8 @@ type state struct {
 	// wg counts workers. The refresh loop adds workers only while some
 	// case still needs trials and the run has not failed, both judged
 	// under mu, so it never adds to wg after the last worker left.
-	wg    sync.WaitGroup
-	err   error // the first error that ends the run
+	wg  sync.WaitGroup
+	err error // the first error that ends the run
 
 	seq   int
 	done  int

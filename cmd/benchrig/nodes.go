@@ -32,6 +32,15 @@ type poolNodes struct {
 
 	mu    sync.Mutex
 	known map[string]*knownNode // by node name
+	wmu   sync.Mutex            // one writer of warn at a time
+}
+
+// warnf writes one line to warn; nodes are contacted and closed
+// concurrently.
+func (d *poolNodes) warnf(format string, args ...any) {
+	d.wmu.Lock()
+	defer d.wmu.Unlock()
+	fmt.Fprintf(d.warn, format+"\n", args...)
 }
 
 type knownNode struct {
@@ -94,7 +103,7 @@ func (d *poolNodes) Nodes(ctx context.Context) ([]*runner.Node, error) {
 	wg.Wait()
 	for i, e := range entries {
 		if errs[i] != nil {
-			fmt.Fprintf(d.warn, "warning: node %s (%s) left out: %v\n", e.Name, e.Host, errs[i])
+			d.warnf("warning: node %s (%s) left out: %v", e.Name, e.Host, errs[i])
 			continue
 		}
 		if fresh[i] != nil {
@@ -134,17 +143,15 @@ func (d *poolNodes) contact(ctx context.Context, e pools.Node, pool string, pol 
 	}
 	maps.Copy(labels, e.Labels) // the pools file's labels win
 	facts.Labels = labels
-	if n, err := exec.Reap(fctx); n > 0 || err != nil {
-		fmt.Fprintf(d.warn, "note: node %s: removed %d container(s) left by benchrig processes that died", e.Name, n)
-		if err != nil {
-			fmt.Fprintf(d.warn, " (some could not be removed: %v)", err)
-		}
-		fmt.Fprintln(d.warn)
+	if n, err := exec.Reap(fctx); err != nil {
+		d.warnf("note: node %s: removed %d container(s) left by benchrig processes that died (some could not be removed: %v)", e.Name, n, err)
+	} else if n > 0 {
+		d.warnf("note: node %s: removed %d container(s) left by benchrig processes that died", e.Name, n)
 	}
 	node := &runner.Node{
 		Name: e.Name, Pool: pool, Facts: facts, Labels: labels, MaxTrials: e.MaxTrials, Executor: exec,
 		ClassLabels: classLabels(e.Labels),
-		Policy: runner.Policy{Privileged: pol.Privileged, HostMounts: pol.HostMounts, Devices: pol.Devices, HostNetwork: pol.HostNetwork},
+		Policy:      runner.Policy{Privileged: pol.Privileged, HostMounts: pol.HostMounts, Devices: pol.Devices, HostNetwork: pol.HostNetwork},
 	}
 	return &knownNode{entry: e, pool: pool, node: node, exec: exec}, nil
 }
@@ -168,9 +175,9 @@ func (d *poolNodes) removeRun(ctx context.Context, runID string) {
 	d.mu.Unlock()
 	for _, k := range known {
 		if n, err := k.exec.RemoveRun(ctx, runID); err != nil {
-			fmt.Fprintf(d.warn, "warning: node %s: removing the run's containers: %v\n", k.node.Name, err)
+			d.warnf("warning: node %s: removing the run's containers: %v", k.node.Name, err)
 		} else if n > 0 {
-			fmt.Fprintf(d.warn, "note: node %s: removed %d container(s) of the cancelled run\n", k.node.Name, n)
+			d.warnf("note: node %s: removed %d container(s) of the cancelled run", k.node.Name, n)
 		}
 	}
 }
@@ -185,7 +192,7 @@ func (d *poolNodes) close() {
 		go func() {
 			defer wg.Done()
 			if err := k.exec.Close(); err != nil {
-				fmt.Fprintf(d.warn, "warning: %v\n", err)
+				d.warnf("warning: %v", err)
 			}
 		}()
 	}
