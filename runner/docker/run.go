@@ -169,6 +169,12 @@ func (e *Executor) Run(ctx context.Context, job runner.Job) (benchrig.Measuremen
 		created, err := e.cli.ContainerCreate(cctx, client.ContainerCreateOptions{Config: cfg, HostConfig: hc, Platform: platform})
 		cancel()
 		if err != nil {
+			if cerrdefsIsNotFound(err) {
+				// The image may have gone since it was inspected.
+				e.mu.Lock()
+				delete(e.imageArchs, c.Image)
+				e.mu.Unlock()
+			}
 			return benchrig.Measurement{}, e.apiErr(cctx, fmt.Sprintf("create container from image %s", c.Image), err)
 		}
 		id = created.ID
