@@ -34,6 +34,10 @@ type Node struct {
 	MaxTrials int
 	Policy    Policy
 	Executor  Executor
+	// Down, when set, says the node is still listed but its engine does
+	// not answer (a periodic health check failed): the runner treats it
+	// as lost, as when its trials fail to run.
+	Down string
 }
 
 // Policy says which risky container options a node's pool allows.
@@ -64,7 +68,7 @@ func (n *Node) class() string {
 // node of the run's pools (the runner applies the spec's placement
 // constraints). A node missing from a later answer has been removed from
 // its pool: the runner lets its trials in flight finish and moves its
-// remaining work. A node should keep its name and Executor across calls.
+// remaining work; one whose Down is set is lost. A node should keep its name and Executor across calls.
 // An error leaves the runner with the nodes it has; ctx ends with the run.
 type Discoverer interface {
 	Nodes(ctx context.Context) ([]*Node, error)

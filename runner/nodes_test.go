@@ -513,3 +513,30 @@ func TestCancelStopsEveryNode(t *testing.T) {
 		t.Fatalf("err %v, run %v", err, run)
 	}
 }
+
+func TestNodeDownByHealthCheckIsLost(t *testing.T) {
+	n1, _ := fakeNode("lab1", "amd64", false, nil)
+	n2, e2 := fakeNode("lab2", "amd64", false, nil)
+	nodes := &fakeNodes{nodes: []*Node{n1, n2}}
+	e2.run = func(ctx context.Context, job Job, n int) (benchrig.Measurement, error) {
+		if n == 2 {
+			down := *n2
+			down.Down = "health check failed 2 times in a row"
+			nodes.set(n1, &down)
+			time.Sleep(60 * time.Millisecond)
+		}
+		return benchrig.Measurement{Start: time.Now(), Wall: 10 * time.Millisecond}, nil
+	}
+	s := containerSpec()
+	s.Repeat = benchrig.Repeat{Min: 8, Max: 8}
+	run, err := Run(context.Background(), nodeConfig(nodes, &memRecorder{}), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(run.NodeEvents) != 1 || run.NodeEvents[0].Kind != benchrig.NodeLost || !strings.Contains(run.NodeEvents[0].Reason, "health check") {
+		t.Fatalf("events %+v, want lab2 lost by its health check", run.NodeEvents)
+	}
+	if run.Status != benchrig.RunFinished || len(run.NodeEvents[0].MovedTo) != 2 {
+		t.Errorf("status %s, moved %v; want finished with both cases moved", run.Status, run.NodeEvents[0].MovedTo)
+	}
+}

@@ -565,7 +565,13 @@ func (r *state) refreshLoop(ctx context.Context) {
 				continue
 			}
 			seen[n.Name] = true
-			if _, known := r.nodes[n.Name]; known {
+			if ns, known := r.nodes[n.Name]; known {
+				if n.Down != "" && ns.gone == "" {
+					r.nodeGone(ns, benchrig.NodeLost, n.Down)
+				}
+				continue
+			}
+			if n.Down != "" {
 				continue
 			}
 			ns := r.addNode(n)

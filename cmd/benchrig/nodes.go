@@ -48,7 +48,20 @@ type knownNode struct {
 	pool  string
 	node  *runner.Node
 	exec  *docker.Executor
+	// checked is when the node last answered a health check; failures
+	// counts the checks in a row it did not answer.
+	checked  time.Time
+	failures int
 }
+
+// Health checks of known nodes during a run: every healthEvery, and a
+// node is down after healthFailures checks in a row without an answer
+// (one lost packet is not a lost node). A node whose trials fail to run
+// is found sooner, by the runner.
+const (
+	healthEvery    = 30 * time.Second
+	healthFailures = 2
+)
 
 var _ runner.Discoverer = (*poolNodes)(nil)
 
@@ -92,6 +105,13 @@ func (d *poolNodes) Nodes(ctx context.Context) ([]*runner.Node, error) {
 	errs := make([]error, len(entries))
 	for i, e := range entries {
 		if k, ok := d.known[e.Name]; ok && sameEntry(k.entry, e) && k.pool == poolNames[i] {
+			if time.Since(k.checked) >= healthEvery {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					d.check(ctx, k)
+				}()
+			}
 			continue
 		}
 		wg.Add(1)
@@ -153,7 +173,25 @@ func (d *poolNodes) contact(ctx context.Context, e pools.Node, pool string, pol 
 		ClassLabels: classLabels(e.Labels),
 		Policy:      runner.Policy{Privileged: pol.Privileged, HostMounts: pol.HostMounts, Devices: pol.Devices, HostNetwork: pol.HostNetwork},
 	}
-	return &knownNode{entry: e, pool: pool, node: node, exec: exec}, nil
+	return &knownNode{entry: e, pool: pool, node: node, exec: exec, checked: time.Now()}, nil
+}
+
+// check pings a known node again and marks it down after healthFailures
+// failed checks in a row. Each answer is a fresh fingerprint; the run
+// keeps the facts of first contact.
+func (d *poolNodes) check(ctx context.Context, k *knownNode) {
+	fctx, cancel := context.WithTimeout(ctx, factsTimeout)
+	defer cancel()
+	_, err := k.exec.Facts(fctx)
+	k.checked = time.Now()
+	if err == nil {
+		k.failures = 0
+		return
+	}
+	k.failures++
+	if k.failures >= healthFailures {
+		k.node.Down = fmt.Sprintf("health check failed %d times in a row: %v", k.failures, err)
+	}
 }
 
 func newDockerExecutor(e pools.Node, poolsPath string, pol pools.Policy, shimDir string) (*docker.Executor, error) {
