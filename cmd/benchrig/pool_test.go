@@ -139,7 +139,7 @@ func TestPoolErrors(t *testing.T) {
 		{"remove unknown pool", []string{"pool", "remove", "nope", "a", "--pools", file}, []string{`no pool "nope" (pools: lab)`}},
 		{"remove from missing file", []string{"pool", "remove", "lab", "a", "--pools", filepath.Join(c.dir, "none.yaml")}, []string{`no pool "lab"`}},
 		{"wrong arg count", []string{"pool", "add", "lab", "b"}, []string{"accepts 3 arg(s)"}},
-		{"unknown subcommand", []string{"pool", "check"}, []string{`unknown pool command "check"`}},
+		{"unknown subcommand", []string{"pool", "prune"}, []string{`unknown pool command "prune"`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, errOut := c.run(context.Background(), tc.args...)
