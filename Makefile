@@ -7,7 +7,7 @@ PKGS := ./...
 SHIM_ARCHS := amd64 arm64
 SHIM_PKG := ./runner/docker/shim
 
-.PHONY: help build shims test unit vet fmt-check testenv testenv-down lab lab-down fuzz bench bench-grep data clean
+.PHONY: help build shims test unit vet fmt-check testenv testenv-down lab lab-down fuzz bench bench-docker bench-grep data clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -55,6 +55,11 @@ fuzz: ## run the spec parser's fuzz target for FUZZTIME (default 60s)
 
 bench: build ## benchrig vs hyperfine on the same command, ratio of medians
 	bash bench/overhead.sh
+
+bench-docker: testenv build ## docker executor's cost per trial vs `docker run --rm`, and the shim's timing of `true`
+	set -a; . .testenv/env; set +a; \
+	BENCHRIG_BENCH=1 $(GO) test -count=1 -run TestBenchTrialCost -v ./runner/docker/
+	bash bench/docker-overhead.sh
 
 bench-grep: build ## grep-impl ratios through benchrig vs hyperfine directly (must agree within 5%)
 	bash bench/grep-truth.sh
