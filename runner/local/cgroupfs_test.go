@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/benchrig/benchrig/internal/pipes"
 )
 
 // The fixture trees under testdata/cgroup hold real files: v1 ones copied
@@ -272,7 +274,7 @@ func TestTailBuffer(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b := &tailBuffer{max: tt.max}
+			b := &pipes.Tail{Max: tt.max}
 			for _, w := range tt.writes {
 				b.Write([]byte(w))
 			}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/benchrig/benchrig"
+	"github.com/benchrig/benchrig/internal/pipes"
 	"github.com/benchrig/benchrig/runner"
 	"golang.org/x/sys/unix"
 )
@@ -122,8 +123,8 @@ func (e *Executor) Run(ctx context.Context, job runner.Job) (benchrig.Measuremen
 		return m, fmt.Errorf("local: %w", err)
 	}
 
-	stdout := startDrain(outR, nil)
-	stderr := startDrain(errR, &tailBuffer{max: e.cfg.StderrTail})
+	stdout := pipes.Start(outR, 0)
+	stderr := pipes.Start(errR, e.cfg.StderrTail)
 	sys := &syscall.SysProcAttr{Setpgid: true}
 	if cg != nil && cg.setup.version == 2 {
 		// clone3 CLONE_INTO_CGROUP: the child is in the cgroup from birth.
@@ -152,7 +153,7 @@ func (e *Executor) Run(ctx context.Context, job runner.Job) (benchrig.Measuremen
 
 	// Give grandchildren that hold the pipes a bounded time, then kill
 	// whatever is left of the tree; its processes are counted first.
-	drained := waitDrains(ctx, e.cfg.DrainTimeout, stdout, stderr)
+	drained := pipes.Wait(ctx, e.cfg.DrainTimeout, stdout, stderr)
 	// Cancelled while the tree outlived its main process: what it did is
 	// cut short, so the trial is cancelled, not complete.
 	cancelledLate := !drained && ctx.Err() != nil && l.state != nil
@@ -195,14 +196,14 @@ func (e *Executor) Run(ctx context.Context, job runner.Job) (benchrig.Measuremen
 		}
 	}
 	if !drained {
-		waitDrains(context.Background(), killWait, stdout, stderr)
+		pipes.Wait(context.Background(), killWait, stdout, stderr)
 	}
 	outR.Close() // unblocks a drain whose writer still lives (escaped the cgroup, or rusage mode)
 	errR.Close()
-	<-stdout.done
-	<-stderr.done
-	m.StdoutBytes, m.StderrBytes = stdout.n, stderr.n
-	m.StderrTail = stderr.tail.String()
+	<-stdout.Done
+	<-stderr.Done
+	m.StdoutBytes, m.StderrBytes = stdout.N, stderr.N
+	m.StderrTail = stderr.TailString()
 
 	if l.state != nil {
 		m.Wall = l.t1.Sub(l.t0)
@@ -447,48 +448,6 @@ func (w *watcher) finish() {
 	w.exited = true
 	w.mu.Unlock()
 	close(w.done)
-}
-
-// drain counts the bytes of one output pipe, keeping a tail if asked.
-type drain struct {
-	n    int64
-	tail *tailBuffer
-	done chan struct{}
-}
-
-func startDrain(r *os.File, tail *tailBuffer) *drain {
-	d := &drain{tail: tail, done: make(chan struct{})}
-	go func() {
-		defer close(d.done)
-		buf := make([]byte, 64<<10) // the default pipe capacity
-		for {
-			n, err := r.Read(buf)
-			d.n += int64(n)
-			if d.tail != nil && n > 0 {
-				d.tail.Write(buf[:n])
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
-	return d
-}
-
-// waitDrains waits for EOF on both pipes, at most d or until ctx ends.
-func waitDrains(ctx context.Context, d time.Duration, ds ...*drain) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	for _, x := range ds {
-		select {
-		case <-x.done:
-		case <-t.C:
-			return false
-		case <-ctx.Done():
-			return false
-		}
-	}
-	return true
 }
 
 // countGroup counts the live processes of process group pgid (rusage mode:

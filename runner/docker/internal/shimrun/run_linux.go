@@ -1,6 +1,7 @@
 package shimrun
 
 import (
+	"context"
 	"errors"
 	"os"
 	"os/exec"
@@ -10,7 +11,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
-	"unicode/utf8"
+
+	"github.com/benchrig/benchrig/internal/pipes"
 )
 
 // Options say what the shim runs and how.
@@ -99,8 +101,8 @@ func Run(o Options) Result {
 		r.Error = "start: stderr pipe: " + err.Error()
 		return finish()
 	}
-	stdout := startDrain(outR, 0)
-	stderr := startDrain(errR, o.TailBytes)
+	stdout := pipes.Start(outR, 0)
+	stderr := pipes.Start(errR, o.TailBytes)
 	attr := &os.ProcAttr{Env: os.Environ(), Files: []*os.File{devnull, outW, errW}, Sys: &syscall.SysProcAttr{Setpgid: true}}
 
 	var mu sync.Mutex
@@ -110,8 +112,8 @@ func Run(o Options) Result {
 	if err != nil {
 		outW.Close()
 		errW.Close()
-		<-stdout.done
-		<-stderr.done
+		<-stdout.Done
+		<-stderr.Done
 		outR.Close()
 		errR.Close()
 		r.Setup = int64(t0.Sub(o.ShimStart))
@@ -149,7 +151,7 @@ func Run(o Options) Result {
 	r.StartUnix = t0.UnixNano()
 	r.Wall = int64(t1.Sub(t0))
 
-	drained := waitDrains(o.DrainTimeout, stdout, stderr)
+	drained := pipes.Wait(context.Background(), o.DrainTimeout, stdout, stderr)
 	if o.Init {
 		end := time.Now().Add(settle)
 		n := countOthers(o.ProcRoot)
@@ -165,14 +167,14 @@ func Run(o Options) Result {
 		_ = syscall.Kill(-p.Pid, syscall.SIGKILL)
 	}
 	if !drained {
-		waitDrains(2*time.Second, stdout, stderr)
+		pipes.Wait(context.Background(), 2*time.Second, stdout, stderr)
 	}
 	outR.Close()
 	errR.Close()
-	<-stdout.done
-	<-stderr.done
-	r.StdoutBytes, r.StderrBytes = stdout.n, stderr.n
-	r.StderrTail = stderr.tail.String()
+	<-stdout.Done
+	<-stderr.Done
+	r.StdoutBytes, r.StderrBytes = stdout.N, stderr.N
+	r.StderrTail = stderr.TailString()
 
 	if werr != nil {
 		r.Error = "wait: " + werr.Error()
@@ -246,69 +248,4 @@ func countOthers(procRoot string) int {
 		}
 	}
 	return n
-}
-
-// drain counts the bytes of one pipe, keeping a tail if asked.
-type drain struct {
-	n    int64
-	tail tailBuffer
-	done chan struct{}
-}
-
-func startDrain(r *os.File, tail int) *drain {
-	d := &drain{tail: tailBuffer{max: tail}, done: make(chan struct{})}
-	go func() {
-		defer close(d.done)
-		buf := make([]byte, 64<<10)
-		for {
-			n, err := r.Read(buf)
-			d.n += int64(n)
-			if d.tail.max > 0 && n > 0 {
-				d.tail.Write(buf[:n])
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
-	return d
-}
-
-func waitDrains(d time.Duration, ds ...*drain) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	for _, x := range ds {
-		select {
-		case <-x.done:
-		case <-t.C:
-			return false
-		}
-	}
-	return true
-}
-
-// tailBuffer keeps the last max bytes written to it.
-type tailBuffer struct {
-	max int
-	buf []byte
-}
-
-func (t *tailBuffer) Write(p []byte) {
-	if len(p) >= t.max {
-		t.buf = append(t.buf[:0], p[len(p)-t.max:]...)
-		return
-	}
-	if over := len(t.buf) + len(p) - t.max; over > 0 {
-		t.buf = append(t.buf[:0], t.buf[over:]...)
-	}
-	t.buf = append(t.buf, p...)
-}
-
-// String returns the tail without a UTF-8 sequence cut at its start.
-func (t *tailBuffer) String() string {
-	b := t.buf
-	for i := 0; i < utf8.UTFMax && len(b) > 0 && !utf8.RuneStart(b[0]); i++ {
-		b = b[1:]
-	}
-	return string(b)
 }
