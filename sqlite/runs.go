@@ -72,76 +72,66 @@ func (d *DB) AddTrial(ctx context.Context, t *benchrig.Trial) error {
 // its notes (a note for a case already noted replaces it). An unknown ID is
 // ENotFound.
 func (d *DB) FinishRun(ctx context.Context, id string, status benchrig.RunStatus, finished time.Time, notes map[string]string) error {
-	d.wmu.Lock()
-	defer d.wmu.Unlock()
-	tx, err := d.db.BeginTx(ctx, nil) // BEGIN IMMEDIATE: no lost update of notes
-	if err != nil {
-		return fmt.Errorf("finish run %s: %w", id, err)
-	}
-	defer tx.Rollback()
-
-	var raw string
-	if err := tx.QueryRowContext(ctx, `SELECT notes FROM runs WHERE id = ?`, id).Scan(&raw); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return benchrig.Errorf(benchrig.ENotFound, "finish run: run %s not found", id)
-		}
-		return fmt.Errorf("finish run %s: %w", id, err)
-	}
 	var merged map[string]string
-	if err := json.Unmarshal([]byte(raw), &merged); err != nil {
-		return fmt.Errorf("finish run %s: decode notes: %w", id, err)
-	}
-	if len(notes) > 0 {
-		if merged == nil {
-			merged = make(map[string]string, len(notes))
+	return d.updateJSON(ctx, "finish run", id, "notes", &merged, func() {
+		if len(notes) > 0 {
+			if merged == nil {
+				merged = make(map[string]string, len(notes))
+			}
+			maps.Copy(merged, notes)
 		}
-		maps.Copy(merged, notes)
-	}
-	enc, err := json.Marshal(merged)
-	if err != nil {
-		return fmt.Errorf("finish run %s: encode notes: %w", id, err)
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE runs SET status = ?, finished = ?, notes = ? WHERE id = ?`,
-		string(status), encodeTime(finished), string(enc), id); err != nil {
-		return fmt.Errorf("finish run %s: %w", id, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("finish run %s: %w", id, err)
-	}
-	return nil
+	}, "status = ?, finished = ?", string(status), encodeTime(finished))
 }
 
 // RecordNodeEvents keeps what happened to nodes during a run, and the
 // facts of every node it used (nodes may join mid-run), replacing what
 // was stored. An unknown ID is ENotFound.
 func (d *DB) RecordNodeEvents(ctx context.Context, id string, nodes []benchrig.NodeFacts, events []benchrig.NodeEvent) error {
+	var m caseMaps
+	return d.updateJSON(ctx, "record node events", id, "case_maps", &m, func() {
+		m.Nodes, m.NodeEvents = nodes, events
+	}, "")
+}
+
+// updateJSON changes the JSON column col of run id in one transaction
+// (BEGIN IMMEDIATE: no lost update): it decodes the column into v, calls
+// change, and writes v back, with the further assignments set (e.g.
+// "status = ?") and their args. An unknown ID is ENotFound; op names the
+// operation in errors.
+func (d *DB) updateJSON(ctx context.Context, op, id, col string, v any, change func(), set string, args ...any) error {
 	d.wmu.Lock()
 	defer d.wmu.Unlock()
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("record node events of run %s: %w", id, err)
+		return fmt.Errorf("%s %s: %w", op, id, err)
 	}
 	defer tx.Rollback()
 	var raw string
-	if err := tx.QueryRowContext(ctx, `SELECT case_maps FROM runs WHERE id = ?`, id).Scan(&raw); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT `+col+` FROM runs WHERE id = ?`, id).Scan(&raw); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
-			return benchrig.Errorf(benchrig.ENotFound, "record node events: run %s not found", id)
+			return benchrig.Errorf(benchrig.ENotFound, "%s: run %s not found", op, id)
 		}
-		return fmt.Errorf("record node events of run %s: %w", id, err)
+		return fmt.Errorf("%s %s: %w", op, id, err)
 	}
-	var m caseMaps
-	if err := json.Unmarshal([]byte(raw), &m); err != nil {
-		return fmt.Errorf("record node events of run %s: decode case maps: %w", id, err)
+	if err := json.Unmarshal([]byte(raw), v); err != nil {
+		return fmt.Errorf("%s %s: decode %s: %w", op, id, col, err)
 	}
-	m.Nodes, m.NodeEvents = nodes, events
-	enc, err := json.Marshal(m)
+	change()
+	enc, err := json.Marshal(v)
 	if err != nil {
-		return fmt.Errorf("record node events of run %s: %w", id, err)
+		return fmt.Errorf("%s %s: encode %s: %w", op, id, col, err)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE runs SET case_maps = ? WHERE id = ?`, string(enc), id); err != nil {
-		return fmt.Errorf("record node events of run %s: %w", id, err)
+	if set != "" {
+		set += ", "
 	}
-	return tx.Commit()
+	args = append(args, string(enc), id)
+	if _, err := tx.ExecContext(ctx, `UPDATE runs SET `+set+col+` = ? WHERE id = ?`, args...); err != nil {
+		return fmt.Errorf("%s %s: %w", op, id, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("%s %s: %w", op, id, err)
+	}
+	return nil
 }
 
 // RunSummary is a run without its trials, as listed, with counts of them.
