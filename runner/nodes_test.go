@@ -540,3 +540,41 @@ func TestNodeDownByHealthCheckIsLost(t *testing.T) {
 		t.Errorf("status %s, moved %v; want finished with both cases moved", run.Status, run.NodeEvents[0].MovedTo)
 	}
 }
+
+func TestSetupFailureOnANodeFailsOnlyThatNodesCase(t *testing.T) {
+	n1, _ := fakeNode("lab1", "amd64", false, nil)
+	n2, e2 := fakeNode("lab2", "amd64", false, nil)
+	n3, e3 := fakeNode("lab3", "arm64", true, nil)
+	// lab2 is gone when its first setup runs: its cases move to lab1 and
+	// are set up there. lab3 lacks the image: its cases fail, alone.
+	e2.down.Store(true)
+	e3.run = func(ctx context.Context, job Job, n int) (benchrig.Measurement, error) {
+		return benchrig.Measurement{}, &benchrig.Error{Code: benchrig.EInvalid, Msg: "node lab3: image benchrig/busybox:arm64 not found"}
+	}
+	s := containerSpec()
+	s.Setup = &benchrig.Command{Argv: []string{"true"}}
+	run, err := Run(context.Background(), nodeConfig(&fakeNodes{nodes: []*Node{n1, n2, n3}}, &memRecorder{}), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Status != benchrig.RunFailed {
+		t.Errorf("status %s, want failed (lab3's cases did not run)", run.Status)
+	}
+	got := trialsByCaseNode(run.Trials)
+	for _, c := range run.Cases {
+		node, _ := c.Get("node")
+		switch node {
+		case "lab1", "lab2":
+			if got[c.ID+"@lab1"] != 3 {
+				t.Errorf("case %s: %v, want 3 trials on lab1", c.ID, got)
+			}
+		case "lab3":
+			if !strings.Contains(run.Notes[c.ID], "image benchrig/busybox:arm64 not found") {
+				t.Errorf("case %s note %q", c.ID, run.Notes[c.ID])
+			}
+		}
+	}
+	if len(run.NodeEvents) != 1 || run.NodeEvents[0].Node != "lab2" {
+		t.Errorf("events %+v, want lab2 lost", run.NodeEvents)
+	}
+}

@@ -98,9 +98,12 @@ type plan struct {
 	// moves gets its setup again where it lands.
 	setupOn *nodeState
 
-	index       int // trials recorded so far, warmups included
-	started     int // trials started and not discarded, warmups included
-	inflight    int // trials running now
+	index       int    // trials recorded so far, warmups included
+	started     int    // trials started and not discarded, warmups included
+	inflight    int    // trials running now
+	warmups     int    // warmup trials started and not discarded
+	inflightW   int    // warmup trials running now
+	lost        string // why its remaining trials were recorded as node-lost
 	measured    []float64
 	failed      int
 	first       time.Time // start of the first measured trial

@@ -106,7 +106,12 @@ func (r *state) execute(ctx context.Context) error {
 			continue
 		}
 		if err := r.setup(ctx, p); err != nil {
-			return err
+			r.mu.Lock()
+			err = r.setupFailed(ctx, p, err)
+			r.mu.Unlock()
+			if err != nil {
+				return err
+			}
 		}
 	}
 	defer func() {
@@ -174,6 +179,29 @@ func (r *state) setup(ctx context.Context, p *plan) error {
 		return err
 	}
 	p.setupOn = home
+	return nil
+}
+
+// setupFailed decides what an executor's failure to run a case's setup
+// means. On node pools a node that stopped answering is lost (its cases
+// move, and get their setup where they land) and a node that cannot run
+// the setup (its image is missing, say) fails that case only; otherwise,
+// or when the run was cancelled, the error ends the run. r.mu is held.
+func (r *state) setupFailed(ctx context.Context, p *plan, err error) error {
+	if r.cfg.Nodes == nil || ctx.Err() != nil || benchrig.ErrorCode(err) == benchrig.ECancelled {
+		return err
+	}
+	home := r.homeOf(p)
+	if benchrig.ErrorCode(err) == benchrig.EUnavailable {
+		if home.gone == "" {
+			r.nodeGone(home, benchrig.NodeLost, err.Error())
+		}
+		return nil
+	}
+	p.skipped = err.Error()
+	p.done = true
+	r.total -= r.spec.Warmup + r.spec.Repeat.Max
+	r.note(p, "not run: "+p.skipped)
 	return nil
 }
 
@@ -269,10 +297,10 @@ func (r *state) startable(p *plan) bool {
 	if p.done {
 		return false
 	}
-	if p.started < r.spec.Warmup {
+	if p.warmups < r.spec.Warmup {
 		return true
 	}
-	n := len(p.measured) + p.failed + p.inflight
+	n := len(p.measured) + p.failed + p.inflight - p.inflightW
 	return n < r.spec.Repeat.Min && n < r.spec.Repeat.Max
 }
 
@@ -337,14 +365,20 @@ func (r *state) worker(ctx context.Context, ns *nodeState) {
 			// lock stays held (setup notes and skips touch shared state):
 			// this is rare, and other workers wait only as long as setup.
 			if err := r.setup(ctx, p); err != nil {
-				r.fail(err)
-				return
+				if err := r.setupFailed(ctx, p, err); err != nil {
+					r.fail(err)
+					return
+				}
 			}
 			continue
 		}
-		warmup := p.started < r.spec.Warmup
+		warmup := p.warmups < r.spec.Warmup
 		p.started++
 		p.inflight++
+		if warmup {
+			p.warmups++
+			p.inflightW++
+		}
 		ns.busy++
 		r.emit(Event{Kind: TrialStarted, Case: p.c, Done: r.done, Total: r.total})
 		label := strconv.Itoa(p.started - 1)
@@ -353,6 +387,9 @@ func (r *state) worker(ctx context.Context, ns *nodeState) {
 		r.mu.Lock()
 		p.inflight--
 		ns.busy--
+		if warmup {
+			p.inflightW--
+		}
 		r.finishTrial(ctx, p, ns, warmup, m, err)
 		r.cond.Broadcast()
 	}
@@ -371,11 +408,25 @@ func (r *state) fail(err error) {
 func (r *state) finishTrial(ctx context.Context, p *plan, ns *nodeState, warmup bool, m benchrig.Measurement, err error) {
 	if err != nil && m.Start.IsZero() {
 		p.started-- // nothing ran: the trial is to be run again, or never
+		if warmup {
+			p.warmups--
+		}
+		if p.lost != "" && !warmup && ctx.Err() == nil {
+			// failRemaining left this trial to come: it is node-lost now.
+			m := benchrig.Measurement{ExitCode: -1, Error: "node-lost: " + p.lost, Start: r.cfg.Now()}
+			if rerr := r.record(context.Background(), p, ns.Name, false, m); rerr != nil {
+				r.fail(rerr)
+			}
+			return
+		}
 		switch {
 		case m.Error == "cancelled" || ctx.Err() != nil:
 			r.fail(cancelled())
 		case r.cfg.Nodes != nil && benchrig.ErrorCode(err) == benchrig.EUnavailable:
 			r.unavailable(ctx, ns, err)
+		case r.cfg.Nodes != nil && r.homeOf(p) != ns:
+			// The case moved away while this trial failed to start on the
+			// node it left: its new home runs it.
 		case r.cfg.Nodes != nil:
 			// This node cannot run this case (its image is missing, say):
 			// a failure of the case, not of the whole run.
@@ -395,15 +446,24 @@ func (r *state) finishTrial(ctx context.Context, p *plan, ns *nodeState, warmup 
 		// figures are there to look at and the statistics leave it out.
 		m.Error = joinReasons(m.Error, "executor: "+err.Error())
 	}
-	if m.Error == "cancelled" || ctx.Err() != nil {
+	if m.Error == "cancelled" {
 		// The trial in flight was interrupted: it is not a measurement.
 		p.started--
+		if warmup {
+			p.warmups--
+		}
 		r.fail(cancelled())
 		return
 	}
+	// A trial that ran to its end is kept even when the run was cancelled
+	// meanwhile (with several nodes, one may finish while another's
+	// worker already saw Ctrl-C).
 	ns.unavailable = 0
-	if rerr := r.record(ctx, p, ns.Name, warmup, m); rerr != nil {
+	if rerr := r.record(context.WithoutCancel(ctx), p, ns.Name, warmup, m); rerr != nil {
 		r.fail(rerr)
+	}
+	if ctx.Err() != nil {
+		r.fail(cancelled())
 	}
 }
 
@@ -523,8 +583,11 @@ func (r *state) substitute(ns *nodeState) *nodeState {
 // minimum count) as failed with reason node-lost, so the loss shows in
 // every report instead of as a silently short case. r.mu is held.
 func (r *state) failRemaining(p *plan, ns *nodeState, kind, reason string) {
-	n := len(p.measured) + p.failed
+	// Measured trials in flight still count: each is recorded when it
+	// ends, as what it measured or, if it never ran, as node-lost.
+	n := len(p.measured) + p.failed + p.inflight - p.inflightW
 	missing := max(r.spec.Repeat.Min-n, 0)
+	p.lost = reason
 	r.note(p, fmt.Sprintf("node %s %s after %d trial(s) and no other node of its class: %d remaining trial(s) recorded as failed (node-lost)", ns.Name, kind, p.index, missing))
 	for range missing {
 		m := benchrig.Measurement{ExitCode: -1, Error: "node-lost: " + reason, Start: r.cfg.Now()}
@@ -533,7 +596,7 @@ func (r *state) failRemaining(p *plan, ns *nodeState, kind, reason string) {
 			return
 		}
 	}
-	r.total -= r.spec.Warmup + r.spec.Repeat.Max - p.index
+	r.total -= r.spec.Warmup + r.spec.Repeat.Max - p.index - p.inflight
 	p.done = true
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -32,7 +33,19 @@ type poolNodes struct {
 
 	mu    sync.Mutex
 	known map[string]*knownNode // by node name
-	wmu   sync.Mutex            // one writer of warn at a time
+	// retired are nodes whose entry changed during the run: the runner
+	// may still hold their executors, so they are closed only by close.
+	retired []*knownNode
+	// unreachable are nodes whose first contact failed: when, and why.
+	// They are tried again every healthEvery, not at every refresh, and
+	// reported again only when the reason changes.
+	unreachable map[string]failedContact
+	wmu         sync.Mutex // one writer of warn at a time
+}
+
+type failedContact struct {
+	at  time.Time
+	err string
 }
 
 // warnf writes one line to warn; nodes are contacted and closed
@@ -114,6 +127,10 @@ func (d *poolNodes) Nodes(ctx context.Context) ([]*runner.Node, error) {
 			}
 			continue
 		}
+		if f, ok := d.unreachable[e.Name]; ok && time.Since(f.at) < healthEvery {
+			errs[i] = errRetryLater
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -122,13 +139,24 @@ func (d *poolNodes) Nodes(ctx context.Context) ([]*runner.Node, error) {
 	}
 	wg.Wait()
 	for i, e := range entries {
-		if errs[i] != nil {
-			d.warnf("warning: node %s (%s) left out: %v", e.Name, e.Host, errs[i])
+		if errs[i] == errRetryLater {
 			continue
 		}
+		if errs[i] != nil {
+			if d.unreachable == nil {
+				d.unreachable = map[string]failedContact{}
+			}
+			msg := errs[i].Error()
+			if d.unreachable[e.Name].err != msg {
+				d.warnf("warning: node %s (%s) left out: %s", e.Name, e.Host, msg)
+			}
+			d.unreachable[e.Name] = failedContact{at: time.Now(), err: msg}
+			continue
+		}
+		delete(d.unreachable, e.Name)
 		if fresh[i] != nil {
 			if old := d.known[e.Name]; old != nil {
-				go old.exec.Close() // its entry changed: a new executor serves it
+				d.retired = append(d.retired, old) // its entry changed; the runner may still use it
 			}
 			d.known[e.Name] = fresh[i]
 		}
@@ -136,6 +164,10 @@ func (d *poolNodes) Nodes(ctx context.Context) ([]*runner.Node, error) {
 	}
 	return out, nil
 }
+
+// errRetryLater marks a node whose last contact failed too recently to try
+// again.
+var errRetryLater = errors.New("contact failed recently")
 
 func sameEntry(a, b pools.Node) bool {
 	return a.Host == b.Host && a.Arch == b.Arch && a.MaxTrials == b.MaxTrials &&
@@ -209,7 +241,7 @@ func newDockerExecutor(e pools.Node, poolsPath string, pol pools.Policy, shimDir
 // removeRun removes every container of a cancelled run from every node.
 func (d *poolNodes) removeRun(ctx context.Context, runID string) {
 	d.mu.Lock()
-	known := slices.Collect(maps.Values(d.known))
+	known := append(slices.Collect(maps.Values(d.known)), d.retired...)
 	d.mu.Unlock()
 	for _, k := range known {
 		if n, err := k.exec.RemoveRun(ctx, runID); err != nil {
@@ -225,7 +257,7 @@ func (d *poolNodes) close() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	var wg sync.WaitGroup
-	for _, k := range d.known {
+	for _, k := range append(slices.Collect(maps.Values(d.known)), d.retired...) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
