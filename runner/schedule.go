@@ -556,14 +556,14 @@ func (r *state) nodeGone(ns *nodeState, kind, reason string) {
 	r.cond.Broadcast()
 }
 
-// substitute returns the live node of ns's class with the fewest cases,
-// or nil.
+// substitute returns the live node of ns's class with the fewest cases
+// whose pool allows what the spec asks of containers, or nil.
 func (r *state) substitute(ns *nodeState) *nodeState {
 	class := ns.class()
 	var best *nodeState
 	bestLoad := 0
 	for _, o := range r.order {
-		if o == ns || o.gone != "" || o.class() != class {
+		if o == ns || o.gone != "" || o.class() != class || checkPolicy(r.spec, map[string]*Node{o.Name: o.Node}) != nil {
 			continue
 		}
 		load := 0
