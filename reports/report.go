@@ -235,10 +235,26 @@ func Build(run *benchrig.Run) *Report {
 	r.Scaling = buildScaling(run.Cases, r.Cases, run.ScalingParam)
 	for si := range r.Scaling {
 		for gi := range r.Scaling[si].Groups {
-			findKnee(&r.Scaling[si].Groups[gi], byID, run.Fingerprint.CPUs)
+			g := &r.Scaling[si].Groups[gi]
+			findKnee(g, byID, groupCPUs(run, g))
 		}
 	}
 	return r
+}
+
+// groupCPUs is how many cores the cases of a scaling group had: those of
+// the node they were placed on, on node pools, else the host's.
+func groupCPUs(run *benchrig.Run, g *ScalingGroup) int {
+	if len(g.Points) > 0 {
+		if pl, ok := run.Placements[g.Points[0].CaseID]; ok {
+			for _, n := range run.Nodes {
+				if n.Name == pl.Node && n.CPUs > 0 {
+					return n.CPUs
+				}
+			}
+		}
+	}
+	return run.Fingerprint.CPUs
 }
 
 func buildCase(run *benchrig.Run, c benchrig.Case, trials []benchrig.Trial) CaseReport {

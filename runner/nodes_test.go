@@ -578,3 +578,35 @@ func TestSetupFailureOnANodeFailsOnlyThatNodesCase(t *testing.T) {
 		t.Errorf("events %+v, want lab2 lost", run.NodeEvents)
 	}
 }
+
+func TestDefaultBaselineIsPerNode(t *testing.T) {
+	n1, _ := fakeNode("lab1", "amd64", false, nil)
+	n3, _ := fakeNode("lab3", "arm64", true, nil)
+	for _, tc := range []struct {
+		name     string
+		baseline map[string]string
+		want     map[string]string // case -> its baseline
+	}{
+		{"none named", nil, map[string]string{"node=lab1,impl=b": "node=lab1,impl=a", "node=lab3,impl=b": "node=lab3,impl=a"}},
+		{"across nodes when asked", map[string]string{"node": "lab1", "impl": "a"}, map[string]string{"node=lab3,impl=b": "node=lab1,impl=a", "node=lab1,impl=b": "node=lab1,impl=a"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := containerSpec()
+			s.Baseline = tc.baseline
+			s.Repeat = benchrig.Repeat{Min: 1, Max: 1}
+			run, err := Run(context.Background(), nodeConfig(&fakeNodes{nodes: []*Node{n1, n3}}, &memRecorder{}), s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for c, want := range tc.want {
+				got := run.BaselineID
+				if run.Baselines != nil {
+					got = run.Baselines[c]
+				}
+				if got != want {
+					t.Errorf("baseline of %s = %s, want %s", c, got, want)
+				}
+			}
+		})
+	}
+}

@@ -168,7 +168,17 @@ func Run(ctx context.Context, cfg Config, spec *benchrig.Spec) (*benchrig.Run, e
 	if err != nil {
 		return nil, err
 	}
-	baseline, baselines, err := selectCases(spec, "baseline", spec.Baseline, cases)
+	baseSel := spec.Baseline
+	if placeParam != "" && len(baseSel) == 0 && len(spec.Params) > 0 {
+		// No baseline named: each node's (or architecture's) first case
+		// is the baseline of its others, so comparisons never mix
+		// machines unless the spec asks (baseline: {node: lab1}).
+		baseSel = map[string]string{}
+		for _, p := range spec.Params {
+			baseSel[p.Name] = p.Values[0]
+		}
+	}
+	baseline, baselines, err := selectCases(spec, "baseline", baseSel, cases)
 	if err != nil {
 		return nil, err
 	}
