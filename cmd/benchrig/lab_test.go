@@ -451,3 +451,48 @@ func TestLabPoolCheck(t *testing.T) {
 		t.Errorf("a dead node: exit %d\n%s", code, stderr)
 	}
 }
+
+func TestLabPoolRemoveDuringARun(t *testing.T) {
+	needLab(t)
+	c := labCLI(t, map[string]string{"lab1": labNodes["lab1"], "lab2": labNodes["lab2"]})
+	spec := c.write("slow.yaml", `name: lab-remove
+command: 'sleep 0.2'
+repeat: 8
+warmup: 0
+image: 'benchrig/busybox:{{.arch}}'
+`)
+	out := filepath.Join(c.dir, "out.json")
+	removed := make(chan string, 1)
+	go func() {
+		time.Sleep(2 * time.Second)
+		code, stdout, stderr := c.run(context.Background(), "pool", "remove", "lab", "lab2")
+		removed <- fmt.Sprintf("exit %d %s%s", code, stdout, stderr)
+	}()
+	code, stdout, stderr := c.run(context.Background(), "run", "-q", spec, "--pool", "lab", "--json", out)
+	if code != 0 {
+		t.Fatalf("exit %d, want 0: removing a node moves its work\n%s\n%s", code, stdout, stderr)
+	}
+	if msg := <-removed; !strings.HasPrefix(msg, "exit 0") {
+		t.Fatalf("pool remove: %s", msg)
+	}
+	r := readLabReport(t, out)
+	if len(r.NodeEvents) != 1 || r.NodeEvents[0].Node != "lab2" || r.NodeEvents[0].Kind != "removed" {
+		t.Fatalf("events %+v, want lab2 removed", r.NodeEvents)
+	}
+	for _, cs := range r.Cases {
+		ok, on := 0, map[string]int{}
+		for _, tr := range cs.Trials {
+			if !tr.Failed {
+				ok++
+			}
+			on[tr.Node]++
+		}
+		if ok != 8 {
+			t.Errorf("case %s: %d successful trials, want 8", cs.ID, ok)
+		}
+		if cs.Params["node"] == "lab2" && (on["lab2"] == 0 || on["lab1"] == 0) {
+			t.Errorf("lab2's case ran on %v, want on lab2 until removed, then on lab1", on)
+		}
+	}
+	noLeftovers(t)
+}
