@@ -430,7 +430,7 @@ func (r *state) finishTrial(ctx context.Context, p *plan, ns *nodeState, warmup 
 		case r.cfg.Nodes != nil:
 			// This node cannot run this case (its image is missing, say):
 			// a failure of the case, not of the whole run.
-			p.skipped = fmt.Sprintf("node %s: %v", ns.Name, err)
+			p.skipped = err.Error() // the executor's errors name the node
 			p.done = true
 			r.note(p, "not run: "+p.skipped)
 		default:

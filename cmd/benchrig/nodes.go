@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -142,6 +143,9 @@ func (d *poolNodes) Nodes(ctx context.Context) ([]*runner.Node, error) {
 		if errs[i] == errRetryLater {
 			continue
 		}
+		if benchrig.ErrorCode(errs[i]) == benchrig.EInvalid {
+			return nil, errs[i] // benchrig's own setup is wrong, not the node
+		}
 		if errs[i] != nil {
 			if d.unreachable == nil {
 				d.unreachable = map[string]failedContact{}
@@ -189,6 +193,13 @@ func (d *poolNodes) contact(ctx context.Context, e pools.Node, pool string, pol 
 		return nil, err
 	}
 	facts.Pool = pool
+	// Without a timing shim for the node's architecture no trial can run
+	// there: say so once, before the run, not in every case.
+	if shim := filepath.Join(d.shimDir, docker.ShimName(facts.Arch)); !fileExists(shim) {
+		exec.Close()
+		return nil, &benchrig.Error{Code: benchrig.EInvalid, Field: "node " + e.Name,
+			Msg: fmt.Sprintf("no timing shim for %s at %s: build it with make build (bin/), or set BENCHRIG_SHIM_DIR to where it is", facts.Arch, shim)}
+	}
 	labels := maps.Clone(facts.Labels)
 	if labels == nil {
 		labels = map[string]string{}
@@ -290,4 +301,9 @@ func classLabels(m map[string]string) map[string]string {
 		return map[string]string{}
 	}
 	return m
+}
+
+func fileExists(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular()
 }

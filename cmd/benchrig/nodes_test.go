@@ -50,7 +50,11 @@ func TestEditedEntryKeepsTheRunnersExecutorOpen(t *testing.T) {
 	}
 	write("site: lab")
 	var warn bytes.Buffer
-	d := &poolNodes{path: path, pools: []string{"lab"}, warn: &warn}
+	shims := t.TempDir()
+	if err := os.WriteFile(filepath.Join(shims, "benchrig-shim-linux-amd64"), []byte("#!/bin/true\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	d := &poolNodes{path: path, pools: []string{"lab"}, warn: &warn, shimDir: shims}
 	defer d.close()
 	first, err := d.Nodes(context.Background())
 	if err != nil || len(first) != 1 {
@@ -70,5 +74,19 @@ func TestEditedEntryKeepsTheRunnersExecutorOpen(t *testing.T) {
 	}
 	if err != nil && strings.Contains(err.Error(), "closed") {
 		t.Fatalf("the runner's executor for n1 was closed by a refresh: %v", err)
+	}
+}
+
+func TestMissingShimFailsTheRunUpFront(t *testing.T) {
+	srv := fakeEngine(t)
+	c := newCLI(t)
+	c.env = map[string]string{
+		"BENCHRIG_POOLS":    c.write("pools.yaml", "pools:\n  lab:\n    nodes:\n      - {name: n1, host: \"tcp://"+strings.TrimPrefix(srv.URL, "http://")+"\"}\n"),
+		"BENCHRIG_SHIM_DIR": t.TempDir(),
+	}
+	spec := c.write("s.yaml", "name: s\ncommand: [\"true\"]\nimage: busybox\n")
+	code, _, stderr := c.run(context.Background(), "run", spec, "--pool", "lab")
+	if code != 2 || !strings.Contains(stderr, "no timing shim for amd64") || !strings.Contains(stderr, "make build") {
+		t.Errorf("exit %d, stderr:\n%s", code, stderr)
 	}
 }

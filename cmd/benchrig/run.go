@@ -219,7 +219,16 @@ func printFailures(d *deps, run *benchrig.Run) {
 		a.n++
 		a.last = t
 	}
+	ran := map[string]bool{}
+	for _, t := range run.Trials {
+		ran[t.CaseID] = true
+	}
 	for _, c := range run.Cases {
+		if _, skipped := run.Skipped[c.ID]; !ran[c.ID] && !skipped && run.Notes[c.ID] != "" {
+			// Its setup failed, or its node could not run it: no trial
+			// says why, the note does.
+			fmt.Fprintf(d.stderr, "\ncase %s: %s\n", c.ID, run.Notes[c.ID])
+		}
 		a := byCase[c.ID]
 		if a == nil {
 			continue
