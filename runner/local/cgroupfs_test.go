@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/benchrig/benchrig/internal/pipes"
 )
 
 // The fixture trees under testdata/cgroup hold real files: v1 ones copied
@@ -257,31 +255,6 @@ func TestMounts(t *testing.T) {
 	}
 	if _, ok := v2Mount(v1Root); ok {
 		t.Error("v2Mount found a cgroup2 mount in the v1-only fixture")
-	}
-}
-
-func TestTailBuffer(t *testing.T) {
-	tests := []struct {
-		name   string
-		max    int
-		writes []string
-		want   string
-	}{
-		{name: "fits", max: 8, writes: []string{"ab", "cd"}, want: "abcd"},
-		{name: "overflow across writes", max: 4, writes: []string{"abc", "def"}, want: "cdef"},
-		{name: "one big write", max: 3, writes: []string{"abcdefgh"}, want: "fgh"},
-		{name: "cut rune dropped", max: 4, writes: []string{"xé€"}, want: "€"}, // é is 2 bytes, € 3
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			b := &pipes.Tail{Max: tt.max}
-			for _, w := range tt.writes {
-				b.Write([]byte(w))
-			}
-			if got := b.String(); got != tt.want {
-				t.Errorf("got %q, want %q", got, tt.want)
-			}
-		})
 	}
 }
 
