@@ -30,22 +30,7 @@ func TestInFlightTrialOnRemovedNodeNotCountedTwice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range run.Cases {
-		n := 0
-		for _, tr := range run.Trials {
-			if tr.CaseID == c.ID && !tr.Warmup {
-				n++
-			}
-		}
-		if n != s.Repeat.Max {
-			t.Errorf("case %s: %d measured+failed trials, want %d", c.ID, n, s.Repeat.Max)
-			for _, tr := range run.Trials {
-				if tr.CaseID == c.ID {
-					t.Logf("  index %d warmup %v node %s error %q", tr.Index, tr.Warmup, tr.Node, tr.Error)
-				}
-			}
-		}
-	}
+	checkTrialCounts(t, run, s.Repeat.Max)
 }
 
 // trials_per_node 2: a warmup that fails to start (EUnavailable, node
@@ -114,6 +99,13 @@ func TestInFlightTrialOnRemovedNodeThatNeverRan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkTrialCounts(t, run, s.Repeat.Max)
+}
+
+// checkTrialCounts fails unless every case of run has exactly want
+// measured trials (successful or failed), none lost and none twice.
+func checkTrialCounts(t *testing.T, run *benchrig.Run, want int) {
+	t.Helper()
 	for _, c := range run.Cases {
 		n := 0
 		for _, tr := range run.Trials {
@@ -121,8 +113,13 @@ func TestInFlightTrialOnRemovedNodeThatNeverRan(t *testing.T) {
 				n++
 			}
 		}
-		if n != s.Repeat.Max {
-			t.Errorf("case %s: %d measured+failed trials, want %d", c.ID, n, s.Repeat.Max)
+		if n != want {
+			t.Errorf("case %s: %d measured+failed trials, want %d", c.ID, n, want)
+			for _, tr := range run.Trials {
+				if tr.CaseID == c.ID {
+					t.Logf("  index %d warmup %v node %s error %q", tr.Index, tr.Warmup, tr.Node, tr.Error)
+				}
+			}
 		}
 	}
 }

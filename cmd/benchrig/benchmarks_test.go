@@ -78,15 +78,21 @@ func runBenchmark(t *testing.T, c *cli, spec string, args ...string) (*report, s
 	if code != 0 {
 		t.Fatalf("benchrig run %s: exit %d\nstdout:\n%s\nstderr:\n%s", spec, code, stdout, stderr)
 	}
-	b, err := os.ReadFile(out)
+	var r report
+	readJSON(t, out, &r)
+	return &r, stdout
+}
+
+// readJSON decodes the JSON file at path into v.
+func readJSON(t *testing.T, path string, v any) {
+	t.Helper()
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var r report
-	if err := json.Unmarshal(b, &r); err != nil {
+	if err := json.Unmarshal(b, v); err != nil {
 		t.Fatal(err)
 	}
-	return &r, stdout
 }
 
 func makeSmiles(t *testing.T, c *cli, name, size, chunk string) string {

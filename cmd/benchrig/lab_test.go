@@ -171,14 +171,8 @@ type labReport struct {
 
 func readLabReport(t *testing.T, path string) *labReport {
 	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var r labReport
-	if err := json.Unmarshal(b, &r); err != nil {
-		t.Fatal(err)
-	}
+	readJSON(t, path, &r)
 	return &r
 }
 
