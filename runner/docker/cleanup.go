@@ -72,6 +72,12 @@ func (e *Executor) removeLater(id string) {
 // the command about to start; it returns how long it waited.
 func (e *Executor) waitRemovals(ctx context.Context) time.Duration {
 	e.mu.Lock()
+	if e.inflight > 1 {
+		// Other trials run on this node: removals overlap their commands
+		// whatever this one does, so waiting would only delay its start.
+		e.mu.Unlock()
+		return 0
+	}
 	chans := make([]chan struct{}, 0, len(e.pending))
 	for _, ch := range e.pending {
 		chans = append(chans, ch)

@@ -58,8 +58,10 @@
 // Every container carries the job's labels and benchrig.owner
 // ("hostname/pid/start"). Removal after a trial is asynchronous, off the
 // trial's critical path, but the next trial of this executor does not start
-// its container until the removals already pending are done (so a removal
-// never overlaps a timed command), and Close waits for all of them. A
+// its container until the removals already pending are done (so, with one
+// trial at a time on the node, a removal never overlaps a timed command;
+// with several, other trials' commands overlap anyway and it does not
+// wait), and Close waits for all of them. A
 // failed removal is retried by Reap and Close; Reap also removes what dead
 // benchrig processes on this host left behind, and RemoveRun everything of
 // a cancelled run.
@@ -158,6 +160,7 @@ type Executor struct {
 	shims      map[string]*shimFile     // arch -> shim file
 	volumes    map[string]string        // arch -> populated volume name
 	pending    map[string]chan struct{} // container ID -> closed when removed
+	inflight   int                      // Runs in progress
 	unremoved  map[string]error         // container ID -> why removal failed
 	volMu      sync.Mutex               // one volume population at a time
 	removals   sync.WaitGroup
@@ -349,7 +352,9 @@ func (e *Executor) apiErr(ctx context.Context, op string, err error) error {
 // isTransport reports whether err is a failure to talk to the engine at
 // all, as opposed to the engine's answer.
 func isTransport(err error) bool {
-	if err == nil {
+	if err == nil || errors.Is(err, context.Canceled) {
+		// Our caller's cancellation, not the engine's: a *url.Error
+		// wrapping it is a net.Error too.
 		return false
 	}
 	if client.IsErrConnectionFailed(err) || errors.Is(err, context.DeadlineExceeded) ||

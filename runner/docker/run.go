@@ -128,6 +128,14 @@ func (e *Executor) Run(ctx context.Context, job runner.Job) (benchrig.Measuremen
 	if closed {
 		return benchrig.Measurement{}, &benchrig.Error{Code: benchrig.EInternal, Msg: fmt.Sprintf("node %s: executor is closed", e.cfg.Node)}
 	}
+	e.mu.Lock()
+	e.inflight++
+	e.mu.Unlock()
+	defer func() {
+		e.mu.Lock()
+		e.inflight--
+		e.mu.Unlock()
+	}()
 	c := job.Container
 	// API calls run on a context that our caller's cancellation does not
 	// cut: a create cut short may still make a container whose ID we never
@@ -216,8 +224,9 @@ func (e *Executor) Run(ctx context.Context, job runner.Job) (benchrig.Measuremen
 		cancel()
 		if err != nil {
 			stream.Close()
+			lost := e.mode == shimVolume && attempt == 0 && !isTransport(err) && e.shimMissing(id)
 			e.removeNow(id)
-			if e.mode == shimVolume && attempt == 0 && !isTransport(err) {
+			if lost {
 				// The node's shim volume may be gone (engine reset,
 				// volume prune) and back empty, made by the mount
 				// itself: fill it again, once.

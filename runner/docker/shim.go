@@ -159,6 +159,16 @@ func (e *Executor) shimVolume(ctx context.Context, s *shimFile, image string, pl
 	return name, nil
 }
 
+// shimMissing reports whether the created, not started, container id lacks
+// the shim: its volume vanished and the mount made an empty one. Any
+// other failed start is the container's own, and the volume stays.
+func (e *Executor) shimMissing(id string) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), apiTimeout)
+	defer cancel()
+	_, err := e.cli.ContainerStatPath(ctx, id, client.ContainerStatPathOptions{Path: shimPath})
+	return cerrdefsIsNotFound(err)
+}
+
 // forgetVolume makes the next trial fill the arch's shim volume again.
 func (e *Executor) forgetVolume(arch string) {
 	e.mu.Lock()
