@@ -258,7 +258,13 @@ func (e *Executor) Run(ctx context.Context, job runner.Job) (benchrig.Measuremen
 	select {
 	case line = <-got.line:
 	case <-got.done:
-		if got.err != nil && isTransport(got.err) {
+		// The line, when there is one, was sent before done closed: select
+		// may still have picked this case, and the line is the result.
+		select {
+		case line = <-got.line:
+		default:
+		}
+		if line == nil && got.err != nil && isTransport(got.err) {
 			return fail(e.unavailable(fmt.Sprintf("read from container %s", short(id)), got.err))
 		}
 	case <-ctx.Done():
