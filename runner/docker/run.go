@@ -453,8 +453,12 @@ func (e *Executor) containerConfig(job runner.Job, vol string) (*container.Confi
 	hc := &container.HostConfig{
 		NetworkMode: container.NetworkMode(network),
 		Privileged:  c.Privileged,
-		// The shim's result comes back through the logs.
+		// The shim's result comes back through the attach stream, and
+		// the logs when that fails.
 		LogConfig: container.LogConfig{Type: "json-file"},
+		// The shim must be PID 1, to reap and count orphans: never an
+		// init the daemon's configuration (init: true) would add.
+		Init: new(bool),
 	}
 	hc.NanoCPUs = int64(c.CPUs * 1e9)
 	hc.CpusetCpus = c.CPUSet
