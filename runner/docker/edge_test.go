@@ -1,70 +1,14 @@
 package docker
 
 import (
-	"bytes"
 	"context"
-	"io"
-	"net"
 	"net/url"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/benchrig/benchrig"
 )
-
-// countingProxy forwards to target and counts, in what the client sends,
-// the occurrences of each of the given substrings (request lines).
-type countingProxy struct {
-	ln     net.Listener
-	counts map[string]*atomic.Int64
-}
-
-func newCountingProxy(t *testing.T, target string, pats ...string) *countingProxy {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &countingProxy{ln: ln, counts: map[string]*atomic.Int64{}}
-	for _, s := range pats {
-		p.counts[s] = new(atomic.Int64)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			u, err := net.Dial("tcp", target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			go func() {
-				buf := make([]byte, 64<<10)
-				for {
-					n, err := c.Read(buf)
-					if n > 0 {
-						for s, ctr := range p.counts {
-							ctr.Add(int64(bytes.Count(buf[:n], []byte(s))))
-						}
-						if _, werr := u.Write(buf[:n]); werr != nil {
-							break
-						}
-					}
-					if err != nil {
-						break
-					}
-				}
-				u.Close()
-			}()
-			go func() { io.Copy(c, u); c.Close() }()
-		}
-	}()
-	return p
-}
 
 // Was a bug: a *url.Error implements net.Error, so isTransport is true for a
 // call cut by the caller's cancellation: the executor reports a cancelled
@@ -128,8 +72,8 @@ func TestConcurrentTrialsDoNotWaitForEachOthersRemovals(t *testing.T) {
 // from it.
 func TestBadStartDoesNotRefillTheVolume(t *testing.T) {
 	host := labHost(t, "DOCKER_HOST")
-	p := newCountingProxy(t, strings.TrimPrefix(host, "tcp://"), "/archive?", "PUT /v")
-	e, err := New(Config{Node: "lab1-counted", Host: "tcp://" + p.ln.Addr().String(), ShimDir: testShimDir, Policy: Policy{Devices: true}})
+	p := newProxy(t, strings.TrimPrefix(host, "tcp://"), "PUT /v")
+	e, err := New(Config{Node: "lab1-counted", Host: "tcp://" + p.addr(), ShimDir: testShimDir, Policy: Policy{Devices: true}})
 	if err != nil {
 		t.Fatal(err)
 	}

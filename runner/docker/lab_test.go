@@ -1,6 +1,7 @@
 package docker
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -416,18 +418,24 @@ func TestNodeLostMidTrial(t *testing.T) {
 	}
 }
 
+// proxy forwards a local port to an engine until cut, counting in what
+// the client sends each of the strings given to newProxy (request lines).
 type proxy struct {
-	ln    net.Listener
-	mu    sync.Mutex
-	conns []net.Conn
+	ln     net.Listener
+	mu     sync.Mutex
+	conns  []net.Conn
+	counts map[string]*atomic.Int64
 }
 
-func newProxy(t *testing.T, target string) *proxy {
+func newProxy(t *testing.T, target string, count ...string) *proxy {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &proxy{ln: ln}
+	p := &proxy{ln: ln, counts: map[string]*atomic.Int64{}}
+	for _, s := range count {
+		p.counts[s] = new(atomic.Int64)
+	}
 	t.Cleanup(p.cut)
 	go func() {
 		for {
@@ -443,11 +451,25 @@ func newProxy(t *testing.T, target string) *proxy {
 			p.mu.Lock()
 			p.conns = append(p.conns, c, u)
 			p.mu.Unlock()
-			go func() { io.Copy(u, c); u.Close() }()
+			go func() { io.Copy(counter{u, p.counts}, c); u.Close() }()
 			go func() { io.Copy(c, u); c.Close() }()
 		}
 	}()
 	return p
+}
+
+// counter counts strings in what passes through it (a string split
+// across two writes is missed: request lines come whole here).
+type counter struct {
+	w      io.Writer
+	counts map[string]*atomic.Int64
+}
+
+func (c counter) Write(b []byte) (int, error) {
+	for s, n := range c.counts {
+		n.Add(int64(bytes.Count(b, []byte(s))))
+	}
+	return c.w.Write(b)
 }
 
 func (p *proxy) addr() string { return p.ln.Addr().String() }
