@@ -157,10 +157,8 @@ func (p *parser) policy(n *yaml.Node, field string) Policy {
 			p.UnknownField(kv.k, kv.key, field, policyFields)
 			continue
 		}
-		if kv.v.Kind == yaml.ScalarNode && kv.v.ShortTag() == "!!bool" {
-			_ = kv.v.Decode(dst)
-		} else {
-			p.Errorf(kv.v, field+"."+kv.key, "expected true or false, got %s", yamlnode.Describe(kv.v))
+		if v, ok := p.Bool(kv.v, field+"."+kv.key); ok {
+			*dst = v
 		}
 	}
 	return pol

@@ -140,12 +140,7 @@ func (p *parser) container(n *yaml.Node) benchrig.ContainerSpec {
 				p.Errorf(kv.v, field, "unknown network %q (want none, bridge or host)", v)
 			}
 		case "privileged":
-			var b bool
-			if kv.v.Kind != yaml.ScalarNode || kv.v.ShortTag() != "!!bool" || kv.v.Decode(&b) != nil {
-				p.Errorf(kv.v, field, "expected true or false, got %s", yamlnode.Describe(kv.v))
-				continue
-			}
-			c.Privileged = b
+			c.Privileged, _ = p.Bool(kv.v, field)
 		case "mounts":
 			c.Mounts = p.mounts(kv.v, field)
 		case "devices":
@@ -210,8 +205,8 @@ func (p *parser) mounts(n *yaml.Node, field string) []benchrig.Mount {
 				case "target":
 					m.Target, _ = p.Scalar(kv.v, f+".target", "a path in the container")
 				case "readonly":
-					if kv.v.Kind != yaml.ScalarNode || kv.v.ShortTag() != "!!bool" || kv.v.Decode(&m.ReadOnly) != nil {
-						p.Errorf(kv.v, f+".readonly", "expected true or false, got %s", yamlnode.Describe(kv.v))
+					if v, ok := p.Bool(kv.v, f+".readonly"); ok {
+						m.ReadOnly = v
 					}
 				default:
 					p.UnknownField(kv.k, kv.key, f, mountFields)

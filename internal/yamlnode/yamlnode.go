@@ -185,6 +185,19 @@ func (p *Problems) Scalar(n *yaml.Node, field, what string) (string, bool) {
 	return n.Value, true
 }
 
+// Bool decodes a boolean scalar (true or false).
+func (p *Problems) Bool(n *yaml.Node, field string) (bool, bool) {
+	n = Deref(n)
+	if n != nil && n.Kind == yaml.ScalarNode && n.ShortTag() == "!!bool" {
+		var v bool
+		if err := n.Decode(&v); err == nil {
+			return v, true
+		}
+	}
+	p.Errorf(n, field, "expected true or false, got %s", Describe(n))
+	return false, false
+}
+
 // Int decodes an integer scalar.
 func (p *Problems) Int(n *yaml.Node, field string) (int, bool) {
 	n = Deref(n)
