@@ -339,15 +339,31 @@ type Measurement struct {
 type Trial struct {
 	RunID  string
 	CaseID string
-	Seq    int  // order of execution within the run, from 0
-	Index  int  // order within the case, warmups included, from 0
+	Seq    int  // order of recording within the run, from 0
+	Index  int  // the trial's repetition within the case (TrialRef.Rep), warmups first, from 0
 	Warmup bool // excluded from statistics
 	Node   string
+	// Attempt is TrialRef.Attempt: how many starts of this repetition
+	// measured nothing before this one.
+	Attempt int
+	// Outcome is how the trial ended, decided by the runner when it
+	// recorded it; Reason says why when it is not OutcomeOK (an output
+	// check that failed, a lost node), beside the executor's Error.
+	Outcome Outcome
 	Measurement
 }
 
-// Failed reports whether the trial did not succeed.
-func (t *Trial) Failed() bool { return t.ExitCode != 0 || t.Error != "" }
+// Ref is the trial's reference.
+func (t *Trial) Ref() TrialRef {
+	return TrialRef{Run: t.RunID, Case: t.CaseID, Rep: t.Index, Attempt: t.Attempt}
+}
+
+// Failed reports whether the trial did not succeed. Outcome decides; a
+// trial built without one (an old store row, a test) falls back on its
+// exit code and error.
+func (t *Trial) Failed() bool {
+	return t.Outcome != OutcomeOK || t.ExitCode != 0 || t.Error != ""
+}
 
 // RunStatus is the state of a run.
 type RunStatus string
@@ -357,19 +373,35 @@ const (
 	RunFinished  RunStatus = "finished"  // every planned trial ran and none failed
 	RunFailed    RunStatus = "failed"    // every planned trial ran, some failed
 	RunCancelled RunStatus = "cancelled" // stopped early (Ctrl-C); finished trials are kept
+	// RunInterrupted is a run whose process died (kill -9, power loss):
+	// its heartbeat went stale while it was running. Its finished trials
+	// are kept, and runs resume runs the missing ones.
+	RunInterrupted RunStatus = "interrupted"
 )
+
+// RunStatuses lists every status, in the order they are shown.
+var RunStatuses = []RunStatus{RunRunning, RunFinished, RunFailed, RunCancelled, RunInterrupted}
 
 // Run is one execution of a spec.
 type Run struct {
-	ID          string
-	SpecName    string
-	SpecHash    string
-	SpecFile    string
-	SpecSource  []byte
-	Overrides   []string // --set and --repeat as given, for the record
-	Status      RunStatus
-	Started     time.Time
-	Finished    time.Time // zero while running
+	ID         string
+	SpecName   string
+	SpecHash   string
+	SpecFile   string
+	SpecSource []byte
+	Overrides  []string // --set and --repeat as given, for the record
+	Status     RunStatus
+	Started    time.Time
+	Finished   time.Time // zero while running
+	// Heartbeat is when the run's process last said it was alive; zero
+	// once the run ended. See HeartbeatStale.
+	Heartbeat time.Time
+	// Labels are the submitter's labels of the run (run --label k=v: a
+	// branch, a CI job), for finding it again.
+	Labels map[string]string
+	// Request is what was asked for, so the run can be resumed with the
+	// same spec, overrides, pools and settings.
+	Request     *RunRequest
 	Fingerprint Fingerprint
 	Cases       []Case
 	BaselineID  string // the case others are compared to

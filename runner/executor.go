@@ -106,14 +106,37 @@ type Executor interface {
 	Run(ctx context.Context, job Job) (benchrig.Measurement, error)
 }
 
-// Recorder keeps runs and their trials durably as they happen.
+// Recorder keeps runs, their trials and their events durably as they
+// happen, so that a run outlives the process that runs it.
 //
 // Methods may be called from several goroutines. AddTrial returns only once
-// the trial is durable, so a crash loses at most the trial in flight.
+// the trial is durable, so a crash loses at most the trials in flight. The
+// runner never calls a Recorder with its scheduler's lock held.
 type Recorder interface {
+	// CreateRun records a new run (everything but Trials) with status
+	// running and a fresh heartbeat.
 	CreateRun(ctx context.Context, run *benchrig.Run) error
+	// AddTrial records one trial; a second trial with the same run and
+	// (case, rep) or the same seq is EInvalid.
 	AddTrial(ctx context.Context, t *benchrig.Trial) error
+	// AddEvents appends events to the run's log. Events whose (run, seq)
+	// is already there are ignored, so a retried batch is not doubled.
+	AddEvents(ctx context.Context, events []benchrig.Event) error
+	// SetNote sets case caseID's note (replacing the one before).
+	SetNote(ctx context.Context, runID, caseID, note string) error
+	// RecordNodeEvents replaces the facts of the nodes the run used and
+	// what happened to them so far.
+	RecordNodeEvents(ctx context.Context, runID string, nodes []benchrig.NodeFacts, events []benchrig.NodeEvent) error
+	// Heartbeat says the run's process is alive at t.
+	Heartbeat(ctx context.Context, runID string, t time.Time) error
+	// FinishRun sets the final status and time of a run, clears its
+	// heartbeat and merges notes into its notes.
 	FinishRun(ctx context.Context, id string, status benchrig.RunStatus, finished time.Time, notes map[string]string) error
+	// ReopenRun marks an interrupted or cancelled run running again, with
+	// a fresh heartbeat at t, for runs resume; any other status is
+	// EInvalid, and a run whose heartbeat is not stale is EInvalid too (its
+	// process is alive).
+	ReopenRun(ctx context.Context, runID string, t time.Time) error
 }
 
 // CacheDropper is an optional ability of an Executor: DropCaches writes back
