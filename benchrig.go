@@ -441,7 +441,11 @@ type Run struct {
 	// NodeEvents are what happened to nodes during the run: lost, removed
 	// from or added to the pool, and where their work went.
 	NodeEvents []NodeEvent
-	Trials     []Trial // filled when a run is loaded whole
+	// Warnings are what went wrong around the trials and the user should
+	// know: a cleanup that failed, nodes that could not be discovered, a
+	// subscriber that missed events. They are also in the event log.
+	Warnings []string
+	Trials   []Trial // filled when a run is loaded whole
 }
 
 // NodeFacts are what a node's engine says about itself, fingerprinted on

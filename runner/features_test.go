@@ -134,11 +134,11 @@ func TestRequiresAndCheckerSkipCases(t *testing.T) {
 	var notes []string
 	cfg := testConfig(exec, &memRecorder{})
 	cfg.Environ = []string{"PATH=" + dir}
-	cfg.Observe = func(e Event) {
-		if e.Kind == Note {
+	cfg.Subscribers = []Subscriber{{Name: "test", Handle: func(e benchrig.Event) {
+		if e.Kind == benchrig.EventNote {
 			notes = append(notes, e.Msg)
 		}
-	}
+	}}}
 	run, err := Run(context.Background(), cfg, s)
 	if err != nil {
 		t.Fatal(err)

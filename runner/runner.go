@@ -22,27 +22,6 @@ import (
 	"github.com/benchrig/benchrig"
 )
 
-// Event tells an observer what the runner just did.
-type Event struct {
-	Kind  EventKind
-	Case  *benchrig.Case
-	Trial *benchrig.Trial // for TrialDone
-	Done  int             // trials finished so far, warmups included
-	Total int             // trials planned; for adaptive repetition the upper bound
-	Msg   string          // for Note: what happened
-}
-
-// EventKind names an Event.
-type EventKind int
-
-const (
-	RunStarted EventKind = iota
-	TrialStarted
-	TrialDone
-	Note // setup/cleanup outcome, adaptive stop, skipped case
-	RunDone
-)
-
 // Config is what a Runner needs besides the spec.
 type Config struct {
 	Executor Executor
@@ -58,11 +37,15 @@ type Config struct {
 	Dir string
 	// Overrides are the command-line changes to the spec, kept with the run.
 	Overrides []string
-	// Observe, if set, is called from the runner's goroutine for every event;
-	// it must not block for long.
-	Observe func(Event)
-	// LookPath finds a program; defaults to a PATH search in Environ.
-	LookPath func(name string) (string, error)
+	// Labels and Request are kept with the run (see benchrig.Run).
+	Labels  map[string]string
+	Request *benchrig.RunRequest
+	// Subscribers receive the run's events, each from its own goroutine;
+	// none of them can delay a trial.
+	Subscribers []Subscriber
+	// LookPath finds a program in a PATH list; defaults to a search of
+	// the directories of path.
+	LookPath func(name, path string) (string, error)
 	// Now and NewID default to the wall clock and a time-based ID.
 	Now   func() time.Time
 	NewID func(time.Time) string
@@ -75,6 +58,14 @@ type Config struct {
 	// Refresh is how often Nodes is asked again during a run, so that
 	// nodes added to or removed from a pool are seen; default 2s.
 	Refresh time.Duration
+	// Heartbeat is how often the run's heartbeat is written; default
+	// benchrig.HeartbeatEvery.
+	Heartbeat time.Duration
+
+	// Resume, when set, is an interrupted or cancelled run of the same
+	// spec, loaded whole: the runner keeps its ID and its trials and runs
+	// only the trials it is missing.
+	Resume *benchrig.Run
 }
 
 // plan is a case with everything expanded for execution.
@@ -98,6 +89,16 @@ type plan struct {
 	// moves gets its setup again where it lands.
 	setupOn *nodeState
 
+	// Repetitions: each trial of the case has a rep number fixed when it
+	// is handed out (warmups are reps 0..warmup-1). nextRep is the next
+	// rep never handed out; retry holds reps whose start measured nothing,
+	// to be started again (attempt + 1) before any new one; recorded are
+	// the reps a resumed run already has.
+	nextRep  int
+	retry    []int
+	attempts map[int]int
+	recorded map[int]bool
+
 	index       int    // trials recorded so far, warmups included
 	started     int    // trials started and not discarded, warmups included
 	inflight    int    // trials running now
@@ -109,13 +110,117 @@ type plan struct {
 	first       time.Time // start of the first measured trial
 	done        bool
 	skipped     string // why the case does not run (setup failed): a failure
+	settingUp   bool   // a worker is running its setup on the node it moved to
 	unavailable string // why the case cannot run here: not a failure
 }
 
-// Run executes spec and returns the run with all its trials. The returned
-// run is valid even when err is not nil, as long as it is not nil: a
-// cancelled run (err has Code ECancelled) keeps its finished trials.
+// CasePlan is one case as it will run: what a dry run prints.
+type CasePlan struct {
+	Case      benchrig.Case
+	Node      string   // "local" on the local executor
+	Arch      string   // the node's architecture
+	Image     string   // in containers; "" on the local executor
+	Argv      []string // the first instance's command, fully expanded
+	Env       []string // the spec's env as expanded (the base environment left out)
+	Dir       string
+	Instances int
+	Trials    int    // warmups + the most measured trials
+	Setup     string // expanded setup command, if any
+	Cleanup   string
+	Skipped   string // why the case will not run, if it will not
+}
+
+// Prepared is a run planned and not started: every case expanded once
+// into what it runs, where, with which image, and its trials' references.
+// Nothing is recorded until Start.
+type Prepared struct {
+	r *state
+}
+
+// Run is the whole run of the prepared spec, as it will be recorded
+// (no trials yet, unless resumed).
+func (p *Prepared) Run() *benchrig.Run { return p.r.run }
+
+// Cases returns every case as it will run.
+func (p *Prepared) Cases() []CasePlan {
+	r := p.r
+	out := make([]CasePlan, 0, len(r.plans))
+	specEnv := map[string]bool{}
+	for k := range r.spec.Env {
+		specEnv[k] = true
+	}
+	for _, pl := range r.plans {
+		cp := CasePlan{
+			Case: *pl.c, Node: r.homeOf(pl).Name, Argv: pl.job.Argv, Dir: pl.job.Dir,
+			Instances: len(pl.instances), Trials: r.spec.Warmup + r.spec.Repeat.Max,
+			Skipped: pl.unavailable,
+		}
+		cp.Arch = r.homeOf(pl).Facts.Arch
+		if cp.Arch == "" {
+			cp.Arch = r.cfg.Fingerprint.Arch
+		}
+		if pl.job.Container != nil {
+			cp.Image = pl.job.Container.Image
+		}
+		for _, kv := range pl.job.Env {
+			if k, _, _ := strings.Cut(kv, "="); specEnv[k] {
+				cp.Env = append(cp.Env, kv)
+			}
+		}
+		if pl.setup != nil {
+			cp.Setup = strings.Join(pl.setup.Argv, " ")
+		}
+		if pl.cleanup != nil {
+			cp.Cleanup = strings.Join(pl.cleanup.Argv, " ")
+		}
+		out = append(out, cp)
+	}
+	return out
+}
+
+// Handle is a run in progress.
+type Handle struct {
+	ID     string
+	cancel context.CancelFunc
+	done   chan struct{}
+	run    *benchrig.Run
+	err    error
+}
+
+// Wait waits for the run to end and returns it with all its trials. The
+// returned run is valid even when err is not nil: a cancelled run (err
+// has Code ECancelled) keeps its finished trials.
+func (h *Handle) Wait() (*benchrig.Run, error) {
+	<-h.done
+	return h.run, h.err
+}
+
+// Cancel stops the run as Ctrl-C does: the trials in flight are killed and
+// discarded, finished ones are kept, cleanup still runs.
+func (h *Handle) Cancel() { h.cancel() }
+
+// Done is closed when the run has ended.
+func (h *Handle) Done() <-chan struct{} { return h.done }
+
+// Run executes spec and returns the run with all its trials: Prepare,
+// Start and Wait in one call.
 func Run(ctx context.Context, cfg Config, spec *benchrig.Spec) (*benchrig.Run, error) {
+	p, err := Prepare(ctx, cfg, spec)
+	if err != nil {
+		return nil, err
+	}
+	h, err := p.Start(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return h.Wait()
+}
+
+// Prepare plans a run of spec: it discovers the nodes, expands every case
+// once into what it runs (command, environment, workdir, image per node,
+// throughput, requirements) and picks baselines and ceilings. Problems of
+// the spec are EInvalid, every one of them at once.
+func Prepare(ctx context.Context, cfg Config, spec *benchrig.Spec) (*Prepared, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -126,14 +231,20 @@ func Run(ctx context.Context, cfg Config, spec *benchrig.Spec) (*benchrig.Run, e
 		cfg.Node = "local"
 	}
 	if cfg.LookPath == nil {
-		cfg.LookPath = pathLooker(cfg.Environ)
+		cfg.LookPath = lookPath
 	}
 	if cfg.Refresh <= 0 {
 		cfg.Refresh = 2 * time.Second
 	}
+	if cfg.Heartbeat <= 0 {
+		cfg.Heartbeat = benchrig.HeartbeatEvery
+	}
 	started := cfg.Now()
 	runID := cfg.NewID(started)
-	r := &state{cfg: cfg, spec: spec, nodes: map[string]*nodeState{}}
+	if cfg.Resume != nil {
+		runID, started = cfg.Resume.ID, cfg.Resume.Started
+	}
+	r := &state{cfg: cfg, spec: spec, nodes: map[string]*nodeState{}, noted: map[string]bool{}}
 	r.cond = sync.NewCond(&r.mu)
 
 	params := spec.Params
@@ -164,6 +275,11 @@ func Run(ctx context.Context, cfg Config, spec *benchrig.Spec) (*benchrig.Run, e
 		r.order = append(r.order, r.local)
 	}
 	cases := benchrig.Matrix(params)
+	if cfg.Resume != nil {
+		if err := sameCases(cfg.Resume.Cases, cases); err != nil {
+			return nil, err
+		}
+	}
 	plans, unit, err := r.preparePlans(runID, homes, placeParam, cases)
 	if err != nil {
 		return nil, err
@@ -199,7 +315,10 @@ func Run(ctx context.Context, cfg Config, spec *benchrig.Spec) (*benchrig.Run, e
 		Overrides:      cfg.Overrides,
 		Status:         benchrig.RunRunning,
 		Started:        started,
+		Heartbeat:      cfg.Now(),
 		Fingerprint:    cfg.Fingerprint,
+		Labels:         cfg.Labels,
+		Request:        cfg.Request,
 		Cases:          cases,
 		BaselineID:     baseline,
 		Baselines:      baselines,
@@ -248,24 +367,147 @@ func Run(ctx context.Context, cfg Config, spec *benchrig.Spec) (*benchrig.Run, e
 			run.Notes[p.c.ID] = "skipped: " + p.unavailable
 		}
 	}
-	if err := cfg.Recorder.CreateRun(ctx, run); err != nil {
+	r.run, r.plans = run, plans
+	return &Prepared{r: r}, nil
+}
+
+// sameCases checks that a resumed run's cases are the ones the spec plans
+// now: a pools file or spec that changed since would otherwise mix cases.
+func sameCases(old, now []benchrig.Case) error {
+	ids := func(cs []benchrig.Case) []string {
+		out := make([]string, len(cs))
+		for i, c := range cs {
+			out[i] = c.ID
+		}
+		return out
+	}
+	a, b := ids(old), ids(now)
+	if slices.Equal(a, b) {
+		return nil
+	}
+	var missing []string
+	for _, id := range a {
+		if !slices.Contains(b, id) {
+			missing = append(missing, id)
+		}
+	}
+	msg := fmt.Sprintf("the run had %d case(s), the spec and nodes plan %d now", len(a), len(b))
+	if len(missing) > 0 {
+		msg += "; no longer planned: " + strings.Join(missing, ", ")
+	}
+	return &benchrig.Error{Code: benchrig.EInvalid, Msg: "cannot resume: " + msg}
+}
+
+// Start records the run (or reopens the resumed one), starts its heartbeat
+// and event log, and runs its trials in the background. It returns once
+// the run is recorded.
+func (p *Prepared) Start(ctx context.Context) (*Handle, error) {
+	r := p.r
+	run := r.run
+	if res := r.cfg.Resume; res != nil {
+		r.restore(res)
+		if err := r.cfg.Recorder.ReopenRun(ctx, run.ID, r.cfg.Now()); err != nil {
+			return nil, fmt.Errorf("resume run %s: %w", run.ID, err)
+		}
+	} else if err := r.cfg.Recorder.CreateRun(ctx, run); err != nil {
 		return nil, fmt.Errorf("record run: %w", err)
 	}
-	r.run, r.plans = run, plans
-	for _, p := range plans {
-		if p.unavailable == "" {
-			r.total += spec.Warmup + spec.Repeat.Max
+	r.journal = startJournal(r.cfg.Recorder, run.ID, r.cfg.Now, r.cfg.Heartbeat)
+	r.bus = newBus(r.cfg.Subscribers, r.journal.addEvents)
+	ctx, cancel := context.WithCancel(ctx)
+	h := &Handle{ID: run.ID, cancel: cancel, done: make(chan struct{})}
+
+	r.mu.Lock()
+	msg := ""
+	if r.cfg.Resume != nil {
+		msg = fmt.Sprintf("resumed with %d trial(s) recorded", len(run.Trials))
+	}
+	r.emit(benchrig.Event{Kind: benchrig.EventRunStarted, Msg: msg})
+	if r.cfg.Resume != nil {
+		r.journal.setNodes(run.Nodes, run.NodeEvents)
+	}
+	for _, pl := range r.plans {
+		if pl.unavailable != "" {
+			r.emit(benchrig.Event{Kind: benchrig.EventNote, Case: pl.c.ID, Msg: run.Notes[pl.c.ID]})
+			r.journal.setNote(pl.c.ID, run.Notes[pl.c.ID])
+			continue
+		}
+		// The trials every case runs for sure are planned now; adaptive
+		// repetition plans the rest one by one as it asks for them.
+		for rep := 0; rep < r.spec.Warmup+r.spec.Repeat.Min; rep++ {
+			if pl.recorded[rep] {
+				continue
+			}
+			ref := benchrig.TrialRef{Run: run.ID, Case: pl.c.ID, Rep: rep}
+			r.emit(benchrig.Event{Kind: benchrig.EventTrialPlanned, Trial: &ref, Node: r.homeOf(pl).Name, Warmup: rep < r.spec.Warmup})
 		}
 	}
-	r.emit(Event{Kind: RunStarted, Total: r.total})
-	for _, p := range plans {
-		if p.unavailable != "" {
-			r.emit(Event{Kind: Note, Case: p.c, Msg: run.Notes[p.c.ID]})
+	r.mu.Unlock()
+
+	go func() {
+		defer close(h.done)
+		defer cancel()
+		h.run, h.err = r.finish(ctx, r.execute(ctx))
+	}()
+	return h, nil
+}
+
+// restore puts a resumed run's recorded trials into the plans: their reps
+// are not run again, and what they measured counts for adaptive
+// repetition.
+func (r *state) restore(res *benchrig.Run) {
+	run := r.run
+	run.Trials = append([]benchrig.Trial(nil), res.Trials...)
+	maps.Copy(run.Notes, res.Notes)
+	run.Nodes = mergeFacts(res.Nodes, run.Nodes)
+	run.NodeEvents = append(run.NodeEvents, res.NodeEvents...)
+	run.Labels, run.Request = res.Labels, res.Request
+	byID := map[string]*plan{}
+	for _, p := range r.plans {
+		byID[p.c.ID] = p
+	}
+	for _, t := range res.Trials {
+		r.seq = max(r.seq, t.Seq+1)
+		p := byID[t.CaseID]
+		if p == nil {
+			continue
+		}
+		if p.recorded == nil {
+			p.recorded = map[int]bool{}
+		}
+		p.recorded[t.Index] = true
+		p.index++
+		p.started++
+		r.done++
+		if t.Warmup {
+			p.warmups++
+			continue
+		}
+		if p.first.IsZero() || t.Start.Before(p.first) {
+			p.first = t.Start
+		}
+		if t.Failed() {
+			p.failed++
+		} else {
+			p.measured = append(p.measured, t.Wall.Seconds())
 		}
 	}
+}
 
-	runErr := r.execute(ctx)
+func mergeFacts(old, now []benchrig.NodeFacts) []benchrig.NodeFacts {
+	out := append([]benchrig.NodeFacts(nil), old...)
+	for _, f := range now {
+		if !slices.ContainsFunc(out, func(o benchrig.NodeFacts) bool { return o.Name == f.Name }) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
 
+// finish records the end of the run: its status, the last events, and
+// warnings about subscribers that dropped events.
+func (r *state) finish(ctx context.Context, runErr error) (*benchrig.Run, error) {
+	run := r.run
 	status := benchrig.RunFinished
 	switch {
 	case benchrig.ErrorCode(runErr) == benchrig.ECancelled:
@@ -273,28 +515,40 @@ func Run(ctx context.Context, cfg Config, spec *benchrig.Spec) (*benchrig.Run, e
 	case runErr != nil || r.anyFailed():
 		status = benchrig.RunFailed
 	}
+	r.mu.Lock()
 	run.Status = status
-	run.Finished = cfg.Now()
+	run.Finished = r.cfg.Now()
+	r.emit(benchrig.Event{Kind: benchrig.EventRunFinished, Msg: string(status)})
+	r.mu.Unlock()
+	r.bus.close()
+	// What a subscriber dropped is known only now; it goes in the log
+	// directly, as the bus is closed.
+	for _, name := range slices.Sorted(maps.Keys(r.bus.dropped())) {
+		msg := fmt.Sprintf("subscriber %s was too slow and missed %d event(s)", name, r.bus.dropped()[name])
+		r.mu.Lock()
+		run.Warnings = append(run.Warnings, msg)
+		r.evSeq++
+		e := benchrig.Event{Run: run.ID, Seq: r.evSeq, Time: r.cfg.Now(), Kind: benchrig.EventWarning, Msg: msg}
+		e.Done, e.Total = r.progress()
+		r.mu.Unlock()
+		r.journal.addEvents([]benchrig.Event{e})
+	}
+	if err := r.journal.close(); err != nil && runErr == nil {
+		runErr = err
+	}
 	// The run's end must be recorded even when ctx was cancelled.
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	if er, ok := cfg.Recorder.(NodeEventRecorder); ok && len(run.NodeEvents) > 0 {
-		if err := er.RecordNodeEvents(fctx, run.ID, run.Nodes, run.NodeEvents); err != nil && runErr == nil {
-			runErr = fmt.Errorf("record node events of run %s: %w", run.ID, err)
-		}
-	}
-	if err := cfg.Recorder.FinishRun(fctx, run.ID, status, run.Finished, run.Notes); err != nil && runErr == nil {
+	if err := r.cfg.Recorder.FinishRun(fctx, run.ID, status, run.Finished, run.Notes); err != nil && runErr == nil {
 		runErr = fmt.Errorf("record end of run %s: %w", run.ID, err)
 	}
-	r.emit(Event{Kind: RunDone, Done: r.done, Total: r.total})
+	// Subscribers get a moment to handle the last events (a progress bar
+	// clearing its line); a stuck one does not hold the run.
+	stop := make(chan struct{})
+	t := time.AfterFunc(5*time.Second, func() { close(stop) })
+	r.bus.waitSubscribers(stop)
+	t.Stop()
 	return run, runErr
-}
-
-// NodeEventRecorder is an optional ability of a Recorder: it keeps what
-// happened to nodes during a run (and the facts of nodes that joined it
-// after it started), written once when the run ends.
-type NodeEventRecorder interface {
-	RecordNodeEvents(ctx context.Context, runID string, nodes []benchrig.NodeFacts, events []benchrig.NodeEvent) error
 }
 
 // combine makes one measurement of instances that ran at once: the wall
@@ -351,8 +605,8 @@ func combine(ms []benchrig.Measurement) benchrig.Measurement {
 		out.Wall = end.Sub(out.Start)
 	}
 	for _, m := range ms {
-		if m.Error == "cancelled" {
-			out.Error = "cancelled"
+		if m.Error == benchrig.ReasonCancelled {
+			out.Error = benchrig.ReasonCancelled
 		}
 	}
 	out.Source = strings.Join(sources, ",")
@@ -412,7 +666,6 @@ func (r *state) preparePlans(runID string, homes map[string]*Node, placeParam st
 			vars["node"], vars["arch"] = node.Name, node.Facts.Arch
 		} else {
 			vars["node"], vars["arch"] = cfg.Node, cfg.Fingerprint.Arch
-			p.unavailable = missingPrograms(cfg, spec.Requires, vars)
 		}
 
 		s, err := benchrig.Expand(spec.Instances, vars)
@@ -444,11 +697,17 @@ func (r *state) preparePlans(runID string, homes map[string]*Node, placeParam st
 			continue
 		}
 		p.job = p.instances[0]
-		if argv0 := p.job.Argv[0]; p.unavailable == "" && node == nil && !seen[argv0] {
-			seen[argv0] = true
-			if _, err := cfg.LookPath(argv0); err != nil {
-				bad("command", "program %q not found: %v", argv0, unwrapExec(err))
-				continue
+		if node == nil && p.unavailable == "" {
+			// Programs are looked up on the PATH the job runs with (the
+			// spec's env may set its own), as the executor will.
+			path := envPath(p.job.Env)
+			p.unavailable = missingPrograms(cfg, spec.Requires, vars, path)
+			if argv0 := p.job.Argv[0]; p.unavailable == "" && !seen[argv0+"\x00"+path] {
+				seen[argv0+"\x00"+path] = true
+				if _, err := cfg.LookPath(argv0, path); err != nil {
+					bad("command", "program %q not found: %v", argv0, unwrapExec(err))
+					continue
+				}
 			}
 		}
 		if node != nil {
@@ -569,7 +828,7 @@ type caseErr struct {
 
 // missingPrograms checks the spec's requirements for one case and returns
 // why it cannot run, or "".
-func missingPrograms(cfg Config, reqs []benchrig.Requirement, vars map[string]string) string {
+func missingPrograms(cfg Config, reqs []benchrig.Requirement, vars map[string]string, path string) string {
 	var missing []string
 	for _, req := range reqs {
 		prog, err := benchrig.Expand(req.Program, vars)
@@ -577,7 +836,7 @@ func missingPrograms(cfg Config, reqs []benchrig.Requirement, vars map[string]st
 			missing = append(missing, fmt.Sprintf("requirement %q: %v", req.Program, err))
 			continue
 		}
-		if _, err := cfg.LookPath(prog); err != nil {
+		if _, err := cfg.LookPath(prog, path); err != nil {
 			msg := fmt.Sprintf("required program %s not found (%v)", prog, unwrapExec(err))
 			if hint, err := benchrig.Expand(req.Hint, vars); err == nil && hint != "" {
 				msg += "; to install: " + hint
@@ -784,28 +1043,33 @@ func resolve(base, p string) string {
 	return filepath.Join(base, p)
 }
 
-func pathLooker(env []string) func(string) (string, error) {
+// envPath returns the PATH of an environment list (the last one wins, as
+// in exec).
+func envPath(env []string) string {
 	path := ""
 	for _, kv := range env {
 		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
 			path = v
 		}
 	}
-	return func(name string) (string, error) {
-		if strings.Contains(name, "/") {
-			return name, executable(name)
-		}
-		for _, dir := range filepath.SplitList(path) {
-			if dir == "" {
-				dir = "."
-			}
-			full := filepath.Join(dir, name)
-			if executable(full) == nil {
-				return full, nil
-			}
-		}
-		return "", fmt.Errorf("not in PATH")
+	return path
+}
+
+// lookPath finds a program as exec does for a child with PATH path.
+func lookPath(name, path string) (string, error) {
+	if strings.Contains(name, "/") {
+		return name, executable(name)
 	}
+	for _, dir := range filepath.SplitList(path) {
+		if dir == "" {
+			dir = "."
+		}
+		full := filepath.Join(dir, name)
+		if executable(full) == nil {
+			return full, nil
+		}
+	}
+	return "", fmt.Errorf("not in PATH")
 }
 
 func executable(p string) error {

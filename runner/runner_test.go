@@ -26,11 +26,15 @@ func (f *fakeExec) Run(ctx context.Context, job Job) (benchrig.Measurement, erro
 
 // memRecorder is a Recorder that keeps everything in memory.
 type memRecorder struct {
-	mu       sync.Mutex
-	run      *benchrig.Run
-	trials   []benchrig.Trial
-	status   benchrig.RunStatus
-	finished bool
+	mu         sync.Mutex
+	run        *benchrig.Run
+	trials     []benchrig.Trial
+	events     []benchrig.Event
+	notes      map[string]string
+	nodeEvents []benchrig.NodeEvent
+	beats      int
+	status     benchrig.RunStatus
+	finished   bool
 }
 
 var _ Recorder = (*memRecorder)(nil)
@@ -46,6 +50,44 @@ func (m *memRecorder) AddTrial(_ context.Context, t *benchrig.Trial) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.trials = append(m.trials, *t)
+	return nil
+}
+
+func (m *memRecorder) AddEvents(_ context.Context, es []benchrig.Event) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.events = append(m.events, es...)
+	return nil
+}
+
+func (m *memRecorder) SetNote(_ context.Context, _, caseID, note string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.notes == nil {
+		m.notes = map[string]string{}
+	}
+	m.notes[caseID] = note
+	return nil
+}
+
+func (m *memRecorder) RecordNodeEvents(_ context.Context, _ string, _ []benchrig.NodeFacts, events []benchrig.NodeEvent) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.nodeEvents = events
+	return nil
+}
+
+func (m *memRecorder) Heartbeat(context.Context, string, time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.beats++
+	return nil
+}
+
+func (m *memRecorder) ReopenRun(context.Context, string, time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.status, m.finished = benchrig.RunRunning, false
 	return nil
 }
 

@@ -40,9 +40,18 @@ type state struct {
 	wg  sync.WaitGroup
 	err error // the first error that ends the run
 
-	seq   int
-	done  int
-	total int
+	seq  int // the next trial's Seq
+	done int // trials recorded
+
+	bus     *bus
+	journal *journal
+	evSeq   int64           // the last event's Seq
+	noted   map[string]bool // cases noted by this process (a resumed run's old notes are replaced)
+	// pending are trials recorded in memory and not yet written: the
+	// goroutine that recorded them writes them once it released mu.
+	pending []*benchrig.Trial
+	// discoveryErr is the last error of the Discoverer, reported once.
+	discoveryErr string
 }
 
 // nodeState is a node as the scheduler sees it.
@@ -75,18 +84,55 @@ func (r *state) addNode(n *Node) *nodeState {
 	return ns
 }
 
-func (r *state) emit(e Event) {
-	if r.cfg.Observe != nil {
-		r.cfg.Observe(e)
+// emit stamps e with the run, the next sequence number, the time and the
+// progress, and hands it to the bus, which never blocks. r.mu is held, so
+// events are numbered in the order things happened.
+func (r *state) emit(e benchrig.Event) {
+	r.evSeq++
+	e.Run, e.Seq, e.Time = r.run.ID, r.evSeq, r.cfg.Now()
+	e.Done, e.Total = r.progress()
+	if r.bus != nil {
+		r.bus.publish(e)
 	}
 }
 
+// progress is the one place the run's progress is computed: trials
+// recorded, and recorded plus what each case may still record (for
+// adaptive repetition its maximum, until it stops). Done never exceeds
+// Total. r.mu is held.
+func (r *state) progress() (done, total int) {
+	total = r.done
+	for _, p := range r.plans {
+		total += r.remaining(p)
+	}
+	return r.done, total
+}
+
+// remaining is how many more trials case p may record. r.mu is held.
+func (r *state) remaining(p *plan) int {
+	if p.done {
+		return p.inflight
+	}
+	return max(r.spec.Warmup+r.spec.Repeat.Max-p.index, p.inflight)
+}
+
+// note adds msg to case p's note, in the run, the store and the event log.
+// A resumed run's note from before is replaced by the first new one.
+// r.mu is held.
 func (r *state) note(p *plan, msg string) {
-	if old := r.run.Notes[p.c.ID]; old != "" {
+	if old := r.run.Notes[p.c.ID]; old != "" && r.noted[p.c.ID] {
 		msg = old + "; " + msg
 	}
+	r.noted[p.c.ID] = true
 	r.run.Notes[p.c.ID] = msg
-	r.emit(Event{Kind: Note, Case: p.c, Msg: msg})
+	r.journal.setNote(p.c.ID, msg)
+	r.emit(benchrig.Event{Kind: benchrig.EventNote, Case: p.c.ID, Msg: msg})
+}
+
+// warn keeps a warning on the run and in its event log. r.mu is held.
+func (r *state) warn(msg string) {
+	r.run.Warnings = append(r.run.Warnings, msg)
+	r.emit(benchrig.Event{Kind: benchrig.EventWarning, Msg: msg})
 }
 
 func (r *state) anyFailed() bool {
@@ -102,12 +148,13 @@ func (r *state) execute(ctx context.Context) error {
 	// Setup for every case first and cleanup for every case last, so that
 	// interleaved rounds never run a case's setup between other cases' trials.
 	for _, p := range r.plans {
-		if p.unavailable != "" {
+		if p.unavailable != "" || r.finishedLocked(p) {
 			continue
 		}
 		if err := r.setup(ctx, p); err != nil {
 			r.mu.Lock()
 			err = r.setupFailed(ctx, p, err)
+			r.writePending(ctx)
 			r.mu.Unlock()
 			if err != nil {
 				return err
@@ -119,7 +166,13 @@ func (r *state) execute(ctx context.Context) error {
 		defer cancel()
 		for _, p := range r.plans {
 			if p.skipped == "" && p.unavailable == "" && p.setupOn != nil && p.setupOn.gone == "" {
-				_ = r.hook(cctx, p, p.setupOn, p.cleanup, "cleanup") // failures are noted, never fatal
+				// A failed cleanup is noted on its case; one the executor
+				// could not run at all is a warning on the run.
+				if err := r.hook(cctx, p, p.setupOn, p.cleanup, "cleanup"); err != nil {
+					r.mu.Lock()
+					r.warn(err.Error())
+					r.mu.Unlock()
+				}
 			}
 		}
 	}()
@@ -166,19 +219,15 @@ func (r *state) startWorkers(ctx context.Context, ns *nodeState) {
 	}
 }
 
-// setup runs a case's setup on its home node, once per node it lands on.
+// setup runs a case's setup on its home node before any worker starts.
 func (r *state) setup(ctx context.Context, p *plan) error {
-	home := p.home
-	if home == nil {
-		home = r.local
-	}
-	if p.setupOn == home {
-		return nil
-	}
+	home := r.homeOf(p)
 	if err := r.hook(ctx, p, home, p.setup, "setup"); err != nil {
 		return err
 	}
+	r.mu.Lock()
 	p.setupOn = home
+	r.mu.Unlock()
 	return nil
 }
 
@@ -200,7 +249,6 @@ func (r *state) setupFailed(ctx context.Context, p *plan, err error) error {
 	}
 	p.skipped = err.Error()
 	p.done = true
-	r.total -= r.spec.Warmup + r.spec.Repeat.Max
 	r.note(p, "not run: "+p.skipped)
 	return nil
 }
@@ -211,11 +259,11 @@ func (r *state) hook(ctx context.Context, p *plan, ns *nodeState, job *Job, what
 	if job == nil {
 		return nil
 	}
-	m, err := ns.Executor.Run(ctx, r.forNode(*job, p, ns, what))
+	m, err := ns.Executor.Run(ctx, r.forNode(*job, ns, what))
 	if err != nil {
 		return fmt.Errorf("%s of case %s: %w", what, p.c.ID, err)
 	}
-	if m.Error == "cancelled" || ctx.Err() != nil {
+	if benchrig.ClassifyMeasurement(m) == benchrig.OutcomeCancelled || ctx.Err() != nil {
 		return cancelled()
 	}
 	if m.ExitCode != 0 || m.Error != "" {
@@ -227,19 +275,20 @@ func (r *state) hook(ctx context.Context, p *plan, ns *nodeState, job *Job, what
 		if tail := strings.TrimSpace(m.StderrTail); tail != "" {
 			msg += ": " + lastLine(tail)
 		}
+		r.mu.Lock()
 		if what == "setup" {
 			p.skipped = msg
 			p.done = true
-			r.total -= r.spec.Warmup + r.spec.Repeat.Max
 		}
 		r.note(p, msg)
+		r.mu.Unlock()
 	}
 	return nil
 }
 
 // forNode fits a job to the node it runs on: a container job gets its own
 // copy of the labels, with the trial's number (or "setup", "cleanup").
-func (r *state) forNode(job Job, p *plan, ns *nodeState, trial string) Job {
+func (r *state) forNode(job Job, ns *nodeState, trial string) Job {
 	if job.Container == nil {
 		return job
 	}
@@ -282,15 +331,24 @@ func (r *state) finished(p *plan) bool {
 		return false
 	}
 	p.done = true
-	r.total -= rep.Max - n
 	r.note(p, stop)
 	return true
+}
+
+// finishedLocked is finished for callers that do not hold r.mu.
+func (r *state) finishedLocked(p *plan) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.finished(p)
 }
 
 // startable reports whether another trial of p may start now. Past the
 // warmups and the minimum count, a case with trials in flight waits for
 // them: whether it needs more depends on what they measure. r.mu is held.
 func (r *state) startable(p *plan) bool {
+	if p.settingUp {
+		return false
+	}
 	if p.inflight == 0 {
 		return !r.finished(p)
 	}
@@ -302,6 +360,41 @@ func (r *state) startable(p *plan) bool {
 	}
 	n := len(p.measured) + p.failed + p.inflight - p.inflightW
 	return n < r.spec.Repeat.Min && n < r.spec.Repeat.Max
+}
+
+// takeRep hands out the repetition the next trial of p runs: one whose
+// start measured nothing first (its next attempt), else the next new one,
+// skipping those a resumed run already has. r.mu is held.
+func (r *state) takeRep(p *plan) benchrig.TrialRef {
+	ref := benchrig.TrialRef{Run: r.run.ID, Case: p.c.ID}
+	if len(p.retry) > 0 {
+		slices.Sort(p.retry)
+		ref.Rep, p.retry = p.retry[0], p.retry[1:]
+		ref.Attempt = p.attempts[ref.Rep]
+		return ref
+	}
+	for p.recorded[p.nextRep] {
+		p.nextRep++
+	}
+	ref.Rep = p.nextRep
+	p.nextRep++
+	if ref.Rep >= r.spec.Warmup+r.spec.Repeat.Min {
+		// Adaptive repetition asked for one more: planned only now.
+		r.emit(benchrig.Event{Kind: benchrig.EventTrialPlanned, Trial: &ref, Node: r.homeOf(p).Name})
+	}
+	return ref
+}
+
+// giveBack returns a repetition whose start measured nothing, to be started
+// again as its next attempt (or, if the case stops first, never). r.mu is
+// held.
+func (r *state) giveBack(p *plan, ref benchrig.TrialRef, node, why string) {
+	if p.attempts == nil {
+		p.attempts = map[int]int{}
+	}
+	p.attempts[ref.Rep] = ref.Attempt + 1
+	p.retry = append(p.retry, ref.Rep)
+	r.emit(benchrig.Event{Kind: benchrig.EventTrialDiscarded, Trial: &ref, Node: node, Warmup: ref.Rep < r.spec.Warmup, Msg: why})
 }
 
 // next picks the next case node ns runs a trial of, or nil. r.mu is held.
@@ -334,7 +427,7 @@ func (r *state) homeOf(p *plan) *nodeState {
 // flight. r.mu is held.
 func (r *state) allDone() bool {
 	for _, p := range r.plans {
-		if p.inflight > 0 || !r.finished(p) {
+		if p.inflight > 0 || p.settingUp || !r.finished(p) {
 			return false
 		}
 	}
@@ -342,7 +435,8 @@ func (r *state) allDone() bool {
 }
 
 // worker runs trials on one slot of node ns until the run ends or the
-// node is gone.
+// node is gone. It holds r.mu only for bookkeeping: executors and store
+// writes run with it released.
 func (r *state) worker(ctx context.Context, ns *nodeState) {
 	defer r.wg.Done()
 	r.mu.Lock()
@@ -361,18 +455,24 @@ func (r *state) worker(ctx context.Context, ns *nodeState) {
 			p.setupOn = ns // where its cleanup runs
 		}
 		if p.setupOn != ns {
-			// The case moved here from a lost node: set it up again. The
-			// lock stays held (setup notes and skips touch shared state):
-			// this is rare, and other workers wait only as long as setup.
-			if err := r.setup(ctx, p); err != nil {
-				if err := r.setupFailed(ctx, p, err); err != nil {
-					r.fail(err)
-					return
-				}
+			// The case moved here from a lost node: set it up again,
+			// while no other worker takes its trials.
+			p.settingUp = true
+			r.mu.Unlock()
+			err := r.hook(ctx, p, ns, p.setup, "setup")
+			r.mu.Lock()
+			p.settingUp = false
+			if err == nil {
+				p.setupOn = ns
+			} else if err := r.setupFailed(ctx, p, err); err != nil {
+				r.fail(err)
 			}
+			r.writePending(ctx)
+			r.cond.Broadcast()
 			continue
 		}
-		warmup := p.warmups < r.spec.Warmup
+		ref := r.takeRep(p)
+		warmup := ref.Rep < r.spec.Warmup
 		p.started++
 		p.inflight++
 		if warmup {
@@ -380,18 +480,40 @@ func (r *state) worker(ctx context.Context, ns *nodeState) {
 			p.inflightW++
 		}
 		ns.busy++
-		r.emit(Event{Kind: TrialStarted, Case: p.c, Done: r.done, Total: r.total})
-		label := strconv.Itoa(p.started - 1)
+		r.emit(benchrig.Event{Kind: benchrig.EventTrialStarted, Trial: &ref, Node: ns.Name, Warmup: warmup})
 		r.mu.Unlock()
-		m, err := r.measure(ctx, p, ns, label)
+		m, err := r.measure(ctx, p, ns, ref)
 		r.mu.Lock()
 		p.inflight--
 		ns.busy--
 		if warmup {
 			p.inflightW--
 		}
-		r.finishTrial(ctx, p, ns, warmup, m, err)
+		r.finishTrial(ctx, p, ns, ref, m, err)
+		r.writePending(ctx)
 		r.cond.Broadcast()
+	}
+}
+
+// writePending writes the trials recorded in memory to the store, with
+// r.mu released meanwhile (it is held on entry and on return). A trial
+// that cannot be written ends the run.
+func (r *state) writePending(ctx context.Context) {
+	for len(r.pending) > 0 {
+		ts := r.pending
+		r.pending = nil
+		r.mu.Unlock()
+		var err error
+		for _, t := range ts {
+			if err = r.cfg.Recorder.AddTrial(context.WithoutCancel(ctx), t); err != nil {
+				err = fmt.Errorf("record trial %s: %w", t.Ref(), err)
+				break
+			}
+		}
+		r.mu.Lock()
+		if err != nil {
+			r.fail(err)
+		}
 	}
 }
 
@@ -405,22 +527,25 @@ func (r *state) fail(err error) {
 
 // finishTrial records a trial that ran, or decides what a trial that did
 // not run means. r.mu is held.
-func (r *state) finishTrial(ctx context.Context, p *plan, ns *nodeState, warmup bool, m benchrig.Measurement, err error) {
-	if err != nil && m.Start.IsZero() {
-		p.started-- // nothing ran: the trial is to be run again, or never
+func (r *state) finishTrial(ctx context.Context, p *plan, ns *nodeState, ref benchrig.TrialRef, m benchrig.Measurement, err error) {
+	warmup := ref.Rep < r.spec.Warmup
+	discard := func(why string) {
+		p.started-- // nothing was measured: the trial is to be run again, or never
 		if warmup {
 			p.warmups--
 		}
+		r.giveBack(p, ref, ns.Name, why)
+	}
+	if err != nil && m.Start.IsZero() {
 		if p.lost != "" && !warmup && ctx.Err() == nil {
 			// failRemaining left this trial to come: it is node-lost now.
 			m := benchrig.Measurement{ExitCode: -1, Error: "node-lost: " + p.lost, Start: r.cfg.Now()}
-			if rerr := r.record(context.Background(), p, ns.Name, false, m); rerr != nil {
-				r.fail(rerr)
-			}
+			r.record(p, ref, ns.Name, m, benchrig.OutcomeNodeLost)
 			return
 		}
+		discard(err.Error())
 		switch {
-		case m.Error == "cancelled" || ctx.Err() != nil:
+		case benchrig.ClassifyMeasurement(m) == benchrig.OutcomeCancelled || ctx.Err() != nil:
 			r.fail(cancelled())
 		case r.cfg.Nodes != nil && benchrig.ErrorCode(err) == benchrig.EUnavailable:
 			r.unavailable(ctx, ns, err)
@@ -435,8 +560,15 @@ func (r *state) finishTrial(ctx context.Context, p *plan, ns *nodeState, warmup 
 			r.note(p, "not run: "+p.skipped)
 		default:
 			// The executor failed before the command ran: nothing to record.
-			r.fail(fmt.Errorf("trial %d of case %s: %w", p.index, p.c.ID, err))
+			r.fail(fmt.Errorf("trial %s: %w", ref, err))
 		}
+		return
+	}
+	outcome := benchrig.ClassifyMeasurement(m)
+	if outcome == benchrig.OutcomeCancelled {
+		// The trial in flight was interrupted: it is not a measurement.
+		discard("cancelled")
+		r.fail(cancelled())
 		return
 	}
 	if err != nil {
@@ -445,47 +577,38 @@ func (r *state) finishTrial(ctx context.Context, p *plan, ns *nodeState, warmup 
 		// not a trustworthy one: keep it as a failed trial, so the raw
 		// figures are there to look at and the statistics leave it out.
 		m.Error = joinReasons(m.Error, "executor: "+err.Error())
-	}
-	if m.Error == "cancelled" {
-		// The trial in flight was interrupted: it is not a measurement.
-		p.started--
-		if warmup {
-			p.warmups--
-		}
-		r.fail(cancelled())
-		return
+		outcome = benchrig.OutcomeExecutor
 	}
 	// A trial that ran to its end is kept even when the run was cancelled
 	// meanwhile (with several nodes, one may finish while another's
 	// worker already saw Ctrl-C).
 	ns.unavailable = 0
-	if rerr := r.record(context.WithoutCancel(ctx), p, ns.Name, warmup, m); rerr != nil {
-		r.fail(rerr)
-	}
+	r.record(p, ref, ns.Name, m, outcome)
 	if ctx.Err() != nil {
 		r.fail(cancelled())
 	}
 }
 
-// record keeps one trial. r.mu is held.
-func (r *state) record(ctx context.Context, p *plan, node string, warmup bool, m benchrig.Measurement) error {
+// record keeps one trial in memory and queues it for the store (see
+// writePending). r.mu is held.
+func (r *state) record(p *plan, ref benchrig.TrialRef, node string, m benchrig.Measurement, outcome benchrig.Outcome) {
 	t := &benchrig.Trial{
 		RunID:       r.run.ID,
 		CaseID:      p.c.ID,
 		Seq:         r.seq,
-		Index:       p.index,
-		Warmup:      warmup,
+		Index:       ref.Rep,
+		Attempt:     ref.Attempt,
+		Warmup:      ref.Rep < r.spec.Warmup,
 		Node:        node,
+		Outcome:     outcome,
 		Measurement: m,
 	}
-	if err := r.cfg.Recorder.AddTrial(ctx, t); err != nil {
-		return fmt.Errorf("record trial %d of case %s: %w", t.Seq, p.c.ID, err)
-	}
+	r.pending = append(r.pending, t)
 	r.run.Trials = append(r.run.Trials, *t)
 	r.seq++
 	r.done++
 	p.index++
-	if !warmup {
+	if !t.Warmup {
 		if p.first.IsZero() {
 			p.first = m.Start
 		}
@@ -495,8 +618,15 @@ func (r *state) record(ctx context.Context, p *plan, node string, warmup bool, m
 			p.measured = append(p.measured, m.Wall.Seconds())
 		}
 	}
-	r.emit(Event{Kind: TrialDone, Case: p.c, Trial: t, Done: r.done, Total: r.total})
-	return nil
+	o := outcome
+	msg := ""
+	if outcome != benchrig.OutcomeOK {
+		msg = m.Error
+		if msg == "" {
+			msg = "exit status " + strconv.Itoa(m.ExitCode)
+		}
+	}
+	r.emit(benchrig.Event{Kind: benchrig.EventTrialFinished, Trial: &ref, Node: node, Warmup: t.Warmup, Outcome: &o, Duration: m.Wall, Msg: msg})
 }
 
 // pinger is the optional ability of a container executor to say whether
@@ -536,6 +666,11 @@ func (r *state) unavailable(ctx context.Context, ns *nodeState, err error) {
 func (r *state) nodeGone(ns *nodeState, kind, reason string) {
 	ns.gone = kind
 	ev := benchrig.NodeEvent{Time: r.cfg.Now(), Node: ns.Name, Kind: kind, Reason: reason, Interrupted: ns.unavailable}
+	evKind := benchrig.EventNodeLost
+	if kind == benchrig.NodeRemoved {
+		evKind = benchrig.EventNodeDrained
+	}
+	r.emit(benchrig.Event{Kind: evKind, Node: ns.Name, Msg: reason})
 	for _, p := range r.plans {
 		if p.home != ns || p.done {
 			continue
@@ -553,6 +688,7 @@ func (r *state) nodeGone(ns *nodeState, kind, reason string) {
 		r.failRemaining(p, ns, kind, reason)
 	}
 	r.run.NodeEvents = append(r.run.NodeEvents, ev)
+	r.journal.setNodes(r.run.Nodes, r.run.NodeEvents)
 	r.cond.Broadcast()
 }
 
@@ -589,15 +725,16 @@ func (r *state) failRemaining(p *plan, ns *nodeState, kind, reason string) {
 	missing := max(r.spec.Repeat.Min-n, 0)
 	p.lost = reason
 	r.note(p, fmt.Sprintf("node %s %s after %d trial(s) and no other node of its class: %d remaining trial(s) recorded as failed (node-lost)", ns.Name, kind, p.index, missing))
-	for range missing {
-		m := benchrig.Measurement{ExitCode: -1, Error: "node-lost: " + reason, Start: r.cfg.Now()}
-		if err := r.record(context.Background(), p, ns.Name, false, m); err != nil {
-			r.fail(err)
-			return
-		}
-	}
-	r.total -= r.spec.Warmup + r.spec.Repeat.Max - p.index - p.inflight
 	p.done = true
+	for range missing {
+		ref := r.takeRep(p)
+		for ref.Rep < r.spec.Warmup {
+			// A warmup never ran: it is not a measured trial to fail.
+			ref = r.takeRep(p)
+		}
+		m := benchrig.Measurement{ExitCode: -1, Error: "node-lost: " + reason, Start: r.cfg.Now()}
+		r.record(p, ref, ns.Name, m, benchrig.OutcomeNodeLost)
+	}
 }
 
 // refreshLoop asks the Discoverer for the nodes every cfg.Refresh: a node
@@ -613,15 +750,27 @@ func (r *state) refreshLoop(ctx context.Context) {
 		case <-t.C:
 		}
 		nodes, err := r.cfg.Nodes.Nodes(ctx)
-		if err != nil {
-			// A pools file half edited, say: keep the nodes we have.
-			continue
-		}
 		r.mu.Lock()
 		if r.err != nil || ctx.Err() != nil || r.allDone() {
 			r.mu.Unlock()
 			return
 		}
+		if ws, ok := r.cfg.Nodes.(WarningSource); ok {
+			for _, w := range ws.Warnings() {
+				r.warn(w)
+			}
+		}
+		if err != nil {
+			// A pools file half edited, say: keep the nodes we have, and
+			// say so once per distinct error.
+			if msg := err.Error(); msg != r.discoveryErr {
+				r.discoveryErr = msg
+				r.warn("node discovery failed, the run keeps the nodes it has: " + msg)
+			}
+			r.mu.Unlock()
+			continue
+		}
+		r.discoveryErr = ""
 		seen := map[string]bool{}
 		for _, n := range nodes {
 			if matches(r.spec.Placement, n) != "" {
@@ -640,6 +789,8 @@ func (r *state) refreshLoop(ctx context.Context) {
 			ns := r.addNode(n)
 			r.run.Nodes = append(r.run.Nodes, n.Facts)
 			r.run.NodeEvents = append(r.run.NodeEvents, benchrig.NodeEvent{Time: r.cfg.Now(), Node: n.Name, Kind: benchrig.NodeAdded})
+			r.journal.setNodes(r.run.Nodes, r.run.NodeEvents)
+			r.emit(benchrig.Event{Kind: benchrig.EventNodeJoined, Node: n.Name})
 			r.startWorkers(ctx, ns)
 		}
 		for _, ns := range r.order {
@@ -647,20 +798,29 @@ func (r *state) refreshLoop(ctx context.Context) {
 				r.nodeGone(ns, benchrig.NodeRemoved, "no longer in the pool")
 			}
 		}
+		r.writePending(ctx)
 		r.mu.Unlock()
 	}
 }
 
+// WarningSource is an optional ability of a Discoverer: Warnings returns
+// (and forgets) what went wrong since the last call that the run should
+// carry as warnings: a node left out because it did not answer, say.
+type WarningSource interface {
+	Warnings() []string
+}
+
 // measure runs one trial of p on node ns: its single job, or all its
 // instances at once, combined by combine.
-func (r *state) measure(ctx context.Context, p *plan, ns *nodeState, trial string) (benchrig.Measurement, error) {
+func (r *state) measure(ctx context.Context, p *plan, ns *nodeState, ref benchrig.TrialRef) (benchrig.Measurement, error) {
 	exec := ns.Executor
+	label := ref.String()
 	if len(p.instances) == 1 {
-		return exec.Run(ctx, r.forNode(p.instances[0], p, ns, trial))
+		return exec.Run(ctx, r.forNode(p.instances[0], ns, label))
 	}
 	jobs := slices.Clone(p.instances)
 	for i := range jobs {
-		jobs[i] = r.forNode(jobs[i], p, ns, trial)
+		jobs[i] = r.forNode(jobs[i], ns, label)
 	}
 	var dropped time.Duration
 	if d, ok := exec.(CacheDropper); ok && jobs[0].DropCaches {
