@@ -504,6 +504,10 @@ func mergeFacts(old, now []benchrig.NodeFacts) []benchrig.NodeFacts {
 	return out
 }
 
+// subscriberGrace is how long a run waits at its end for subscribers to
+// handle the last events.
+var subscriberGrace = 5 * time.Second
+
 // finish records the end of the run: its status, the last events, and
 // warnings about subscribers that dropped events.
 func (r *state) finish(ctx context.Context, runErr error) (*benchrig.Run, error) {
@@ -545,7 +549,7 @@ func (r *state) finish(ctx context.Context, runErr error) (*benchrig.Run, error)
 	// Subscribers get a moment to handle the last events (a progress bar
 	// clearing its line); a stuck one does not hold the run.
 	stop := make(chan struct{})
-	t := time.AfterFunc(5*time.Second, func() { close(stop) })
+	t := time.AfterFunc(subscriberGrace, func() { close(stop) })
 	r.bus.waitSubscribers(stop)
 	t.Stop()
 	return run, runErr
