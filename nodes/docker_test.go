@@ -1,7 +1,6 @@
-package main
+package nodes
 
 import (
-	"bytes"
 	"context"
 	"net/http"
 	"net/http/httptest"
@@ -49,16 +48,15 @@ func TestEditedEntryKeepsTheRunnersExecutorOpen(t *testing.T) {
 		}
 	}
 	write("site: lab")
-	var warn bytes.Buffer
 	shims := t.TempDir()
 	if err := os.WriteFile(filepath.Join(shims, "benchrig-shim-linux-amd64"), []byte("#!/bin/true\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	d := &poolNodes{path: path, pools: []string{"lab"}, warn: &warn, shimDir: shims}
-	defer d.close()
+	d := NewDocker(path, []string{"lab"}, shims)
+	defer d.Close()
 	first, err := d.Nodes(context.Background())
 	if err != nil || len(first) != 1 {
-		t.Fatalf("%v %v %s", first, err, warn.String())
+		t.Fatalf("%v %v %s", first, err, d.Warnings())
 	}
 	held := first[0]             // what the runner keeps for n1 for the rest of the run
 	write("site: lab, rack: r2") // an edit while the run goes on
@@ -74,19 +72,5 @@ func TestEditedEntryKeepsTheRunnersExecutorOpen(t *testing.T) {
 	}
 	if err != nil && strings.Contains(err.Error(), "closed") {
 		t.Fatalf("the runner's executor for n1 was closed by a refresh: %v", err)
-	}
-}
-
-func TestMissingShimFailsTheRunUpFront(t *testing.T) {
-	srv := fakeEngine(t)
-	c := newCLI(t)
-	c.env = map[string]string{
-		"BENCHRIG_POOLS":    c.write("pools.yaml", "pools:\n  lab:\n    nodes:\n      - {name: n1, host: \"tcp://"+strings.TrimPrefix(srv.URL, "http://")+"\"}\n"),
-		"BENCHRIG_SHIM_DIR": t.TempDir(),
-	}
-	spec := c.write("s.yaml", "name: s\ncommand: [\"true\"]\nimage: busybox\n")
-	code, _, stderr := c.run(context.Background(), "run", spec, "--pool", "lab")
-	if code != 2 || !strings.Contains(stderr, "no timing shim for amd64") || !strings.Contains(stderr, "make build") {
-		t.Errorf("exit %d, stderr:\n%s", code, stderr)
 	}
 }

@@ -1,10 +1,14 @@
-package main
+// Package nodes owns the node drivers: how a run finds the nodes of its
+// pools, contacts and health-checks them, and cleans up what runs left on
+// them. The Docker driver reads the pools file and talks to each node's
+// Docker engine; a Swarm driver will sit beside it. The runner sees only
+// runner.Discoverer.
+package nodes
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -22,15 +26,14 @@ import (
 // answer within it is left out of the run (and reported), not waited for.
 const factsTimeout = 5 * time.Second
 
-// poolNodes is the runner's Discoverer over the pools file: each call
+// Docker is the runner's Discoverer over the pools file: each call
 // re-reads the file, so nodes added or removed while a run is in progress
 // (benchrig pool add|remove, or an edit) are seen, and contacts nodes it
 // has not met yet. A node keeps its executor while its entry is unchanged.
-type poolNodes struct {
+type Docker struct {
 	path    string
 	pools   []string
 	shimDir string
-	warn    io.Writer // where unreachable nodes and reaped containers are reported
 
 	mu    sync.Mutex
 	known map[string]*knownNode // by node name
@@ -41,7 +44,14 @@ type poolNodes struct {
 	// They are tried again every healthEvery, not at every refresh, and
 	// reported again only when the reason changes.
 	unreachable map[string]failedContact
-	wmu         sync.Mutex // one writer of warn at a time
+	wmu         sync.Mutex // guards warnings: nodes are contacted and closed concurrently
+	warnings    []string
+}
+
+// NewDocker returns the driver of the named pools of the pools file at
+// path (absolute); shimDir holds the in-container timing shims.
+func NewDocker(path string, pools []string, shimDir string) *Docker {
+	return &Docker{path: path, pools: pools, shimDir: shimDir}
 }
 
 type failedContact struct {
@@ -49,12 +59,22 @@ type failedContact struct {
 	err string
 }
 
-// warnf writes one line to warn; nodes are contacted and closed
-// concurrently.
-func (d *poolNodes) warnf(format string, args ...any) {
+// warnf keeps a warning for the run (see Warnings).
+func (d *Docker) warnf(format string, args ...any) {
 	d.wmu.Lock()
 	defer d.wmu.Unlock()
-	fmt.Fprintf(d.warn, format+"\n", args...)
+	d.warnings = append(d.warnings, fmt.Sprintf(format, args...))
+}
+
+// Warnings returns and forgets what went wrong since the last call: nodes
+// left out, containers of dead processes removed. The runner keeps them
+// as warnings on the run.
+func (d *Docker) Warnings() []string {
+	d.wmu.Lock()
+	defer d.wmu.Unlock()
+	w := d.warnings
+	d.warnings = nil
+	return w
 }
 
 type knownNode struct {
@@ -77,11 +97,14 @@ const (
 	healthFailures = 2
 )
 
-var _ runner.Discoverer = (*poolNodes)(nil)
+var (
+	_ runner.Discoverer    = (*Docker)(nil)
+	_ runner.WarningSource = (*Docker)(nil)
+)
 
 // selected returns the nodes of the selected pools, in file order, with
 // their pool and its policy.
-func (d *poolNodes) selected() ([]pools.Node, []string, []pools.Policy, error) {
+func (d *Docker) selected() ([]pools.Node, []string, []pools.Policy, error) {
 	f, err := pools.Load(d.path)
 	if err != nil {
 		return nil, nil, nil, err
@@ -103,7 +126,7 @@ func (d *poolNodes) selected() ([]pools.Node, []string, []pools.Policy, error) {
 	return nodes, names, policies, nil
 }
 
-func (d *poolNodes) Nodes(ctx context.Context) ([]*runner.Node, error) {
+func (d *Docker) Nodes(ctx context.Context) ([]*runner.Node, error) {
 	entries, poolNames, policies, err := d.selected()
 	if err != nil {
 		return nil, err
@@ -152,7 +175,7 @@ func (d *poolNodes) Nodes(ctx context.Context) ([]*runner.Node, error) {
 			}
 			msg := errs[i].Error()
 			if d.unreachable[e.Name].err != msg {
-				d.warnf("warning: node %s (%s) left out: %s", e.Name, e.Host, msg)
+				d.warnf("node %s (%s) left out: %s", e.Name, e.Host, msg)
 			}
 			d.unreachable[e.Name] = failedContact{at: time.Now(), err: msg}
 			continue
@@ -180,7 +203,7 @@ func sameEntry(a, b pools.Node) bool {
 
 // contact makes an executor for a node, fingerprints it and removes what
 // dead benchrig processes left on it.
-func (d *poolNodes) contact(ctx context.Context, e pools.Node, pool string, pol pools.Policy) (*knownNode, error) {
+func (d *Docker) contact(ctx context.Context, e pools.Node, pool string, pol pools.Policy) (*knownNode, error) {
 	exec, err := newDockerExecutor(e, d.path, pol, d.shimDir)
 	if err != nil {
 		return nil, err
@@ -207,9 +230,9 @@ func (d *poolNodes) contact(ctx context.Context, e pools.Node, pool string, pol 
 	maps.Copy(labels, e.Labels) // the pools file's labels win
 	facts.Labels = labels
 	if n, err := exec.Reap(fctx); err != nil {
-		d.warnf("note: node %s: removed %d container(s) left by benchrig processes that died (some could not be removed: %v)", e.Name, n, err)
+		d.warnf("node %s: removed %d container(s) left by benchrig processes that died (some could not be removed: %v)", e.Name, n, err)
 	} else if n > 0 {
-		d.warnf("note: node %s: removed %d container(s) left by benchrig processes that died", e.Name, n)
+		d.warnf("node %s: removed %d container(s) left by benchrig processes that died", e.Name, n)
 	}
 	node := &runner.Node{
 		Name: e.Name, Pool: pool, Facts: facts, Labels: labels, MaxTrials: e.MaxTrials, Executor: exec,
@@ -222,7 +245,7 @@ func (d *poolNodes) contact(ctx context.Context, e pools.Node, pool string, pol 
 // check pings a known node again and marks it down after healthFailures
 // failed checks in a row. Each answer is a fresh fingerprint; the run
 // keeps the facts of first contact.
-func (d *poolNodes) check(ctx context.Context, k *knownNode) {
+func (d *Docker) check(ctx context.Context, k *knownNode) {
 	fctx, cancel := context.WithTimeout(ctx, factsTimeout)
 	defer cancel()
 	_, err := k.exec.Facts(fctx)
@@ -249,48 +272,44 @@ func newDockerExecutor(e pools.Node, poolsPath string, pol pools.Policy, shimDir
 	return docker.New(cfg)
 }
 
-// removeRun removes every container of a cancelled run from every node.
-func (d *poolNodes) removeRun(ctx context.Context, runID string) {
+// RemoveRun removes every container of run runID from every node this
+// driver contacted, and returns how many it removed.
+func (d *Docker) RemoveRun(ctx context.Context, runID string) (int, error) {
 	d.mu.Lock()
 	known := append(slices.Collect(maps.Values(d.known)), d.retired...)
 	d.mu.Unlock()
+	total := 0
+	var errs []error
 	for _, k := range known {
-		if n, err := k.exec.RemoveRun(ctx, runID); err != nil {
-			d.warnf("warning: node %s: removing the run's containers: %v", k.node.Name, err)
-		} else if n > 0 {
-			d.warnf("note: node %s: removed %d container(s) of the cancelled run", k.node.Name, n)
+		n, err := k.exec.RemoveRun(ctx, runID)
+		total += n
+		if err != nil {
+			errs = append(errs, fmt.Errorf("node %s: removing the containers of run %s: %w", k.node.Name, runID, err))
 		}
 	}
+	return total, errors.Join(errs...)
 }
 
-// close waits for every executor's pending container removals.
-func (d *poolNodes) close() {
+// Close waits for every executor's pending container removals.
+func (d *Docker) Close() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	var wg sync.WaitGroup
+	errs := make([]error, 0)
+	var emu sync.Mutex
 	for _, k := range append(slices.Collect(maps.Values(d.known)), d.retired...) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			if err := k.exec.Close(); err != nil {
-				d.warnf("warning: %v", err)
+				emu.Lock()
+				errs = append(errs, err)
+				emu.Unlock()
 			}
 		}()
 	}
 	wg.Wait()
-}
-
-// shimDir is where the in-container timing shims are: $BENCHRIG_SHIM_DIR,
-// else the directory of the benchrig binary (make build puts them beside
-// it in bin/).
-func shimDir(d *deps) string {
-	if dir := d.getenv("BENCHRIG_SHIM_DIR"); dir != "" {
-		if !filepath.IsAbs(dir) {
-			dir = filepath.Join(d.cwd, dir)
-		}
-		return dir
-	}
-	return d.exeDir
+	return errors.Join(errs...)
 }
 
 // classLabels are the pools file's labels of a node, never nil: two nodes
