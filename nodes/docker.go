@@ -22,9 +22,9 @@ import (
 	"github.com/benchrig/benchrig/runner/docker"
 )
 
-// factsTimeout bounds the first contact with a node: a node that does not
+// FactsTimeout bounds the first contact with a node: a node that does not
 // answer within it is left out of the run (and reported), not waited for.
-const factsTimeout = 5 * time.Second
+const FactsTimeout = 5 * time.Second
 
 // Docker is the runner's Discoverer over the pools file: each call
 // re-reads the file, so nodes added or removed while a run is in progress
@@ -204,11 +204,11 @@ func sameEntry(a, b pools.Node) bool {
 // contact makes an executor for a node, fingerprints it and removes what
 // dead benchrig processes left on it.
 func (d *Docker) contact(ctx context.Context, e pools.Node, pool string, pol pools.Policy) (*knownNode, error) {
-	exec, err := newDockerExecutor(e, d.path, pol, d.shimDir)
+	exec, err := NewDockerExecutor(e, d.path, pol, d.shimDir)
 	if err != nil {
 		return nil, err
 	}
-	fctx, cancel := context.WithTimeout(ctx, factsTimeout)
+	fctx, cancel := context.WithTimeout(ctx, FactsTimeout)
 	defer cancel()
 	facts, err := exec.Facts(fctx)
 	if err != nil {
@@ -246,7 +246,7 @@ func (d *Docker) contact(ctx context.Context, e pools.Node, pool string, pol poo
 // failed checks in a row. Each answer is a fresh fingerprint; the run
 // keeps the facts of first contact.
 func (d *Docker) check(ctx context.Context, k *knownNode) {
-	fctx, cancel := context.WithTimeout(ctx, factsTimeout)
+	fctx, cancel := context.WithTimeout(ctx, FactsTimeout)
 	defer cancel()
 	_, err := k.exec.Facts(fctx)
 	k.checked = time.Now()
@@ -260,7 +260,9 @@ func (d *Docker) check(ctx context.Context, k *knownNode) {
 	}
 }
 
-func newDockerExecutor(e pools.Node, poolsPath string, pol pools.Policy, shimDir string) (*docker.Executor, error) {
+// NewDockerExecutor makes the executor of one pools-file node, with its pool's
+// policy; TLS files are resolved against the pools file's directory.
+func NewDockerExecutor(e pools.Node, poolsPath string, pol pools.Policy, shimDir string) (*docker.Executor, error) {
 	cfg := docker.Config{
 		Node: e.Name, Host: e.Host, Arch: e.Arch, ShimDir: shimDir,
 		Policy: docker.Policy{Privileged: pol.Privileged, HostMounts: pol.HostMounts, Devices: pol.Devices, HostNetwork: pol.HostNetwork},

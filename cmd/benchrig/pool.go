@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/benchrig/benchrig"
+	"github.com/benchrig/benchrig/nodes"
 	"github.com/benchrig/benchrig/pools"
 )
 
@@ -288,13 +289,13 @@ func runPoolCheck(ctx context.Context, d *deps, opts *poolOptions, names []strin
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				exec, err := newDockerExecutor(n, path, p.Policy, shimDir(d))
+				exec, err := nodes.NewDockerExecutor(n, path, p.Policy, shimDir(d))
 				if err != nil {
 					row.Error = err.Error()
 					return
 				}
 				defer exec.Close()
-				fctx, cancel := context.WithTimeout(ctx, factsTimeout)
+				fctx, cancel := context.WithTimeout(ctx, nodes.FactsTimeout)
 				defer cancel()
 				facts, err := exec.Facts(fctx)
 				if err != nil {

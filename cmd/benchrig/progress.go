@@ -69,43 +69,71 @@ func newProgress(w io.Writer, tty, quiet bool) *progress {
 	return &progress{bar: bar{w: w, start: time.Now()}, tty: tty, quiet: quiet}
 }
 
-func (p *progress) observe(e runner.Event) {
+// subscriber makes the progress display a run's event subscriber.
+func (p *progress) subscriber() runner.Subscriber {
+	return runner.Subscriber{Name: "progress", Handle: p.observe}
+}
+
+func (p *progress) observe(e benchrig.Event) {
 	if p.quiet {
 		return
 	}
 	switch e.Kind {
-	case runner.Note:
+	case benchrig.EventNote:
 		p.clear()
-		fmt.Fprintf(p.w, "note: case %s: %s\n", e.Case.ID, e.Msg)
-	case runner.TrialStarted:
+		fmt.Fprintf(p.w, "note: case %s: %s\n", e.Case, e.Msg)
+	case benchrig.EventWarning:
+		p.clear()
+		fmt.Fprintf(p.w, "warning: %s\n", e.Msg)
+	case benchrig.EventNodeLost, benchrig.EventNodeDrained, benchrig.EventNodeJoined:
+		p.clear()
+		fmt.Fprintf(p.w, "%s\n", nodeEventText(e))
+	case benchrig.EventTrialStarted:
 		if p.tty {
 			p.draw(e, false)
 		}
-	case runner.TrialDone:
+	case benchrig.EventTrialFinished:
 		if p.tty {
 			p.draw(e, true)
 			return
 		}
-		fmt.Fprintf(p.w, "[%d/%d] %s %s\n", e.Done, e.Total, e.Case.ID, trialText(e.Trial))
+		fmt.Fprintf(p.w, "[%d/%d] %s %s\n", e.Done, e.Total, e.Trial.Case, trialText(e))
 	}
 }
 
-func trialText(t *benchrig.Trial) string {
-	kind := "trial"
-	if t.Warmup {
-		kind = "warmup"
+func nodeEventText(e benchrig.Event) string {
+	s := "node " + e.Node
+	switch e.Kind {
+	case benchrig.EventNodeLost:
+		s += " lost"
+	case benchrig.EventNodeDrained:
+		s += " left its pool"
+	case benchrig.EventNodeJoined:
+		s += " joined"
 	}
-	s := fmt.Sprintf("%s %d: %s", kind, t.Index, fmtDur(t.Wall))
-	switch {
-	case t.Error != "":
-		s += " (" + t.Error + ")"
-	case t.ExitCode != 0:
-		s += fmt.Sprintf(" (exit %d)", t.ExitCode)
+	if e.Msg != "" {
+		s += ": " + e.Msg
 	}
 	return s
 }
 
-func (p *progress) draw(e runner.Event, force bool) {
+func trialText(e benchrig.Event) string {
+	kind := "trial"
+	if e.Warmup {
+		kind = "warmup"
+	}
+	s := fmt.Sprintf("%s %d: %s", kind, e.Trial.Rep, fmtDur(e.Duration))
+	if e.Outcome != nil && *e.Outcome != benchrig.OutcomeOK {
+		s += " (" + e.Outcome.String()
+		if e.Msg != "" && e.Msg != e.Outcome.String() {
+			s += ": " + e.Msg
+		}
+		s += ")"
+	}
+	return s
+}
+
+func (p *progress) draw(e benchrig.Event, force bool) {
 	if !p.due(force) {
 		return
 	}
@@ -115,8 +143,8 @@ func (p *progress) draw(e runner.Event, force bool) {
 	}
 	cells, eta := p.gauge(frac)
 	name := ""
-	if e.Case != nil {
-		name = e.Case.ID
+	if e.Trial != nil {
+		name = e.Trial.Case
 	}
 	if len(name) > 40 {
 		name = name[:37] + "..."

@@ -12,7 +12,8 @@ import (
 	"golang.org/x/term"
 
 	"github.com/benchrig/benchrig"
-	"github.com/benchrig/benchrig/runner"
+	"github.com/benchrig/benchrig/app"
+	"github.com/benchrig/benchrig/nodes"
 	"github.com/benchrig/benchrig/runner/local"
 )
 
@@ -30,20 +31,33 @@ type deps struct {
 	exeDir string
 	// executors lists the built-in executors by name; explicit wiring, no
 	// registration by init side effects.
-	executors map[string]func(executorOptions) executor
+	executors map[string]func(cgroupsOff bool) app.Executor
 }
 
-// executorOptions are the command-line choices an executor is built with.
-type executorOptions struct {
-	noCgroups bool // measure with rusage only
+// newApp wires the application layer to a store: the executors, and the
+// Docker node driver over a pools file.
+func (d *deps) newApp(store app.Store) *app.App {
+	return &app.App{
+		Store:     store,
+		Executors: d.executors,
+		Environ:   d.environ,
+		Nodes: func(poolsFile string, names []string) (app.NodeDriver, error) {
+			return nodes.NewDocker(poolsFile, names, shimDir(d)), nil
+		},
+	}
 }
 
-// executor is a runner.Executor that can also say how it measures.
-type executor interface {
-	runner.Executor
-	Mode() string
-	Warning() string
-	Notes() []string
+// shimDir is where the in-container timing shims are: $BENCHRIG_SHIM_DIR,
+// else the directory of the benchrig binary (make build puts them beside
+// it in bin/).
+func shimDir(d *deps) string {
+	if dir := d.getenv("BENCHRIG_SHIM_DIR"); dir != "" {
+		if !filepath.IsAbs(dir) {
+			dir = filepath.Join(d.cwd, dir)
+		}
+		return dir
+	}
+	return d.exeDir
 }
 
 func defaultDeps(stdout, stderr io.Writer) *deps {
@@ -54,10 +68,10 @@ func defaultDeps(stdout, stderr io.Writer) *deps {
 		getenv:  os.Getenv,
 		environ: os.Environ(),
 		cwd:     cwd,
-		executors: map[string]func(executorOptions) executor{
-			"local": func(o executorOptions) executor {
+		executors: map[string]func(bool) app.Executor{
+			"local": func(cgroupsOff bool) app.Executor {
 				cfg := local.Config{}
-				if o.noCgroups {
+				if cgroupsOff {
 					cfg.Cgroups = local.Off
 				}
 				return local.New(cfg)

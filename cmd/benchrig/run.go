@@ -7,17 +7,14 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/benchrig/benchrig"
-	"github.com/benchrig/benchrig/collect"
+	"github.com/benchrig/benchrig/app"
 	"github.com/benchrig/benchrig/internal/atomicfile"
 	"github.com/benchrig/benchrig/pools"
 	"github.com/benchrig/benchrig/reports"
-	"github.com/benchrig/benchrig/runner"
-	"github.com/benchrig/benchrig/spec"
 	"github.com/benchrig/benchrig/sqlite"
 )
 
@@ -34,6 +31,8 @@ type runOptions struct {
 	cgroups  string
 	pools    string
 	pool     []string
+	labels   []string
+	dryRun   bool
 }
 
 func newRunCommand(d *deps) *cobra.Command {
@@ -43,7 +42,9 @@ func newRunCommand(d *deps) *cobra.Command {
 		Short: "Run every case of a benchmark spec and report the comparison",
 		Long: `Run every case of the spec's parameter matrix, interleaved round by round (A B C A B C ...)
 unless the spec asks for sequential order. Each trial is recorded in the store as soon as it
-finishes; Ctrl-C stops cleanly, keeps the finished trials and marks the run cancelled.
+finishes, and so are the run's events, notes and a heartbeat: a run whose process dies shows
+as interrupted and 'benchrig runs resume' completes it. Ctrl-C stops cleanly, keeps the
+finished trials and marks the run cancelled.
 
 With --pool (or the spec's pools field) the trials run in containers on the pool's
 nodes (Docker engines listed in the pools file, see 'benchrig pool'): every case on every
@@ -53,11 +54,14 @@ spec allows more. Nodes added to or removed from the pool during the run are see
 node's cases move to a node of the same architecture and labels, or their remaining
 trials are recorded as failed (node-lost).
 
+--dry-run prints every case with its resolved command, image and node, and runs nothing.
+
 Exit codes: 0 all trials succeeded, 1 some trials failed, 2 invalid spec or flags,
 130 cancelled.`,
 		Example: `  benchrig run spec.yaml
+  benchrig run spec.yaml --dry-run
   benchrig run spec.yaml --set impl=gnu,busybox --repeat 20 --json out.json
-  benchrig run spec.yaml --csv trials.csv --md summary.md --store ./bench.db
+  benchrig run spec.yaml --csv trials.csv --md summary.md --store ./bench.db --label branch=main
   benchrig run benchmarks/grep-impl.yaml --pools .testenv/pools.yaml --pool lab`,
 		Args: cobra.ExactArgs(1),
 		RunE: wrap(func(cmd *cobra.Command, args []string) error {
@@ -83,32 +87,59 @@ Exit codes: 0 all trials succeeded, 1 some trials failed, 2 invalid spec or flag
 	f.BoolVarP(&opts.quiet, "quiet", "q", false, "no progress output")
 	f.StringVar(&opts.pools, "pools", "", "pools `FILE` (default $BENCHRIG_POOLS or ~/.config/benchrig/pools.yaml)")
 	f.StringArrayVar(&opts.pool, "pool", nil, "run in containers on the nodes of pool `NAME` (repeatable; overrides the spec's pools)")
+	f.StringArrayVar(&opts.labels, "label", nil, "label the run `key=value`, to find it again with runs list --label (repeatable)")
+	f.BoolVar(&opts.dryRun, "dry-run", false, "print every case with its resolved command, image and node; run nothing")
 	return cmd
 }
 
+// request turns the run command's flags into the application's request.
+func (o runOptions) request(d *deps, file string) (benchrig.RunRequest, error) {
+	if o.cgroups != "auto" && o.cgroups != "off" {
+		return benchrig.RunRequest{}, usageError{fmt.Errorf("--cgroups must be auto or off, got %q", o.cgroups)}
+	}
+	if _, ok := d.executors[o.executor]; !ok {
+		return benchrig.RunRequest{}, usageError{fmt.Errorf("unknown executor %q", o.executor)}
+	}
+	labels, err := parseLabels(o.labels)
+	if err != nil {
+		return benchrig.RunRequest{}, err
+	}
+	req := benchrig.RunRequest{
+		SpecFile: file, Sets: o.sets, Repeat: o.repeat, Pools: o.pool,
+		Executor: o.executor, Cgroups: o.cgroups, Dir: d.cwd, Labels: labels,
+	}
+	if o.warmup >= 0 {
+		w := o.warmup
+		req.Warmup = &w
+	}
+	path := pools.Path(o.pools, d.getenv)
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(d.cwd, path)
+	}
+	req.PoolsFile = path
+	return req, nil
+}
+
+// parseLabels reads key=value flags.
+func parseLabels(flags []string) (map[string]string, error) {
+	if len(flags) == 0 {
+		return nil, nil
+	}
+	out := map[string]string{}
+	for _, l := range flags {
+		k, v, ok := strings.Cut(l, "=")
+		if !ok || k == "" {
+			return nil, usageError{fmt.Errorf("--label %q: want key=value", l)}
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
 func runRun(ctx context.Context, d *deps, opts runOptions, file string) error {
-	newExec, ok := d.executors[opts.executor]
-	if !ok {
-		return usageError{fmt.Errorf("unknown executor %q", opts.executor)}
-	}
-	if opts.cgroups != "auto" && opts.cgroups != "off" {
-		return usageError{fmt.Errorf("--cgroups must be auto or off, got %q", opts.cgroups)}
-	}
-	s, err := spec.Load(file)
+	req, err := opts.request(d, file)
 	if err != nil {
 		return err
-	}
-	if err := spec.ApplySet(s, opts.sets); err != nil {
-		return err
-	}
-	overrides := append([]string(nil), prefixed("--set ", opts.sets)...)
-	if opts.repeat > 0 {
-		s.Repeat = benchrig.Repeat{Min: opts.repeat, Max: opts.repeat}
-		overrides = append(overrides, "--repeat "+strconv.Itoa(opts.repeat))
-	}
-	if opts.warmup >= 0 {
-		s.Warmup = opts.warmup
-		overrides = append(overrides, "--warmup "+strconv.Itoa(opts.warmup))
 	}
 	if err := checkWritable(opts.json, opts.csv, opts.md); err != nil {
 		return err
@@ -119,60 +150,53 @@ func runRun(ctx context.Context, d *deps, opts runOptions, file string) error {
 		return err
 	}
 	defer db.Close()
-
-	fp := collect.Host(collect.Roots{})
-	fp.SpecHash = s.Hash
-	if s.File != "" {
-		dir := filepath.Dir(s.File)
-		fp.GitCommit, fp.GitDirty = collect.GitCommit(ctx, dir, filepath.Base(s.File))
-	}
-	cfg := runner.Config{
-		Recorder:    db,
-		Fingerprint: fp,
-		Environ:     d.environ,
-		Dir:         d.cwd,
-		Overrides:   overrides,
-	}
-	poolNames := s.Placement.Pools
-	if len(opts.pool) > 0 {
-		poolNames = opts.pool
-		overrides = append(overrides, prefixed("--pool ", opts.pool)...)
-		cfg.Overrides = overrides
-	}
-	var nodes *poolNodes
-	if len(poolNames) > 0 {
-		// Containers on node pools: the docker executor, one per node.
-		path := pools.Path(opts.pools, d.getenv)
-		if !filepath.IsAbs(path) {
-			path = filepath.Join(d.cwd, path)
-		}
-		nodes = &poolNodes{path: path, pools: poolNames, shimDir: shimDir(d), warn: d.stderr}
-		defer nodes.close()
-		cfg.Nodes = nodes
-		cfg.Fingerprint.Executor = "docker"
-		cfg.Fingerprint.CgroupMode = "shim"
-	} else {
-		exec := newExec(executorOptions{noCgroups: opts.cgroups == "off"})
-		if w := exec.Warning(); w != "" {
-			fmt.Fprintf(d.stderr, "warning: %s\n", w)
-		}
-		for _, n := range exec.Notes() {
-			fmt.Fprintf(d.stderr, "note: %s\n", n)
-		}
-		cfg.Executor, cfg.Node = exec, "local"
-		cfg.Fingerprint.Executor = opts.executor
-		cfg.Fingerprint.CgroupMode = exec.Mode()
-	}
+	a := d.newApp(db)
+	sweep(ctx, d, a)
 
 	prog := newProgress(d.stderr, d.tty, opts.quiet)
-	cfg.Observe = prog.observe
-	run, err := runner.Run(ctx, cfg, s)
-	prog.finish()
-	if nodes != nil && run != nil && benchrig.ErrorCode(err) == benchrig.ECancelled {
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		nodes.removeRun(rctx, run.ID)
-		cancel()
+	pending, err := a.Prepare(ctx, req, prog.subscriber())
+	if err != nil {
+		return err
 	}
+	for _, w := range pending.Warnings {
+		fmt.Fprintf(d.stderr, "warning: %s\n", w)
+	}
+	for _, n := range pending.Notes {
+		fmt.Fprintf(d.stderr, "note: %s\n", n)
+	}
+	if opts.dryRun {
+		defer pending.Close()
+		return printPlan(d, pending)
+	}
+	h, err := a.Start(ctx, pending)
+	if err != nil {
+		return err
+	}
+	run, err := h.Wait()
+	prog.finish()
+	return printRun(d, run, err, store, opts.json, opts.csv, opts.md)
+}
+
+// sweep marks runs whose process died as interrupted (and cleans their
+// containers) and says so, so a user sees it where they start runs.
+func sweep(ctx context.Context, d *deps, a *app.App) {
+	stale, err := a.Sweep(ctx)
+	if err != nil {
+		fmt.Fprintf(d.stderr, "warning: looking for interrupted runs: %v\n", err)
+		return
+	}
+	for _, r := range stale {
+		fmt.Fprintf(d.stderr, "note: run %s (%s) was interrupted: its process stopped at %s; 'benchrig runs resume %s' runs its missing trials\n",
+			r.ID, r.SpecName, r.Heartbeat.Local().Format("2006-01-02 15:04:05"), r.ID)
+		for _, w := range r.Warnings {
+			fmt.Fprintf(d.stderr, "warning: run %s: %s\n", r.ID, w)
+		}
+	}
+}
+
+// printRun prints a run that ended (or was cancelled), writes its exports,
+// and returns the error that sets the exit code.
+func printRun(d *deps, run *benchrig.Run, err error, store, json, csv, md string) error {
 	if run == nil {
 		return err
 	}
@@ -181,13 +205,16 @@ func runRun(ctx context.Context, d *deps, opts runOptions, file string) error {
 		err = werr
 	}
 	printFailures(d, run)
+	for _, w := range run.Warnings {
+		fmt.Fprintf(d.stderr, "warning: %s\n", w)
+	}
 	fmt.Fprintf(d.stdout, "\nstored as run %s in %s (benchrig runs show %s)\n", run.ID, store, run.ID)
-	if werr := writeExports(rep, opts.json, opts.csv, opts.md); werr != nil && err == nil {
+	if werr := writeExports(rep, json, csv, md); werr != nil && err == nil {
 		err = werr
 	}
 	switch {
 	case err != nil && benchrig.ErrorCode(err) == benchrig.ECancelled:
-		return &benchrig.Error{Code: benchrig.ECancelled, Msg: fmt.Sprintf("run %s cancelled: %d finished trial(s) kept", run.ID, len(run.Trials))}
+		return &benchrig.Error{Code: benchrig.ECancelled, Msg: fmt.Sprintf("run %s cancelled: %d finished trial(s) kept (benchrig runs resume %s runs the rest)", run.ID, len(run.Trials), run.ID)}
 	case err != nil:
 		return err
 	case run.Status == benchrig.RunFailed:
@@ -196,6 +223,63 @@ func runRun(ctx context.Context, d *deps, opts runOptions, file string) error {
 		return &benchrig.Error{Code: benchrig.ETrialsFailed, Msg: fmt.Sprintf("run %s: no case could run here; every case was skipped (reasons above)", run.ID)}
 	}
 	return nil
+}
+
+// printPlan prints what a run would do: every case with its node, image,
+// trial count and resolved command.
+func printPlan(d *deps, p *app.Pending) error {
+	run := p.Run()
+	trials := 0
+	fmt.Fprintf(d.stdout, "spec %s: %d case(s); nothing was run (dry run)\n", run.SpecName, len(run.Cases))
+	if len(run.Overrides) > 0 {
+		fmt.Fprintf(d.stdout, "overrides: %s\n", strings.Join(run.Overrides, " "))
+	}
+	for _, c := range p.Cases() {
+		fmt.Fprintf(d.stdout, "\ncase %s\n", c.Case.ID)
+		where := c.Node + " (" + c.Arch + ")"
+		if c.Image != "" {
+			where += " image " + c.Image
+		}
+		fmt.Fprintf(d.stdout, "  on:       %s\n", where)
+		if c.Skipped != "" {
+			fmt.Fprintf(d.stdout, "  skipped:  %s\n", c.Skipped)
+			continue
+		}
+		trials += c.Trials
+		n := fmt.Sprintf("%d", c.Trials)
+		if c.Instances > 1 {
+			n += fmt.Sprintf(", %d instances each", c.Instances)
+		}
+		fmt.Fprintf(d.stdout, "  trials:   %s\n", n)
+		fmt.Fprintf(d.stdout, "  command:  %s\n", shellQuote(c.Argv))
+		if c.Dir != "" {
+			fmt.Fprintf(d.stdout, "  workdir:  %s\n", c.Dir)
+		}
+		for _, kv := range c.Env {
+			fmt.Fprintf(d.stdout, "  env:      %s\n", kv)
+		}
+		if c.Setup != "" {
+			fmt.Fprintf(d.stdout, "  setup:    %s\n", c.Setup)
+		}
+		if c.Cleanup != "" {
+			fmt.Fprintf(d.stdout, "  cleanup:  %s\n", c.Cleanup)
+		}
+	}
+	fmt.Fprintf(d.stdout, "\nat most %d trial(s), warmups included\n", trials)
+	return nil
+}
+
+// shellQuote renders argv as a shell would need it typed.
+func shellQuote(argv []string) string {
+	out := make([]string, len(argv))
+	for i, a := range argv {
+		if a != "" && strings.Trim(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%") == "" {
+			out[i] = a
+			continue
+		}
+		out[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+	}
+	return strings.Join(out, " ")
 }
 
 // printFailures shows, per case, how many trials failed and the stderr of

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
@@ -11,39 +12,69 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/benchrig/benchrig"
+	"github.com/benchrig/benchrig/app"
 	"github.com/benchrig/benchrig/reports"
 	"github.com/benchrig/benchrig/sqlite"
 )
 
 type runsOptions struct {
 	store string
-	limit int
-	json  string
-	csv   string
-	md    string
+	// list
+	limit  int
+	spec   string
+	status []string
+	node   string
+	arch   string
+	labels []string
+	since  string
+	until  string
+	cursor string
+	// show
+	json string
+	csv  string
+	md   string
+	// events
+	jsonLines bool
+	// resume
+	force bool
+	quiet bool
 }
 
 func newRunsCommand(d *deps) *cobra.Command {
 	var opts runsOptions
 	cmd := &cobra.Command{
 		Use:   "runs",
-		Short: "List, show and compare recorded runs",
+		Short: "List, show, compare, follow and resume recorded runs",
 		Long: `Runs are kept in the SQLite store (--store, $BENCHRIG_STORE, or
 ~/.local/share/benchrig/benchrig.db). A RUN is a full ID, a unique prefix of one,
-"latest", or "latest~N" for the Nth run before the latest.`,
+"latest", or "latest~N" for the Nth run before the latest.
+
+A run whose process died (kill -9, power loss) shows as interrupted once its
+heartbeat is 10 s old; 'runs resume' runs its missing trials.`,
 	}
 	cmd.PersistentFlags().StringVar(&opts.store, "store", "", "SQLite store `PATH`")
 
 	list := &cobra.Command{
-		Use:     "list",
-		Short:   "List recorded runs, newest first",
-		Example: "  benchrig runs list --limit 5",
-		Args:    cobra.NoArgs,
+		Use:   "list",
+		Short: "List recorded runs, newest first",
+		Example: `  benchrig runs list --limit 5
+  benchrig runs list --spec grep-impl --status finished --arch arm64
+  benchrig runs list --label branch=main --since 2026-12-01`,
+		Args: cobra.NoArgs,
 		RunE: wrap(func(cmd *cobra.Command, args []string) error {
 			return runRunsList(cmd.Context(), d, opts)
 		}),
 	}
-	list.Flags().IntVar(&opts.limit, "limit", 20, "show at most `N` runs")
+	lf := list.Flags()
+	lf.IntVar(&opts.limit, "limit", 20, "show at most `N` runs (a page; --cursor shows the next)")
+	lf.StringVar(&opts.spec, "spec", "", "only runs of spec `NAME`")
+	lf.StringArrayVar(&opts.status, "status", nil, "only runs with this `STATUS` (running, finished, failed, cancelled, interrupted; repeatable)")
+	lf.StringVar(&opts.node, "node", "", "only runs that used node `NAME`")
+	lf.StringVar(&opts.arch, "arch", "", "only runs on architecture `ARCH` (amd64, arm64, ...)")
+	lf.StringArrayVar(&opts.labels, "label", nil, "only runs labelled `key=value` (repeatable: all must match)")
+	lf.StringVar(&opts.since, "since", "", "only runs started at or after `TIME` (2026-12-01, 2026-12-01T15:04, or a duration ago: 24h)")
+	lf.StringVar(&opts.until, "until", "", "only runs started before `TIME`")
+	lf.StringVar(&opts.cursor, "cursor", "", "the page after the one that printed this `CURSOR`")
 
 	show := &cobra.Command{
 		Use:   "show RUN",
@@ -70,7 +101,41 @@ same case of RUN_A: ratio of medians with its 95% CI, Mann-Whitney p-value and a
 			return runRunsCompare(cmd.Context(), d, opts, args[0], args[1])
 		}),
 	}
-	cmd.AddCommand(list, show, compare)
+
+	events := &cobra.Command{
+		Use:   "events RUN",
+		Short: "Print a run's event log",
+		Long: `Print what happened in a run, in order: run started and finished, each trial planned,
+started and finished (with its node, outcome and duration), nodes that joined, were lost or
+left their pool, notes and warnings. --json prints one JSON object per line.`,
+		Example: `  benchrig runs events latest
+  benchrig runs events latest --json | jq 'select(.kind == "trial-finished")'`,
+		Args: cobra.ExactArgs(1),
+		RunE: wrap(func(cmd *cobra.Command, args []string) error {
+			return runRunsEvents(cmd.Context(), d, opts, args[0])
+		}),
+	}
+	events.Flags().BoolVar(&opts.jsonLines, "json", false, "one JSON object per event and line")
+
+	resume := &cobra.Command{
+		Use:   "resume RUN",
+		Short: "Run the missing trials of an interrupted or cancelled run",
+		Long: `Run only the trials an interrupted (its process died) or cancelled run is missing, on the
+same spec, overrides, pools and settings, under the same run ID. The run then ends as if it
+had never stopped. Refused (exit 2) when the spec file changed since the run started, unless
+--force, which goes on with the spec recorded with the run.`,
+		Example: "  benchrig runs resume latest",
+		Args:    cobra.ExactArgs(1),
+		RunE: wrap(func(cmd *cobra.Command, args []string) error {
+			return runRunsResume(cmd.Context(), d, opts, args[0])
+		}),
+	}
+	resume.Flags().BoolVar(&opts.force, "force", false, "resume even if the spec file changed since (the recorded spec is used)")
+	resume.Flags().BoolVarP(&opts.quiet, "quiet", "q", false, "no progress output")
+	resume.Flags().StringVar(&opts.json, "json", "", "write the results as JSON to `FILE`")
+	resume.Flags().StringVar(&opts.csv, "csv", "", "write one row per trial as CSV to `FILE`")
+	resume.Flags().StringVar(&opts.md, "md", "", "write the summary as Markdown to `FILE`")
+	cmd.AddCommand(list, show, compare, events, resume)
 	return cmd
 }
 
@@ -83,31 +148,95 @@ func openStore(ctx context.Context, d *deps, flag string) (*sqlite.DB, error) {
 	return sqlite.Open(ctx, path)
 }
 
+// filter turns the list flags into a store filter.
+func (o runsOptions) filter(now time.Time) (benchrig.RunFilter, error) {
+	f := benchrig.RunFilter{Spec: o.spec, Node: o.node, Arch: o.arch, Limit: o.limit, Cursor: o.cursor}
+	if o.limit < 1 {
+		return f, usageError{fmt.Errorf("--limit must be at least 1, got %d", o.limit)}
+	}
+	for _, s := range o.status {
+		st := benchrig.RunStatus(s)
+		if !containsStatus(st) {
+			return f, usageError{fmt.Errorf("--status %q: want one of running, finished, failed, cancelled, interrupted", s)}
+		}
+		f.Status = append(f.Status, st)
+	}
+	labels, err := parseLabels(o.labels)
+	if err != nil {
+		return f, err
+	}
+	f.Labels = labels
+	if f.Since, err = parseWhen("--since", o.since, now); err != nil {
+		return f, err
+	}
+	if f.Until, err = parseWhen("--until", o.until, now); err != nil {
+		return f, err
+	}
+	return f, nil
+}
+
+func containsStatus(s benchrig.RunStatus) bool {
+	for _, x := range benchrig.RunStatuses {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// parseWhen reads a time: a date, a date and time (local), RFC 3339, or a
+// duration meaning that long ago.
+func parseWhen(flag, s string, now time.Time) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if d, err := time.ParseDuration(s); err == nil {
+		return now.Add(-d), nil
+	}
+	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02 15:04", "2006-01-02"} {
+		if t, err := time.ParseInLocation(layout, s, time.Local); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, usageError{fmt.Errorf("%s %q: want a date (2006-01-02), a date and time (2006-01-02T15:04) or a duration ago (24h)", flag, s)}
+}
+
 func runRunsList(ctx context.Context, d *deps, opts runsOptions) error {
+	f, err := opts.filter(time.Now())
+	if err != nil {
+		return err
+	}
 	db, err := openStore(ctx, d, opts.store)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	runs, err := db.ListRuns(ctx, opts.limit)
+	sweep(ctx, d, d.newApp(db))
+	page, err := db.ListRuns(ctx, f)
 	if err != nil {
 		return err
 	}
-	if len(runs) == 0 {
+	if len(page.Runs) == 0 {
 		fmt.Fprintln(d.stdout, "no runs recorded")
 		return nil
 	}
 	tw := tabwriter.NewWriter(d.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "RUN\tSPEC\tSTATUS\tSTARTED\tDURATION\tCASES\tTRIALS\tFAILED")
-	for _, r := range runs {
+	for _, r := range page.Runs {
 		dur := "-"
 		if !r.Finished.IsZero() {
 			dur = r.Finished.Sub(r.Started).Round(100 * time.Millisecond).String()
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\n", r.ID, r.SpecName, r.Status,
-			r.Started.Local().Format("2006-01-02 15:04:05"), dur, len(r.Cases), r.Trials-r.Warmups, r.Failed)
+			r.Started.Local().Format("2006-01-02 15:04:05"), dur, len(r.Cases), r.TrialCount-r.WarmupCount, r.FailedCount)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if page.Next != "" {
+		fmt.Fprintf(d.stdout, "\nmore: benchrig runs list --cursor %s (with the same filters)\n", page.Next)
+	}
+	return nil
 }
 
 func runRunsShow(ctx context.Context, d *deps, opts runsOptions, ref string) error {
@@ -116,6 +245,7 @@ func runRunsShow(ctx context.Context, d *deps, opts runsOptions, ref string) err
 		return err
 	}
 	defer db.Close()
+	sweep(ctx, d, d.newApp(db))
 	run, err := db.GetRun(ctx, ref)
 	if err != nil {
 		return err
@@ -124,14 +254,40 @@ func runRunsShow(ctx context.Context, d *deps, opts runsOptions, ref string) err
 		return err
 	}
 	rep := reports.Build(run)
+	fmt.Fprintf(d.stdout, "run %s: %s\n", run.ID, statusLine(run))
 	if len(run.Overrides) > 0 {
 		fmt.Fprintf(d.stdout, "overrides: %s\n", strings.Join(run.Overrides, " "))
+	}
+	if len(run.Labels) > 0 {
+		var kv []string
+		for _, k := range benchrig.SortedKeys(run.Labels) {
+			kv = append(kv, k+"="+run.Labels[k])
+		}
+		fmt.Fprintf(d.stdout, "labels: %s\n", strings.Join(kv, " "))
 	}
 	if err := reports.WriteText(d.stdout, rep); err != nil {
 		return err
 	}
 	printFailures(d, run)
+	for _, w := range run.Warnings {
+		fmt.Fprintf(d.stderr, "warning: %s\n", w)
+	}
 	return writeExports(rep, opts.json, opts.csv, opts.md)
+}
+
+// statusLine says where a run stands, and what to do about an interrupted
+// one.
+func statusLine(run *benchrig.Run) string {
+	switch run.Status {
+	case benchrig.RunInterrupted:
+		return fmt.Sprintf("interrupted (its process stopped at %s): %d trial(s) kept; benchrig runs resume %s runs the rest",
+			run.Heartbeat.Local().Format("2006-01-02 15:04:05"), len(run.Trials), run.ID)
+	case benchrig.RunRunning:
+		return fmt.Sprintf("running: %d trial(s) so far", len(run.Trials))
+	case benchrig.RunCancelled:
+		return fmt.Sprintf("cancelled: %d trial(s) kept; benchrig runs resume %s runs the rest", len(run.Trials), run.ID)
+	}
+	return string(run.Status)
 }
 
 func runRunsCompare(ctx context.Context, d *deps, opts runsOptions, refA, refB string) error {
@@ -153,4 +309,63 @@ func runRunsCompare(ctx context.Context, d *deps, opts runsOptions, refA, refB s
 	}
 	fmt.Fprintf(d.stdout, "A: run %s  %s  %s\nB: run %s  %s  %s\n\n", a.ID, a.SpecName, a.Fingerprint, b.ID, b.SpecName, b.Fingerprint)
 	return reports.WriteRunComparison(d.stdout, reports.CompareRuns(reports.Build(a), reports.Build(b)))
+}
+
+func runRunsEvents(ctx context.Context, d *deps, opts runsOptions, ref string) error {
+	db, err := openStore(ctx, d, opts.store)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	run, err := db.GetRun(ctx, ref)
+	if err != nil {
+		return err
+	}
+	events, err := db.Events(ctx, run.ID, 0)
+	if err != nil {
+		return err
+	}
+	if opts.jsonLines {
+		enc := json.NewEncoder(d.stdout)
+		for _, e := range events {
+			if err := enc.Encode(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if len(events) == 0 {
+		fmt.Fprintf(d.stdout, "run %s has no events (it was recorded by an older benchrig)\n", run.ID)
+		return nil
+	}
+	for _, e := range events {
+		fmt.Fprintln(d.stdout, e.String())
+	}
+	return nil
+}
+
+func runRunsResume(ctx context.Context, d *deps, opts runsOptions, ref string) error {
+	if err := checkWritable(opts.json, opts.csv, opts.md); err != nil {
+		return err
+	}
+	db, err := openStore(ctx, d, opts.store)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	a := d.newApp(db)
+	prog := newProgress(d.stderr, d.tty, opts.quiet)
+	pending, err := a.PrepareResume(ctx, ref, app.ResumeOptions{Force: opts.force}, prog.subscriber())
+	if err != nil {
+		return err
+	}
+	old := pending.Run()
+	fmt.Fprintf(d.stderr, "resuming run %s (%s)\n", old.ID, old.SpecName)
+	h, err := a.Start(ctx, pending)
+	if err != nil {
+		return err
+	}
+	run, err := h.Wait()
+	prog.finish()
+	return printRun(d, run, err, db.Path(), opts.json, opts.csv, opts.md)
 }

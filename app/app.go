@@ -1,0 +1,364 @@
+// Package app is benchrig's application layer: starting, watching,
+// resuming and cleaning up runs, in one place that every front end shares
+// (the CLI now; the server, cron and the CI client next). A front end turns
+// its input into a benchrig.RunRequest and gets back a handle to wait on or
+// cancel; it never orchestrates a run itself.
+//
+// App knows its adapters only through the interfaces below, wired in cmd:
+// the store, the executors by name and the node driver.
+package app
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/benchrig/benchrig"
+	"github.com/benchrig/benchrig/collect"
+	"github.com/benchrig/benchrig/runner"
+	"github.com/benchrig/benchrig/spec"
+)
+
+// Store is what the application needs of a run store.
+type Store interface {
+	runner.Recorder
+	benchrig.RunReader
+	// InterruptStale marks every running run whose heartbeat is stale at
+	// now as interrupted, and returns them.
+	InterruptStale(ctx context.Context, now time.Time) ([]benchrig.RunSummary, error)
+}
+
+// Executor is a runner.Executor that can say how it measures.
+type Executor interface {
+	runner.Executor
+	Mode() string    // "cgroup-v1", "cgroup-v2" or "rusage"
+	Warning() string // why it measures less well than it could, or ""
+	Notes() []string // what the user should know about how it measures
+}
+
+// NodeDriver finds the nodes of pools and cleans up after runs on them.
+type NodeDriver interface {
+	runner.Discoverer
+	// RemoveRun removes what run runID left on the nodes the driver
+	// contacted, returning how many containers it removed.
+	RemoveRun(ctx context.Context, runID string) (int, error)
+	// Close releases the driver once the run no longer uses it.
+	Close() error
+}
+
+// App starts and tracks runs.
+type App struct {
+	Store Store
+	// Executors are the built-in executors by name; each call makes a new
+	// one, cgroupsOff asking for rusage-only measurement.
+	Executors map[string]func(cgroupsOff bool) Executor
+	// Nodes makes the node driver of the named pools of a pools file.
+	Nodes func(poolsFile string, pools []string) (NodeDriver, error)
+	// Environ is the base environment of the local executor's commands.
+	Environ []string
+	// Now defaults to time.Now.
+	Now func() time.Time
+}
+
+func (a *App) now() time.Time {
+	if a.Now != nil {
+		return a.Now()
+	}
+	return time.Now()
+}
+
+// Pending is a run planned and not started: what a dry run shows, and what
+// Start starts.
+type Pending struct {
+	Spec     *benchrig.Spec
+	Request  benchrig.RunRequest
+	Warnings []string // about how trials will be measured
+	Notes    []string
+	prepared *runner.Prepared
+	nodes    NodeDriver
+}
+
+// Cases are the run's cases as they will run.
+func (p *Pending) Cases() []runner.CasePlan { return p.prepared.Cases() }
+
+// Run is the run as it will be recorded.
+func (p *Pending) Run() *benchrig.Run { return p.prepared.Run() }
+
+// Close releases what Prepare acquired when the run is not started.
+func (p *Pending) Close() error {
+	if p.nodes != nil {
+		return p.nodes.Close()
+	}
+	return nil
+}
+
+// Handle is a run in progress.
+type Handle struct {
+	*runner.Handle
+	nodes NodeDriver
+	app   *App
+	done  chan struct{}
+	run   *benchrig.Run
+	err   error
+}
+
+// Wait waits for the run's end; a cancelled run's containers are removed
+// from its nodes before it returns.
+func (h *Handle) Wait() (*benchrig.Run, error) {
+	<-h.done
+	return h.run, h.err
+}
+
+// Prepare loads the request's spec, applies its overrides, contacts the
+// nodes of its pools (if any) and plans every case. Nothing is recorded.
+func (a *App) Prepare(ctx context.Context, req benchrig.RunRequest, subs ...runner.Subscriber) (*Pending, error) {
+	file := req.SpecFile
+	if !filepath.IsAbs(file) && req.Dir != "" {
+		file = filepath.Join(req.Dir, file)
+	}
+	s, err := spec.Load(file)
+	if err != nil {
+		return nil, err
+	}
+	return a.prepare(ctx, req, s, nil, subs)
+}
+
+// overrides applies the request's changes to the spec and lists them as
+// the run keeps them.
+func overrides(s *benchrig.Spec, req benchrig.RunRequest) ([]string, error) {
+	if err := spec.ApplySet(s, req.Sets); err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, v := range req.Sets {
+		out = append(out, "--set "+v)
+	}
+	if req.Repeat > 0 {
+		s.Repeat = benchrig.Repeat{Min: req.Repeat, Max: req.Repeat}
+		out = append(out, "--repeat "+strconv.Itoa(req.Repeat))
+	}
+	if req.Warmup != nil {
+		s.Warmup = *req.Warmup
+		out = append(out, "--warmup "+strconv.Itoa(*req.Warmup))
+	}
+	for _, p := range req.Pools {
+		out = append(out, "--pool "+p)
+	}
+	return out, nil
+}
+
+func (a *App) prepare(ctx context.Context, req benchrig.RunRequest, s *benchrig.Spec, resume *benchrig.Run, subs []runner.Subscriber) (*Pending, error) {
+	ovr, err := overrides(s, req)
+	if err != nil {
+		return nil, err
+	}
+	fp := collect.Host(collect.Roots{})
+	fp.SpecHash = s.Hash
+	if s.File != "" {
+		fp.GitCommit, fp.GitDirty = collect.GitCommit(ctx, filepath.Dir(s.File), filepath.Base(s.File))
+	}
+	cfg := runner.Config{
+		Recorder:    a.Store,
+		Fingerprint: fp,
+		Environ:     a.Environ,
+		Dir:         req.Dir,
+		Overrides:   ovr,
+		Labels:      req.Labels,
+		Request:     &req,
+		Subscribers: subs,
+		Resume:      resume,
+		Now:         a.Now,
+	}
+	p := &Pending{Spec: s, Request: req}
+	pools := req.Pools
+	if len(pools) == 0 {
+		pools = s.Placement.Pools
+	}
+	if len(pools) > 0 {
+		if a.Nodes == nil {
+			return nil, benchrig.Errorf(benchrig.EInvalid, "this benchrig has no node driver: pools cannot be used")
+		}
+		nd, err := a.Nodes(req.PoolsFile, pools)
+		if err != nil {
+			return nil, err
+		}
+		p.nodes = nd
+		cfg.Nodes = nd
+		cfg.Fingerprint.Executor = "docker"
+		cfg.Fingerprint.CgroupMode = "shim"
+	} else {
+		name := req.Executor
+		if name == "" {
+			name = "local"
+		}
+		newExec, ok := a.Executors[name]
+		if !ok {
+			return nil, &benchrig.Error{Code: benchrig.EInvalid, Field: "executor", Msg: fmt.Sprintf("unknown executor %q", name)}
+		}
+		exec := newExec(req.Cgroups == "off")
+		if w := exec.Warning(); w != "" {
+			p.Warnings = append(p.Warnings, w)
+		}
+		p.Notes = exec.Notes()
+		cfg.Executor, cfg.Node = exec, "local"
+		cfg.Fingerprint.Executor = name
+		cfg.Fingerprint.CgroupMode = exec.Mode()
+	}
+	p.prepared, err = runner.Prepare(ctx, cfg, s)
+	if err != nil {
+		p.Close()
+		return nil, err
+	}
+	return p, nil
+}
+
+// Start records the pending run and runs it in the background.
+func (a *App) Start(ctx context.Context, p *Pending) (*Handle, error) {
+	rh, err := p.prepared.Start(ctx)
+	if err != nil {
+		p.Close()
+		return nil, err
+	}
+	h := &Handle{Handle: rh, nodes: p.nodes, app: a, done: make(chan struct{})}
+	go func() {
+		defer close(h.done)
+		h.run, h.err = rh.Wait()
+		if h.nodes == nil {
+			return
+		}
+		if benchrig.ErrorCode(h.err) == benchrig.ECancelled {
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			if _, err := h.nodes.RemoveRun(rctx, h.ID); err != nil && h.run != nil {
+				h.run.Warnings = append(h.run.Warnings, err.Error())
+			}
+			cancel()
+		}
+		if err := h.nodes.Close(); err != nil && h.run != nil {
+			h.run.Warnings = append(h.run.Warnings, err.Error())
+		}
+	}()
+	return h, nil
+}
+
+// Run prepares and starts a run.
+func (a *App) Run(ctx context.Context, req benchrig.RunRequest, subs ...runner.Subscriber) (*Handle, error) {
+	p, err := a.Prepare(ctx, req, subs...)
+	if err != nil {
+		return nil, err
+	}
+	return a.Start(ctx, p)
+}
+
+// ResumeOptions change how Resume checks that the run can go on.
+type ResumeOptions struct {
+	// Force resumes even when the spec file changed since the run started
+	// (the run goes on with the spec it started with).
+	Force bool
+}
+
+// PrepareResume plans the missing trials of an interrupted or cancelled
+// run: the same spec (as recorded with the run), overrides, pools and
+// settings. A spec file that changed since is EInvalid unless opts.Force.
+func (a *App) PrepareResume(ctx context.Context, ref string, opts ResumeOptions, subs ...runner.Subscriber) (*Pending, error) {
+	if _, err := a.Sweep(ctx); err != nil {
+		return nil, err
+	}
+	run, err := a.Store.GetRun(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	switch run.Status {
+	case benchrig.RunInterrupted, benchrig.RunCancelled:
+	case benchrig.RunRunning:
+		return nil, benchrig.Errorf(benchrig.EInvalid, "run %s is still running (its heartbeat is %s old): only an interrupted or cancelled run can be resumed", run.ID, a.now().Sub(run.Heartbeat).Round(time.Second))
+	default:
+		return nil, benchrig.Errorf(benchrig.EInvalid, "run %s is %s: only an interrupted or cancelled run can be resumed", run.ID, run.Status)
+	}
+	if run.Request == nil {
+		return nil, benchrig.Errorf(benchrig.EInvalid, "run %s was recorded without its request (by an older benchrig): it cannot be resumed", run.ID)
+	}
+	if !opts.Force && run.SpecFile != "" {
+		if err := specUnchanged(run); err != nil {
+			return nil, err
+		}
+	}
+	s, err := spec.Parse(run.SpecFile, run.SpecSource)
+	if err != nil {
+		return nil, fmt.Errorf("resume run %s: its recorded spec: %w", run.ID, err)
+	}
+	return a.prepare(ctx, *run.Request, s, run, subs)
+}
+
+// specUnchanged checks that the spec file still holds what the run ran.
+func specUnchanged(run *benchrig.Run) error {
+	data, err := os.ReadFile(run.SpecFile)
+	if err != nil {
+		return &benchrig.Error{Code: benchrig.EInvalid, File: run.SpecFile, Msg: "cannot check the spec is unchanged (resume with --force to use the spec recorded with the run)", Err: err}
+	}
+	sum := sha256.Sum256(data)
+	if hex.EncodeToString(sum[:]) != run.SpecHash {
+		return &benchrig.Error{Code: benchrig.EInvalid, File: run.SpecFile, Msg: fmt.Sprintf("changed since run %s started; resume with --force to go on with the spec recorded with the run", run.ID)}
+	}
+	return nil
+}
+
+// Sweep marks runs whose process died as interrupted and removes the
+// containers they left on their nodes. Every front end calls it before it
+// lists or resumes runs; it returns the runs it marked, with what could
+// not be cleaned as warnings on them.
+func (a *App) Sweep(ctx context.Context) ([]benchrig.RunSummary, error) {
+	stale, err := a.Store.InterruptStale(ctx, a.now())
+	if err != nil {
+		return nil, err
+	}
+	for i := range stale {
+		r := &stale[i]
+		if r.Request == nil || a.Nodes == nil {
+			continue
+		}
+		pools := r.Request.Pools
+		if len(pools) == 0 && len(r.Nodes) == 0 {
+			continue // a local run: its trial cgroups are swept by the local executor
+		}
+		if len(pools) == 0 {
+			s, err := spec.Parse(r.SpecFile, r.SpecSource)
+			if err != nil {
+				r.Warnings = append(r.Warnings, fmt.Sprintf("its containers were not removed: its spec: %v", err))
+				continue
+			}
+			pools = s.Placement.Pools
+		}
+		r.Warnings = append(r.Warnings, a.removeContainers(ctx, r.ID, r.Request.PoolsFile, pools)...)
+	}
+	return stale, nil
+}
+
+// removeContainers contacts the nodes of an interrupted run's pools, which
+// removes the containers of benchrig processes that died, the run's
+// among them, and then any container still labelled with the run.
+func (a *App) removeContainers(ctx context.Context, runID, poolsFile string, pools []string) []string {
+	nd, err := a.Nodes(poolsFile, pools)
+	if err != nil {
+		return []string{fmt.Sprintf("its containers were not removed: %v", err)}
+	}
+	defer nd.Close()
+	var warnings []string
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if _, err := nd.Nodes(cctx); err != nil {
+		warnings = append(warnings, fmt.Sprintf("its containers were not removed: %v", err))
+	}
+	if _, err := nd.RemoveRun(cctx, runID); err != nil {
+		warnings = append(warnings, err.Error())
+	}
+	if ws, ok := nd.(runner.WarningSource); ok {
+		warnings = append(warnings, ws.Warnings()...)
+	}
+	return slices.DeleteFunc(warnings, func(s string) bool { return s == "" })
+}
