@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/benchrig/benchrig"
+	"github.com/benchrig/benchrig/app"
 	"github.com/benchrig/benchrig/runner"
 )
 
@@ -220,17 +221,17 @@ func TestCancelKeepsTrials(t *testing.T) {
 }
 
 // wrapExecutor calls after once each job has finished.
-func wrapExecutor(next func(executorOptions) executor, after func()) func(executorOptions) executor {
-	return func(o executorOptions) executor { return &hookedExec{executor: next(o), after: after} }
+func wrapExecutor(next func(bool) app.Executor, after func()) func(bool) app.Executor {
+	return func(off bool) app.Executor { return &hookedExec{Executor: next(off), after: after} }
 }
 
 type hookedExec struct {
-	executor
+	app.Executor
 	after func()
 }
 
 func (h *hookedExec) Run(ctx context.Context, job runner.Job) (m benchrig.Measurement, err error) {
-	m, err = h.executor.Run(ctx, job)
+	m, err = h.Executor.Run(ctx, job)
 	h.after()
 	return m, err
 }
