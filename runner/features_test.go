@@ -35,18 +35,28 @@ func TestInstancesRunAtOnceAndCombine(t *testing.T) {
 	s.Warmup = 0
 
 	var mu sync.Mutex
+	cond := sync.NewCond(&mu)
 	var argvs []string
-	running, peak := 0, 0
+	running, peak, gen := 0, 0, 0
 	base := time.Now()
 	exec := &fakeExec{run: func(_ context.Context, job Job) (benchrig.Measurement, error) {
+		var n int
+		fmt.Sscan(job.Argv[1], &n)
 		mu.Lock()
 		argvs = append(argvs, strings.Join(job.Argv[1:], " "))
 		running++
 		peak = max(peak, running)
-		mu.Unlock()
-		time.Sleep(20 * time.Millisecond) // overlap with the other instances
-		mu.Lock()
-		running--
+		// A barrier: no instance returns before all n of its trial
+		// started, which only happens if they run at once.
+		if running == n {
+			running = 0
+			gen++
+			cond.Broadcast()
+		} else {
+			for g := gen; g == gen; {
+				cond.Wait()
+			}
+		}
 		mu.Unlock()
 		// Instance i starts i ms after base and runs 10*i ms.
 		var i int

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,16 +18,18 @@ func TestInFlightTrialOnRemovedNodeNotCountedTwice(t *testing.T) {
 	n1, _ := fakeNode("lab1", "amd64", false, nil)
 	n3, e3 := fakeNode("lab3", "arm64", true, nil) // the only arm64 node
 	nodes := &fakeNodes{nodes: []*Node{n1, n3}}
+	cfg := nodeConfig(nodes, &memRecorder{})
+	drained := on(&cfg, benchrig.EventNodeDrained, "lab3")
 	e3.run = func(ctx context.Context, job Job, n int) (benchrig.Measurement, error) {
 		if n == 3 {
 			nodes.set(n1) // lab3 removed while this trial runs
-			time.Sleep(100 * time.Millisecond)
+			await(t, drained, "lab3 drained")
 		}
 		return benchrig.Measurement{Start: time.Now(), Wall: 10 * time.Millisecond}, nil
 	}
 	s := containerSpec()
 	s.Params[0].Values = []string{"a"}
-	run, err := Run(context.Background(), nodeConfig(nodes, &memRecorder{}), s)
+	run, err := Run(context.Background(), cfg, s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,25 +44,28 @@ func TestWarmupLostWithTwoSlots(t *testing.T) {
 	n1.MaxTrials = 2
 	second := make(chan struct{})
 	var once, failed sync.Once
+	cfg := nodeConfig(&fakeNodes{nodes: []*Node{n1}}, &memRecorder{})
+	discarded := on(&cfg, benchrig.EventTrialDiscarded, "")
 	e1.run = func(ctx context.Context, job Job, n int) (benchrig.Measurement, error) {
-		switch job.Container.Labels[LabelTrial] {
-		case "0": // the warmup: fails to start once the measured trial runs (once)
+		label := job.Container.Labels[LabelTrial]
+		switch {
+		case strings.HasSuffix(label, "#0"): // the warmup: fails to start once the measured trial runs (once)
 			fail := false
 			failed.Do(func() { fail = true })
 			if fail {
 				<-second
 				return benchrig.Measurement{}, &benchrig.Error{Code: benchrig.EUnavailable, Msg: "node lab1: EOF"}
 			}
-		case "1":
+		case strings.HasSuffix(label, "#1"):
 			once.Do(func() { close(second) })
-			time.Sleep(30 * time.Millisecond)
+			await(t, discarded, "the warmup's failed start") // still in flight when it fails
 		}
 		return benchrig.Measurement{Start: time.Now(), Wall: 10 * time.Millisecond}, nil
 	}
 	s := containerSpec()
 	s.Params[0].Values = []string{"a"}
 	s.Placement.TrialsPerNode = 2
-	run, err := Run(context.Background(), nodeConfig(&fakeNodes{nodes: []*Node{n1}}, &memRecorder{}), s)
+	run, err := Run(context.Background(), cfg, s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,17 +91,19 @@ func TestInFlightTrialOnRemovedNodeThatNeverRan(t *testing.T) {
 	n1, _ := fakeNode("lab1", "amd64", false, nil)
 	n3, e3 := fakeNode("lab3", "arm64", true, nil)
 	nodes := &fakeNodes{nodes: []*Node{n1, n3}}
+	cfg := nodeConfig(nodes, &memRecorder{})
+	drained := on(&cfg, benchrig.EventNodeDrained, "lab3")
 	e3.run = func(ctx context.Context, job Job, n int) (benchrig.Measurement, error) {
 		if n == 3 {
 			nodes.set(n1)
-			time.Sleep(100 * time.Millisecond)
+			await(t, drained, "lab3 drained")
 			return benchrig.Measurement{}, &benchrig.Error{Code: benchrig.EUnavailable, Msg: "gone"}
 		}
 		return benchrig.Measurement{Start: time.Now(), Wall: 10 * time.Millisecond}, nil
 	}
 	s := containerSpec()
 	s.Params[0].Values = []string{"a"}
-	run, err := Run(context.Background(), nodeConfig(nodes, &memRecorder{}), s)
+	run, err := Run(context.Background(), cfg, s)
 	if err != nil {
 		t.Fatal(err)
 	}

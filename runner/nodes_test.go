@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sort"
 	"strings"
@@ -80,6 +81,31 @@ func containerSpec() *benchrig.Spec {
 	s.Images = map[string]string{"arm64": "benchrig/busybox:arm64"}
 	s.Repeat = benchrig.Repeat{Min: 3, Max: 3}
 	return s
+}
+
+// on returns a channel closed at the run's first event of kind about
+// node, through a subscriber it adds to cfg: fakes wait on it instead of
+// sleeping until the runner has seen something.
+func on(cfg *Config, kind benchrig.EventKind, node string) <-chan struct{} {
+	ch := make(chan struct{})
+	var once sync.Once
+	cfg.Subscribers = append(cfg.Subscribers, Subscriber{Name: "on-" + kind.String(), Handle: func(e benchrig.Event) {
+		if e.Kind == kind && (node == "" || e.Node == node) {
+			once.Do(func() { close(ch) })
+		}
+	}})
+	return ch
+}
+
+// await waits for ch; the deadline only keeps a broken runner from
+// hanging the test.
+func await(t *testing.T, ch <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(10 * time.Second):
+		t.Errorf("timed out waiting for %s", what)
+	}
 }
 
 func nodeConfig(d Discoverer, rec Recorder) Config {
@@ -243,14 +269,17 @@ func TestTrialsRunOnNodesAtOnce(t *testing.T) {
 	// a runner that ran one trial at a time would time out here.
 	var mu sync.Mutex
 	running, overlap := 0, 0
+	both := make(chan struct{})
+	var once sync.Once
 	slow := func(ctx context.Context, job Job, n int) (benchrig.Measurement, error) {
 		mu.Lock()
 		running++
 		if running > 1 {
 			overlap++
+			once.Do(func() { close(both) })
 		}
 		mu.Unlock()
-		time.Sleep(20 * time.Millisecond)
+		await(t, both, "a trial on the other node")
 		mu.Lock()
 		running--
 		mu.Unlock()
@@ -280,14 +309,24 @@ func TestOneTrialAtATimePerNodeUnlessAllowed(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var mu sync.Mutex
 			running, peak := 0, 0
+			full := make(chan struct{}) // tc.want trials run at once
+			var once sync.Once
 			n1, e1 := fakeNode("lab1", "amd64", false, nil)
 			n1.MaxTrials = tc.maxTri
 			e1.run = func(ctx context.Context, job Job, n int) (benchrig.Measurement, error) {
 				mu.Lock()
 				running++
 				peak = max(peak, running)
+				if running >= tc.want {
+					once.Do(func() { close(full) })
+				}
 				mu.Unlock()
-				time.Sleep(15 * time.Millisecond)
+				// Wait until as many trials as allowed run at once; then
+				// hold a moment so that a runner starting one too many
+				// shows it (the hold is the window under test, not a wait
+				// for something to happen).
+				await(t, full, fmt.Sprintf("%d trials at once", tc.want))
+				time.Sleep(5 * time.Millisecond)
 				mu.Lock()
 				running--
 				mu.Unlock()
@@ -418,16 +457,18 @@ func TestNodeRemovedFromPoolMidRun(t *testing.T) {
 	n1, _ := fakeNode("lab1", "amd64", false, nil)
 	n2, e2 := fakeNode("lab2", "amd64", false, nil)
 	nodes := &fakeNodes{nodes: []*Node{n1, n2}}
+	cfg := nodeConfig(nodes, &memRecorder{})
+	drained := on(&cfg, benchrig.EventNodeDrained, "lab2")
 	e2.run = func(ctx context.Context, job Job, n int) (benchrig.Measurement, error) {
 		if n == 2 {
 			nodes.set(n1) // `benchrig pool remove lab lab2` while a trial runs
-			time.Sleep(60 * time.Millisecond)
+			await(t, drained, "lab2 drained")
 		}
 		return benchrig.Measurement{Start: time.Now(), Wall: 10 * time.Millisecond}, nil
 	}
 	s := containerSpec()
 	s.Repeat = benchrig.Repeat{Min: 10, Max: 10}
-	run, err := Run(context.Background(), nodeConfig(nodes, &memRecorder{}), s)
+	run, err := Run(context.Background(), cfg, s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -460,11 +501,13 @@ func TestNodeAddedMidRunTakesOverALostNodesWork(t *testing.T) {
 	n3, e3 := fakeNode("lab3", "arm64", true, nil)
 	n4, _ := fakeNode("lab4", "arm64", true, nil)
 	nodes := &fakeNodes{nodes: []*Node{n3}}
+	cfg := nodeConfig(nodes, &memRecorder{})
+	joined := on(&cfg, benchrig.EventNodeJoined, "lab4")
 	e3.run = func(ctx context.Context, job Job, n int) (benchrig.Measurement, error) {
 		switch {
 		case n == 2:
 			nodes.set(n3, n4)
-			time.Sleep(80 * time.Millisecond) // the refresh sees lab4
+			await(t, joined, "lab4 joined")
 		case n >= 4:
 			e3.down.Store(true)
 			return benchrig.Measurement{}, &benchrig.Error{Code: benchrig.EUnavailable, Msg: "gone"}
@@ -473,7 +516,7 @@ func TestNodeAddedMidRunTakesOverALostNodesWork(t *testing.T) {
 	}
 	s := containerSpec()
 	s.Placement.Per = benchrig.PerArch
-	run, err := Run(context.Background(), nodeConfig(nodes, &memRecorder{}), s)
+	run, err := Run(context.Background(), cfg, s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -518,18 +561,20 @@ func TestNodeDownByHealthCheckIsLost(t *testing.T) {
 	n1, _ := fakeNode("lab1", "amd64", false, nil)
 	n2, e2 := fakeNode("lab2", "amd64", false, nil)
 	nodes := &fakeNodes{nodes: []*Node{n1, n2}}
+	cfg := nodeConfig(nodes, &memRecorder{})
+	lost := on(&cfg, benchrig.EventNodeLost, "lab2")
 	e2.run = func(ctx context.Context, job Job, n int) (benchrig.Measurement, error) {
 		if n == 2 {
 			down := *n2
 			down.Down = "health check failed 2 times in a row"
 			nodes.set(n1, &down)
-			time.Sleep(60 * time.Millisecond)
+			await(t, lost, "lab2 lost")
 		}
 		return benchrig.Measurement{Start: time.Now(), Wall: 10 * time.Millisecond}, nil
 	}
 	s := containerSpec()
 	s.Repeat = benchrig.Repeat{Min: 8, Max: 8}
-	run, err := Run(context.Background(), nodeConfig(nodes, &memRecorder{}), s)
+	run, err := Run(context.Background(), cfg, s)
 	if err != nil {
 		t.Fatal(err)
 	}
