@@ -43,6 +43,8 @@ type (
 		Notes         map[string]string    `json:"notes"`
 		Nodes         []benchrig.NodeFacts `json:"nodes,omitempty"`
 		NodeEvents    []benchrig.NodeEvent `json:"node_events,omitempty"`
+		RunWarnings   []string             `json:"run_warnings,omitempty"`
+		Labels        map[string]string    `json:"labels,omitempty"`
 	}
 	jsonSpec struct {
 		Name string `json:"name"`
@@ -81,6 +83,8 @@ type (
 		ExitCode    int                 `json:"exit_code"`
 		Warmup      bool                `json:"warmup"`
 		Failed      bool                `json:"failed"`
+		Outcome     string              `json:"outcome"`
+		Attempt     int                 `json:"attempt,omitempty"`
 		StdoutBytes int64               `json:"stdout_bytes"`
 		StderrBytes int64               `json:"stderr_bytes"`
 		Error       string              `json:"error"`
@@ -210,6 +214,8 @@ func WriteJSON(w io.Writer, r *Report) error {
 		Notes:         r.Notes,
 		Nodes:         r.Nodes,
 		NodeEvents:    r.NodeEvents,
+		RunWarnings:   r.RunWarnings,
+		Labels:        r.Labels,
 	}
 	if doc.Overrides == nil {
 		doc.Overrides = []string{}
@@ -284,6 +290,7 @@ func jsonCaseOf(r *Report, c *CaseReport) jsonCase {
 			Seq: t.Seq, Index: t.Index, Start: timeString(t.Start),
 			WallS: t.Wall.Seconds(), UserS: t.User.Seconds(), SysS: t.Sys.Seconds(),
 			MaxRSSBytes: t.MaxRSS, ExitCode: t.ExitCode, Warmup: t.Warmup, Failed: t.Failed(),
+			Outcome: outcomeOf(t).String(), Attempt: t.Attempt,
 			StdoutBytes: t.StdoutBytes, StderrBytes: t.StderrBytes, Error: t.Error, Source: t.Source, Node: t.Node,
 			Metrics: map[string]*float64{},
 		}
@@ -358,7 +365,7 @@ func WriteCSV(w io.Writer, r *Report) error {
 		header = append(header, "param."+n)
 	}
 	header = append(header, "seq", "index", "warmup", "failed", "node", "wall_s", "user_s", "sys_s",
-		"max_rss_bytes", "exit_code", "stdout_bytes", "stderr_bytes", "error", "source")
+		"max_rss_bytes", "exit_code", "stdout_bytes", "stderr_bytes", "error", "source", "outcome", "attempt")
 	if err := cw.Write(header); err != nil {
 		return fmt.Errorf("write csv report: %w", err)
 	}
@@ -374,7 +381,7 @@ func WriteCSV(w io.Writer, r *Report) error {
 				formatFloat(t.Wall.Seconds()), formatFloat(t.User.Seconds()), formatFloat(t.Sys.Seconds()),
 				strconv.FormatInt(t.MaxRSS, 10), strconv.Itoa(t.ExitCode),
 				strconv.FormatInt(t.StdoutBytes, 10), strconv.FormatInt(t.StderrBytes, 10),
-				t.Error, t.Source)
+				t.Error, t.Source, outcomeOf(t).String(), strconv.Itoa(t.Attempt))
 			if err := cw.Write(row); err != nil {
 				return fmt.Errorf("write csv report: %w", err)
 			}
@@ -851,4 +858,13 @@ func writeNodes(b *bytes.Buffer, r *Report) {
 		}
 		b.WriteString("\n")
 	}
+}
+
+// outcomeOf is a trial's outcome; a trial recorded before outcomes were
+// kept (or built by hand) that failed reads as failed.
+func outcomeOf(t benchrig.Trial) benchrig.Outcome {
+	if t.Outcome == benchrig.OutcomeOK && t.Failed() {
+		return benchrig.OutcomeFailed
+	}
+	return t.Outcome
 }

@@ -42,6 +42,9 @@ type Report struct {
 	// every node used and what happened to nodes during the run.
 	Nodes      []benchrig.NodeFacts
 	NodeEvents []benchrig.NodeEvent
+	// RunWarnings and Labels are the run's (see benchrig.Run).
+	RunWarnings []string
+	Labels      map[string]string
 }
 
 // CaseReport is one case's trials and statistics.
@@ -165,6 +168,8 @@ func Build(run *benchrig.Run) *Report {
 		ThroughputUnit: run.ThroughputUnit,
 		Nodes:          run.Nodes,
 		NodeEvents:     run.NodeEvents,
+		RunWarnings:    run.Warnings,
+		Labels:         run.Labels,
 	}
 	byCase := map[string][]benchrig.Trial{}
 	for _, t := range run.Trials {
