@@ -139,8 +139,18 @@ had never stopped. Refused (exit 2) when the spec file changed since the run sta
 	return cmd
 }
 
+// store is what the commands use of a run store: the application's
+// interface (read and record), nothing of its adapter.
+type store interface {
+	app.Store
+	Path() string
+	Close() error
+}
+
+var _ store = (*sqlite.DB)(nil)
+
 // openStore opens an existing store; reading commands never create one.
-func openStore(ctx context.Context, d *deps, flag string) (*sqlite.DB, error) {
+func openStore(ctx context.Context, d *deps, flag string) (store, error) {
 	path := storePath(d, flag)
 	if _, err := os.Stat(path); err != nil {
 		return nil, &benchrig.Error{Code: benchrig.ENotFound, File: path, Msg: "no store here yet (run 'benchrig run SPEC' first, or pass --store)"}
