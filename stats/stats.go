@@ -1,8 +1,14 @@
-package reports
+// Package stats owns benchrig's statistics: summaries of samples (median,
+// its distribution-free confidence interval, MAD, outliers, bimodality),
+// the comparison of two samples (ratio of medians with a bootstrap CI,
+// Mann-Whitney U) and the adaptive-repeat criterion (RelHalfWidth). It is
+// a leaf: the standard library only, so that the runner can stop a case
+// on its CI without depending on reports, and reports can turn the same
+// figures into warnings and tables.
+package stats
 
 import (
 	"cmp"
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -11,24 +17,11 @@ import (
 // Thresholds of the statistical warnings. Each is a judgement call; the
 // reason is next to it so that it can be argued with.
 const (
-	// FewSamples: below 5 measured trials a median says little: one
-	// stray sample moves it, and its CI is only the range (MinOrderStatN).
-	FewSamples = 5
-
 	// MinOrderStatN is the smallest n for which the distribution-free
 	// interval [x(k), x(n-k+1)] reaches 95% coverage (n=6, k=1: 96.9%).
 	// Below it the CI is the range min..max, whose coverage 1-2^(1-n) is
 	// under 95%.
 	MinOrderStatN = 6
-
-	// HighCV: the coefficient of variation (sample stddev / mean) above
-	// which we warn. We warn on the spread of the measurements (CV) rather
-	// than on the precision of the median (relative CI half-width) because
-	// the latter shrinks with more trials while a noisy machine stays
-	// noisy; precision is what adaptive repetition (RelHalfWidth) targets.
-	// 10% is loose on purpose: timing noise of 2-5% is normal on a busy
-	// host, 10% means the setup deserves a look.
-	HighCV = 0.10
 
 	// OutlierZ is the modified z-score above which a sample is an outlier
 	// (Iglewicz and Hoaglin, 1993: |0.6745 (x - median) / MAD| > 3.5).
@@ -69,31 +62,14 @@ const (
 	exactMaxN = 30
 )
 
-// CI methods named in Stats.CIMethod.
+// CI methods named in Summary.CIMethod.
 const (
 	CIOrderStatistic = "order-statistic" // distribution-free binomial interval of the median
 	CIRange          = "range"           // min..max, used below MinOrderStatN samples
 )
 
-// Warning is a statistical problem shown to the user; it is not an error.
-type Warning struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
-
-// Warning codes.
-const (
-	WFewSamples   = "few-samples"
-	WRangeCI      = "range-ci"
-	WHighVariance = "high-variance"
-	WOutliers     = "outliers"
-	WFailedTrials = "failed-trials"
-	WBimodal      = "bimodal"
-	WCINotMet     = "ci-not-met"
-)
-
-// Stats summarises samples in seconds.
-type Stats struct {
+// Summary summarises samples (seconds, for benchrig's wall times).
+type Summary struct {
 	N      int
 	Mean   float64
 	Median float64
@@ -126,15 +102,15 @@ type Stats struct {
 	BimodalNLow             int
 }
 
-// Summarize computes Stats of xs. It does not modify xs. With no samples
-// it returns Stats{} (N == 0).
-func Summarize(xs []float64) Stats {
+// Summarize computes the Summary of xs. It does not modify xs. With no
+// samples it returns Summary{} (N == 0).
+func Summarize(xs []float64) Summary {
 	n := len(xs)
 	if n == 0 {
-		return Stats{}
+		return Summary{}
 	}
 	s := sorted(xs)
-	st := Stats{N: n, Min: s[0], Max: s[n-1], Median: quantile(s, 0.5)}
+	st := Summary{N: n, Min: s[0], Max: s[n-1], Median: quantile(s, 0.5)}
 	sum := 0.0
 	for _, x := range s {
 		sum += x
@@ -156,40 +132,6 @@ func Summarize(xs []float64) Stats {
 	st.Outliers, st.OutliersHigh = outliers(xs, st.Median, st.MAD)
 	st.Bimodal, st.BimodalLow, st.BimodalHigh, st.BimodalNLow = bimodal(s, st.Median)
 	return st
-}
-
-// Warnings returns the statistical warnings of st: few-samples, range-ci,
-// high-variance, outliers and bimodal. Failed trials and adaptive
-// repetition are known only to Build, which adds their warnings.
-func (st Stats) Warnings() []Warning {
-	var ws []Warning
-	switch {
-	case st.N == 0:
-		ws = append(ws, Warning{WFewSamples, "no successful measured trials: no statistics"})
-	case st.N < FewSamples:
-		ws = append(ws, Warning{WFewSamples, fmt.Sprintf(
-			"only %d measured trial(s), fewer than %d: the 95%% CI shown is the range min..max, which covers the median with probability %.1f%%",
-			st.N, FewSamples, 100*st.CICoverage)})
-	case st.N < MinOrderStatN:
-		ws = append(ws, Warning{WRangeCI, fmt.Sprintf(
-			"the 95%% CI shown is the range min..max: with %d trials it covers the median with probability %.1f%%; %d or more trials give a distribution-free 95%% interval",
-			st.N, 100*st.CICoverage, MinOrderStatN)})
-	}
-	if st.N >= 2 && st.CV > HighCV {
-		ws = append(ws, Warning{WHighVariance, fmt.Sprintf(
-			"coefficient of variation %.1f%% exceeds %.0f%%", 100*st.CV, 100*HighCV)})
-	}
-	if k := len(st.Outliers); k > 0 {
-		ws = append(ws, Warning{WOutliers, fmt.Sprintf(
-			"%d of %d samples are outliers (%d slow, %d fast; modified z-score > %.1f)",
-			k, st.N, st.OutliersHigh, k-st.OutliersHigh, OutlierZ)})
-	}
-	if st.Bimodal {
-		ws = append(ws, Warning{WBimodal, fmt.Sprintf(
-			"samples split into two groups: %d around %s and %d around %s; the median may describe neither",
-			st.BimodalNLow, formatSeconds(st.BimodalLow), st.N-st.BimodalNLow, formatSeconds(st.BimodalHigh))})
-	}
-	return ws
 }
 
 // RelHalfWidth is the half-width of the 95% CI of the median of xs,
@@ -220,9 +162,8 @@ const (
 	PNormalApprox = "normal"
 )
 
-// Comparison compares the samples of one case (other) against a baseline.
+// Comparison compares one sample (other) against a baseline.
 type Comparison struct {
-	Case, Baseline   string // case IDs; set by Build and CompareRuns, empty from Compare
 	NBaseline, NCase int
 
 	// Ratio is median(other)/median(baseline): a time ratio, < 1 means
@@ -242,11 +183,6 @@ type Comparison struct {
 	PMethod string
 
 	Verdict string
-
-	// PerUnit is set by Build when the two cases do different amounts of
-	// work per trial (instances, other files): the samples compared are
-	// then seconds per unit of throughput, not seconds per trial.
-	PerUnit bool
 }
 
 // Compare compares other against baseline (both wall times in seconds).
@@ -431,6 +367,11 @@ func exactMWp(n1, n2, u int) float64 {
 		}
 	}
 	return math.Min(1, 2*math.Min(le, ge)/total)
+}
+
+// Median is the median of xs (NaN when empty). It does not modify xs.
+func Median(xs []float64) float64 {
+	return quantile(sorted(xs), 0.5)
 }
 
 // sorted returns a sorted copy of xs.

@@ -1,4 +1,4 @@
-package reports
+package stats
 
 import (
 	"math"
@@ -25,48 +25,48 @@ func TestSummarize(t *testing.T) {
 	tests := []struct {
 		name string
 		xs   []float64
-		want Stats
+		want Summary
 	}{
 		{
 			name: "one outlier, range CI below 6 samples",
 			xs:   []float64{3, 100, 1, 4, 2},
-			want: Stats{N: 5, Mean: 22, Median: 3, Stddev: 43.617656975128774, Min: 1, Max: 100, MAD: 1, MADScaled: 1.4826,
+			want: Summary{N: 5, Mean: 22, Median: 3, Stddev: 43.617656975128774, Min: 1, Max: 100, MAD: 1, MADScaled: 1.4826,
 				CV: 43.617656975128774 / 22, CILow: 1, CIHigh: 100, CIMethod: CIRange, CICoverage: 0.9375,
 				Outliers: []int{1}, OutliersHigh: 1},
 		},
 		{
 			name: "n=10 order-statistic CI is x(2)..x(9)",
 			xs:   []float64{19, 18, 17, 16, 15, 14, 13, 12, 11, 10},
-			want: Stats{N: 10, Mean: 14.5, Median: 14.5, Stddev: 3.0276503540974917, Min: 10, Max: 19, MAD: 2.5, MADScaled: 2.5 * 1.4826,
+			want: Summary{N: 10, Mean: 14.5, Median: 14.5, Stddev: 3.0276503540974917, Min: 10, Max: 19, MAD: 2.5, MADScaled: 2.5 * 1.4826,
 				CV: 3.0276503540974917 / 14.5, CILow: 11, CIHigh: 18, CIMethod: CIOrderStatistic, CICoverage: 0.978515625},
 		},
 		{
 			name: "n=20 order-statistic CI is x(6)..x(15)",
 			xs:   seq(1, 20),
-			want: Stats{N: 20, Mean: 10.5, Median: 10.5, Stddev: 5.916079783099616, Min: 1, Max: 20, MAD: 5, MADScaled: 5 * 1.4826,
+			want: Summary{N: 20, Mean: 10.5, Median: 10.5, Stddev: 5.916079783099616, Min: 1, Max: 20, MAD: 5, MADScaled: 5 * 1.4826,
 				CV: 5.916079783099616 / 10.5, CILow: 6, CIHigh: 15, CIMethod: CIOrderStatistic, CICoverage: 0.9586105346679688},
 		},
 		{
 			name: "MAD 0 falls back to mean absolute deviation",
 			xs:   []float64{5, 5, 5, 9, 5, 5, 5},
-			want: Stats{N: 7, Mean: 39.0 / 7, Median: 5, Stddev: 1.511857892036909, Min: 5, Max: 9, MAD: 0, MADScaled: 0,
+			want: Summary{N: 7, Mean: 39.0 / 7, Median: 5, Stddev: 1.511857892036909, Min: 5, Max: 9, MAD: 0, MADScaled: 0,
 				CV: 1.511857892036909 / (39.0 / 7), CILow: 5, CIHigh: 9, CIMethod: CIOrderStatistic, CICoverage: 0.984375,
 				Outliers: []int{3}, OutliersHigh: 1},
 		},
 		{
 			name: "all equal: no spread, no outliers",
 			xs:   []float64{2, 2, 2, 2, 2, 2},
-			want: Stats{N: 6, Mean: 2, Median: 2, Min: 2, Max: 2, CILow: 2, CIHigh: 2, CIMethod: CIOrderStatistic, CICoverage: 0.96875},
+			want: Summary{N: 6, Mean: 2, Median: 2, Min: 2, Max: 2, CILow: 2, CIHigh: 2, CIMethod: CIOrderStatistic, CICoverage: 0.96875},
 		},
 		{
 			name: "single sample",
 			xs:   []float64{0.5},
-			want: Stats{N: 1, Mean: 0.5, Median: 0.5, Min: 0.5, Max: 0.5, CILow: 0.5, CIHigh: 0.5, CIMethod: CIRange, CICoverage: 0},
+			want: Summary{N: 1, Mean: 0.5, Median: 0.5, Min: 0.5, Max: 0.5, CILow: 0.5, CIHigh: 0.5, CIMethod: CIRange, CICoverage: 0},
 		},
 		{
 			name: "empty",
 			xs:   nil,
-			want: Stats{},
+			want: Summary{},
 		},
 	}
 	for _, tt := range tests {
@@ -334,35 +334,6 @@ func TestBimodalFalseAlarms(t *testing.T) {
 				t.Errorf("%s n=%d: %d/%d called bimodal, want %d..%d", sh.name, n, hits, reps, sh.min, sh.max)
 			}
 		}
-	}
-}
-
-func TestWarnings(t *testing.T) {
-	codes := func(ws []Warning) []string {
-		var out []string
-		for _, w := range ws {
-			out = append(out, w.Code)
-		}
-		return out
-	}
-	tests := []struct {
-		name string
-		xs   []float64
-		want []string
-	}{
-		{"clean", add(scale(seq(0, 9), 0.001), 1), nil},
-		{"none", nil, []string{WFewSamples}},
-		{"three", []float64{1, 1.01, 1.02}, []string{WFewSamples}},
-		{"five", []float64{1, 1.01, 1.02, 1.01, 1.0}, []string{WRangeCI}},
-		{"noisy", []float64{1, 1.3, 0.8, 1.2, 0.9, 1.1, 0.7, 1.25}, []string{WHighVariance}},
-		{"outlier", []float64{1, 1.01, 1.02, 1.01, 1.0, 1.02, 1.01, 1.5}, []string{WHighVariance, WOutliers}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := codes(Summarize(tt.xs).Warnings()); !slices.Equal(got, tt.want) {
-				t.Errorf("warnings %v, want %v", got, tt.want)
-			}
-		})
 	}
 }
 
