@@ -15,7 +15,9 @@ import (
 const NA = -1
 
 // Stats are one cgroup's figures. Each is NA when not available. Counters
-// cover the cgroup and its descendants, since the cgroup was created.
+// count since the cgroup was created, for the cgroup and its descendants
+// (v1 block IO excepted: blkio.throttle.io_service_bytes counts the
+// cgroup's own tasks only).
 type Stats struct {
 	// CPU is the precise total (v1 cpuacct.usage, v2 cpu.stat usage_usec);
 	// User and Sys are the kernel's split of it, tick-sampled in v1.

@@ -59,26 +59,36 @@ func (s *cgroupSetup) close() error {
 	return fmt.Errorf("remove cgroup %s: %w", s.v2Parent, err)
 }
 
-// detectCgroups picks the cgroup mode. It returns nil and a warning when
-// only rusage is possible.
-func detectCgroups(cfg Config) (*cgroupSetup, string) {
+// setupCgroups finds, once, where this process sits and what is mounted
+// under cfg.CgroupRoot, removes stale trial cgroups (notes say which) and
+// picks the cgroup mode. It returns a nil setup and a warning when only
+// rusage is possible.
+func setupCgroups(cfg Config) (notes []string, s *cgroupSetup, warning string) {
 	self, err := cgroup.ReadPaths(cfg.ProcRoot, cgroup.Self)
 	if err != nil {
-		return nil, fmt.Sprintf("cgroups not usable, measuring with rusage: %v", err)
+		return nil, nil, fmt.Sprintf("cgroups not usable, measuring with rusage: %v", err)
 	}
 	root, err := cgroup.Detect(cfg.CgroupRoot)
 	if err != nil {
-		return nil, fmt.Sprintf("cgroups not usable, measuring with rusage: %v", err)
+		return nil, nil, fmt.Sprintf("cgroups not usable, measuring with rusage: %v", err)
 	}
+	notes = sweepStale(root, self)
+	s, warning = detectCgroups(cfg.Cgroups, root, self)
+	return notes, s, warning
+}
+
+// detectCgroups picks the cgroup mode. It returns nil and a warning when
+// only rusage is possible.
+func detectCgroups(mode Mode, root cgroup.Root, self cgroup.Paths) (*cgroupSetup, string) {
 	var reasons []string
-	if cfg.Cgroups == Auto || cfg.Cgroups == V1 {
+	if mode == Auto || mode == V1 {
 		s, err := setupV1(root, self)
 		if err == nil {
 			return s, ""
 		}
 		reasons = append(reasons, "v1: "+err.Error())
 	}
-	if cfg.Cgroups == Auto || cfg.Cgroups == V2 {
+	if mode == Auto || mode == V2 {
 		s, err := setupV2(root, self)
 		if err == nil {
 			return s, ""

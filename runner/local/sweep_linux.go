@@ -24,15 +24,7 @@ import (
 // use, and in the unified hierarchy our cgroup and its parent), whatever
 // the mode: a run in v2 mode may have left them where a v1 run does not
 // look. It returns what it did, for a person to read.
-func sweepStale(cfg Config) []string {
-	self, err := cgroup.ReadPaths(cfg.ProcRoot, cgroup.Self)
-	if err != nil {
-		return nil
-	}
-	root, err := cgroup.Detect(cfg.CgroupRoot)
-	if err != nil {
-		return nil
-	}
+func sweepStale(root cgroup.Root, self cgroup.Paths) []string {
 	var dirs []string
 	seen := map[string]bool{}
 	add := func(d string) {
