@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/benchrig/benchrig"
+	"github.com/benchrig/benchrig/stats"
 )
 
 // SchemaVersion is the version of the JSON document written by WriteJSON;
@@ -195,7 +196,7 @@ func kvMap(kvs []benchrig.KV) map[string]string {
 }
 
 // bootstrapMethod names how Comparison's ratio CI is computed.
-var bootstrapMethod = fmt.Sprintf("bootstrap-percentile-%d-pcg-fixed-seed", BootstrapResamples)
+var bootstrapMethod = fmt.Sprintf("bootstrap-percentile-%d-pcg-fixed-seed", stats.BootstrapResamples)
 
 // WriteJSON writes r as the JSON document described in SCHEMA.md.
 func WriteJSON(w io.Writer, r *Report) error {
@@ -455,7 +456,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		med, ci, mn, mx := "-", "-", "-", "-"
 		if s.N > 0 {
 			med, ci, mn, mx = formatSeconds(s.Median), formatSecondsRange(s.CILow, s.CIHigh), formatSeconds(s.Min), formatSeconds(s.Max)
-			if s.CIMethod == CIRange {
+			if s.CIMethod == stats.CIRange {
 				ci += " (range)"
 			}
 		}
@@ -583,11 +584,11 @@ func efficiencyCell(f float64) string {
 // "impl=busybox is 14.2x slower than impl=gnu (95% CI 13.9-14.6x, p<0.001)".
 func describe(c Comparison, subject, than string) string {
 	switch c.Verdict {
-	case Insufficient:
+	case stats.Insufficient:
 		return fmt.Sprintf("%s vs %s: insufficient data (%d and %d successful trials; 2 each needed)", subject, than, c.NCase, c.NBaseline)
-	case Faster:
+	case stats.Faster:
 		return fmt.Sprintf("%s is %sx faster than %s (95%% CI %s-%sx, %s)", subject, formatRatio(1/c.Ratio), than, formatRatio(1/c.CIHigh), formatRatio(1/c.CILow), formatP(c.P))
-	case Slower:
+	case stats.Slower:
 		return fmt.Sprintf("%s is %sx slower than %s (95%% CI %s-%sx, %s)", subject, formatRatio(c.Ratio), than, formatRatio(c.CILow), formatRatio(c.CIHigh), formatP(c.P))
 	}
 	return fmt.Sprintf("%s: no significant difference from %s (time ratio %s, 95%% CI %s-%s, %s)", subject, than, formatRatio(c.Ratio), formatRatio(c.CILow), formatRatio(c.CIHigh), formatP(c.P))
@@ -646,7 +647,7 @@ func WriteText(w io.Writer, r *Report) error {
 		med, ci, mn, mx, md := "-", "-", "-", "-", "-"
 		if s.N > 0 {
 			med, ci, mn, mx, md = formatSeconds(s.Median), formatSecondsRange(s.CILow, s.CIHigh), formatSeconds(s.Min), formatSeconds(s.Max), formatSeconds(s.MADScaled)
-			if s.CIMethod == CIRange {
+			if s.CIMethod == stats.CIRange {
 				ci += " (range)"
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/benchrig/benchrig"
+	"github.com/benchrig/benchrig/stats"
 )
 
 // Thresholds of the knee and its attribution. They are rules of thumb,
@@ -116,7 +117,7 @@ func busyAndReads(c *CaseReport) (busy, readRate, readCap float64) {
 		}
 		readCap = max(readCap, t.Metrics["read_bps_cap"])
 	}
-	return quantile(sorted(cpu), 0.5), quantile(sorted(reads), 0.5), readCap
+	return stats.Median(cpu), stats.Median(reads), readCap
 }
 
 // attribute names what bounds the knee, from the most specific evidence

@@ -1,8 +1,8 @@
 // Package reports turns the raw trials of a run into statistics and
-// exports them. It owns the statistics (stats.go: summaries, confidence
-// intervals, outliers, comparisons, the adaptive-repeat criterion), the
-// assembly of a report from a benchrig.Run (report.go) and the exporters
-// (export.go: JSON, CSV, Markdown, terminal text). It knows results only,
+// exports them. It owns the assembly of a report from a benchrig.Run
+// (report.go), the statistical warnings shown to the user (warnings.go)
+// and the exporters (export.go: JSON, CSV, Markdown, terminal text); the
+// statistics themselves are package stats. It knows results only,
 // never runners, collectors or the web; every figure it prints can be
 // traced back to the trials it lists.
 package reports
@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/benchrig/benchrig"
+	"github.com/benchrig/benchrig/stats"
 )
 
 // Report is the statistics of one run, ready to export.
@@ -47,6 +48,16 @@ type Report struct {
 	Labels      map[string]string
 }
 
+// Comparison is one case's samples compared against a baseline case's.
+type Comparison struct {
+	Case, Baseline string // case IDs
+	stats.Comparison
+	// PerUnit is set by Build when the two cases do different amounts of
+	// work per trial (instances, other files): the samples compared are
+	// then seconds per unit of throughput, not seconds per trial.
+	PerUnit bool
+}
+
 // CaseReport is one case's trials and statistics.
 type CaseReport struct {
 	Case benchrig.Case
@@ -71,7 +82,7 @@ type CaseReport struct {
 	// statistics but usually mean the measured trials fail too.
 	FailedWarmups int
 
-	Stats      Stats // Stats.N == 0 when no measured trial succeeded
+	Stats      stats.Summary // Stats.N == 0 when no measured trial succeeded
 	Throughput *Throughput
 	// ByteRate is the rate in bytes of a case whose Throughput counts
 	// items and whose spec also counts the bytes of the same work.
@@ -224,9 +235,8 @@ func Build(run *benchrig.Run) *Report {
 		if perUnit {
 			bs, cs = scaled(bs, 1/ba), scaled(cs, 1/ca)
 		}
-		cm := Compare(bs, cs)
-		cm.Case, cm.Baseline, cm.PerUnit = c.Case.ID, base.Case.ID, perUnit
-		r.Comparisons = append(r.Comparisons, cm)
+		r.Comparisons = append(r.Comparisons, Comparison{Case: c.Case.ID, Baseline: base.Case.ID,
+			Comparison: stats.Compare(bs, cs), PerUnit: perUnit})
 	}
 	for i := range r.Cases {
 		c := &r.Cases[i]
@@ -298,7 +308,7 @@ func buildCase(run *benchrig.Run, c benchrig.Case, trials []benchrig.Trial) Case
 		}
 	}
 
-	cr.Stats = Summarize(cr.Samples)
+	cr.Stats = stats.Summarize(cr.Samples)
 	cr.Throughput = rateOf(run.Throughput[c.ID], run.ThroughputUnit, cr)
 	cr.ByteRate = rateOf(run.ThroughputBytes[c.ID], benchrig.Bytes, cr)
 
@@ -309,7 +319,7 @@ func buildCase(run *benchrig.Run, c benchrig.Case, trials []benchrig.Trial) Case
 		}
 		cr.Warnings = append(cr.Warnings, Warning{WFailedTrials, msg})
 	}
-	cr.Warnings = append(cr.Warnings, cr.Stats.Warnings()...)
+	cr.Warnings = append(cr.Warnings, summaryWarnings(cr.Stats)...)
 	if rest, ok := strings.CutPrefix(cr.Note, WCINotMet); ok {
 		// The runner's note reads "ci-not-met: <why>"; the code is
 		// shown already, so the message is the why.
@@ -472,8 +482,7 @@ func CompareRuns(a, b *Report) *RunComparison {
 			rc.OnlyA = append(rc.OnlyA, ca.Case.ID)
 			continue
 		}
-		cm := Compare(ca.Samples, cb.Samples)
-		cm.Case, cm.Baseline = ca.Case.ID, ca.Case.ID
+		cm := Comparison{Case: ca.Case.ID, Baseline: ca.Case.ID, Comparison: stats.Compare(ca.Samples, cb.Samples)}
 		rc.Cases = append(rc.Cases, CaseDelta{CaseID: ca.Case.ID, MedianA: medianOrNaN(ca.Stats), MedianB: medianOrNaN(cb.Stats), Comparison: cm})
 	}
 	for _, cb := range b.Cases {
@@ -509,7 +518,7 @@ func ref(r *Report) RunRef {
 	return RunRef{ID: r.RunID, SpecName: r.SpecName, SpecHash: r.SpecHash, Started: r.Started, Fingerprint: r.Fingerprint}
 }
 
-func medianOrNaN(s Stats) float64 {
+func medianOrNaN(s stats.Summary) float64 {
 	if s.N == 0 {
 		return math.NaN()
 	}

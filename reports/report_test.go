@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/benchrig/benchrig"
+	"github.com/benchrig/benchrig/stats"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -91,6 +92,18 @@ func testRun() *benchrig.Run {
 	return run
 }
 
+// near reports whether a is within relative tolerance tol of b (absolute
+// below 1); NaNs and infinities must match exactly.
+func near(a, b, tol float64) bool {
+	if math.IsNaN(a) || math.IsNaN(b) {
+		return math.IsNaN(a) && math.IsNaN(b)
+	}
+	if math.IsInf(a, 0) || math.IsInf(b, 0) {
+		return a == b
+	}
+	return math.Abs(a-b) <= tol*math.Max(1, math.Abs(b))
+}
+
 func codes(ws []Warning) []string {
 	var out []string
 	for _, w := range ws {
@@ -148,9 +161,9 @@ func TestBuild(t *testing.T) {
 		ratio   float64
 		verdict string
 	}{
-		{"impl=gnu,threads=2", 0.0519 / 0.10035, Faster},
-		{"impl=busybox,threads=1", 1.422 / 0.10035, Slower},
-		{"impl=busybox,threads=2", 0.7525 / 0.10035, Slower},
+		{"impl=gnu,threads=2", 0.0519 / 0.10035, stats.Faster},
+		{"impl=busybox,threads=1", 1.422 / 0.10035, stats.Slower},
+		{"impl=busybox,threads=2", 0.7525 / 0.10035, stats.Slower},
 	}
 	if len(r.Comparisons) != len(wantCmp) {
 		t.Fatalf("%d comparisons, want %d", len(r.Comparisons), len(wantCmp))
@@ -181,7 +194,7 @@ func TestBuildEdgeCases(t *testing.T) {
 		if len(r.Cases) != 2 || r.Cases[1].Case.ID != "zz" || r.Cases[1].Stats.N != 1 || r.BaselineID != "a" {
 			t.Fatalf("cases %+v baseline %q", r.Cases, r.BaselineID)
 		}
-		if len(r.Comparisons) != 1 || r.Comparisons[0].Verdict != Insufficient {
+		if len(r.Comparisons) != 1 || r.Comparisons[0].Verdict != stats.Insufficient {
 			t.Errorf("comparisons %+v", r.Comparisons)
 		}
 	})
@@ -261,10 +274,10 @@ func TestCompareRuns(t *testing.T) {
 	if len(c.Cases) != 3 || !slices.Equal(c.OnlyA, []string{"impl=busybox,threads=2"}) || !slices.Equal(c.OnlyB, []string{"impl=toybox,threads=1"}) {
 		t.Fatalf("cases %d onlyA %v onlyB %v", len(c.Cases), c.OnlyA, c.OnlyB)
 	}
-	if d := c.Cases[0]; d.CaseID != "impl=gnu,threads=1" || !near(d.Comparison.Ratio, 0.9, 1e-9) || d.Comparison.Verdict != Faster {
+	if d := c.Cases[0]; d.CaseID != "impl=gnu,threads=1" || !near(d.Comparison.Ratio, 0.9, 1e-9) || d.Comparison.Verdict != stats.Faster {
 		t.Errorf("gnu,threads=1: %+v", d)
 	}
-	if d := c.Cases[1]; !near(d.Comparison.Ratio, 1, 1e-12) || d.Comparison.Verdict != NoDifference || d.Comparison.P != 1 {
+	if d := c.Cases[1]; !near(d.Comparison.Ratio, 1, 1e-12) || d.Comparison.Verdict != stats.NoDifference || d.Comparison.P != 1 {
 		t.Errorf("unchanged case: %+v", d)
 	}
 	if got := codes(c.Warnings); !slices.Equal(got, []string{WHostChanged}) {

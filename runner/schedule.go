@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/benchrig/benchrig"
-	"github.com/benchrig/benchrig/reports"
+	"github.com/benchrig/benchrig/stats"
 )
 
 // The scheduler: one worker goroutine per trial slot of each node. A
@@ -319,14 +319,14 @@ func (r *state) finished(p *plan) bool {
 	case n >= rep.Max && rep.UntilCI == 0:
 		p.done = true // a fixed count, or min/max without a CI target: nothing to note
 		return true
-	case rep.UntilCI > 0 && len(p.measured) >= 2 && reports.RelHalfWidth(p.measured) <= rep.UntilCI:
+	case rep.UntilCI > 0 && len(p.measured) >= 2 && stats.RelHalfWidth(p.measured) <= rep.UntilCI:
 		// Checked before max: the trial that reached max may also have
 		// met the target.
-		stop = fmt.Sprintf("ci-met: CI half-width %s after %d trials (target %s)", pct(reports.RelHalfWidth(p.measured)), n, pct(rep.UntilCI))
+		stop = fmt.Sprintf("ci-met: CI half-width %s after %d trials (target %s)", pct(stats.RelHalfWidth(p.measured)), n, pct(rep.UntilCI))
 	case n >= rep.Max:
-		stop = fmt.Sprintf("ci-not-met: reached max %d trials with CI half-width %s (target %s)", rep.Max, pct(reports.RelHalfWidth(p.measured)), pct(rep.UntilCI))
+		stop = fmt.Sprintf("ci-not-met: reached max %d trials with CI half-width %s (target %s)", rep.Max, pct(stats.RelHalfWidth(p.measured)), pct(rep.UntilCI))
 	case rep.MaxTime > 0 && r.cfg.Now().Sub(p.first) >= rep.MaxTime:
-		stop = fmt.Sprintf("ci-not-met: max_time %s reached after %d trials with CI half-width %s", rep.MaxTime, n, pct(reports.RelHalfWidth(p.measured)))
+		stop = fmt.Sprintf("ci-not-met: max_time %s reached after %d trials with CI half-width %s", rep.MaxTime, n, pct(stats.RelHalfWidth(p.measured)))
 	default:
 		return false
 	}

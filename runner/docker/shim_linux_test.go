@@ -35,7 +35,7 @@ func TestShimRun(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t0 := time.Now()
-			r := shimrun.Run(shimrun.Options{Argv: tt.argv, Timeout: tt.timeout, TailBytes: tt.tail, CgroupRoot: "testdata/cgroup/v2"})
+			r := shimrun.Run(shimrun.Options{Argv: tt.argv, Timeout: tt.timeout, TailBytes: tt.tail, CgroupRoot: cgroupFixtures + "container-v2"})
 			took := time.Since(t0)
 			if r.Version != shimrun.FormatVersion || r.ExitCode != tt.exit || r.Error != tt.err && !(tt.err != "" && strings.HasPrefix(r.Error, tt.err)) {
 				t.Fatalf("exit %d error %q, want %d %q", r.ExitCode, r.Error, tt.exit, tt.err)

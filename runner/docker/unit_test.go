@@ -83,6 +83,10 @@ func TestMeasurementFromResult(t *testing.T) {
 	}
 }
 
+// cgroupFixtures are internal/cgroup's fixture trees: container-* are
+// /sys/fs/cgroup as a container sees it.
+const cgroupFixtures = "../../internal/cgroup/testdata/"
+
 func TestReadCgroup(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -90,13 +94,13 @@ func TestReadCgroup(t *testing.T) {
 		want    *shimrun.Cgroup
 		wantErr bool
 	}{
-		{name: "v1", root: "testdata/cgroup/v1", want: &shimrun.Cgroup{Version: 1, CPU: 28752780, User: 8000000, Sys: 19957587, Throttled: 3500000, MemPeak: 4075520, MemCurrent: 3813376, PidsPeak: 6, PidsCurrent: 1}},
-		{name: "v1 combined cpu,cpuacct", root: "testdata/cgroup/v1-combined", want: &shimrun.Cgroup{Version: 1, CPU: 1000000, User: -1, Sys: -1, Throttled: 0, MemPeak: 2000, MemCurrent: -1, PidsPeak: -1, PidsCurrent: -1}},
-		{name: "hybrid prefers v1", root: "testdata/cgroup/hybrid", want: &shimrun.Cgroup{Version: 1, CPU: 5000, User: -1, Sys: -1, Throttled: -1, MemPeak: -1, MemCurrent: -1, PidsPeak: -1, PidsCurrent: -1}},
-		{name: "v2", root: "testdata/cgroup/v2", want: &shimrun.Cgroup{Version: 2, CPU: 31340000, User: 16000000, Sys: 15340000, Throttled: 120000, MemPeak: 3940352, MemCurrent: 1200128, PidsPeak: 7, PidsCurrent: 1}},
-		{name: "v2 kernel without memory.peak", root: "testdata/cgroup/v2-no-peak", want: &shimrun.Cgroup{Version: 2, CPU: 500000, User: 300000, Sys: 200000, Throttled: -1, MemPeak: -1, MemCurrent: 65536, PidsPeak: -1, PidsCurrent: -1}},
-		{name: "none", root: "testdata/cgroup/none", wantErr: true},
-		{name: "missing root", root: "testdata/cgroup/nonexistent", wantErr: true},
+		{name: "v1", root: cgroupFixtures + "container-v1", want: &shimrun.Cgroup{Version: 1, CPU: 28752780, User: 8000000, Sys: 19957587, Throttled: 3500000, MemPeak: 4075520, MemCurrent: 3813376, PidsPeak: 6, PidsCurrent: 1}},
+		{name: "v1 combined cpu,cpuacct", root: cgroupFixtures + "container-v1-combined", want: &shimrun.Cgroup{Version: 1, CPU: 1000000, User: -1, Sys: -1, Throttled: 0, MemPeak: 2000, MemCurrent: -1, PidsPeak: -1, PidsCurrent: -1}},
+		{name: "hybrid prefers v1", root: cgroupFixtures + "container-hybrid", want: &shimrun.Cgroup{Version: 1, CPU: 5000, User: -1, Sys: -1, Throttled: -1, MemPeak: -1, MemCurrent: -1, PidsPeak: -1, PidsCurrent: -1}},
+		{name: "v2", root: cgroupFixtures + "container-v2", want: &shimrun.Cgroup{Version: 2, CPU: 31340000, User: 16000000, Sys: 15340000, Throttled: 120000, MemPeak: 3940352, MemCurrent: 1200128, PidsPeak: 7, PidsCurrent: 1}},
+		{name: "v2 kernel without memory.peak", root: cgroupFixtures + "container-v2-no-peak", want: &shimrun.Cgroup{Version: 2, CPU: 500000, User: 300000, Sys: 200000, Throttled: -1, MemPeak: -1, MemCurrent: 65536, PidsPeak: -1, PidsCurrent: -1}},
+		{name: "none", root: cgroupFixtures + "container-none", wantErr: true},
+		{name: "missing root", root: cgroupFixtures + "nonexistent", wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -114,6 +118,24 @@ func TestReadCgroup(t *testing.T) {
 				t.Errorf("got  %+v\nwant %+v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestReadCgroupMalformed: a malformed file is an error naming it, sent
+// with the figures that could be read (it used to be a silent -1).
+func TestReadCgroupMalformed(t *testing.T) {
+	root := t.TempDir()
+	for name, data := range map[string]string{"cgroup.controllers": "cpu memory\n", "cpu.stat": "usage_usec 7\n", "memory.peak": "12k\n"} {
+		if err := os.WriteFile(root+"/"+name, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := shimrun.ReadCgroup(root)
+	if err == nil || !strings.Contains(err.Error(), root+"/memory.peak") {
+		t.Errorf("err = %v, want one naming memory.peak", err)
+	}
+	if got == nil || got.Version != 2 || got.CPU != 7000 || got.MemPeak != -1 {
+		t.Errorf("got %+v, want v2 with CPU 7000 and MemPeak -1", got)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/benchrig/benchrig/internal/cgroup"
 	"golang.org/x/sys/unix"
 )
 
@@ -58,27 +59,37 @@ func (s *cgroupSetup) close() error {
 	return fmt.Errorf("remove cgroup %s: %w", s.v2Parent, err)
 }
 
+// setupCgroups finds, once, where this process sits and what is mounted
+// under cfg.CgroupRoot, removes stale trial cgroups (notes say which) and
+// picks the cgroup mode. It returns a nil setup and a warning when only
+// rusage is possible.
+func setupCgroups(cfg Config) (notes []string, s *cgroupSetup, warning string) {
+	self, err := cgroup.ReadPaths(cfg.ProcRoot, cgroup.Self)
+	if err != nil {
+		return nil, nil, fmt.Sprintf("cgroups not usable, measuring with rusage: %v", err)
+	}
+	root, err := cgroup.Detect(cfg.CgroupRoot)
+	if err != nil {
+		return nil, nil, fmt.Sprintf("cgroups not usable, measuring with rusage: %v", err)
+	}
+	notes = sweepStale(root, self)
+	s, warning = detectCgroups(cfg.Cgroups, root, self)
+	return notes, s, warning
+}
+
 // detectCgroups picks the cgroup mode. It returns nil and a warning when
 // only rusage is possible.
-func detectCgroups(cfg Config) (*cgroupSetup, string) {
-	data, err := os.ReadFile(filepath.Join(cfg.ProcRoot, "self", "cgroup"))
-	if err != nil {
-		return nil, fmt.Sprintf("cgroups not usable, measuring with rusage: %v", err)
-	}
-	sc, err := parseSelfCgroup(data)
-	if err != nil {
-		return nil, fmt.Sprintf("cgroups not usable, measuring with rusage: parse %s/self/cgroup: %v", cfg.ProcRoot, err)
-	}
+func detectCgroups(mode Mode, root cgroup.Root, self cgroup.Paths) (*cgroupSetup, string) {
 	var reasons []string
-	if cfg.Cgroups == Auto || cfg.Cgroups == V1 {
-		s, err := setupV1(cfg.CgroupRoot, sc)
+	if mode == Auto || mode == V1 {
+		s, err := setupV1(root, self)
 		if err == nil {
 			return s, ""
 		}
 		reasons = append(reasons, "v1: "+err.Error())
 	}
-	if cfg.Cgroups == Auto || cfg.Cgroups == V2 {
-		s, err := setupV2(cfg.CgroupRoot, sc)
+	if mode == Auto || mode == V2 {
+		s, err := setupV2(root, self)
 		if err == nil {
 			return s, ""
 		}
@@ -87,26 +98,26 @@ func detectCgroups(cfg Config) (*cgroupSetup, string) {
 	return nil, "cgroups not usable, measuring with rusage (CPU and memory of the main process and its waited-for children only): " + strings.Join(reasons, "; ")
 }
 
-func setupV1(root string, sc selfCgroups) (*cgroupSetup, error) {
+func setupV1(root cgroup.Root, self cgroup.Paths) (*cgroupSetup, error) {
 	s := &cgroupSetup{version: 1, v1Own: map[string]string{}}
 	var notes []string
 	for _, ctrl := range v1Controllers {
-		path, ok := sc.V1[ctrl]
+		path, ok := self.V1[ctrl]
 		if !ok {
 			notes = append(notes, ctrl+" not in /proc/self/cgroup")
 			continue
 		}
-		mount, ok := v1Mount(root, sc, ctrl)
+		mount, ok := root.V1Mount(ctrl)
 		if !ok {
-			notes = append(notes, ctrl+" not mounted under "+root)
+			notes = append(notes, ctrl+" not mounted under "+root.Path)
 			continue
 		}
-		own := filepath.Join(mount, path)
-		if err := probeV1(own); err != nil {
+		dir := filepath.Join(mount, path)
+		if err := probeV1(dir); err != nil {
 			notes = append(notes, err.Error())
 			continue
 		}
-		s.v1Own[ctrl] = own
+		s.v1Own[ctrl] = dir
 		s.controllers = append(s.controllers, ctrl)
 	}
 	if _, ok := s.v1Own["cpuacct"]; !ok {
@@ -147,15 +158,14 @@ func probeV1(own string) error {
 	return err
 }
 
-func setupV2(root string, sc selfCgroups) (*cgroupSetup, error) {
-	if !sc.HasV2 {
+func setupV2(root cgroup.Root, self cgroup.Paths) (*cgroupSetup, error) {
+	if !self.HasV2 {
 		return nil, errors.New("no unified hierarchy in /proc/self/cgroup")
 	}
-	mount, ok := v2Mount(root)
-	if !ok {
-		return nil, fmt.Errorf("no cgroup2 mount under %s", root)
+	if root.Unified == "" {
+		return nil, fmt.Errorf("no cgroup2 mount under %s", root.Path)
 	}
-	own := filepath.Join(mount, sc.V2)
+	own := filepath.Join(root.Unified, self.V2)
 	// Our own cgroup holds our process, so it may enable controllers for
 	// its children only if it is the root. Try; EBUSY is expected otherwise.
 	enableControllers(own)
@@ -163,7 +173,7 @@ func setupV2(root string, sc selfCgroups) (*cgroupSetup, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !slices.Contains(ctrls, "memory") && filepath.Clean(sc.V2) != "/" {
+	if !slices.Contains(ctrls, "memory") && filepath.Clean(self.V2) != "/" {
 		// A sibling of our cgroup gets whatever our parent delegates to us.
 		if p2, c2, err := makeV2Parent(filepath.Dir(own)); err == nil {
 			if slices.Contains(c2, "memory") {
@@ -286,11 +296,7 @@ func (t *trialCgroup) leaveV1(tid string) error {
 // procs lists the processes in the trial's cgroup, never our own: in v1
 // the thread that started the trial may still be inside.
 func (t *trialCgroup) procs() ([]int, error) {
-	data, err := os.ReadFile(filepath.Join(t.dir, "cgroup.procs"))
-	if err != nil {
-		return nil, err
-	}
-	pids, err := parseProcs(data)
+	pids, err := cgroup.Procs(t.dir)
 	if err != nil {
 		return nil, err
 	}
@@ -325,11 +331,13 @@ func (t *trialCgroup) killAll(deadline time.Duration) error {
 	}
 }
 
-func (t *trialCgroup) stats() (cgroupStats, error) {
+// stats reads the trial's figures. Throttling stays NA in v1: trials do
+// not join the cpu controller (see v1Controllers).
+func (t *trialCgroup) stats() (cgroup.Stats, error) {
 	if t.setup.version == 2 {
-		return readV2Stats(t.dir)
+		return cgroup.Read(cgroup.Dirs{V2: t.dir})
 	}
-	return readV1Stats(t.dirs)
+	return cgroup.Read(cgroup.Dirs{V1: t.dirs})
 }
 
 // remove deletes the trial's cgroups. The tree must be dead.

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/benchrig/benchrig"
+	"github.com/benchrig/benchrig/internal/cgroup"
 	"github.com/benchrig/benchrig/runner"
 	"golang.org/x/sys/unix"
 )
@@ -459,8 +460,8 @@ func TestSweepStale(t *testing.T) {
 		t.Skip("creating cgroups needs root")
 	}
 	hierarchies := map[string]string{"v1 pids": "/sys/fs/cgroup/pids", "v2": ""}
-	if m, ok := v2Mount("/sys/fs/cgroup"); ok {
-		hierarchies["v2"] = m
+	if r, err := cgroup.Detect("/sys/fs/cgroup"); err == nil && r.Unified != "" {
+		hierarchies["v2"] = r.Unified
 	}
 	for name, root := range hierarchies {
 		t.Run(name, func(t *testing.T) {
@@ -541,16 +542,19 @@ func TestNewSweepsStale(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("creating cgroups needs root")
 	}
-	data, err := os.ReadFile("/proc/self/cgroup")
+	self, err := cgroup.ReadPaths("/proc", cgroup.Self)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc, _ := parseSelfCgroup(data)
-	mount, ok := v1Mount("/sys/fs/cgroup", sc, "pids")
+	root, err := cgroup.Detect("/sys/fs/cgroup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mount, ok := root.V1Mount("pids")
 	if !ok {
 		t.Skip("no v1 pids hierarchy")
 	}
-	stale := filepath.Join(mount, sc.V1["pids"], fmt.Sprintf("benchrig-%d-trial1", deadPid(t)))
+	stale := filepath.Join(mount, self.V1["pids"], fmt.Sprintf("benchrig-%d-trial1", deadPid(t)))
 	if err := os.Mkdir(stale, 0o755); err != nil {
 		t.Fatal(err)
 	}

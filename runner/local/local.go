@@ -93,13 +93,12 @@ func New(cfg Config) *Executor {
 	}
 	e := &Executor{cfg: cfg, mode: sourceRusage}
 	if cfg.Cgroups != Off {
-		e.notes = sweepStale(cfg)
-		cg, warning := detectCgroups(cfg)
+		var cg *cgroupSetup
+		e.notes, cg, e.warning = setupCgroups(cfg)
 		if cg != nil {
 			e.cg = cg
 			e.mode = cg.source()
 		}
-		e.warning = warning
 	}
 	return e
 }

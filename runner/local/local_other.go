@@ -17,10 +17,8 @@ type cgroupSetup struct{ controllers []string }
 func (s *cgroupSetup) source() string { return sourceRusage }
 func (s *cgroupSetup) close() error   { return nil }
 
-func sweepStale(Config) []string { return nil }
-
-func detectCgroups(Config) (*cgroupSetup, string) {
-	return nil, "cgroups exist only on Linux"
+func setupCgroups(Config) ([]string, *cgroupSetup, string) {
+	return nil, nil, "cgroups exist only on Linux"
 }
 
 // Run is not implemented outside Linux: process-tree control and honest

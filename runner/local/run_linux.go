@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/benchrig/benchrig"
+	"github.com/benchrig/benchrig/internal/cgroup"
 	"github.com/benchrig/benchrig/internal/pipes"
 	"github.com/benchrig/benchrig/runner"
 	"golang.org/x/sys/unix"
@@ -285,7 +286,7 @@ func (e *Executor) prepareIO(job runner.Job, cg *trialCgroup, dev blockDev, m *b
 
 // applyCgroupStats puts a trial's cgroup figures in m. User and Sys then
 // cover the whole tree, orphans included.
-func applyCgroupStats(m *benchrig.Measurement, st cgroupStats, starter time.Duration, version int, rUser, rSys time.Duration) {
+func applyCgroupStats(m *benchrig.Measurement, st cgroup.Stats, starter time.Duration, version int, rUser, rSys time.Duration) {
 	if st.CPU >= 0 {
 		m.Metrics["cgroup_cpu_ns"] = float64(st.CPU)
 		m.Metrics["cgroup_user_ns"] = float64(max(st.User, 0))

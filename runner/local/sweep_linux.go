@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/benchrig/benchrig/internal/cgroup"
 	"golang.org/x/sys/unix"
 )
 
@@ -23,15 +24,7 @@ import (
 // use, and in the unified hierarchy our cgroup and its parent), whatever
 // the mode: a run in v2 mode may have left them where a v1 run does not
 // look. It returns what it did, for a person to read.
-func sweepStale(cfg Config) []string {
-	data, err := os.ReadFile(filepath.Join(cfg.ProcRoot, "self", "cgroup"))
-	if err != nil {
-		return nil
-	}
-	sc, err := parseSelfCgroup(data)
-	if err != nil {
-		return nil
-	}
+func sweepStale(root cgroup.Root, self cgroup.Paths) []string {
 	var dirs []string
 	seen := map[string]bool{}
 	add := func(d string) {
@@ -41,16 +34,16 @@ func sweepStale(cfg Config) []string {
 		}
 	}
 	for _, ctrl := range v1Controllers {
-		if path, ok := sc.V1[ctrl]; ok {
-			if mount, ok := v1Mount(cfg.CgroupRoot, sc, ctrl); ok {
+		if path, ok := self.V1[ctrl]; ok {
+			if mount, ok := root.V1Mount(ctrl); ok {
 				add(filepath.Join(mount, path))
 			}
 		}
 	}
-	if mount, ok := v2Mount(cfg.CgroupRoot); ok && sc.HasV2 {
-		own := filepath.Join(mount, sc.V2)
+	if root.Unified != "" && self.HasV2 {
+		own := filepath.Join(root.Unified, self.V2)
 		add(own)
-		if own != mount {
+		if own != root.Unified {
 			add(filepath.Dir(own))
 		}
 	}
@@ -121,14 +114,10 @@ func removeStale(dir string) (killed int, err error) {
 	_ = os.WriteFile(filepath.Join(dir, "cgroup.kill"), []byte("1"), 0) // v2, 5.14+
 	hit := map[int]bool{}
 	for end := time.Now().Add(killWait); ; {
-		data, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+		pids, err := cgroup.Procs(dir)
 		if errors.Is(err, fs.ErrNotExist) {
 			return killed + len(hit), nil
 		}
-		if err != nil {
-			return killed + len(hit), err
-		}
-		pids, err := parseProcs(data)
 		if err != nil {
 			return killed + len(hit), err
 		}

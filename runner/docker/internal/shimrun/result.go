@@ -60,7 +60,8 @@ type Result struct {
 	Leftover int `json:"leftover_processes"`
 
 	// Cgroup holds the container's own cgroup figures, read after the
-	// child exited; nil when none could be read (CgroupError says why).
+	// child exited; nil when none could be read. CgroupError says why, or
+	// which file was malformed when the other figures are there.
 	Cgroup      *Cgroup `json:"cgroup,omitempty"`
 	CgroupError string  `json:"cgroup_error,omitempty"`
 }

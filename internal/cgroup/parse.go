@@ -1,0 +1,146 @@
+package cgroup
+
+// Parsers of the cgroup file formats. They take the content, so that each
+// format is tested on its own, and return errors that say what was wrong;
+// the reader adds the file's name.
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// parseFlatKeyed parses "key value" lines (cpu.stat, memory.stat).
+func parseFlatKeyed(data []byte) (map[string]int64, error) {
+	kv := map[string]int64{}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) == 0 {
+			continue
+		}
+		if len(f) != 2 {
+			return nil, fmt.Errorf("want key value, got %q", sc.Text())
+		}
+		v, err := strconv.ParseInt(f[1], 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("key %s: %w", f[0], err)
+		}
+		kv[f[0]] = v
+	}
+	return kv, sc.Err()
+}
+
+// parseBlkioServiceBytes sums the Read and Write lines over devices of a v1
+// blkio.throttle.io_service_bytes file ("MAJ:MIN Op bytes" lines and a final
+// "Total bytes" line).
+func parseBlkioServiceBytes(data []byte) (read, write int64, err error) {
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		switch {
+		case len(f) == 0:
+			continue
+		case len(f) == 2 && f[0] == "Total":
+			continue
+		case len(f) != 3:
+			return 0, 0, fmt.Errorf("want device op bytes, got %q", sc.Text())
+		}
+		v, err := strconv.ParseInt(f[2], 10, 64)
+		if err != nil {
+			return 0, 0, fmt.Errorf("device %s %s: %w", f[0], f[1], err)
+		}
+		switch f[1] {
+		case "Read":
+			read += v
+		case "Write":
+			write += v
+		}
+	}
+	return read, write, sc.Err()
+}
+
+// parseIOStat sums rbytes and wbytes over devices of a v2 io.stat file
+// ("MAJ:MIN rbytes=N wbytes=N rios=N wios=N dbytes=N dios=N" lines).
+func parseIOStat(data []byte) (read, write int64, err error) {
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) == 0 {
+			continue
+		}
+		for _, kv := range f[1:] {
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok {
+				return 0, 0, fmt.Errorf("device %s: want key=value, got %q", f[0], kv)
+			}
+			if k != "rbytes" && k != "wbytes" {
+				continue
+			}
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return 0, 0, fmt.Errorf("device %s %s: %w", f[0], k, err)
+			}
+			if k == "rbytes" {
+				read += n
+			} else {
+				write += n
+			}
+		}
+	}
+	return read, write, sc.Err()
+}
+
+// parsePressure parses a PSI file: "some avg10=A avg60=B avg300=C total=T"
+// and, except for cpu.pressure before Linux 5.13, the same with "full".
+// total is in microseconds. A line that is absent leaves its figures NA.
+func parsePressure(data []byte) (Pressure, error) {
+	p := noPressure
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) == 0 {
+			continue
+		}
+		var avg *float64
+		var total *time.Duration
+		switch f[0] {
+		case "some":
+			avg, total = &p.SomeAvg10, &p.SomeTotal
+		case "full":
+			avg, total = &p.FullAvg10, &p.FullTotal
+		default:
+			return p, fmt.Errorf("want some or full, got %q", sc.Text())
+		}
+		seen := 0
+		for _, kv := range f[1:] {
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok {
+				return p, fmt.Errorf("%s: want key=value, got %q", f[0], kv)
+			}
+			switch k {
+			case "avg10":
+				x, err := strconv.ParseFloat(v, 64)
+				if err != nil {
+					return p, fmt.Errorf("%s %s: %w", f[0], k, err)
+				}
+				*avg = x
+				seen++
+			case "total":
+				n, err := strconv.ParseInt(v, 10, 64)
+				if err != nil {
+					return p, fmt.Errorf("%s %s: %w", f[0], k, err)
+				}
+				*total = time.Duration(n) * time.Microsecond
+				seen++
+			}
+		}
+		if seen != 2 {
+			return p, fmt.Errorf("%s: want avg10 and total, got %q", f[0], sc.Text())
+		}
+	}
+	return p, sc.Err()
+}

@@ -1,0 +1,244 @@
+package cgroup
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// NA is the value of a figure that is not available: its controller is not
+// there, or the kernel lacks its file.
+const NA = -1
+
+// Stats are one cgroup's figures. Each is NA when not available. Counters
+// count since the cgroup was created, for the cgroup and its descendants
+// (v1 block IO excepted: blkio.throttle.io_service_bytes counts the
+// cgroup's own tasks only).
+type Stats struct {
+	// CPU is the precise total (v1 cpuacct.usage, v2 cpu.stat usage_usec);
+	// User and Sys are the kernel's split of it, tick-sampled in v1.
+	CPU, User, Sys time.Duration
+	// Periods, ThrottledPeriods and Throttled come from cpu.stat of the
+	// cpu controller (v1 nr_periods, nr_throttled, throttled_time; v2 the
+	// same with throttled_usec). They stay 0 without a quota.
+	Periods, ThrottledPeriods int64
+	Throttled                 time.Duration
+
+	// MemoryCurrent and MemoryPeak are the cgroup's charge now and at its
+	// highest (v1 memory.usage_in_bytes, memory.max_usage_in_bytes; v2
+	// memory.current, memory.peak). The charge includes page cache the
+	// cgroup caused, not only anonymous memory.
+	MemoryCurrent, MemoryPeak int64
+	Memory                    MemoryStat
+
+	PidsCurrent, PidsPeak int64
+
+	// IORead and IOWrite are bytes summed over devices (v1
+	// blkio.throttle.io_service_bytes, which some kernels leave at 0 until
+	// a throttle rule exists on the device; v2 io.stat).
+	IORead, IOWrite int64
+
+	// Pressure is read from the unified hierarchy only (cpu.pressure,
+	// memory.pressure, io.pressure), on hybrid hosts too.
+	CPUPressure, MemoryPressure, IOPressure Pressure
+}
+
+// MemoryStat holds the memory.stat keys benchrig uses, hierarchical in both
+// versions (v1 total_rss, total_cache, total_pgmajfault; v2 anon, file,
+// pgmajfault).
+type MemoryStat struct {
+	Anon        int64 // bytes of anonymous memory
+	File        int64 // bytes of page cache
+	MajorFaults int64 // page faults that needed IO
+}
+
+// Pressure is one PSI file: the share of the last 10 seconds in which some
+// (at least one) or all (full) of the cgroup's tasks stalled on the
+// resource, in percent, and the total stall time since creation.
+type Pressure struct {
+	SomeAvg10, FullAvg10 float64
+	SomeTotal, FullTotal time.Duration
+}
+
+// NoStats returns Stats with every figure NA.
+func NoStats() Stats {
+	return Stats{
+		CPU: NA, User: NA, Sys: NA, Periods: NA, ThrottledPeriods: NA, Throttled: NA,
+		MemoryCurrent: NA, MemoryPeak: NA, Memory: MemoryStat{NA, NA, NA},
+		PidsCurrent: NA, PidsPeak: NA, IORead: NA, IOWrite: NA,
+		CPUPressure: noPressure, MemoryPressure: noPressure, IOPressure: noPressure,
+	}
+}
+
+var noPressure = Pressure{NA, NA, NA, NA}
+
+// Read reads one cgroup's figures. Each controller's figures come from its
+// v1 directory when d has one, else from the unified directory, never a
+// mix: v1 cpuacct's total does not go with v2's user/sys split. An absent
+// file leaves its figures NA; a malformed or unreadable one is an error
+// naming the file, and the other figures are still read.
+func Read(d Dirs) (Stats, error) {
+	st := NoStats()
+	var r reader
+	if dir, ok := d.V1["cpuacct"]; ok {
+		st.CPU = r.nanos(filepath.Join(dir, "cpuacct.usage"))
+		st.User = r.nanos(filepath.Join(dir, "cpuacct.usage_user"))
+		st.Sys = r.nanos(filepath.Join(dir, "cpuacct.usage_sys"))
+	} else if d.V2 != "" {
+		kv := r.flatKeyed(filepath.Join(d.V2, "cpu.stat"))
+		st.CPU = usec(kv, "usage_usec")
+		st.User = usec(kv, "user_usec")
+		st.Sys = usec(kv, "system_usec")
+	}
+	if dir, ok := d.V1["cpu"]; ok {
+		kv := r.flatKeyed(filepath.Join(dir, "cpu.stat"))
+		st.Periods, st.ThrottledPeriods = key(kv, "nr_periods"), key(kv, "nr_throttled")
+		st.Throttled = time.Duration(key(kv, "throttled_time"))
+	} else if d.V2 != "" {
+		kv := r.flatKeyed(filepath.Join(d.V2, "cpu.stat"))
+		st.Periods, st.ThrottledPeriods = key(kv, "nr_periods"), key(kv, "nr_throttled")
+		st.Throttled = usec(kv, "throttled_usec")
+	}
+	if dir, ok := d.V1["memory"]; ok {
+		st.MemoryCurrent = r.int(filepath.Join(dir, "memory.usage_in_bytes"))
+		st.MemoryPeak = r.int(filepath.Join(dir, "memory.max_usage_in_bytes"))
+		kv := r.flatKeyed(filepath.Join(dir, "memory.stat"))
+		st.Memory = MemoryStat{key(kv, "total_rss"), key(kv, "total_cache"), key(kv, "total_pgmajfault")}
+	} else if d.V2 != "" {
+		st.MemoryCurrent = r.int(filepath.Join(d.V2, "memory.current"))
+		st.MemoryPeak = r.int(filepath.Join(d.V2, "memory.peak"))
+		kv := r.flatKeyed(filepath.Join(d.V2, "memory.stat"))
+		st.Memory = MemoryStat{key(kv, "anon"), key(kv, "file"), key(kv, "pgmajfault")}
+	}
+	pids := d.V2
+	if dir, ok := d.V1["pids"]; ok {
+		pids = dir
+	}
+	if pids != "" {
+		st.PidsCurrent = r.int(filepath.Join(pids, "pids.current"))
+		st.PidsPeak = r.int(filepath.Join(pids, "pids.peak"))
+	}
+	if dir, ok := d.V1["blkio"]; ok {
+		st.IORead, st.IOWrite = r.io(filepath.Join(dir, "blkio.throttle.io_service_bytes"), parseBlkioServiceBytes)
+	} else if d.V2 != "" {
+		st.IORead, st.IOWrite = r.io(filepath.Join(d.V2, "io.stat"), parseIOStat)
+	}
+	if d.V2 != "" {
+		st.CPUPressure = r.pressure(filepath.Join(d.V2, "cpu.pressure"))
+		st.MemoryPressure = r.pressure(filepath.Join(d.V2, "memory.pressure"))
+		st.IOPressure = r.pressure(filepath.Join(d.V2, "io.pressure"))
+	}
+	return st, errors.Join(r.errs...)
+}
+
+// reader reads cgroup files, turning an absent file into "not available"
+// and collecting the errors of the others.
+type reader struct {
+	errs  []error
+	files map[string]map[string]int64 // flat keyed files read once (cpu.stat)
+}
+
+// read returns a file's content, or nil when the file is absent.
+func (r *reader) read(path string) []byte {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if !notExist(err) {
+			r.errs = append(r.errs, err) // *PathError: names the file
+		}
+		return nil
+	}
+	return data
+}
+
+func (r *reader) fail(path string, err error) {
+	r.errs = append(r.errs, fmt.Errorf("%s: %w", path, err))
+}
+
+// int reads a file holding one integer. "max" (a v2 limit, never a
+// counter) is NA rather than an error.
+func (r *reader) int(path string) int64 {
+	data := r.read(path)
+	if data == nil {
+		return NA
+	}
+	s := strings.TrimSpace(string(data))
+	if s == "max" {
+		return NA
+	}
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		r.fail(path, err)
+		return NA
+	}
+	return v
+}
+
+func (r *reader) nanos(path string) time.Duration {
+	return time.Duration(r.int(path))
+}
+
+// flatKeyed reads a "key value" per line file (cpu.stat, memory.stat);
+// nil when absent or malformed.
+func (r *reader) flatKeyed(path string) map[string]int64 {
+	if kv, ok := r.files[path]; ok {
+		return kv
+	}
+	var kv map[string]int64
+	if data := r.read(path); data != nil {
+		var err error
+		if kv, err = parseFlatKeyed(data); err != nil {
+			r.fail(path, err)
+		}
+	}
+	if r.files == nil {
+		r.files = map[string]map[string]int64{}
+	}
+	r.files[path] = kv
+	return kv
+}
+
+func (r *reader) io(path string, parse func([]byte) (int64, int64, error)) (read, write int64) {
+	data := r.read(path)
+	if data == nil {
+		return NA, NA
+	}
+	read, write, err := parse(data)
+	if err != nil {
+		r.fail(path, err)
+		return NA, NA
+	}
+	return read, write
+}
+
+func (r *reader) pressure(path string) Pressure {
+	data := r.read(path)
+	if data == nil {
+		return noPressure
+	}
+	p, err := parsePressure(data)
+	if err != nil {
+		r.fail(path, err)
+		return noPressure
+	}
+	return p
+}
+
+// key returns kv[k], NA when absent.
+func key(kv map[string]int64, k string) int64 {
+	if v, ok := kv[k]; ok {
+		return v
+	}
+	return NA
+}
+
+// usec returns kv[k], microseconds, as a duration; NA when absent.
+func usec(kv map[string]int64, k string) time.Duration {
+	if v, ok := kv[k]; ok {
+		return time.Duration(v) * time.Microsecond
+	}
+	return NA
+}
