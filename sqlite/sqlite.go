@@ -28,6 +28,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/benchrig/benchrig"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
@@ -99,6 +100,90 @@ var migrations = []string{
 	// 2: per-case maps of a run (group baselines, ceilings, skipped cases,
 	// file counts), as one JSON object: see caseMaps.
 	`ALTER TABLE runs ADD COLUMN case_maps TEXT NOT NULL DEFAULT '{}';`,
+	// 3: the run lifecycle. Trials get their attempt and outcome (the
+	// outcome of an older row is read back from its exit code and error,
+	// the way benchrig.ClassifyMeasurement and the runner decided it), and
+	// a repetition may be recorded once only. Runs get a heartbeat (NULL:
+	// none, a running run without one reads as interrupted), the
+	// submitter's labels and the request that started them. run_nodes and
+	// run_labels repeat a run's nodes and labels as rows, so the list
+	// filters and the baseline query are index searches, not JSON scans.
+	// events is the run's event log. Every read orders runs by
+	// ifnull(started, ''), so a zero start (NULL) sorts last and one index
+	// serves ordering and keyset paging alike; it replaces runs_started.
+	`ALTER TABLE trials ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE trials ADD COLUMN outcome TEXT NOT NULL DEFAULT 'ok';
+	UPDATE trials SET outcome = CASE
+			WHEN error = 'cancelled' THEN 'cancelled'
+			WHEN error = 'timeout' THEN 'timeout'
+			WHEN error LIKE 'node-lost%' THEN 'node-lost'
+			WHEN error LIKE '%executor: %' THEN 'executor-error'
+			ELSE 'failed'
+		END
+		WHERE exit_code != 0 OR error != '';
+	-- A store written before the unique index may hold a repetition twice
+	-- (a trial in flight when its node was lost, recorded on both nodes).
+	-- Its later copies keep their measurements under new repetition numbers
+	-- after the case's last, rather than being dropped or failing the
+	-- migration.
+	UPDATE trials SET idx = d.new_idx FROM (
+			SELECT x.run_id, x.seq, m.max_idx + row_number() OVER (PARTITION BY x.run_id, x.case_id ORDER BY x.seq) AS new_idx
+			FROM (SELECT run_id, seq, case_id, row_number() OVER (PARTITION BY run_id, case_id, idx ORDER BY seq) AS k FROM trials) x
+			JOIN (SELECT run_id, case_id, max(idx) AS max_idx FROM trials GROUP BY run_id, case_id) m USING (run_id, case_id)
+			WHERE x.k > 1
+		) d
+		WHERE trials.run_id = d.run_id AND trials.seq = d.seq;
+	CREATE UNIQUE INDEX trials_rep ON trials (run_id, case_id, idx);
+	-- ListRuns' counts read this small covering index, not whole trial rows.
+	CREATE INDEX trials_counts ON trials (run_id, warmup, outcome);
+
+	ALTER TABLE runs ADD COLUMN heartbeat TEXT;                    -- NULL when none
+	ALTER TABLE runs ADD COLUMN labels TEXT NOT NULL DEFAULT 'null';  -- JSON object
+	ALTER TABLE runs ADD COLUMN request TEXT NOT NULL DEFAULT 'null'; -- JSON benchrig.RunRequest
+	DROP INDEX runs_started;
+	CREATE INDEX runs_sort ON runs (ifnull(started, ''));
+	CREATE INDEX runs_spec ON runs (spec_name, ifnull(started, ''));
+	CREATE INDEX runs_status ON runs (status, ifnull(started, ''));
+
+	CREATE TABLE run_nodes (
+		run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+		node   TEXT NOT NULL,
+		arch   TEXT NOT NULL,
+		pool   TEXT NOT NULL, -- '' for a local run
+		PRIMARY KEY (run_id, node)
+	) WITHOUT ROWID;
+	INSERT OR IGNORE INTO run_nodes (run_id, node, arch, pool)
+		SELECT r.id, json_extract(j.value, '$.name'), ifnull(json_extract(j.value, '$.arch'), ''), ifnull(json_extract(j.value, '$.pool'), '')
+		FROM runs r, json_each(r.case_maps, '$.nodes') j;
+	INSERT OR IGNORE INTO run_nodes (run_id, node, arch, pool)
+		SELECT r.id, 'local', ifnull(json_extract(r.fingerprint, '$.arch'), ''), '' FROM runs r
+		WHERE json_extract(r.case_maps, '$.nodes') IS NULL AND json_extract(r.case_maps, '$.placements') IS NULL;
+
+	CREATE TABLE run_labels (
+		run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+		key    TEXT NOT NULL,
+		value  TEXT NOT NULL,
+		PRIMARY KEY (run_id, key)
+	) WITHOUT ROWID;
+
+	CREATE TABLE events (
+		run_id      TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+		seq         INTEGER NOT NULL,
+		time        TEXT,
+		kind        TEXT NOT NULL,    -- benchrig.EventKind's String
+		trial_case  TEXT,             -- with trial_rep and trial_attempt: the TrialRef; NULL without one
+		trial_rep   INTEGER,
+		trial_attempt INTEGER,
+		case_id     TEXT NOT NULL,
+		node        TEXT NOT NULL,
+		warmup      INTEGER NOT NULL,
+		outcome     TEXT,             -- benchrig.Outcome's String; NULL without one
+		duration_ns INTEGER NOT NULL,
+		msg         TEXT NOT NULL,
+		done        INTEGER NOT NULL,
+		total       INTEGER NOT NULL,
+		PRIMARY KEY (run_id, seq)
+	) WITHOUT ROWID;`,
 }
 
 // DB is an open run store. It is safe for use by several goroutines, and
@@ -112,6 +197,10 @@ type DB struct {
 	// sleeps and retries) keeps concurrent AddTrial calls fair and fast.
 	// Other processes are still handled by busy_timeout.
 	wmu sync.Mutex
+
+	// now is the clock that decides whether a running run's heartbeat is
+	// stale; tests set it instead of sleeping.
+	now func() time.Time
 }
 
 // Open opens the run store at path, creating the file and its parent
@@ -161,7 +250,7 @@ func open(ctx context.Context, path, synchronous string) (*DB, error) {
 	if err != nil {
 		return nil, pathError(path, "open run store", err)
 	}
-	d := &DB{db: sdb, path: path}
+	d := &DB{db: sdb, path: path, now: time.Now}
 	if err := d.migrate(ctx); err != nil {
 		sdb.Close()
 		return nil, err

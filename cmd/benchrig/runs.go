@@ -89,10 +89,11 @@ func runRunsList(ctx context.Context, d *deps, opts runsOptions) error {
 		return err
 	}
 	defer db.Close()
-	runs, err := db.ListRuns(ctx, opts.limit)
+	page, err := db.ListRuns(ctx, benchrig.RunFilter{Limit: opts.limit})
 	if err != nil {
 		return err
 	}
+	runs := page.Runs
 	if len(runs) == 0 {
 		fmt.Fprintln(d.stdout, "no runs recorded")
 		return nil
@@ -105,7 +106,7 @@ func runRunsList(ctx context.Context, d *deps, opts runsOptions) error {
 			dur = r.Finished.Sub(r.Started).Round(100 * time.Millisecond).String()
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\n", r.ID, r.SpecName, r.Status,
-			r.Started.Local().Format("2006-01-02 15:04:05"), dur, len(r.Cases), r.Trials-r.Warmups, r.Failed)
+			r.Started.Local().Format("2006-01-02 15:04:05"), dur, len(r.Cases), r.TrialCount-r.WarmupCount, r.FailedCount)
 	}
 	return tw.Flush()
 }
