@@ -62,6 +62,10 @@ func (d *DB) AddEvents(ctx context.Context, events []benchrig.Event) error {
 	return nil
 }
 
+// eventsQuery reads a run's events after a seq: parameters run ID, seq.
+const eventsQuery = `SELECT seq, time, kind, trial_case, trial_rep, trial_attempt, case_id, node, warmup,
+	outcome, duration_ns, msg, done, total FROM events WHERE run_id = ? AND seq > ? ORDER BY seq`
+
 // Events returns the run's events with Seq > after, in Seq order: a
 // follower passes the last Seq it has. An unknown run is ENotFound.
 func (d *DB) Events(ctx context.Context, runID string, after int64) ([]benchrig.Event, error) {
@@ -72,8 +76,7 @@ func (d *DB) Events(ctx context.Context, runID string, after int64) ([]benchrig.
 		return nil, fmt.Errorf("events of run %s: %w", runID, err)
 	}
 	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, `SELECT seq, time, kind, trial_case, trial_rep, trial_attempt, case_id, node, warmup,
-		outcome, duration_ns, msg, done, total FROM events WHERE run_id = ? AND seq > ? ORDER BY seq`, runID, after)
+	rows, err := tx.QueryContext(ctx, eventsQuery, runID, after)
 	if err != nil {
 		return nil, fmt.Errorf("events of run %s: %w", runID, err)
 	}

@@ -93,13 +93,42 @@ func (c *conds) where() string {
 	return " WHERE " + strings.Join(c.terms, " AND ")
 }
 
-// Each run-set filter is an EXISTS probe of a primary key, (run_id, node)
-// or (run_id, key), for the runs the sort index walks.
+// A run-set filter (a node, an architecture, a pool, a label) is spelled
+// one of two ways, and the better one depends on how many runs the query
+// walks in order:
+//
+//   - as a set: the IDs of the runs with that value, built once from an
+//     index of run_nodes or run_labels, then a cheap membership test for each
+//     run walked. The unary + keeps SQLite from driving the query by the set
+//     (fetching every run in it, then sorting them all). It suits a walk of
+//     the whole store: a rare label found its 50 runs in 5 ms this way,
+//     against 19 ms for probes.
+//   - as a probe: an EXISTS search of the primary key (run_id, ...) for each
+//     run walked. It suits a short walk, the runs of one spec: it builds no
+//     set of a common value (arch, pool) that the walk would not need.
+//
+// See BenchmarkListRunsFiltered and BenchmarkLatestFinished.
+type runSet struct{ set, probe string }
+
+var (
+	usedNode = runSet{`+r.id IN (SELECT rn.run_id FROM run_nodes rn WHERE rn.node = ?)`,
+		`EXISTS (SELECT 1 FROM run_nodes rn WHERE rn.run_id = r.id AND rn.node = ?)`}
+	usedArch = runSet{`+r.id IN (SELECT rn.run_id FROM run_nodes rn WHERE rn.arch = ?)`,
+		`EXISTS (SELECT 1 FROM run_nodes rn WHERE rn.run_id = r.id AND rn.arch = ?)`}
+	usedPool = runSet{`+r.id IN (SELECT rn.run_id FROM run_nodes rn WHERE rn.pool = ?)`,
+		`EXISTS (SELECT 1 FROM run_nodes rn WHERE rn.run_id = r.id AND rn.pool = ?)`}
+	hasLabel = runSet{`+r.id IN (SELECT l.run_id FROM run_labels l WHERE l.key = ? AND l.value = ?)`,
+		`EXISTS (SELECT 1 FROM run_labels l WHERE l.run_id = r.id AND l.key = ? AND l.value = ?)`}
+)
+
+func (s runSet) term(probe bool) string {
+	if probe {
+		return s.probe
+	}
+	return s.set
+}
+
 const (
-	usedNode  = `EXISTS (SELECT 1 FROM run_nodes rn WHERE rn.run_id = r.id AND rn.node = ?)`
-	usedArch  = `EXISTS (SELECT 1 FROM run_nodes rn WHERE rn.run_id = r.id AND rn.arch = ?)`
-	usedPool  = `EXISTS (SELECT 1 FROM run_nodes rn WHERE rn.run_id = r.id AND rn.pool = ?)`
-	hasLabel  = `EXISTS (SELECT 1 FROM run_labels l WHERE l.run_id = r.id AND l.key = ? AND l.value = ?)`
 	hasStatus = `r.status IN (%s)`
 )
 
@@ -139,45 +168,11 @@ func (c *conds) addStatuses(statuses []benchrig.RunStatus, now time.Time) error 
 // is EInvalid.
 func (d *DB) ListRuns(ctx context.Context, f benchrig.RunFilter) (benchrig.RunPage, error) {
 	now := d.now()
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 50
+	query, args, limit, err := listQuery(f, now)
+	if err != nil {
+		return benchrig.RunPage{}, fmt.Errorf("list runs: %w", err)
 	}
-	var c conds
-	if f.Spec != "" {
-		c.add(`r.spec_name = ?`, f.Spec)
-	}
-	if len(f.Status) > 0 {
-		if err := c.addStatuses(f.Status, now); err != nil {
-			return benchrig.RunPage{}, fmt.Errorf("list runs: %w", err)
-		}
-	}
-	if f.Node != "" {
-		c.add(usedNode, f.Node)
-	}
-	if f.Arch != "" {
-		c.add(usedArch, f.Arch)
-	}
-	for _, k := range benchrig.SortedKeys(f.Labels) {
-		c.add(hasLabel, k, f.Labels[k])
-	}
-	if !f.Since.IsZero() {
-		c.add(sortKey+` >= ?`, encodeTime(f.Since))
-	}
-	if !f.Until.IsZero() {
-		c.add(sortKey+` < ?`, encodeTime(f.Until))
-	}
-	if f.Cursor != "" {
-		k, err := parseCursor(f.Cursor)
-		if err != nil {
-			return benchrig.RunPage{}, fmt.Errorf("list runs: %w", err)
-		}
-		// Not the row value (sortKey, r.n) < (?, ?): SQLite searches an
-		// expression index by it only in this spelling.
-		c.add(sortKey+` <= ? AND NOT (`+sortKey+` = ? AND r.n >= ?)`, k.Started, k.Started, k.N)
-	}
-	rows, err := d.db.QueryContext(ctx, `SELECT `+summaryCols+` FROM runs r`+c.where()+
-		` ORDER BY `+newestFirst+` LIMIT ?`, append(c.args, limit+1)...)
+	rows, err := d.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return benchrig.RunPage{}, fmt.Errorf("list runs: %w", err)
 	}
@@ -193,6 +188,52 @@ func (d *DB) ListRuns(ctx context.Context, f benchrig.RunFilter) (benchrig.RunPa
 	return page, nil
 }
 
+// listQuery is ListRuns' statement for f at now. It asks for one run more
+// than the page holds (limit), to know whether there is a next page.
+func listQuery(f benchrig.RunFilter, now time.Time) (query string, args []any, limit int, err error) {
+	limit = f.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	var c conds
+	if f.Spec != "" {
+		c.add(`r.spec_name = ?`, f.Spec)
+	}
+	if len(f.Status) > 0 {
+		if err := c.addStatuses(f.Status, now); err != nil {
+			return "", nil, 0, err
+		}
+	}
+	// A spec narrows the walk to its runs (runs_spec): probe them.
+	probe := f.Spec != ""
+	if f.Node != "" {
+		c.add(usedNode.term(probe), f.Node)
+	}
+	if f.Arch != "" {
+		c.add(usedArch.term(probe), f.Arch)
+	}
+	for _, k := range benchrig.SortedKeys(f.Labels) {
+		c.add(hasLabel.term(probe), k, f.Labels[k])
+	}
+	if !f.Since.IsZero() {
+		c.add(sortKey+` >= ?`, encodeTime(f.Since))
+	}
+	if !f.Until.IsZero() {
+		c.add(sortKey+` < ?`, encodeTime(f.Until))
+	}
+	if f.Cursor != "" {
+		k, err := parseCursor(f.Cursor)
+		if err != nil {
+			return "", nil, 0, err
+		}
+		// Not the row value (sortKey, r.n) < (?, ?): SQLite searches an
+		// expression index by it only in this spelling.
+		c.add(sortKey+` <= ? AND NOT (`+sortKey+` = ? AND r.n >= ?)`, k.Started, k.Started, k.N)
+	}
+	return `SELECT ` + summaryCols + ` FROM runs r` + c.where() + ` ORDER BY ` + newestFirst + ` LIMIT ?`,
+		append(c.args, limit+1), limit, nil
+}
+
 // LatestFinished returns the latest run of q.Spec whose status is
 // finished (every trial ran, none failed), without its trials: the
 // baseline a new run is compared against. An empty Spec is EInvalid; no
@@ -202,24 +243,8 @@ func (d *DB) LatestFinished(ctx context.Context, q benchrig.BaselineQuery) (*ben
 		return nil, &benchrig.Error{Code: benchrig.EInvalid, Field: "spec", Msg: "latest finished run: no spec named"}
 	}
 	now := d.now()
-	before := q.Before
-	if before.IsZero() {
-		before = now
-	}
-	var c conds
-	c.add(`r.spec_name = ?`, q.Spec)
-	c.add(sortKey+` < ?`, encodeTime(before))
-	c.add(`r.status = 'finished'`)
-	if q.Pool != "" {
-		c.add(usedPool, q.Pool)
-	}
-	if q.Arch != "" {
-		c.add(usedArch, q.Arch)
-	}
-	if q.Exclude != "" {
-		c.add(`r.id != ?`, q.Exclude)
-	}
-	rows, err := d.db.QueryContext(ctx, `SELECT `+summaryCols+` FROM runs r`+c.where()+` ORDER BY `+newestFirst+` LIMIT 1`, c.args...)
+	query, args := latestQuery(q, now)
+	rows, err := d.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("latest finished run of %s: %w", q.Spec, err)
 	}
@@ -228,10 +253,46 @@ func (d *DB) LatestFinished(ctx context.Context, q benchrig.BaselineQuery) (*ben
 		return nil, fmt.Errorf("latest finished run of %s: %w", q.Spec, err)
 	}
 	if len(runs) == 0 {
-		return nil, benchrig.Errorf(benchrig.ENotFound, "no finished run of spec %s matches (pool %q, arch %q, before %s)",
-			q.Spec, q.Pool, q.Arch, before.UTC().Format(time.RFC3339))
+		what := "spec " + q.Spec
+		if q.Pool != "" {
+			what += " on pool " + q.Pool
+		}
+		if q.Arch != "" {
+			what += " on " + q.Arch
+		}
+		if !q.Before.IsZero() {
+			what += " before " + q.Before.UTC().Format(time.RFC3339)
+		}
+		if q.Exclude != "" {
+			what += " other than " + q.Exclude
+		}
+		return nil, benchrig.Errorf(benchrig.ENotFound, "no finished run of %s", what)
 	}
 	return &runs[0], nil
+}
+
+// latestQuery is LatestFinished's statement for q at now.
+func latestQuery(q benchrig.BaselineQuery, now time.Time) (string, []any) {
+	before := q.Before
+	if before.IsZero() {
+		before = now
+	}
+	var c conds
+	c.add(`r.spec_name = ?`, q.Spec)
+	c.add(sortKey+` < ?`, encodeTime(before))
+	c.add(`r.status = 'finished'`)
+	// The walk is the spec's runs, newest first, until a finished one
+	// matches: a short one, so probe.
+	if q.Pool != "" {
+		c.add(usedPool.probe, q.Pool)
+	}
+	if q.Arch != "" {
+		c.add(usedArch.probe, q.Arch)
+	}
+	if q.Exclude != "" {
+		c.add(`r.id != ?`, q.Exclude)
+	}
+	return `SELECT ` + summaryCols + ` FROM runs r` + c.where() + ` ORDER BY ` + newestFirst + ` LIMIT 1`, c.args
 }
 
 // CaseHistory returns, newest first, at most limit (<= 0: 50) of the runs
@@ -248,16 +309,7 @@ func (d *DB) CaseHistory(ctx context.Context, spec, caseID string, limit int) ([
 		limit = 50
 	}
 	now := d.now()
-	// The page of runs first (LIMIT counts runs), then their trials of the
-	// case through trials_rep; LEFT JOIN keeps a run whose trials of the
-	// case were all warmups.
-	rows, err := d.db.QueryContext(ctx, `WITH page AS (
-			SELECT r.id, r.n, r.started, r.status, r.heartbeat, `+sortKey+` AS sk FROM runs r
-			WHERE r.spec_name = ?1 AND EXISTS (SELECT 1 FROM trials t WHERE t.run_id = r.id AND t.case_id = ?2)
-			ORDER BY `+newestFirst+` LIMIT ?3)
-		SELECT p.id, p.started, p.status, p.heartbeat, t.node, t.outcome, t.wall_ns
-		FROM page p LEFT JOIN trials t ON t.run_id = p.id AND t.case_id = ?2 AND t.warmup = 0
-		ORDER BY p.sk DESC, p.n DESC`, spec, caseID, limit)
+	rows, err := d.db.QueryContext(ctx, caseHistoryQuery, spec, caseID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("case history of %s %s: %w", spec, caseID, err)
 	}
@@ -311,6 +363,18 @@ func (d *DB) CaseHistory(ctx context.Context, spec, caseID string, limit int) ([
 	}
 	return out, nil
 }
+
+// caseHistoryQuery selects the page of runs first (LIMIT counts runs),
+// then their measured trials of the case through trials_rep; LEFT JOIN
+// keeps a run whose trials of the case were all warmups. Parameters: spec,
+// case, limit.
+const caseHistoryQuery = `WITH page AS (
+		SELECT r.id, r.n, r.started, r.status, r.heartbeat, ` + sortKey + ` AS sk FROM runs r
+		WHERE r.spec_name = ?1 AND EXISTS (SELECT 1 FROM trials t WHERE t.run_id = r.id AND t.case_id = ?2)
+		ORDER BY ` + newestFirst + ` LIMIT ?3)
+	SELECT p.id, p.started, p.status, p.heartbeat, t.node, t.outcome, t.wall_ns
+	FROM page p LEFT JOIN trials t ON t.run_id = p.id AND t.case_id = ?2 AND t.warmup = 0
+	ORDER BY p.sk DESC, p.n DESC`
 
 // median of ds (sorted in place); the mean of the middle two for an even
 // count, 0 for none.

@@ -1,19 +1,25 @@
 // Package sqlite owns benchrig's embedded run store: one SQLite file (via the
-// pure-Go modernc.org/sqlite driver) holding every run, its cases, notes and
-// fingerprint, and every trial with all its raw measurements. It implements
-// runner.Recorder for the runner and the reading side (ListRuns, GetRun) for
-// the CLI and the web UI.
+// pure-Go modernc.org/sqlite driver) holding every run, its cases, notes,
+// fingerprint, nodes and labels, every trial with all its raw measurements
+// and its outcome, and every run's event log. It implements runner.Recorder
+// for the runner and benchrig.RunReader (ListRuns, GetRun, Events,
+// LatestFinished, CaseHistory) for the CLI and the web UI.
 //
 // Durability: the file is in WAL mode with synchronous=FULL, so AddTrial
 // returns only after the trial's commit has been fsynced; a crash (of the
 // process or of the machine) loses at most the trial in flight.
 //
-// Interrupted runs: a process that dies mid-run never calls FinishRun, so its
-// run stays in the store with status "running", Finished zero, and every trial
-// that was recorded before the crash. Such runs are listed and loaded like any
-// other; the store cannot tell a crashed run from one still in progress in
-// another process, so readers should present "running" as "running or
-// interrupted" and base statistics on the trials that are there.
+// Interrupted runs: a running run carries a heartbeat that its process
+// renews (Heartbeat) at least every benchrig.HeartbeatEvery. A process that
+// dies mid-run stops renewing it and never calls FinishRun, so its run stays
+// in the store with status "running", Finished zero, and every trial that was
+// recorded before the crash. Once its heartbeat is older than
+// benchrig.HeartbeatStale (or it has none, as runs from before heartbeats),
+// every read reports it as interrupted: ListRuns and its status filter,
+// GetRun, LatestFinished and CaseHistory alike. InterruptStale writes that
+// status for good, and ReopenRun makes an interrupted or cancelled run
+// running again for runs resume. The clock that judges staleness is the DB's
+// now, which tests replace.
 //
 // Schema: see migrations. The schema version is kept in PRAGMA user_version
 // and the file is marked as benchrig's with PRAGMA application_id.
@@ -140,10 +146,13 @@ var migrations = []string{
 	ALTER TABLE runs ADD COLUMN heartbeat TEXT;                    -- NULL when none
 	ALTER TABLE runs ADD COLUMN labels TEXT NOT NULL DEFAULT 'null';  -- JSON object
 	ALTER TABLE runs ADD COLUMN request TEXT NOT NULL DEFAULT 'null'; -- JSON benchrig.RunRequest
+	-- n and id in the run indexes: the filters' EXISTS probes (by run id)
+	-- and the cursor (by n) are answered from the index, and only the runs
+	-- on the page are read from the table.
 	DROP INDEX runs_started;
-	CREATE INDEX runs_sort ON runs (ifnull(started, ''));
-	CREATE INDEX runs_spec ON runs (spec_name, ifnull(started, ''));
-	CREATE INDEX runs_status ON runs (status, ifnull(started, ''));
+	CREATE INDEX runs_sort ON runs (ifnull(started, ''), n, id);
+	CREATE INDEX runs_spec ON runs (spec_name, ifnull(started, ''), n, id);
+	CREATE INDEX runs_status ON runs (status, ifnull(started, ''), n, id, heartbeat);
 
 	CREATE TABLE run_nodes (
 		run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
@@ -152,6 +161,9 @@ var migrations = []string{
 		pool   TEXT NOT NULL, -- '' for a local run
 		PRIMARY KEY (run_id, node)
 	) WITHOUT ROWID;
+	CREATE INDEX run_nodes_node ON run_nodes (node);
+	CREATE INDEX run_nodes_arch ON run_nodes (arch);
+	CREATE INDEX run_nodes_pool ON run_nodes (pool);
 	INSERT OR IGNORE INTO run_nodes (run_id, node, arch, pool)
 		SELECT r.id, json_extract(j.value, '$.name'), ifnull(json_extract(j.value, '$.arch'), ''), ifnull(json_extract(j.value, '$.pool'), '')
 		FROM runs r, json_each(r.case_maps, '$.nodes') j;
@@ -165,6 +177,7 @@ var migrations = []string{
 		value  TEXT NOT NULL,
 		PRIMARY KEY (run_id, key)
 	) WITHOUT ROWID;
+	CREATE INDEX run_labels_value ON run_labels (key, value);
 
 	CREATE TABLE events (
 		run_id      TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,

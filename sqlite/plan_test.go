@@ -1,0 +1,102 @@
+package sqlite
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/benchrig/benchrig"
+)
+
+// fullScan matches a query plan line that reads a whole table: a SCAN of
+// trials, events, run_nodes or run_labels under any alias, or of runs
+// without an index. A SCAN of the CaseHistory page (a CTE of at most limit
+// rows) is not one.
+var fullScan = regexp.MustCompile(`SCAN (t|trials|events|e|rn|run_nodes|l|run_labels)\b|SCAN (r|runs)( |$)(?:[^U]|$)|SCAN (r|runs)$`)
+
+// TestQueryPlans asks SQLite how it runs every read query and fails on a
+// full scan: each must be an index search whatever the store's size. The
+// plans do not depend on the data (the store has no ANALYZE statistics), so
+// a small store shows the plans of a large one.
+func TestQueryPlans(t *testing.T) {
+	db, _ := openTest(t)
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	cursor := pageKey{Started: encodeTime(at).(string), N: 7}.cursor()
+	type q struct {
+		name  string
+		query string
+		args  []any
+	}
+	var qs []q
+	filters := []struct {
+		name string
+		f    benchrig.RunFilter
+	}{
+		{"page", benchrig.RunFilter{}},
+		{"next page", benchrig.RunFilter{Cursor: cursor}},
+		{"spec", benchrig.RunFilter{Spec: "sort"}},
+		{"spec next page", benchrig.RunFilter{Spec: "sort", Cursor: cursor}},
+		{"status", benchrig.RunFilter{Status: []benchrig.RunStatus{benchrig.RunFailed}}},
+		{"status running", benchrig.RunFilter{Status: []benchrig.RunStatus{benchrig.RunRunning}}},
+		{"status interrupted", benchrig.RunFilter{Status: []benchrig.RunStatus{benchrig.RunInterrupted}}},
+		{"two statuses", benchrig.RunFilter{Status: []benchrig.RunStatus{benchrig.RunFailed, benchrig.RunCancelled}}},
+		{"node", benchrig.RunFilter{Node: "lab1"}},
+		{"arch", benchrig.RunFilter{Arch: "arm64"}},
+		{"labels", benchrig.RunFilter{Labels: map[string]string{"branch": "main", "ci": "yes"}}},
+		{"since until", benchrig.RunFilter{Since: at, Until: at.Add(time.Hour)}},
+		{"all", benchrig.RunFilter{Spec: "sort", Status: []benchrig.RunStatus{benchrig.RunFinished}, Node: "lab1", Arch: "arm64",
+			Labels: map[string]string{"branch": "main"}, Since: at, Until: at.Add(time.Hour), Cursor: cursor}},
+	}
+	for _, f := range filters {
+		query, args, _, err := listQuery(f.f, testNow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		qs = append(qs, q{"list " + f.name, query, args})
+	}
+	for _, b := range []struct {
+		name string
+		q    benchrig.BaselineQuery
+	}{
+		{"latest finished", benchrig.BaselineQuery{Spec: "sort"}},
+		{"latest finished pool arch", benchrig.BaselineQuery{Spec: "sort", Pool: "lab", Arch: "arm64", Before: at, Exclude: "x"}},
+	} {
+		query, args := latestQuery(b.q, testNow)
+		qs = append(qs, q{b.name, query, args})
+	}
+	qs = append(qs,
+		q{"case history", caseHistoryQuery, []any{"sort", "size=1k", 50}},
+		q{"events", eventsQuery, []any{"r1", 0}},
+	)
+	for _, tc := range qs {
+		t.Run(tc.name, func(t *testing.T) {
+			rows, err := db.db.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+tc.query, tc.args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			var plan []string
+			for rows.Next() {
+				var id, parent, notused int
+				var detail string
+				if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+					t.Fatal(err)
+				}
+				plan = append(plan, detail)
+			}
+			if err := rows.Err(); err != nil {
+				t.Fatal(err)
+			}
+			for _, line := range plan {
+				if fullScan.MatchString(line) {
+					t.Errorf("full scan %q in the plan:\n%s", line, strings.Join(plan, "\n"))
+				}
+			}
+			if testing.Verbose() {
+				t.Logf("plan:\n%s", strings.Join(plan, "\n"))
+			}
+		})
+	}
+}
