@@ -186,6 +186,11 @@ func TestListRunsCursor(t *testing.T) {
 		}
 	}
 
+	// A run with no start time did not start before anything.
+	if ids, _ := listIDs(t, db, benchrig.RunFilter{Until: t0.Add(time.Hour)}); !reflect.DeepEqual(ids, []string{"t0-b", "t0-a"}) {
+		t.Errorf("until t0+1h = %v, want [t0-b t0-a]", ids)
+	}
+
 	// A run recorded between two pages, newer than all, does not shift
 	// the next page.
 	_, first := listIDs(t, db, benchrig.RunFilter{Limit: 2})

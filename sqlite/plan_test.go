@@ -98,6 +98,8 @@ func TestQueryPlans(t *testing.T) {
 	qs = append(qs,
 		q{"case history", caseHistoryQuery, []any{"sort", "size=1k", 50}},
 		q{"events", eventsQuery, []any{"r1", 0}},
+		q{"trials of a run", trialsQuery, []any{"r1"}},
+		q{"run ID prefix", prefixQuery, []any{"2026", "2026\xff", 11}},
 	)
 	for _, tc := range qs {
 		t.Run(tc.name, func(t *testing.T) {

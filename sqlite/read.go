@@ -219,7 +219,8 @@ func listQuery(f benchrig.RunFilter, now time.Time) (query string, args []any, l
 		c.add(sortKey+` >= ?`, encodeTime(f.Since))
 	}
 	if !f.Until.IsZero() {
-		c.add(sortKey+` < ?`, encodeTime(f.Until))
+		// > '': a run with no start time did not start before anything.
+		c.add(sortKey+` > '' AND `+sortKey+` < ?`, encodeTime(f.Until))
 	}
 	if f.Cursor != "" {
 		k, err := parseCursor(f.Cursor)
@@ -279,7 +280,7 @@ func latestQuery(q benchrig.BaselineQuery, now time.Time) (string, []any) {
 	}
 	var c conds
 	c.add(`r.spec_name = ?`, q.Spec)
-	c.add(sortKey+` < ?`, encodeTime(before))
+	c.add(sortKey+` > '' AND `+sortKey+` < ?`, encodeTime(before))
 	c.add(`r.status = 'finished'`)
 	// The walk is the spec's runs, newest first, until a finished one
 	// matches: a short one, so probe.

@@ -391,9 +391,7 @@ func (d *DB) resolve(ctx context.Context, ref string) (string, error) {
 	if !errors.Is(err, sql.ErrNoRows) {
 		return "", fmt.Errorf("resolve run %s: %w", ref, err)
 	}
-	// substr rather than LIKE or GLOB: no wildcard in ref to escape.
-	rows, err := d.db.QueryContext(ctx, `SELECT r.id FROM runs r WHERE substr(r.id, 1, length(?1)) = ?1
-		ORDER BY `+newestFirst+` LIMIT ?2`, ref, maxCandidates+1)
+	rows, err := d.db.QueryContext(ctx, prefixQuery, ref, ref+"\xff", maxCandidates+1)
 	if err != nil {
 		return "", fmt.Errorf("resolve run %s: %w", ref, err)
 	}
@@ -421,6 +419,13 @@ func (d *DB) resolve(ctx context.Context, ref string) (string, error) {
 	return "", benchrig.Errorf(benchrig.EInvalid, "run prefix %s is ambiguous: it matches %s", ref, list)
 }
 
+// prefixQuery finds the IDs that start with a prefix: parameters prefix,
+// prefix+"\xff" and a limit. A range of the ID index rather than substr,
+// LIKE or GLOB, which scan every run (and the latter two would need ref's
+// wildcards escaped): no byte of UTF-8 is 0xff, so every ID with the prefix
+// sorts below prefix+"\xff".
+const prefixQuery = `SELECT r.id FROM runs r WHERE r.id >= ?1 AND r.id < ?2 ORDER BY ` + newestFirst + ` LIMIT ?3`
+
 // latestOffset parses "latest", "last", "latest~N" and "last~N".
 func latestOffset(ref string) (n int, ok bool, err error) {
 	head, tail, hasTilde := strings.Cut(ref, "~")
@@ -442,6 +447,12 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
+// trialsQuery reads a run's trials in seq order: parameter run ID.
+const trialsQuery = `SELECT
+	run_id, seq, case_id, idx, warmup, node, start, wall_ns, user_ns, sys_ns, max_rss,
+	exit_code, stdout_bytes, stderr_bytes, stderr_tail, error, source, metrics, attempt, outcome
+	FROM trials WHERE run_id = ? ORDER BY seq`
+
 func loadRun(ctx context.Context, q querier, id string, now time.Time) (*benchrig.Run, error) {
 	var rc runCols
 	err := q.QueryRowContext(ctx, `SELECT `+runSelectCols+` FROM runs r WHERE r.id = ?`, id).Scan(rc.dests()...)
@@ -457,10 +468,7 @@ func loadRun(ctx context.Context, q querier, id string, now time.Time) (*benchri
 		return nil, err
 	}
 
-	rows, err := q.QueryContext(ctx, `SELECT
-		run_id, seq, case_id, idx, warmup, node, start, wall_ns, user_ns, sys_ns, max_rss,
-		exit_code, stdout_bytes, stderr_bytes, stderr_tail, error, source, metrics, attempt, outcome
-		FROM trials WHERE run_id = ? ORDER BY seq`, id)
+	rows, err := q.QueryContext(ctx, trialsQuery, id)
 	if err != nil {
 		return nil, fmt.Errorf("load trials: %w", err)
 	}

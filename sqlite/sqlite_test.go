@@ -470,8 +470,18 @@ func TestDeleteRun(t *testing.T) {
 			}
 		}
 	}
+	if err := db.AddEvents(ctx, []benchrig.Event{{Run: "drop", Seq: 1, Kind: benchrig.EventRunStarted}}); err != nil {
+		t.Fatal(err)
+	}
 	if err := db.DeleteRun(ctx, "drop"); err != nil {
 		t.Fatal(err)
+	}
+	for _, table := range []string{"events", "run_nodes", "run_labels"} {
+		var n int
+		rawQuery(t, path, "SELECT count(*) FROM "+table+" WHERE run_id = 'drop'", &n)
+		if n != 0 {
+			t.Errorf("%d rows of the deleted run remain in %s", n, table)
+		}
 	}
 	if _, err := db.GetRun(ctx, "drop"); benchrig.ErrorCode(err) != benchrig.ENotFound {
 		t.Errorf("GetRun(drop) after delete: %v, want not found", err)
