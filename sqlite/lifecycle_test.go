@@ -847,3 +847,60 @@ func TestMigrateFromVersion2(t *testing.T) {
 		t.Errorf("duplicate repetition after migration: %v, want EInvalid", err)
 	}
 }
+
+// TestRunSetSpelling checks that ListRuns probes for a common value and
+// builds a set for a rare one, and that both give the same runs.
+func TestRunSetSpelling(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openTest(t)
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range setMax + 20 { // 514 main, 6 rare
+		run := &benchrig.Run{ID: fmt.Sprintf("r%04d", i), SpecName: "s", Started: base.Add(time.Duration(i) * time.Minute),
+			Labels: map[string]string{"branch": "main"}}
+		if i%100 == 0 {
+			run.Labels["branch"] = "rare"
+		}
+		cols, err := runColumns(run, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO runs (`+runInsertCols+`) VALUES (`+placeholders(len(cols))+`)`, cols...); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO run_labels (run_id, key, value) VALUES (?, 'branch', ?)`, run.ID, run.Labels["branch"]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		value     string
+		spec      string
+		wantProbe bool
+		wantFirst []string
+	}{
+		{"main", "", true, []string{"r0519", "r0518", "r0517"}},
+		{"rare", "", false, []string{"r0500", "r0400", "r0300"}},
+		{"rare", "s", true, []string{"r0500", "r0400", "r0300"}}, // within a spec: probe
+	}
+	for _, tc := range tests {
+		t.Run(tc.value+" spec "+tc.spec, func(t *testing.T) {
+			f := benchrig.RunFilter{Spec: tc.spec, Labels: map[string]string{"branch": tc.value}, Limit: 3}
+			term, err := db.counted(ctx, f)(hasLabel, "branch", tc.value)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if probe := term == hasLabel.probe(); probe != tc.wantProbe {
+				t.Errorf("spelling %s, want probe %v", term, tc.wantProbe)
+			}
+			if ids, _ := listIDs(t, db, f); !reflect.DeepEqual(ids, tc.wantFirst) {
+				t.Errorf("ListRuns = %v, want %v", ids, tc.wantFirst)
+			}
+		})
+	}
+}

@@ -94,38 +94,75 @@ func (c *conds) where() string {
 }
 
 // A run-set filter (a node, an architecture, a pool, a label) is spelled
-// one of two ways, and the better one depends on how many runs the query
-// walks in order:
+// one of two ways, and the better one depends on how many runs have the
+// value and how many runs the query walks in order:
 //
-//   - as a set: the IDs of the runs with that value, built once from an
-//     index of run_nodes or run_labels, then a cheap membership test for each
-//     run walked. The unary + keeps SQLite from driving the query by the set
-//     (fetching every run in it, then sorting them all). It suits a walk of
-//     the whole store: a rare label found its 50 runs in 5 ms this way,
-//     against 19 ms for probes.
+//   - as a set: the IDs of the runs with the value, built once from an index
+//     of run_nodes or run_labels, then a cheap membership test for each run
+//     walked. The unary + keeps SQLite from driving the query by the set
+//     (fetching every run in it, then sorting them all). It suits a rare
+//     value: a label of 1 run in 185 found its page of 50 in about 5 ms this
+//     way, against 19 ms probing every run walked.
 //   - as a probe: an EXISTS search of the primary key (run_id, ...) for each
-//     run walked. It suits a short walk, the runs of one spec: it builds no
-//     set of a common value (arch, pool) that the walk would not need.
+//     run walked. It suits a common value (an arch of half the runs: a page
+//     is found after a walk of about 100, where its set would hold
+//     thousands) and a short walk (the runs of one spec, the baseline query).
 //
-// See BenchmarkListRunsFiltered and BenchmarkLatestFinished.
-type runSet struct{ set, probe string }
+// ListRuns counts up to setMax rows of each value to choose; see
+// BenchmarkListRunsFiltered.
+type runSet struct {
+	from  string // the table and its alias
+	match string // the value's condition, on its index
+}
+
+func (s runSet) set() string {
+	return `+r.id IN (SELECT ` + s.alias() + `.run_id FROM ` + s.from + ` WHERE ` + s.match + `)`
+}
+
+func (s runSet) probe() string {
+	return `EXISTS (SELECT 1 FROM ` + s.from + ` WHERE ` + s.alias() + `.run_id = r.id AND ` + s.match + `)`
+}
+
+// count counts the rows of the value, up to its last parameter.
+func (s runSet) count() string {
+	return `SELECT count(*) FROM (SELECT 1 FROM ` + s.from + ` WHERE ` + s.match + ` LIMIT ?)`
+}
+
+func (s runSet) alias() string { return s.from[strings.LastIndexByte(s.from, ' ')+1:] }
 
 var (
-	usedNode = runSet{`+r.id IN (SELECT rn.run_id FROM run_nodes rn WHERE rn.node = ?)`,
-		`EXISTS (SELECT 1 FROM run_nodes rn WHERE rn.run_id = r.id AND rn.node = ?)`}
-	usedArch = runSet{`+r.id IN (SELECT rn.run_id FROM run_nodes rn WHERE rn.arch = ?)`,
-		`EXISTS (SELECT 1 FROM run_nodes rn WHERE rn.run_id = r.id AND rn.arch = ?)`}
-	usedPool = runSet{`+r.id IN (SELECT rn.run_id FROM run_nodes rn WHERE rn.pool = ?)`,
-		`EXISTS (SELECT 1 FROM run_nodes rn WHERE rn.run_id = r.id AND rn.pool = ?)`}
-	hasLabel = runSet{`+r.id IN (SELECT l.run_id FROM run_labels l WHERE l.key = ? AND l.value = ?)`,
-		`EXISTS (SELECT 1 FROM run_labels l WHERE l.run_id = r.id AND l.key = ? AND l.value = ?)`}
+	usedNode = runSet{"run_nodes rn", "rn.node = ?"}
+	usedArch = runSet{"run_nodes rn", "rn.arch = ?"}
+	usedPool = runSet{"run_nodes rn", "rn.pool = ?"}
+	hasLabel = runSet{"run_labels l", "l.key = ? AND l.value = ?"}
 )
 
-func (s runSet) term(probe bool) string {
-	if probe {
-		return s.probe
+// setMax is the number of runs with a value at and above which ListRuns
+// probes for it rather than building its set. Counting up to it costs at
+// most setMax index entries; a value that common is met every
+// runs/setMax runs (20 in a store of 10,000), so a page of 50 probes at
+// most about 1,000 runs.
+const setMax = 500
+
+// spelling picks a runSet's spelling for a query, given its arguments.
+type spelling func(s runSet, args ...any) (string, error)
+
+// counted is the spelling of ListRuns: probe within one spec's runs (a
+// short walk), else set or probe by how common the value is.
+func (d *DB) counted(ctx context.Context, f benchrig.RunFilter) spelling {
+	return func(s runSet, args ...any) (string, error) {
+		if f.Spec != "" {
+			return s.probe(), nil
+		}
+		var n int
+		if err := d.db.QueryRowContext(ctx, s.count(), append(args, setMax)...).Scan(&n); err != nil {
+			return "", err
+		}
+		if n >= setMax {
+			return s.probe(), nil
+		}
+		return s.set(), nil
 	}
-	return s.set
 }
 
 const (
@@ -168,7 +205,7 @@ func (c *conds) addStatuses(statuses []benchrig.RunStatus, now time.Time) error 
 // is EInvalid.
 func (d *DB) ListRuns(ctx context.Context, f benchrig.RunFilter) (benchrig.RunPage, error) {
 	now := d.now()
-	query, args, limit, err := listQuery(f, now)
+	query, args, limit, err := listQuery(f, now, d.counted(ctx, f))
 	if err != nil {
 		return benchrig.RunPage{}, fmt.Errorf("list runs: %w", err)
 	}
@@ -190,7 +227,7 @@ func (d *DB) ListRuns(ctx context.Context, f benchrig.RunFilter) (benchrig.RunPa
 
 // listQuery is ListRuns' statement for f at now. It asks for one run more
 // than the page holds (limit), to know whether there is a next page.
-func listQuery(f benchrig.RunFilter, now time.Time) (query string, args []any, limit int, err error) {
+func listQuery(f benchrig.RunFilter, now time.Time, spell spelling) (query string, args []any, limit int, err error) {
 	limit = f.Limit
 	if limit <= 0 {
 		limit = 50
@@ -204,16 +241,28 @@ func listQuery(f benchrig.RunFilter, now time.Time) (query string, args []any, l
 			return "", nil, 0, err
 		}
 	}
-	// A spec narrows the walk to its runs (runs_spec): probe them.
-	probe := f.Spec != ""
+	addSet := func(s runSet, args ...any) error {
+		term, err := spell(s, args...)
+		if err != nil {
+			return err
+		}
+		c.add(term, args...)
+		return nil
+	}
 	if f.Node != "" {
-		c.add(usedNode.term(probe), f.Node)
+		if err := addSet(usedNode, f.Node); err != nil {
+			return "", nil, 0, err
+		}
 	}
 	if f.Arch != "" {
-		c.add(usedArch.term(probe), f.Arch)
+		if err := addSet(usedArch, f.Arch); err != nil {
+			return "", nil, 0, err
+		}
 	}
 	for _, k := range benchrig.SortedKeys(f.Labels) {
-		c.add(hasLabel.term(probe), k, f.Labels[k])
+		if err := addSet(hasLabel, k, f.Labels[k]); err != nil {
+			return "", nil, 0, err
+		}
 	}
 	if !f.Since.IsZero() {
 		c.add(sortKey+` >= ?`, encodeTime(f.Since))
@@ -285,10 +334,10 @@ func latestQuery(q benchrig.BaselineQuery, now time.Time) (string, []any) {
 	// The walk is the spec's runs, newest first, until a finished one
 	// matches: a short one, so probe.
 	if q.Pool != "" {
-		c.add(usedPool.probe, q.Pool)
+		c.add(usedPool.probe(), q.Pool)
 	}
 	if q.Arch != "" {
-		c.add(usedArch.probe, q.Arch)
+		c.add(usedArch.probe(), q.Arch)
 	}
 	if q.Exclude != "" {
 		c.add(`r.id != ?`, q.Exclude)
