@@ -371,24 +371,25 @@ func (d *DB) CaseHistory(ctx context.Context, spec, caseID string, limit int) ([
 	)
 	for rows.Next() {
 		var (
-			id, status      string
-			started, hb     sql.NullString
-			node, outcome   sql.NullString
-			wall            sql.NullInt64
-			startT, hbT     time.Time
-			decodeErr, err2 error
+			id, status    string
+			started, hb   sql.NullString
+			node, outcome sql.NullString
+			wall          sql.NullInt64
 		)
 		if err := rows.Scan(&id, &started, &status, &hb, &node, &outcome, &wall); err != nil {
 			return nil, fmt.Errorf("case history of %s %s: %w", spec, caseID, err)
 		}
 		if len(out) == 0 || out[len(out)-1].RunID != id {
-			startT, decodeErr = decodeTime(started)
-			hbT, err2 = decodeTime(hb)
-			if err := errors.Join(decodeErr, err2); err != nil {
-				return nil, fmt.Errorf("case history of %s %s: run %s: %w", spec, caseID, id, err)
+			start, err := decodeTime(started)
+			if err != nil {
+				return nil, fmt.Errorf("case history of %s %s: run %s: started: %w", spec, caseID, id, err)
 			}
-			out = append(out, benchrig.CasePoint{RunID: id, Started: startT, CaseID: caseID,
-				Status: effectiveStatus(benchrig.RunStatus(status), hbT, now)})
+			heartbeat, err := decodeTime(hb)
+			if err != nil {
+				return nil, fmt.Errorf("case history of %s %s: run %s: heartbeat: %w", spec, caseID, id, err)
+			}
+			out = append(out, benchrig.CasePoint{RunID: id, Started: start, CaseID: caseID,
+				Status: effectiveStatus(benchrig.RunStatus(status), heartbeat, now)})
 			walls = append(walls, nil)
 			nodes = append(nodes, map[string]int{})
 		}

@@ -348,10 +348,10 @@ func (d *DB) DeleteRun(ctx context.Context, id string) error {
 	return nil
 }
 
-// sortKey orders runs by start time; NULL (a zero start) becomes ” and
-// sorts last, newest first. It is the expression of the runs_sort,
-// runs_spec and runs_status indexes, spelled the same so that SQLite uses
-// them.
+// sortKey orders runs by start time; NULL (a zero start) becomes the empty
+// string and sorts last, newest first. It is the expression of the
+// runs_sort, runs_spec and runs_status indexes, spelled the same so that
+// SQLite uses them.
 const sortKey = `ifnull(r.started, '')`
 
 // newestFirst orders runs by start time, then by insertion for equal times.
