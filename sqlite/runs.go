@@ -17,23 +17,67 @@ import (
 )
 
 // CreateRun records a new run: everything in run except Trials, which are
-// added one by one with AddTrial. An ID already in the store is EInvalid.
+// added one by one with AddTrial. A running run gets its Heartbeat, or a
+// fresh one (the store's clock) when that is zero. An ID already in the
+// store is EInvalid.
 func (d *DB) CreateRun(ctx context.Context, run *benchrig.Run) error {
 	if run.ID == "" {
 		return benchrig.Errorf(benchrig.EInvalid, "create run: empty run ID")
 	}
-	cols, err := runColumns(run)
+	hb := run.Heartbeat
+	if run.Status == benchrig.RunRunning && hb.IsZero() {
+		hb = d.now()
+	}
+	cols, err := runColumns(run, hb)
 	if err != nil {
 		return fmt.Errorf("create run %s: %w", run.ID, err)
 	}
 	d.wmu.Lock()
 	defer d.wmu.Unlock()
-	_, err = d.db.ExecContext(ctx, `INSERT INTO runs (`+runInsertCols+`) VALUES (`+placeholders(len(cols))+`)`, cols...)
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("create run %s: %w", run.ID, err)
+	}
+	defer tx.Rollback()
+	_, err = tx.ExecContext(ctx, `INSERT INTO runs (`+runInsertCols+`) VALUES (`+placeholders(len(cols))+`)`, cols...)
 	if err != nil {
 		if isConstraint(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE) {
 			return &benchrig.Error{Code: benchrig.EInvalid, Msg: fmt.Sprintf("create run %s: a run with this ID is already recorded", run.ID)}
 		}
 		return fmt.Errorf("create run %s: %w", run.ID, err)
+	}
+	if err := putRunNodes(ctx, tx, run.ID, run.Nodes, run.Placements, run.Fingerprint.Arch); err != nil {
+		return fmt.Errorf("create run %s: %w", run.ID, err)
+	}
+	for _, k := range benchrig.SortedKeys(run.Labels) {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO run_labels (run_id, key, value) VALUES (?, ?, ?)`, run.ID, k, run.Labels[k]); err != nil {
+			return fmt.Errorf("create run %s: label %s: %w", run.ID, k, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("create run %s: %w", run.ID, err)
+	}
+	return nil
+}
+
+// putRunNodes replaces the run_nodes rows of run id: one per node it used,
+// or, for a local run (no nodes, no placements), the one node "local" with
+// the host's architecture. A run on node pools that has contacted no node
+// yet has none.
+func putRunNodes(ctx context.Context, tx *sql.Tx, id string, nodes []benchrig.NodeFacts, placements map[string]benchrig.CasePlacement, hostArch string) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM run_nodes WHERE run_id = ?`, id); err != nil {
+		return fmt.Errorf("replace nodes: %w", err)
+	}
+	if len(nodes) == 0 && placements == nil {
+		nodes = []benchrig.NodeFacts{{Name: "local", Arch: hostArch}}
+	}
+	for _, n := range nodes {
+		// OR REPLACE: a node fingerprinted twice (pool check) keeps its
+		// latest facts.
+		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO run_nodes (run_id, node, arch, pool) VALUES (?, ?, ?, ?)`,
+			id, n.Name, n.Arch, n.Pool); err != nil {
+			return fmt.Errorf("node %s: %w", n.Name, err)
+		}
 	}
 	return nil
 }
@@ -41,64 +85,188 @@ func (d *DB) CreateRun(ctx context.Context, run *benchrig.Run) error {
 // AddTrial records one trial of a run created before. It is one
 // autocommitted INSERT, so it returns only once the trial is durable (see the
 // package comment). A trial for an unknown run is ENotFound; a second trial
-// with the same run and Seq is EInvalid.
+// with the same run and Seq, or the same case and repetition, is EInvalid.
+//
+// A trial whose Outcome is OK but whose measurement failed (built by code
+// that predates outcomes) is stored with the outcome its measurement gives,
+// so that the stored outcome and Trial.Failed never disagree.
 func (d *DB) AddTrial(ctx context.Context, t *benchrig.Trial) error {
 	metrics, err := encodeFloats(t.Metrics)
 	if err != nil {
 		return fmt.Errorf("add trial %d of run %s: %w", t.Seq, t.RunID, err)
 	}
+	outcome := t.Outcome
+	if outcome == benchrig.OutcomeOK {
+		outcome = benchrig.ClassifyMeasurement(t.Measurement)
+	}
 	d.wmu.Lock()
 	defer d.wmu.Unlock()
 	_, err = d.db.ExecContext(ctx, `INSERT INTO trials (
 		run_id, seq, case_id, idx, warmup, node, start, wall_ns, user_ns, sys_ns, max_rss,
-		exit_code, stdout_bytes, stderr_bytes, stderr_tail, error, source, metrics
-	) VALUES (`+placeholders(18)+`)`,
+		exit_code, stdout_bytes, stderr_bytes, stderr_tail, error, source, metrics, attempt, outcome
+	) VALUES (`+placeholders(20)+`)`,
 		t.RunID, t.Seq, t.CaseID, t.Index, t.Warmup, t.Node, encodeTime(t.Start),
 		int64(t.Wall), int64(t.User), int64(t.Sys), t.MaxRSS,
-		t.ExitCode, t.StdoutBytes, t.StderrBytes, t.StderrTail, t.Error, t.Source, metrics)
+		t.ExitCode, t.StdoutBytes, t.StderrBytes, t.StderrTail, t.Error, t.Source, metrics,
+		t.Attempt, outcome.String())
 	if err != nil {
 		switch {
 		case isConstraint(err, sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY):
 			return benchrig.Errorf(benchrig.ENotFound, "add trial %d: run %s not found", t.Seq, t.RunID)
 		case isConstraint(err, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY):
 			return benchrig.Errorf(benchrig.EInvalid, "add trial %d of run %s: a trial with this seq is already recorded", t.Seq, t.RunID)
+		case isConstraint(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE):
+			return benchrig.Errorf(benchrig.EInvalid, "add trial %d of run %s: case %s repetition %d is already recorded", t.Seq, t.RunID, t.CaseID, t.Index)
 		}
 		return fmt.Errorf("add trial %d of run %s: %w", t.Seq, t.RunID, err)
 	}
 	return nil
 }
 
-// FinishRun sets the final status and time of a run and merges notes into
-// its notes (a note for a case already noted replaces it). An unknown ID is
-// ENotFound.
+// FinishRun sets the final status and time of a run, clears its heartbeat
+// (no process runs it any more) and merges notes into its notes (a note for
+// a case already noted replaces it). An unknown ID is ENotFound.
 func (d *DB) FinishRun(ctx context.Context, id string, status benchrig.RunStatus, finished time.Time, notes map[string]string) error {
 	var merged map[string]string
-	return d.updateJSON(ctx, "finish run", id, "notes", &merged, func() {
+	return d.updateJSON(ctx, "finish run", id, "notes", &merged, func(*sql.Tx) error {
 		if len(notes) > 0 {
 			if merged == nil {
 				merged = make(map[string]string, len(notes))
 			}
 			maps.Copy(merged, notes)
 		}
-	}, "status = ?, finished = ?", string(status), encodeTime(finished))
+		return nil
+	}, "status = ?, finished = ?, heartbeat = NULL", string(status), encodeTime(finished))
+}
+
+// SetNote sets case caseID's note, replacing the one before; an empty note
+// removes it. An unknown ID is ENotFound.
+func (d *DB) SetNote(ctx context.Context, runID, caseID, note string) error {
+	var notes map[string]string
+	return d.updateJSON(ctx, "set note", runID, "notes", &notes, func(*sql.Tx) error {
+		if note == "" {
+			delete(notes, caseID)
+			return nil
+		}
+		if notes == nil {
+			notes = map[string]string{}
+		}
+		notes[caseID] = note
+		return nil
+	}, "")
 }
 
 // RecordNodeEvents keeps what happened to nodes during a run, and the
 // facts of every node it used (nodes may join mid-run), replacing what
-// was stored. An unknown ID is ENotFound.
+// was stored, run_nodes included. An unknown ID is ENotFound.
 func (d *DB) RecordNodeEvents(ctx context.Context, id string, nodes []benchrig.NodeFacts, events []benchrig.NodeEvent) error {
 	var m caseMaps
-	return d.updateJSON(ctx, "record node events", id, "case_maps", &m, func() {
+	return d.updateJSON(ctx, "record node events", id, "case_maps", &m, func(tx *sql.Tx) error {
 		m.Nodes, m.NodeEvents = nodes, events
+		var fp benchrig.Fingerprint
+		var raw string
+		if err := tx.QueryRowContext(ctx, `SELECT fingerprint FROM runs WHERE id = ?`, id).Scan(&raw); err != nil {
+			return err
+		}
+		if err := json.Unmarshal([]byte(raw), &fp); err != nil {
+			return fmt.Errorf("decode fingerprint: %w", err)
+		}
+		return putRunNodes(ctx, tx, id, nodes, m.Placements, fp.Arch)
 	}, "")
 }
 
+// Heartbeat says the run's process is alive at t: one UPDATE. A run that
+// is no longer running (finished, or marked interrupted by InterruptStale
+// while this process stalled) is EInvalid: the heartbeat must not revive
+// it, and the caller learns that it lost the run. An unknown ID is
+// ENotFound.
+func (d *DB) Heartbeat(ctx context.Context, runID string, t time.Time) error {
+	d.wmu.Lock()
+	res, err := d.db.ExecContext(ctx, `UPDATE runs SET heartbeat = ? WHERE id = ? AND status = 'running'`, encodeTime(t), runID)
+	d.wmu.Unlock()
+	if err != nil {
+		return fmt.Errorf("heartbeat of run %s: %w", runID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("heartbeat of run %s: %w", runID, err)
+	} else if n == 1 {
+		return nil
+	}
+	var status string
+	err = d.db.QueryRowContext(ctx, `SELECT status FROM runs WHERE id = ?`, runID).Scan(&status)
+	if errors.Is(err, sql.ErrNoRows) {
+		return benchrig.Errorf(benchrig.ENotFound, "heartbeat: run %s not found", runID)
+	}
+	if err != nil {
+		return fmt.Errorf("heartbeat of run %s: %w", runID, err)
+	}
+	return benchrig.Errorf(benchrig.EInvalid, "heartbeat of run %s: the run is %s, not running", runID, status)
+}
+
+// ReopenRun marks an interrupted or cancelled run running again, with a
+// fresh heartbeat at t and no finish time, for runs resume. Any other
+// status is EInvalid, and so is a running run whose heartbeat is not stale
+// at t (its process is alive). An unknown ID is ENotFound.
+func (d *DB) ReopenRun(ctx context.Context, runID string, t time.Time) error {
+	d.wmu.Lock()
+	defer d.wmu.Unlock()
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("reopen run %s: %w", runID, err)
+	}
+	defer tx.Rollback()
+	var status string
+	var hb sql.NullString
+	err = tx.QueryRowContext(ctx, `SELECT status, heartbeat FROM runs WHERE id = ?`, runID).Scan(&status, &hb)
+	if errors.Is(err, sql.ErrNoRows) {
+		return benchrig.Errorf(benchrig.ENotFound, "reopen run: run %s not found", runID)
+	}
+	if err != nil {
+		return fmt.Errorf("reopen run %s: %w", runID, err)
+	}
+	heartbeat, err := decodeTime(hb)
+	if err != nil {
+		return fmt.Errorf("reopen run %s: heartbeat: %w", runID, err)
+	}
+	switch effective := effectiveStatus(benchrig.RunStatus(status), heartbeat, t); effective {
+	case benchrig.RunInterrupted, benchrig.RunCancelled:
+	case benchrig.RunRunning:
+		return benchrig.Errorf(benchrig.EInvalid, "reopen run %s: it is running: its heartbeat is %s old, under %s, so its process is alive",
+			runID, t.Sub(heartbeat).Round(time.Millisecond), benchrig.HeartbeatStale)
+	default:
+		return benchrig.Errorf(benchrig.EInvalid, "reopen run %s: it is %s; only an interrupted or cancelled run can be resumed", runID, effective)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE runs SET status = 'running', heartbeat = ?, finished = NULL WHERE id = ?`, encodeTime(t), runID); err != nil {
+		return fmt.Errorf("reopen run %s: %w", runID, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("reopen run %s: %w", runID, err)
+	}
+	return nil
+}
+
+// effectiveStatus is the status readers see: a running run whose heartbeat
+// is missing or older than HeartbeatStale at now is interrupted. The SQL
+// filters say the same with staleCond.
+func effectiveStatus(status benchrig.RunStatus, heartbeat, now time.Time) benchrig.RunStatus {
+	if status == benchrig.RunRunning && (heartbeat.IsZero() || heartbeat.Before(now.Add(-benchrig.HeartbeatStale))) {
+		return benchrig.RunInterrupted
+	}
+	return status
+}
+
+// staleCond is effectiveStatus's test in SQL, for a running run; its one
+// parameter is staleBefore(now).
+const staleCond = `(r.heartbeat IS NULL OR r.heartbeat < ?)`
+
+func staleBefore(now time.Time) any { return encodeTime(now.Add(-benchrig.HeartbeatStale)) }
+
 // updateJSON changes the JSON column col of run id in one transaction
 // (BEGIN IMMEDIATE: no lost update): it decodes the column into v, calls
-// change, and writes v back, with the further assignments set (e.g.
-// "status = ?") and their args. An unknown ID is ENotFound; op names the
-// operation in errors.
-func (d *DB) updateJSON(ctx context.Context, op, id, col string, v any, change func(), set string, args ...any) error {
+// change (which may also write other rows in tx), and writes v back, with
+// the further assignments set (e.g. "status = ?") and their args. An
+// unknown ID is ENotFound; op names the operation in errors.
+func (d *DB) updateJSON(ctx context.Context, op, id, col string, v any, change func(tx *sql.Tx) error, set string, args ...any) error {
 	d.wmu.Lock()
 	defer d.wmu.Unlock()
 	tx, err := d.db.BeginTx(ctx, nil)
@@ -116,7 +284,9 @@ func (d *DB) updateJSON(ctx context.Context, op, id, col string, v any, change f
 	if err := json.Unmarshal([]byte(raw), v); err != nil {
 		return fmt.Errorf("%s %s: decode %s: %w", op, id, col, err)
 	}
-	change()
+	if err := change(tx); err != nil {
+		return fmt.Errorf("%s %s: %w", op, id, err)
+	}
 	enc, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("%s %s: encode %s: %w", op, id, col, err)
@@ -132,52 +302,6 @@ func (d *DB) updateJSON(ctx context.Context, op, id, col string, v any, change f
 		return fmt.Errorf("%s %s: %w", op, id, err)
 	}
 	return nil
-}
-
-// RunSummary is a run without its trials, as listed, with counts of them.
-// Its Trials field, a count, hides the embedded Run.Trials, which is nil.
-type RunSummary struct {
-	benchrig.Run
-	Trials  int // trials recorded, warmups included
-	Failed  int // trials that failed (Trial.Failed), warmups included
-	Warmups int // warmup trials
-}
-
-// ListRuns returns up to limit runs, newest (by start time) first, without
-// their trials. limit <= 0 means all.
-func (d *DB) ListRuns(ctx context.Context, limit int) ([]RunSummary, error) {
-	if limit <= 0 {
-		limit = -1 // SQLite: no limit
-	}
-	// Correlated subqueries rather than a join and GROUP BY: they run only
-	// for the runs on the page, each a range scan of the trials' primary key,
-	// where the join would count every trial in the store before limiting.
-	rows, err := d.db.QueryContext(ctx, `SELECT `+runSelectCols+`,
-			(SELECT count(*) FROM trials t WHERE t.run_id = r.id),
-			(SELECT count(*) FROM trials t WHERE t.run_id = r.id AND (t.exit_code != 0 OR t.error != '')),
-			(SELECT count(*) FROM trials t WHERE t.run_id = r.id AND t.warmup)
-		FROM runs r
-		ORDER BY `+newestFirst+` LIMIT ?`, limit)
-	if err != nil {
-		return nil, fmt.Errorf("list runs: %w", err)
-	}
-	defer rows.Close()
-	var out []RunSummary
-	for rows.Next() {
-		var s RunSummary
-		var rc runCols
-		if err := rows.Scan(append(rc.dests(), &s.Trials, &s.Failed, &s.Warmups)...); err != nil {
-			return nil, fmt.Errorf("list runs: %w", err)
-		}
-		if err := rc.decode(&s.Run); err != nil {
-			return nil, fmt.Errorf("list runs: %w", err)
-		}
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list runs: %w", err)
-	}
-	return out, nil
 }
 
 // GetRun loads a run whole, with its trials in Seq order. ref is a full run
@@ -199,7 +323,7 @@ func (d *DB) GetRun(ctx context.Context, ref string) (*benchrig.Run, error) {
 		return nil, fmt.Errorf("get run %s: %w", id, err)
 	}
 	defer tx.Rollback()
-	run, err := loadRun(ctx, tx, id)
+	run, err := loadRun(ctx, tx, id, d.now())
 	if err != nil {
 		return nil, fmt.Errorf("get run %s: %w", id, err)
 	}
@@ -224,9 +348,14 @@ func (d *DB) DeleteRun(ctx context.Context, id string) error {
 	return nil
 }
 
+// sortKey orders runs by start time; NULL (a zero start) becomes the empty
+// string and sorts last, newest first. It is the expression of the
+// runs_sort, runs_spec and runs_status indexes, spelled the same so that
+// SQLite uses them.
+const sortKey = `ifnull(r.started, '')`
+
 // newestFirst orders runs by start time, then by insertion for equal times.
-// NULL (zero) start times sort last.
-const newestFirst = `r.started DESC, r.n DESC`
+const newestFirst = sortKey + ` DESC, r.n DESC`
 
 // maxCandidates bounds the IDs listed in an ambiguous-prefix error.
 const maxCandidates = 10
@@ -262,9 +391,7 @@ func (d *DB) resolve(ctx context.Context, ref string) (string, error) {
 	if !errors.Is(err, sql.ErrNoRows) {
 		return "", fmt.Errorf("resolve run %s: %w", ref, err)
 	}
-	// substr rather than LIKE or GLOB: no wildcard in ref to escape.
-	rows, err := d.db.QueryContext(ctx, `SELECT r.id FROM runs r WHERE substr(r.id, 1, length(?1)) = ?1
-		ORDER BY `+newestFirst+` LIMIT ?2`, ref, maxCandidates+1)
+	rows, err := d.db.QueryContext(ctx, prefixQuery, ref, ref+"\xff", maxCandidates+1)
 	if err != nil {
 		return "", fmt.Errorf("resolve run %s: %w", ref, err)
 	}
@@ -292,6 +419,13 @@ func (d *DB) resolve(ctx context.Context, ref string) (string, error) {
 	return "", benchrig.Errorf(benchrig.EInvalid, "run prefix %s is ambiguous: it matches %s", ref, list)
 }
 
+// prefixQuery finds the IDs that start with a prefix: parameters prefix,
+// prefix+"\xff" and a limit. A range of the ID index rather than substr,
+// LIKE or GLOB, which scan every run (and the latter two would need ref's
+// wildcards escaped): no byte of UTF-8 is 0xff, so every ID with the prefix
+// sorts below prefix+"\xff".
+const prefixQuery = `SELECT r.id FROM runs r WHERE r.id >= ?1 AND r.id < ?2 ORDER BY ` + newestFirst + ` LIMIT ?3`
+
 // latestOffset parses "latest", "last", "latest~N" and "last~N".
 func latestOffset(ref string) (n int, ok bool, err error) {
 	head, tail, hasTilde := strings.Cut(ref, "~")
@@ -313,7 +447,13 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-func loadRun(ctx context.Context, q querier, id string) (*benchrig.Run, error) {
+// trialsQuery reads a run's trials in seq order: parameter run ID.
+const trialsQuery = `SELECT
+	run_id, seq, case_id, idx, warmup, node, start, wall_ns, user_ns, sys_ns, max_rss,
+	exit_code, stdout_bytes, stderr_bytes, stderr_tail, error, source, metrics, attempt, outcome
+	FROM trials WHERE run_id = ? ORDER BY seq`
+
+func loadRun(ctx context.Context, q querier, id string, now time.Time) (*benchrig.Run, error) {
 	var rc runCols
 	err := q.QueryRowContext(ctx, `SELECT `+runSelectCols+` FROM runs r WHERE r.id = ?`, id).Scan(rc.dests()...)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -324,14 +464,11 @@ func loadRun(ctx context.Context, q querier, id string) (*benchrig.Run, error) {
 		return nil, err
 	}
 	run := &benchrig.Run{}
-	if err := rc.decode(run); err != nil {
+	if err := rc.decode(run, now); err != nil {
 		return nil, err
 	}
 
-	rows, err := q.QueryContext(ctx, `SELECT
-		run_id, seq, case_id, idx, warmup, node, start, wall_ns, user_ns, sys_ns, max_rss,
-		exit_code, stdout_bytes, stderr_bytes, stderr_tail, error, source, metrics
-		FROM trials WHERE run_id = ? ORDER BY seq`, id)
+	rows, err := q.QueryContext(ctx, trialsQuery, id)
 	if err != nil {
 		return nil, fmt.Errorf("load trials: %w", err)
 	}
@@ -342,10 +479,11 @@ func loadRun(ctx context.Context, q querier, id string) (*benchrig.Run, error) {
 			start           sql.NullString
 			wall, user, sys int64
 			metrics         string
+			outcome         string
 		)
 		if err := rows.Scan(&t.RunID, &t.Seq, &t.CaseID, &t.Index, &t.Warmup, &t.Node, &start,
 			&wall, &user, &sys, &t.MaxRSS, &t.ExitCode, &t.StdoutBytes, &t.StderrBytes,
-			&t.StderrTail, &t.Error, &t.Source, &metrics); err != nil {
+			&t.StderrTail, &t.Error, &t.Source, &metrics, &t.Attempt, &outcome); err != nil {
 			return nil, fmt.Errorf("load trials: %w", err)
 		}
 		t.Wall, t.User, t.Sys = time.Duration(wall), time.Duration(user), time.Duration(sys)
@@ -354,6 +492,9 @@ func loadRun(ctx context.Context, q querier, id string) (*benchrig.Run, error) {
 		}
 		if t.Metrics, err = decodeFloats(metrics); err != nil {
 			return nil, fmt.Errorf("load trial %d: metrics: %w", t.Seq, err)
+		}
+		if t.Outcome, err = benchrig.ParseOutcome(outcome); err != nil {
+			return nil, fmt.Errorf("load trial %d: %w", t.Seq, err)
 		}
 		run.Trials = append(run.Trials, t)
 	}
@@ -366,13 +507,15 @@ func loadRun(ctx context.Context, q querier, id string) (*benchrig.Run, error) {
 // The run columns, in the order of runColumns and runCols.dests.
 const (
 	runInsertCols = `id, spec_name, spec_hash, spec_file, spec_source, overrides, status, started, finished,
-		fingerprint, cases, baseline_id, notes, throughput, throughput_unit, scaling_param, case_maps`
+		fingerprint, cases, baseline_id, notes, throughput, throughput_unit, scaling_param, case_maps,
+		heartbeat, labels, request`
 	runSelectCols = `r.id, r.spec_name, r.spec_hash, r.spec_file, r.spec_source, r.overrides, r.status, r.started, r.finished,
-		r.fingerprint, r.cases, r.baseline_id, r.notes, r.throughput, r.throughput_unit, r.scaling_param, r.case_maps`
+		r.fingerprint, r.cases, r.baseline_id, r.notes, r.throughput, r.throughput_unit, r.scaling_param, r.case_maps,
+		r.heartbeat, r.labels, r.request`
 )
 
-// runColumns encodes run for runInsertCols.
-func runColumns(run *benchrig.Run) ([]any, error) {
+// runColumns encodes run for runInsertCols, with heartbeat hb.
+func runColumns(run *benchrig.Run, hb time.Time) ([]any, error) {
 	overrides, err := json.Marshal(run.Overrides)
 	if err != nil {
 		return nil, fmt.Errorf("encode overrides: %w", err)
@@ -402,9 +545,18 @@ func runColumns(run *benchrig.Run) ([]any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode case maps: %w", err)
 	}
+	labels, err := json.Marshal(run.Labels)
+	if err != nil {
+		return nil, fmt.Errorf("encode labels: %w", err)
+	}
+	req, err := json.Marshal(run.Request)
+	if err != nil {
+		return nil, fmt.Errorf("encode request: %w", err)
+	}
 	return []any{run.ID, run.SpecName, run.SpecHash, run.SpecFile, run.SpecSource, string(overrides),
 		string(run.Status), encodeTime(run.Started), encodeTime(run.Finished), string(fp), string(cases),
-		run.BaselineID, string(notes), tp, string(run.ThroughputUnit), run.ScalingParam, string(maps)}, nil
+		run.BaselineID, string(notes), tp, string(run.ThroughputUnit), run.ScalingParam, string(maps),
+		encodeTime(hb), string(labels), string(req)}, nil
 }
 
 // caseMaps is the stored form of a run's per-case maps, with its own JSON
@@ -431,14 +583,19 @@ type runCols struct {
 	started, finished                            sql.NullString
 	fingerprint, cases, baselineID, notes, tp, u string
 	scaling, caseMaps                            string
+	heartbeat                                    sql.NullString
+	labels, request                              string
 }
 
 func (c *runCols) dests() []any {
 	return []any{&c.id, &c.specName, &c.specHash, &c.specFile, &c.specSource, &c.overrides, &c.status,
-		&c.started, &c.finished, &c.fingerprint, &c.cases, &c.baselineID, &c.notes, &c.tp, &c.u, &c.scaling, &c.caseMaps}
+		&c.started, &c.finished, &c.fingerprint, &c.cases, &c.baselineID, &c.notes, &c.tp, &c.u, &c.scaling, &c.caseMaps,
+		&c.heartbeat, &c.labels, &c.request}
 }
 
-func (c *runCols) decode(run *benchrig.Run) error {
+// decode fills run; its status is the effective one at now (see
+// effectiveStatus).
+func (c *runCols) decode(run *benchrig.Run, now time.Time) error {
 	run.ID, run.SpecName, run.SpecHash, run.SpecFile = c.id, c.specName, c.specHash, c.specFile
 	run.SpecSource = c.specSource
 	run.Status = benchrig.RunStatus(c.status)
@@ -451,6 +608,16 @@ func (c *runCols) decode(run *benchrig.Run) error {
 	}
 	if run.Finished, err = decodeTime(c.finished); err != nil {
 		return fmt.Errorf("run %s: finished: %w", c.id, err)
+	}
+	if run.Heartbeat, err = decodeTime(c.heartbeat); err != nil {
+		return fmt.Errorf("run %s: heartbeat: %w", c.id, err)
+	}
+	run.Status = effectiveStatus(run.Status, run.Heartbeat, now)
+	if err := json.Unmarshal([]byte(c.labels), &run.Labels); err != nil {
+		return fmt.Errorf("run %s: labels: %w", c.id, err)
+	}
+	if err := json.Unmarshal([]byte(c.request), &run.Request); err != nil {
+		return fmt.Errorf("run %s: request: %w", c.id, err)
 	}
 	if err := json.Unmarshal([]byte(c.overrides), &run.Overrides); err != nil {
 		return fmt.Errorf("run %s: overrides: %w", c.id, err)

@@ -1,19 +1,25 @@
 // Package sqlite owns benchrig's embedded run store: one SQLite file (via the
-// pure-Go modernc.org/sqlite driver) holding every run, its cases, notes and
-// fingerprint, and every trial with all its raw measurements. It implements
-// runner.Recorder for the runner and the reading side (ListRuns, GetRun) for
-// the CLI and the web UI.
+// pure-Go modernc.org/sqlite driver) holding every run, its cases, notes,
+// fingerprint, nodes and labels, every trial with all its raw measurements
+// and its outcome, and every run's event log. It implements runner.Recorder
+// for the runner and benchrig.RunReader (ListRuns, GetRun, Events,
+// LatestFinished, CaseHistory) for the CLI and the web UI.
 //
 // Durability: the file is in WAL mode with synchronous=FULL, so AddTrial
 // returns only after the trial's commit has been fsynced; a crash (of the
 // process or of the machine) loses at most the trial in flight.
 //
-// Interrupted runs: a process that dies mid-run never calls FinishRun, so its
-// run stays in the store with status "running", Finished zero, and every trial
-// that was recorded before the crash. Such runs are listed and loaded like any
-// other; the store cannot tell a crashed run from one still in progress in
-// another process, so readers should present "running" as "running or
-// interrupted" and base statistics on the trials that are there.
+// Interrupted runs: a running run carries a heartbeat that its process
+// renews (Heartbeat) at least every benchrig.HeartbeatEvery. A process that
+// dies mid-run stops renewing it and never calls FinishRun, so its run stays
+// in the store with status "running", Finished zero, and every trial that was
+// recorded before the crash. Once its heartbeat is older than
+// benchrig.HeartbeatStale (or it has none, as runs from before heartbeats),
+// every read reports it as interrupted: ListRuns and its status filter,
+// GetRun, LatestFinished and CaseHistory alike. InterruptStale writes that
+// status for good, and ReopenRun makes an interrupted or cancelled run
+// running again for runs resume. The clock that judges staleness is the DB's
+// now, which tests replace.
 //
 // Schema: see migrations. The schema version is kept in PRAGMA user_version
 // and the file is marked as benchrig's with PRAGMA application_id.
@@ -28,6 +34,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/benchrig/benchrig"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
@@ -99,6 +106,97 @@ var migrations = []string{
 	// 2: per-case maps of a run (group baselines, ceilings, skipped cases,
 	// file counts), as one JSON object: see caseMaps.
 	`ALTER TABLE runs ADD COLUMN case_maps TEXT NOT NULL DEFAULT '{}';`,
+	// 3: the run lifecycle. Trials get their attempt and outcome (the
+	// outcome of an older row is read back from its exit code and error,
+	// the way benchrig.ClassifyMeasurement and the runner decided it), and
+	// a repetition may be recorded once only. Runs get a heartbeat (NULL:
+	// none, a running run without one reads as interrupted), the
+	// submitter's labels and the request that started them. run_nodes and
+	// run_labels repeat a run's nodes and labels as rows, so the list
+	// filters and the baseline query are index searches, not JSON scans.
+	// events is the run's event log. Every read orders runs by
+	// ifnull(started, ''), so a zero start (NULL) sorts last and one index
+	// serves ordering and keyset paging alike; it replaces runs_started.
+	`ALTER TABLE trials ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE trials ADD COLUMN outcome TEXT NOT NULL DEFAULT 'ok';
+	UPDATE trials SET outcome = CASE
+			WHEN error = 'cancelled' THEN 'cancelled'
+			WHEN error = 'timeout' THEN 'timeout'
+			WHEN error LIKE 'node-lost%' THEN 'node-lost'
+			WHEN error LIKE '%executor: %' THEN 'executor-error'
+			ELSE 'failed'
+		END
+		WHERE exit_code != 0 OR error != '';
+	-- A store written before the unique index may hold a repetition twice
+	-- (a trial in flight when its node was lost, recorded on both nodes).
+	-- Its later copies keep their measurements under new repetition numbers
+	-- after the case's last, rather than being dropped or failing the
+	-- migration.
+	UPDATE trials SET idx = d.new_idx FROM (
+			SELECT x.run_id, x.seq, m.max_idx + row_number() OVER (PARTITION BY x.run_id, x.case_id ORDER BY x.seq) AS new_idx
+			FROM (SELECT run_id, seq, case_id, row_number() OVER (PARTITION BY run_id, case_id, idx ORDER BY seq) AS k FROM trials) x
+			JOIN (SELECT run_id, case_id, max(idx) AS max_idx FROM trials GROUP BY run_id, case_id) m USING (run_id, case_id)
+			WHERE x.k > 1
+		) d
+		WHERE trials.run_id = d.run_id AND trials.seq = d.seq;
+	CREATE UNIQUE INDEX trials_rep ON trials (run_id, case_id, idx);
+	-- ListRuns' counts read this small covering index, not whole trial rows.
+	CREATE INDEX trials_counts ON trials (run_id, warmup, outcome);
+
+	ALTER TABLE runs ADD COLUMN heartbeat TEXT;                    -- NULL when none
+	ALTER TABLE runs ADD COLUMN labels TEXT NOT NULL DEFAULT 'null';  -- JSON object
+	ALTER TABLE runs ADD COLUMN request TEXT NOT NULL DEFAULT 'null'; -- JSON benchrig.RunRequest
+	-- n and id in the run indexes: the filters' EXISTS probes (by run id)
+	-- and the cursor (by n) are answered from the index, and only the runs
+	-- on the page are read from the table.
+	DROP INDEX runs_started;
+	CREATE INDEX runs_sort ON runs (ifnull(started, ''), n, id);
+	CREATE INDEX runs_spec ON runs (spec_name, ifnull(started, ''), n, id);
+	CREATE INDEX runs_status ON runs (status, ifnull(started, ''), n, id, heartbeat);
+
+	CREATE TABLE run_nodes (
+		run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+		node   TEXT NOT NULL,
+		arch   TEXT NOT NULL,
+		pool   TEXT NOT NULL, -- '' for a local run
+		PRIMARY KEY (run_id, node)
+	) WITHOUT ROWID;
+	CREATE INDEX run_nodes_node ON run_nodes (node);
+	CREATE INDEX run_nodes_arch ON run_nodes (arch);
+	CREATE INDEX run_nodes_pool ON run_nodes (pool);
+	INSERT OR IGNORE INTO run_nodes (run_id, node, arch, pool)
+		SELECT r.id, json_extract(j.value, '$.name'), ifnull(json_extract(j.value, '$.arch'), ''), ifnull(json_extract(j.value, '$.pool'), '')
+		FROM runs r, json_each(r.case_maps, '$.nodes') j;
+	INSERT OR IGNORE INTO run_nodes (run_id, node, arch, pool)
+		SELECT r.id, 'local', ifnull(json_extract(r.fingerprint, '$.arch'), ''), '' FROM runs r
+		WHERE json_extract(r.case_maps, '$.nodes') IS NULL AND json_extract(r.case_maps, '$.placements') IS NULL;
+
+	CREATE TABLE run_labels (
+		run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+		key    TEXT NOT NULL,
+		value  TEXT NOT NULL,
+		PRIMARY KEY (run_id, key)
+	) WITHOUT ROWID;
+	CREATE INDEX run_labels_value ON run_labels (key, value);
+
+	CREATE TABLE events (
+		run_id      TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+		seq         INTEGER NOT NULL,
+		time        TEXT,
+		kind        TEXT NOT NULL,    -- benchrig.EventKind's String
+		trial_case  TEXT,             -- with trial_rep and trial_attempt: the TrialRef; NULL without one
+		trial_rep   INTEGER,
+		trial_attempt INTEGER,
+		case_id     TEXT NOT NULL,
+		node        TEXT NOT NULL,
+		warmup      INTEGER NOT NULL,
+		outcome     TEXT,             -- benchrig.Outcome's String; NULL without one
+		duration_ns INTEGER NOT NULL,
+		msg         TEXT NOT NULL,
+		done        INTEGER NOT NULL,
+		total       INTEGER NOT NULL,
+		PRIMARY KEY (run_id, seq)
+	) WITHOUT ROWID;`,
 }
 
 // DB is an open run store. It is safe for use by several goroutines, and
@@ -112,6 +210,10 @@ type DB struct {
 	// sleeps and retries) keeps concurrent AddTrial calls fair and fast.
 	// Other processes are still handled by busy_timeout.
 	wmu sync.Mutex
+
+	// now is the clock that decides whether a running run's heartbeat is
+	// stale; tests set it instead of sleeping.
+	now func() time.Time
 }
 
 // Open opens the run store at path, creating the file and its parent
@@ -161,7 +263,7 @@ func open(ctx context.Context, path, synchronous string) (*DB, error) {
 	if err != nil {
 		return nil, pathError(path, "open run store", err)
 	}
-	d := &DB{db: sdb, path: path}
+	d := &DB{db: sdb, path: path, now: time.Now}
 	if err := d.migrate(ctx); err != nil {
 		sdb.Close()
 		return nil, err

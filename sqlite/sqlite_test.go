@@ -33,8 +33,13 @@ func openTest(t testing.TB) (*DB, string) {
 		t.Fatalf("Open(%s): %v", path, err)
 	}
 	t.Cleanup(func() { db.Close() })
+	db.now = func() time.Time { return testNow }
 	return db, path
 }
+
+// testNow is the clock of openTest's stores: a run created running gets
+// it as its heartbeat, and stays running until a test moves the clock.
+var testNow = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 
 // rawQuery reads one value from the file behind the store's back.
 func rawQuery(t *testing.T, path, query string, dest any) {
@@ -80,6 +85,8 @@ func sampleRun(id string, started time.Time) *benchrig.Run {
 		Skipped:         map[string]string{"size=1m,algo=merge": "required program mergesort not found"},
 		Files:           map[string]int{"size=1k,algo=quick": 12},
 		ThroughputBytes: map[string]float64{"size=1k,algo=quick": 5e6},
+		Labels:          map[string]string{"branch": "main", "ci": "nightly"},
+		Request:         &benchrig.RunRequest{SpecFile: "specs/sort.yaml", Sets: []string{"size=1k,1m"}, Repeat: 5, Dir: "/src"},
 	}
 }
 
@@ -111,13 +118,19 @@ func sampleTrials(run *benchrig.Run, n int) []benchrig.Trial {
 	out[n-2].StderrTail = "panic: boom\n\x00binary\xfftail ünïcode"
 	out[n-2].StderrBytes = 1 << 20
 	out[n-2].Metrics = map[string]float64{}
-	out[n-1] = benchrig.Trial{RunID: run.ID, CaseID: run.Cases[0].ID, Seq: n - 1}
+	out[n-2].Outcome = benchrig.OutcomeTimeout
+	out[n-2].Attempt = 1
+	// Index n: a repetition no other trial of the case has.
+	out[n-1] = benchrig.Trial{RunID: run.ID, CaseID: run.Cases[0].ID, Seq: n - 1, Index: n}
 	return out
 }
 
 // normalized is what the store gives back for r: times in UTC without a
-// monotonic reading.
+// monotonic reading, and a running run's heartbeat from the store's clock.
 func normalized(r benchrig.Run, trials []benchrig.Trial) *benchrig.Run {
+	if r.Status == benchrig.RunRunning && r.Heartbeat.IsZero() {
+		r.Heartbeat = testNow
+	}
 	r.Started = r.Started.UTC()
 	r.Finished = r.Finished.UTC()
 	r.Trials = nil
@@ -168,6 +181,7 @@ func TestRoundTrip(t *testing.T) {
 				}
 				want.Status = benchrig.RunFailed
 				want.Finished = fin.UTC()
+				want.Heartbeat = time.Time{} // cleared: no process runs it
 				want.Notes = map[string]string{"size=1k,algo=quick": "stopped at CI 1.2%", "size=1m,algo=merge": "1 of 3 failed"}
 			}
 			got, err := db.GetRun(ctx, tc.run.ID)
@@ -241,7 +255,7 @@ func TestListRuns(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i := range r.trials {
-			tr := benchrig.Trial{RunID: r.id, Seq: i, Warmup: i < r.warm}
+			tr := benchrig.Trial{RunID: r.id, Seq: i, Index: i, Warmup: i < r.warm}
 			if i >= r.trials-r.fail {
 				if i%2 == 0 {
 					tr.ExitCode = 2
@@ -261,26 +275,26 @@ func TestListRuns(t *testing.T) {
 		limit int
 		want  []string
 	}{
-		{"all", 0, []string{"d", "c", "b", "a", "z"}},
-		{"negative is all", -1, []string{"d", "c", "b", "a", "z"}},
+		{"zero is the default page", 0, []string{"d", "c", "b", "a", "z"}},
+		{"negative is the default page", -1, []string{"d", "c", "b", "a", "z"}},
 		{"limit", 2, []string{"d", "c"}},
 		{"limit above count", 10, []string{"d", "c", "b", "a", "z"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := db.ListRuns(ctx, tc.limit)
+			got, err := db.ListRuns(ctx, benchrig.RunFilter{Limit: tc.limit})
 			if err != nil {
 				t.Fatal(err)
 			}
 			var ids []string
-			for _, s := range got {
+			for _, s := range got.Runs {
 				ids = append(ids, s.ID)
 				for _, r := range runs {
 					if r.id != s.ID {
 						continue
 					}
-					if s.Trials != r.trials || s.Failed != r.fail || s.Warmups != r.warm {
-						t.Errorf("%s: trials/failed/warmups = %d/%d/%d, want %d/%d/%d", s.ID, s.Trials, s.Failed, s.Warmups, r.trials, r.fail, r.warm)
+					if s.TrialCount != r.trials || s.FailedCount != r.fail || s.WarmupCount != r.warm {
+						t.Errorf("%s: trials/failed/warmups = %d/%d/%d, want %d/%d/%d", s.ID, s.TrialCount, s.FailedCount, s.WarmupCount, r.trials, r.fail, r.warm)
 					}
 					if s.Run.Trials != nil {
 						t.Errorf("%s: summary carries %d trials", s.ID, len(s.Run.Trials))
@@ -299,8 +313,8 @@ func TestListRuns(t *testing.T) {
 
 func TestListRunsEmpty(t *testing.T) {
 	db, _ := openTest(t)
-	got, err := db.ListRuns(context.Background(), 10)
-	if err != nil || len(got) != 0 {
+	got, err := db.ListRuns(context.Background(), benchrig.RunFilter{Limit: 10})
+	if err != nil || len(got.Runs) != 0 || got.Next != "" {
 		t.Fatalf("ListRuns on empty store = %v, %v", got, err)
 	}
 }
@@ -456,8 +470,18 @@ func TestDeleteRun(t *testing.T) {
 			}
 		}
 	}
+	if err := db.AddEvents(ctx, []benchrig.Event{{Run: "drop", Seq: 1, Kind: benchrig.EventRunStarted}}); err != nil {
+		t.Fatal(err)
+	}
 	if err := db.DeleteRun(ctx, "drop"); err != nil {
 		t.Fatal(err)
+	}
+	for _, table := range []string{"events", "run_nodes", "run_labels"} {
+		var n int
+		rawQuery(t, path, "SELECT count(*) FROM "+table+" WHERE run_id = 'drop'", &n)
+		if n != 0 {
+			t.Errorf("%d rows of the deleted run remain in %s", n, table)
+		}
 	}
 	if _, err := db.GetRun(ctx, "drop"); benchrig.ErrorCode(err) != benchrig.ENotFound {
 		t.Errorf("GetRun(drop) after delete: %v, want not found", err)
@@ -640,7 +664,7 @@ func TestConcurrentAddTrial(t *testing.T) {
 		wg.Go(func() {
 			for i := range each {
 				seq := w*each + i
-				tr := benchrig.Trial{RunID: "conc", Seq: seq, CaseID: run.Cases[seq%4].ID,
+				tr := benchrig.Trial{RunID: "conc", Seq: seq, Index: seq, CaseID: run.Cases[seq%4].ID,
 					Measurement: benchrig.Measurement{Wall: time.Duration(seq), Metrics: map[string]float64{"seq": float64(seq)}}}
 				if err := db.AddTrial(ctx, &tr); err != nil {
 					errs <- err
@@ -662,7 +686,7 @@ func TestConcurrentAddTrial(t *testing.T) {
 						errs <- fmt.Errorf("trials out of order: %d after %d", tr.Seq, r.Trials[i-1].Seq)
 					}
 				}
-				if _, err := db.ListRuns(ctx, 5); err != nil {
+				if _, err := db.ListRuns(ctx, benchrig.RunFilter{Limit: 5}); err != nil {
 					errs <- err
 				}
 			}
@@ -712,6 +736,7 @@ func TestVisibleWithoutClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db2.Close()
+	db2.now = db.now
 	got, err := db2.GetRun(ctx, "open")
 	if err != nil {
 		t.Fatal(err)
@@ -726,7 +751,8 @@ const crashEnv = "BENCHRIG_SQLITE_CRASH_CHILD"
 // TestCrashKeepsAcknowledgedTrials runs a child process that records trials
 // and reports each one AddTrial returned for, kills it with SIGKILL mid-run,
 // and checks that every reported trial is in the store and that the run is
-// left "running" and readable, as the package comment promises.
+// left readable, and reads as interrupted once its heartbeat is stale, as
+// the package comment promises.
 func TestCrashKeepsAcknowledgedTrials(t *testing.T) {
 	if path := os.Getenv(crashEnv); path != "" {
 		crashChild(path)
@@ -770,12 +796,15 @@ func TestCrashKeepsAcknowledgedTrials(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
+	// The child wrote its heartbeat when it created the run; a reader
+	// HeartbeatStale later takes it for dead.
+	db.now = func() time.Time { return time.Now().Add(benchrig.HeartbeatStale + time.Second) }
 	got, err := db.GetRun(context.Background(), "latest")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Status != benchrig.RunRunning || !got.Finished.IsZero() {
-		t.Errorf("interrupted run: status %s finished %v, want running and zero", got.Status, got.Finished)
+	if got.Status != benchrig.RunInterrupted || !got.Finished.IsZero() || got.Heartbeat.IsZero() {
+		t.Errorf("crashed run: status %s finished %v heartbeat %v, want interrupted, zero and set", got.Status, got.Finished, got.Heartbeat)
 	}
 	if len(got.Trials) < acked+1 {
 		t.Fatalf("store has %d trials, child acknowledged %d", len(got.Trials), acked+1)
@@ -785,8 +814,9 @@ func TestCrashKeepsAcknowledgedTrials(t *testing.T) {
 			t.Errorf("trial %d: seq %d wall %v", i, tr.Seq, tr.Wall)
 		}
 	}
-	list, err := db.ListRuns(context.Background(), 0)
-	if err != nil || len(list) != 1 || list[0].Trials != len(got.Trials) {
+	page, err := db.ListRuns(context.Background(), benchrig.RunFilter{})
+	list := page.Runs
+	if err != nil || len(list) != 1 || list[0].TrialCount != len(got.Trials) || list[0].Status != benchrig.RunInterrupted {
 		t.Errorf("ListRuns after crash = %+v, %v", list, err)
 	}
 }
@@ -804,7 +834,7 @@ func crashChild(path string) {
 		os.Exit(3)
 	}
 	for seq := 0; ; seq++ {
-		tr := benchrig.Trial{RunID: "crash", Seq: seq, Measurement: benchrig.Measurement{Wall: time.Duration(seq+1) * time.Millisecond}}
+		tr := benchrig.Trial{RunID: "crash", Seq: seq, Index: seq, Measurement: benchrig.Measurement{Wall: time.Duration(seq+1) * time.Millisecond}}
 		if err := db.AddTrial(ctx, &tr); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(3)
@@ -834,7 +864,7 @@ func BenchmarkAddTrial(b *testing.B) {
 			tr.StderrTail = strings.Repeat("x", 4096)
 			b.ResetTimer()
 			for i := 0; b.Loop(); i++ {
-				tr.Seq = i
+				tr.Seq, tr.Index = i, i
 				if err := db.AddTrial(ctx, &tr); err != nil {
 					b.Fatal(err)
 				}
