@@ -501,6 +501,22 @@ func loadRun(ctx context.Context, q querier, id string, now time.Time) (*benchri
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("load trials: %w", err)
 	}
+	// A run's warnings are its warning events: one record, two readings.
+	wrows, err := q.QueryContext(ctx, `SELECT msg FROM events WHERE run_id = ? AND kind = ? ORDER BY seq`, id, benchrig.EventWarning.String())
+	if err != nil {
+		return nil, fmt.Errorf("load warnings: %w", err)
+	}
+	defer wrows.Close()
+	for wrows.Next() {
+		var msg string
+		if err := wrows.Scan(&msg); err != nil {
+			return nil, fmt.Errorf("load warnings: %w", err)
+		}
+		run.Warnings = append(run.Warnings, msg)
+	}
+	if err := wrows.Err(); err != nil {
+		return nil, fmt.Errorf("load warnings: %w", err)
+	}
 	return run, nil
 }
 
