@@ -264,7 +264,9 @@ func runRunsShow(ctx context.Context, d *deps, opts runsOptions, ref string) err
 		return err
 	}
 	rep := reports.Build(run)
-	fmt.Fprintf(d.stdout, "run %s: %s\n", run.ID, statusLine(run))
+	if line := statusLine(run); line != "" {
+		fmt.Fprintf(d.stdout, "run %s: %s\n", run.ID, line)
+	}
 	if len(run.Overrides) > 0 {
 		fmt.Fprintf(d.stdout, "overrides: %s\n", strings.Join(run.Overrides, " "))
 	}
@@ -285,8 +287,8 @@ func runRunsShow(ctx context.Context, d *deps, opts runsOptions, ref string) err
 	return writeExports(rep, opts.json, opts.csv, opts.md)
 }
 
-// statusLine says where a run stands, and what to do about an interrupted
-// one.
+// statusLine says where a run that did not end stands, and what to do
+// about it.
 func statusLine(run *benchrig.Run) string {
 	switch run.Status {
 	case benchrig.RunInterrupted:
@@ -297,7 +299,7 @@ func statusLine(run *benchrig.Run) string {
 	case benchrig.RunCancelled:
 		return fmt.Sprintf("cancelled: %d trial(s) kept; benchrig runs resume %s runs the rest", len(run.Trials), run.ID)
 	}
-	return string(run.Status)
+	return "" // finished or failed: the report says so
 }
 
 func runRunsCompare(ctx context.Context, d *deps, opts runsOptions, refA, refB string) error {
