@@ -135,8 +135,9 @@ type Recorder interface {
 	// ReopenRun marks an interrupted or cancelled run running again, with
 	// a fresh heartbeat at t, for runs resume; any other status is
 	// EInvalid, and a run whose heartbeat is not stale is EInvalid too (its
-	// process is alive).
-	ReopenRun(ctx context.Context, runID string, t time.Time) error
+	// process is alive). It returns the Seq of the run's last event, after
+	// which the resumed run's events are numbered.
+	ReopenRun(ctx context.Context, runID string, t time.Time) (int64, error)
 }
 
 // CacheDropper is an optional ability of an Executor: DropCaches writes back

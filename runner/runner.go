@@ -406,9 +406,11 @@ func (p *Prepared) Start(ctx context.Context) (*Handle, error) {
 	run := r.run
 	if res := r.cfg.Resume; res != nil {
 		r.restore(res)
-		if err := r.cfg.Recorder.ReopenRun(ctx, run.ID, r.cfg.Now()); err != nil {
+		last, err := r.cfg.Recorder.ReopenRun(ctx, run.ID, r.cfg.Now())
+		if err != nil {
 			return nil, fmt.Errorf("resume run %s: %w", run.ID, err)
 		}
+		r.evSeq = last
 	} else if err := r.cfg.Recorder.CreateRun(ctx, run); err != nil {
 		return nil, fmt.Errorf("record run: %w", err)
 	}

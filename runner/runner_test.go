@@ -84,11 +84,15 @@ func (m *memRecorder) Heartbeat(context.Context, string, time.Time) error {
 	return nil
 }
 
-func (m *memRecorder) ReopenRun(context.Context, string, time.Time) error {
+func (m *memRecorder) ReopenRun(context.Context, string, time.Time) (int64, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.status, m.finished = benchrig.RunRunning, false
-	return nil
+	var last int64
+	for _, e := range m.events {
+		last = max(last, e.Seq)
+	}
+	return last, nil
 }
 
 func (m *memRecorder) FinishRun(_ context.Context, id string, s benchrig.RunStatus, _ time.Time, _ map[string]string) error {

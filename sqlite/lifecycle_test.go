@@ -374,11 +374,15 @@ func TestReopenRun(t *testing.T) {
 			if err := db.CreateRun(ctx, run); err != nil {
 				t.Fatal(err)
 			}
+			events := []benchrig.Event{{Run: id, Seq: 1, Kind: benchrig.EventRunStarted}, {Run: id, Seq: 2, Kind: benchrig.EventTrialPlanned}}
+			if err := db.AddEvents(ctx, events); err != nil {
+				t.Fatal(err)
+			}
 			before, err := db.GetRun(ctx, id)
 			if err != nil {
 				t.Fatal(err)
 			}
-			err = db.ReopenRun(ctx, id, at)
+			last, err := db.ReopenRun(ctx, id, at)
 			if c := benchrig.ErrorCode(err); c != tc.code {
 				t.Fatalf("ReopenRun: %v, want code %q", err, tc.code)
 			}
@@ -392,12 +396,15 @@ func TestReopenRun(t *testing.T) {
 				}
 				return
 			}
+			if last != 2 {
+				t.Errorf("ReopenRun says the last event is %d, want 2", last)
+			}
 			if got.Status != benchrig.RunRunning || !got.Heartbeat.Equal(at) || !got.Finished.IsZero() {
 				t.Errorf("reopened: status %s heartbeat %v finished %v; want running, %v, zero", got.Status, got.Heartbeat, got.Finished, at)
 			}
 		})
 	}
-	if err := db.ReopenRun(ctx, "ghost", at); benchrig.ErrorCode(err) != benchrig.ENotFound {
+	if _, err := db.ReopenRun(ctx, "ghost", at); benchrig.ErrorCode(err) != benchrig.ENotFound {
 		t.Errorf("unknown run: %v, want ENotFound", err)
 	}
 }

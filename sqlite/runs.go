@@ -206,43 +206,49 @@ func (d *DB) Heartbeat(ctx context.Context, runID string, t time.Time) error {
 // ReopenRun marks an interrupted or cancelled run running again, with a
 // fresh heartbeat at t and no finish time, for runs resume. Any other
 // status is EInvalid, and so is a running run whose heartbeat is not stale
-// at t (its process is alive). An unknown ID is ENotFound.
-func (d *DB) ReopenRun(ctx context.Context, runID string, t time.Time) error {
+// at t (its process is alive). An unknown ID is ENotFound. It returns the
+// Seq of the run's last recorded event.
+func (d *DB) ReopenRun(ctx context.Context, runID string, t time.Time) (int64, error) {
 	d.wmu.Lock()
 	defer d.wmu.Unlock()
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("reopen run %s: %w", runID, err)
+		return 0, fmt.Errorf("reopen run %s: %w", runID, err)
 	}
 	defer tx.Rollback()
 	var status string
 	var hb sql.NullString
 	err = tx.QueryRowContext(ctx, `SELECT status, heartbeat FROM runs WHERE id = ?`, runID).Scan(&status, &hb)
 	if errors.Is(err, sql.ErrNoRows) {
-		return benchrig.Errorf(benchrig.ENotFound, "reopen run: run %s not found", runID)
+		return 0, benchrig.Errorf(benchrig.ENotFound, "reopen run: run %s not found", runID)
 	}
 	if err != nil {
-		return fmt.Errorf("reopen run %s: %w", runID, err)
+		return 0, fmt.Errorf("reopen run %s: %w", runID, err)
 	}
 	heartbeat, err := decodeTime(hb)
 	if err != nil {
-		return fmt.Errorf("reopen run %s: heartbeat: %w", runID, err)
+		return 0, fmt.Errorf("reopen run %s: heartbeat: %w", runID, err)
 	}
 	switch effective := effectiveStatus(benchrig.RunStatus(status), heartbeat, t); effective {
 	case benchrig.RunInterrupted, benchrig.RunCancelled:
 	case benchrig.RunRunning:
-		return benchrig.Errorf(benchrig.EInvalid, "reopen run %s: it is running: its heartbeat is %s old, under %s, so its process is alive",
+		return 0, benchrig.Errorf(benchrig.EInvalid, "reopen run %s: it is running: its heartbeat is %s old, under %s, so its process is alive",
 			runID, t.Sub(heartbeat).Round(time.Millisecond), benchrig.HeartbeatStale)
 	default:
-		return benchrig.Errorf(benchrig.EInvalid, "reopen run %s: it is %s; only an interrupted or cancelled run can be resumed", runID, effective)
+		return 0, benchrig.Errorf(benchrig.EInvalid, "reopen run %s: it is %s; only an interrupted or cancelled run can be resumed", runID, effective)
+	}
+	// The resumed run's events go on after the last one recorded.
+	var last int64
+	if err := tx.QueryRowContext(ctx, `SELECT ifnull(max(seq), 0) FROM events WHERE run_id = ?`, runID).Scan(&last); err != nil {
+		return 0, fmt.Errorf("reopen run %s: last event: %w", runID, err)
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE runs SET status = 'running', heartbeat = ?, finished = NULL WHERE id = ?`, encodeTime(t), runID); err != nil {
-		return fmt.Errorf("reopen run %s: %w", runID, err)
+		return 0, fmt.Errorf("reopen run %s: %w", runID, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("reopen run %s: %w", runID, err)
+		return 0, fmt.Errorf("reopen run %s: %w", runID, err)
 	}
-	return nil
+	return last, nil
 }
 
 // effectiveStatus is the status readers see: a running run whose heartbeat
