@@ -320,3 +320,53 @@ func TestProgramLookedUpOnTheSpecsPath(t *testing.T) {
 		t.Errorf("skipped %v, %d calls", run.Skipped, len(calls))
 	}
 }
+
+// warningNodes is a Discoverer that also has warnings to pass on.
+type warningNodes struct {
+	fakeNodes
+	mu       sync.Mutex
+	warnings []string
+}
+
+func (w *warningNodes) Warnings() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := w.warnings
+	w.warnings = nil
+	return out
+}
+
+// What node discovery reports (a node left out) becomes a warning on the
+// run, in its event log too; so does a failed cleanup.
+func TestDiscoveryAndCleanupErrorsAreWarnings(t *testing.T) {
+	n1, e1 := fakeNode("lab1", "amd64", false, nil)
+	e1.run = func(ctx context.Context, job Job, n int) (benchrig.Measurement, error) {
+		if job.Container.Labels[LabelTrial] == "cleanup" {
+			return benchrig.Measurement{}, &benchrig.Error{Code: benchrig.EInvalid, Msg: "node lab1: image gone"}
+		}
+		return benchrig.Measurement{Start: time.Now(), Wall: time.Millisecond}, nil
+	}
+	nodes := &warningNodes{fakeNodes: fakeNodes{nodes: []*Node{n1}}, warnings: []string{"node lab2 (tcp://x) left out: connection refused"}}
+	s := containerSpec()
+	s.Params = nil
+	s.Command = benchrig.Command{Argv: []string{"true"}}
+	s.Cleanup = &benchrig.Command{Argv: []string{"rm", "-f", "x"}}
+	rec := &memRecorder{}
+	run, err := Run(context.Background(), nodeConfig(nodes, rec), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"node lab2 (tcp://x) left out: connection refused", "cleanup of case node=lab1: node lab1: image gone"}
+	if !slices.Equal(run.Warnings, want) {
+		t.Errorf("warnings %q\nwant %q", run.Warnings, want)
+	}
+	var logged []string
+	for _, e := range rec.events {
+		if e.Kind == benchrig.EventWarning {
+			logged = append(logged, e.Msg)
+		}
+	}
+	if !slices.Equal(logged, want) {
+		t.Errorf("warning events %q, want %q", logged, want)
+	}
+}

@@ -425,6 +425,11 @@ func (p *Prepared) Start(ctx context.Context) (*Handle, error) {
 		msg = fmt.Sprintf("resumed with %d trial(s) recorded", len(run.Trials))
 	}
 	r.emit(benchrig.Event{Kind: benchrig.EventRunStarted, Msg: msg})
+	if ws, ok := r.cfg.Nodes.(WarningSource); ok {
+		for _, w := range ws.Warnings() { // from the first contact with the nodes
+			r.warn(w)
+		}
+	}
 	if r.cfg.Resume != nil {
 		r.journal.setNodes(run.Nodes, run.NodeEvents)
 	}
