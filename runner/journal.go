@@ -41,6 +41,18 @@ type nodeSnapshot struct {
 	events []benchrig.NodeEvent
 }
 
+// journalFlushEvery is how often queued writes go to the store. Batching
+// keeps the store's fsyncs few (one per batch, not three per trial), so
+// they rarely overlap a timed command; the cost is that a crash may lose
+// the events of the last half second, never a trial (trials are written
+// by their workers) nor a note for long (notes are rewritten whole).
+const journalFlushEvery = 500 * time.Millisecond
+
+// journalWakeOps is how many queued writes make the journal flush before
+// its next tick, so a burst (a thousand trials planned at start) is not
+// held in memory.
+const journalWakeOps = 512
+
 // journalRetries is how many times a failed write is tried again (each at
 // the next wake or heartbeat) before the run is told it failed: SQLite
 // fails for a moment when another process holds a long write lock, and
@@ -57,10 +69,13 @@ func startJournal(rec Recorder, runID string, now func() time.Time, every time.D
 func (j *journal) push(op journalOp) {
 	j.mu.Lock()
 	j.ops = append(j.ops, op)
+	n := len(j.ops)
 	j.mu.Unlock()
-	select {
-	case j.wake <- struct{}{}:
-	default:
+	if n >= journalWakeOps {
+		select {
+		case j.wake <- struct{}{}:
+		default:
+		}
 	}
 }
 
@@ -76,11 +91,14 @@ func (j *journal) loop() {
 	defer close(j.done)
 	t := time.NewTicker(j.every)
 	defer t.Stop()
+	flush := time.NewTicker(journalFlushEvery)
+	defer flush.Stop()
 	failures := 0
 	for {
 		stopping := false
 		select {
 		case <-j.wake:
+		case <-flush.C:
 		case <-t.C:
 			ctx, cancel := context.WithTimeout(context.Background(), j.every*5)
 			if err := j.rec.Heartbeat(ctx, j.runID, j.now()); err != nil {
