@@ -3,6 +3,7 @@ package benchrig
 import (
 	"fmt"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -58,6 +59,18 @@ func (e *Expect) Codes() []int {
 		return []int{0}
 	}
 	return e.Exit
+}
+
+// CompileMatch compiles an expanded StdoutExpect.Match: RE2, with ^ and $
+// matching at line ends. It is the one compiler of the field, for the spec
+// parser and for package expect.
+func CompileMatch(re string) (*regexp.Regexp, error) {
+	// Compiled alone first, so that an error quotes the spec's text.
+	if _, err := regexp.Compile(re); err != nil {
+		msg := strings.TrimPrefix(err.Error(), "error parsing regexp: ")
+		return nil, fmt.Errorf("bad regular expression: %s", msg)
+	}
+	return regexp.Compile("(?m)" + re)
 }
 
 // LineRange is an inclusive range of line counts; Max < 0 means no upper
