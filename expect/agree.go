@@ -14,13 +14,14 @@ import (
 // of the others. It is safe for concurrent use; its lock guards memory
 // only.
 //
-// Which case is right: each group has a reference case, fixed when the
-// tracker is made: the first case of the group (in matrix order) that is
-// the baseline of a case of the group, else the group's first case. The
-// baseline is what the spec compares the others with, so it is what their
-// answers are held to as well. The reference's first trial to pass its
-// other checks sets the group's digest; every later trial, the
-// reference's own included, must have it.
+// Which case is right: each group has a reference case per instance,
+// fixed when the tracker is made: the first case of the group (in matrix
+// order) that runs that instance and is the baseline of a case of the
+// group, else the group's first case that runs it. The baseline is what
+// the spec compares the others with, so it is what their answers are held
+// to as well. The reference's first trial to pass its other checks sets
+// the digest; every later trial, the reference's own included, must have
+// it.
 //
 // Trials may end before the reference has one (another node is faster,
 // or the reference is not first in the matrix): they are compared with
@@ -32,9 +33,12 @@ import (
 // reference's.
 type Tracker struct {
 	mu     sync.Mutex
-	ref    map[string]string // group -> its reference case
+	ref    map[string]string // group and instance (key) -> its reference case
 	states map[string]*groupState
 }
+
+// key names a group's instance.
+func key(group string, instance int) string { return group + "\x00" + strconv.Itoa(instance) }
 
 type groupState struct {
 	ref         *seen // the reference case's first good trial
@@ -50,48 +54,48 @@ type seen struct {
 	d      benchrig.OutputDigest
 }
 
-// NewTracker plans the agreement groups of a run: groupOf maps each case
-// ID to its Rules.Group ("" or absent: no part in agreement); cases are
-// the run's cases in matrix order, and baselineOf gives a case's baseline
-// (Run.Baselines[id], else Run.BaselineID).
-func NewTracker(cases []benchrig.Case, groupOf map[string]string, baselineOf func(caseID string) string) *Tracker {
+// NewTracker plans the agreement groups of a run: cases are the run's
+// cases in matrix order, rules[id] the resolved rules of case id's
+// instances (a case without rules takes no part), and baselineOf gives a
+// case's baseline (Run.Baselines[id], else Run.BaselineID).
+func NewTracker(cases []benchrig.Case, rules map[string][]*Rules, baselineOf func(caseID string) string) *Tracker {
 	t := &Tracker{ref: map[string]string{}, states: map[string]*groupState{}}
-	first := map[string]string{}
-	isBaseline := map[string]bool{} // case IDs that are a baseline of a member of their own group
+	group := func(id string) string {
+		if rs := rules[id]; len(rs) > 0 {
+			return rs[0].Group
+		}
+		return ""
+	}
+	isBaseline := map[string]bool{} // cases that are the baseline of a case of their own group
 	for _, c := range cases {
-		g := groupOf[c.ID]
-		if g == "" {
-			continue
-		}
-		if _, ok := first[g]; !ok {
-			first[g] = c.ID
-		}
-		if b := baselineOf(c.ID); b != "" && groupOf[b] == g {
-			isBaseline[b] = true
+		if g := group(c.ID); g != "" {
+			if b := baselineOf(c.ID); b != "" && group(b) == g {
+				isBaseline[b] = true
+			}
 		}
 	}
-	for _, c := range cases {
-		g := groupOf[c.ID]
-		if g == "" {
-			continue
-		}
-		if _, ok := t.ref[g]; !ok && isBaseline[c.ID] {
-			t.ref[g] = c.ID
-		}
-	}
-	for g, c := range first {
-		if _, ok := t.ref[g]; !ok {
-			t.ref[g] = c
+	for _, pass := range []func(string) bool{func(id string) bool { return isBaseline[id] }, func(string) bool { return true }} {
+		for _, c := range cases {
+			g := group(c.ID)
+			if g == "" || !pass(c.ID) {
+				continue
+			}
+			for i := range rules[c.ID] {
+				if k := key(g, i+1); t.ref[k] == "" {
+					t.ref[k] = c.ID
+				}
+			}
 		}
 	}
 	return t
 }
 
-// Reference returns the reference case of group, "" for an unknown group.
-func (t *Tracker) Reference(group string) string {
+// Reference returns the reference case of instance (from 1) of group, ""
+// when none runs it.
+func (t *Tracker) Reference(group string, instance int) string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.ref[group]
+	return t.ref[key(group, instance)]
 }
 
 // Observe judges the stdout digest d of instance (from 1) of a trial of
@@ -107,18 +111,18 @@ func (t *Tracker) Observe(group, caseID string, instance int, d *benchrig.Output
 	if d == nil {
 		return benchrig.OutcomeExecutor, "the executor measured no stdout digest, which agreement needs", ""
 	}
-	key := group + "\x00" + strconv.Itoa(instance)
+	k := key(group, instance)
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	ref, ok := t.ref[group]
+	ref, ok := t.ref[k]
 	if !ok {
 		// A group NewTracker did not plan: its first case is its reference.
-		t.ref[group], ref = caseID, caseID
+		t.ref[k], ref = caseID, caseID
 	}
-	st := t.states[key]
+	st := t.states[k]
 	if st == nil {
 		st = &groupState{}
-		t.states[key] = st
+		t.states[k] = st
 	}
 	now := &seen{caseID: caseID, d: *d}
 	of := ""

@@ -262,10 +262,14 @@ func TestTracker(t *testing.T) {
 	// musl agree; cat is the ceiling and takes no part.
 	cases := benchrig.Matrix([]benchrig.Param{{Name: "impl", Values: []string{"busybox", "gnu", "musl", "cat"}}, {Name: "pattern", Values: []string{"C", "N"}}})
 	groupOf := map[string]string{}
+	rules := map[string][]*Rules{}
 	for _, c := range cases {
 		if impl, _ := c.Get("impl"); impl != "cat" {
 			p, _ := c.Get("pattern")
 			groupOf[c.ID] = "pattern=" + p
+		}
+		for i := 1; i <= 2; i++ {
+			rules[c.ID] = append(rules[c.ID], &Rules{Case: c.ID, Instance: i, Group: groupOf[c.ID]})
 		}
 	}
 	baselineOf := func(id string) string {
@@ -322,8 +326,8 @@ func TestTracker(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tr := NewTracker(cases, groupOf, baselineOf)
-			if ref := tr.Reference("pattern=C"); ref != gnu {
+			tr := NewTracker(cases, rules, baselineOf)
+			if ref := tr.Reference("pattern=C", 2); ref != gnu {
 				t.Fatalf("reference %q, want the baseline %q", ref, gnu)
 			}
 			for i, o := range tt.seq {
@@ -339,24 +343,32 @@ func TestTracker(t *testing.T) {
 }
 
 func TestTrackerReference(t *testing.T) {
-	cases := benchrig.Matrix([]benchrig.Param{{Name: "node", Values: []string{"lab1", "lab3"}}, {Name: "impl", Values: []string{"busybox", "gnu"}}})
-	all := map[string]string{}
+	// The extractor's shape: n instances per case, a baseline per n.
+	cases := benchrig.Matrix([]benchrig.Param{{Name: "tool", Values: []string{"mawk", "perl"}}, {Name: "n", Values: []string{"1", "2"}}})
+	rules := map[string][]*Rules{}
 	for _, c := range cases {
-		all[c.ID] = "every case"
+		n, _ := c.Get("n")
+		for i := 1; i <= int(n[0]-'0'); i++ {
+			rules[c.ID] = append(rules[c.ID], &Rules{Case: c.ID, Instance: i, Group: "every case"})
+		}
 	}
 	tests := []struct {
 		name     string
 		baseline func(string) string
+		instance int
 		want     string
 	}{
-		{name: "each node's gnu is a baseline: the first in matrix order", baseline: func(id string) string {
-			return id[:strings.Index(id, ",")] + ",impl=gnu"
-		}, want: "node=lab1,impl=gnu"},
-		{name: "no baseline in the group: its first case", baseline: func(string) string { return "elsewhere" }, want: "node=lab1,impl=busybox"},
+		{name: "the first baseline in matrix order", baseline: func(id string) string { return "tool=mawk," + id[strings.Index(id, ",")+1:] },
+			instance: 1, want: "tool=mawk,n=1"},
+		{name: "the first baseline that runs the instance", baseline: func(id string) string { return "tool=mawk," + id[strings.Index(id, ",")+1:] },
+			instance: 2, want: "tool=mawk,n=2"},
+		{name: "no baseline in the group: its first case", baseline: func(string) string { return "elsewhere" }, instance: 1, want: "tool=mawk,n=1"},
+		{name: "no baseline runs it: the first case that does", baseline: func(string) string { return "tool=perl,n=1" }, instance: 2, want: "tool=mawk,n=2"},
+		{name: "nobody runs it", baseline: func(string) string { return "" }, instance: 3, want: ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := NewTracker(cases, all, tt.baseline).Reference("every case"); got != tt.want {
+			if got := NewTracker(cases, rules, tt.baseline).Reference("every case", tt.instance); got != tt.want {
 				t.Errorf("reference %q, want %q", got, tt.want)
 			}
 		})
@@ -366,7 +378,6 @@ func TestTrackerReference(t *testing.T) {
 func TestJudge(t *testing.T) {
 	cases := benchrig.Matrix([]benchrig.Param{{Name: "tool", Values: []string{"mawk", "perl"}}})
 	rules := map[string][]*Rules{}
-	groupOf := map[string]string{}
 	e := &benchrig.Expect{Stdout: benchrig.StdoutExpect{Lines: "2", NonEmpty: true}, Check: &benchrig.Command{Shell: "grep -q ."}, Agree: &benchrig.Agree{By: []string{}}}
 	for _, c := range cases {
 		for i := 1; i <= 2; i++ {
@@ -376,10 +387,9 @@ func TestJudge(t *testing.T) {
 			}
 			rules[c.ID] = append(rules[c.ID], r)
 		}
-		groupOf[c.ID] = rules[c.ID][0].Group
 	}
 	var checked []string
-	j := &Judge{Agree: NewTracker(cases, groupOf, func(string) string { return "tool=mawk" }), Checks: &FakeChecks{RunCheckFn: func(ctx context.Context, job CheckJob) (CheckResult, error) {
+	j := &Judge{Agree: NewTracker(cases, rules, func(string) string { return "tool=mawk" }), Checks: &FakeChecks{RunCheckFn: func(ctx context.Context, job CheckJob) (CheckResult, error) {
 		checked = append(checked, string(job.Stdin))
 		return CheckResult{ExitCode: 0}, nil
 	}}}
