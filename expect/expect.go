@@ -62,26 +62,32 @@ func Resolve(e *benchrig.Expect, c benchrig.Case, vars map[string]string, env []
 	bad := func(field string, err error) error {
 		return &benchrig.Error{Code: benchrig.EInvalid, Field: field, Msg: "case " + c.ID, Err: err}
 	}
+	// A template that expands to nothing checks nothing for this case
+	// (grep-impl: cat prints nothing to match).
 	if e.Stdout.Match != "" {
 		src, err := benchrig.Expand(e.Stdout.Match, vars)
 		if err != nil {
 			return nil, bad("expect.stdout.match", err)
 		}
-		if r.Match, err = benchrig.CompileMatch(src); err != nil {
-			return nil, bad("expect.stdout.match", err)
+		if src != "" {
+			if r.Match, err = benchrig.CompileMatch(src); err != nil {
+				return nil, bad("expect.stdout.match", err)
+			}
+			r.MatchSrc = src
 		}
-		r.MatchSrc = src
 	}
 	if e.Stdout.Lines != "" {
 		s, err := benchrig.Expand(e.Stdout.Lines, vars)
 		if err != nil {
 			return nil, bad("expect.stdout.lines", err)
 		}
-		lr, err := benchrig.ParseLineRange(s)
-		if err != nil {
-			return nil, bad("expect.stdout.lines", err)
+		if strings.TrimSpace(s) != "" {
+			lr, err := benchrig.ParseLineRange(s)
+			if err != nil {
+				return nil, bad("expect.stdout.lines", err)
+			}
+			r.Lines = &lr
 		}
-		r.Lines = &lr
 	}
 	r.NonEmpty = e.Stdout.NonEmpty
 	if c := e.Check; c != nil {

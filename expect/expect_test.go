@@ -76,6 +76,8 @@ func TestResolve(t *testing.T) {
 			want: Rules{Case: grepCase.ID, Instance: 1, Codes: []int{0}, Group: "node=local,pattern=C"}},
 		{name: "argv check", e: &benchrig.Expect{Check: &benchrig.Command{Argv: []string{"{{.spec_dir}}/check.sh", "{{.pattern}}"}}}, c: grepCase, inst: "1", needs: true,
 			want: Rules{Case: grepCase.ID, Instance: 1, Codes: []int{0}, Check: &CheckJob{Name: "/specs/check.sh C", Argv: []string{"/specs/check.sh", "C"}, Env: []string{"LC_ALL=C"}, Dir: "/w"}}},
+		{name: "templates that expand to nothing check nothing", e: &benchrig.Expect{Stdout: benchrig.StdoutExpect{Match: `{{if ne .impl "gnu"}}x{{end}}`, Lines: `{{if ne .impl "gnu"}}1{{end}}`}}, c: grepCase, inst: "1",
+			want: Rules{Case: grepCase.ID, Instance: 1, Codes: []int{0}}},
 		{name: "a value makes a bad line count", e: &benchrig.Expect{Stdout: benchrig.StdoutExpect{Lines: "{{.impl}}"}}, c: grepCase, inst: "1",
 			wantErr: `expect.stdout.lines: case impl=gnu,pattern=C: "gnu" is not a line count`},
 		{name: "a value makes a bad regex", e: &benchrig.Expect{Stdout: benchrig.StdoutExpect{Match: "({{.impl}}"}}, c: grepCase, inst: "1",

@@ -295,6 +295,9 @@ func TestParseDefaultsAndConversions(t *testing.T) {
 		{"expect agree by the placement's param", "name: x\ncommand: a\nparams: {n: [1]}\nexpect: {agree: [node]}", func(s *benchrig.Spec) bool {
 			return reflect.DeepEqual(s.Expect.Agree.By, []string{"node"})
 		}},
+		{"expect templates may expand to nothing for some cases", "name: x\ncommand: a\nparams: {impl: [cat, gnu]}\nexpect: {stdout: {lines: '{{if ne .impl \"cat\"}}1{{end}}', match: '{{if ne .impl \"cat\"}}^1${{end}}'}}", func(s *benchrig.Spec) bool {
+			return s.Expect.Stdout.Lines != "" && s.Expect.Stdout.Match != ""
+		}},
 		{"null expect is none", "name: x\ncommand: a\nexpect:", func(s *benchrig.Spec) bool { return s.Expect == nil }},
 	}
 	for _, tt := range tests {
