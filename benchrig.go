@@ -77,6 +77,10 @@ type Spec struct {
 	// node pools; the local executor ignores it. Risky options are refused
 	// unless the pool's policy allows them.
 	Container ContainerSpec
+
+	// Expect is what a trial's output must satisfy; nil checks only that
+	// the exit code is 0.
+	Expect *Expect
 }
 
 // Placement values of Placement.Per.
@@ -319,6 +323,9 @@ type Measurement struct {
 	StdoutBytes int64
 	StderrBytes int64
 	StderrTail  string // last bytes of stderr (at most 4 KiB), kept for failed trials
+	// Stdout summarises the standard output when the job asked for it
+	// (runner.Job.DigestStdout, for a spec's expect); nil otherwise.
+	Stdout *OutputDigest
 
 	// Error says why the execution failed other than by its exit code:
 	// "timeout", "signal: killed", "cancelled", "start: ...". Empty for a

@@ -30,6 +30,12 @@ type Job struct {
 	// reads cold.
 	DropCaches bool
 
+	// DigestStdout asks the executor for Measurement.Stdout, a digest of
+	// the command's standard output (counts, SHA-256, its first 64 KiB)
+	// for a spec's expect checks. It is off unless asked: hashing costs
+	// about as much CPU as draining the pipe (internal/pipes BenchmarkDrain).
+	DigestStdout bool
+
 	// Container is set for container executors (docker) and nil for the
 	// local executor, which refuses a job that has one.
 	Container *Container

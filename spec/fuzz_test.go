@@ -106,4 +106,21 @@ func checkValid(t *testing.T, s *benchrig.Spec) {
 	if probs := checkBaseline(s.Params, s.Baseline); len(probs) > 0 {
 		t.Fatalf("baseline %v accepted: %v", s.Baseline, probs)
 	}
+	if e := s.Expect; e != nil {
+		for _, c := range e.Exit {
+			if c < 0 || c > 255 {
+				t.Fatalf("exit code %d accepted", c)
+			}
+		}
+		if m := e.Stdout.Match; !strings.Contains(m, "{{") {
+			if _, err := benchrig.CompileMatch(m); err != nil {
+				t.Fatalf("match %q accepted: %v", m, err)
+			}
+		}
+		if l := e.Stdout.Lines; l != "" && !strings.Contains(l, "{{") {
+			if _, err := benchrig.ParseLineRange(l); err != nil {
+				t.Fatalf("lines %q accepted: %v", l, err)
+			}
+		}
+	}
 }

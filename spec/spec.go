@@ -51,7 +51,7 @@ var topFields = []string{
 	"name", "description", "command", "params", "repeat", "warmup", "timeout",
 	"env", "workdir", "setup", "cleanup", "throughput", "image", "images",
 	"baseline", "order", "scaling", "instances", "requires", "resources", "cache",
-	"ceiling", "pools", "placement", "container",
+	"ceiling", "pools", "placement", "container", "expect",
 }
 
 // maxInstances bounds instances: more copies than this on one node measure
@@ -270,6 +270,9 @@ func (p *parser) spec(n *yaml.Node) *benchrig.Spec {
 	}
 	if v, ok := present("container"); ok {
 		s.Container = p.container(v)
+	}
+	if v, ok := present("expect"); ok {
+		s.Expect = p.expect(v)
 	}
 	if v, ok := present("cache"); ok {
 		if c, ok := p.Scalar(v, "cache", "warm or cold"); ok {

@@ -103,6 +103,11 @@ func TestParseGood(t *testing.T) {
 			Images:     map[string]string{"amd64": "debian:bookworm", "arm64": "arm64v8/debian:bookworm"},
 			Baseline:   map[string]string{"locale": "C", "pattern": "ERROR"},
 			Order:      benchrig.Interleaved,
+			Expect: &benchrig.Expect{
+				Exit:   []int{0},
+				Stdout: benchrig.StdoutExpect{Match: "^[0-9]+$", Lines: "1"},
+				Agree:  &benchrig.Agree{By: []string{"pattern"}},
+			},
 		}},
 	}
 	seen := map[string]bool{}
@@ -273,6 +278,27 @@ func TestParseDefaultsAndConversions(t *testing.T) {
 			return s.Command.Shell == `echo {{"{{"}}`
 		}},
 		{"$ reference", "name: x\ncommand: 'echo {{$.n}}'\nparams: {n: [1]}", func(s *benchrig.Spec) bool { return s.Command.Shell == "echo {{$.n}}" }},
+		{"expect in full", "name: x\ncommand: a\nparams: {impl: [gnu, cat], pattern: [C]}\nexpect:\n  exit: [0, 1]\n  stdout: {match: '^{{.pattern}}', lines: '>=1', nonempty: true}\n  check: [wc, -l]\n  agree: {by: [pattern], except: {impl: cat}}", func(s *benchrig.Spec) bool {
+			return reflect.DeepEqual(*s.Expect, benchrig.Expect{
+				Exit:   []int{0, 1},
+				Stdout: benchrig.StdoutExpect{Match: "^{{.pattern}}", Lines: ">=1", NonEmpty: true},
+				Check:  &benchrig.Command{Argv: []string{"wc", "-l"}},
+				Agree:  &benchrig.Agree{By: []string{"pattern"}, Except: map[string]string{"impl": "cat"}},
+			})
+		}},
+		{"expect exit scalar, lines integer", "name: x\ncommand: a\nexpect: {exit: 1, stdout: {lines: 12}}", func(s *benchrig.Spec) bool {
+			return reflect.DeepEqual(s.Expect.Exit, []int{1}) && s.Expect.Stdout.Lines == "12"
+		}},
+		{"expect agree [] is one group of every case", "name: x\ncommand: a\nexpect: {agree: []}", func(s *benchrig.Spec) bool {
+			return s.Expect.Agree != nil && s.Expect.Agree.By != nil && len(s.Expect.Agree.By) == 0
+		}},
+		{"expect agree by the placement's param", "name: x\ncommand: a\nparams: {n: [1]}\nexpect: {agree: [node]}", func(s *benchrig.Spec) bool {
+			return reflect.DeepEqual(s.Expect.Agree.By, []string{"node"})
+		}},
+		{"expect templates may expand to nothing for some cases", "name: x\ncommand: a\nparams: {impl: [cat, gnu]}\nexpect: {stdout: {lines: '{{if ne .impl \"cat\"}}1{{end}}', match: '{{if ne .impl \"cat\"}}^1${{end}}'}}", func(s *benchrig.Spec) bool {
+			return s.Expect.Stdout.Lines != "" && s.Expect.Stdout.Match != ""
+		}},
+		{"null expect is none", "name: x\ncommand: a\nexpect:", func(s *benchrig.Spec) bool { return s.Expect == nil }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -373,6 +399,13 @@ func TestParseMessages(t *testing.T) {
 		{"baseline without params", "name: x\ncommand: a\nbaseline: {n: 1}", `s.yaml:3: baseline.n: unknown param "n" (the spec has no params)`},
 		{"image empty", "name: x\ncommand: a\nimage: ''", "s.yaml:3: image: image is empty"},
 		{"only a document marker", "---\n", "s.yaml:1: spec is empty"},
+		{"expect stdout is a list", "name: x\ncommand: a\nexpect: {stdout: [1]}", "s.yaml:3: expect.stdout: expected a mapping of match, lines, nonempty, got a list"},
+		{"expect exit is a float", "name: x\ncommand: a\nexpect: {exit: 0.5}", "s.yaml:3: expect.exit: expected an integer, got a number 0.5"},
+		{"expect exit duplicate", "name: x\ncommand: a\nexpect: {exit: [1, 1]}", "s.yaml:3: expect.exit[1]: duplicate exit code 1"},
+		{"expect agree by is a string", "name: x\ncommand: a\nparams: {n: [1]}\nexpect: {agree: {by: n}}", `s.yaml:4: expect.agree.by: expected a list of param names, got a string "n"`},
+		{"expect agree duplicate", "name: x\ncommand: a\nparams: {n: [1]}\nexpect: {agree: [n, n]}", `s.yaml:4: expect.agree[1]: duplicate param "n"`},
+		{"expect agree unknown field", "name: x\ncommand: a\nexpect: {agree: {except: {}, bye: []}}", `s.yaml:3: expect.agree.bye: unknown field "bye" (did you mean "by"? known fields: by, except)`},
+		{"expect match template makes a bad regex", "name: x\ncommand: a\nparams: {p: ['(']}\nexpect: {stdout: {match: 'x{{.p}}'}}", "s.yaml:4: expect.stdout.match: bad regular expression: missing closing ): `x(`"},
 		{"typo in nested field", "name: x\ncommand: a\nrepeat: {mni: 2}", `s.yaml:3: repeat.mni: unknown field "mni" (did you mean "min"? known fields: min, max, until_ci, max_time)`},
 	}
 	for _, tt := range tests {

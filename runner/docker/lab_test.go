@@ -191,6 +191,27 @@ func TestLabRun(t *testing.T) {
 	}
 }
 
+// TestLabDigest runs a trial that asks for its stdout digest: the result
+// line then carries a 64 KiB head (about 88 kB of JSON) through the attach
+// stream.
+func TestLabDigest(t *testing.T) {
+	host := labHost(t, "DOCKER_HOST")
+	e := labExecutor(t, "lab1", host, "")
+	j := job(t, "benchrig/busybox:amd64", "sh", "-c", `printf '1 C\n \n'; head -c 100000 /dev/zero`)
+	j.DigestStdout = true
+	m, err := e.Run(context.Background(), j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := m.Stdout
+	if d == nil {
+		t.Fatalf("no digest (error %q)", m.Error)
+	}
+	if d.Bytes != 100006 || m.StdoutBytes != 100006 || d.Lines != 3 || d.BlankLines != 1 || len(d.Head) != benchrig.HeadMax || string(d.Head[:6]) != "1 C\n \n" || len(d.SHA256) != 64 {
+		t.Errorf("digest of %d bytes, %d lines, %d blank, a %d-byte head, sha256 %q; want 100006, 3, 1, 64 KiB", d.Bytes, d.Lines, d.BlankLines, len(d.Head), d.SHA256)
+	}
+}
+
 func TestLabArm64(t *testing.T) {
 	host := labHost(t, "BENCHRIG_LAB_ARM64_HOST")
 	e := labExecutor(t, "lab3", host, "arm64")

@@ -387,6 +387,7 @@ func measurement(r shimrun.Result, metrics map[string]float64) benchrig.Measurem
 		StdoutBytes: r.StdoutBytes,
 		StderrBytes: r.StderrBytes,
 		StderrTail:  r.StderrTail,
+		Stdout:      r.Stdout,
 		Error:       r.Error,
 		Source:      "shim",
 		Metrics:     metrics,
@@ -430,6 +431,9 @@ func (e *Executor) containerConfig(job runner.Job, vol string) (*container.Confi
 	cmd := []string{}
 	if job.Timeout > 0 {
 		cmd = append(cmd, "-timeout", job.Timeout.String())
+	}
+	if job.DigestStdout {
+		cmd = append(cmd, "-digest")
 	}
 	cmd = append(cmd, "--")
 	cmd = append(cmd, job.Argv...)

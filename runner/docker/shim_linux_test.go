@@ -1,10 +1,13 @@
 package docker
 
 import (
+	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/benchrig/benchrig"
 	"github.com/benchrig/benchrig/runner/docker/internal/shimrun"
 )
 
@@ -61,6 +64,31 @@ func TestShimRun(t *testing.T) {
 				t.Errorf("cgroup %+v shim maxrss %d", r.Cgroup, r.ShimMaxRSS)
 			}
 		})
+	}
+}
+
+// TestShimRunDigest checks that the shim digests stdout only when asked,
+// and that its result line carries the digest to the executor intact.
+func TestShimRunDigest(t *testing.T) {
+	argv := []string{"sh", "-c", `printf '1 C\n \n'; head -c 70000 /dev/zero`}
+	if r := shimrun.Run(shimrun.Options{Argv: argv}); r.Stdout != nil {
+		t.Errorf("digest %+v without DigestStdout", r.Stdout)
+	}
+	r := shimrun.Run(shimrun.Options{Argv: argv, DigestStdout: true})
+	d := r.Stdout
+	if d == nil {
+		t.Fatal("no digest with DigestStdout")
+	}
+	if d.Bytes != 70006 || d.Lines != 3 || d.BlankLines != 1 || len(d.Head) != benchrig.HeadMax || !d.Truncated() {
+		t.Fatalf("digest of %d bytes, %d lines, %d blank, a %d-byte head; want 70006, 3, 1 and a truncated 64 KiB head", d.Bytes, d.Lines, d.BlankLines, len(d.Head))
+	}
+	line, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := shimrun.Parse(line)
+	if err != nil || !reflect.DeepEqual(back.Stdout, d) {
+		t.Errorf("the digest did not survive the result line (%v)", err)
 	}
 }
 

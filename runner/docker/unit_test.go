@@ -24,14 +24,21 @@ func TestParseResult(t *testing.T) {
 	}{
 		{
 			name: "one line",
-			out:  `{"v":1,"wall_ns":1500,"exit_code":3,"stdout_bytes":3,"stderr_bytes":4,"stderr_tail":"err\n","leftover_processes":0}` + "\n",
-			want: shimrun.Result{Version: 1, Wall: 1500, ExitCode: 3, StdoutBytes: 3, StderrBytes: 4, StderrTail: "err\n"},
+			out:  `{"v":2,"wall_ns":1500,"exit_code":3,"stdout_bytes":3,"stderr_bytes":4,"stderr_tail":"err\n","leftover_processes":0}` + "\n",
+			want: shimrun.Result{Version: 2, Wall: 1500, ExitCode: 3, StdoutBytes: 3, StderrBytes: 4, StderrTail: "err\n"},
 		},
 		{
 			name: "last line wins",
-			out:  "entrypoint noise\n" + `{"v":1,"exit_code":-1,"error":"timeout","leftover_processes":-1,"cgroup":{"version":2,"cpu_ns":5,"user_ns":-1,"sys_ns":-1,"throttled_ns":-1,"mem_peak_bytes":7,"mem_current_bytes":-1,"pids_peak":-1,"pids_current":-1}}`,
-			want: shimrun.Result{Version: 1, ExitCode: -1, Error: "timeout", Leftover: -1, Cgroup: &shimrun.Cgroup{Version: 2, CPU: 5, User: -1, Sys: -1, Throttled: -1, MemPeak: 7, MemCurrent: -1, PidsPeak: -1, PidsCurrent: -1}},
+			out:  "entrypoint noise\n" + `{"v":2,"exit_code":-1,"error":"timeout","leftover_processes":-1,"cgroup":{"version":2,"cpu_ns":5,"user_ns":-1,"sys_ns":-1,"throttled_ns":-1,"mem_peak_bytes":7,"mem_current_bytes":-1,"pids_peak":-1,"pids_current":-1}}`,
+			want: shimrun.Result{Version: 2, ExitCode: -1, Error: "timeout", Leftover: -1, Cgroup: &shimrun.Cgroup{Version: 2, CPU: 5, User: -1, Sys: -1, Throttled: -1, MemPeak: 7, MemCurrent: -1, PidsPeak: -1, PidsCurrent: -1}},
 		},
+		{
+			// The head is base64: a command's output need not be UTF-8.
+			name: "stdout digest",
+			out:  `{"v":2,"exit_code":0,"leftover_processes":0,"stdout":{"bytes":3,"lines":1,"blank_lines":0,"sha256":"ab","head":"/woK"}}`,
+			want: shimrun.Result{Version: 2, Stdout: &benchrig.OutputDigest{Bytes: 3, Lines: 1, SHA256: "ab", Head: []byte{0xff, 0x0a, 0x0a}}},
+		},
+		{name: "version 1 shim", out: `{"v":1}`, wantErr: "another benchrig version"},
 		{name: "empty", out: "", wantErr: "no result"},
 		{name: "not json", out: "exec /.benchrig/shim: exec format error\n", wantErr: "invalid character"},
 		{name: "other version", out: `{"v":99}`, wantErr: "another benchrig version"},
@@ -73,6 +80,13 @@ func TestMeasurementFromResult(t *testing.T) {
 	}
 	if !reflect.DeepEqual(m.Metrics, want) {
 		t.Errorf("metrics %v\nwant %v", m.Metrics, want)
+	}
+	if m.Stdout != nil {
+		t.Errorf("stdout digest %+v from a result without one", m.Stdout)
+	}
+	d := &benchrig.OutputDigest{Bytes: 4, Lines: 2, BlankLines: 1, SHA256: "cd", Head: []byte("a\n\n ")}
+	if m = measurement(shimrun.Result{Version: 2, Stdout: d}, map[string]float64{}); m.Stdout != d {
+		t.Errorf("stdout digest %+v, want the shim's %+v", m.Stdout, d)
 	}
 	m = measurement(shimrun.Result{Version: 1, ExitCode: -1, Error: "timeout", Leftover: 2}, map[string]float64{})
 	if m.Source != "shim" || m.Error != "timeout" || m.ExitCode != -1 {
@@ -275,6 +289,10 @@ func TestContainerConfig(t *testing.T) {
 	}
 	if len(hc.Mounts) != 1 || hc.Mounts[0].Source != "vol" || !hc.Mounts[0].ReadOnly || hc.Mounts[0].Target != "/.benchrig" {
 		t.Errorf("mounts %+v", hc.Mounts)
+	}
+	j.DigestStdout = true
+	if cfg, _ := e.containerConfig(j, "vol"); !reflect.DeepEqual(cfg.Cmd, []string{"-timeout", "2s", "-digest", "--", "grep", "-c", "x"}) {
+		t.Errorf("with DigestStdout: cmd %q", cfg.Cmd)
 	}
 }
 

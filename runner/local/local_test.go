@@ -5,6 +5,8 @@ package local
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -176,6 +178,19 @@ func TestOutputIsCounted(t *testing.T) {
 			wantTail := strings.Repeat("a", 4093) + "END"
 			if m.StderrBytes != 10003 || m.StderrTail != wantTail || m.StdoutBytes != 4 {
 				t.Errorf("stderr %d bytes, tail %d bytes ending %q, stdout %d", m.StderrBytes, len(m.StderrTail), m.StderrTail[max(0, len(m.StderrTail)-5):], m.StdoutBytes)
+			}
+		})
+		t.Run(name+"/stdout digest only when asked", func(t *testing.T) {
+			job := sh(`printf '1 C\n \n2 N\n'`)
+			if m := run(t, e, job); m.Stdout != nil {
+				t.Errorf("digest %+v without DigestStdout", m.Stdout)
+			}
+			job.DigestStdout = true
+			m := run(t, e, job)
+			sum := sha256.Sum256([]byte("1 C\n \n2 N\n"))
+			if d := m.Stdout; d == nil || d.Bytes != 10 || d.Lines != 3 || d.BlankLines != 1 ||
+				d.SHA256 != hex.EncodeToString(sum[:]) || string(d.Head) != "1 C\n \n2 N\n" {
+				t.Errorf("digest %+v, want 10 bytes, 3 lines, 1 blank, the whole output as head", d)
 			}
 		})
 		t.Run(name+"/grep writes every match to a pipe", func(t *testing.T) {

@@ -124,8 +124,8 @@ func (e *Executor) Run(ctx context.Context, job runner.Job) (benchrig.Measuremen
 		return m, fmt.Errorf("local: %w", err)
 	}
 
-	stdout := pipes.Start(outR, 0)
-	stderr := pipes.Start(errR, e.cfg.StderrTail)
+	stdout := pipes.Start(outR, 0, job.DigestStdout)
+	stderr := pipes.Start(errR, e.cfg.StderrTail, false)
 	sys := &syscall.SysProcAttr{Setpgid: true}
 	if cg != nil && cg.setup.version == 2 {
 		// clone3 CLONE_INTO_CGROUP: the child is in the cgroup from birth.
@@ -205,6 +205,7 @@ func (e *Executor) Run(ctx context.Context, job runner.Job) (benchrig.Measuremen
 	<-stderr.Done
 	m.StdoutBytes, m.StderrBytes = stdout.N, stderr.N
 	m.StderrTail = stderr.TailString()
+	m.Stdout = stdout.Digest()
 
 	if l.state != nil {
 		m.Wall = l.t1.Sub(l.t0)

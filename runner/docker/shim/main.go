@@ -31,6 +31,7 @@ func run(start time.Time, args []string) int {
 	timeout := fs.Duration("timeout", 0, "kill the command's process group after this long (0: never)")
 	tail := fs.Int("tail", 4096, "bytes of stderr to keep")
 	cgroupRoot := fs.String("cgroup-root", "/sys/fs/cgroup", `the container's cgroup mount ("" reads none)`)
+	digest := fs.Bool("digest", false, "report a digest of the command's stdout (counts, SHA-256, first 64 KiB)")
 	initMode := fs.Bool("init", os.Getpid() == 1, "reap orphans and kill leftovers (default when PID 1)")
 	if err := fs.Parse(args); err != nil {
 		return 125
@@ -40,12 +41,13 @@ func run(start time.Time, args []string) int {
 		return 125
 	}
 	r := shimrun.Run(shimrun.Options{
-		Argv:       fs.Args(),
-		Timeout:    *timeout,
-		TailBytes:  *tail,
-		CgroupRoot: *cgroupRoot,
-		Init:       *initMode,
-		ShimStart:  start,
+		Argv:         fs.Args(),
+		Timeout:      *timeout,
+		TailBytes:    *tail,
+		DigestStdout: *digest,
+		CgroupRoot:   *cgroupRoot,
+		Init:         *initMode,
+		ShimStart:    start,
 	})
 	if err := json.NewEncoder(os.Stdout).Encode(r); err != nil {
 		fmt.Fprintln(os.Stderr, "benchrig-shim:", err)

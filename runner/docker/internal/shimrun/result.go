@@ -11,11 +11,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/benchrig/benchrig"
 )
 
 // FormatVersion is the version of Result's JSON. The executor refuses a
-// result of another version: a shim of a different benchrig.
-const FormatVersion = 1
+// result of another version: a shim of a different benchrig. Version 2
+// added the -digest flag and Stdout.
+const FormatVersion = 2
 
 // Result is what the shim measured of one command, printed as one JSON
 // object on the shim's stdout (its only output). Times are nanoseconds;
@@ -54,6 +57,9 @@ type Result struct {
 	StdoutBytes int64  `json:"stdout_bytes"`
 	StderrBytes int64  `json:"stderr_bytes"`
 	StderrTail  string `json:"stderr_tail,omitempty"`
+	// Stdout is the digest of the command's stdout, when -digest asked
+	// for it (its head travels base64-encoded, at most 64 KiB).
+	Stdout *benchrig.OutputDigest `json:"stdout,omitempty"`
 
 	// Leftover counts processes still alive after the child exited and its
 	// pipes closed, then killed; -1 when not known (the shim is not PID 1).

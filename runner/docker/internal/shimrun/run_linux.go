@@ -21,6 +21,8 @@ type Options struct {
 	Timeout time.Duration // 0: none
 	// TailBytes of stderr are kept; default 4096.
 	TailBytes int
+	// DigestStdout computes Result.Stdout while draining stdout.
+	DigestStdout bool
 	// DrainTimeout bounds the wait for EOF on the child's pipes after it
 	// exited (a grandchild may hold them); default 2s.
 	DrainTimeout time.Duration
@@ -101,8 +103,8 @@ func Run(o Options) Result {
 		r.Error = "start: stderr pipe: " + err.Error()
 		return finish()
 	}
-	stdout := pipes.Start(outR, 0)
-	stderr := pipes.Start(errR, o.TailBytes)
+	stdout := pipes.Start(outR, 0, o.DigestStdout)
+	stderr := pipes.Start(errR, o.TailBytes, false)
 	attr := &os.ProcAttr{Env: os.Environ(), Files: []*os.File{devnull, outW, errW}, Sys: &syscall.SysProcAttr{Setpgid: true}}
 
 	var mu sync.Mutex
@@ -175,6 +177,7 @@ func Run(o Options) Result {
 	<-stderr.Done
 	r.StdoutBytes, r.StderrBytes = stdout.N, stderr.N
 	r.StderrTail = stderr.TailString()
+	r.Stdout = stdout.Digest()
 
 	if werr != nil {
 		r.Error = "wait: " + werr.Error()
