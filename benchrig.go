@@ -7,6 +7,7 @@ package benchrig
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"text/template"
 	"time"
@@ -354,9 +355,10 @@ type Trial struct {
 	// measured nothing before this one.
 	Attempt int
 	// Outcome is how the trial ended, decided by the runner when it
-	// recorded it; Reason says why when it is not OutcomeOK (an output
-	// check that failed, a lost node), beside the executor's Error.
+	// recorded it; Reason says why when it is not OutcomeOK and the
+	// executor's Error does not (an output check that failed).
 	Outcome Outcome
+	Reason  string
 	Measurement
 }
 
@@ -365,11 +367,30 @@ func (t *Trial) Ref() TrialRef {
 	return TrialRef{Run: t.RunID, Case: t.CaseID, Rep: t.Index, Attempt: t.Attempt}
 }
 
-// Failed reports whether the trial did not succeed. Outcome decides; a
-// trial built without one (an old store row, a test) falls back on its
-// exit code and error.
-func (t *Trial) Failed() bool {
-	return t.Outcome != OutcomeOK || t.ExitCode != 0 || t.Error != ""
+// Result is the trial's outcome: as decided, or, for a trial built
+// without one (OutcomeUnknown), as its measurement reads.
+func (t *Trial) Result() Outcome {
+	if t.Outcome == OutcomeUnknown {
+		return ClassifyMeasurement(t.Measurement)
+	}
+	return t.Outcome
+}
+
+// Failed reports whether the trial did not succeed.
+func (t *Trial) Failed() bool { return t.Result() != OutcomeOK }
+
+// Why says why a failed trial failed: the runner's reason, else the
+// executor's error, else its exit status.
+func (t *Trial) Why() string {
+	switch {
+	case t.Reason != "":
+		return t.Reason
+	case t.Error != "":
+		return t.Error
+	case t.ExitCode != 0:
+		return "exit status " + strconv.Itoa(t.ExitCode)
+	}
+	return ""
 }
 
 // RunStatus is the state of a run.

@@ -14,16 +14,19 @@ import (
 type Outcome int
 
 const (
-	OutcomeOK          Outcome = iota // ran to exit 0 and its output passed the spec's checks
-	OutcomeFailed                     // exited non-zero, was killed by a signal, or could not start
-	OutcomeTimeout                    // killed at the spec's timeout
-	OutcomeCancelled                  // interrupted by Ctrl-C or a cancelled run; never a measurement
-	OutcomeNodeLost                   // its node was lost and no node of its class could take it
-	OutcomeWrongOutput                // ran to exit 0 but its output failed the spec's expect checks
-	OutcomeExecutor                   // the command ran but the executor failed around it
+	// OutcomeUnknown is the zero value: not decided (a trial built by
+	// hand). Trial.Result then judges by the exit code and error.
+	OutcomeUnknown     Outcome = iota
+	OutcomeOK                  // ran to an exit the spec counts as success and its output passed the spec's checks
+	OutcomeFailed              // exited with another code, was killed by a signal, or could not start
+	OutcomeTimeout             // killed at the spec's timeout
+	OutcomeCancelled           // interrupted by Ctrl-C or a cancelled run; never a measurement
+	OutcomeNodeLost            // its node was lost and no node of its class could take it
+	OutcomeWrongOutput         // ran to exit 0 but its output failed the spec's expect checks
+	OutcomeExecutor            // the command ran but the executor failed around it
 )
 
-var outcomeNames = [...]string{"ok", "failed", "timeout", "cancelled", "node-lost", "wrong-output", "executor-error"}
+var outcomeNames = [...]string{"unknown", "ok", "failed", "timeout", "cancelled", "node-lost", "wrong-output", "executor-error"}
 
 func (o Outcome) String() string {
 	if o >= 0 && int(o) < len(outcomeNames) {

@@ -59,7 +59,7 @@ func (j *Judge) Trial(ctx context.Context, rules []*Rules, ms []benchrig.Measure
 			return Verdict{Outcome: o, Reason: prefix(i, reason)}
 		}
 	}
-	var v Verdict
+	v := Verdict{Outcome: benchrig.OutcomeOK}
 	if j.Agree == nil {
 		return v
 	}

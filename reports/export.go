@@ -861,11 +861,4 @@ func writeNodes(b *bytes.Buffer, r *Report) {
 	}
 }
 
-// outcomeOf is a trial's outcome; a trial recorded before outcomes were
-// kept (or built by hand) that failed reads as failed.
-func outcomeOf(t benchrig.Trial) benchrig.Outcome {
-	if t.Outcome == benchrig.OutcomeOK && t.Failed() {
-		return benchrig.OutcomeFailed
-	}
-	return t.Outcome
-}
+func outcomeOf(t benchrig.Trial) benchrig.Outcome { return t.Result() }

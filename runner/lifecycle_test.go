@@ -370,3 +370,72 @@ func TestDiscoveryAndCleanupErrorsAreWarnings(t *testing.T) {
 		t.Errorf("warning events %q, want %q", logged, want)
 	}
 }
+
+// digestOf is the stdout digest a fake executor reports for out.
+func digestOf(out string) *benchrig.OutputDigest {
+	lines, blank := int64(0), int64(0)
+	for _, l := range strings.SplitAfter(out, "\n") {
+		if l == "" {
+			continue
+		}
+		lines++
+		if strings.TrimSpace(l) == "" {
+			blank++
+		}
+	}
+	return &benchrig.OutputDigest{Bytes: int64(len(out)), Lines: lines, BlankLines: blank, SHA256: fmt.Sprintf("%x", out), Head: []byte(out)}
+}
+
+// Output checks decide the outcome: a fast wrong answer is a failed trial
+// with its reason; an exit code the spec allows is a success; cases that
+// must agree and do not are wrong output.
+func TestExpectDecidesOutcomes(t *testing.T) {
+	s := testSpec()
+	s.Params = []benchrig.Param{{Name: "impl", Values: []string{"good", "blank", "exit1", "differs"}}}
+	s.Warmup = 0
+	s.Repeat = benchrig.Repeat{Min: 2, Max: 2}
+	s.Expect = &benchrig.Expect{Exit: []int{0, 1}, Stdout: benchrig.StdoutExpect{NonEmpty: true, Lines: "1"}, Agree: &benchrig.Agree{}}
+	var digested []bool
+	var mu sync.Mutex
+	exec := &fakeExec{run: func(_ context.Context, job Job) (benchrig.Measurement, error) {
+		mu.Lock()
+		digested = append(digested, job.DigestStdout)
+		mu.Unlock()
+		m := benchrig.Measurement{Start: time.Now(), Wall: time.Millisecond, Source: "fake"}
+		switch job.Argv[1] {
+		case "good":
+			m.Stdout = digestOf("42\n")
+		case "blank":
+			m.Stdout = digestOf(" \n")
+		case "exit1":
+			m.ExitCode, m.Stdout = 1, digestOf("42\n")
+		case "differs":
+			m.Stdout = digestOf("41\n")
+		}
+		return m, nil
+	}}
+	run, err := Run(context.Background(), testConfig(exec, &memRecorder{}), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]benchrig.Outcome{
+		"impl=good": benchrig.OutcomeOK, "impl=blank": benchrig.OutcomeWrongOutput,
+		"impl=exit1": benchrig.OutcomeOK, "impl=differs": benchrig.OutcomeWrongOutput,
+	}
+	for _, tr := range run.Trials {
+		if tr.Outcome != want[tr.CaseID] {
+			t.Errorf("%s: outcome %s (%s), want %s", tr.Ref(), tr.Outcome, tr.Reason, want[tr.CaseID])
+		}
+		if tr.Outcome == benchrig.OutcomeWrongOutput && tr.Reason == "" {
+			t.Errorf("%s: wrong output without a reason", tr.Ref())
+		}
+	}
+	for _, d := range digested {
+		if !d {
+			t.Fatal("a job did not ask for the stdout digest its checks need")
+		}
+	}
+	if run.Status != benchrig.RunFailed {
+		t.Errorf("status %s, want failed", run.Status)
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/benchrig/benchrig"
+	"github.com/benchrig/benchrig/expect"
 )
 
 // Config is what a Runner needs besides the spec.
@@ -61,6 +62,10 @@ type Config struct {
 	// Heartbeat is how often the run's heartbeat is written; default
 	// benchrig.HeartbeatEvery.
 	Heartbeat time.Duration
+
+	// Checks runs the spec's expect check commands; nil runs them as
+	// child processes on this host.
+	Checks expect.CheckRunner
 
 	// Resume, when set, is an interrupted or cancelled run of the same
 	// spec, loaded whole: the runner keeps its ID and its trials and runs
@@ -112,6 +117,8 @@ type plan struct {
 	skipped     string // why the case does not run (setup failed): a failure
 	settingUp   bool   // a worker is running its setup on the node it moved to
 	unavailable string // why the case cannot run here: not a failure
+	// rules are the output checks of each instance (see expect).
+	rules []*expect.Rules
 }
 
 // CasePlan is one case as it will run: what a dry run prints.
@@ -244,7 +251,7 @@ func Prepare(ctx context.Context, cfg Config, spec *benchrig.Spec) (*Prepared, e
 	if cfg.Resume != nil {
 		runID, started = cfg.Resume.ID, cfg.Resume.Started
 	}
-	r := &state{cfg: cfg, spec: spec, nodes: map[string]*nodeState{}, noted: map[string]bool{}}
+	r := &state{cfg: cfg, spec: spec, nodes: map[string]*nodeState{}, noted: map[string]bool{}, judge: &expect.Judge{Checks: cfg.Checks}}
 	r.cond = sync.NewCond(&r.mu)
 
 	params := spec.Params
@@ -297,6 +304,18 @@ func Prepare(ctx context.Context, cfg Config, spec *benchrig.Spec) (*Prepared, e
 	baseline, baselines, err := selectCases(spec, "baseline", baseSel, cases)
 	if err != nil {
 		return nil, err
+	}
+	if spec.Expect != nil {
+		rules := map[string][]*expect.Rules{}
+		for _, p := range plans {
+			rules[p.c.ID] = p.rules
+		}
+		r.judge.Agree = expect.NewTracker(cases, rules, func(id string) string {
+			if b, ok := baselines[id]; ok {
+				return b
+			}
+			return baseline
+		})
 	}
 	if len(slices.Compact(slices.Sorted(maps.Values(baselines)))) == 1 {
 		baselines = nil // one baseline for every case: BaselineID says it
@@ -690,6 +709,7 @@ func (r *state) preparePlans(runID string, homes map[string]*Node, placeParam st
 			continue
 		}
 		var field string
+		badExpect := false
 		for i := 1; i <= n && err == nil; i++ {
 			vars["instance"] = strconv.Itoa(i)
 			var job Job
@@ -700,9 +720,33 @@ func (r *state) preparePlans(runID string, homes map[string]*Node, placeParam st
 					p.unavailable = fmt.Sprintf("no image for architecture %s of node %s (the spec's images: %s; no fallback image)", node.Facts.Arch, node.Name, imageList(spec.Images))
 				}
 			}
+			if err == nil {
+				// The output checks of this instance. A check command runs
+				// on this host, after the trial: with a container job it
+				// gets the host's environment and directory.
+				env, dir := job.Env, job.Dir
+				if node != nil {
+					if env, err = environ(cfg.Environ, spec.Env, vars); err != nil {
+						field = "env"
+						break
+					}
+					dir = cfg.Dir
+				}
+				rules, rerr := expect.Resolve(spec.Expect, *c, vars, env, dir)
+				if rerr != nil {
+					errs = append(errs, asSpecError(spec, rerr))
+					badExpect = true
+					break
+				}
+				job.DigestStdout = rules.NeedsDigest()
+				p.rules = append(p.rules, rules)
+			}
 			p.instances = append(p.instances, job)
 		}
 		vars["instance"] = "1"
+		if badExpect {
+			continue
+		}
 		if err != nil {
 			bad(field, "%v", err)
 			continue
@@ -1121,4 +1165,18 @@ func pct(f float64) string {
 func NewID(t time.Time) string {
 	t = t.UTC()
 	return fmt.Sprintf("%s-%04x", t.Format("20060102-150405"), uint32(t.Nanosecond())&0xffff)
+}
+
+// asSpecError names the spec's file on an error about one of its fields.
+func asSpecError(spec *benchrig.Spec, err error) *benchrig.Error {
+	var e *benchrig.Error
+	if errors.As(err, &e) {
+		if e.File == "" {
+			c := *e
+			c.File = spec.File
+			return &c
+		}
+		return e
+	}
+	return &benchrig.Error{Code: benchrig.EInvalid, File: spec.File, Field: "expect", Msg: err.Error()}
 }

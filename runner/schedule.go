@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/benchrig/benchrig"
+	"github.com/benchrig/benchrig/expect"
 	"github.com/benchrig/benchrig/stats"
 )
 
@@ -52,6 +53,9 @@ type state struct {
 	pending []*benchrig.Trial
 	// discoveryErr is the last error of the Discoverer, reported once.
 	discoveryErr string
+	// judge decides trials' outcomes from what they measured and printed
+	// (the spec's expect); safe for concurrent use without mu.
+	judge *expect.Judge
 }
 
 // nodeState is a node as the scheduler sees it.
@@ -482,14 +486,20 @@ func (r *state) worker(ctx context.Context, ns *nodeState) {
 		ns.busy++
 		r.emit(benchrig.Event{Kind: benchrig.EventTrialStarted, Trial: &ref, Node: ns.Name, Warmup: warmup})
 		r.mu.Unlock()
-		m, err := r.measure(ctx, p, ns, ref)
+		m, ms, err := r.measure(ctx, p, ns, ref)
+		var v *expect.Verdict
+		if err == nil && !m.Start.IsZero() && ctx.Err() == nil && benchrig.ClassifyMeasurement(m) != benchrig.OutcomeCancelled {
+			// Judged before the lock is taken: a check command may run.
+			verdict := r.judge.Trial(ctx, p.rules, ms)
+			v = &verdict
+		}
 		r.mu.Lock()
 		p.inflight--
 		ns.busy--
 		if warmup {
 			p.inflightW--
 		}
-		r.finishTrial(ctx, p, ns, ref, m, err)
+		r.finishTrial(ctx, p, ns, ref, m, v, err)
 		r.writePending(ctx)
 		r.cond.Broadcast()
 	}
@@ -527,7 +537,10 @@ func (r *state) fail(err error) {
 
 // finishTrial records a trial that ran, or decides what a trial that did
 // not run means. r.mu is held.
-func (r *state) finishTrial(ctx context.Context, p *plan, ns *nodeState, ref benchrig.TrialRef, m benchrig.Measurement, err error) {
+//
+// v is the judgement of the trial's exit and output (nil when it was not
+// judged: it did not run, was cancelled, or the executor failed).
+func (r *state) finishTrial(ctx context.Context, p *plan, ns *nodeState, ref benchrig.TrialRef, m benchrig.Measurement, v *expect.Verdict, err error) {
 	warmup := ref.Rep < r.spec.Warmup
 	discard := func(why string) {
 		p.started-- // nothing was measured: the trial is to be run again, or never
@@ -540,7 +553,7 @@ func (r *state) finishTrial(ctx context.Context, p *plan, ns *nodeState, ref ben
 		if p.lost != "" && !warmup && ctx.Err() == nil {
 			// failRemaining left this trial to come: it is node-lost now.
 			m := benchrig.Measurement{ExitCode: -1, Error: "node-lost: " + p.lost, Start: r.cfg.Now()}
-			r.record(p, ref, ns.Name, m, benchrig.OutcomeNodeLost)
+			r.record(p, ref, ns.Name, m, benchrig.OutcomeNodeLost, "")
 			return
 		}
 		discard(err.Error())
@@ -579,11 +592,21 @@ func (r *state) finishTrial(ctx context.Context, p *plan, ns *nodeState, ref ben
 		m.Error = joinReasons(m.Error, "executor: "+err.Error())
 		outcome = benchrig.OutcomeExecutor
 	}
+	reason := ""
+	if v != nil {
+		outcome = v.Outcome
+		if r.spec.Expect != nil {
+			reason = v.Reason // without expect it would only restate the exit status
+		}
+		for _, w := range v.Warnings {
+			r.warn(w)
+		}
+	}
 	// A trial that ran to its end is kept even when the run was cancelled
 	// meanwhile (with several nodes, one may finish while another's
 	// worker already saw Ctrl-C).
 	ns.unavailable = 0
-	r.record(p, ref, ns.Name, m, outcome)
+	r.record(p, ref, ns.Name, m, outcome, reason)
 	if ctx.Err() != nil {
 		r.fail(cancelled())
 	}
@@ -591,7 +614,7 @@ func (r *state) finishTrial(ctx context.Context, p *plan, ns *nodeState, ref ben
 
 // record keeps one trial in memory and queues it for the store (see
 // writePending). r.mu is held.
-func (r *state) record(p *plan, ref benchrig.TrialRef, node string, m benchrig.Measurement, outcome benchrig.Outcome) {
+func (r *state) record(p *plan, ref benchrig.TrialRef, node string, m benchrig.Measurement, outcome benchrig.Outcome, reason string) {
 	t := &benchrig.Trial{
 		RunID:       r.run.ID,
 		CaseID:      p.c.ID,
@@ -601,6 +624,7 @@ func (r *state) record(p *plan, ref benchrig.TrialRef, node string, m benchrig.M
 		Warmup:      ref.Rep < r.spec.Warmup,
 		Node:        node,
 		Outcome:     outcome,
+		Reason:      reason,
 		Measurement: m,
 	}
 	r.pending = append(r.pending, t)
@@ -621,10 +645,7 @@ func (r *state) record(p *plan, ref benchrig.TrialRef, node string, m benchrig.M
 	o := outcome
 	msg := ""
 	if outcome != benchrig.OutcomeOK {
-		msg = m.Error
-		if msg == "" {
-			msg = "exit status " + strconv.Itoa(m.ExitCode)
-		}
+		msg = t.Why()
 	}
 	r.emit(benchrig.Event{Kind: benchrig.EventTrialFinished, Trial: &ref, Node: node, Warmup: t.Warmup, Outcome: &o, Duration: m.Wall, Msg: msg})
 }
@@ -733,7 +754,7 @@ func (r *state) failRemaining(p *plan, ns *nodeState, kind, reason string) {
 			ref = r.takeRep(p)
 		}
 		m := benchrig.Measurement{ExitCode: -1, Error: "node-lost: " + reason, Start: r.cfg.Now()}
-		r.record(p, ref, ns.Name, m, benchrig.OutcomeNodeLost)
+		r.record(p, ref, ns.Name, m, benchrig.OutcomeNodeLost, "")
 	}
 }
 
@@ -811,12 +832,14 @@ type WarningSource interface {
 }
 
 // measure runs one trial of p on node ns: its single job, or all its
-// instances at once, combined by combine.
-func (r *state) measure(ctx context.Context, p *plan, ns *nodeState, ref benchrig.TrialRef) (benchrig.Measurement, error) {
+// instances at once, combined by combine. It returns the combined
+// measurement and each instance's, which output checks judge one by one.
+func (r *state) measure(ctx context.Context, p *plan, ns *nodeState, ref benchrig.TrialRef) (benchrig.Measurement, []benchrig.Measurement, error) {
 	exec := ns.Executor
 	label := ref.String()
 	if len(p.instances) == 1 {
-		return exec.Run(ctx, r.forNode(p.instances[0], ns, label))
+		m, err := exec.Run(ctx, r.forNode(p.instances[0], ns, label))
+		return m, []benchrig.Measurement{m}, err
 	}
 	jobs := slices.Clone(p.instances)
 	for i := range jobs {
@@ -826,7 +849,7 @@ func (r *state) measure(ctx context.Context, p *plan, ns *nodeState, ref benchri
 	if d, ok := exec.(CacheDropper); ok && jobs[0].DropCaches {
 		var err error
 		if dropped, err = d.DropCaches(ctx); err != nil {
-			return benchrig.Measurement{}, err
+			return benchrig.Measurement{}, nil, err
 		}
 		for i := range jobs {
 			jobs[i].DropCaches = false
@@ -846,12 +869,12 @@ func (r *state) measure(ctx context.Context, p *plan, ns *nodeState, ref benchri
 	for _, err := range errs {
 		if benchrig.ErrorCode(err) == benchrig.EUnavailable {
 			// One instance's node went away: the trial did not happen.
-			return benchrig.Measurement{}, err
+			return benchrig.Measurement{}, nil, err
 		}
 	}
 	m := combine(ms)
 	if dropped > 0 {
 		m.Metrics["drop_caches_seconds"] = dropped.Seconds()
 	}
-	return m, errors.Join(errs...)
+	return m, ms, errors.Join(errs...)
 }

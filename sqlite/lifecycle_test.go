@@ -341,7 +341,7 @@ func TestInterruptStale(t *testing.T) {
 	}
 	s := got[0]
 	if !reflect.DeepEqual(s.Nodes, run.Nodes) || !reflect.DeepEqual(s.Request, run.Request) || !reflect.DeepEqual(s.Labels, run.Labels) ||
-		s.TrialCount != 6 || s.WarmupCount != 4 || s.FailedCount != 1 {
+		s.TrialCount != 6 || s.WarmupCount != 4 || s.FailedCount != 2 {
 		t.Errorf("summary = nodes %v request %+v labels %v counts %d/%d/%d", s.Nodes, s.Request, s.Labels, s.TrialCount, s.WarmupCount, s.FailedCount)
 	}
 }

@@ -87,28 +87,29 @@ func putRunNodes(ctx context.Context, tx *sql.Tx, id string, nodes []benchrig.No
 // package comment). A trial for an unknown run is ENotFound; a second trial
 // with the same run and Seq, or the same case and repetition, is EInvalid.
 //
-// A trial whose Outcome is OK but whose measurement failed (built by code
-// that predates outcomes) is stored with the outcome its measurement gives,
-// so that the stored outcome and Trial.Failed never disagree.
+// A trial whose outcome was not decided (OutcomeUnknown) is stored with the
+// outcome its measurement gives (Trial.Result).
 func (d *DB) AddTrial(ctx context.Context, t *benchrig.Trial) error {
 	metrics, err := encodeFloats(t.Metrics)
 	if err != nil {
 		return fmt.Errorf("add trial %d of run %s: %w", t.Seq, t.RunID, err)
 	}
-	outcome := t.Outcome
-	if outcome == benchrig.OutcomeOK {
-		outcome = benchrig.ClassifyMeasurement(t.Measurement)
+	outcome := t.Result()
+	var lines, blank, sha any // NULL without a digest
+	if d := t.Stdout; d != nil {
+		lines, blank, sha = d.Lines, d.BlankLines, d.SHA256
 	}
 	d.wmu.Lock()
 	defer d.wmu.Unlock()
 	_, err = d.db.ExecContext(ctx, `INSERT INTO trials (
 		run_id, seq, case_id, idx, warmup, node, start, wall_ns, user_ns, sys_ns, max_rss,
-		exit_code, stdout_bytes, stderr_bytes, stderr_tail, error, source, metrics, attempt, outcome
-	) VALUES (`+placeholders(20)+`)`,
+		exit_code, stdout_bytes, stderr_bytes, stderr_tail, error, source, metrics, attempt, outcome,
+		reason, stdout_lines, stdout_blank_lines, stdout_sha256
+	) VALUES (`+placeholders(24)+`)`,
 		t.RunID, t.Seq, t.CaseID, t.Index, t.Warmup, t.Node, encodeTime(t.Start),
 		int64(t.Wall), int64(t.User), int64(t.Sys), t.MaxRSS,
 		t.ExitCode, t.StdoutBytes, t.StderrBytes, t.StderrTail, t.Error, t.Source, metrics,
-		t.Attempt, outcome.String())
+		t.Attempt, outcome.String(), t.Reason, lines, blank, sha)
 	if err != nil {
 		switch {
 		case isConstraint(err, sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY):
@@ -456,7 +457,8 @@ type querier interface {
 // trialsQuery reads a run's trials in seq order: parameter run ID.
 const trialsQuery = `SELECT
 	run_id, seq, case_id, idx, warmup, node, start, wall_ns, user_ns, sys_ns, max_rss,
-	exit_code, stdout_bytes, stderr_bytes, stderr_tail, error, source, metrics, attempt, outcome
+	exit_code, stdout_bytes, stderr_bytes, stderr_tail, error, source, metrics, attempt, outcome,
+	reason, stdout_lines, stdout_blank_lines, stdout_sha256
 	FROM trials WHERE run_id = ? ORDER BY seq`
 
 func loadRun(ctx context.Context, q querier, id string, now time.Time) (*benchrig.Run, error) {
@@ -486,11 +488,17 @@ func loadRun(ctx context.Context, q querier, id string, now time.Time) (*benchri
 			wall, user, sys int64
 			metrics         string
 			outcome         string
+			lines, blank    sql.NullInt64
+			sha             sql.NullString
 		)
 		if err := rows.Scan(&t.RunID, &t.Seq, &t.CaseID, &t.Index, &t.Warmup, &t.Node, &start,
 			&wall, &user, &sys, &t.MaxRSS, &t.ExitCode, &t.StdoutBytes, &t.StderrBytes,
-			&t.StderrTail, &t.Error, &t.Source, &metrics, &t.Attempt, &outcome); err != nil {
+			&t.StderrTail, &t.Error, &t.Source, &metrics, &t.Attempt, &outcome,
+			&t.Reason, &lines, &blank, &sha); err != nil {
 			return nil, fmt.Errorf("load trials: %w", err)
+		}
+		if sha.Valid {
+			t.Stdout = &benchrig.OutputDigest{Bytes: t.StdoutBytes, Lines: lines.Int64, BlankLines: blank.Int64, SHA256: sha.String}
 		}
 		t.Wall, t.User, t.Sys = time.Duration(wall), time.Duration(user), time.Duration(sys)
 		if t.Start, err = decodeTime(start); err != nil {

@@ -197,6 +197,14 @@ var migrations = []string{
 		total       INTEGER NOT NULL,
 		PRIMARY KEY (run_id, seq)
 	) WITHOUT ROWID;`,
+	// 4: output checks. A trial keeps why the runner judged it as it did
+	// (reason: an expect check that failed) and the digest of its stdout
+	// when one was taken (lines, blank lines, SHA-256; NULL without one):
+	// enough to see which cases agreed, without keeping the output.
+	`ALTER TABLE trials ADD COLUMN reason TEXT NOT NULL DEFAULT '';
+	ALTER TABLE trials ADD COLUMN stdout_lines INTEGER;
+	ALTER TABLE trials ADD COLUMN stdout_blank_lines INTEGER;
+	ALTER TABLE trials ADD COLUMN stdout_sha256 TEXT;`,
 }
 
 // DB is an open run store. It is safe for use by several goroutines, and

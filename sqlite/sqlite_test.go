@@ -122,6 +122,13 @@ func sampleTrials(run *benchrig.Run, n int) []benchrig.Trial {
 	out[n-2].Attempt = 1
 	// Index n: a repetition no other trial of the case has.
 	out[n-1] = benchrig.Trial{RunID: run.ID, CaseID: run.Cases[0].ID, Seq: n - 1, Index: n}
+	// The runner always decides an outcome; the store keeps it as given.
+	// One trial also carries a reason and a stdout digest.
+	for i := range out {
+		out[i].Outcome = out[i].Result()
+	}
+	out[1].Stdout = &benchrig.OutputDigest{Bytes: out[1].StdoutBytes, Lines: 3, BlankLines: 1, SHA256: "ab12"}
+	out[2].Outcome, out[2].Reason = benchrig.OutcomeWrongOutput, "stdout has 1 blank line(s) of 3 (expect.stdout.nonempty)"
 	return out
 }
 

@@ -235,3 +235,36 @@ func (h *hookedExec) Run(ctx context.Context, job runner.Job) (m benchrig.Measur
 	h.after()
 	return m, err
 }
+
+// A fast wrong answer is a failed trial: a spec's expect turns blank output
+// into wrong-output with its reason, shown even with -q, and an exit code
+// the spec allows (grep -c finding nothing) is a success.
+func TestExpectFailsWrongOutput(t *testing.T) {
+	c := newCLI(t)
+	spec := c.write("expect.yaml", `name: expect-cli
+command: "{{.cmd}}"
+params:
+  cmd: ["echo 42", "echo ' '", "printf '0\n'; exit 1"]
+repeat: 2
+warmup: 0
+expect:
+  exit: [0, 1]
+  stdout: {nonempty: true, lines: 1}
+`)
+	code, out, errOut := c.run(context.Background(), "run", "-q", spec)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1\n%s\n%s", code, out, errOut)
+	}
+	if !strings.Contains(errOut, "case cmd=echo ' ': 2 trial(s) failed; last: wrong-output: stdout has 1 blank line(s) of 1 (expect.stdout.nonempty)") {
+		t.Errorf("the wrong output's reason is not shown:\n%s", errOut)
+	}
+	if strings.Contains(errOut, "case cmd=echo 42") || strings.Contains(errOut, "exit 1: ") {
+		t.Errorf("a good case is reported as failed:\n%s", errOut)
+	}
+	run := latestRun(t, filepath.Join(c.dir, "store.db"))
+	for _, tr := range run.Trials {
+		if tr.Stdout == nil || tr.Stdout.SHA256 == "" {
+			t.Errorf("trial %s: no stdout digest stored", tr.Ref())
+		}
+	}
+}

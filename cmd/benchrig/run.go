@@ -317,11 +317,7 @@ func printFailures(d *deps, run *benchrig.Run) {
 		if a == nil {
 			continue
 		}
-		reason := a.last.Error
-		if reason == "" {
-			reason = "exit status " + strconv.Itoa(a.last.ExitCode)
-		}
-		fmt.Fprintf(d.stderr, "\ncase %s: %d trial(s) failed; last: %s\n", c.ID, a.n, reason)
+		fmt.Fprintf(d.stderr, "\ncase %s: %d trial(s) failed; last: %s: %s\n", c.ID, a.n, a.last.Result(), a.last.Why())
 		if tail := strings.TrimSpace(a.last.StderrTail); tail != "" {
 			lines := strings.Split(tail, "\n")
 			if len(lines) > 10 {
