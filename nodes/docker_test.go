@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/benchrig/benchrig"
 	"github.com/benchrig/benchrig/runner"
 )
 
@@ -72,5 +73,22 @@ func TestEditedEntryKeepsTheRunnersExecutorOpen(t *testing.T) {
 	}
 	if err != nil && strings.Contains(err.Error(), "closed") {
 		t.Fatalf("the runner's executor for n1 was closed by a refresh: %v", err)
+	}
+}
+
+// A node whose architecture has no timing shim stops the run before it
+// starts (exit 2 in the CLI), saying how to build the shim.
+func TestMissingShimIsInvalid(t *testing.T) {
+	srv := fakeEngine(t)
+	path := filepath.Join(t.TempDir(), "pools.yaml")
+	y := "pools:\n  lab:\n    nodes:\n      - {name: n1, host: \"tcp://" + strings.TrimPrefix(srv.URL, "http://") + "\"}\n"
+	if err := os.WriteFile(path, []byte(y), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d := NewDocker(path, []string{"lab"}, t.TempDir())
+	defer d.Close()
+	_, err := d.Nodes(context.Background())
+	if benchrig.ErrorCode(err) != benchrig.EInvalid || !strings.Contains(err.Error(), "no timing shim for amd64") || !strings.Contains(err.Error(), "make build") {
+		t.Errorf("err = %v", err)
 	}
 }
