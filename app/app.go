@@ -102,7 +102,6 @@ func (p *Pending) Close() error {
 type Handle struct {
 	*runner.Handle
 	nodes NodeDriver
-	app   *App
 	done  chan struct{}
 	run   *benchrig.Run
 	err   error
@@ -225,7 +224,7 @@ func (a *App) Start(ctx context.Context, p *Pending) (*Handle, error) {
 		p.Close()
 		return nil, err
 	}
-	h := &Handle{Handle: rh, nodes: p.nodes, app: a, done: make(chan struct{})}
+	h := &Handle{Handle: rh, nodes: p.nodes, done: make(chan struct{})}
 	go func() {
 		defer close(h.done)
 		h.run, h.err = rh.Wait()
