@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/benchrig/benchrig"
+	"github.com/benchrig/benchrig/internal/testenv"
 	"github.com/benchrig/benchrig/runner"
 	"golang.org/x/sys/unix"
 )
@@ -42,7 +43,7 @@ func diskTempDir(t *testing.T) string {
 		}
 		return dir
 	}
-	t.Skip("neither the test temp dir nor /var/tmp is on a block device")
+	testenv.Skip(t, "neither the test temp dir nor /var/tmp is on a block device")
 	return ""
 }
 
@@ -51,11 +52,11 @@ func diskTempDir(t *testing.T) string {
 func capExecutor(t *testing.T) *Executor {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("read caps and cache drops need root")
+		testenv.Skip(t, "read caps and cache drops need root")
 	}
 	e := newExecutor(t, Config{})
 	if err := e.capController(); err != nil {
-		t.Skipf("no read caps on this host: %v", err)
+		testenv.Skipf(t, "no read caps on this host: %v", err)
 	}
 	return e
 }
@@ -190,7 +191,7 @@ func TestReadDeviceOnHost(t *testing.T) {
 	}
 	node := filepath.Join("/dev", name)
 	if _, err := os.Stat(node); name == "" || err != nil {
-		t.Skipf("no device node for %s (%q): %v", dev, name, err)
+		testenv.Skipf(t, "no device node for %s (%q): %v", dev, name, err)
 	}
 	got, _, err := e.readDevice(runner.Job{ReadDevice: node, Dir: "/dev/shm"})
 	if err != nil || got != dev {
@@ -307,7 +308,7 @@ func TestReadCapOnPartition(t *testing.T) {
 	e := capExecutor(t)
 	for _, tool := range []string{"losetup", "partx", "mkfs.ext4"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed: %v", tool, err)
+			testenv.Skipf(t, "%s not installed: %v", tool, err)
 		}
 	}
 	dir := diskTempDir(t)
@@ -335,7 +336,7 @@ func TestReadCapOnPartition(t *testing.T) {
 	}
 	out, err := exec.Command("losetup", "--find", "--show", "--partscan", img).CombinedOutput()
 	if err != nil {
-		t.Skipf("no loop device: %v %s", err, out)
+		testenv.Skipf(t, "no loop device: %v %s", err, out)
 	}
 	loop := strings.TrimSpace(string(out))
 	t.Cleanup(func() { _ = exec.Command("losetup", "--detach", loop).Run() })
@@ -456,7 +457,7 @@ func deadPid(t *testing.T) int {
 // (one holding a process), next to ones that must stay, and sweeps.
 func TestSweepStale(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("creating cgroups needs root")
+		testenv.Skip(t, "creating cgroups needs root")
 	}
 	hierarchies := map[string]string{"v1 pids": "/sys/fs/cgroup/pids", "v2": ""}
 	if m, ok := v2Mount("/sys/fs/cgroup"); ok {
@@ -465,7 +466,7 @@ func TestSweepStale(t *testing.T) {
 	for name, root := range hierarchies {
 		t.Run(name, func(t *testing.T) {
 			if _, err := os.Stat(filepath.Join(root, "cgroup.procs")); root == "" || err != nil {
-				t.Skipf("no %s hierarchy at %q", name, root)
+				testenv.Skipf(t, "no %s hierarchy at %q", name, root)
 			}
 			parent := filepath.Join(root, uniqueName("sweeptest"))
 			if err := os.Mkdir(parent, 0o755); err != nil {
@@ -539,7 +540,7 @@ func TestSweepStale(t *testing.T) {
 // our-own cgroups), so a leftover there is gone after New.
 func TestNewSweepsStale(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("creating cgroups needs root")
+		testenv.Skip(t, "creating cgroups needs root")
 	}
 	data, err := os.ReadFile("/proc/self/cgroup")
 	if err != nil {
@@ -548,7 +549,7 @@ func TestNewSweepsStale(t *testing.T) {
 	sc, _ := parseSelfCgroup(data)
 	mount, ok := v1Mount("/sys/fs/cgroup", sc, "pids")
 	if !ok {
-		t.Skip("no v1 pids hierarchy")
+		testenv.Skip(t, "no v1 pids hierarchy")
 	}
 	stale := filepath.Join(mount, sc.V1["pids"], fmt.Sprintf("benchrig-%d-trial1", deadPid(t)))
 	if err := os.Mkdir(stale, 0o755); err != nil {

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/benchrig/benchrig"
+	"github.com/benchrig/benchrig/internal/testenv"
 	"github.com/benchrig/benchrig/runner"
 )
 
@@ -424,10 +425,10 @@ func TestCgroupV1Figures(t *testing.T) {
 	e := newExecutor(t, Config{Cgroups: V1})
 	if e.Mode() != sourceV1 {
 		if os.Geteuid() != 0 {
-			t.Skipf("cgroup v1 needs root: %s", e.Warning())
+			testenv.Skipf(t, "cgroup v1 needs root: %s", e.Warning())
 		}
 		if _, err := os.Stat("/sys/fs/cgroup/cpuacct"); err != nil {
-			t.Skip("no cgroup v1 cpuacct hierarchy on this host (pure v2)")
+			testenv.Skip(t, "no cgroup v1 cpuacct hierarchy on this host (pure v2)")
 		}
 		t.Fatalf("cgroup v1 unusable as root: %s", e.Warning())
 	}
@@ -535,7 +536,7 @@ func BenchmarkRunTrue(b *testing.B) {
 			e := New(Config{Cgroups: v.mode})
 			defer e.Close()
 			if v.mode != Off && e.Mode() == sourceRusage {
-				b.Skipf("no cgroups: %s", e.Warning())
+				testenv.Skipf(b, "no cgroups: %s", e.Warning())
 			}
 			var walls []time.Duration
 			for b.Loop() {
