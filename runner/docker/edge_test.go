@@ -3,9 +3,14 @@ package docker
 import (
 	"context"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/moby/moby/client"
 
 	"github.com/benchrig/benchrig"
 )
@@ -89,5 +94,75 @@ func TestBadStartDoesNotRefillTheVolume(t *testing.T) {
 	t.Logf("bad device: %v (code %s)", err, benchrig.ErrorCode(err))
 	if after := p.counts["PUT /v"].Load(); after != before {
 		t.Errorf("a trial with a bad device uploaded the shim %d more time(s): the good volume was refilled", after-before)
+	}
+}
+
+// Was a bug: every executor filled the node's shim volume on its first
+// trial, even when the shim was there, and a fill replaces /.benchrig/shim
+// (the engine removes the name, then links the new file). Trials of other
+// executors and processes starting from the shared volume in that instant
+// failed with `exec: "/.benchrig/shim": stat /.benchrig/shim: no such file
+// or directory`; the runner took that for a node that cannot run the case
+// and gave the case up (CI: lab3's busybox count-c, 0 of 3 trials). Now a
+// volume is filled once: by the executor whose create the engine kept, the
+// others wait for its shim, and nobody fills a volume holding the shim.
+func TestShimVolumeFilledOnce(t *testing.T) {
+	host := labHost(t, "DOCKER_HOST")
+	// A shim of its own (trailing bytes do not change what an ELF runs),
+	// so the volume is new, as on a fresh node.
+	dir := t.TempDir()
+	data, err := os.ReadFile(filepath.Join(testShimDir, ShimName("amd64")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data = append(data, []byte(testRunID(t)+time.Now().String())...)
+	if err := os.WriteFile(filepath.Join(dir, ShimName("amd64")), data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p := newProxy(t, strings.TrimPrefix(host, "tcp://"), "PUT /v")
+	runID := testRunID(t)
+	var volMu sync.Mutex
+	var vol string
+	t.Cleanup(func() {
+		cleanupRun(host, runID)
+		if vol != "" {
+			_, _ = rawClient(t, host).VolumeRemove(context.Background(), vol, client.VolumeRemoveOptions{Force: true})
+		}
+	})
+	// Executors of several processes first use the node at once; then
+	// one more comes when the volume is full.
+	const first = 4
+	var wg sync.WaitGroup
+	run := func() {
+		e, err := New(Config{Node: "lab1-counted", Host: "tcp://" + p.addr(), ShimDir: dir})
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer e.Close()
+		if m, err := e.Run(context.Background(), job(t, "benchrig/busybox:amd64", "true")); err != nil || m.ExitCode != 0 {
+			t.Errorf("trial: %v %+v", err, m)
+		}
+		if s, err := e.shim("amd64"); err == nil {
+			volMu.Lock()
+			vol = shimVolumeName(s) // the same for all
+			volMu.Unlock()
+		}
+	}
+	start := make(chan struct{})
+	for range first {
+		wg.Go(func() {
+			<-start
+			run()
+		})
+	}
+	close(start)
+	wg.Wait()
+	if n := p.counts["PUT /v"].Load(); n != 1 {
+		t.Errorf("%d executors starting at once uploaded the shim %d times, want once", first, n)
+	}
+	run()
+	if n := p.counts["PUT /v"].Load(); n != 1 {
+		t.Errorf("an executor arriving at a full volume uploaded the shim again (%d uploads in all)", n)
 	}
 }
