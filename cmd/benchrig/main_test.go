@@ -234,3 +234,31 @@ func (h *hookedExec) Run(ctx context.Context, job runner.Job) (m benchrig.Measur
 	h.after()
 	return m, err
 }
+
+// A case given up after its warmup (its node could not start a trial) has
+// no failed trial: in a failed run its note says why, on stderr, whatever
+// -q did to the progress notes. Was missing: "some trials failed (details
+// above)" with nothing above.
+func TestPrintFailuresShowsWhyACaseStopped(t *testing.T) {
+	run := &benchrig.Run{
+		Status: benchrig.RunFailed,
+		Cases:  []benchrig.Case{{ID: "impl=busybox"}, {ID: "impl=gnu"}, {ID: "impl=cat"}, {ID: "impl=musl"}},
+		Trials: []benchrig.Trial{
+			{CaseID: "impl=busybox", Warmup: true},
+			{CaseID: "impl=gnu"},
+			{CaseID: "impl=cat", Measurement: benchrig.Measurement{ExitCode: 2, StderrTail: "cat: x: No such file\n"}},
+		},
+		Notes: map[string]string{
+			"impl=busybox": "not run: node lab3: start container 69ff6ed75e48: no such file",
+			"impl=musl":    "skipped: busybox-musl not installed",
+		},
+		Skipped: map[string]string{"impl=musl": "busybox-musl not installed"},
+	}
+	var stderr strings.Builder
+	printFailures(&deps{stderr: &stderr}, run)
+	want := "\ncase impl=busybox: not run: node lab3: start container 69ff6ed75e48: no such file\n" +
+		"\ncase impl=cat: 1 trial(s) failed; last: exit status 2\n  | cat: x: No such file\n"
+	if stderr.String() != want {
+		t.Errorf("stderr\n%q\nwant\n%q", stderr.String(), want)
+	}
+}
