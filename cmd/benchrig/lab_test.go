@@ -275,6 +275,22 @@ func TestLabGrepImplBenchmark(t *testing.T) {
 	noLeftovers(t)
 }
 
+// trialDoneOn returns the home node of the case in a progress line about
+// a finished measured trial ("[3/24] node=lab2,impl=busybox trial 1: ..."),
+// "" for any other line.
+func trialDoneOn(line string) string {
+	f := strings.Fields(line)
+	if len(f) < 4 || !strings.HasPrefix(f[0], "[") || f[2] != "trial" {
+		return ""
+	}
+	id, ok := strings.CutPrefix(f[1], "node=")
+	if !ok {
+		return ""
+	}
+	node, _, _ := strings.Cut(id, ",")
+	return node
+}
+
 // proxy forwards a local port to a lab engine until killed: killing it
 // makes the engine vanish for benchrig (connections reset, new ones
 // refused) while the shared lab keeps running for other tests.
@@ -358,12 +374,21 @@ warmup: 0
 image: 'benchrig/busybox:{{.arch}}'
 `)
 	out := filepath.Join(c.dir, "out.json")
-	go func() {
-		time.Sleep(2500 * time.Millisecond) // a few trials into the run
-		p2.kill()
-		p3.kill()
-	}()
-	code, stdout, stderr := c.run(context.Background(), "run", "-q", spec, "--pool", "lab", "--json", out)
+	// The nodes die a few trials into the run: once lab2's and lab3's
+	// cases have each finished two (the progress lines say so as it
+	// happens).
+	done := map[string]int{}
+	watch := func(line string) {
+		for _, n := range []string{"lab2", "lab3"} {
+			if trialDoneOn(line) == n {
+				if done[n]++; done[n] == 2 && done["lab2"] >= 2 && done["lab3"] >= 2 {
+					p2.kill()
+					p3.kill()
+				}
+			}
+		}
+	}
+	code, stdout, stderr := c.runWatching(context.Background(), watch, "run", spec, "--pool", "lab", "--json", out)
 	if code != 1 {
 		t.Fatalf("exit %d, want 1 (lab3's lost trials failed)\n%s\n%s", code, stdout, stderr)
 	}
@@ -457,12 +482,20 @@ image: 'benchrig/busybox:{{.arch}}'
 `)
 	out := filepath.Join(c.dir, "out.json")
 	removed := make(chan string, 1)
-	go func() {
-		time.Sleep(2 * time.Second)
-		code, stdout, stderr := c.run(context.Background(), "pool", "remove", "lab", "lab2")
-		removed <- fmt.Sprintf("exit %d %s%s", code, stdout, stderr)
-	}()
-	code, stdout, stderr := c.run(context.Background(), "run", "-q", spec, "--pool", "lab", "--json", out)
+	// lab2 is removed a few trials into the run: once its case has
+	// finished two (the progress lines say so as it happens).
+	lab2Trials := 0
+	watch := func(line string) {
+		if trialDoneOn(line) == "lab2" {
+			if lab2Trials++; lab2Trials == 2 {
+				go func() {
+					code, stdout, stderr := c.run(context.Background(), "pool", "remove", "lab", "lab2")
+					removed <- fmt.Sprintf("exit %d %s%s", code, stdout, stderr)
+				}()
+			}
+		}
+	}
+	code, stdout, stderr := c.runWatching(context.Background(), watch, "run", spec, "--pool", "lab", "--json", out)
 	if code != 0 {
 		t.Fatalf("exit %d, want 0: removing a node moves its work\n%s\n%s", code, stdout, stderr)
 	}

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,7 +27,7 @@ func newCLI(t *testing.T) *cli {
 	return &cli{t: t, dir: t.TempDir()}
 }
 
-func (c *cli) deps(stdout, stderr *bytes.Buffer) *deps {
+func (c *cli) deps(stdout, stderr io.Writer) *deps {
 	d := defaultDeps(stdout, stderr)
 	d.cwd = c.dir
 	d.getenv = func(k string) string {
@@ -41,6 +43,43 @@ func (c *cli) run(ctx context.Context, args ...string) (code int, stdout, stderr
 	var out, errb bytes.Buffer
 	code = execute(ctx, c.deps(&out, &errb), args)
 	return code, out.String(), errb.String()
+}
+
+// runWatching is run, with each line benchrig writes to stderr (progress:
+// one "[n/N] case trial ..." line per finished trial) also handed to
+// watch as it is written, so a test can act on the run's own events.
+func (c *cli) runWatching(ctx context.Context, watch func(line string), args ...string) (code int, stdout, stderr string) {
+	var out bytes.Buffer
+	w := &lineWatcher{watch: watch}
+	code = execute(ctx, c.deps(&out, w), args)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return code, out.String(), w.all.String()
+}
+
+// lineWatcher keeps what is written and calls watch on each complete line.
+type lineWatcher struct {
+	mu      sync.Mutex
+	all     bytes.Buffer
+	partial []byte
+	watch   func(string)
+}
+
+func (w *lineWatcher) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.all.Write(p)
+	w.partial = append(w.partial, p...)
+	for {
+		i := bytes.IndexByte(w.partial, '\n')
+		if i < 0 {
+			break
+		}
+		line := string(w.partial[:i])
+		w.partial = w.partial[i+1:]
+		w.watch(line)
+	}
+	return len(p), nil
 }
 
 func (c *cli) write(name, content string) string {
