@@ -315,10 +315,9 @@ func TestCancelKillsTree(t *testing.T) {
 			d := uniqueSleep()
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			time.AfterFunc(200*time.Millisecond, cancel)
-			start := time.Now()
+			cancelledAt := cancelWhenRunning(t, cancel, d, 2)
 			m, err := e.Run(ctx, sh(fmt.Sprintf("sleep %s & sleep %s", d, d)))
-			took := time.Since(start)
+			took := time.Since(<-cancelledAt)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -333,11 +332,10 @@ func TestCancelKillsTree(t *testing.T) {
 			d2 := uniqueSleep()
 			ctx2, cancel2 := context.WithCancel(context.Background())
 			defer cancel2()
-			time.AfterFunc(200*time.Millisecond, cancel2)
-			start = time.Now()
+			cancelledAt = cancelWhenRunning(t, cancel2, d2, 1)
 			m, err = e.Run(ctx2, sh(fmt.Sprintf("sleep %s & echo started", d2)))
-			if err != nil || m.Error != "cancelled" || m.ExitCode != -1 || time.Since(start) > 2*time.Second {
-				t.Errorf("late cancel: %v %q %d after %v, want cancelled -1 promptly", err, m.Error, m.ExitCode, time.Since(start))
+			if took := time.Since(<-cancelledAt); err != nil || m.Error != "cancelled" || m.ExitCode != -1 || took > 2*time.Second {
+				t.Errorf("late cancel: %v %q %d after %v, want cancelled -1 promptly", err, m.Error, m.ExitCode, took)
 			}
 			if live := liveProcesses(t, "sleep", d2); len(live) > 0 {
 				t.Errorf("late cancel: sleep survived: %v", live)
@@ -349,6 +347,22 @@ func TestCancelKillsTree(t *testing.T) {
 			}
 		})
 	}
+}
+
+// cancelWhenRunning calls cancel once n processes `sleep d` run (polled
+// with a deadline: no event says a grandchild started), and sends when.
+func cancelWhenRunning(t *testing.T, cancel context.CancelFunc, d string, n int) <-chan time.Time {
+	at := make(chan time.Time, 1)
+	go func() {
+		defer func() { at <- time.Now(); cancel() }()
+		for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+			if len(liveProcesses(t, "sleep", d)) >= n {
+				return
+			}
+		}
+		t.Errorf("%d sleep %s never ran", n, d)
+	}()
+	return at
 }
 
 func TestLeftoversAreKilled(t *testing.T) {
