@@ -267,8 +267,24 @@ func TestReadCapThrottlesColdReads(t *testing.T) {
 		t.Errorf("capped read: io_read_bytes = %.0f, want about %d", ioCapped, size)
 	}
 
+	// The page cache is the host's: other tests (cmd/benchrig's cold-cache
+	// benchmarks run side by side) and other users drop it at any moment,
+	// as happened during the 4 s capped read above. So the file is read
+	// into the cache right before, and a warm read that still reached the
+	// device is tried again, a bounded number of times.
 	job.DropCaches = false
-	warm, ioWarm := read("warm capped", job)
+	var warm time.Duration
+	var ioWarm float64
+	for try := 1; try <= 3; try++ {
+		if err := exec.Command("cat", file).Run(); err != nil {
+			t.Fatal(err)
+		}
+		warm, ioWarm = read("warm capped", job)
+		if warm <= expected/4 && ioWarm <= size/20 {
+			break
+		}
+		t.Logf("try %d: the warm read reached the device: the page cache was dropped meanwhile", try)
+	}
 	if warm > expected/4 || ioWarm > size/20 {
 		t.Errorf("warm read under the cap: wall %v io_read_bytes %.0f, want it served from the page cache", warm, ioWarm)
 	}
