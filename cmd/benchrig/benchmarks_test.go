@@ -188,6 +188,7 @@ func TestXargsSweepBenchmark(t *testing.T) {
 // can do, more processes cannot help, and the attribution must say the
 // reads are at the cap.
 func TestXargsSweepIOBenchmark(t *testing.T) {
+	testenv.LockHostIO(t)
 	if os.Geteuid() != 0 {
 		testenv.Skip(t, "dropping the page cache needs root")
 	}

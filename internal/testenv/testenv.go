@@ -12,7 +12,9 @@ package testenv
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -59,4 +61,27 @@ func MaySkip(name string) (string, bool) {
 	top, _, _ := strings.Cut(name, "/")
 	why, ok := mayskip[top]
 	return why, ok
+}
+
+// hostIOLock is the file LockHostIO locks: one per machine, so that test
+// binaries of different packages (go test runs them side by side) see it.
+var hostIOLock = filepath.Join(os.TempDir(), "benchrig-test-host-io.lock")
+
+// LockHostIO holds, until t ends, the machine-wide lock of tests that drop
+// the page cache or time reads from a block device. Both are host-global:
+// one test's drop_caches evicts what another's warm read relies on, and a
+// cold read of 200 MB slows another's capped read, wherever the tests run.
+// Without the lock, package runner/local's read-cap tests and
+// cmd/benchrig's cold-cache benchmark failed now and then side by side.
+func LockHostIO(t testing.TB) {
+	t.Helper()
+	f, err := os.OpenFile(hostIOLock, os.O_CREATE|os.O_RDWR, 0o666)
+	if err != nil {
+		t.Fatalf("host IO lock: %v", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		t.Fatalf("host IO lock %s: %v", hostIOLock, err)
+	}
+	t.Cleanup(func() { f.Close() }) // closing releases the lock
 }

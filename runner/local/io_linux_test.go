@@ -208,6 +208,7 @@ func TestReadDeviceOnHost(t *testing.T) {
 // reach the device, so the cold capped read takes about 4 s and the warm
 // one does not wait.
 func TestReadCapThrottlesColdReads(t *testing.T) {
+	testenv.LockHostIO(t)
 	e := capExecutor(t)
 	dir := diskTempDir(t)
 	const size = 200_000_000
@@ -293,6 +294,7 @@ func TestReadCapThrottlesColdReads(t *testing.T) {
 // TestDropCachesOutsideWall: the write-back of dirty data is timed as
 // drop_caches_seconds, not as part of the command's wall time.
 func TestDropCachesOutsideWall(t *testing.T) {
+	testenv.LockHostIO(t)
 	e := capExecutor(t)
 	dir := diskTempDir(t)
 	f, err := os.Create(filepath.Join(dir, "dirty.dat"))
@@ -321,6 +323,7 @@ func TestDropCachesOutsideWall(t *testing.T) {
 // that a path on it resolves to the loop disk, and that the disk's cap
 // throttles reads of a file on the partition.
 func TestReadCapOnPartition(t *testing.T) {
+	testenv.LockHostIO(t)
 	e := capExecutor(t)
 	for _, tool := range []string{"losetup", "partx", "mkfs.ext4"} {
 		if _, err := exec.LookPath(tool); err != nil {
