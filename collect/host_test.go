@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"testing"
+
+	"github.com/benchrig/benchrig/internal/testenv"
 )
 
 func TestHostFixture(t *testing.T) {
@@ -48,7 +50,7 @@ func TestNormalizeArch(t *testing.T) {
 
 func TestGitCommit(t *testing.T) {
 	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git not installed")
+		testenv.Skip(t, "git not installed")
 	}
 	dir := t.TempDir()
 	git := func(args ...string) {

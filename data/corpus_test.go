@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/benchrig/benchrig/internal/testenv"
 )
 
 var update = flag.Bool("update", false, "regenerate corpus.smi.gz from /usr/share/RDKit (needs rdkit-data and openbabel)")
@@ -86,10 +88,10 @@ func buildCorpus(ctx context.Context, obabel string) ([]byte, error) {
 func TestCorpusProvenance(t *testing.T) {
 	obabel, err := exec.LookPath("obabel")
 	if err != nil {
-		t.Skip("obabel not installed (apt-get install openbabel): cannot rebuild the corpus")
+		testenv.Skip(t, "obabel not installed (apt-get install openbabel): cannot rebuild the corpus")
 	}
 	if _, err := os.Stat(rdkitData); err != nil {
-		t.Skip("rdkit-data not installed (apt-get install rdkit-data): cannot rebuild the corpus")
+		testenv.Skip(t, "rdkit-data not installed (apt-get install rdkit-data): cannot rebuild the corpus")
 	}
 	got, err := buildCorpus(context.Background(), obabel)
 	if err != nil {

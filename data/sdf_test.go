@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/benchrig/benchrig"
+	"github.com/benchrig/benchrig/internal/testenv"
 )
 
 // needOBabel skips SDF tests where Open Babel is absent; CI installs it
@@ -21,7 +22,7 @@ import (
 func needOBabel(t *testing.T) {
 	t.Helper()
 	if _, err := exec.LookPath("obabel"); err != nil {
-		t.Skip("obabel not installed (apt-get install openbabel): skipping SDF generation tests")
+		testenv.Skip(t, "obabel not installed (apt-get install openbabel): skipping SDF generation tests")
 	}
 }
 

@@ -765,9 +765,6 @@ func TestCrashKeepsAcknowledgedTrials(t *testing.T) {
 		crashChild(path)
 		return
 	}
-	if testing.Short() {
-		t.Skip("starts a child process")
-	}
 	path := filepath.Join(t.TempDir(), "runs.db")
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashKeepsAcknowledgedTrials$")
 	cmd.Env = append(os.Environ(), crashEnv+"="+path)

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/benchrig/benchrig/internal/testenv"
 )
 
 // Expected values below were worked by hand and cross-checked with the
@@ -258,7 +260,7 @@ func TestCompare(t *testing.T) {
 // somewhat too narrow or wide; we accept 88%..99%.
 func TestBootstrapCoverage(t *testing.T) {
 	if testing.Short() {
-		t.Skip("slow: 400 comparisons of 5000 resamples")
+		testenv.Skip(t, "-short: slow, 400 comparisons of 5000 resamples")
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	const trials = 400

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/benchrig/benchrig/internal/testenv"
 )
 
 // These tests run the reference benchmarks of benchmarks/ for real, with
@@ -104,7 +106,9 @@ func makeSmiles(t *testing.T, c *cli, name, size, chunk string) string {
 	return dir
 }
 
-func inCI() bool { return os.Getenv("BENCHRIG_BUSYBOX_MUSL") != "" }
+// provisioned reports whether make testenv set up this environment (or CI
+// runs the tests): then every tool the benchmarks name is there.
+func provisioned() bool { return os.Getenv("BENCHRIG_BUSYBOX_MUSL") != "" || testenv.InCI() }
 
 func TestGrepImplBenchmark(t *testing.T) {
 	c := newCLI(t)
@@ -120,7 +124,7 @@ func TestGrepImplBenchmark(t *testing.T) {
 		impl := cs.Params["impl"]
 		if cs.Skipped != "" {
 			_, missing := exec.LookPath(map[string]string{"busybox": "busybox", "busybox-musl": "busybox-musl"}[impl])
-			if inCI() || impl == "gnu" || impl == "gnu-utf8" || impl == "cat" || missing == nil {
+			if provisioned() || impl == "gnu" || impl == "gnu-utf8" || impl == "cat" || missing == nil {
 				t.Errorf("case %s skipped: %s", cs.ID, cs.Skipped)
 			}
 			if !strings.Contains(cs.Skipped, "to install:") {
@@ -184,8 +188,9 @@ func TestXargsSweepBenchmark(t *testing.T) {
 // can do, more processes cannot help, and the attribution must say the
 // reads are at the cap.
 func TestXargsSweepIOBenchmark(t *testing.T) {
+	testenv.LockHostIO(t)
 	if os.Geteuid() != 0 {
-		t.Skip("dropping the page cache needs root")
+		testenv.Skip(t, "dropping the page cache needs root")
 	}
 	c := newCLI(t)
 	// On the real disk: tmpfs has no block device to cap.
@@ -194,10 +199,7 @@ func TestXargsSweepIOBenchmark(t *testing.T) {
 		"--set", "read_bps=2MB", "--repeat", "2")
 	for _, cs := range r.Cases {
 		if cs.Skipped != "" {
-			if inCI() {
-				t.Fatalf("case %s skipped in CI: %s", cs.ID, cs.Skipped)
-			}
-			t.Skipf("this host cannot run the IO variant: %s", cs.Skipped)
+			testenv.Skipf(t, "this host cannot run the IO variant: case %s skipped: %s", cs.ID, cs.Skipped)
 		}
 		for _, tr := range cs.Trials {
 			if tr.Metrics["read_bps_cap"] == nil || *tr.Metrics["read_bps_cap"] != 2e6 || tr.Metrics["drop_caches_seconds"] == nil {
@@ -212,8 +214,8 @@ func TestXargsSweepIOBenchmark(t *testing.T) {
 }
 
 func TestExtractorBenchmark(t *testing.T) {
-	if _, err := exec.LookPath("obabel"); err != nil && !inCI() {
-		t.Skip("obabel not installed (apt-get install openbabel)")
+	if _, err := exec.LookPath("obabel"); err != nil {
+		testenv.Skip(t, "obabel not installed (apt-get install openbabel)")
 	}
 	c := newCLI(t)
 	dir := filepath.Join(c.dir, "sdf")

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/benchrig/benchrig/data"
+	"github.com/benchrig/benchrig/internal/testenv"
 )
 
 func TestDataSmiles(t *testing.T) {
@@ -95,7 +96,7 @@ func TestDataBadFlags(t *testing.T) {
 
 func TestDataSDF(t *testing.T) {
 	if _, err := exec.LookPath("obabel"); err != nil {
-		t.Skip("obabel not installed (apt-get install openbabel): skipping the SDF command test")
+		testenv.Skip(t, "obabel not installed (apt-get install openbabel): skipping the SDF command test")
 	}
 	c := newCLI(t)
 	ctx := context.Background()

@@ -15,14 +15,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/benchrig/benchrig/internal/testenv"
 	"github.com/benchrig/benchrig/runner/docker"
 )
 
 // These tests run specs in containers across the Docker test lab that
 // `make testenv` starts (scripts/lab.sh): lab1 and lab2 (amd64) and lab3,
 // an arm64 node under qemu-user emulation. BENCHRIG_LAB_POOLS names its
-// pools file. Without it they skip, except in CI, where a skip would hide
-// that the lab never ran: there they fail.
+// pools file. Without it they skip, except under CI=true, where a skip
+// would hide that the lab never ran: there they fail (internal/testenv).
 
 // labNodes are the lab's engines, as scripts/lab.sh starts them.
 var labNodes = map[string]string{
@@ -33,13 +34,9 @@ var labNodes = map[string]string{
 
 func needLab(t *testing.T) {
 	t.Helper()
-	if os.Getenv("BENCHRIG_LAB_POOLS") != "" {
-		return
+	if os.Getenv("BENCHRIG_LAB_POOLS") == "" {
+		testenv.Skip(t, "BENCHRIG_LAB_POOLS unset: no Docker lab (make testenv starts one)")
 	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("BENCHRIG_LAB_POOLS is unset in CI: make testenv did not start the Docker lab")
-	}
-	t.Skip("BENCHRIG_LAB_POOLS unset: no Docker lab (make testenv starts one)")
 }
 
 var (
@@ -143,11 +140,14 @@ type labReport struct {
 		Note   string            `json:"note"`
 		Stats  *struct{ N int }  `json:"stats"`
 		Trials []struct {
-			Node   string `json:"node"`
-			Failed bool   `json:"failed"`
-			Warmup bool   `json:"warmup"`
-			Error  string `json:"error"`
-			Source string `json:"source"`
+			Node       string  `json:"node"`
+			Failed     bool    `json:"failed"`
+			Warmup     bool    `json:"warmup"`
+			Error      string  `json:"error"`
+			Source     string  `json:"source"`
+			ExitCode   int     `json:"exit_code"`
+			StderrTail string  `json:"stderr_tail"`
+			WallS      float64 `json:"wall_s"`
 		} `json:"trials"`
 	} `json:"cases"`
 	Comparisons []struct {
@@ -250,7 +250,7 @@ func TestLabGrepImplBenchmark(t *testing.T) {
 			t.Errorf("case %s: image %q, want %q", cs.ID, cs.Image, wantImg)
 		}
 		if cs.Stats == nil || cs.Stats.N != 3 {
-			t.Errorf("case %s: stats %+v", cs.ID, cs.Stats)
+			t.Errorf("case %s: stats %+v, want 3 successful trials; note %q; trials %+v\nstderr:\n%s", cs.ID, cs.Stats, cs.Note, cs.Trials, stderr)
 		}
 	}
 	if len(nodes) != 3 || nodes["lab1"] != 6 || nodes["lab3"] != 6 {
@@ -273,6 +273,22 @@ func TestLabGrepImplBenchmark(t *testing.T) {
 		t.Errorf("%d busybox comparisons, want 3 nodes x 2 patterns", n)
 	}
 	noLeftovers(t)
+}
+
+// trialDoneOn returns the home node of the case in a progress line about
+// a finished measured trial ("[3/24] node=lab2,impl=busybox trial 1: ..."),
+// "" for any other line.
+func trialDoneOn(line string) string {
+	f := strings.Fields(line)
+	if len(f) < 4 || !strings.HasPrefix(f[0], "[") || f[2] != "trial" {
+		return ""
+	}
+	id, ok := strings.CutPrefix(f[1], "node=")
+	if !ok {
+		return ""
+	}
+	node, _, _ := strings.Cut(id, ",")
+	return node
 }
 
 // proxy forwards a local port to a lab engine until killed: killing it
@@ -341,7 +357,7 @@ func (p *proxy) kill() {
 func TestLabKilledNodesTrialsMoveOrFail(t *testing.T) {
 	needLab(t)
 	if runtime.GOOS != "linux" {
-		t.Skip("the lab is Linux only")
+		testenv.Skip(t, "the lab is Linux only")
 	}
 	p2 := newProxy(t, "10.99.0.12:2375")
 	p3 := newProxy(t, "10.99.0.13:2375")
@@ -358,12 +374,21 @@ warmup: 0
 image: 'benchrig/busybox:{{.arch}}'
 `)
 	out := filepath.Join(c.dir, "out.json")
-	go func() {
-		time.Sleep(2500 * time.Millisecond) // a few trials into the run
-		p2.kill()
-		p3.kill()
-	}()
-	code, stdout, stderr := c.run(context.Background(), "run", "-q", spec, "--pool", "lab", "--json", out)
+	// The nodes die a few trials into the run: once lab2's and lab3's
+	// cases have each finished two (the progress lines say so as it
+	// happens).
+	done := map[string]int{}
+	watch := func(line string) {
+		for _, n := range []string{"lab2", "lab3"} {
+			if trialDoneOn(line) == n {
+				if done[n]++; done[n] == 2 && done["lab2"] >= 2 && done["lab3"] >= 2 {
+					p2.kill()
+					p3.kill()
+				}
+			}
+		}
+	}
+	code, stdout, stderr := c.runWatching(context.Background(), watch, "run", spec, "--pool", "lab", "--json", out)
 	if code != 1 {
 		t.Fatalf("exit %d, want 1 (lab3's lost trials failed)\n%s\n%s", code, stdout, stderr)
 	}
@@ -457,12 +482,20 @@ image: 'benchrig/busybox:{{.arch}}'
 `)
 	out := filepath.Join(c.dir, "out.json")
 	removed := make(chan string, 1)
-	go func() {
-		time.Sleep(2 * time.Second)
-		code, stdout, stderr := c.run(context.Background(), "pool", "remove", "lab", "lab2")
-		removed <- fmt.Sprintf("exit %d %s%s", code, stdout, stderr)
-	}()
-	code, stdout, stderr := c.run(context.Background(), "run", "-q", spec, "--pool", "lab", "--json", out)
+	// lab2 is removed a few trials into the run: once its case has
+	// finished two (the progress lines say so as it happens).
+	lab2Trials := 0
+	watch := func(line string) {
+		if trialDoneOn(line) == "lab2" {
+			if lab2Trials++; lab2Trials == 2 {
+				go func() {
+					code, stdout, stderr := c.run(context.Background(), "pool", "remove", "lab", "lab2")
+					removed <- fmt.Sprintf("exit %d %s%s", code, stdout, stderr)
+				}()
+			}
+		}
+	}
+	code, stdout, stderr := c.runWatching(context.Background(), watch, "run", spec, "--pool", "lab", "--json", out)
 	if code != 0 {
 		t.Fatalf("exit %d, want 0: removing a node moves its work\n%s\n%s", code, stdout, stderr)
 	}

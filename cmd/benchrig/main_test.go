@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,7 +28,7 @@ func newCLI(t *testing.T) *cli {
 	return &cli{t: t, dir: t.TempDir()}
 }
 
-func (c *cli) deps(stdout, stderr *bytes.Buffer) *deps {
+func (c *cli) deps(stdout, stderr io.Writer) *deps {
 	d := defaultDeps(stdout, stderr)
 	d.cwd = c.dir
 	d.getenv = func(k string) string {
@@ -42,6 +44,43 @@ func (c *cli) run(ctx context.Context, args ...string) (code int, stdout, stderr
 	var out, errb bytes.Buffer
 	code = execute(ctx, c.deps(&out, &errb), args)
 	return code, out.String(), errb.String()
+}
+
+// runWatching is run, with each line benchrig writes to stderr (progress:
+// one "[n/N] case trial ..." line per finished trial) also handed to
+// watch as it is written, so a test can act on the run's own events.
+func (c *cli) runWatching(ctx context.Context, watch func(line string), args ...string) (code int, stdout, stderr string) {
+	var out bytes.Buffer
+	w := &lineWatcher{watch: watch}
+	code = execute(ctx, c.deps(&out, w), args)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return code, out.String(), w.all.String()
+}
+
+// lineWatcher keeps what is written and calls watch on each complete line.
+type lineWatcher struct {
+	mu      sync.Mutex
+	all     bytes.Buffer
+	partial []byte
+	watch   func(string)
+}
+
+func (w *lineWatcher) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.all.Write(p)
+	w.partial = append(w.partial, p...)
+	for {
+		i := bytes.IndexByte(w.partial, '\n')
+		if i < 0 {
+			break
+		}
+		line := string(w.partial[:i])
+		w.partial = w.partial[i+1:]
+		w.watch(line)
+	}
+	return len(p), nil
 }
 
 func (c *cli) write(name, content string) string {
@@ -266,5 +305,33 @@ expect:
 		if tr.Stdout == nil || tr.Stdout.SHA256 == "" {
 			t.Errorf("trial %s: no stdout digest stored", tr.Ref())
 		}
+	}
+}
+
+// A case given up after its warmup (its node could not start a trial) has
+// no failed trial: in a failed run its note says why, on stderr, whatever
+// -q did to the progress notes. Was missing: "some trials failed (details
+// above)" with nothing above.
+func TestPrintFailuresShowsWhyACaseStopped(t *testing.T) {
+	run := &benchrig.Run{
+		Status: benchrig.RunFailed,
+		Cases:  []benchrig.Case{{ID: "impl=busybox"}, {ID: "impl=gnu"}, {ID: "impl=cat"}, {ID: "impl=musl"}},
+		Trials: []benchrig.Trial{
+			{CaseID: "impl=busybox", Warmup: true},
+			{CaseID: "impl=gnu"},
+			{CaseID: "impl=cat", Measurement: benchrig.Measurement{ExitCode: 2, StderrTail: "cat: x: No such file\n"}},
+		},
+		Notes: map[string]string{
+			"impl=busybox": "not run: node lab3: start container 69ff6ed75e48: no such file",
+			"impl=musl":    "skipped: busybox-musl not installed",
+		},
+		Skipped: map[string]string{"impl=musl": "busybox-musl not installed"},
+	}
+	var stderr strings.Builder
+	printFailures(&deps{stderr: &stderr}, run)
+	want := "\ncase impl=busybox: not run: node lab3: start container 69ff6ed75e48: no such file\n" +
+		"\ncase impl=cat: 1 trial(s) failed; last: failed: exit status 2\n  | cat: x: No such file\n"
+	if stderr.String() != want {
+		t.Errorf("stderr\n%q\nwant\n%q", stderr.String(), want)
 	}
 }

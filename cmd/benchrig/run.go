@@ -283,7 +283,10 @@ func shellQuote(argv []string) string {
 }
 
 // printFailures shows, per case, how many trials failed and the stderr of
-// the last failure, so a broken command is seen at once.
+// the last failure, so a broken command is seen at once; and, in a failed
+// run, each case's note: a case given up after its warmup (its node could
+// not start a trial) has no failed trial to say why, and with -q the note
+// was shown nowhere else.
 func printFailures(d *deps, run *benchrig.Run) {
 	type agg struct {
 		n    int
@@ -308,9 +311,9 @@ func printFailures(d *deps, run *benchrig.Run) {
 		ran[t.CaseID] = true
 	}
 	for _, c := range run.Cases {
-		if _, skipped := run.Skipped[c.ID]; !ran[c.ID] && !skipped && run.Notes[c.ID] != "" {
-			// Its setup failed, or its node could not run it: no trial
-			// says why, the note does.
+		if _, skipped := run.Skipped[c.ID]; (!ran[c.ID] || run.Status == benchrig.RunFailed) && !skipped && run.Notes[c.ID] != "" {
+			// Its setup failed, or its node could not run it (from the
+			// start or after some trials): no trial says why, the note does.
 			fmt.Fprintf(d.stderr, "\ncase %s: %s\n", c.ID, run.Notes[c.ID])
 		}
 		a := byCase[c.ID]

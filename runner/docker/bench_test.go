@@ -10,6 +10,8 @@ import (
 	"testing"
 	"text/tabwriter"
 	"time"
+
+	"github.com/benchrig/benchrig/internal/testenv"
 )
 
 // TestBenchTrialCost measures what one trial of `true` costs, in one
@@ -23,7 +25,7 @@ import (
 // BENCHRIG_BENCH_ROUNDS sets the number of rounds (default 15).
 func TestBenchTrialCost(t *testing.T) {
 	if os.Getenv("BENCHRIG_BENCH") != "1" {
-		t.Skip("a measurement, not a test: set BENCHRIG_BENCH=1 to run it")
+		testenv.Skip(t, "a measurement, not a test: set BENCHRIG_BENCH=1 to run it")
 	}
 	host := labHost(t, "DOCKER_HOST")
 	rounds := 15

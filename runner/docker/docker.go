@@ -22,15 +22,18 @@
 // Nodes may be remote engines, so a bind mount of the host's shim file is
 // out. Two ways work everywhere: copying it into each created container
 // (CopyToContainer of a ~2 MB tar per trial), or a named volume per node
-// and architecture, benchrig-shim-<arch>-<sha256 prefix>, filled once per
-// executor (through a created, never started helper container) and then
-// mounted read-only at /.benchrig in every trial: no extra API call and no
-// upload per trial. The volume is the default; bench_test.go measures both
-// (the copy costs 60-90 ms more per trial on the test lab). A volume that
-// vanished (engine reset, volume prune) shows as a failed start and is
-// filled again once. The file is written under its hash and then hard-linked to
-// "shim" in the same tar, so a concurrent benchrig never sees it half
-// written.
+// and architecture, benchrig-shim-<arch>-<sha256 prefix>, filled once
+// (through a created, never started helper container) and then mounted
+// read-only at /.benchrig in every trial: no extra API call and no upload
+// per trial. The volume is the default; bench_test.go measures both (the
+// copy costs 60-90 ms more per trial on the test lab). The volume is
+// shared by every executor and benchrig process using the node, so it is
+// filled only when it lacks the shim, by one of them (see shimVolume): a
+// fill replaces the name "shim", and a trial starting meanwhile would not
+// find it. A volume that vanished (engine reset, volume prune) shows as a
+// failed start and is filled again once. The file is written under its
+// hash and then hard-linked to "shim" in the same tar, so a concurrent
+// benchrig never sees it half written.
 //
 // # Reading the result
 //
@@ -69,6 +72,7 @@ package docker
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -153,7 +157,10 @@ type Executor struct {
 	cfg   Config
 	cli   *client.Client
 	owner string
-	mode  shimMode
+	// filler tells this executor's shim volume creations from any other's
+	// (owner names the process; a process may have several executors).
+	filler string
+	mode   shimMode
 
 	mu         sync.Mutex
 	imageArchs map[string]string        // image ref -> arch, once seen
@@ -204,7 +211,7 @@ func New(cfg Config) (*Executor, error) {
 		owner = DefaultOwner()
 	}
 	return &Executor{
-		cfg: cfg, cli: cli, owner: owner, mode: shimVolume,
+		cfg: cfg, cli: cli, owner: owner, filler: owner + "/" + rand.Text(), mode: shimVolume,
 		imageArchs: map[string]string{},
 		shims:      map[string]*shimFile{},
 		volumes:    map[string]string{},

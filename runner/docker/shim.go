@@ -28,6 +28,9 @@ const (
 	// labelShim marks shim volumes and their helper containers with the
 	// shim's sha256.
 	labelShim = "benchrig.shim"
+	// labelShimFiller names the executor that created a shim volume, so
+	// that of several creating it at once only one fills it.
+	labelShimFiller = "benchrig.shim.filler"
 )
 
 // ShimName is the shim binary's file name for an architecture (GOARCH
@@ -108,6 +111,15 @@ func shimVolumeName(s *shimFile) string { return "benchrig-shim-" + s.arch + "-"
 // on this executor's first use. It fills it through a created, never
 // started helper container of the job's image (any image present will
 // do, and that one is known to be there).
+//
+// The volume is shared by every executor and every benchrig process that
+// uses the node with this build of the shim, and trials of theirs may be
+// starting from it right now. Filling it replaces /.benchrig/shim (the
+// engine removes the old name before it links the new file), so a trial
+// starting in that instant fails with "no such file". So the volume is
+// filled at most once: never when the shim is already there, and, when
+// several executors create it at once, by the one whose filler label the
+// engine kept (the first create); the others wait for its shim.
 func (e *Executor) shimVolume(ctx context.Context, s *shimFile, image string, platform *ocispec.Platform) (string, error) {
 	e.volMu.Lock()
 	defer e.volMu.Unlock()
@@ -118,9 +130,10 @@ func (e *Executor) shimVolume(ctx context.Context, s *shimFile, image string, pl
 		return name, nil
 	}
 	name = shimVolumeName(s)
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), apiTimeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), apiTimeout+shimFillWait)
 	defer cancel()
-	if _, err := e.cli.VolumeCreate(ctx, client.VolumeCreateOptions{Name: name, Labels: map[string]string{labelShim: s.sha}}); err != nil {
+	vol, err := e.cli.VolumeCreate(ctx, client.VolumeCreateOptions{Name: name, Labels: map[string]string{labelShim: s.sha, labelShimFiller: e.filler}})
+	if err != nil {
 		return "", e.apiErr(ctx, "create shim volume "+name, err)
 	}
 	helper, err := e.cli.ContainerCreate(ctx, client.ContainerCreateOptions{
@@ -138,13 +151,7 @@ func (e *Executor) shimVolume(ctx context.Context, s *shimFile, image string, pl
 	if err != nil {
 		return "", e.apiErr(ctx, "create shim helper container", err)
 	}
-	data, err := shimTar(s.data, "", "shim", "shim-"+s.sha[:12])
-	if err == nil {
-		_, err = e.cli.CopyToContainer(ctx, helper.ID, client.CopyToContainerOptions{DestinationPath: shimDir, Content: bytes.NewReader(data)})
-		if err != nil {
-			err = e.apiErr(ctx, "copy shim into volume "+name, err)
-		}
-	}
+	err = e.fillVolume(ctx, helper.ID, name, s, vol.Volume.Labels[labelShimFiller])
 	if _, rerr := e.cli.ContainerRemove(ctx, helper.ID, client.ContainerRemoveOptions{Force: true}); rerr != nil {
 		e.mu.Lock()
 		e.unremoved[helper.ID] = rerr
@@ -157,6 +164,58 @@ func (e *Executor) shimVolume(ctx context.Context, s *shimFile, image string, pl
 	e.volumes[s.arch] = name
 	e.mu.Unlock()
 	return name, nil
+}
+
+// shimFillWait bounds how long an executor waits for another one (maybe in
+// another process) that created the shim volume to fill it: a 2 MB copy
+// takes well under a second; past this, the filler is taken for dead and
+// this executor fills the volume itself.
+const shimFillWait = 20 * time.Second
+
+// fillVolume copies the shim into volume name through the helper
+// container, unless it is there already or filler, the executor that
+// created the volume, is another one that puts it there within
+// shimFillWait. A volume that a trial's mount recreated empty carries no
+// filler label: it is filled at once.
+func (e *Executor) fillVolume(ctx context.Context, helper, name string, s *shimFile, filler string) error {
+	present := func() (bool, error) {
+		_, err := e.cli.ContainerStatPath(ctx, helper, client.ContainerStatPathOptions{Path: shimPath})
+		if err == nil || cerrdefsIsNotFound(err) {
+			return err == nil, nil
+		}
+		return false, e.apiErr(ctx, "look for the shim in volume "+name, err)
+	}
+	ok, err := present()
+	if err != nil || ok {
+		return err
+	}
+	if filler != "" && filler != e.filler {
+		// No event tells when another process's copy is done: poll the
+		// one condition that matters, with a deadline.
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		deadline := time.NewTimer(shimFillWait)
+		defer deadline.Stop()
+	wait:
+		for {
+			select {
+			case <-tick.C:
+				if ok, err := present(); err != nil || ok {
+					return err
+				}
+			case <-deadline.C:
+				break wait
+			}
+		}
+	}
+	data, err := shimTar(s.data, "", "shim", "shim-"+s.sha[:12])
+	if err != nil {
+		return err
+	}
+	if _, err := e.cli.CopyToContainer(ctx, helper, client.CopyToContainerOptions{DestinationPath: shimDir, Content: bytes.NewReader(data)}); err != nil {
+		return e.apiErr(ctx, "copy shim into volume "+name, err)
+	}
+	return nil
 }
 
 // shimMissing reports whether the created, not started, container id lacks

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/benchrig/benchrig"
+	"github.com/benchrig/benchrig/internal/testenv"
 	"github.com/benchrig/benchrig/runner"
 	"github.com/benchrig/benchrig/runner/docker/internal/shimrun"
 )
@@ -337,7 +338,7 @@ func TestOwnerDead(t *testing.T) {
 func mustStart(t *testing.T, pid int) string {
 	s, err := procStart("/proc", pid)
 	if err != nil {
-		t.Skipf("no /proc/%d: %v", pid, err)
+		testenv.Skipf(t, "no /proc/%d: %v", pid, err)
 	}
 	return s
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/benchrig/benchrig"
 	"github.com/benchrig/benchrig/internal/cgroup"
+	"github.com/benchrig/benchrig/internal/testenv"
 	"github.com/benchrig/benchrig/runner"
 	"golang.org/x/sys/unix"
 )
@@ -43,7 +44,7 @@ func diskTempDir(t *testing.T) string {
 		}
 		return dir
 	}
-	t.Skip("neither the test temp dir nor /var/tmp is on a block device")
+	testenv.Skip(t, "neither the test temp dir nor /var/tmp is on a block device")
 	return ""
 }
 
@@ -52,11 +53,11 @@ func diskTempDir(t *testing.T) string {
 func capExecutor(t *testing.T) *Executor {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("read caps and cache drops need root")
+		testenv.Skip(t, "read caps and cache drops need root")
 	}
 	e := newExecutor(t, Config{})
 	if err := e.capController(); err != nil {
-		t.Skipf("no read caps on this host: %v", err)
+		testenv.Skipf(t, "no read caps on this host: %v", err)
 	}
 	return e
 }
@@ -191,7 +192,7 @@ func TestReadDeviceOnHost(t *testing.T) {
 	}
 	node := filepath.Join("/dev", name)
 	if _, err := os.Stat(node); name == "" || err != nil {
-		t.Skipf("no device node for %s (%q): %v", dev, name, err)
+		testenv.Skipf(t, "no device node for %s (%q): %v", dev, name, err)
 	}
 	got, _, err := e.readDevice(runner.Job{ReadDevice: node, Dir: "/dev/shm"})
 	if err != nil || got != dev {
@@ -208,6 +209,7 @@ func TestReadDeviceOnHost(t *testing.T) {
 // reach the device, so the cold capped read takes about 4 s and the warm
 // one does not wait.
 func TestReadCapThrottlesColdReads(t *testing.T) {
+	testenv.LockHostIO(t)
 	e := capExecutor(t)
 	dir := diskTempDir(t)
 	const size = 200_000_000
@@ -267,8 +269,24 @@ func TestReadCapThrottlesColdReads(t *testing.T) {
 		t.Errorf("capped read: io_read_bytes = %.0f, want about %d", ioCapped, size)
 	}
 
+	// The page cache is the host's: other tests (cmd/benchrig's cold-cache
+	// benchmarks run side by side) and other users drop it at any moment,
+	// as happened during the 4 s capped read above. So the file is read
+	// into the cache right before, and a warm read that still reached the
+	// device is tried again, a bounded number of times.
 	job.DropCaches = false
-	warm, ioWarm := read("warm capped", job)
+	var warm time.Duration
+	var ioWarm float64
+	for try := 1; try <= 3; try++ {
+		if err := exec.Command("cat", file).Run(); err != nil {
+			t.Fatal(err)
+		}
+		warm, ioWarm = read("warm capped", job)
+		if warm <= expected/4 && ioWarm <= size/20 {
+			break
+		}
+		t.Logf("try %d: the warm read reached the device: the page cache was dropped meanwhile", try)
+	}
 	if warm > expected/4 || ioWarm > size/20 {
 		t.Errorf("warm read under the cap: wall %v io_read_bytes %.0f, want it served from the page cache", warm, ioWarm)
 	}
@@ -277,6 +295,7 @@ func TestReadCapThrottlesColdReads(t *testing.T) {
 // TestDropCachesOutsideWall: the write-back of dirty data is timed as
 // drop_caches_seconds, not as part of the command's wall time.
 func TestDropCachesOutsideWall(t *testing.T) {
+	testenv.LockHostIO(t)
 	e := capExecutor(t)
 	dir := diskTempDir(t)
 	f, err := os.Create(filepath.Join(dir, "dirty.dat"))
@@ -305,10 +324,11 @@ func TestDropCachesOutsideWall(t *testing.T) {
 // that a path on it resolves to the loop disk, and that the disk's cap
 // throttles reads of a file on the partition.
 func TestReadCapOnPartition(t *testing.T) {
+	testenv.LockHostIO(t)
 	e := capExecutor(t)
 	for _, tool := range []string{"losetup", "partx", "mkfs.ext4"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed: %v", tool, err)
+			testenv.Skipf(t, "%s not installed: %v", tool, err)
 		}
 	}
 	dir := diskTempDir(t)
@@ -336,7 +356,7 @@ func TestReadCapOnPartition(t *testing.T) {
 	}
 	out, err := exec.Command("losetup", "--find", "--show", "--partscan", img).CombinedOutput()
 	if err != nil {
-		t.Skipf("no loop device: %v %s", err, out)
+		testenv.Skipf(t, "no loop device: %v %s", err, out)
 	}
 	loop := strings.TrimSpace(string(out))
 	t.Cleanup(func() { _ = exec.Command("losetup", "--detach", loop).Run() })
@@ -457,7 +477,7 @@ func deadPid(t *testing.T) int {
 // (one holding a process), next to ones that must stay, and sweeps.
 func TestSweepStale(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("creating cgroups needs root")
+		testenv.Skip(t, "creating cgroups needs root")
 	}
 	hierarchies := map[string]string{"v1 pids": "/sys/fs/cgroup/pids", "v2": ""}
 	if r, err := cgroup.Detect("/sys/fs/cgroup"); err == nil && r.Unified != "" {
@@ -466,7 +486,7 @@ func TestSweepStale(t *testing.T) {
 	for name, root := range hierarchies {
 		t.Run(name, func(t *testing.T) {
 			if _, err := os.Stat(filepath.Join(root, "cgroup.procs")); root == "" || err != nil {
-				t.Skipf("no %s hierarchy at %q", name, root)
+				testenv.Skipf(t, "no %s hierarchy at %q", name, root)
 			}
 			parent := filepath.Join(root, uniqueName("sweeptest"))
 			if err := os.Mkdir(parent, 0o755); err != nil {
@@ -540,7 +560,7 @@ func TestSweepStale(t *testing.T) {
 // our-own cgroups), so a leftover there is gone after New.
 func TestNewSweepsStale(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("creating cgroups needs root")
+		testenv.Skip(t, "creating cgroups needs root")
 	}
 	self, err := cgroup.ReadPaths("/proc", cgroup.Self)
 	if err != nil {
@@ -552,7 +572,7 @@ func TestNewSweepsStale(t *testing.T) {
 	}
 	mount, ok := root.V1Mount("pids")
 	if !ok {
-		t.Skip("no v1 pids hierarchy")
+		testenv.Skip(t, "no v1 pids hierarchy")
 	}
 	stale := filepath.Join(mount, self.V1["pids"], fmt.Sprintf("benchrig-%d-trial1", deadPid(t)))
 	if err := os.Mkdir(stale, 0o755); err != nil {
