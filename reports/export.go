@@ -85,6 +85,7 @@ type (
 		Warmup      bool                `json:"warmup"`
 		Failed      bool                `json:"failed"`
 		Outcome     string              `json:"outcome"`
+		Reason      string              `json:"reason,omitempty"`
 		Attempt     int                 `json:"attempt,omitempty"`
 		StdoutBytes int64               `json:"stdout_bytes"`
 		StderrBytes int64               `json:"stderr_bytes"`
@@ -291,7 +292,7 @@ func jsonCaseOf(r *Report, c *CaseReport) jsonCase {
 			Seq: t.Seq, Index: t.Index, Start: timeString(t.Start),
 			WallS: t.Wall.Seconds(), UserS: t.User.Seconds(), SysS: t.Sys.Seconds(),
 			MaxRSSBytes: t.MaxRSS, ExitCode: t.ExitCode, Warmup: t.Warmup, Failed: t.Failed(),
-			Outcome: outcomeOf(t).String(), Attempt: t.Attempt,
+			Outcome: outcomeOf(t).String(), Reason: t.Reason, Attempt: t.Attempt,
 			StdoutBytes: t.StdoutBytes, StderrBytes: t.StderrBytes, Error: t.Error, Source: t.Source, Node: t.Node,
 			Metrics: map[string]*float64{},
 		}
@@ -366,7 +367,7 @@ func WriteCSV(w io.Writer, r *Report) error {
 		header = append(header, "param."+n)
 	}
 	header = append(header, "seq", "index", "warmup", "failed", "node", "wall_s", "user_s", "sys_s",
-		"max_rss_bytes", "exit_code", "stdout_bytes", "stderr_bytes", "error", "source", "outcome", "attempt")
+		"max_rss_bytes", "exit_code", "stdout_bytes", "stderr_bytes", "error", "source", "outcome", "attempt", "reason")
 	if err := cw.Write(header); err != nil {
 		return fmt.Errorf("write csv report: %w", err)
 	}
@@ -382,7 +383,7 @@ func WriteCSV(w io.Writer, r *Report) error {
 				formatFloat(t.Wall.Seconds()), formatFloat(t.User.Seconds()), formatFloat(t.Sys.Seconds()),
 				strconv.FormatInt(t.MaxRSS, 10), strconv.Itoa(t.ExitCode),
 				strconv.FormatInt(t.StdoutBytes, 10), strconv.FormatInt(t.StderrBytes, 10),
-				t.Error, t.Source, outcomeOf(t).String(), strconv.Itoa(t.Attempt))
+				t.Error, t.Source, outcomeOf(t).String(), strconv.Itoa(t.Attempt), t.Reason)
 			if err := cw.Write(row); err != nil {
 				return fmt.Errorf("write csv report: %w", err)
 			}
