@@ -307,12 +307,20 @@ func specUnchanged(run *benchrig.Run) error {
 	return nil
 }
 
+// sweepLead is how far ahead Sweep judges heartbeats: more than the time
+// between a sweep and the reads that follow it, far less than the
+// heartbeat's staleness (10 s, five missed beats).
+const sweepLead = time.Second
+
 // Sweep marks runs whose process died as interrupted and removes the
 // containers they left on their nodes. Every front end calls it before it
 // lists or resumes runs; it returns the runs it marked, with what could
 // not be cleaned as warnings on them.
 func (a *App) Sweep(ctx context.Context) ([]benchrig.RunSummary, error) {
-	stale, err := a.Store.InterruptStale(ctx, a.now())
+	// Judged a moment ahead, so that a run never reads as interrupted (by
+	// the store's own clock, right after this) before its containers were
+	// looked for here.
+	stale, err := a.Store.InterruptStale(ctx, a.now().Add(sweepLead))
 	if err != nil {
 		return nil, err
 	}

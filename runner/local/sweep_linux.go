@@ -111,8 +111,18 @@ func removeStale(dir string) (killed int, err error) {
 			}
 		}
 	}
-	_ = os.WriteFile(filepath.Join(dir, "cgroup.kill"), []byte("1"), 0) // v2, 5.14+
+	// Count what is there before cgroup.kill (v2, 5.14+) takes it all at
+	// once: after it, the processes may be gone before anyone sees them,
+	// and the note would say nothing was killed.
 	hit := map[int]bool{}
+	if pids, err := cgroup.Procs(dir); err == nil {
+		for _, p := range pids {
+			if p != os.Getpid() && p != 0 {
+				hit[p] = true
+			}
+		}
+	}
+	_ = os.WriteFile(filepath.Join(dir, "cgroup.kill"), []byte("1"), 0)
 	for end := time.Now().Add(killWait); ; {
 		pids, err := cgroup.Procs(dir)
 		if errors.Is(err, fs.ErrNotExist) {
