@@ -6,6 +6,7 @@ package benchrig
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -264,8 +265,25 @@ func CaseID(params []KV) string {
 	return strings.Join(parts, ",")
 }
 
+// CaseCount is how many cases params make, computed without expanding
+// them; it saturates at math.MaxInt rather than overflow.
+func CaseCount(params []Param) int {
+	n := 1
+	for _, p := range params {
+		if len(p.Values) == 0 {
+			return 0
+		}
+		if n > math.MaxInt/len(p.Values) {
+			return math.MaxInt
+		}
+		n *= len(p.Values)
+	}
+	return n
+}
+
 // Matrix expands params into their cartesian product, the first param
-// varying slowest.
+// varying slowest. Check the size with CaseCount first: it allocates every
+// case.
 func Matrix(params []Param) []Case {
 	cases := []Case{{}}
 	for _, p := range params {

@@ -3,6 +3,7 @@ package benchrig
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 )
@@ -81,5 +82,25 @@ func TestErrors(t *testing.T) {
 	inner := errors.New("permission denied")
 	if got := (&Error{Code: EInvalid, File: "db", Msg: "cannot write", Err: inner}).Error(); got != "db: cannot write: permission denied" || !errors.Is(&Error{Err: inner}, inner) {
 		t.Errorf("wrapped Error() = %q", got)
+	}
+}
+
+func TestCaseCount(t *testing.T) {
+	vals := func(n int) []string { return make([]string, n) }
+	for _, tc := range []struct {
+		name   string
+		params []Param
+		want   int
+	}{
+		{"no params is one case", nil, 1},
+		{"product", []Param{{"a", vals(3)}, {"b", vals(4)}}, 12},
+		{"an empty param is none", []Param{{"a", vals(3)}, {"b", nil}}, 0},
+		{"saturates instead of overflowing", []Param{{"a", vals(1 << 16)}, {"b", vals(1 << 16)}, {"c", vals(1 << 16)}, {"d", vals(1 << 16)}}, math.MaxInt},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := CaseCount(tc.params); got != tc.want {
+				t.Errorf("CaseCount = %d, want %d", got, tc.want)
+			}
+		})
 	}
 }

@@ -19,6 +19,8 @@ type RunRequest struct {
 	Cgroups   string            `json:"cgroups,omitempty"`  // "auto" or "off" for the local executor
 	Dir       string            `json:"dir"`                // where relative paths are resolved and commands run
 	Labels    map[string]string `json:"labels,omitempty"`
+	// MaxCases caps the spec's matrix (0: spec.DefaultMaxCases).
+	MaxCases int `json:"max_cases,omitempty"`
 }
 
 // RunSummary is a run without its trials, as listed, with counts of them.

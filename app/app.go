@@ -157,6 +157,9 @@ func (a *App) prepare(ctx context.Context, req benchrig.RunRequest, s *benchrig.
 	if err != nil {
 		return nil, err
 	}
+	if err := spec.CheckCases(s, req.MaxCases); err != nil {
+		return nil, err
+	}
 	fp := collect.Host(collect.Roots{})
 	fp.SpecHash = s.Hash
 	if s.File != "" {

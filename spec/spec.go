@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"regexp"
@@ -58,9 +59,20 @@ var topFields = []string{
 // the scheduler, not the program.
 const maxInstances = 1024
 
+// MaxBytes bounds a spec file: the largest reference benchmark is 4 KiB,
+// and reading is refused past this rather than growing without end (a spec
+// named /dev/zero by mistake).
+const MaxBytes = 1 << 20
+
+// DefaultMaxCases bounds the matrix a spec may make unless the user raises
+// it (run and validate --max-cases): each case is planned, recorded and
+// reported, and 3 params of 200 values (8,000,000 cases) would exhaust the
+// machine before the first trial.
+const DefaultMaxCases = 10000
+
 // Load reads the spec file at path and parses it.
 func Load(path string) (*benchrig.Spec, error) {
-	data, err := os.ReadFile(path)
+	data, err := readLimited(path)
 	if err != nil {
 		// The *PathError repeats the path; keep only its reason since File
 		// already names it.
@@ -71,6 +83,39 @@ func Load(path string) (*benchrig.Spec, error) {
 		return nil, &benchrig.Error{Code: benchrig.EInvalid, File: path, Msg: "read spec", Err: err}
 	}
 	return Parse(path, data)
+}
+
+func readLimited(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxBytes {
+		return nil, fmt.Errorf("larger than %d KiB: not a spec (specs are small YAML files)", MaxBytes>>10)
+	}
+	return data, nil
+}
+
+// CheckCases refuses a spec whose matrix has more than max cases (<= 0:
+// DefaultMaxCases), before anything expands it.
+func CheckCases(s *benchrig.Spec, max int) error {
+	if max <= 0 {
+		max = DefaultMaxCases
+	}
+	if n := benchrig.CaseCount(s.Params); n > max {
+		count := strconv.Itoa(n)
+		if n == math.MaxInt {
+			count = "more than " + strconv.Itoa(math.MaxInt)
+		}
+		return &benchrig.Error{Code: benchrig.EInvalid, File: s.File, Field: "params",
+			Msg: fmt.Sprintf("the matrix has %s cases, more than the %d allowed: narrow it with --set, or raise the cap with --max-cases", count, max)}
+	}
+	return nil
 }
 
 // Parse decodes and validates the spec in data, which was read from file

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -15,6 +17,7 @@ import (
 	"github.com/benchrig/benchrig/internal/atomicfile"
 	"github.com/benchrig/benchrig/pools"
 	"github.com/benchrig/benchrig/reports"
+	"github.com/benchrig/benchrig/spec"
 	"github.com/benchrig/benchrig/sqlite"
 )
 
@@ -33,6 +36,7 @@ type runOptions struct {
 	pool     []string
 	labels   []string
 	dryRun   bool
+	maxCases int
 }
 
 func newRunCommand(d *deps) *cobra.Command {
@@ -89,6 +93,7 @@ Exit codes: 0 all trials succeeded, 1 some trials failed, 2 invalid spec or flag
 	f.StringArrayVar(&opts.pool, "pool", nil, "run in containers on the nodes of pool `NAME` (repeatable; overrides the spec's pools)")
 	f.StringArrayVar(&opts.labels, "label", nil, "label the run `key=value`, to find it again with runs list --label (repeatable)")
 	f.BoolVar(&opts.dryRun, "dry-run", false, "print every case with its resolved command, image and node; run nothing")
+	f.IntVar(&opts.maxCases, "max-cases", spec.DefaultMaxCases, "refuse a matrix of more than `N` cases")
 	return cmd
 }
 
@@ -106,7 +111,7 @@ func (o runOptions) request(d *deps, file string) (benchrig.RunRequest, error) {
 	}
 	req := benchrig.RunRequest{
 		SpecFile: file, Sets: o.sets, Repeat: o.repeat, Pools: o.pool,
-		Executor: o.executor, Cgroups: o.cgroups, Dir: d.cwd, Labels: labels,
+		Executor: o.executor, Cgroups: o.cgroups, Dir: d.cwd, Labels: labels, MaxCases: o.maxCases,
 	}
 	if o.warmup >= 0 {
 		w := o.warmup
@@ -141,10 +146,10 @@ func runRun(ctx context.Context, d *deps, opts runOptions, file string) error {
 	if err != nil {
 		return err
 	}
-	if err := checkWritable(opts.json, opts.csv, opts.md); err != nil {
+	store := storePath(d, opts.store)
+	if err := checkWritable(store, opts.json, opts.csv, opts.md); err != nil {
 		return err
 	}
-	store := storePath(d, opts.store)
 	db, err := sqlite.Open(ctx, store)
 	if err != nil {
 		return err
@@ -209,7 +214,7 @@ func printRun(d *deps, run *benchrig.Run, err error, store, json, csv, md string
 		fmt.Fprintf(d.stderr, "warning: %s\n", w)
 	}
 	fmt.Fprintf(d.stdout, "\nstored as run %s in %s (benchrig runs show %s)\n", run.ID, store, run.ID)
-	if werr := writeExports(rep, json, csv, md); werr != nil && err == nil {
+	if werr := writeExports(rep, store, json, csv, md); werr != nil && err == nil {
 		err = werr
 	}
 	switch {
@@ -341,8 +346,9 @@ func prefixed(prefix string, xs []string) []string {
 	return out
 }
 
-// writeExports writes the report to each export file given ("" skips it).
-func writeExports(rep *reports.Report, json, csv, md string) error {
+// writeExports writes the report to each export file given ("" skips it),
+// never over the run store at store.
+func writeExports(rep *reports.Report, store, json, csv, md string) error {
 	for _, e := range []struct {
 		path  string
 		write func(*os.File) error
@@ -354,7 +360,11 @@ func writeExports(rep *reports.Report, json, csv, md string) error {
 		if e.path == "" {
 			continue
 		}
-		if err := writeFile(e.path, e.write); err != nil {
+		target, err := exportTarget(e.path, store)
+		if err != nil {
+			return err
+		}
+		if err := writeFile(target, e.write); err != nil {
 			return err
 		}
 	}
@@ -362,42 +372,72 @@ func writeExports(rep *reports.Report, json, csv, md string) error {
 }
 
 // checkWritable fails early, with the path named, when an export file
-// cannot be created, so a typo in a path does not cost a whole run. It
+// cannot be written, so a typo in a path does not cost a whole run. It
 // leaves no file behind.
-func checkWritable(paths ...string) error {
+func checkWritable(store string, paths ...string) error {
 	for _, p := range paths {
-		if err := checkWritableOne(p); err != nil {
+		if p == "" {
+			continue
+		}
+		target, err := exportTarget(p, store)
+		if err != nil {
 			return err
 		}
+		f, err := os.CreateTemp(filepath.Dir(target), ".benchrig-check-*")
+		if err != nil {
+			return &benchrig.Error{Code: benchrig.EInvalid, File: p, Msg: "cannot write", Err: err}
+		}
+		f.Close()
+		os.Remove(f.Name())
 	}
 	return nil
 }
 
-func checkWritableOne(path string) error {
-	if path == "" {
-		return nil
+// exportTarget is the file an export to path writes: path itself, or the
+// file a symlink there points to (the link stays). Exports replace only
+// regular files: a device (/dev/full), a directory or a fifo at path is
+// refused rather than replaced, and so is the run store itself, which an
+// export would destroy.
+func exportTarget(path, store string) (string, error) {
+	target := path
+	if fi, err := os.Lstat(path); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+		link, err := os.Readlink(path)
+		if err != nil {
+			return "", &benchrig.Error{Code: benchrig.EInvalid, File: path, Msg: "cannot read the symlink", Err: err}
+		}
+		if !filepath.IsAbs(link) {
+			link = filepath.Join(filepath.Dir(path), link)
+		}
+		if resolved, err := filepath.EvalSymlinks(link); err == nil {
+			link = resolved
+		}
+		target = link
 	}
-	dir := filepath.Dir(path)
-	fi, err := os.Stat(dir)
-	if err != nil || !fi.IsDir() {
-		return &benchrig.Error{Code: benchrig.EInvalid, File: path, Msg: "cannot write: directory " + dir + " does not exist"}
+	dir := filepath.Dir(target)
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return "", &benchrig.Error{Code: benchrig.EInvalid, File: path, Msg: "cannot write: directory " + dir + " does not exist"}
 	}
-	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-		return &benchrig.Error{Code: benchrig.EInvalid, File: path, Msg: "cannot write: is a directory"}
+	fi, err := os.Stat(target)
+	switch {
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		return "", &benchrig.Error{Code: benchrig.EInvalid, File: path, Msg: "cannot write", Err: err}
+	case err == nil && fi.IsDir():
+		return "", &benchrig.Error{Code: benchrig.EInvalid, File: path, Msg: "cannot write: is a directory"}
+	case err == nil && !fi.Mode().IsRegular():
+		return "", &benchrig.Error{Code: benchrig.EInvalid, File: path, Msg: fmt.Sprintf("cannot write: not a regular file (%s); exports replace only regular files", fi.Mode().Type())}
+	case err == nil && store != "":
+		if sfi, serr := os.Stat(store); serr == nil && os.SameFile(fi, sfi) {
+			return "", &benchrig.Error{Code: benchrig.EInvalid, File: path, Msg: "cannot write: it is the run store; an export would destroy every recorded run"}
+		}
 	}
-	f, err := os.CreateTemp(dir, ".benchrig-check-*")
-	if err != nil {
-		return &benchrig.Error{Code: benchrig.EInvalid, File: path, Msg: "cannot write", Err: err}
-	}
-	f.Close()
-	os.Remove(f.Name())
-	return nil
+	return target, nil
 }
 
 // writeFile writes through a temporary file and renames it, so a failed
-// write never leaves a truncated export.
+// write never leaves a truncated export; the file is synced first, so a
+// full disk is an error here, not a silently empty export.
 func writeFile(path string, write func(*os.File) error) error {
-	if err := atomicfile.Write(path, 0o644, false, write); err != nil {
+	if err := atomicfile.Write(path, 0o644, true, write); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil

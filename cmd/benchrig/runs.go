@@ -260,7 +260,7 @@ func runRunsShow(ctx context.Context, d *deps, opts runsOptions, ref string) err
 	if err != nil {
 		return err
 	}
-	if err := checkWritable(opts.json, opts.csv, opts.md); err != nil {
+	if err := checkWritable(db.Path(), opts.json, opts.csv, opts.md); err != nil {
 		return err
 	}
 	rep := reports.Build(run)
@@ -284,7 +284,7 @@ func runRunsShow(ctx context.Context, d *deps, opts runsOptions, ref string) err
 	for _, w := range run.Warnings {
 		fmt.Fprintf(d.stderr, "warning: %s\n", w)
 	}
-	return writeExports(rep, opts.json, opts.csv, opts.md)
+	return writeExports(rep, db.Path(), opts.json, opts.csv, opts.md)
 }
 
 // statusLine says where a run that did not end stands, and what to do
@@ -357,7 +357,7 @@ func runRunsEvents(ctx context.Context, d *deps, opts runsOptions, ref string) e
 }
 
 func runRunsResume(ctx context.Context, d *deps, opts runsOptions, ref string) error {
-	if err := checkWritable(opts.json, opts.csv, opts.md); err != nil {
+	if err := checkWritable(storePath(d, opts.store), opts.json, opts.csv, opts.md); err != nil {
 		return err
 	}
 	db, err := openStore(ctx, d, opts.store)

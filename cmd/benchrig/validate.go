@@ -10,7 +10,8 @@ import (
 )
 
 type validateOptions struct {
-	sets []string
+	sets     []string
+	maxCases int
 }
 
 func newValidateCommand(d *deps) *cobra.Command {
@@ -28,6 +29,7 @@ file:line: field: reason, and the exit code is 2 when any spec is invalid.`,
 		}),
 	}
 	cmd.Flags().StringArrayVar(&opts.sets, "set", nil, "override or narrow a param: `key=v1,v2` (repeatable)")
+	cmd.Flags().IntVar(&opts.maxCases, "max-cases", spec.DefaultMaxCases, "refuse a matrix of more than `N` cases")
 	return cmd
 }
 
@@ -43,7 +45,12 @@ func runValidate(d *deps, opts validateOptions, files []string) error {
 			fmt.Fprintln(d.stderr, err)
 			continue
 		}
-		cases := len(benchrig.Matrix(s.Params))
+		if err := spec.CheckCases(s, opts.maxCases); err != nil {
+			bad++
+			fmt.Fprintln(d.stderr, err)
+			continue
+		}
+		cases := benchrig.CaseCount(s.Params)
 		fmt.Fprintf(d.stdout, "%s: ok: spec %q, %d case(s), %s trials each, %d warmup\n", f, s.Name, cases, repeatText(s.Repeat), s.Warmup)
 	}
 	if bad > 0 {
