@@ -82,7 +82,7 @@ type RunReader interface {
 	// ListRuns returns one page of the runs f selects, newest first.
 	ListRuns(ctx context.Context, f RunFilter) (RunPage, error)
 	// GetRun loads a run whole, with its trials. ref is an ID, a unique
-	// prefix of one, "latest" or "latest~N". Unknown: ENotFound.
+	// part of one, "latest" or "latest~N". Unknown: ENotFound.
 	GetRun(ctx context.Context, ref string) (*Run, error)
 	// Events returns the run's events with Seq > after, in order.
 	Events(ctx context.Context, runID string, after int64) ([]Event, error)

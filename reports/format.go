@@ -3,6 +3,7 @@ package reports
 import (
 	"math"
 	"strconv"
+	"time"
 
 	"github.com/benchrig/benchrig"
 )
@@ -36,6 +37,11 @@ func timeUnit(sec float64) (scale float64, unit string) {
 	}
 	return 1e9, "ns"
 }
+
+// FormatDuration renders d as the reports do, with 3 significant digits
+// in a human unit ("837 ms", "36.2 ms", "1.23 s"), so that every figure
+// the CLI prints reads the same way.
+func FormatDuration(d time.Duration) string { return formatSeconds(d.Seconds()) }
 
 // formatSeconds renders a duration in seconds with 3 significant digits in
 // a human unit: "12.3 ms", "1.23 s".

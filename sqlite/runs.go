@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -312,12 +313,14 @@ func (d *DB) updateJSON(ctx context.Context, op, id, col string, v any, change f
 }
 
 // GetRun loads a run whole, with its trials in Seq order. ref is a full run
-// ID, a unique prefix of one, "latest" (or "last") for the newest run, or
-// "latest~N" for the run N before the newest. The keywords win over an ID
-// spelled the same; an exact ID wins over a longer ID it is a prefix of.
+// ID, a unique prefix of one, any other unique part of one (its last four
+// hex digits, say), "latest" (or "last") for the newest run, or "latest~N"
+// for the run N before the newest. The keywords win over an ID spelled the
+// same; an exact ID wins over a longer ID it is a prefix of, and a prefix
+// over a part elsewhere.
 //
-// An unknown ref is ENotFound; a prefix of several IDs is EInvalid and lists
-// them.
+// An unknown ref is ENotFound and names the closest IDs; a ref matching
+// several IDs is EInvalid and lists them.
 func (d *DB) GetRun(ctx context.Context, ref string) (*benchrig.Run, error) {
 	id, err := d.resolve(ctx, ref)
 	if err != nil {
@@ -398,24 +401,22 @@ func (d *DB) resolve(ctx context.Context, ref string) (string, error) {
 	if !errors.Is(err, sql.ErrNoRows) {
 		return "", fmt.Errorf("resolve run %s: %w", ref, err)
 	}
-	rows, err := d.db.QueryContext(ctx, prefixQuery, ref, ref+"\xff", maxCandidates+1)
+	ids, err := d.queryIDs(ctx, prefixQuery, ref, ref+"\xff", maxCandidates+1)
 	if err != nil {
 		return "", fmt.Errorf("resolve run %s: %w", ref, err)
 	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		if err := rows.Scan(&id); err != nil {
+	what := "prefix"
+	if len(ids) == 0 {
+		// Any part of an ID works, such as the four hex digits at its end,
+		// the part people notice.
+		if ids, err = d.queryIDs(ctx, `SELECT id FROM runs WHERE instr(id, ?) > 0 ORDER BY n DESC LIMIT ?`, ref, maxCandidates+1); err != nil {
 			return "", fmt.Errorf("resolve run %s: %w", ref, err)
 		}
-		ids = append(ids, id)
-	}
-	if err := rows.Err(); err != nil {
-		return "", fmt.Errorf("resolve run %s: %w", ref, err)
+		what = "reference"
 	}
 	switch {
 	case len(ids) == 0:
-		return "", benchrig.Errorf(benchrig.ENotFound, "run %s not found", ref)
+		return "", d.notFound(ctx, ref)
 	case len(ids) == 1:
 		return ids[0], nil
 	}
@@ -423,7 +424,66 @@ func (d *DB) resolve(ctx context.Context, ref string) (string, error) {
 	if len(ids) > maxCandidates {
 		list = strings.Join(ids[:maxCandidates], ", ") + ", ..."
 	}
-	return "", benchrig.Errorf(benchrig.EInvalid, "run prefix %s is ambiguous: it matches %s", ref, list)
+	return "", benchrig.Errorf(benchrig.EInvalid, "run %s %s is ambiguous: it matches %s", what, ref, list)
+}
+
+func (d *DB) queryIDs(ctx context.Context, query string, args ...any) ([]string, error) {
+	rows, err := d.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// notFound says that no run matches ref, naming the IDs that come closest
+// (a typo in a few characters), and where to see them all.
+func (d *DB) notFound(ctx context.Context, ref string) error {
+	ids, err := d.queryIDs(ctx, `SELECT id FROM runs ORDER BY n DESC`)
+	if err != nil {
+		return fmt.Errorf("resolve run %s: %w", ref, err)
+	}
+	// The distance of an ID to ref is the fewest characters that differ
+	// between ref and any part of the ID as long as ref.
+	type near struct {
+		id   string
+		dist int
+	}
+	var best []near
+	for _, id := range ids {
+		dist := len(ref)
+		for i := 0; i+len(ref) <= len(id); i++ {
+			diff := 0
+			for j := 0; j < len(ref) && diff < dist; j++ {
+				if id[i+j] != ref[j] {
+					diff++
+				}
+			}
+			dist = min(dist, diff)
+		}
+		if dist <= len(ref)/3 {
+			best = append(best, near{id, dist})
+		}
+	}
+	slices.SortStableFunc(best, func(a, b near) int { return a.dist - b.dist })
+	msg := fmt.Sprintf("run %s not found", ref)
+	if len(best) > 0 {
+		var close []string
+		for _, b := range best[:min(len(best), 3)] {
+			close = append(close, b.id)
+		}
+		msg += "; closest: " + strings.Join(close, ", ")
+	}
+	msg += fmt.Sprintf(" (the store has %d runs: benchrig runs list)", len(ids))
+	return benchrig.Errorf(benchrig.ENotFound, "%s", msg)
 }
 
 // prefixQuery finds the IDs that start with a prefix: parameters prefix,

@@ -354,7 +354,11 @@ func TestGetRunRef(t *testing.T) {
 		{ref: "latest~5", code: benchrig.ENotFound, errHas: []string{"latest~5", "5 runs"}},
 		{ref: "20250101-aa", code: benchrig.EInvalid, errHas: []string{"ambiguous", "20250101-aa11", "20250101-aa22"}},
 		{ref: "2025", code: benchrig.EInvalid, errHas: []string{"ambiguous", "20250103-cc", "20250101-aa11"}},
-		{ref: "nope", code: benchrig.ENotFound, errHas: []string{"run nope not found"}},
+		{ref: "nope", code: benchrig.ENotFound, errHas: []string{"run nope not found", "the store has 5 runs: benchrig runs list"}},
+		{ref: "cc", want: "20250103-cc"},     // any unique part of an ID
+		{ref: "bb33", want: "20250102-bb33"}, // the part people notice
+		{ref: "-aa", code: benchrig.EInvalid, errHas: []string{"run reference -aa is ambiguous", "20250101-aa22", "20250101-aa11"}},
+		{ref: "bb34", code: benchrig.ENotFound, errHas: []string{"run bb34 not found; closest: 20250102-bb33"}},
 		{ref: "%", code: benchrig.ENotFound, errHas: []string{"%"}},
 		{ref: "latest~x", code: benchrig.EInvalid, errHas: []string{"latest~x"}},
 		{ref: "latest~-1", code: benchrig.EInvalid, errHas: []string{"latest~-1"}},

@@ -154,6 +154,8 @@ func TestGoldenCLIOutput(t *testing.T) {
 		{"runs-events.txt", []string{"runs", "events", "20261130-100000"}, 0},
 		{"runs-events.jsonl", []string{"runs", "events", "20261130-100000", "--json"}, 0},
 		{"runs-resume-finished.txt", []string{"runs", "resume", "20261130-090000"}, 2},
+		{"runs-events-by-suffix.txt", []string{"runs", "events", "0003"}, 0},
+		{"runs-show-not-found.txt", []string{"runs", "show", "0004"}, 2},
 		{"runs-list-bad-status.txt", []string{"runs", "list", "--status", "done"}, 2},
 		{"validate-many-errors.txt", []string{"validate", "../../testdata/specs/many-errors.yaml"}, 2},
 	} {

@@ -46,8 +46,9 @@ func newRunsCommand(d *deps) *cobra.Command {
 		Use:   "runs",
 		Short: "List, show, compare, follow and resume recorded runs",
 		Long: `Runs are kept in the SQLite store (--store, $BENCHRIG_STORE, or
-~/.local/share/benchrig/benchrig.db). A RUN is a full ID, a unique prefix of one,
-"latest", or "latest~N" for the Nth run before the latest.
+~/.local/share/benchrig/benchrig.db). A RUN is a full ID, any unique part of one
+(its start, or the four hex digits at its end), "latest", or "latest~N" for the Nth
+run before the latest.
 
 A run whose process died (kill -9, power loss) shows as interrupted once its
 heartbeat is 10 s old; 'runs resume' runs its missing trials.`,
@@ -235,7 +236,7 @@ func runRunsList(ctx context.Context, d *deps, opts runsOptions) error {
 	for _, r := range page.Runs {
 		dur := "-"
 		if !r.Finished.IsZero() {
-			dur = r.Finished.Sub(r.Started).Round(100 * time.Millisecond).String()
+			dur = reports.FormatDuration(r.Finished.Sub(r.Started))
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\n", r.ID, r.SpecName, r.Status,
 			r.Started.Local().Format("2006-01-02 15:04:05"), dur, len(r.Cases), r.TrialCount-r.WarmupCount, r.FailedCount)
