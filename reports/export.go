@@ -793,7 +793,7 @@ func WriteRunComparison(w io.Writer, c *RunComparison) error {
 		if !x.r.Started.IsZero() {
 			fmt.Fprintf(&b, "  started %s", x.r.Started.Format(time.RFC3339))
 		}
-		fmt.Fprintf(&b, "  on %s\n", x.r.Fingerprint.Hostname)
+		fmt.Fprintf(&b, "  on %s\n", x.r.Fingerprint)
 	}
 	for _, w := range c.Warnings {
 		fmt.Fprintf(&b, "  ! %s: %s\n", w.Code, w.Message)

@@ -318,9 +318,8 @@ func runRunsCompare(ctx context.Context, d *deps, opts runsOptions, refA, refB s
 		return err
 	}
 	if a.SpecName != b.SpecName {
-		fmt.Fprintf(d.stderr, "warning: comparing runs of different specs (%s and %s)\n", a.SpecName, b.SpecName)
+		return &benchrig.Error{Code: benchrig.EInvalid, Msg: fmt.Sprintf("runs %s and %s are of different specs (%s and %s): runs compare matches the cases of one spec; compare each with a run of its own spec", a.ID, b.ID, a.SpecName, b.SpecName)}
 	}
-	fmt.Fprintf(d.stdout, "A: run %s  %s  %s\nB: run %s  %s  %s\n\n", a.ID, a.SpecName, a.Fingerprint, b.ID, b.SpecName, b.Fingerprint)
 	return reports.WriteRunComparison(d.stdout, reports.CompareRuns(reports.Build(a), reports.Build(b)))
 }
 

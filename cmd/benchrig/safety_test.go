@@ -101,3 +101,19 @@ func TestInputLimits(t *testing.T) {
 		t.Errorf("narrowed with --set to 200 cases: exit %d\n%s", code, errOut)
 	}
 }
+
+// runs compare matches cases of one spec: two specs are refused, not
+// compared case by case on whatever IDs they happen to share.
+func TestCompareRefusesTwoSpecs(t *testing.T) {
+	c := newCLI(t)
+	for _, name := range []string{"one", "two"} {
+		spec := c.write(name+".yaml", "name: "+name+"\ncommand: [\"true\"]\nrepeat: 2\nwarmup: 0\n")
+		if code, _, errOut := c.run(context.Background(), "run", "-q", spec); code != 0 {
+			t.Fatalf("run %s: exit %d\n%s", name, code, errOut)
+		}
+	}
+	code, out, errOut := c.run(context.Background(), "runs", "compare", "latest~1", "latest")
+	if code != 2 || out != "" || !strings.Contains(errOut, "are of different specs (one and two)") {
+		t.Errorf("compare of two specs: exit %d\n%s%s", code, out, errOut)
+	}
+}
