@@ -25,6 +25,7 @@ type runOptions struct {
 	sets     []string
 	repeat   int
 	warmup   int
+	warmupOn bool // --warmup was given (0 is a valid override)
 	json     string
 	csv      string
 	md       string
@@ -40,7 +41,7 @@ type runOptions struct {
 }
 
 func newRunCommand(d *deps) *cobra.Command {
-	opts := runOptions{warmup: -1}
+	var opts runOptions
 	cmd := &cobra.Command{
 		Use:   "run SPEC",
 		Short: "Run every case of a benchmark spec and report the comparison",
@@ -72,7 +73,8 @@ Exit codes: 0 all trials succeeded, 1 some trials failed, 2 invalid spec or flag
 			if cmd.Flags().Changed("repeat") && opts.repeat < 1 {
 				return usageError{fmt.Errorf("--repeat must be at least 1, got %d", opts.repeat)}
 			}
-			if cmd.Flags().Changed("warmup") && opts.warmup < 0 {
+			opts.warmupOn = cmd.Flags().Changed("warmup")
+			if opts.warmupOn && opts.warmup < 0 {
 				return usageError{fmt.Errorf("--warmup must not be negative, got %d", opts.warmup)}
 			}
 			return runRun(cmd.Context(), d, opts, args[0])
@@ -81,12 +83,12 @@ Exit codes: 0 all trials succeeded, 1 some trials failed, 2 invalid spec or flag
 	f := cmd.Flags()
 	f.StringArrayVar(&opts.sets, "set", nil, "override or narrow a param: `key=v1,v2` (repeatable)")
 	f.IntVar(&opts.repeat, "repeat", 0, "measured trials per case, overriding the spec's repeat")
-	f.IntVar(&opts.warmup, "warmup", -1, "warmup trials per case, overriding the spec's warmup")
+	f.IntVar(&opts.warmup, "warmup", 0, "warmup trials per case, overriding the spec's warmup")
 	f.StringVar(&opts.json, "json", "", "write the results as JSON to `FILE` (schema: reports/SCHEMA.md)")
 	f.StringVar(&opts.csv, "csv", "", "write one row per trial as CSV to `FILE`")
 	f.StringVar(&opts.md, "md", "", "write the summary tables as Markdown to `FILE`")
 	f.StringVar(&opts.store, "store", "", "SQLite store `PATH` (default $BENCHRIG_STORE or ~/.local/share/benchrig/benchrig.db)")
-	f.StringVar(&opts.executor, "executor", "local", "where trials run: local")
+	f.StringVar(&opts.executor, "executor", "local", "where trials run without --pool: local (child processes on this host)")
 	f.StringVar(&opts.cgroups, "cgroups", "auto", "put each trial in its own cgroup: auto (when the host allows) or off (rusage only)")
 	f.BoolVarP(&opts.quiet, "quiet", "q", false, "no progress output")
 	f.StringVar(&opts.pools, "pools", "", "pools `FILE` (default $BENCHRIG_POOLS or ~/.config/benchrig/pools.yaml)")
@@ -103,7 +105,7 @@ func (o runOptions) request(d *deps, file string) (benchrig.RunRequest, error) {
 		return benchrig.RunRequest{}, usageError{fmt.Errorf("--cgroups must be auto or off, got %q", o.cgroups)}
 	}
 	if _, ok := d.executors[o.executor]; !ok {
-		return benchrig.RunRequest{}, usageError{fmt.Errorf("unknown executor %q", o.executor)}
+		return benchrig.RunRequest{}, usageError{fmt.Errorf("unknown executor %q: the executors are %s (containers run with --pool)", o.executor, strings.Join(benchrig.SortedKeys(executorNames(d)), ", "))}
 	}
 	labels, err := parseLabels(o.labels)
 	if err != nil {
@@ -113,7 +115,7 @@ func (o runOptions) request(d *deps, file string) (benchrig.RunRequest, error) {
 		SpecFile: file, Sets: o.sets, Repeat: o.repeat, Pools: o.pool,
 		Executor: o.executor, Cgroups: o.cgroups, Dir: d.cwd, Labels: labels, MaxCases: o.maxCases,
 	}
-	if o.warmup >= 0 {
+	if o.warmupOn {
 		w := o.warmup
 		req.Warmup = &w
 	}
@@ -452,4 +454,13 @@ func repeatText(r benchrig.Repeat) string {
 		s += fmt.Sprintf(" (until CI < %.1f%%)", r.UntilCI*100)
 	}
 	return s
+}
+
+// executorNames lists the built-in executors, for messages.
+func executorNames(d *deps) map[string]string {
+	out := map[string]string{}
+	for name := range d.executors {
+		out[name] = name
+	}
+	return out
 }

@@ -19,8 +19,9 @@ func newValidateCommand(d *deps) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "validate SPEC...",
 		Short: "Check benchmark specs without running them",
-		Long: `Parse and validate each spec and print its matrix. Every problem is reported as
-file:line: field: reason, and the exit code is 2 when any spec is invalid.`,
+		Long: `Parse and validate each spec and print how many cases its matrix has, how many trials
+each gets and its warmups. Every problem is reported as file:line: field: reason, and the
+exit code is 2 when any spec is invalid.`,
 		Example: `  benchrig validate benchmarks/grep-impl.yaml
   benchrig validate --set impl=gnu spec.yaml`,
 		Args: cobra.MinimumNArgs(1),
