@@ -587,6 +587,9 @@ func describe(c Comparison, subject, than string) string {
 	switch c.Verdict {
 	case stats.Insufficient:
 		return fmt.Sprintf("%s vs %s: insufficient data (%d and %d successful trials; 2 each needed)", subject, than, c.NCase, c.NBaseline)
+	case stats.TooFew:
+		return fmt.Sprintf("%s vs %s: too few trials to tell (time ratio %s, 95%% CI %s-%s): with %d and %d trials the rank test cannot reach p < %g whatever the times; %d or more per case needed",
+			subject, than, formatRatio(c.Ratio), formatRatio(c.CILow), formatRatio(c.CIHigh), c.NCase, c.NBaseline, stats.Alpha, stats.TrialsToTell())
 	case stats.Faster:
 		return fmt.Sprintf("%s is %sx faster than %s (95%% CI %s-%sx, %s)", subject, formatRatio(1/c.Ratio), than, formatRatio(1/c.CIHigh), formatRatio(1/c.CILow), formatP(c.P))
 	case stats.Slower:

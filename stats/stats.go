@@ -154,10 +154,14 @@ func RelHalfWidth(xs []float64) float64 {
 
 // Verdicts of a Comparison.
 const (
-	Faster        = "faster"
-	Slower        = "slower"
-	NoDifference  = "no significant difference"
-	Insufficient  = "insufficient data"
+	Faster       = "faster"
+	Slower       = "slower"
+	NoDifference = "no significant difference"
+	Insufficient = "insufficient data"
+	// TooFew is a comparison whose sample sizes cannot reach p < Alpha
+	// whatever the times (3 and 3: the exact test's smallest p is 0.10):
+	// "no significant difference" would claim what the run cannot know.
+	TooFew        = "too few trials to tell"
 	PExact        = "exact"
 	PNormalApprox = "normal"
 )
@@ -205,6 +209,9 @@ func Compare(baseline, other []float64) Comparison {
 	c.CILow, c.CIHigh = bootstrapRatioCI(baseline, other)
 	c.U, c.P, c.PMethod = MannWhitney(baseline, other)
 	c.Verdict = NoDifference
+	if c.P >= Alpha && MinP(len(baseline), len(other)) >= Alpha {
+		c.Verdict = TooFew
+	}
 	if c.P < Alpha {
 		switch {
 		case c.CIHigh < 1:
@@ -214,6 +221,26 @@ func Compare(baseline, other []float64) Comparison {
 		}
 	}
 	return c
+}
+
+// MinP is the smallest two-sided p-value the Mann-Whitney test can give
+// for samples of n and m: two orderings of C(n+m, n) are the most extreme.
+func MinP(n, m int) float64 {
+	c := 1.0 // C(n+m, n), built up exactly while small
+	for i := 1; i <= n; i++ {
+		c = c * float64(m+i) / float64(i)
+	}
+	return min(1, 2/c)
+}
+
+// TrialsToTell is the fewest trials per case (both sides equal) with which
+// the test can reach p < Alpha.
+func TrialsToTell() int {
+	k := 2
+	for MinP(k, k) >= Alpha {
+		k++
+	}
+	return k
 }
 
 // bootstrapRatioCI resamples both sides independently and returns the 2.5%

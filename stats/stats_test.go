@@ -224,7 +224,7 @@ func TestCompare(t *testing.T) {
 		{"no difference", mixedA, mixedB, NoDifference, 1.08 / 1.07, 1, 0.5},
 		// 3 vs 3 can never reach p < 0.05 (the smallest exact p is 0.1),
 		// however clear the separation.
-		{"3v3 cannot be significant", []float64{1, 1.01, 1.02}, []float64{2, 2.01, 2.02}, NoDifference, 2.01 / 1.01, 0.1, 0.1},
+		{"3v3 cannot be significant", []float64{1, 1.01, 1.02}, []float64{2, 2.01, 2.02}, TooFew, 2.01 / 1.01, 0.1, 0.1},
 		{"one sample", []float64{1}, []float64{2, 3}, Insufficient, 2.5, math.NaN(), 0},
 		{"empty", nil, []float64{2, 3}, Insufficient, math.NaN(), math.NaN(), 0},
 	}
@@ -379,5 +379,19 @@ func TestResampleMedian(t *testing.T) {
 				t.Fatalf("n=%d: median %v, want %v", n, got, want)
 			}
 		}
+	}
+}
+
+func TestMinPAndTrialsToTell(t *testing.T) {
+	for _, tc := range []struct {
+		n, m int
+		want float64
+	}{{3, 3, 0.1}, {4, 4, 2.0 / 70}, {2, 2, 1.0 / 3}, {1, 1, 1}, {5, 3, 2.0 / 56}} {
+		if got := MinP(tc.n, tc.m); math.Abs(got-tc.want) > 1e-12 {
+			t.Errorf("MinP(%d, %d) = %g, want %g", tc.n, tc.m, got, tc.want)
+		}
+	}
+	if got := TrialsToTell(); got != 4 {
+		t.Errorf("TrialsToTell() = %d, want 4 (C(8,4) = 70: p >= 0.029)", got)
 	}
 }
