@@ -221,7 +221,13 @@ func printRun(d *deps, run *benchrig.Run, err error, store, json, csv, md string
 	}
 	switch {
 	case err != nil && benchrig.ErrorCode(err) == benchrig.ECancelled:
-		return &benchrig.Error{Code: benchrig.ECancelled, Msg: fmt.Sprintf("run %s cancelled: %d finished trial(s) kept (benchrig runs resume %s runs the rest)", run.ID, len(run.Trials), run.ID)}
+		warm := 0
+		for _, t := range run.Trials {
+			if t.Warmup {
+				warm++
+			}
+		}
+		return &benchrig.Error{Code: benchrig.ECancelled, Msg: fmt.Sprintf("run %s cancelled: %d finished trial(s) kept, %d measured and %d warmup (benchrig runs resume %s runs the rest)", run.ID, len(run.Trials), len(run.Trials)-warm, warm, run.ID)}
 	case err != nil:
 		return err
 	case run.Status == benchrig.RunFailed:

@@ -232,14 +232,14 @@ func runRunsList(ctx context.Context, d *deps, opts runsOptions) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(d.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "RUN\tSPEC\tSTATUS\tSTARTED\tDURATION\tCASES\tTRIALS\tFAILED")
+	fmt.Fprintln(tw, "RUN\tSPEC\tSTATUS\tSTARTED\tDURATION\tCASES\tMEASURED\tWARMUP\tFAILED")
 	for _, r := range page.Runs {
 		dur := "-"
 		if !r.Finished.IsZero() {
 			dur = reports.FormatDuration(r.Finished.Sub(r.Started))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\n", r.ID, r.SpecName, r.Status,
-			r.Started.Local().Format("2006-01-02 15:04:05"), dur, len(r.Cases), r.TrialCount-r.WarmupCount, r.FailedCount)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\n", r.ID, r.SpecName, r.Status,
+			r.Started.Local().Format("2006-01-02 15:04:05"), dur, len(r.Cases), r.TrialCount-r.WarmupCount, r.WarmupCount, r.FailedCount)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
