@@ -9,7 +9,11 @@ import (
 // when it starts a run. It is kept with the run, so that a resumed run
 // uses the same spec, overrides, pools and settings.
 type RunRequest struct {
-	SpecFile  string            `json:"spec_file"`        // as given, resolved against Dir
+	SpecFile string `json:"spec_file"` // as given, resolved against Dir; "" with Commands
+	// Commands, instead of a spec file, are run -c's commands: one case
+	// each, named by Names when given (see spec.AdHoc).
+	Commands  []string          `json:"commands,omitempty"`
+	Names     []string          `json:"names,omitempty"`
 	Sets      []string          `json:"sets,omitempty"`   // --set key=v1,v2
 	Repeat    int               `json:"repeat,omitempty"` // 0: the spec's
 	Warmup    *int              `json:"warmup,omitempty"` // nil: the spec's

@@ -117,6 +117,13 @@ func (h *Handle) Wait() (*benchrig.Run, error) {
 // Prepare loads the request's spec, applies its overrides, contacts the
 // nodes of its pools (if any) and plans every case. Nothing is recorded.
 func (a *App) Prepare(ctx context.Context, req benchrig.RunRequest, subs ...runner.Subscriber) (*Pending, error) {
+	if len(req.Commands) > 0 {
+		s, err := spec.AdHoc(req.Commands, req.Names)
+		if err != nil {
+			return nil, err
+		}
+		return a.prepare(ctx, req, s, nil, subs)
+	}
 	file := req.SpecFile
 	if !filepath.IsAbs(file) && req.Dir != "" {
 		file = filepath.Join(req.Dir, file)

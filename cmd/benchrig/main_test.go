@@ -335,3 +335,35 @@ func TestPrintFailuresShowsWhyACaseStopped(t *testing.T) {
 		t.Errorf("stderr\n%q\nwant\n%q", stderr.String(), want)
 	}
 }
+
+// Commands compared without a spec file, as in hyperfine: each -c a case,
+// with the store, exports and flags of a spec run; resumable like one.
+func TestRunAdHocCommands(t *testing.T) {
+	c := newCLI(t)
+	out := filepath.Join(c.dir, "adhoc.json")
+	code, stdout, stderr := c.run(context.Background(), "run", "-q", "-c", "true", "-c", "sleep 0.01", "--name", "nothing", "--name", "sleep",
+		"--repeat", "4", "--warmup", "0", "--json", out)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "command=sleep is") || !strings.Contains(stdout, "slower than command=nothing") {
+		t.Errorf("report:\n%s", stdout)
+	}
+	run := latestRun(t, filepath.Join(c.dir, "store.db"))
+	if run.SpecName != "adhoc" || len(run.Trials) != 8 || run.Request == nil || len(run.Request.Commands) != 2 {
+		t.Errorf("stored run %s: %d trials, request %+v", run.SpecName, len(run.Trials), run.Request)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "x.yaml", "-c", "true"}, "not both"},
+		{[]string{"run"}, "give a spec file, or commands to compare with -c"},
+		{[]string{"run", "x.yaml", "--name", "a"}, "--name names -c commands"},
+		{[]string{"run", "-c", "a", "-c", "b", "--name", "x"}, "1 --name for 2 commands"},
+	} {
+		if code, _, errOut := c.run(context.Background(), tc.args...); code != 2 || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%v: exit %d\n%s", tc.args, code, errOut)
+		}
+	}
+}

@@ -38,12 +38,14 @@ type runOptions struct {
 	labels   []string
 	dryRun   bool
 	maxCases int
+	commands []string // -c: commands to compare instead of a spec
+	names    []string
 }
 
 func newRunCommand(d *deps) *cobra.Command {
 	var opts runOptions
 	cmd := &cobra.Command{
-		Use:   "run SPEC",
+		Use:   "run SPEC | run -c CMD -c CMD ...",
 		Short: "Run every case of a benchmark spec and report the comparison",
 		Long: `Run every case of the spec's parameter matrix, interleaved round by round (A B C A B C ...)
 unless the spec asks for sequential order. Each trial is recorded in the store as soon as it
@@ -61,15 +63,33 @@ trials are recorded as failed (node-lost).
 
 --dry-run prints every case with its resolved command, image and node, and runs nothing.
 
+Without a spec file, -c compares commands as hyperfine does: each -c is a case, run by
+/bin/sh -c and named by its text (or by --name, once per -c), with the same statistics,
+store, exports and flags (--repeat, --warmup, --json ...) as a spec; the first is the
+baseline.
+
 Exit codes: 0 all trials succeeded, 1 some trials failed, 2 invalid spec or flags,
 130 cancelled.`,
 		Example: `  benchrig run spec.yaml
   benchrig run spec.yaml --dry-run
+  benchrig run -c 'gzip -1 <data' -c 'gzip -9 <data' --repeat 20
   benchrig run spec.yaml --set impl=gnu,busybox --repeat 20 --json out.json
   benchrig run spec.yaml --csv trials.csv --md summary.md --store ./bench.db --label branch=main
   benchrig run benchmarks/grep-impl.yaml --pools .testenv/pools.yaml --pool lab`,
-		Args: cobra.ExactArgs(1),
+		Args: cobra.MaximumNArgs(1),
 		RunE: wrap(func(cmd *cobra.Command, args []string) error {
+			switch {
+			case len(args) == 1 && len(opts.commands) > 0:
+				return usageError{fmt.Errorf("give a spec file or -c commands, not both")}
+			case len(args) == 0 && len(opts.commands) == 0:
+				return usageError{fmt.Errorf("give a spec file, or commands to compare with -c 'CMD' -c 'CMD'")}
+			case len(opts.names) > 0 && len(opts.commands) == 0:
+				return usageError{fmt.Errorf("--name names -c commands; a spec names its own cases")}
+			}
+			file := ""
+			if len(args) == 1 {
+				file = args[0]
+			}
 			if cmd.Flags().Changed("repeat") && opts.repeat < 1 {
 				return usageError{fmt.Errorf("--repeat must be at least 1, got %d", opts.repeat)}
 			}
@@ -77,7 +97,7 @@ Exit codes: 0 all trials succeeded, 1 some trials failed, 2 invalid spec or flag
 			if opts.warmupOn && opts.warmup < 0 {
 				return usageError{fmt.Errorf("--warmup must not be negative, got %d", opts.warmup)}
 			}
-			return runRun(cmd.Context(), d, opts, args[0])
+			return runRun(cmd.Context(), d, opts, file)
 		}),
 	}
 	f := cmd.Flags()
@@ -96,6 +116,8 @@ Exit codes: 0 all trials succeeded, 1 some trials failed, 2 invalid spec or flag
 	f.StringArrayVar(&opts.labels, "label", nil, "label the run `key=value`, to find it again with runs list --label (repeatable)")
 	f.BoolVar(&opts.dryRun, "dry-run", false, "print every case with its resolved command, image and node; run nothing")
 	f.IntVar(&opts.maxCases, "max-cases", spec.DefaultMaxCases, "refuse a matrix of more than `N` cases")
+	f.StringArrayVarP(&opts.commands, "command", "c", nil, "compare this shell `CMD` (repeatable; instead of a spec file)")
+	f.StringArrayVar(&opts.names, "name", nil, "name the -c commands' cases, in order (repeatable)")
 	return cmd
 }
 
@@ -112,7 +134,7 @@ func (o runOptions) request(d *deps, file string) (benchrig.RunRequest, error) {
 		return benchrig.RunRequest{}, err
 	}
 	req := benchrig.RunRequest{
-		SpecFile: file, Sets: o.sets, Repeat: o.repeat, Pools: o.pool,
+		SpecFile: file, Commands: o.commands, Names: o.names, Sets: o.sets, Repeat: o.repeat, Pools: o.pool,
 		Executor: o.executor, Cgroups: o.cgroups, Dir: d.cwd, Labels: labels, MaxCases: o.maxCases,
 	}
 	if o.warmupOn {
