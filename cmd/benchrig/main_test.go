@@ -214,7 +214,7 @@ func TestExitCodes(t *testing.T) {
 		{"store not writable", []string{"run", good, "--store", good + "/sub/x.db"}, 2, "x.db"},
 		{"export dir missing", []string{"run", good, "--json", "/nonexistent/dir/x.json"}, 2, "/nonexistent/dir/x.json"},
 		{"unknown run", []string{"runs", "show", "nosuchrun"}, 2, "nosuchrun"},
-		{"no args", []string{"run"}, 2, "accepts 1 arg"},
+		{"no args", []string{"run"}, 2, "give a spec file, or commands to compare with -c"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, errOut := c.run(context.Background(), tc.args...)
