@@ -35,6 +35,10 @@ type Spec struct {
 	Env     map[string]string
 	Workdir string
 	Setup   *Command // run once per case before its first trial
+	// Prepare runs before every trial of a case, warmups included, on the
+	// trial's node and outside the timed interval (hyperfine's --prepare:
+	// clearing a cache, resetting a file). A failed prepare fails the trial.
+	Prepare *Command
 	Cleanup *Command // run once per case after its last trial
 
 	Throughput *Throughput

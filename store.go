@@ -12,8 +12,11 @@ type RunRequest struct {
 	SpecFile string `json:"spec_file"` // as given, resolved against Dir; "" with Commands
 	// Commands, instead of a spec file, are run -c's commands: one case
 	// each, named by Names when given (see spec.AdHoc).
-	Commands  []string          `json:"commands,omitempty"`
-	Names     []string          `json:"names,omitempty"`
+	Commands []string `json:"commands,omitempty"`
+	Names    []string `json:"names,omitempty"`
+	// Prepare is run --prepare: a shell command before every trial,
+	// replacing the spec's prepare.
+	Prepare   string            `json:"prepare,omitempty"`
 	Sets      []string          `json:"sets,omitempty"`   // --set key=v1,v2
 	Repeat    int               `json:"repeat,omitempty"` // 0: the spec's
 	Warmup    *int              `json:"warmup,omitempty"` // nil: the spec's

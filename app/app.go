@@ -156,6 +156,10 @@ func overrides(s *benchrig.Spec, req benchrig.RunRequest) ([]string, error) {
 	for _, p := range req.Pools {
 		out = append(out, "--pool "+p)
 	}
+	if req.Prepare != "" {
+		s.Prepare = &benchrig.Command{Shell: req.Prepare}
+		out = append(out, "--prepare "+req.Prepare)
+	}
 	return out, nil
 }
 

@@ -439,3 +439,48 @@ func TestExpectDecidesOutcomes(t *testing.T) {
 		t.Errorf("status %s, want failed", run.Status)
 	}
 }
+
+// prepare runs before every trial, warmups included, outside the timed
+// interval; one that fails fails its trial with the reason.
+func TestPrepareRunsBeforeEveryTrial(t *testing.T) {
+	s := testSpec() // 2 cases x (1 warmup + 3)
+	s.Prepare = &benchrig.Command{Argv: []string{"/bin/prep", "{{.impl}}"}}
+	var mu sync.Mutex
+	var calls []string
+	exec := &fakeExec{run: func(_ context.Context, job Job) (benchrig.Measurement, error) {
+		mu.Lock()
+		calls = append(calls, strings.Join(job.Argv, " "))
+		n := len(calls)
+		mu.Unlock()
+		if job.Argv[0] == "/bin/prep" && job.Argv[1] == "b" && n > 8 {
+			return benchrig.Measurement{Start: time.Now(), ExitCode: 3, StderrTail: "no space left\n"}, nil
+		}
+		return benchrig.Measurement{Start: time.Now(), Wall: time.Millisecond}, nil
+	}}
+	cfg := testConfig(exec, &memRecorder{})
+	cfg.LookPath = func(name, _ string) (string, error) { return name, nil }
+	run, err := Run(context.Background(), cfg, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(calls); i += 2 {
+		if !strings.HasPrefix(calls[i], "/bin/prep ") || strings.TrimPrefix(calls[i], "/bin/prep ") != strings.TrimPrefix(calls[i+1], "/bin/echo ") {
+			if strings.HasPrefix(calls[i], "/bin/prep b") {
+				break // b's prepare fails from here on: no trial follows it
+			}
+			t.Fatalf("calls %q: want each trial right after its case's prepare", calls)
+		}
+	}
+	failed := 0
+	for _, tr := range run.Trials {
+		if tr.Failed() {
+			failed++
+			if tr.CaseID != "impl=b" || !strings.Contains(tr.Error, "prepare failed (exit status 3): no space left") {
+				t.Errorf("trial %s failed with %q", tr.Ref(), tr.Error)
+			}
+		}
+	}
+	if len(run.Trials) != 8 || failed == 0 {
+		t.Errorf("%d trials, %d failed; want 8 with b's later ones failed by prepare", len(run.Trials), failed)
+	}
+}

@@ -78,6 +78,7 @@ type plan struct {
 	c          *benchrig.Case
 	job        Job
 	setup      *Job
+	prepare    *Job // before every trial, unmeasured
 	cleanup    *Job
 	throughput float64
 
@@ -133,6 +134,7 @@ type CasePlan struct {
 	Instances int
 	Trials    int    // warmups + the most measured trials
 	Setup     string // expanded setup command, if any
+	Prepare   string // expanded prepare command (before every trial), if any
 	Cleanup   string
 	Skipped   string // why the case will not run, if it will not
 }
@@ -179,6 +181,9 @@ func (p *Prepared) Cases() []CasePlan {
 		}
 		if pl.cleanup != nil {
 			cp.Cleanup = strings.Join(pl.cleanup.Argv, " ")
+		}
+		if pl.prepare != nil {
+			cp.Prepare = strings.Join(pl.prepare.Argv, " ")
 		}
 		out = append(out, cp)
 	}
@@ -790,6 +795,15 @@ func (r *state) preparePlans(runID string, homes map[string]*Node, placeParam st
 			}
 			j.Container = p.job.Container
 			p.cleanup = &j
+		}
+		if spec.Prepare != nil {
+			j, err := expandJob(*spec.Prepare, vars, p.job.Env, p.job.Dir, spec.Timeout)
+			if err != nil {
+				bad("prepare", "%v", err)
+				continue
+			}
+			j.Container = p.job.Container
+			p.prepare = &j
 		}
 		tdir := p.job.Dir
 		if node != nil {

@@ -488,7 +488,7 @@ func (r *state) worker(ctx context.Context, ns *nodeState) {
 		r.mu.Unlock()
 		m, ms, err := r.measure(ctx, p, ns, ref)
 		var v *expect.Verdict
-		if err == nil && !m.Start.IsZero() && ctx.Err() == nil && benchrig.ClassifyMeasurement(m) != benchrig.OutcomeCancelled {
+		if err == nil && len(ms) > 0 && !m.Start.IsZero() && ctx.Err() == nil && benchrig.ClassifyMeasurement(m) != benchrig.OutcomeCancelled {
 			// Judged before the lock is taken: a check command may run.
 			verdict := r.judge.Trial(ctx, p.rules, ms)
 			v = &verdict
@@ -837,6 +837,31 @@ type WarningSource interface {
 func (r *state) measure(ctx context.Context, p *plan, ns *nodeState, ref benchrig.TrialRef) (benchrig.Measurement, []benchrig.Measurement, error) {
 	exec := ns.Executor
 	label := ref.String()
+	if p.prepare != nil {
+		// Before every trial, outside its timed interval: a prepare
+		// that fails fails the trial (what it measured would not be
+		// what the spec asks for).
+		pm, err := exec.Run(ctx, r.forNode(*p.prepare, ns, "prepare"))
+		if err != nil {
+			return benchrig.Measurement{}, nil, fmt.Errorf("prepare: %w", err)
+		}
+		if o := benchrig.ClassifyMeasurement(pm); o != benchrig.OutcomeOK {
+			m := benchrig.Measurement{Start: r.cfg.Now(), ExitCode: -1, Error: pm.Error}
+			if o == benchrig.OutcomeCancelled {
+				return m, []benchrig.Measurement{m}, nil
+			}
+			reason := pm.Error
+			if reason == "" {
+				reason = "exit status " + strconv.Itoa(pm.ExitCode)
+			}
+			m.Error = "prepare failed (" + reason + ")"
+			if tail := strings.TrimSpace(pm.StderrTail); tail != "" {
+				m.Error += ": " + lastLine(tail)
+			}
+			m.StderrTail = pm.StderrTail
+			return m, nil, nil
+		}
+	}
 	if len(p.instances) == 1 {
 		m, err := exec.Run(ctx, r.forNode(p.instances[0], ns, label))
 		return m, []benchrig.Measurement{m}, err

@@ -50,7 +50,7 @@ var (
 // topFields are the known top-level fields, in the order the docs list them.
 var topFields = []string{
 	"name", "description", "command", "params", "repeat", "warmup", "timeout",
-	"env", "workdir", "setup", "cleanup", "throughput", "image", "images",
+	"env", "workdir", "setup", "prepare", "cleanup", "throughput", "image", "images",
 	"baseline", "order", "scaling", "instances", "requires", "resources", "cache",
 	"ceiling", "pools", "placement", "container", "expect",
 }
@@ -260,6 +260,9 @@ func (p *parser) spec(n *yaml.Node) *benchrig.Spec {
 	}
 	if v, ok := present("setup"); ok {
 		s.Setup = p.command(v, "setup")
+	}
+	if v, ok := present("prepare"); ok {
+		s.Prepare = p.command(v, "prepare")
 	}
 	if v, ok := present("cleanup"); ok {
 		s.Cleanup = p.command(v, "cleanup")

@@ -121,7 +121,9 @@ func startKilled(t *testing.T, c *cli, n int, args ...string) *benchrig.Run {
 // heartbeat is stale, keeps every finished trial, and runs resume
 // completes it with exactly the planned trials.
 func TestCrashThenResume(t *testing.T) {
-	t.Parallel()
+	// Not parallel: its resume runs a local executor in this process, and
+	// two local executors at once in one process once left a trial cgroup
+	// busy (EBUSY on removal); a benchrig process has one.
 	c := newCLI(t)
 	spec := c.write("slow.yaml", `name: crash
 command: "sleep 0.{{.n}}"
@@ -195,7 +197,7 @@ warmup: 1
 
 // Resume refuses a spec file that changed since, unless --force.
 func TestResumeRefusesAChangedSpec(t *testing.T) {
-	t.Parallel()
+	// Not parallel, as TestCrashThenResume.
 	c := newCLI(t)
 	spec := c.write("slow.yaml", "name: crash2\ncommand: \"sleep 0.1\"\nrepeat: 8\nwarmup: 0\n")
 	killed := startKilled(t, c, 2, spec)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -365,5 +366,34 @@ func TestRunAdHocCommands(t *testing.T) {
 		if code, _, errOut := c.run(context.Background(), tc.args...); code != 2 || !strings.Contains(errOut, tc.want) {
 			t.Errorf("%v: exit %d\n%s", tc.args, code, errOut)
 		}
+	}
+}
+
+// --prepare runs before every trial, unmeasured: the file each trial
+// reads is made fresh for it, and a sleep in prepare does not count.
+func TestRunPrepare(t *testing.T) {
+	c := newCLI(t)
+	out := filepath.Join(c.dir, "p.json")
+	code, stdout, stderr := c.run(context.Background(), "run", "-q", "-c", "test -f fresh && rm fresh", "--prepare", "sleep 0.05; touch fresh",
+		"--repeat", "3", "--warmup", "1", "--json", out)
+	if code != 0 {
+		t.Fatalf("exit %d: a trial ran without its prepare\n%s\n%s", code, stdout, stderr)
+	}
+	var doc struct {
+		Overrides []string `json:"overrides"`
+		Cases     []struct {
+			Trials []struct {
+				WallS float64 `json:"wall_s"`
+			} `json:"trials"`
+		} `json:"cases"`
+	}
+	readJSON(t, out, &doc)
+	for _, tr := range doc.Cases[0].Trials {
+		if tr.WallS >= 0.05 {
+			t.Errorf("a trial took %.3fs: prepare's 50 ms sleep was measured", tr.WallS)
+		}
+	}
+	if len(doc.Cases[0].Trials) != 4 || !slices.Contains(doc.Overrides, "--prepare sleep 0.05; touch fresh") {
+		t.Errorf("%d trials, overrides %q", len(doc.Cases[0].Trials), doc.Overrides)
 	}
 }

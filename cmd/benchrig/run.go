@@ -40,6 +40,7 @@ type runOptions struct {
 	maxCases int
 	commands []string // -c: commands to compare instead of a spec
 	names    []string
+	prepare  string
 }
 
 func newRunCommand(d *deps) *cobra.Command {
@@ -118,6 +119,7 @@ Exit codes: 0 all trials succeeded, 1 some trials failed, 2 invalid spec or flag
 	f.IntVar(&opts.maxCases, "max-cases", spec.DefaultMaxCases, "refuse a matrix of more than `N` cases")
 	f.StringArrayVarP(&opts.commands, "command", "c", nil, "compare this shell `CMD` (repeatable; instead of a spec file)")
 	f.StringArrayVar(&opts.names, "name", nil, "name the -c commands' cases, in order (repeatable)")
+	f.StringVar(&opts.prepare, "prepare", "", "run shell `CMD` before every trial, unmeasured (replaces the spec's prepare)")
 	return cmd
 }
 
@@ -134,7 +136,7 @@ func (o runOptions) request(d *deps, file string) (benchrig.RunRequest, error) {
 		return benchrig.RunRequest{}, err
 	}
 	req := benchrig.RunRequest{
-		SpecFile: file, Commands: o.commands, Names: o.names, Sets: o.sets, Repeat: o.repeat, Pools: o.pool,
+		SpecFile: file, Commands: o.commands, Names: o.names, Prepare: o.prepare, Sets: o.sets, Repeat: o.repeat, Pools: o.pool,
 		Executor: o.executor, Cgroups: o.cgroups, Dir: d.cwd, Labels: labels, MaxCases: o.maxCases,
 	}
 	if o.warmupOn {
@@ -295,6 +297,9 @@ func printPlan(d *deps, p *app.Pending) error {
 		}
 		if c.Setup != "" {
 			fmt.Fprintf(d.stdout, "  setup:    %s\n", c.Setup)
+		}
+		if c.Prepare != "" {
+			fmt.Fprintf(d.stdout, "  prepare:  %s (before every trial)\n", c.Prepare)
 		}
 		if c.Cleanup != "" {
 			fmt.Fprintf(d.stdout, "  cleanup:  %s\n", c.Cleanup)
