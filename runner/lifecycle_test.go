@@ -458,7 +458,7 @@ func TestPrepareRunsBeforeEveryTrial(t *testing.T) {
 		return benchrig.Measurement{Start: time.Now(), Wall: time.Millisecond}, nil
 	}}
 	cfg := testConfig(exec, &memRecorder{})
-	cfg.LookPath = func(name, _ string) (string, error) { return name, nil }
+	cfg.LookPath = func(name string, _ []string) (string, error) { return name, nil }
 	run, err := Run(context.Background(), cfg, s)
 	if err != nil {
 		t.Fatal(err)

@@ -44,9 +44,9 @@ type Config struct {
 	// Subscribers receive the run's events, each from its own goroutine;
 	// none of them can delay a trial.
 	Subscribers []Subscriber
-	// LookPath finds a program in a PATH list; defaults to a search of
-	// the directories of path.
-	LookPath func(name, path string) (string, error)
+	// LookPath finds a program for a job with environment env; defaults
+	// to LookPath, the local executor's own lookup.
+	LookPath func(name string, env []string) (string, error)
 	// Now and NewID default to the wall clock and a time-based ID.
 	Now   func() time.Time
 	NewID func(time.Time) string
@@ -243,7 +243,7 @@ func Prepare(ctx context.Context, cfg Config, spec *benchrig.Spec) (*Prepared, e
 		cfg.Node = "local"
 	}
 	if cfg.LookPath == nil {
-		cfg.LookPath = lookPath
+		cfg.LookPath = LookPath
 	}
 	if cfg.Refresh <= 0 {
 		cfg.Refresh = 2 * time.Second
@@ -760,11 +760,11 @@ func (r *state) preparePlans(runID string, homes map[string]*Node, placeParam st
 		if node == nil && p.unavailable == "" {
 			// Programs are looked up on the PATH the job runs with (the
 			// spec's env may set its own), as the executor will.
-			path := envPath(p.job.Env)
-			p.unavailable = missingPrograms(cfg, spec.Requires, vars, path)
+			p.unavailable = missingPrograms(cfg, spec.Requires, vars, p.job.Env)
+			path, _ := envPath(p.job.Env)
 			if argv0 := p.job.Argv[0]; p.unavailable == "" && !seen[argv0+"\x00"+path] {
 				seen[argv0+"\x00"+path] = true
-				if _, err := cfg.LookPath(argv0, path); err != nil {
+				if _, err := cfg.LookPath(argv0, p.job.Env); err != nil {
 					bad("command", "program %q not found: %v", argv0, unwrapExec(err))
 					continue
 				}
@@ -897,7 +897,7 @@ type caseErr struct {
 
 // missingPrograms checks the spec's requirements for one case and returns
 // why it cannot run, or "".
-func missingPrograms(cfg Config, reqs []benchrig.Requirement, vars map[string]string, path string) string {
+func missingPrograms(cfg Config, reqs []benchrig.Requirement, vars map[string]string, env []string) string {
 	var missing []string
 	for _, req := range reqs {
 		prog, err := benchrig.Expand(req.Program, vars)
@@ -905,7 +905,7 @@ func missingPrograms(cfg Config, reqs []benchrig.Requirement, vars map[string]st
 			missing = append(missing, fmt.Sprintf("requirement %q: %v", req.Program, err))
 			continue
 		}
-		if _, err := cfg.LookPath(prog, path); err != nil {
+		if _, err := cfg.LookPath(prog, env); err != nil {
 			msg := fmt.Sprintf("required program %s not found (%v)", prog, unwrapExec(err))
 			if hint, err := benchrig.Expand(req.Hint, vars); err == nil && hint != "" {
 				msg += "; to install: " + hint
@@ -1113,32 +1113,43 @@ func resolve(base, p string) string {
 }
 
 // envPath returns the PATH of an environment list (the last one wins, as
-// in exec).
-func envPath(env []string) string {
-	path := ""
+// in exec), and whether it has one.
+func envPath(env []string) (string, bool) {
+	path, found := "", false
 	for _, kv := range env {
 		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
-			path = v
+			path, found = v, true
 		}
 	}
-	return path
+	return path, found
 }
 
-// lookPath finds a program as exec does for a child with PATH path.
-func lookPath(name, path string) (string, error) {
+// ErrNotInPath is LookPath's error for a name no PATH directory holds.
+var ErrNotInPath = errors.New("not in PATH")
+
+// LookPath finds a program as the local executor runs it, so that the
+// run's pre-check and the executor never disagree: a name with a slash as
+// it is (it must be an executable file), any other in the absolute
+// directories of env's PATH (this process's PATH when env has none), as
+// os/exec does.
+func LookPath(name string, env []string) (string, error) {
 	if strings.Contains(name, "/") {
 		return name, executable(name)
 	}
+	path, found := envPath(env)
+	if !found {
+		path = os.Getenv("PATH")
+	}
 	for _, dir := range filepath.SplitList(path) {
-		if dir == "" {
-			dir = "."
+		if !filepath.IsAbs(dir) {
+			continue
 		}
 		full := filepath.Join(dir, name)
 		if executable(full) == nil {
 			return full, nil
 		}
 	}
-	return "", fmt.Errorf("not in PATH")
+	return "", ErrNotInPath
 }
 
 func executable(p string) error {

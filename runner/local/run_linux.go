@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -55,7 +54,16 @@ func (e *Executor) Run(ctx context.Context, job runner.Job) (benchrig.Measuremen
 		m.Error = "cancelled"
 		return m, nil
 	}
-	path, err := lookPath(job.Argv[0], job.Env)
+	// A name with a slash goes to exec as it is, whose error says best
+	// why it cannot start (permission denied, no such file); any other is
+	// found as the run's pre-check found it.
+	path, err := job.Argv[0], error(nil)
+	if !strings.Contains(path, "/") {
+		path, err = runner.LookPath(path, job.Env)
+		if errors.Is(err, runner.ErrNotInPath) {
+			err = fmt.Errorf("%s: executable file not found in $PATH", job.Argv[0])
+		}
+	}
 	if err != nil {
 		m.Error = "start: " + err.Error()
 		return m, nil
@@ -496,32 +504,4 @@ func countAlive(procRoot string, pids []int) int {
 		}
 	}
 	return n
-}
-
-// lookPath resolves a program name without a slash through PATH of the
-// job's environment (ours when the job inherits it), as a shell would.
-// Relative PATH entries are skipped, as os/exec does by default.
-func lookPath(name string, env []string) (string, error) {
-	if strings.Contains(name, "/") {
-		return name, nil
-	}
-	pathEnv, found := "", false
-	for _, kv := range env {
-		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
-			pathEnv, found = v, true
-		}
-	}
-	if !found {
-		pathEnv = os.Getenv("PATH")
-	}
-	for _, dir := range filepath.SplitList(pathEnv) {
-		if !filepath.IsAbs(dir) {
-			continue
-		}
-		p := filepath.Join(dir, name)
-		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode().Perm()&0o111 != 0 {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("%s: executable file not found in $PATH", name)
 }
