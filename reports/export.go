@@ -292,7 +292,7 @@ func jsonCaseOf(r *Report, c *CaseReport) jsonCase {
 			Seq: t.Seq, Index: t.Index, Start: timeString(t.Start),
 			WallS: t.Wall.Seconds(), UserS: t.User.Seconds(), SysS: t.Sys.Seconds(),
 			MaxRSSBytes: t.MaxRSS, ExitCode: t.ExitCode, Warmup: t.Warmup, Failed: t.Failed(),
-			Outcome: outcomeOf(t).String(), Reason: t.Reason, Attempt: t.Attempt,
+			Outcome: t.Result().String(), Reason: t.Reason, Attempt: t.Attempt,
 			StdoutBytes: t.StdoutBytes, StderrBytes: t.StderrBytes, Error: t.Error, Source: t.Source, Node: t.Node,
 			Metrics: map[string]*float64{},
 		}
@@ -383,7 +383,7 @@ func WriteCSV(w io.Writer, r *Report) error {
 				formatFloat(t.Wall.Seconds()), formatFloat(t.User.Seconds()), formatFloat(t.Sys.Seconds()),
 				strconv.FormatInt(t.MaxRSS, 10), strconv.Itoa(t.ExitCode),
 				strconv.FormatInt(t.StdoutBytes, 10), strconv.FormatInt(t.StderrBytes, 10),
-				t.Error, t.Source, outcomeOf(t).String(), strconv.Itoa(t.Attempt), t.Reason)
+				t.Error, t.Source, t.Result().String(), strconv.Itoa(t.Attempt), t.Reason)
 			if err := cw.Write(row); err != nil {
 				return fmt.Errorf("write csv report: %w", err)
 			}
@@ -865,4 +865,3 @@ func writeNodes(b *bytes.Buffer, r *Report) {
 	}
 }
 
-func outcomeOf(t benchrig.Trial) benchrig.Outcome { return t.Result() }

@@ -558,8 +558,9 @@ func (r *state) finish(ctx context.Context, runErr error) (*benchrig.Run, error)
 	r.bus.close()
 	// What a subscriber dropped is known only now; it goes in the log
 	// directly, as the bus is closed.
-	for _, name := range slices.Sorted(maps.Keys(r.bus.dropped())) {
-		msg := fmt.Sprintf("subscriber %s was too slow and missed %d event(s)", name, r.bus.dropped()[name])
+	dropped := r.bus.dropped()
+	for _, name := range slices.Sorted(maps.Keys(dropped)) {
+		msg := fmt.Sprintf("subscriber %s was too slow and missed %d event(s)", name, dropped[name])
 		r.mu.Lock()
 		run.Warnings = append(run.Warnings, msg)
 		r.evSeq++

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -129,7 +131,7 @@ func (o runOptions) request(d *deps, file string) (benchrig.RunRequest, error) {
 		return benchrig.RunRequest{}, usageError{fmt.Errorf("--cgroups must be auto or off, got %q", o.cgroups)}
 	}
 	if _, ok := d.executors[o.executor]; !ok {
-		return benchrig.RunRequest{}, usageError{fmt.Errorf("unknown executor %q: the executors are %s (containers run with --pool)", o.executor, strings.Join(benchrig.SortedKeys(executorNames(d)), ", "))}
+		return benchrig.RunRequest{}, usageError{fmt.Errorf("unknown executor %q: the executors are %s (containers run with --pool)", o.executor, strings.Join(slices.Sorted(maps.Keys(d.executors)), ", "))}
 	}
 	labels, err := parseLabels(o.labels)
 	if err != nil {
@@ -487,13 +489,4 @@ func repeatText(r benchrig.Repeat) string {
 		s += fmt.Sprintf(" (until CI < %.1f%%)", r.UntilCI*100)
 	}
 	return s
-}
-
-// executorNames lists the built-in executors, for messages.
-func executorNames(d *deps) map[string]string {
-	out := map[string]string{}
-	for name := range d.executors {
-		out[name] = name
-	}
-	return out
 }
