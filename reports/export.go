@@ -864,4 +864,3 @@ func writeNodes(b *bytes.Buffer, r *Report) {
 		b.WriteString("\n")
 	}
 }
-
