@@ -106,7 +106,6 @@ type plan struct {
 	recorded map[int]bool
 
 	index       int    // trials recorded so far, warmups included
-	started     int    // trials started and not discarded, warmups included
 	inflight    int    // trials running now
 	warmups     int    // warmup trials started and not discarded
 	inflightW   int    // warmup trials running now
@@ -508,7 +507,6 @@ func (r *state) restore(res *benchrig.Run) {
 		}
 		p.recorded[t.Index] = true
 		p.index++
-		p.started++
 		r.done++
 		if t.Warmup {
 			p.warmups++

@@ -477,7 +477,6 @@ func (r *state) worker(ctx context.Context, ns *nodeState) {
 		}
 		ref := r.takeRep(p)
 		warmup := ref.Rep < r.spec.Warmup
-		p.started++
 		p.inflight++
 		if warmup {
 			p.warmups++
@@ -543,7 +542,7 @@ func (r *state) fail(err error) {
 func (r *state) finishTrial(ctx context.Context, p *plan, ns *nodeState, ref benchrig.TrialRef, m benchrig.Measurement, v *expect.Verdict, err error) {
 	warmup := ref.Rep < r.spec.Warmup
 	discard := func(why string) {
-		p.started-- // nothing was measured: the trial is to be run again, or never
+		// Nothing was measured: the trial is to be run again, or never.
 		if warmup {
 			p.warmups--
 		}
