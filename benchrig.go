@@ -6,6 +6,7 @@ package benchrig
 
 import (
 	"fmt"
+	"iter"
 	"math"
 	"sort"
 	"strconv"
@@ -28,6 +29,11 @@ type Spec struct {
 
 	Command Command
 	Params  []Param // in file order; the matrix is their cartesian product
+	// Exclude removes combinations from the matrix, as GitHub Actions'
+	// matrix exclude: a case is left out when it has every param value of
+	// one entry. An entry naming a param the case lacks (node or arch off
+	// node pools) does not match it.
+	Exclude []map[string]string
 
 	Repeat  Repeat
 	Warmup  int           // warmup trials per case, recorded but excluded from statistics
@@ -271,12 +277,116 @@ func CaseID(params []KV) string {
 
 // CaseCount is how many cases params make, computed without expanding
 // them; it saturates at math.MaxInt rather than overflow.
-func CaseCount(params []Param) int {
-	n := 1
+func CaseCount(params []Param) int { return CountCases(params, nil) }
+
+// CountCases is how many cases params make once exclude has removed its
+// combinations, computed without expanding them: only the values that
+// exclude entries name are visited one by one, every other value of a
+// param is counted at once. It saturates at math.MaxInt rather than
+// overflow.
+func CountCases(params []Param, exclude []map[string]string) int {
 	for _, p := range params {
 		if len(p.Values) == 0 {
 			return 0
 		}
+	}
+	// Entries naming a param the matrix lacks match no case.
+	var active []map[string]string
+	for _, e := range exclude {
+		if len(e) > 0 && namesOnly(e, params) {
+			active = append(active, e)
+		}
+	}
+	return countFrom(params, active, 0)
+}
+
+func namesOnly(e map[string]string, params []Param) bool {
+	for k := range e {
+		found := false
+		for _, p := range params {
+			if p.Name == k {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// countFrom counts the combinations of params[i:] that no entry of active
+// excludes; the entries hold only the names of params[i:] still to match
+// (matched names are removed as the walk goes down).
+func countFrom(params []Param, active []map[string]string, i int) int {
+	for _, e := range active {
+		if len(e) == 0 {
+			return 0 // every name of this entry matched above: excluded
+		}
+	}
+	if len(active) == 0 {
+		return product(params[i:])
+	}
+	p := params[i]
+	// Values named by some entry are walked one at a time; the rest
+	// behave alike (every entry naming p fails for them) and are counted
+	// together.
+	named := map[string]bool{}
+	var silent []map[string]string // entries that do not name p
+	for _, e := range active {
+		if v, ok := e[p.Name]; ok {
+			named[v] = true
+		} else {
+			silent = append(silent, e)
+		}
+	}
+	total := 0
+	add := func(n int) {
+		if total > math.MaxInt-n {
+			total = math.MaxInt
+		} else {
+			total += n
+		}
+	}
+	others := 0
+	for _, v := range p.Values {
+		if !named[v] {
+			others++
+			continue
+		}
+		var next []map[string]string
+		for _, e := range active {
+			w, ok := e[p.Name]
+			switch {
+			case !ok:
+				next = append(next, e)
+			case w == v:
+				rest := make(map[string]string, len(e)-1)
+				for k, x := range e {
+					if k != p.Name {
+						rest[k] = x
+					}
+				}
+				next = append(next, rest)
+			}
+		}
+		add(countFrom(params, next, i+1))
+	}
+	if others > 0 {
+		n := countFrom(params, silent, i+1)
+		if n > 0 && others > math.MaxInt/n {
+			add(math.MaxInt)
+		} else {
+			add(others * n)
+		}
+	}
+	return total
+}
+
+func product(params []Param) int {
+	n := 1
+	for _, p := range params {
 		if n > math.MaxInt/len(p.Values) {
 			return math.MaxInt
 		}
@@ -288,23 +398,76 @@ func CaseCount(params []Param) int {
 // Matrix expands params into their cartesian product, the first param
 // varying slowest. Check the size with CaseCount first: it allocates every
 // case.
-func Matrix(params []Param) []Case {
-	cases := []Case{{}}
-	for _, p := range params {
-		var next []Case
-		for _, c := range cases {
-			for _, v := range p.Values {
-				kvs := append(append([]KV(nil), c.Params...), KV{p.Name, v})
-				next = append(next, Case{Params: kvs})
-			}
-		}
-		cases = next
-	}
-	for i := range cases {
-		cases[i].Index = i
-		cases[i].ID = CaseID(cases[i].Params)
+func Matrix(params []Param) []Case { return Cases(params, nil) }
+
+// Cases is the matrix of params without the combinations exclude removes,
+// numbered from 0 in order. Check the size with CountCases first: it
+// allocates every case; EachCase walks them one at a time.
+func Cases(params []Param, exclude []map[string]string) []Case {
+	var cases []Case
+	for c := range EachCase(params, exclude) {
+		cases = append(cases, c)
 	}
 	return cases
+}
+
+// EachCase yields the cases of params, the first param varying slowest,
+// without those exclude removes, one at a time: the matrix is never held
+// whole. Index counts the yielded cases from 0. Each case has its own
+// Params slice.
+func EachCase(params []Param, exclude []map[string]string) iter.Seq[Case] {
+	return func(yield func(Case) bool) {
+		for _, p := range params {
+			if len(p.Values) == 0 {
+				return
+			}
+		}
+		pos := make([]int, len(params)) // an odometer over the values
+		index := 0
+		for {
+			kvs := make([]KV, len(params))
+			for i, p := range params {
+				kvs[i] = KV{p.Name, p.Values[pos[i]]}
+			}
+			if !Excluded(kvs, exclude) {
+				if !yield(Case{ID: CaseID(kvs), Index: index, Params: kvs}) {
+					return
+				}
+				index++
+			}
+			i := len(params) - 1
+			for ; i >= 0; i-- {
+				pos[i]++
+				if pos[i] < len(params[i].Values) {
+					break
+				}
+				pos[i] = 0
+			}
+			if i < 0 {
+				return
+			}
+		}
+	}
+}
+
+// Excluded reports whether some entry of exclude removes the case with
+// params: the case has every param value the entry names.
+func Excluded(params []KV, exclude []map[string]string) bool {
+	for _, e := range exclude {
+		if len(e) == 0 {
+			continue
+		}
+		n := 0
+		for _, kv := range params {
+			if v, ok := e[kv.Name]; ok && v == kv.Value {
+				n++
+			}
+		}
+		if n == len(e) {
+			return true
+		}
+	}
+	return false
 }
 
 // Expand substitutes {{.name}} references to the case's params in s.

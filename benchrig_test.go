@@ -104,3 +104,95 @@ func TestCaseCount(t *testing.T) {
 		})
 	}
 }
+
+func TestCasesExclude(t *testing.T) {
+	impl := Param{"impl", []string{"gnu", "bb", "cat"}}
+	pat := Param{"pattern", []string{"a", "b", "c"}}
+	for _, tc := range []struct {
+		name    string
+		params  []Param
+		exclude []map[string]string
+		want    []string
+	}{
+		{"no entries keeps the matrix", []Param{impl}, nil, []string{"impl=gnu", "impl=bb", "impl=cat"}},
+		{"one full combination", []Param{impl, pat},
+			[]map[string]string{{"impl": "cat", "pattern": "b"}, {"impl": "cat", "pattern": "c"}},
+			[]string{"impl=gnu,pattern=a", "impl=gnu,pattern=b", "impl=gnu,pattern=c", "impl=bb,pattern=a", "impl=bb,pattern=b", "impl=bb,pattern=c", "impl=cat,pattern=a"}},
+		{"a partial entry removes a row", []Param{impl, pat},
+			[]map[string]string{{"pattern": "a"}},
+			[]string{"impl=gnu,pattern=b", "impl=gnu,pattern=c", "impl=bb,pattern=b", "impl=bb,pattern=c", "impl=cat,pattern=b", "impl=cat,pattern=c"}},
+		{"overlapping entries count once", []Param{impl, pat},
+			[]map[string]string{{"pattern": "a"}, {"impl": "gnu"}, {"impl": "gnu", "pattern": "a"}},
+			[]string{"impl=bb,pattern=b", "impl=bb,pattern=c", "impl=cat,pattern=b", "impl=cat,pattern=c"}},
+		{"an entry naming an absent param matches nothing", []Param{impl},
+			[]map[string]string{{"impl": "gnu", "arch": "arm64"}}, []string{"impl=gnu", "impl=bb", "impl=cat"}},
+		{"an entry naming an absent value matches nothing", []Param{impl},
+			[]map[string]string{{"impl": "musl"}}, []string{"impl=gnu", "impl=bb", "impl=cat"}},
+		{"everything excluded", []Param{impl}, []map[string]string{{"impl": "gnu"}, {"impl": "bb"}, {"impl": "cat"}}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cases := Cases(tc.params, tc.exclude)
+			var ids []string
+			for i, c := range cases {
+				ids = append(ids, c.ID)
+				if c.Index != i {
+					t.Errorf("case %s: index %d, want %d", c.ID, c.Index, i)
+				}
+			}
+			if strings.Join(ids, " ") != strings.Join(tc.want, " ") {
+				t.Errorf("cases = %v, want %v", ids, tc.want)
+			}
+			if n := CountCases(tc.params, tc.exclude); n != len(tc.want) {
+				t.Errorf("CountCases = %d, want %d", n, len(tc.want))
+			}
+		})
+	}
+}
+
+// TestCountCasesAgreesWithExpansion compares the count without expansion
+// with the expansion over many small matrices and exclude lists.
+func TestCountCasesAgreesWithExpansion(t *testing.T) {
+	vals := []string{"0", "1", "2"}
+	params := []Param{{"a", vals}, {"b", vals[:2]}, {"c", vals}}
+	var entries []map[string]string
+	for _, a := range append(vals, "") {
+		for _, b := range append(vals[:2:2], "") {
+			for _, c := range append(vals, "") {
+				e := map[string]string{}
+				for k, v := range map[string]string{"a": a, "b": b, "c": c} {
+					if v != "" {
+						e[k] = v
+					}
+				}
+				if len(e) > 0 {
+					entries = append(entries, e)
+				}
+			}
+		}
+	}
+	for i := range entries {
+		for j := i; j < len(entries); j += 7 {
+			ex := []map[string]string{entries[i], entries[j], entries[(i*j)%len(entries)]}
+			if got, want := CountCases(params, ex), len(Cases(params, ex)); got != want {
+				t.Fatalf("exclude %v: CountCases = %d, expansion has %d", ex, got, want)
+			}
+		}
+	}
+}
+
+func TestCountCasesHugeMatrix(t *testing.T) {
+	big := make([]string, 200)
+	for i := range big {
+		big[i] = fmt.Sprint(i)
+	}
+	params := []Param{{"a", big}, {"b", big}, {"c", big}}
+	if got := CountCases(params, []map[string]string{{"a": "0"}, {"b": "1", "c": "2"}}); got != 8000000-40000-200+1 {
+		t.Errorf("CountCases = %d", got)
+	}
+	n := 0
+	for range EachCase(params, nil) {
+		if n++; n == 3 {
+			break // a lazy walk stops when asked
+		}
+	}
+}

@@ -379,3 +379,43 @@ func TestCIMetOnTheLastAllowedTrial(t *testing.T) {
 		t.Errorf("note = %q, want ci-met", note)
 	}
 }
+
+// TestExcludedCaseIsCeilingOfEveryGroup checks that exclude leaves cases
+// out of the run, and that a ceiling left with one pattern of several is
+// the ceiling of every pattern.
+func TestExcludedCaseIsCeilingOfEveryGroup(t *testing.T) {
+	s := testSpec()
+	s.Params = []benchrig.Param{
+		{Name: "impl", Values: []string{"gnu", "busybox", "cat"}},
+		{Name: "pattern", Values: []string{"C", "N", "O"}},
+	}
+	s.Exclude = []map[string]string{{"impl": "cat", "pattern": "N"}, {"impl": "cat", "pattern": "O"}}
+	s.Baseline = map[string]string{"impl": "gnu"}
+	s.Ceiling = map[string]string{"impl": "cat"}
+	s.Repeat = benchrig.Repeat{Min: 1, Max: 1}
+	s.Warmup = 0
+	ran := new([]string)
+	run, err := Run(context.Background(), testConfig(constant(time.Millisecond, ran), &memRecorder{}), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, c := range run.Cases {
+		ids = append(ids, c.ID)
+	}
+	want := []string{"impl=gnu,pattern=C", "impl=gnu,pattern=N", "impl=gnu,pattern=O", "impl=busybox,pattern=C", "impl=busybox,pattern=N", "impl=busybox,pattern=O", "impl=cat,pattern=C"}
+	if !reflect.DeepEqual(ids, want) {
+		t.Errorf("cases = %v, want %v", ids, want)
+	}
+	if len(*ran) != len(want) {
+		t.Errorf("ran %d trials, want %d", len(*ran), len(want))
+	}
+	for _, id := range want {
+		if got := run.Ceilings[id]; got != "impl=cat,pattern=C" {
+			t.Errorf("ceiling of %s = %q, want impl=cat,pattern=C", id, got)
+		}
+	}
+	if got := run.Baselines["impl=busybox,pattern=O"]; got != "impl=gnu,pattern=O" {
+		t.Errorf("baseline of busybox,O = %q, want gnu,O (per pattern)", got)
+	}
+}

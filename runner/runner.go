@@ -285,7 +285,10 @@ func Prepare(ctx context.Context, cfg Config, spec *benchrig.Spec) (*Prepared, e
 		r.nodes[cfg.Node] = r.local
 		r.order = append(r.order, r.local)
 	}
-	cases := benchrig.Matrix(params)
+	cases := benchrig.Cases(params, spec.Exclude)
+	if len(cases) == 0 {
+		return nil, &benchrig.Error{Code: benchrig.EInvalid, File: spec.File, Field: "exclude", Msg: "leaves no case of the matrix to run"}
+	}
 	if cfg.Resume != nil {
 		if err := sameCases(cfg.Resume.Cases, cases); err != nil {
 			return nil, err
@@ -300,9 +303,13 @@ func Prepare(ctx context.Context, cfg Config, spec *benchrig.Spec) (*Prepared, e
 		// No baseline named: each node's (or architecture's) first case
 		// is the baseline of its others, so comparisons never mix
 		// machines unless the spec asks (baseline: {node: lab1}).
+		// The first case's values: exclude may have removed the
+		// combination of every param's first value.
 		baseSel = map[string]string{}
-		for _, p := range spec.Params {
-			baseSel[p.Name] = p.Values[0]
+		for _, kv := range cases[0].Params {
+			if kv.Name != placeParam {
+				baseSel[kv.Name] = kv.Value
+			}
 		}
 	}
 	baseline, baselines, err := selectCases(spec, "baseline", baseSel, cases)
@@ -1058,24 +1065,17 @@ func throughputOf(tp *benchrig.Throughput, vars map[string]string, dir string) (
 }
 
 // selectCases finds the cases sel picks (the spec's baseline or ceiling):
-// one per group of cases that agree on the params sel does not name. It
-// returns the first picked case and the pick of every case's group. An
-// empty sel picks the first case, with no per-case map.
+// one per group of cases that agree on the params sel does not name. A
+// param on which the picked cases all agree does not split groups: when
+// exclude leaves the ceiling (cat) with one pattern of several, it is the
+// ceiling of every pattern. It returns the first picked case and the pick
+// of every case's group. An empty sel picks the first case, with no
+// per-case map.
 func selectCases(spec *benchrig.Spec, field string, sel map[string]string, cases []benchrig.Case) (string, map[string]string, error) {
 	if len(sel) == 0 {
 		return cases[0].ID, nil, nil
 	}
-	groupKey := func(c benchrig.Case) string {
-		var b strings.Builder
-		for _, kv := range c.Params {
-			if _, named := sel[kv.Name]; !named {
-				b.WriteString(kv.Name + "=" + kv.Value + "\x00")
-			}
-		}
-		return b.String()
-	}
-	picked := map[string]string{} // group key -> picked case
-	var first string
+	var matched []benchrig.Case
 	for _, c := range cases {
 		match := true
 		for k, v := range sel {
@@ -1084,16 +1084,33 @@ func selectCases(spec *benchrig.Spec, field string, sel map[string]string, cases
 				break
 			}
 		}
-		if !match {
-			continue
+		if match {
+			matched = append(matched, c)
 		}
-		if first == "" {
-			first = c.ID
-		}
-		picked[groupKey(c)] = c.ID
 	}
-	if first == "" {
+	if len(matched) == 0 {
 		return "", nil, &benchrig.Error{Code: benchrig.EInvalid, File: spec.File, Field: field, Msg: "matches no case"}
+	}
+	varies := map[string]bool{}
+	for _, c := range matched[1:] {
+		for _, kv := range c.Params {
+			if v, _ := matched[0].Get(kv.Name); v != kv.Value {
+				varies[kv.Name] = true
+			}
+		}
+	}
+	groupKey := func(c benchrig.Case) string {
+		var b strings.Builder
+		for _, kv := range c.Params {
+			if _, named := sel[kv.Name]; !named && varies[kv.Name] {
+				b.WriteString(kv.Name + "=" + kv.Value + "\x00")
+			}
+		}
+		return b.String()
+	}
+	picked := map[string]string{} // group key -> picked case
+	for _, c := range matched {
+		picked[groupKey(c)] = c.ID
 	}
 	per := make(map[string]string, len(cases))
 	for _, c := range cases {
@@ -1101,7 +1118,7 @@ func selectCases(spec *benchrig.Spec, field string, sel map[string]string, cases
 			per[c.ID] = id
 		}
 	}
-	return first, per, nil
+	return matched[0].ID, per, nil
 }
 
 func resolve(base, p string) string {

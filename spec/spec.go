@@ -49,7 +49,7 @@ var (
 
 // topFields are the known top-level fields, in the order the docs list them.
 var topFields = []string{
-	"name", "description", "command", "params", "repeat", "warmup", "timeout",
+	"name", "description", "command", "params", "exclude", "repeat", "warmup", "timeout",
 	"env", "workdir", "setup", "prepare", "cleanup", "throughput", "image", "images",
 	"baseline", "order", "scaling", "instances", "requires", "resources", "cache",
 	"ceiling", "pools", "placement", "container", "expect",
@@ -107,7 +107,7 @@ func CheckCases(s *benchrig.Spec, max int) error {
 	if max <= 0 {
 		max = DefaultMaxCases
 	}
-	if n := benchrig.CaseCount(s.Params); n > max {
+	if n := benchrig.CountCases(s.Params, s.Exclude); n > max {
 		count := strconv.Itoa(n)
 		if n == math.MaxInt {
 			count = "more than " + strconv.Itoa(math.MaxInt)
@@ -228,6 +228,10 @@ func (p *parser) spec(n *yaml.Node) *benchrig.Spec {
 		p.paramsOK = false
 	}
 
+	if v, ok := present("exclude"); ok {
+		s.Exclude = p.exclude(v)
+	}
+
 	if v, ok := present("command"); ok {
 		if c := p.command(v, "command"); c != nil {
 			s.Command = *c
@@ -301,6 +305,7 @@ func (p *parser) spec(n *yaml.Node) *benchrig.Spec {
 	if v, ok := present("ceiling"); ok {
 		s.Ceiling = p.caseSelector(v, "ceiling")
 	}
+	p.checkExcluded(s, fields)
 	if v, ok := present("instances"); ok {
 		s.Instances = p.instances(v)
 	}
@@ -887,6 +892,66 @@ func (p *parser) images(n *yaml.Node) map[string]string {
 		images[arch] = img
 	}
 	return images
+}
+
+// exclude decodes a list of partial cases, each a mapping of param name to
+// value, that the matrix leaves out.
+func (p *parser) exclude(n *yaml.Node) []map[string]string {
+	if n.Kind != yaml.SequenceNode {
+		p.Errorf(n, "exclude", "expected a list of mappings of param name to value (the combinations to leave out), got %s", yamlnode.Describe(n))
+		return nil
+	}
+	var out []map[string]string
+	for i, item := range n.Content {
+		item = yamlnode.Deref(item)
+		field := fmt.Sprintf("exclude[%d]", i)
+		if item.Kind != yaml.MappingNode || len(item.Content) == 0 {
+			p.Errorf(item, field, "expected a mapping of param name to value, e.g. {impl: cat, pattern: regex}, got %s", yamlnode.Describe(item))
+			continue
+		}
+		if e := p.caseSelector(item, field); len(e) > 0 {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// checkExcluded reports a matrix that exclude empties, and a baseline or
+// ceiling whose every case it removes.
+func (p *parser) checkExcluded(s *benchrig.Spec, fields map[string]pair) {
+	if len(s.Exclude) == 0 || !p.paramsOK {
+		return
+	}
+	kv := fields["exclude"]
+	if benchrig.CountCases(s.Params, s.Exclude) == 0 {
+		p.Errorf(kv.v, "exclude", "leaves no case of the matrix to run")
+		return
+	}
+	for _, sel := range []struct {
+		name string
+		m    map[string]string
+	}{{"baseline", s.Baseline}, {"ceiling", s.Ceiling}} {
+		if len(sel.m) == 0 || len(checkBaseline(s.Params, sel.m)) > 0 {
+			continue
+		}
+		if !Selects(s.Params, s.Exclude, sel.m) {
+			p.Errorf(fields[sel.name].v, sel.name, "every case it names is removed by exclude (line %d)", kv.k.Line)
+		}
+	}
+}
+
+// Selects reports whether some case of the matrix (params without what
+// exclude removes) has every param value of sel. Names that are not params
+// (node, arch) are judged by the runner.
+func Selects(params []benchrig.Param, exclude []map[string]string, sel map[string]string) bool {
+	narrowed := make([]benchrig.Param, len(params))
+	for i, prm := range params {
+		narrowed[i] = prm
+		if v, ok := sel[prm.Name]; ok {
+			narrowed[i] = benchrig.Param{Name: prm.Name, Values: []string{v}}
+		}
+	}
+	return benchrig.CountCases(narrowed, exclude) > 0
 }
 
 // caseSelector decodes a mapping of param name to value that picks a case,

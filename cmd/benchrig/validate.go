@@ -38,8 +38,9 @@ func runValidate(d *deps, opts validateOptions, files []string) error {
 	bad := 0
 	for _, f := range files {
 		s, err := spec.Load(f)
+		var notes []string
 		if err == nil {
-			err = spec.ApplySet(s, opts.sets)
+			notes, err = spec.ApplySet(s, opts.sets)
 		}
 		if err != nil {
 			bad++
@@ -51,8 +52,15 @@ func runValidate(d *deps, opts validateOptions, files []string) error {
 			fmt.Fprintln(d.stderr, err)
 			continue
 		}
-		cases := benchrig.CaseCount(s.Params)
-		fmt.Fprintf(d.stdout, "%s: ok: spec %q, %d case(s), %s trials each, %d warmup\n", f, s.Name, cases, repeatText(s.Repeat), s.Warmup)
+		cases := benchrig.CountCases(s.Params, s.Exclude)
+		excluded := ""
+		if n := benchrig.CaseCount(s.Params) - cases; n > 0 {
+			excluded = fmt.Sprintf(" (%d excluded)", n)
+		}
+		fmt.Fprintf(d.stdout, "%s: ok: spec %q, %d case(s)%s, %s trials each, %d warmup\n", f, s.Name, cases, excluded, repeatText(s.Repeat), s.Warmup)
+		for _, n := range notes {
+			fmt.Fprintf(d.stdout, "%s: note: %s\n", f, n)
+		}
 	}
 	if bad > 0 {
 		return benchrig.Errorf(benchrig.EInvalid, "%d of %d spec(s) invalid", bad, len(files))
