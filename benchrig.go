@@ -132,10 +132,16 @@ type Mount struct {
 	ReadOnly       bool
 }
 
-// Requirement is a program a case needs, and how to get it.
+// Requirement is a program or the data files a case needs, and how to get
+// them. Exactly one of Program and Files is set.
 type Requirement struct {
 	Program string // a name looked up in PATH, or a path; a template
-	Hint    string // how to install it, shown when it is missing
+	// Files are globs (templates, expanded for every instance) that must
+	// each match a file before the run starts: the data a benchmark
+	// reads. A case without its data is not skipped: the run is refused,
+	// naming the hint and the --set that runs the cases whose data exists.
+	Files []string
+	Hint  string // how to install or make it, shown when it is missing; a template
 }
 
 // Resources are per-trial limits, as templates expanded per case.

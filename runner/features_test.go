@@ -419,3 +419,47 @@ func TestExcludedCaseIsCeilingOfEveryGroup(t *testing.T) {
 		t.Errorf("baseline of busybox,O = %q, want gnu,O (per pattern)", got)
 	}
 }
+
+// TestMissingDataNamesTheCommandAndTheSet checks that a spec whose data
+// files are missing is refused before anything runs, with the hint of the
+// case that lacks the most and the --set that runs the cases that have
+// their data.
+func TestMissingDataNamesTheCommandAndTheSet(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"f-1.dat", "f-2.dat"} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		name, data, want string
+	}{
+		{"some cases have their data", dir,
+			`t.yaml: requires[0]: the data of 4 of 8 cases is missing (no file matches "` + dir + `/f-3.dat", nor 1 more); make it with: make-data --out ` + dir + ` --files 4; or run only the cases whose data exists: --set n=1,2`},
+		{"no case has its data", dir + "/none",
+			`t.yaml: requires[0]: the data of every case is missing (no file matches "` + dir + `/none/f-1.dat", nor 3 more); make it with: make-data --out ` + dir + `/none --files 4`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := testSpec()
+			s.File = "t.yaml"
+			s.Params = []benchrig.Param{
+				{Name: "impl", Values: []string{"a", "b"}},
+				{Name: "n", Values: []string{"1", "2", "3", "4"}},
+				{Name: "data", Values: []string{tc.data}},
+			}
+			s.Instances = "{{.n}}"
+			s.Requires = []benchrig.Requirement{{Files: []string{"{{.data}}/f-{{.instance}}.dat"}, Hint: "make-data --out {{.data}} --files {{.n}}"}}
+			calls := new([]string)
+			_, err := Run(context.Background(), testConfig(constant(time.Millisecond, calls), &memRecorder{}), s)
+			if err == nil || err.Error() != tc.want {
+				t.Fatalf("err = %v\nwant %s", err, tc.want)
+			}
+			if benchrig.ErrorCode(err) != benchrig.EInvalid {
+				t.Errorf("code %s, want invalid", benchrig.ErrorCode(err))
+			}
+			if len(*calls) > 0 {
+				t.Errorf("ran %d trials", len(*calls))
+			}
+		})
+	}
+}

@@ -693,6 +693,7 @@ func (r *state) preparePlans(runID string, homes map[string]*Node, placeParam st
 		specDir = resolve(cfg.Dir, filepath.Dir(spec.File))
 	}
 	var plans []*plan
+	var lacking []*lack
 	seen := map[string]bool{}
 	for i := range cases {
 		c := &cases[i]
@@ -763,6 +764,18 @@ func (r *state) preparePlans(runID string, homes map[string]*Node, placeParam st
 			continue
 		}
 		p.job = p.instances[0]
+		ddir := p.job.Dir
+		if node != nil {
+			ddir = cfg.Dir // data files are checked on this host, which mounts them
+		}
+		if l, err := lackingData(spec.Requires, vars, len(p.instances), ddir); err != nil {
+			bad("requires", "case %s: %v", c.ID, err)
+			continue
+		} else if l != nil {
+			l.c = c
+			lacking = append(lacking, l)
+			continue
+		}
 		if node == nil && p.unavailable == "" {
 			// Programs are looked up on the PATH the job runs with (the
 			// spec's env may set its own), as the executor will.
@@ -857,6 +870,9 @@ func (r *state) preparePlans(runID string, homes map[string]*Node, placeParam st
 		}
 		plans = append(plans, p)
 	}
+	if len(lacking) > 0 {
+		errs = append(errs, dataError(spec, cases, lacking))
+	}
 	for _, key := range caseErrOrder {
 		ce := caseErrs[key]
 		which := "case " + ce.cases[0]
@@ -901,11 +917,133 @@ type caseErr struct {
 	cases      []string
 }
 
+// lack is what data one case lacks.
+type lack struct {
+	c       *benchrig.Case
+	req     int    // the requirement whose files are missing (its first)
+	glob    string // the first missing glob, as the spec names it
+	missing int    // how many globs match nothing, over every instance
+	hint    string // the requirement's hint for this case
+}
+
+// lackingData checks the data files the spec requires for one case, every
+// instance of it, with relative globs resolved against dir. It returns
+// what is missing, or nil.
+func lackingData(reqs []benchrig.Requirement, vars map[string]string, instances int, dir string) (*lack, error) {
+	var l *lack
+	seen := map[string]bool{}
+	defer func() { vars["instance"] = "1" }()
+	for ri, req := range reqs {
+		for _, pattern := range req.Files {
+			for i := 1; i <= instances; i++ {
+				vars["instance"] = strconv.Itoa(i)
+				g, err := benchrig.Expand(pattern, vars)
+				if err != nil {
+					return nil, err
+				}
+				if seen[g] {
+					continue // the same glob for every instance
+				}
+				seen[g] = true
+				matches, err := filepath.Glob(resolve(dir, g))
+				if err != nil {
+					return nil, fmt.Errorf("bad pattern %q: %v", g, err)
+				}
+				if len(matches) > 0 {
+					continue
+				}
+				if l == nil {
+					vars["instance"] = "1"
+					hint, err := benchrig.Expand(req.Hint, vars)
+					if err != nil {
+						return nil, err
+					}
+					l = &lack{req: ri, glob: g, hint: hint}
+				}
+				l.missing++
+			}
+		}
+	}
+	return l, nil
+}
+
+// dataError is the one error for every case whose data is missing: the
+// first missing file, the command that makes the data (the hint of the
+// case that lacks the most, so that it makes enough for all) and, when
+// some cases have their data, the --set that runs just those.
+func dataError(spec *benchrig.Spec, cases []benchrig.Case, lacking []*lack) *benchrig.Error {
+	worst := lacking[0]
+	for _, l := range lacking[1:] {
+		if l.missing > worst.missing {
+			worst = l
+		}
+	}
+	which := "every case"
+	if len(lacking) < len(cases) {
+		which = fmt.Sprintf("%d of %d cases", len(lacking), len(cases))
+	}
+	nor := ""
+	if worst.missing > 1 {
+		nor = fmt.Sprintf(", nor %d more", worst.missing-1)
+	}
+	msg := fmt.Sprintf("the data of %s is missing (no file matches %q%s)", which, worst.glob, nor)
+	if worst.hint != "" {
+		msg += "; make it with: " + worst.hint
+	}
+	if set := narrowTo(spec.Params, cases, lacking); set != "" {
+		msg += "; or run only the cases whose data exists: --set " + set
+	}
+	return &benchrig.Error{Code: benchrig.EInvalid, File: spec.File, Field: fmt.Sprintf("requires[%d]", worst.req), Msg: msg}
+}
+
+// narrowTo finds the --set item (param=v1,v2) that keeps the most cases
+// whose data exists and none whose data is missing, or "".
+func narrowTo(params []benchrig.Param, cases []benchrig.Case, lacking []*lack) string {
+	bad := map[string]bool{}
+	for _, l := range lacking {
+		bad[l.c.ID] = true
+	}
+	best, bestKept := "", 0
+	for _, p := range params {
+		good := map[string]bool{}
+		for _, v := range p.Values {
+			good[v] = true
+		}
+		for _, c := range cases {
+			if v, ok := c.Get(p.Name); ok && bad[c.ID] {
+				good[v] = false
+			}
+		}
+		var keep []string
+		kept := 0
+		for _, v := range p.Values {
+			if good[v] {
+				keep = append(keep, v)
+			}
+		}
+		if len(keep) == 0 || len(keep) == len(p.Values) {
+			continue
+		}
+		for _, c := range cases {
+			if v, _ := c.Get(p.Name); good[v] {
+				kept++
+			}
+		}
+		if kept > bestKept {
+			best, bestKept = p.Name+"="+strings.Join(keep, ","), kept
+		}
+	}
+	return best
+}
+
 // missingPrograms checks the spec's requirements for one case and returns
 // why it cannot run, or "".
 func missingPrograms(cfg Config, reqs []benchrig.Requirement, vars map[string]string, env []string) string {
 	var missing []string
 	for _, req := range reqs {
+		if req.Program == "" {
+			continue // data files: checked for every case before
+		}
 		prog, err := benchrig.Expand(req.Program, vars)
 		if err != nil {
 			missing = append(missing, fmt.Sprintf("requirement %q: %v", req.Program, err))

@@ -106,6 +106,11 @@ func checkValid(t *testing.T, s *benchrig.Spec) {
 	if probs := checkBaseline(s.Params, s.Baseline); len(probs) > 0 {
 		t.Fatalf("baseline %v accepted: %v", s.Baseline, probs)
 	}
+	for _, r := range s.Requires {
+		if (r.Program == "") == (len(r.Files) == 0) {
+			t.Fatalf("requirement %+v accepted: want a program or files", r)
+		}
+	}
 	for _, e := range s.Exclude {
 		if len(e) == 0 {
 			t.Fatalf("empty exclude entry accepted")

@@ -355,9 +355,10 @@ func (p *parser) instances(n *yaml.Node) string {
 	return v
 }
 
-var requireFields = []string{"program", "hint"}
+var requireFields = []string{"program", "files", "hint"}
 
-// requires decodes a list of programs, each a string or {program, hint}.
+// requires decodes a list of requirements, each a program name,
+// {program, hint} or {files, hint}.
 func (p *parser) requires(n *yaml.Node) []benchrig.Requirement {
 	if n.Kind != yaml.SequenceNode {
 		p.Errorf(n, "requires", "expected a list of programs, got %s", yamlnode.Describe(n))
@@ -368,6 +369,7 @@ func (p *parser) requires(n *yaml.Node) []benchrig.Requirement {
 		item = yamlnode.Deref(item)
 		field := fmt.Sprintf("requires[%d]", i)
 		var r benchrig.Requirement
+		hasFiles := false
 		switch item.Kind {
 		case yaml.ScalarNode:
 			r.Program, _ = p.Scalar(item, field, "a program")
@@ -376,6 +378,9 @@ func (p *parser) requires(n *yaml.Node) []benchrig.Requirement {
 				switch kv.key {
 				case "program":
 					r.Program, _ = p.Scalar(kv.v, field+".program", "a program")
+				case "files":
+					hasFiles = true
+					r.Files = p.requiredFiles(kv.v, field+".files")
 				case "hint":
 					r.Hint, _ = p.Scalar(kv.v, field+".hint", "a string")
 				default:
@@ -383,7 +388,19 @@ func (p *parser) requires(n *yaml.Node) []benchrig.Requirement {
 				}
 			}
 		default:
-			p.Errorf(item, field, "expected a program name or {program, hint}, got %s", yamlnode.Describe(item))
+			p.Errorf(item, field, "expected a program name, {program, hint} or {files, hint}, got %s", yamlnode.Describe(item))
+			continue
+		}
+		if hasFiles {
+			if r.Program != "" {
+				p.Errorf(item, field, "expected one of program and files, got both")
+				continue
+			}
+			if r.Files == nil {
+				continue // reported by requiredFiles
+			}
+			p.template(item, field+".hint", r.Hint)
+			out = append(out, r)
 			continue
 		}
 		if strings.TrimSpace(r.Program) == "" {
@@ -393,6 +410,43 @@ func (p *parser) requires(n *yaml.Node) []benchrig.Requirement {
 		p.template(item, field, r.Program)
 		p.template(item, field+".hint", r.Hint)
 		out = append(out, r)
+	}
+	return out
+}
+
+// requiredFiles decodes the globs of a requirement: one or a list.
+func (p *parser) requiredFiles(n *yaml.Node, field string) []string {
+	n = yamlnode.Deref(n)
+	items := []*yaml.Node{n}
+	if n.Kind == yaml.SequenceNode {
+		items = n.Content
+		if len(items) == 0 {
+			p.Errorf(n, field, "empty list of file globs")
+			return nil
+		}
+	}
+	var out []string
+	for i, item := range items {
+		item = yamlnode.Deref(item)
+		f := field
+		if n.Kind == yaml.SequenceNode {
+			f = fmt.Sprintf("%s[%d]", field, i)
+		}
+		glob, ok := p.Scalar(item, f, "a file glob")
+		if !ok {
+			return nil
+		}
+		if strings.TrimSpace(glob) == "" {
+			p.Errorf(item, f, "file glob is empty")
+			return nil
+		}
+		if expanded, ok := p.template(item, f, glob); ok {
+			if _, err := matchGlob(expanded); err != nil {
+				p.Errorf(item, f, "bad glob %q: %v", expanded, err)
+				return nil
+			}
+		}
+		out = append(out, glob)
 	}
 	return out
 }
