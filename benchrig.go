@@ -31,8 +31,9 @@ type Spec struct {
 	Params  []Param // in file order; the matrix is their cartesian product
 	// Exclude removes combinations from the matrix, as GitHub Actions'
 	// matrix exclude: a case is left out when it has every param value of
-	// one entry. An entry naming a param the case lacks (node or arch off
-	// node pools) does not match it.
+	// one entry. An entry may also name node or arch, matched by the
+	// runner against the node a case runs on; counting and validation
+	// (CountCases) cannot know them and leave such entries out.
 	Exclude []map[string]string
 
 	Repeat  Repeat

@@ -285,7 +285,7 @@ func Prepare(ctx context.Context, cfg Config, spec *benchrig.Spec) (*Prepared, e
 		r.nodes[cfg.Node] = r.local
 		r.order = append(r.order, r.local)
 	}
-	cases := benchrig.Cases(params, spec.Exclude)
+	cases := planCases(params, spec.Exclude, homes, placeParam, cfg)
 	if len(cases) == 0 {
 		return nil, &benchrig.Error{Code: benchrig.EInvalid, File: spec.File, Field: "exclude", Msg: "leaves no case of the matrix to run"}
 	}
@@ -1200,6 +1200,34 @@ func throughputOf(tp *benchrig.Throughput, vars map[string]string, dir string) (
 		}
 	}
 	return float64(total), files, "", nil
+}
+
+// planCases is the matrix of params without what exclude removes. An
+// entry may name node or arch: every case is matched with the node it
+// runs on and that node's architecture (the local host's off node pools),
+// whether or not the placement made them params.
+func planCases(params []benchrig.Param, exclude []map[string]string, homes map[string]*Node, placeParam string, cfg Config) []benchrig.Case {
+	var cases []benchrig.Case
+	for c := range benchrig.EachCase(params, nil) {
+		node, arch := cfg.Node, cfg.Fingerprint.Arch
+		if homes != nil {
+			v, _ := c.Get(placeParam)
+			node, arch = homes[v].Name, homes[v].Facts.Arch
+		}
+		kvs := c.Params
+		if _, ok := c.Get(benchrig.PerNode); !ok {
+			kvs = append(slices.Clip(kvs), benchrig.KV{Name: benchrig.PerNode, Value: node})
+		}
+		if _, ok := c.Get(benchrig.PerArch); !ok {
+			kvs = append(slices.Clip(kvs), benchrig.KV{Name: benchrig.PerArch, Value: arch})
+		}
+		if benchrig.Excluded(kvs, exclude) {
+			continue
+		}
+		c.Index = len(cases)
+		cases = append(cases, c)
+	}
+	return cases
 }
 
 // selectCases finds the cases sel picks (the spec's baseline or ceiling):
