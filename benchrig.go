@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"iter"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -286,11 +287,18 @@ func CaseID(params []KV) string {
 // them; it saturates at math.MaxInt rather than overflow.
 func CaseCount(params []Param) int { return CountCases(params, nil) }
 
+// countSteps bounds the work of CountCases: exclude lists of many entries
+// over many params can make its walk exponential (a spec of a few KiB
+// would stall validation), so past this many steps it gives up counting
+// exactly.
+const countSteps = 1 << 20
+
 // CountCases is how many cases params make once exclude has removed its
 // combinations, computed without expanding them: only the values that
 // exclude entries name are visited one by one, every other value of a
 // param is counted at once. It saturates at math.MaxInt rather than
-// overflow.
+// overflow. For an exclude list too intricate to count within countSteps
+// it returns the count without exclusion, an upper bound.
 func CountCases(params []Param, exclude []map[string]string) int {
 	for _, p := range params {
 		if len(p.Values) == 0 {
@@ -304,7 +312,11 @@ func CountCases(params []Param, exclude []map[string]string) int {
 			active = append(active, e)
 		}
 	}
-	return countFrom(params, active, 0)
+	steps := countSteps
+	if n := countFrom(params, active, 0, &steps); n >= 0 {
+		return n
+	}
+	return product(params)
 }
 
 func namesOnly(e map[string]string, params []Param) bool {
@@ -326,7 +338,11 @@ func namesOnly(e map[string]string, params []Param) bool {
 // countFrom counts the combinations of params[i:] that no entry of active
 // excludes; the entries hold only the names of params[i:] still to match
 // (matched names are removed as the walk goes down).
-func countFrom(params []Param, active []map[string]string, i int) int {
+// It returns -1 once steps run out.
+func countFrom(params []Param, active []map[string]string, i int, steps *int) int {
+	if *steps--; *steps < 0 {
+		return -1
+	}
 	for _, e := range active {
 		if len(e) == 0 {
 			return 0 // every name of this entry matched above: excluded
@@ -378,10 +394,17 @@ func countFrom(params []Param, active []map[string]string, i int) int {
 				next = append(next, rest)
 			}
 		}
-		add(countFrom(params, next, i+1))
+		n := countFrom(params, next, i+1, steps)
+		if n < 0 {
+			return -1
+		}
+		add(n)
 	}
 	if others > 0 {
-		n := countFrom(params, silent, i+1)
+		n := countFrom(params, silent, i+1, steps)
+		if n < 0 {
+			return -1
+		}
 		if n > 0 && others > math.MaxInt/n {
 			add(math.MaxInt)
 		} else {
@@ -430,13 +453,14 @@ func EachCase(params []Param, exclude []map[string]string) iter.Seq[Case] {
 			}
 		}
 		pos := make([]int, len(params)) // an odometer over the values
+		scratch := make([]KV, len(params))
 		index := 0
 		for {
-			kvs := make([]KV, len(params))
 			for i, p := range params {
-				kvs[i] = KV{p.Name, p.Values[pos[i]]}
+				scratch[i] = KV{p.Name, p.Values[pos[i]]}
 			}
-			if !Excluded(kvs, exclude) {
+			if !Excluded(scratch, exclude) {
+				kvs := slices.Clone(scratch)
 				if !yield(Case{ID: CaseID(kvs), Index: index, Params: kvs}) {
 					return
 				}

@@ -196,3 +196,22 @@ func TestCountCasesHugeMatrix(t *testing.T) {
 		}
 	}
 }
+
+// TestCountCasesGivesUpOnIntricateExcludes checks that an exclude list
+// whose exact count would take exponential work is counted as the whole
+// matrix (an upper bound) within bounded time, not stalled on.
+func TestCountCasesGivesUpOnIntricateExcludes(t *testing.T) {
+	var params []Param
+	for i := range 40 {
+		params = append(params, Param{fmt.Sprint("p", i), []string{"a", "b", "c"}})
+	}
+	var ex []map[string]string
+	for i := range 39 {
+		for _, v := range []string{"a", "b"} {
+			ex = append(ex, map[string]string{fmt.Sprint("p", i): v, fmt.Sprint("p", i+1): "c", fmt.Sprint("p", (i+5)%40): "b"})
+		}
+	}
+	if got := CountCases(params, ex); got != product(params) {
+		t.Errorf("CountCases = %d, want the upper bound %d", got, product(params))
+	}
+}
