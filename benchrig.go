@@ -452,32 +452,60 @@ func EachCase(params []Param, exclude []map[string]string) iter.Seq[Case] {
 				return
 			}
 		}
-		pos := make([]int, len(params)) // an odometer over the values
-		scratch := make([]KV, len(params))
-		index := 0
-		for {
-			for i, p := range params {
-				scratch[i] = KV{p.Name, p.Values[pos[i]]}
-			}
-			if !Excluded(scratch, exclude) {
-				kvs := slices.Clone(scratch)
-				if !yield(Case{ID: CaseID(kvs), Index: index, Params: kvs}) {
-					return
-				}
-				index++
-			}
-			i := len(params) - 1
-			for ; i >= 0; i-- {
-				pos[i]++
-				if pos[i] < len(params[i].Values) {
-					break
-				}
-				pos[i] = 0
-			}
-			if i < 0 {
-				return
+		// partial is an entry matched on its first matched params.
+		type partial struct {
+			e       map[string]string
+			matched int
+		}
+		var active []partial
+		for _, e := range exclude {
+			if len(e) > 0 && namesOnly(e, params) {
+				active = append(active, partial{e: e})
 			}
 		}
+		kvs := make([]KV, len(params))
+		index := 0
+		// walk sets params[i:] and yields the cases below, skipping a
+		// subtree as soon as an entry has matched all its params: the
+		// work is that of the cases yielded, not of the whole matrix.
+		var walk func(i int, active []partial) bool
+		walk = func(i int, active []partial) bool {
+			if i == len(params) {
+				c := slices.Clone(kvs)
+				index++
+				return yield(Case{ID: CaseID(c), Index: index - 1, Params: c})
+			}
+			p := params[i]
+			for _, v := range p.Values {
+				kvs[i] = KV{p.Name, v}
+				var next []partial
+				excluded := false
+				for _, a := range active {
+					w, named := a.e[p.Name]
+					switch {
+					case !named:
+						next = append(next, a)
+					case w == v:
+						a.matched++
+						if a.matched == len(a.e) {
+							excluded = true
+						}
+						next = append(next, a)
+					}
+					if excluded {
+						break
+					}
+				}
+				if excluded {
+					continue
+				}
+				if !walk(i+1, next) {
+					return false
+				}
+			}
+			return true
+		}
+		walk(0, active)
 	}
 }
 

@@ -189,6 +189,15 @@ func TestCountCasesHugeMatrix(t *testing.T) {
 	if got := CountCases(params, []map[string]string{{"a": "0"}, {"b": "1", "c": "2"}}); got != 8000000-40000-200+1 {
 		t.Errorf("CountCases = %d", got)
 	}
+	// Excluding all but one value of a and of b leaves 200 cases, made
+	// without walking the 8,000,000 combinations.
+	var ex []map[string]string
+	for _, v := range big[1:] {
+		ex = append(ex, map[string]string{"a": v}, map[string]string{"b": v})
+	}
+	if got := Cases(params, ex); len(got) != 200 || got[199].ID != "a=0,b=0,c=199" || CountCases(params, ex) != 200 {
+		t.Errorf("%d cases (count %d), want 200", len(got), CountCases(params, ex))
+	}
 	n := 0
 	for range EachCase(params, nil) {
 		if n++; n == 3 {

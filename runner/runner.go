@@ -1207,27 +1207,70 @@ func throughputOf(tp *benchrig.Throughput, vars map[string]string, dir string) (
 // runs on and that node's architecture (the local host's off node pools),
 // whether or not the placement made them params.
 func planCases(params []benchrig.Param, exclude []map[string]string, homes map[string]*Node, placeParam string, cfg Config) []benchrig.Case {
-	var cases []benchrig.Case
-	for c := range benchrig.EachCase(params, nil) {
-		node, arch := cfg.Node, cfg.Fingerprint.Arch
-		if homes != nil {
-			v, _ := c.Get(placeParam)
-			node, arch = homes[v].Name, homes[v].Facts.Arch
+	entries, all := placedExclude(exclude, homes, placeParam, cfg)
+	if all {
+		return nil
+	}
+	return benchrig.Cases(params, entries)
+}
+
+// placedExclude rewrites the exclude entries that name node or arch where
+// that is not a param into entries on the params: on the placement's
+// param (one entry per matching placement value), or, off node pools,
+// without those names when this host matches them (and not at all when it
+// does not). all reports an entry that this host matches whole: it
+// excludes every case.
+func placedExclude(exclude []map[string]string, homes map[string]*Node, placeParam string, cfg Config) (out []map[string]string, all bool) {
+	where := map[string]map[string]string{"": {benchrig.PerNode: cfg.Node, benchrig.PerArch: cfg.Fingerprint.Arch}}
+	if homes != nil {
+		where = map[string]map[string]string{}
+		for v, n := range homes {
+			where[v] = map[string]string{benchrig.PerNode: n.Name, benchrig.PerArch: n.Facts.Arch}
 		}
-		kvs := c.Params
-		if _, ok := c.Get(benchrig.PerNode); !ok {
-			kvs = append(slices.Clip(kvs), benchrig.KV{Name: benchrig.PerNode, Value: node})
-		}
-		if _, ok := c.Get(benchrig.PerArch); !ok {
-			kvs = append(slices.Clip(kvs), benchrig.KV{Name: benchrig.PerArch, Value: arch})
-		}
-		if benchrig.Excluded(kvs, exclude) {
+	}
+	for _, e := range exclude {
+		_, byNode := e[benchrig.PerNode]
+		_, byArch := e[benchrig.PerArch]
+		if (!byNode || placeParam == benchrig.PerNode) && (!byArch || placeParam == benchrig.PerArch) {
+			out = append(out, e) // only params: as it is
 			continue
 		}
-		c.Index = len(cases)
-		cases = append(cases, c)
+		vals := make([]string, 0, len(where))
+		for v := range where {
+			vals = append(vals, v)
+		}
+		slices.Sort(vals)
+		for _, v := range vals {
+			facts := where[v]
+			rewritten := map[string]string{}
+			match := true
+			for k, want := range e {
+				switch {
+				case k == placeParam && placeParam != "":
+					if want != v {
+						match = false
+					}
+				case k == benchrig.PerNode || k == benchrig.PerArch:
+					if facts[k] != want {
+						match = false
+					}
+					continue
+				}
+				rewritten[k] = want
+			}
+			if !match {
+				continue
+			}
+			if placeParam != "" {
+				rewritten[placeParam] = v
+			}
+			if len(rewritten) == 0 {
+				return nil, true
+			}
+			out = append(out, rewritten)
+		}
 	}
-	return cases
+	return out, false
 }
 
 // selectCases finds the cases sel picks (the spec's baseline or ceiling):
