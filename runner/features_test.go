@@ -435,7 +435,7 @@ func TestMissingDataNamesTheCommandAndTheSet(t *testing.T) {
 		name, data, want string
 	}{
 		{"some cases have their data", dir,
-			`t.yaml: requires[0]: the data of 4 of 8 cases is missing (no file matches "` + dir + `/f-3.dat", nor 1 more); make it with: make-data --out ` + dir + ` --files 4; or run only the cases whose data exists: --set n=1,2`},
+			`t.yaml: requires[0]: the data of 4 of 8 cases is missing (no file matches "` + dir + `/f-3.dat", nor 1 more); run only the cases whose data exists with --set n=1,2, or make it all with: make-data --out ` + dir + ` --files 4`},
 		{"no case has its data", dir + "/none",
 			`t.yaml: requires[0]: the data of every case is missing (no file matches "` + dir + `/none/f-1.dat", nor 3 more); make it with: make-data --out ` + dir + `/none --files 4`},
 	} {

@@ -987,11 +987,14 @@ func dataError(spec *benchrig.Spec, cases []benchrig.Case, lacking []*lack) *ben
 		nor = fmt.Sprintf(", nor %d more", worst.missing-1)
 	}
 	msg := fmt.Sprintf("the data of %s is missing (no file matches %q%s)", which, worst.glob, nor)
-	if worst.hint != "" {
-		msg += "; make it with: " + worst.hint
-	}
+	// The hint comes last: it may end in a shell comment.
+	sep := "; make it with: "
 	if set := narrowTo(spec.Params, cases, lacking); set != "" {
-		msg += "; or run only the cases whose data exists: --set " + set
+		msg += "; run only the cases whose data exists with --set " + set
+		sep = ", or make it all with: "
+	}
+	if worst.hint != "" {
+		msg += sep + worst.hint
 	}
 	return &benchrig.Error{Code: benchrig.EInvalid, File: spec.File, Field: fmt.Sprintf("requires[%d]", worst.req), Msg: msg}
 }
