@@ -427,24 +427,13 @@ func (p *parser) requiredFiles(n *yaml.Node, field string) []string {
 	}
 	var out []string
 	for i, item := range items {
-		item = yamlnode.Deref(item)
 		f := field
 		if n.Kind == yaml.SequenceNode {
 			f = fmt.Sprintf("%s[%d]", field, i)
 		}
-		glob, ok := p.Scalar(item, f, "a file glob")
+		glob, ok := p.glob(yamlnode.Deref(item), f)
 		if !ok {
 			return nil
-		}
-		if strings.TrimSpace(glob) == "" {
-			p.Errorf(item, f, "file glob is empty")
-			return nil
-		}
-		if expanded, ok := p.template(item, f, glob); ok {
-			if _, err := matchGlob(expanded); err != nil {
-				p.Errorf(item, f, "bad glob %q: %v", expanded, err)
-				return nil
-			}
 		}
 		out = append(out, glob)
 	}
@@ -890,25 +879,31 @@ func (p *parser) throughputFiles(n *yaml.Node, field string) *benchrig.Throughpu
 	}
 	t := &benchrig.Throughput{Unit: benchrig.Bytes}
 	for i, item := range n.Content {
-		item = yamlnode.Deref(item)
-		f := fmt.Sprintf("%s[%d]", field, i)
-		glob, ok := p.Scalar(item, f, "a file glob")
-		if !ok {
-			continue
+		if glob, ok := p.glob(yamlnode.Deref(item), fmt.Sprintf("%s[%d]", field, i)); ok {
+			t.Files = append(t.Files, glob)
 		}
-		if strings.TrimSpace(glob) == "" {
-			p.Errorf(item, f, "file glob is empty")
-			continue
-		}
-		if expanded, ok := p.template(item, f, glob); ok {
-			if _, err := matchGlob(expanded); err != nil {
-				p.Errorf(item, f, "bad glob %q: %v", expanded, err)
-				continue
-			}
-		}
-		t.Files = append(t.Files, glob)
 	}
 	return t
+}
+
+// glob decodes a file glob, a template, checking its syntax for the
+// first values of the params.
+func (p *parser) glob(item *yaml.Node, field string) (string, bool) {
+	glob, ok := p.Scalar(item, field, "a file glob")
+	if !ok {
+		return "", false
+	}
+	if strings.TrimSpace(glob) == "" {
+		p.Errorf(item, field, "file glob is empty")
+		return "", false
+	}
+	if expanded, ok := p.template(item, field, glob); ok {
+		if _, err := matchGlob(expanded); err != nil {
+			p.Errorf(item, field, "bad glob %q: %v", expanded, err)
+			return "", false
+		}
+	}
+	return glob, true
 }
 
 // NormalizeArch is benchrig.NormalizeArch, kept for callers of this
