@@ -224,3 +224,63 @@ func TestCountCasesGivesUpOnIntricateExcludes(t *testing.T) {
 		t.Errorf("CountCases = %d, want the upper bound %d", got, product(params))
 	}
 }
+
+// FuzzCountCases checks that counting without expansion agrees with the
+// expansion, for matrices and exclude lists drawn from the input.
+func FuzzCountCases(f *testing.F) {
+	f.Add([]byte{3, 2, 2, 0, 1, 255, 1, 0, 0})
+	f.Add([]byte{2, 3, 3, 1, 255, 2, 255, 0, 1, 1})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) < 1 {
+			return
+		}
+		// data[0]: how many params (1-4); then their value counts (1-4);
+		// then exclude entries, one byte per param each (255: not named).
+		np := int(data[0])%4 + 1
+		data = data[1:]
+		var params []Param
+		for i := 0; i < np; i++ {
+			n := 1
+			if i < len(data) {
+				n = int(data[i])%4 + 1
+			}
+			p := Param{Name: fmt.Sprint("p", i)}
+			for v := 0; v < n; v++ {
+				p.Values = append(p.Values, fmt.Sprint(v))
+			}
+			params = append(params, p)
+		}
+		if len(data) > np {
+			data = data[np:]
+		} else {
+			data = nil
+		}
+		var exclude []map[string]string
+		for len(data) >= np {
+			e := map[string]string{}
+			for i := 0; i < np; i++ {
+				if data[i] != 255 {
+					e[fmt.Sprint("p", i)] = fmt.Sprint(int(data[i]) % 5) // 4 is no value
+				}
+			}
+			exclude = append(exclude, e)
+			data = data[np:]
+		}
+		cases := Cases(params, exclude)
+		if got := CountCases(params, exclude); got != len(cases) {
+			t.Fatalf("CountCases = %d, expansion has %d (params %v, exclude %v)", got, len(cases), params, exclude)
+		}
+		seen := 0
+		for _, c := range Matrix(params) {
+			if !Excluded(c.Params, exclude) {
+				if seen >= len(cases) || cases[seen].ID != c.ID || cases[seen].Index != seen {
+					t.Fatalf("case %d: %s not the next of the expansion %v", seen, c.ID, cases)
+				}
+				seen++
+			}
+		}
+		if seen != len(cases) {
+			t.Fatalf("the expansion has %d cases, the filter %d", len(cases), seen)
+		}
+	})
+}
