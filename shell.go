@@ -1,7 +1,6 @@
 package benchrig
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"text/template"
@@ -135,7 +134,7 @@ func (q quoter) list(l *parse.ListNode, st shState) (shState, error) {
 			if !endsInRaw(n.Pipe) {
 				fn, err := st.escaper()
 				if err != nil {
-					return st, q.errorf(n, "%s is %s: a param value cannot be quoted there; %s", n, err, "pass it another way, or write {{raw ...}} if its text is meant as shell code")
+					return st, q.errorf(n, "%s is %s, where a param value cannot be quoted: %s (or write {{raw ...}} if the value is meant as shell code)", n, err.where, strings.ReplaceAll(err.fix, "ACTION", n.String()))
 				}
 				id := parse.NewIdentifier(fn).SetTree(q.tree).SetPos(n.Pos)
 				n.Pipe.Cmds = append(n.Pipe.Cmds, &parse.CommandNode{NodeType: parse.NodeCommand, Pos: n.Pos, Args: []parse.Node{id}})
@@ -434,16 +433,22 @@ func (s *shState) endHeredocLine() {
 	s.newline()
 }
 
+// placeError says why a value cannot be quoted where it stands, and what
+// to write instead.
+type placeError struct{ where, fix string }
+
+func (e *placeError) Error() string { return e.where }
+
 var (
-	errInBackquotes = errors.New("inside `...`")
-	errInHeredoc    = errors.New("in a here-document")
-	errAfterEscape  = errors.New("right after a backslash")
-	errInDelimiter  = errors.New("in a here-document's delimiter")
-	errMaybeComment = errors.New("after a # that begins a comment or not depending on an {{if}} before it")
+	errInBackquotes = &placeError{"inside `...`", "write $(...) instead of `...`"}
+	errInHeredoc    = &placeError{"in a here-document", `set it in env (V: 'ACTION') and write "$V" in the here-document`}
+	errAfterEscape  = &placeError{"right after a backslash", "remove the backslash"}
+	errInDelimiter  = &placeError{"in a here-document's delimiter", "use a fixed delimiter"}
+	errMaybeComment = &placeError{"after a # that begins a comment or not depending on an {{if}} before it", "put a space or quote around the #"}
 )
 
 // escaper names the function that quotes a value spliced in state s.
-func (s *shState) escaper() (string, error) {
+func (s *shState) escaper() (string, *placeError) {
 	if s.esc {
 		return "", errAfterEscape
 	}
