@@ -161,8 +161,10 @@ func (q quoter) list(l *parse.ListNode, st shState) (shState, error) {
 	return st, nil
 }
 
-// branches quotes both branches of an {{if}} or {{with}}, which must leave
-// the shell in the same state: what follows is quoted for one state.
+// branches quotes both branches of an {{if}} or {{with}}. When they leave
+// the shell in different states, what follows cannot be read one way: a
+// value after it is refused (text alone is the shell's business, as in an
+// ad-hoc run's chain of commands, one of which ends in a comment).
 func (q quoter) branches(n parse.Node, b *parse.BranchNode, kind string, st shState) (shState, error) {
 	a, err := q.list(b.List, st)
 	if err != nil {
@@ -174,7 +176,7 @@ func (q quoter) branches(n parse.Node, b *parse.BranchNode, kind string, st shSt
 	}
 	m, ok := merge(a, e)
 	if !ok {
-		return st, q.errorf(n, "the branches of this {{%s}} leave the shell in different quoting states (%s and %s): close quotes and comments inside each branch", kind, a.describe(), e.describe())
+		return shState{conflict: fmt.Sprintf("after {{%s %s}}...{{end}}, whose branches leave the shell in different quoting states (%s, %s)", kind, b.Pipe, a.describe(), e.describe())}, nil
 	}
 	return m, nil
 }
@@ -241,6 +243,7 @@ type shState struct {
 	delim    string // the delimiter being read, quotes removed
 	heredocs string // delimiters whose bodies start at the next newline, each "-word\x00" or " word\x00"
 	line     string // the current line of a here-document body
+	conflict string // why the state is unknown after {{if}} branches that disagree, if it is
 }
 
 func (s *shState) top() byte {
@@ -269,6 +272,9 @@ func (s *shState) afterValue() {
 }
 
 func (s *shState) step(c byte) {
+	if s.conflict != "" {
+		return
+	}
 	prev := s.prev
 	s.prev = c
 	if s.top() == shHeredoc {
@@ -449,6 +455,9 @@ var (
 
 // escaper names the function that quotes a value spliced in state s.
 func (s *shState) escaper() (string, *placeError) {
+	if s.conflict != "" {
+		return "", &placeError{s.conflict, "close quotes and comments inside each branch"}
+	}
 	if s.esc {
 		return "", errAfterEscape
 	}
@@ -475,6 +484,8 @@ func (s *shState) escaper() (string, *placeError) {
 // describe names the state for an error message.
 func (s shState) describe() string {
 	switch {
+	case s.conflict != "":
+		return "unknown"
 	case s.reading > 0:
 		return "in a here-document's delimiter"
 	case s.esc:
@@ -498,8 +509,11 @@ func (s shState) describe() string {
 	case shMaybe:
 		return "after a # that may begin a comment"
 	}
-	if s.heredocs != "" {
+	switch {
+	case s.heredocs != "":
 		return "before a here-document"
+	case s.prev == '$' || s.prev == '<':
+		return "right after " + string(s.prev)
 	}
 	return "bare text"
 }

@@ -71,6 +71,7 @@ func TestExpandShell(t *testing.T) {
 		{"after a tab-stripped here-document", "cat <<-'END'\n\thi\n\tEND\necho {{.v}}", "cat <<-'END'\n\thi\n\tEND\necho 'a b'"},
 		{"here-string is no here-document", "cat <<< {{.v}}", "cat <<< 'a b'"},
 		{"subshell", "(cd / && echo {{.v}})", "(cd / && echo 'a b')"},
+		{"branches may disagree when no value follows", `{{if eq .impl "cat"}}cat x # no grep{{else}}grep x{{end}}`, "cat x # no grep"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -151,8 +152,9 @@ func TestQuoteForShellErrors(t *testing.T) {
 		{"here-document delimiter", "cat <<{{.v}}\nx\n", "{{.v}} is in a here-document's delimiter"},
 		{"after a backslash", `echo \{{.v}}`, `{{.v}} is right after a backslash`},
 		{"after a backslash in double quotes", `echo "\{{.v}}"`, `{{.v}} is right after a backslash`},
-		{"branches open different quotes", `echo {{if .v}}'{{end}}x`, "the branches of this {{if}} leave the shell in different quoting states (inside '...' and bare text)"},
-		{"branch ends in a dollar", `echo {{if .v}}${{end}}(x)`, "the branches of this {{if}}"},
+		{"branches open different quotes", `echo {{if .v}}'{{end}}x {{.v}}`, "{{.v}} is after {{if .v}}...{{end}}, whose branches leave the shell in different quoting states (inside '...', bare text)"},
+		{"with", `echo {{with .v}}'{{end}}x {{.v}}`, "{{.v}} is after {{with .v}}...{{end}}"},
+		{"branch ends in a dollar", `echo {{if .v}}${{end}}(x) {{.v}}`, "{{.v}} is after {{if .v}}...{{end}}, whose branches leave the shell in different quoting states (right after $, bare text)"},
 		{"maybe a comment", "echo {{if .v}}x{{else}} {{end}}# {{.v}}", "{{.v}} is after a # that begins a comment or not"},
 		{"define", `{{define "x"}}y{{end}}echo {{.v}}`, "{{define}} and {{block}} are not supported"},
 		{"template", `echo {{template "x"}}`, "{{template}} is not supported"},
@@ -201,5 +203,27 @@ func FuzzShellQuote(f *testing.F) {
 		if want := v + "|" + v + "|" + v + "|"; string(out) != want {
 			t.Errorf("%q printed %q, want %q", script, out, want)
 		}
+	})
+}
+
+// FuzzQuoteForShell feeds the shell reader any template: it never panics,
+// and a template it accepts expands.
+func FuzzQuoteForShell(f *testing.F) {
+	for _, s := range []string{
+		"echo {{.v}}", "echo '{{.v}}' \"{{.v}}\"", "cat <<-EOF\n\tx\n\tEOF\n{{.v}}", "echo `{{.v}}`",
+		"{{if .v}}'{{else}}\"{{end}}{{.v}}", "# {{.v}}\n$(( {{.v}} ))", "echo \\{{.v}}", "x <<<{{.v}}",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		tmpl, err := ParseTemplate("command", s)
+		if err != nil {
+			return
+		}
+		if err := QuoteForShell(tmpl); err != nil {
+			return
+		}
+		var b strings.Builder
+		_ = tmpl.Execute(&b, map[string]string{"v": "$(touch x)"}) // a bad call of a function may fail; it must not panic
 	})
 }
