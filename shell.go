@@ -99,12 +99,9 @@ func QuoteForShell(t *template.Template) error {
 		return nil
 	}
 	q := quoter{tree: t.Tree}
-	end, err := q.list(t.Tree.Root, shState{word: wordYes})
-	if err != nil {
-		return err
-	}
-	_ = end // an unclosed quote at the end is the shell's error to report
-	return nil
+	// An unclosed quote at the end is the shell's error to report.
+	_, err := q.list(t.Tree.Root, shState{word: wordYes})
+	return err
 }
 
 type quoter struct {

@@ -92,13 +92,15 @@ func TestDryRunShowsQuotedCommand(t *testing.T) {
 params:
   level: [1]
   v: ["$(touch pwned)"]
-command: "gzip -{{.level}} < /dev/null; printf %s {{.v}}"
+command: |
+  gzip -{{.level}} < /dev/null
+  printf %s {{.v}}
 `)
 	code, out, errOut := c.run(context.Background(), "run", "--dry-run", file)
 	if code != 0 {
 		t.Fatalf("exit %d\n%s%s", code, out, errOut)
 	}
-	if want := "  command:  gzip -1 < /dev/null; printf %s '$(touch pwned)'\n"; !strings.Contains(out, want) {
+	if want := "  command:  gzip -1 < /dev/null\n            printf %s '$(touch pwned)'\n  workdir:"; !strings.Contains(out, want) {
 		t.Errorf("dry run does not show %q:\n%s", want, out)
 	}
 }

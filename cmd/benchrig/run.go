@@ -312,10 +312,11 @@ func printPlan(d *deps, p *app.Pending) error {
 }
 
 // commandText renders argv as a shell would need it typed: a shell-form
-// command as its script, whose param values are already quoted.
+// command as its script, whose param values are already quoted, its lines
+// indented under the first.
 func commandText(argv []string) string {
 	if len(argv) == 3 && argv[0] == "/bin/sh" && argv[1] == "-c" {
-		return argv[2]
+		return strings.ReplaceAll(strings.TrimRight(argv[2], "\n"), "\n", "\n            ")
 	}
 	out := make([]string, len(argv))
 	for i, a := range argv {
