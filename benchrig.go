@@ -310,12 +310,22 @@ func Matrix(params []Param) []Case {
 // they are: for the text of a shell-form command, use ExpandShell.
 // A reference to an unknown param is an error.
 func Expand(s string, params map[string]string) (string, error) {
+	return expand(s, params, false)
+}
+
+// expand is Expand, or ExpandShell when shell is set.
+func expand(s string, params map[string]string, shell bool) (string, error) {
 	if !strings.Contains(s, "{{") {
 		return s, nil
 	}
 	t, err := ParseTemplate("", s)
 	if err != nil {
 		return "", err
+	}
+	if shell {
+		if err := QuoteForShell(t); err != nil {
+			return "", err
+		}
 	}
 	var b strings.Builder
 	if err := t.Execute(&b, params); err != nil {

@@ -64,21 +64,7 @@ func ParseTemplate(name, s string) (*template.Template, error) {
 // an action prints is quoted for the shell where it stands, unless its
 // pipeline ends in raw.
 func ExpandShell(s string, params map[string]string) (string, error) {
-	if !strings.Contains(s, "{{") {
-		return s, nil
-	}
-	t, err := ParseTemplate("", s)
-	if err != nil {
-		return "", err
-	}
-	if err := QuoteForShell(t); err != nil {
-		return "", err
-	}
-	var b strings.Builder
-	if err := t.Execute(&b, params); err != nil {
-		return "", err
-	}
-	return b.String(), nil
+	return expand(s, params, true)
 }
 
 // QuoteForShell rewrites the parsed template t, the text of a command run
