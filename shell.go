@@ -45,7 +45,8 @@ var doubleQuoteEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "$", `\$`, "`
 // ShellQuote returns s as one word for a POSIX shell. As Python's
 // shlex.quote, it leaves s bare when s is made only of letters, digits and
 // @%+=:,./_- (gzip -1 stays gzip -1), and otherwise wraps it in single
-// quotes, a single quote inside written as '\”. The empty string is ”.
+// quotes; a single quote inside closes them, is escaped with a backslash
+// and opens them again. The empty string is a pair of single quotes.
 func ShellQuote(s string) string {
 	if s != "" && strings.Trim(s, shellSafeBytes) == "" {
 		return s
@@ -73,8 +74,8 @@ func ExpandShell(s string, params map[string]string) (string, error) {
 // pipeline ends in raw are left alone, and so are conditions ({{if}},
 // {{with}}) and variable declarations, which print nothing. It fails, with
 // the action's position, where no quoting can make a value literal: inside
-// `...`, in a here-document, right after a backslash, or where the branches
-// of an {{if}} leave the quoting in different states.
+// `...`, in a here-document, right after a backslash, or after an {{if}}
+// whose branches leave the quoting in different states.
 func QuoteForShell(t *template.Template) error {
 	for _, tt := range t.Templates() {
 		if tt != t && tt.Tree != nil {
