@@ -196,6 +196,7 @@ func endsInRaw(p *parse.PipeNode) bool {
 // Kinds of nested shell contexts on shState.stack.
 const (
 	shSingle  = '\'' // '...'
+	shANSI    = 'a'  // $'...', which bash and busybox read with escapes and dash as '...'
 	shDouble  = '"'  // "..."
 	shSubst   = '$'  // $( ... ): unquoted text again, until its )
 	shParen   = '('  // ( ... ) in unquoted text, counted to find the end of $( )
@@ -281,6 +282,14 @@ func (s *shState) step(c byte) {
 			s.pop()
 		}
 		return
+	case shANSI:
+		switch c {
+		case '\\':
+			s.esc = true
+		case '\'':
+			s.pop()
+		}
+		return
 	case shComment, shMaybe:
 		if c == '\n' {
 			s.pop()
@@ -321,7 +330,11 @@ func (s *shState) step(c byte) {
 	case '\\':
 		s.esc = true
 	case '\'':
-		s.push(shSingle)
+		if prev == '$' {
+			s.push(shANSI)
+		} else {
+			s.push(shSingle)
+		}
 	case '"':
 		s.push(shDouble)
 	case '`':
@@ -431,7 +444,9 @@ func (e *placeError) Error() string { return e.where }
 
 var (
 	errInBackquotes = &placeError{"inside `...`", "write $(...) instead of `...`"}
+	errInANSI       = &placeError{"inside $'...'", "shells read $'...' differently: use '...' or \"...\""}
 	errInHeredoc    = &placeError{"in a here-document", `set it in env (V: 'ACTION') and write "$V" in the here-document`}
+	errAfterDollar  = &placeError{"right after $", `write \$ for a dollar sign, or ${VAR} with the variable in env`}
 	errAfterEscape  = &placeError{"right after a backslash", "remove the backslash"}
 	errInDelimiter  = &placeError{"in a here-document's delimiter", "use a fixed delimiter"}
 	errMaybeComment = &placeError{"after a # that begins a comment or not depending on an {{if}} before it", "put a space or quote around the #"}
@@ -446,6 +461,12 @@ func (s *shState) escaper() (string, *placeError) {
 		return "", errAfterEscape
 	}
 	switch s.top() {
+	case 0, shSubst, shParen, shDouble:
+		if s.prev == '$' {
+			return "", errAfterDollar // $'...' or $(...) would be read
+		}
+	}
+	switch s.top() {
 	case shSingle:
 		return shSingleFunc, nil
 	case shDouble:
@@ -454,6 +475,8 @@ func (s *shState) escaper() (string, *placeError) {
 		return shCommentFunc, nil
 	case shBack:
 		return "", errInBackquotes
+	case shANSI:
+		return "", errInANSI
 	case shHeredoc:
 		return "", errInHeredoc
 	case shMaybe:
@@ -486,6 +509,8 @@ func (s shState) describe() string {
 		return "inside (...)"
 	case shBack:
 		return "inside `...`"
+	case shANSI:
+		return "inside $'...'"
 	case shComment:
 		return "in a comment"
 	case shHeredoc:

@@ -57,6 +57,8 @@ func TestExpandShell(t *testing.T) {
 		{"in double quotes, safe", `printf %s "x{{.v}}y"`, `printf %s "xa by"`},
 		{"command substitution in double quotes", `echo "$(printf %s {{.v}})"`, `echo "$(printf %s 'a b')"`},
 		{"after a closed quote", `echo 'x' {{.v}}`, `echo 'x' 'a b'`},
+		{"dollar in single quotes", `echo '${{.v}}'`, `echo '$a b'`},
+		{"escaped dollar", `echo \${{.v}}`, `echo \$'a b'`},
 		{"escaped quote is not a quote", `echo \' {{.v}}`, `echo \' 'a b'`},
 		{"comment", "true # {{.nl}}\necho {{.v}}", "true # one two\necho 'a b'"},
 		{"hash inside a word is no comment", "echo x#{{.v}}", "echo x#'a b'"},
@@ -71,6 +73,7 @@ func TestExpandShell(t *testing.T) {
 		{"after a tab-stripped here-document", "cat <<-'END'\n\thi\n\tEND\necho {{.v}}", "cat <<-'END'\n\thi\n\tEND\necho 'a b'"},
 		{"here-string is no here-document", "cat <<< {{.v}}", "cat <<< 'a b'"},
 		{"subshell", "(cd / && echo {{.v}})", "(cd / && echo 'a b')"},
+		{"after ANSI-C quotes", `printf $'\'x' {{.v}}`, `printf $'\'x' 'a b'`},
 		{"branches may disagree when no value follows", `{{if eq .impl "cat"}}cat x # no grep{{else}}grep x{{end}}`, "cat x # no grep"},
 	}
 	for _, tt := range tests {
@@ -150,6 +153,9 @@ func TestQuoteForShellErrors(t *testing.T) {
 		{"backquotes", "echo `echo {{.v}}`", "{{.v}} is inside `...`"},
 		{"here-document body", "cat <<EOF\n{{.v}}\nEOF", "{{.v}} is in a here-document"},
 		{"here-document delimiter", "cat <<{{.v}}\nx\n", "{{.v}} is in a here-document's delimiter"},
+		{"ANSI-C quotes", `echo $'\t{{.v}}'`, "{{.v}} is inside $'...', where a param value cannot be quoted: shells read $'...' differently"},
+		{"after a dollar", `echo ${{.v}}`, "{{.v}} is right after $, where a param value cannot be quoted"},
+		{"after a dollar in double quotes", `echo "${{.v}}"`, "{{.v}} is right after $"},
 		{"after a backslash", `echo \{{.v}}`, `{{.v}} is right after a backslash`},
 		{"after a backslash in double quotes", `echo "\{{.v}}"`, `{{.v}} is right after a backslash`},
 		{"branches open different quotes", `echo {{if .v}}'{{end}}x {{.v}}`, "{{.v}} is after {{if .v}}...{{end}}, whose branches leave the shell in different quoting states (inside '...', bare text)"},
