@@ -89,10 +89,17 @@ func TestExpandShell(t *testing.T) {
 	}
 }
 
-// TestExpandShellRuns runs expanded commands with /bin/sh: a value,
+// TestExpandShellRuns runs expanded commands with /bin/sh, and with bash
+// and busybox sh (as in Alpine images) where they are installed: a value,
 // wherever it stands, arrives as its exact text, and what it says is never
 // run.
 func TestExpandShellRuns(t *testing.T) {
+	shells := [][]string{{"/bin/sh", "-c"}}
+	for _, sh := range [][]string{{"bash", "-c"}, {"busybox", "sh", "-c"}} {
+		if _, err := exec.LookPath(sh[0]); err == nil {
+			shells = append(shells, sh)
+		}
+	}
 	values := []struct{ name, v string }{
 		{"substitution", "$(touch pwned)"},
 		{"backquotes", "`touch pwned`"},
@@ -103,6 +110,7 @@ func TestExpandShellRuns(t *testing.T) {
 		{"spaces", "  a  b  "},
 		{"empty", ""},
 		{"backslashes", `\\ \n \`},
+		{"escaped quote", `\'; touch pwned; '`},
 		{"glob", "*"},
 		{"variable", "$HOME ${PATH}"},
 		{"non-ASCII", "héllo wörld"},
@@ -114,34 +122,36 @@ func TestExpandShellRuns(t *testing.T) {
 		{"inside a word", `printf '%s|' x{{.v}}y`},
 		{"command substitution", `printf '%s|' "$(printf '%s|' {{.v}})"`},
 	}
-	for _, c := range commands {
-		for _, v := range values {
-			t.Run(c.name+"/"+v.name, func(t *testing.T) {
-				dir := t.TempDir()
-				script, err := ExpandShell(c.tmpl, map[string]string{"v": v.v})
-				if err != nil {
-					t.Fatal(err)
-				}
-				cmd := exec.Command("/bin/sh", "-c", script)
-				cmd.Dir = dir
-				out, err := cmd.Output()
-				if err != nil {
-					t.Fatalf("%s: %v", script, err)
-				}
-				want := v.v + "|"
-				switch c.name {
-				case "inside a word":
-					want = "x" + v.v + "y|"
-				case "command substitution":
-					want = v.v + "||"
-				}
-				if string(out) != want {
-					t.Errorf("%s printed %q, want %q", script, out, want)
-				}
-				if _, err := os.Stat(filepath.Join(dir, "pwned")); err == nil {
-					t.Errorf("%s ran the value's command", script)
-				}
-			})
+	for _, sh := range shells {
+		for _, c := range commands {
+			for _, v := range values {
+				t.Run(sh[0]+"/"+c.name+"/"+v.name, func(t *testing.T) {
+					dir := t.TempDir()
+					script, err := ExpandShell(c.tmpl, map[string]string{"v": v.v})
+					if err != nil {
+						t.Fatal(err)
+					}
+					cmd := exec.Command(sh[0], append(sh[1:], script)...)
+					cmd.Dir = dir
+					out, err := cmd.Output()
+					if err != nil {
+						t.Fatalf("%s: %v", script, err)
+					}
+					want := v.v + "|"
+					switch c.name {
+					case "inside a word":
+						want = "x" + v.v + "y|"
+					case "command substitution":
+						want = v.v + "||"
+					}
+					if string(out) != want {
+						t.Errorf("%s printed %q, want %q", script, out, want)
+					}
+					if _, err := os.Stat(filepath.Join(dir, "pwned")); err == nil {
+						t.Errorf("%s ran the value's command", script)
+					}
+				})
+			}
 		}
 	}
 }
