@@ -212,7 +212,7 @@ func build(data []byte, results []result, opts Options) (*benchrig.Run, error) {
 		run.Labels[k] = v
 	}
 	index := map[string]int{} // case ID -> trials so far
-	subNS := map[string]bool{}
+	rounded := map[string]bool{}
 	for seq, res := range results {
 		c := caseOf(res, varying)
 		n, ok := index[c.ID]
@@ -226,14 +226,14 @@ func build(data []byte, results []result, opts Options) (*benchrig.Run, error) {
 			metrics[benchrig.GoBenchUnitPrefix+written(v)] = writtenValue(v)
 		}
 		wall := math.Round(res.wall)
-		if wall != res.wall && res.wall < 1000 && !subNS[c.ID] {
-			subNS[c.ID] = true
+		if wall != res.wall {
+			rounded[c.ID] = true
 		}
 		run.Trials = append(run.Trials, benchrig.Trial{CaseID: c.ID, Seq: seq, Index: n, Node: benchrig.GoBenchNode,
-			Outcome: benchrig.OutcomeOK,
+			Outcome:     benchrig.OutcomeOK,
 			Measurement: benchrig.Measurement{Wall: time.Duration(wall), Source: benchrig.GoBenchSource, Metrics: metrics}})
 	}
-	for id := range subNS {
+	for id := range rounded {
 		run.Notes[id] = "times per op are rounded to whole nanoseconds in the statistics; the exact values are in the trials' metrics (" + benchrig.GoBenchUnitPrefix + "ns/op)"
 	}
 	// The benchmarks of a package are not alternatives of each other:
