@@ -28,7 +28,6 @@ func gobenchFixture(t *testing.T, name string) string {
 	return string(data)
 }
 
-
 // stable replaces what changes with every import (the run ID, made of
 // the time, and the time itself) in output meant for a golden file.
 func stable(c *cli, s string) string {
