@@ -72,11 +72,11 @@ func TestBenchstatName(t *testing.T) {
 		want   string
 	}{
 		{"no params", "quickstart", nil, "quickstart"},
-		{"params as key=value", "grep-impl", []benchrig.KV{{"impl", "gnu"}, {"threads", "2"}}, "grep-impl/impl=gnu/threads=2"},
-		{"spaces", "adhoc", []benchrig.KV{{"command", "gzip -1 <data"}}, "adhoc/command=gzip_-1_<data"},
-		{"slash and equals in a value", "s", []benchrig.KV{{"data", "/tmp/a=b"}}, "s/data=_tmp_a_b"},
-		{"empty value", "s", []benchrig.KV{{"x", ""}}, "s/x=_"},
-		{"control characters", "s\tx", []benchrig.KV{{"k", "a\nb"}}, "s_x/k=a_b"},
+		{"params as key=value", "grep-impl", []benchrig.KV{{Name: "impl", Value: "gnu"}, {Name: "threads", Value: "2"}}, "grep-impl/impl=gnu/threads=2"},
+		{"spaces", "adhoc", []benchrig.KV{{Name: "command", Value: "gzip -1 <data"}}, "adhoc/command=gzip_-1_<data"},
+		{"slash and equals in a value", "s", []benchrig.KV{{Name: "data", Value: "/tmp/a=b"}}, "s/data=_tmp_a_b"},
+		{"empty value", "s", []benchrig.KV{{Name: "x", Value: ""}}, "s/x=_"},
+		{"control characters", "s\tx", []benchrig.KV{{Name: "k", Value: "a\nb"}}, "s_x/k=a_b"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := benchstatName(tc.spec, benchrig.Case{Params: tc.params}); got != tc.want {
