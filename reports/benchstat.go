@@ -145,8 +145,12 @@ func importedName(c benchrig.Case, base []benchfmt.Config) (string, []benchfmt.C
 		v, _ := c.Get(k) // the param holds the whole value, commas and all
 		i := slices.IndexFunc(config, func(x benchfmt.Config) bool { return x.Key == k })
 		if i < 0 {
-			config = append(config, benchfmt.Config{Key: k, File: true})
-			i = len(config) - 1
+			// pkg goes before cpu, where go test writes it.
+			i = len(config)
+			if cpu := slices.IndexFunc(config, func(x benchfmt.Config) bool { return x.Key == "cpu" }); k == "pkg" && cpu >= 0 {
+				i = cpu
+			}
+			config = slices.Insert(config, i, benchfmt.Config{Key: k, File: true})
 		}
 		config[i].Value = []byte(oneLine(v))
 	}
@@ -154,7 +158,7 @@ func importedName(c benchrig.Case, base []benchfmt.Config) (string, []benchfmt.C
 }
 
 // importedValues are an imported trial's iteration count and values as
-// read: ns/op first, then the other units in order.
+// read.
 func importedValues(t benchrig.Trial) (int, []benchfmt.Value) {
 	iters := 1
 	if n, ok := t.Metrics[benchrig.GoBenchIterations]; ok && n >= 1 {
@@ -166,12 +170,23 @@ func importedValues(t benchrig.Trial) (int, []benchfmt.Value) {
 			units = append(units, unit)
 		}
 	}
-	slices.SortFunc(units, func(a, b string) int {
-		if (a == "ns/op") != (b == "ns/op") {
-			if a == "ns/op" {
-				return -1
-			}
+	// In go test's order: ns/op, MB/s, custom units by name, B/op, allocs/op.
+	rank := func(u string) int {
+		switch u {
+		case "ns/op":
+			return 0
+		case "MB/s":
 			return 1
+		case "B/op":
+			return 3
+		case "allocs/op":
+			return 4
+		}
+		return 2
+	}
+	slices.SortFunc(units, func(a, b string) int {
+		if ra, rb := rank(a), rank(b); ra != rb {
+			return ra - rb
 		}
 		return strings.Compare(a, b)
 	})
