@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"golang.org/x/perf/benchfmt"
 )
 
 // runStdin is cli.run with stdin.
@@ -130,5 +132,39 @@ func TestImportGobenchBadInput(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(c.dir, "store.db")); err == nil {
 		t.Error("bad input created a store: nothing may be stored")
+	}
+}
+
+// TestRunBenchstat: run --benchstat writes a measured run in Go benchmark
+// format, one result per measured successful trial (warmups left out),
+// which benchfmt reads back.
+func TestRunBenchstat(t *testing.T) {
+	c := newCLI(t)
+	out := filepath.Join(c.dir, "run.txt")
+	code, _, stderr := c.run(context.Background(), "run", "-q", "-c", "true", "--name", "no op", "--repeat", "3", "--warmup", "1", "--benchstat", out)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd := benchfmt.NewReader(bytes.NewReader(data), out)
+	n := 0
+	for rd.Scan() {
+		res, ok := rd.Result().(*benchfmt.Result)
+		if !ok {
+			t.Fatalf("not a result: %v\n%s", rd.Result(), data)
+		}
+		if res.Name.String() != "adhoc/command=no_op" || res.Iters != 1 {
+			t.Errorf("result %s %d, want adhoc/command=no_op 1\n%s", res.Name, res.Iters, data)
+		}
+		if v, ok := res.Value("sec/op"); !ok || v <= 0 {
+			t.Errorf("sec/op %v %v", v, ok)
+		}
+		n++
+	}
+	if n != 3 {
+		t.Errorf("%d results, want 3 (measured trials, no warmup)\n%s", n, data)
 	}
 }
