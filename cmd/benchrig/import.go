@@ -49,12 +49,12 @@ become its labels (goos, goarch and cpu are shown as its machine), beside --labe
 
 Bad input (empty, no benchmark lines, a malformed benchmark line, a line without ns/op) is
 refused naming the file and line, exit 2, and nothing is stored.`,
-		Example: `  go test -run '^$' -bench . -count 10 ./... > old.txt
-  (change the code)
-  go test -run '^$' -bench . -count 10 ./... | benchrig import gobench --label branch=new
+		Example: `  go test -run '^$' -bench . -count 10 ./pkg > old.txt
   benchrig import gobench old.txt --label branch=main
-  benchrig runs compare latest~1 latest
-  benchrig runs show latest --benchstat new.txt   # and back: benchstat old.txt new.txt`,
+  (change the code)
+  go test -run '^$' -bench . -count 10 ./pkg | benchrig import gobench --label branch=new
+  benchrig runs compare latest~1 latest           # old vs new, as benchstat old.txt new.txt
+  benchrig runs show latest --benchstat new.txt   # and back, for benchstat itself`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: wrap(func(cmd *cobra.Command, args []string) error {
 			file := "-"
