@@ -35,10 +35,13 @@ import (
 	"github.com/benchrig/benchrig"
 )
 
-// MaxInput is the most input Read accepts: go test output of a large
-// package with -count 20 is a few MiB; a limit keeps a wrong file
-// (/dev/zero) from exhausting memory.
-const MaxInput = 64 << 20
+// MaxInput is the most input Read accepts: go test output of a package
+// with 200 benchmarks at -count 10 is about 200 KiB (some 100 bytes a
+// result line); a limit keeps a wrong file (/dev/zero) from exhausting
+// memory. An import holds every trial until it is printed: 8 MiB of
+// results (133,000 lines) peaked at 330 MB and took 41 s to store on a
+// 2-core VM (2026-12-05), 16 MiB at 670 MB.
+const MaxInput = 8 << 20
 
 // DefaultName is the spec name of an import without --name and without a
 // single pkg line.
@@ -54,6 +57,9 @@ type Options struct {
 	Name string
 	// Labels are the user's labels; they win over config lines.
 	Labels map[string]string
+	// MaxCases refuses input with more distinct benchmarks (0: no cap),
+	// as a spec's matrix is capped.
+	MaxCases int
 }
 
 func (o Options) display() string {
@@ -216,6 +222,10 @@ func build(data []byte, results []result, opts Options) (*benchrig.Run, error) {
 	for seq, res := range results {
 		c := caseOf(res, varying)
 		n, ok := index[c.ID]
+		if !ok && opts.MaxCases > 0 && len(run.Cases) == opts.MaxCases {
+			return nil, &benchrig.Error{Code: benchrig.EInvalid, File: opts.display(), Line: res.line,
+				Msg: fmt.Sprintf("more than %d distinct benchmarks (--max-cases raises the cap)", opts.MaxCases)}
+		}
 		if !ok {
 			c.Index = len(run.Cases)
 			run.Cases = append(run.Cases, c)

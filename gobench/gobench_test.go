@@ -191,9 +191,20 @@ func TestUnitsNormalised(t *testing.T) {
 	}
 }
 
+func TestMaxCases(t *testing.T) {
+	in := "BenchmarkA 1 5 ns/op\nBenchmarkB 1 5 ns/op\nBenchmarkA 1 6 ns/op\nBenchmarkC 1 5 ns/op\n"
+	if _, err := Parse([]byte(in), Options{File: "in.txt", MaxCases: 3}); err != nil {
+		t.Errorf("3 benchmarks under a cap of 3: %v", err)
+	}
+	_, err := Parse([]byte(in), Options{File: "in.txt", MaxCases: 2})
+	if err == nil || err.Error() != "in.txt:4: more than 2 distinct benchmarks (--max-cases raises the cap)" || benchrig.ErrorCode(err) != benchrig.EInvalid {
+		t.Errorf("err = %v, want the cap named at line 4", err)
+	}
+}
+
 func TestReadLimit(t *testing.T) {
 	_, err := Read(zeros{}, Options{File: "/dev/zero"})
-	if err == nil || !strings.Contains(err.Error(), "/dev/zero: larger than 64 MiB") || benchrig.ErrorCode(err) != benchrig.EInvalid {
+	if err == nil || !strings.Contains(err.Error(), "/dev/zero: larger than 8 MiB") || benchrig.ErrorCode(err) != benchrig.EInvalid {
 		t.Errorf("err = %v, want the size limit", err)
 	}
 	_, err = Read(failing{}, Options{})

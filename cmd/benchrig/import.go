@@ -13,6 +13,7 @@ import (
 
 	"github.com/benchrig/benchrig"
 	"github.com/benchrig/benchrig/gobench"
+	"github.com/benchrig/benchrig/spec"
 	"github.com/benchrig/benchrig/sqlite"
 )
 
@@ -24,6 +25,8 @@ type importOptions struct {
 	csv    string
 	md     string
 	bench  string
+	// maxCases caps the distinct benchmarks, as run's --max-cases.
+	maxCases int
 }
 
 func newImportCommand(d *deps) *cobra.Command {
@@ -61,6 +64,9 @@ refused naming the file and line, exit 2, and nothing is stored.`,
 			if len(args) == 1 {
 				file = args[0]
 			}
+			if opts.maxCases < 1 {
+				return usageError{fmt.Errorf("--max-cases must be at least 1, got %d", opts.maxCases)}
+			}
 			if cmd.Flags().Changed("name") && opts.name == "" {
 				return usageError{fmt.Errorf("--name must not be empty")}
 			}
@@ -75,6 +81,7 @@ refused naming the file and line, exit 2, and nothing is stored.`,
 	f.StringVar(&opts.csv, "csv", "", "also write one row per trial as CSV to `FILE`")
 	f.StringVar(&opts.md, "md", "", "also write the summary as Markdown to `FILE`")
 	f.StringVar(&opts.bench, "benchstat", "", "also write the trials back in Go benchmark format to `FILE`")
+	f.IntVar(&opts.maxCases, "max-cases", spec.DefaultMaxCases, "refuse input of more than `N` distinct benchmarks")
 	cmd.AddCommand(gb)
 	return cmd
 }
@@ -93,7 +100,7 @@ func runImportGobench(ctx context.Context, d *deps, opts importOptions, file str
 		return err
 	}
 	defer in.Close()
-	run, err := gobench.Read(in, gobench.Options{File: from, Name: opts.name, Labels: labels})
+	run, err := gobench.Read(in, gobench.Options{File: from, Name: opts.name, Labels: labels, MaxCases: opts.maxCases})
 	if err != nil {
 		return err
 	}
