@@ -135,13 +135,25 @@ func nameField(s string, part bool) string {
 // config that varied within the input ("Encode-8@pkg=example.com/b"),
 // which replaces base's values for those keys.
 func importedName(c benchrig.Case, base []benchfmt.Config) (string, []benchfmt.Config) {
-	name, at, ok := strings.Cut(c.ID, "@")
-	if !ok {
+	// The config follows the last '@', and each of its keys is a param
+	// with that value; a name may hold '@' itself (Fetch/v@1-8).
+	i := strings.LastIndexByte(c.ID, '@')
+	if i < 0 {
 		return c.ID, base
 	}
+	name, at := c.ID[:i], c.ID[i+1:]
+	var keys []string
+	for rest := at; rest != ""; {
+		k, _, ok := strings.Cut(rest, "=")
+		v, has := c.Get(k)
+		if !ok || !has || !strings.HasPrefix(rest, k+"="+v) {
+			return c.ID, base
+		}
+		keys = append(keys, k)
+		rest = strings.TrimPrefix(rest[len(k+"="+v):], ",")
+	}
 	config := slices.Clone(base)
-	for _, kv := range strings.Split(at, ",") {
-		k, _, _ := strings.Cut(kv, "=")
+	for _, k := range keys {
 		v, _ := c.Get(k) // the param holds the whole value, commas and all
 		i := slices.IndexFunc(config, func(x benchfmt.Config) bool { return x.Key == k })
 		if i < 0 {
