@@ -150,6 +150,9 @@ func copyResult(rec *benchfmt.Result, line int) (result, error) {
 			return res, fmt.Errorf("unit %s twice on one line: which value is meant?", unit)
 		}
 		seen[unit] = true
+		if math.IsNaN(v.Value) || math.IsInf(v.Value, 0) {
+			return res, fmt.Errorf("%v %s is not a finite number", writtenValue(v), unit)
+		}
 		res.values = append(res.values, v)
 		if v.Unit == "sec/op" {
 			if !math.IsNaN(res.wall) {

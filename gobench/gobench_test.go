@@ -157,6 +157,8 @@ func TestBadInput(t *testing.T) {
 		{"unit twice", "BenchmarkA 100 5 ns/op 3 B/op 4 B/op\n", "in.txt:1: unit B/op twice on one line"},
 		{"two times", "BenchmarkA 100 5 ns/op 0.000000005 sec/op\n", "in.txt:1: two times per op on one line"},
 		{"negative time", "BenchmarkA 100 -5 ns/op\n", "in.txt:1: time per op -5 ns out of range"},
+		{"not a number", "BenchmarkA 100 5 ns/op NaN B/op\n", "in.txt:1: NaN B/op is not a finite number"},
+		{"infinite", "BenchmarkA 100 +Inf ns/op\n", "in.txt:1: +Inf ns/op is not a finite number"},
 		{"zero iterations", "BenchmarkA 0 5 ns/op\n", "in.txt:1: iteration count 0"},
 		{"huge time", "BenchmarkA 1 1e300 ns/op\n", "in.txt:1: time per op 1e+300 ns out of range"},
 		{"line too long", "BenchmarkA 1 5 ns/op\n" + strings.Repeat("x", 70000) + "\n", "in.txt: a line longer than 64 KiB"},
