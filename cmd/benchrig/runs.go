@@ -139,6 +139,7 @@ had never stopped. Refused (exit 2) when the spec file changed since the run sta
 	resume.Flags().StringVar(&opts.json, "json", "", "write the results as JSON to `FILE`")
 	resume.Flags().StringVar(&opts.csv, "csv", "", "write one row per trial as CSV to `FILE`")
 	resume.Flags().StringVar(&opts.md, "md", "", "write the summary as Markdown to `FILE`")
+	resume.Flags().StringVar(&opts.bench, "benchstat", "", "write the trials in Go benchmark format to `FILE`")
 	cmd.AddCommand(list, show, compare, events, resume)
 	return cmd
 }
@@ -360,7 +361,7 @@ func runRunsEvents(ctx context.Context, d *deps, opts runsOptions, ref string) e
 }
 
 func runRunsResume(ctx context.Context, d *deps, opts runsOptions, ref string) error {
-	if err := checkWritable(storePath(d, opts.store), opts.json, opts.csv, opts.md); err != nil {
+	if err := checkWritable(storePath(d, opts.store), opts.json, opts.csv, opts.md, opts.bench); err != nil {
 		return err
 	}
 	db, err := openStore(ctx, d, opts.store)
@@ -382,5 +383,5 @@ func runRunsResume(ctx context.Context, d *deps, opts runsOptions, ref string) e
 	}
 	run, err := h.Wait()
 	prog.finish()
-	return printRun(d, run, err, db.Path(), opts.json, opts.csv, opts.md, "")
+	return printRun(d, run, err, db.Path(), opts.json, opts.csv, opts.md, opts.bench)
 }
