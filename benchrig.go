@@ -809,7 +809,18 @@ type Fingerprint struct {
 	Executor    string `json:"executor"`
 }
 
-// String is a short one-line summary.
+// String is a short one-line summary. A run imported from go test output
+// knows only what its config lines said (goos, goarch, cpu).
 func (f Fingerprint) String() string {
+	if f.Executor == GoBenchExecutor {
+		s := "go test -bench output"
+		if f.OS != "" || f.Arch != "" {
+			s += ", " + f.OS + "/" + f.Arch
+		}
+		if f.CPUModel != "" {
+			s += ", " + f.CPUModel
+		}
+		return s
+	}
 	return fmt.Sprintf("%s %s/%s %s, %d x %s, %.1f GiB", f.Hostname, f.OS, f.Arch, f.Kernel, f.CPUs, f.CPUModel, float64(f.MemoryBytes)/(1<<30))
 }
