@@ -319,7 +319,10 @@ func TestBimodalFalseAlarms(t *testing.T) {
 		{"two modes", func(i int) float64 { return 1 + 0.3*float64(i%2) + 0.02*rng.NormFloat64() }, 950, 1000},
 	}
 	for _, sh := range shapes {
-		for _, n := range []int{10, 20, 50, 200} {
+		for _, n := range []int{5, 7, 9, 10, 20, 50, 200} {
+			if sh.name == "two modes" && n < BimodalMinN {
+				continue // alternating modes of 5..9 split nearly even: not outliers, by design
+			}
 			const reps = 1000
 			hits := 0
 			xs := make([]float64, n)
@@ -393,5 +396,35 @@ func TestMinPAndTrialsToTell(t *testing.T) {
 	}
 	if got := TrialsToTell(); got != 4 {
 		t.Errorf("TrialsToTell() = %d, want 4 (C(8,4) = 70: p >= 0.029)", got)
+	}
+}
+
+// TestBimodalSmall covers the few-trial rule: a tight second group of at
+// least 2 samples, each of them an outlier of the whole sample, is a mode;
+// the same samples are then not outliers.
+func TestBimodalSmall(t *testing.T) {
+	tests := []struct {
+		name     string
+		xs       []float64
+		bimodal  bool
+		nLow     int
+		outliers int
+	}{
+		{"3 at 27.5 ms and 2 at 36 ms", []float64{0.0275, 0.0361, 0.0276, 0.0274, 0.0360}, true, 3, 0},
+		{"2 fast and 5 slow", []float64{0.010, 0.020, 0.0201, 0.0101, 0.0199, 0.0202, 0.0200}, true, 2, 0},
+		{"one stray of 5 is an outlier", []float64{0.0275, 0.0276, 0.0274, 0.0275, 0.0360}, false, 0, 1},
+		{"two strays far apart are outliers", []float64{0.0275, 0.0276, 0.0274, 0.0360, 0.0500}, false, 0, 2},
+		{"2 and 2 of 4: too few to tell", []float64{0.0275, 0.0276, 0.0360, 0.0361}, false, 0, 0},
+		{"a wide second group is not a mode", []float64{0.0275, 0.0276, 0.0274, 0.0340, 0.0380}, false, 0, 2},
+		{"evenly spread", []float64{1, 2, 3, 4, 5, 6}, false, 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := Summarize(tt.xs)
+			if st.Bimodal != tt.bimodal || st.BimodalNLow != tt.nLow || len(st.Outliers) != tt.outliers {
+				t.Errorf("Bimodal=%v nLow=%d outliers=%v (low %v high %v), want %v, %d, %d outliers",
+					st.Bimodal, st.BimodalNLow, st.Outliers, st.BimodalLow, st.BimodalHigh, tt.bimodal, tt.nLow, tt.outliers)
+			}
+		})
 	}
 }
