@@ -1,7 +1,8 @@
 // Package stats owns benchrig's statistics: summaries of samples (median,
 // its distribution-free confidence interval, MAD, outliers, bimodality),
 // the comparison of two samples (ratio of medians with a bootstrap CI,
-// Mann-Whitney U) and the adaptive-repeat criterion (RelHalfWidth). It is
+// Mann-Whitney U, the smallest change it could detect), the geometric
+// mean of several comparisons' ratios and the adaptive-repeat criterion (RelHalfWidth). It is
 // a leaf: the standard library only, so that the runner can stop a case
 // on its CI without depending on reports, and reports can turn the same
 // figures into warnings and tables.
@@ -207,7 +208,42 @@ type Comparison struct {
 	P       float64
 	PMethod string
 
+	// MDE is the smallest relative change of the median this comparison
+	// could have detected (0.04: about ±4%), with 80% power at Alpha; see
+	// DetectableChange. NaN with insufficient data, or when the sample
+	// sizes cannot reach p < Alpha at all (TooFew).
+	MDE float64
+
 	Verdict string
+}
+
+// Power is the probability with which a change of Comparison.MDE would
+// have been detected.
+const Power = 0.80
+
+// zAlpha and zPower are the standard normal quantiles of 1-Alpha/2 and of
+// Power.
+const (
+	zAlpha = 1.959963984540054
+	zPower = 0.8416212335729143
+)
+
+// DetectableChange is the minimum detectable effect of a comparison whose
+// 95% ratio CI is lo..hi: the relative change of the median that would be
+// found with 80% power at Alpha. The CI's half-width in log space is
+// zAlpha standard errors of the log ratio; a true change is detected with
+// probability Power when it lies zAlpha+zPower standard errors from 1, so
+// MDE = exp((zAlpha+zPower) * (ln hi - ln lo) / (2 zAlpha)) - 1. It uses
+// the observed spread and sample sizes of both sides (through the
+// bootstrap CI), as a power analysis of the same run would; for tiny
+// samples the bootstrap interval is narrow and the figure optimistic.
+// NaN when the CI is not defined or not positive.
+func DetectableChange(lo, hi float64) float64 {
+	if !(lo > 0) || !(hi >= lo) || math.IsInf(hi, 0) {
+		return math.NaN()
+	}
+	se := (math.Log(hi) - math.Log(lo)) / (2 * zAlpha)
+	return math.Exp((zAlpha+zPower)*se) - 1
 }
 
 // Compare compares other against baseline (both wall times in seconds).
@@ -215,7 +251,7 @@ type Comparison struct {
 // 1, NoDifference otherwise, and Insufficient when either side has fewer
 // than 2 samples or the baseline median is not positive.
 func Compare(baseline, other []float64) Comparison {
-	c := Comparison{NBaseline: len(baseline), NCase: len(other), Ratio: math.NaN(), CILow: math.NaN(), CIHigh: math.NaN(), U: math.NaN(), P: math.NaN(), Verdict: Insufficient}
+	c := Comparison{NBaseline: len(baseline), NCase: len(other), Ratio: math.NaN(), CILow: math.NaN(), CIHigh: math.NaN(), U: math.NaN(), P: math.NaN(), MDE: math.NaN(), Verdict: Insufficient}
 	if len(baseline) == 0 || len(other) == 0 {
 		return c
 	}
@@ -232,6 +268,9 @@ func Compare(baseline, other []float64) Comparison {
 	c.Verdict = NoDifference
 	if c.P >= Alpha && MinP(len(baseline), len(other)) >= Alpha {
 		c.Verdict = TooFew
+	}
+	if MinP(len(baseline), len(other)) < Alpha {
+		c.MDE = DetectableChange(c.CILow, c.CIHigh)
 	}
 	if c.P < Alpha {
 		switch {
@@ -267,8 +306,22 @@ func TrialsToTell() int {
 // bootstrapRatioCI resamples both sides independently and returns the 2.5%
 // and 97.5% percentiles of median(other*)/median(baseline*).
 func bootstrapRatioCI(baseline, other []float64) (lo, hi float64) {
-	// A fixed seed: the same samples always give the same interval.
-	rng := rand.New(rand.NewPCG(0x62656e6368726967, 0x7265706f727473))
+	ratios := slices.DeleteFunc(bootstrapRatios(baseline, other, 0), math.IsNaN)
+	if len(ratios) == 0 {
+		return math.NaN(), math.NaN()
+	}
+	slices.Sort(ratios)
+	return quantile(ratios, 0.025), quantile(ratios, 0.975)
+}
+
+// bootstrapRatios returns BootstrapResamples draws of
+// median(other*)/median(baseline*), in draw order; a draw whose baseline
+// median is not positive is NaN (only possible with non-positive times).
+// Each stream is its own sequence of draws, so that the bootstraps of
+// several pairs are independent.
+func bootstrapRatios(baseline, other []float64, stream uint64) []float64 {
+	// A fixed seed: the same samples always give the same draws.
+	rng := rand.New(rand.NewPCG(0x62656e6368726967, 0x7265706f727473+stream))
 	sb, so := sorted(baseline), sorted(other)
 	cb, co := make([]int, len(sb)), make([]int, len(so))
 	ratios := make([]float64, 0, BootstrapResamples)
@@ -276,17 +329,84 @@ func bootstrapRatioCI(baseline, other []float64) (lo, hi float64) {
 		den := resampleMedian(rng, sb, cb)
 		num := resampleMedian(rng, so, co)
 		if den <= 0 {
-			// Only possible with non-positive times; such a resample
-			// has no ratio. Skipping it keeps the interval finite.
+			ratios = append(ratios, math.NaN())
 			continue
 		}
 		ratios = append(ratios, num/den)
 	}
-	if len(ratios) == 0 {
-		return math.NaN(), math.NaN()
+	return ratios
+}
+
+// Pair is two samples of a comparison: Other against Baseline.
+type Pair struct{ Baseline, Other []float64 }
+
+// GeoMean summarises several comparisons by the geometric mean of their
+// time ratios, as benchstat's geomean row does.
+type GeoMean struct {
+	N     int     // comparisons with a ratio, over which the mean is taken
+	Ratio float64 // exp(mean(ln ratio)); NaN when N == 0
+	// CILow..CIHigh is a 95% percentile bootstrap interval: draw b of
+	// every pair's bootstrap (independent resamples of each side, as in
+	// Compare) gives one geometric mean; the interval is their 2.5% and
+	// 97.5% percentiles. NaN when any pair has fewer than 2 samples on
+	// a side (no bootstrap for it).
+	CILow, CIHigh float64
+}
+
+// GeoMeanRatio is the geometric mean of median(Other)/median(Baseline) over
+// the pairs whose ratio is defined (both sides non-empty, baseline median
+// positive, ratio positive).
+func GeoMeanRatio(pairs []Pair) GeoMean {
+	g := GeoMean{Ratio: math.NaN(), CILow: math.NaN(), CIHigh: math.NaN()}
+	var logs []float64
+	var draws [][]float64
+	withCI := true
+	for _, p := range pairs {
+		if len(p.Baseline) == 0 || len(p.Other) == 0 {
+			continue
+		}
+		mb, mo := Median(p.Baseline), Median(p.Other)
+		if !(mb > 0) || !(mo > 0) {
+			continue
+		}
+		logs = append(logs, math.Log(mo/mb))
+		if len(p.Baseline) < 2 || len(p.Other) < 2 {
+			withCI = false
+			continue
+		}
+		draws = append(draws, bootstrapRatios(p.Baseline, p.Other, uint64(len(draws))))
 	}
-	slices.Sort(ratios)
-	return quantile(ratios, 0.025), quantile(ratios, 0.975)
+	g.N = len(logs)
+	if g.N == 0 {
+		return g
+	}
+	sum := 0.0
+	for _, l := range logs {
+		sum += l
+	}
+	g.Ratio = math.Exp(sum / float64(g.N))
+	if !withCI {
+		return g
+	}
+	means := make([]float64, 0, BootstrapResamples)
+	for b := range BootstrapResamples {
+		sum, ok := 0.0, true
+		for _, d := range draws {
+			if !(d[b] > 0) {
+				ok = false
+				break
+			}
+			sum += math.Log(d[b])
+		}
+		if ok {
+			means = append(means, math.Exp(sum/float64(len(draws))))
+		}
+	}
+	if len(means) > 0 {
+		slices.Sort(means)
+		g.CILow, g.CIHigh = quantile(means, 0.025), quantile(means, 0.975)
+	}
+	return g
 }
 
 // resampleMedian draws len(s) values of sorted s with replacement and

@@ -1,6 +1,7 @@
 package stats
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -246,7 +247,8 @@ func TestCompare(t *testing.T) {
 			if !(c.CILow <= c.Ratio && c.Ratio <= c.CIHigh) {
 				t.Errorf("ratio %v outside its CI %v..%v", c.Ratio, c.CILow, c.CIHigh)
 			}
-			if again := Compare(tt.baseline, tt.other); again != c {
+			// Printed, so that NaN fields (MDE of too few) compare equal.
+			if again := Compare(tt.baseline, tt.other); fmt.Sprintf("%+v", again) != fmt.Sprintf("%+v", c) {
 				t.Errorf("not deterministic: %+v then %+v", c, again)
 			}
 		})
@@ -427,4 +429,89 @@ func TestBimodalSmall(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestDetectableChange(t *testing.T) {
+	tests := []struct {
+		name   string
+		lo, hi float64
+		want   float64
+	}{
+		{"±5% CI", 0.95, 1.05, math.Exp((zAlpha+zPower)*math.Log(1.05/0.95)/(2*zAlpha)) - 1},
+		{"a point", 1, 1, 0},
+		{"no CI", math.NaN(), math.NaN(), math.NaN()},
+		{"non-positive low end", 0, 2, math.NaN()},
+		{"inverted", 2, 1, math.NaN()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := DetectableChange(tt.lo, tt.hi)
+			if math.IsNaN(tt.want) != math.IsNaN(got) || (!math.IsNaN(got) && !near(got, tt.want, 1e-12)) {
+				t.Errorf("DetectableChange(%v, %v) = %v, want %v", tt.lo, tt.hi, got, tt.want)
+			}
+		})
+	}
+	if got := DetectableChange(0.95, 1.05); got < 0.07 || got > 0.08 {
+		t.Errorf("±5%% CI: MDE %v, want about 7.4%%", got)
+	}
+}
+
+// TestDetectableChangePower checks the MDE's promise: a real change of
+// the size a run reports as detectable is found about 80% of the time by
+// runs of the same size and spread.
+func TestDetectableChangePower(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	draw := func(n int, m float64) []float64 {
+		xs := make([]float64, n)
+		for i := range xs {
+			xs[i] = m * (1 + 0.05*rng.NormFloat64())
+		}
+		return xs
+	}
+	const n, reps = 20, 200
+	var mdes []float64
+	for range 50 {
+		mdes = append(mdes, Compare(draw(n, 1), draw(n, 1)).MDE)
+	}
+	mde := Median(mdes)
+	found := 0
+	for range reps {
+		if c := Compare(draw(n, 1), draw(n, 1+mde)); c.Verdict == Slower {
+			found++
+		}
+	}
+	t.Logf("n=%d, CV 5%%: MDE %.1f%%, a change of that size found %d/%d times", n, 100*mde, found, reps)
+	if found < reps*6/10 || found > reps*97/100 {
+		t.Errorf("a change of the MDE (%.1f%%) was found %d/%d times, want about 80%%", 100*mde, found, reps)
+	}
+}
+
+func TestGeoMeanRatio(t *testing.T) {
+	t.Run("ratios 2 and 1/2", func(t *testing.T) {
+		g := GeoMeanRatio([]Pair{
+			{Baseline: []float64{1, 1.01, 0.99, 1.02, 0.98}, Other: []float64{2, 2.02, 1.98, 2.04, 1.96}},
+			{Baseline: []float64{4, 4.04, 3.96, 4.08, 3.92}, Other: []float64{2, 2.02, 1.98, 2.04, 1.96}},
+		})
+		if g.N != 2 || !near(g.Ratio, 1, 1e-12) || !(g.CILow < 1 && 1 < g.CIHigh) || g.CIHigh/g.CILow > 1.1 {
+			t.Errorf("%+v", g)
+		}
+	})
+	t.Run("a pair of single samples has a ratio but no CI", func(t *testing.T) {
+		g := GeoMeanRatio([]Pair{{Baseline: []float64{1, 1.1}, Other: []float64{3, 3.3}}, {Baseline: []float64{1}, Other: []float64{3}}})
+		if g.N != 2 || !near(g.Ratio, 3, 1e-9) || !math.IsNaN(g.CILow) {
+			t.Errorf("%+v", g)
+		}
+	})
+	t.Run("pairs without a ratio are left out", func(t *testing.T) {
+		g := GeoMeanRatio([]Pair{{Baseline: nil, Other: []float64{1}}, {Baseline: []float64{0, 0}, Other: []float64{1, 1}}})
+		if g.N != 0 || !math.IsNaN(g.Ratio) {
+			t.Errorf("%+v", g)
+		}
+	})
+	t.Run("deterministic", func(t *testing.T) {
+		p := []Pair{{Baseline: []float64{1, 1.2, 0.9}, Other: []float64{2, 2.5, 1.8}}, {Baseline: []float64{1, 1.2, 0.9}, Other: []float64{2, 2.5, 1.8}}}
+		if a, b := GeoMeanRatio(p), GeoMeanRatio(p); a != b {
+			t.Errorf("%+v then %+v", a, b)
+		}
+	})
 }
