@@ -40,6 +40,8 @@ type (
 		Baseline      string               `json:"baseline"`
 		Cases         []jsonCase           `json:"cases"`
 		Comparisons   []jsonComparison     `json:"comparisons"`
+		GeoMean       *jsonGeoMean         `json:"geomean,omitempty"`
+		WarningGroups []jsonWarningGroup   `json:"warning_groups"`
 		Scaling       []jsonScaling        `json:"scaling,omitempty"`
 		Notes         map[string]string    `json:"notes"`
 		Nodes         []benchrig.NodeFacts `json:"nodes,omitempty"`
@@ -97,24 +99,46 @@ type (
 		Metrics     map[string]*float64 `json:"metrics"`
 	}
 	jsonStats struct {
-		N            int       `json:"n"`
-		MedianS      float64   `json:"median_s"`
-		MeanS        float64   `json:"mean_s"`
-		StddevS      float64   `json:"stddev_s"`
-		MinS         float64   `json:"min_s"`
-		MaxS         float64   `json:"max_s"`
-		MADS         float64   `json:"mad_s"`
-		MADScaledS   float64   `json:"mad_scaled_s"`
-		CV           float64   `json:"cv"`
-		CI95LowS     float64   `json:"ci95_low_s"`
-		CI95HighS    float64   `json:"ci95_high_s"`
-		CIMethod     string    `json:"ci_method"`
-		CI95Coverage float64   `json:"ci95_coverage"`
-		Outliers     []int     `json:"outliers"`
-		Measured     int       `json:"measured"`
-		Failed       int       `json:"failed"`
-		Warmups      int       `json:"warmups"`
-		Samples      []float64 `json:"samples_s"`
+		N            int        `json:"n"`
+		MedianS      float64    `json:"median_s"`
+		MeanS        float64    `json:"mean_s"`
+		StddevS      float64    `json:"stddev_s"`
+		MinS         float64    `json:"min_s"`
+		MaxS         float64    `json:"max_s"`
+		MADS         float64    `json:"mad_s"`
+		MADScaledS   float64    `json:"mad_scaled_s"`
+		CV           float64    `json:"cv"`
+		CI95LowS     float64    `json:"ci95_low_s"`
+		CI95HighS    float64    `json:"ci95_high_s"`
+		CIMethod     string     `json:"ci_method"`
+		CI95Coverage float64    `json:"ci95_coverage"`
+		Outliers     []int      `json:"outliers"`
+		Measured     int        `json:"measured"`
+		Failed       int        `json:"failed"`
+		Warmups      int        `json:"warmups"`
+		Samples      []float64  `json:"samples_s"`
+		UserMedianS  *float64   `json:"user_median_s"`
+		SysMedianS   *float64   `json:"sys_median_s"`
+		MaxRSSMedian *float64   `json:"max_rss_median_bytes"`
+		Bimodal      *jsonModes `json:"bimodal,omitempty"`
+	}
+	jsonModes struct {
+		LowMedianS  float64 `json:"low_median_s"`
+		NLow        int     `json:"n_low"`
+		HighMedianS float64 `json:"high_median_s"`
+		NHigh       int     `json:"n_high"`
+	}
+	jsonGeoMean struct {
+		N        int      `json:"n"`
+		Ratio    *float64 `json:"ratio"`
+		CI95Low  *float64 `json:"ci95_low"`
+		CI95High *float64 `json:"ci95_high"`
+	}
+	jsonWarningGroup struct {
+		Code    string   `json:"code"`
+		Cases   []string `json:"cases"`
+		Details []string `json:"details"`
+		Action  string   `json:"action"`
 	}
 	jsonThroughput struct {
 		Unit         string   `json:"unit"`
@@ -136,6 +160,7 @@ type (
 		U         *float64 `json:"u"`
 		PValue    *float64 `json:"p_value"`
 		PMethod   string   `json:"p_method"`
+		MDE       *float64 `json:"mde"`
 		Verdict   string   `json:"verdict"`
 		PerUnit   bool     `json:"per_unit,omitempty"`
 	}
@@ -232,8 +257,13 @@ func WriteJSON(w io.Writer, r *Report) error {
 		doc.Comparisons = append(doc.Comparisons, jsonComparison{
 			Case: c.Case, Baseline: c.Baseline, NCase: c.NCase, NBaseline: c.NBaseline,
 			Ratio: num(c.Ratio), CI95Low: num(c.CILow), CI95High: num(c.CIHigh), CIMethod: bootstrapMethod,
-			U: num(c.U), PValue: num(c.P), PMethod: c.PMethod, Verdict: c.Verdict, PerUnit: c.PerUnit,
+			U: num(c.U), PValue: num(c.P), PMethod: c.PMethod, MDE: num(c.MDE), Verdict: c.Verdict, PerUnit: c.PerUnit,
 		})
+	}
+	doc.GeoMean = jsonGeoMeanOf(r.GeoMean)
+	doc.WarningGroups = []jsonWarningGroup{}
+	for _, g := range GroupWarnings(r) {
+		doc.WarningGroups = append(doc.WarningGroups, jsonWarningGroup{Code: g.Code, Cases: g.Cases, Details: g.Details, Action: g.Action})
 	}
 	for _, s := range r.Scaling {
 		js := jsonScaling{Param: s.Param}
@@ -313,11 +343,22 @@ func jsonCaseOf(r *Report, c *CaseReport) jsonCase {
 			MADS: s.MAD, MADScaledS: s.MADScaled, CV: s.CV,
 			CI95LowS: s.CILow, CI95HighS: s.CIHigh, CIMethod: s.CIMethod, CI95Coverage: s.CICoverage,
 			Outliers: c.OutlierSeqs(), Measured: c.Measured, Failed: c.Failed, Warmups: c.Warmups,
-			Samples: c.Samples,
+			Samples:     c.Samples,
+			UserMedianS: num(c.Resources.User), SysMedianS: num(c.Resources.Sys), MaxRSSMedian: num(c.Resources.MaxRSS),
+		}
+		if s.Bimodal {
+			jc.Stats.Bimodal = &jsonModes{LowMedianS: s.BimodalLow, NLow: s.BimodalNLow, HighMedianS: s.BimodalHigh, NHigh: s.N - s.BimodalNLow}
 		}
 	}
 	jc.Throughput, jc.ByteRate = jsonThroughputOf(c.Throughput), jsonThroughputOf(c.ByteRate)
 	return jc
+}
+
+func jsonGeoMeanOf(g *stats.GeoMean) *jsonGeoMean {
+	if g == nil {
+		return nil
+	}
+	return &jsonGeoMean{N: g.N, Ratio: num(g.Ratio), CI95Low: num(g.CILow), CI95High: num(g.CIHigh)}
 }
 
 func jsonThroughputOf(tp *Throughput) *jsonThroughput {
@@ -595,11 +636,60 @@ func describe(c Comparison, subject, than string) string {
 	case stats.Slower:
 		return fmt.Sprintf("%s is %sx slower than %s (95%% CI %s-%sx, %s)", subject, formatRatio(c.Ratio), than, formatRatio(c.CILow), formatRatio(c.CIHigh), formatP(c.P))
 	}
-	return fmt.Sprintf("%s: no significant difference from %s (time ratio %s, 95%% CI %s-%s, %s)", subject, than, formatRatio(c.Ratio), formatRatio(c.CILow), formatRatio(c.CIHigh), formatP(c.P))
+	return fmt.Sprintf("%s: no significant difference from %s (time ratio %s, 95%% CI %s-%s, %s)%s", subject, than, formatRatio(c.Ratio), formatRatio(c.CILow), formatRatio(c.CIHigh), formatP(c.P), mdeText(c.MDE))
 }
 
-// WriteText writes the terminal view: a table of the cases with their
-// warnings indented under them, the comparisons in words, then scaling.
+// mdeText says what a comparison without a verdict could have found:
+// "; this run could detect changes of about ±4.2% or more".
+func mdeText(mde float64) string {
+	if math.IsNaN(mde) {
+		return ""
+	}
+	return "; this run could detect changes of about ±" + pct(mde) + " or more"
+}
+
+// geoMeanText renders a geometric mean of time ratios with its CI:
+// "1.52 (95% CI 1.41-1.63)", or "(no CI: ...)" when it has none.
+func geoMeanText(g *stats.GeoMean) string {
+	if math.IsNaN(g.CILow) {
+		return formatRatio(g.Ratio) + " (no CI: a case has fewer than 2 trials)"
+	}
+	return fmt.Sprintf("%s (95%% CI %s-%s)", formatRatio(g.Ratio), formatRatio(g.CILow), formatRatio(g.CIHigh))
+}
+
+// maxGroupCases is how many cases a warning group names before "and N
+// more": the JSON export has them all.
+const maxGroupCases = 6
+
+// groupCases renders the cases of a warning group with their figures:
+// "2 cases: a (CV 15%), b (CV 12%)".
+func groupCases(g WarningGroup, label func(string) string) string {
+	var parts []string
+	for i, id := range g.Cases {
+		if i == maxGroupCases {
+			parts = append(parts, fmt.Sprintf("and %d more", len(g.Cases)-i))
+			break
+		}
+		p := label(id)
+		if p == "" {
+			p = id
+		}
+		if g.Details[i] != "" {
+			p += " (" + g.Details[i] + ")"
+		}
+		parts = append(parts, p)
+	}
+	n := "1 case"
+	if len(g.Cases) != 1 {
+		n = fmt.Sprintf("%d cases", len(g.Cases))
+	}
+	return n + ": " + strings.Join(parts, ", ")
+}
+
+// WriteText writes the terminal view: a table of the cases (wall time,
+// CPU time and peak memory), the comparisons in words with their
+// geometric mean, scaling, then the warnings grouped by kind, each once
+// with the cases it affects and what to do.
 func WriteText(w io.Writer, r *Report) error {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "run %s  %s  %s\n", r.RunID, r.SpecName, r.Status)
@@ -634,7 +724,7 @@ func WriteText(w io.Writer, r *Report) error {
 	}
 	// AlignRight suits the numbers; padding the case column to one width
 	// keeps it left-aligned.
-	fmt.Fprintf(tw, "%-*s\tn\tmedian\t95%% CI\tmin\tmax\t±MAD\t", caseW, "case")
+	fmt.Fprintf(tw, "%-*s\tn\tmedian\t95%% CI\tmin\tmax\t±MAD\tuser\tsys\tpeak mem\t", caseW, "case")
 	if hasTP {
 		fmt.Fprint(tw, "throughput\t")
 	}
@@ -655,7 +745,11 @@ func WriteText(w io.Writer, r *Report) error {
 				ci += " (range)"
 			}
 		}
-		fmt.Fprintf(tw, "%-*s\t%s\t%s\t%s\t%s\t%s\t%s\t", caseW, label(c.Case.ID), n, med, ci, mn, mx, md)
+		user, sys, mem := "-", "-", "-"
+		if s.N > 0 {
+			user, sys, mem = formatSeconds(c.Resources.User), formatSeconds(c.Resources.Sys), formatBytes(c.Resources.MaxRSS)
+		}
+		fmt.Fprintf(tw, "%-*s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t", caseW, label(c.Case.ID), n, med, ci, mn, mx, md, user, sys, mem)
 		if hasTP {
 			fmt.Fprintf(tw, "%s\t", throughputCell(&c))
 		}
@@ -674,11 +768,8 @@ func WriteText(w io.Writer, r *Report) error {
 		if c.Skipped != "" {
 			fmt.Fprintf(&b, "    - skipped: %s\n", c.Skipped)
 		}
-		for _, w := range c.Warnings {
-			fmt.Fprintf(&b, "    ! %s: %s\n", w.Code, w.Message)
-		}
 	}
-	b.WriteString("(n: successful/measured trials; CI: 95% of the median; ±MAD: scaled median absolute deviation")
+	b.WriteString("(n: successful/measured trials; CI: 95% of the median; ±MAD: scaled median absolute deviation; user, sys, peak mem: medians per trial, - if not measured")
 	if hasCeil {
 		b.WriteString("; of ceiling: median rate over the ceiling case's")
 	}
@@ -692,6 +783,13 @@ func WriteText(w io.Writer, r *Report) error {
 				line += " [per unit of work: the two do different amounts per trial]"
 			}
 			b.WriteString(line + "\n")
+		}
+		if g := r.GeoMean; g != nil {
+			against := "the baseline"
+			if len(distinctBaselines(r)) > 1 {
+				against = "their baselines"
+			}
+			fmt.Fprintf(&b, "geomean of %d time ratios against %s: %s\n", g.N, against, geoMeanText(g))
 		}
 	}
 	for _, s := range r.Scaling {
@@ -713,6 +811,12 @@ func WriteText(w io.Writer, r *Report) error {
 			if g.Knee != nil {
 				fmt.Fprintf(&b, "  %s\n", kneeText(s.Param, g.Knee))
 			}
+		}
+	}
+	if groups := GroupWarnings(r); len(groups) > 0 {
+		b.WriteString("\nwarnings (each case's in the JSON export):\n")
+		for _, g := range groups {
+			fmt.Fprintf(&b, "  %s on %s\n    what to do: %s\n", g.Code, groupCases(g, label), g.Action)
 		}
 	}
 	if _, err := w.Write(b.Bytes()); err != nil {

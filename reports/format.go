@@ -116,3 +116,18 @@ func formatFloat(f float64) string {
 	}
 	return strconv.FormatFloat(f, 'g', -1, 64)
 }
+
+// formatBytes renders an amount of memory in decimal (SI) units: "1.80 MB",
+// "16.5 MB"; "-" when not measured (NaN).
+func formatBytes(b float64) string {
+	if math.IsNaN(b) || math.IsInf(b, 0) {
+		return "-"
+	}
+	prefixes := []string{"B", "kB", "MB", "GB", "TB"}
+	i := 0
+	for b >= 1000 && i < len(prefixes)-1 {
+		b /= 1000
+		i++
+	}
+	return sig3(b) + " " + prefixes[i]
+}
