@@ -399,7 +399,8 @@ func paramNames(r *Report) []string {
 }
 
 // WriteCSV writes one row per trial, warmups and failed trials included,
-// with a header row. Each param is its own column, "param.<name>".
+// with a header row. Each param is its own column, "param.<name>"; the
+// last, case_warnings, is the codes of the case's warnings.
 func WriteCSV(w io.Writer, r *Report) error {
 	names := paramNames(r)
 	cw := csv.NewWriter(w)
@@ -408,11 +409,15 @@ func WriteCSV(w io.Writer, r *Report) error {
 		header = append(header, "param."+n)
 	}
 	header = append(header, "seq", "index", "warmup", "failed", "node", "wall_s", "user_s", "sys_s",
-		"max_rss_bytes", "exit_code", "stdout_bytes", "stderr_bytes", "error", "source", "outcome", "attempt", "reason")
+		"max_rss_bytes", "exit_code", "stdout_bytes", "stderr_bytes", "error", "source", "outcome", "attempt", "reason", "case_warnings")
 	if err := cw.Write(header); err != nil {
 		return fmt.Errorf("write csv report: %w", err)
 	}
 	for _, c := range r.Cases {
+		var codes []string
+		for _, w := range c.Warnings {
+			codes = append(codes, w.Code)
+		}
 		for _, t := range c.Trials {
 			row := []string{r.RunID, c.Case.ID}
 			for _, n := range names {
@@ -424,7 +429,7 @@ func WriteCSV(w io.Writer, r *Report) error {
 				formatFloat(t.Wall.Seconds()), formatFloat(t.User.Seconds()), formatFloat(t.Sys.Seconds()),
 				strconv.FormatInt(t.MaxRSS, 10), strconv.Itoa(t.ExitCode),
 				strconv.FormatInt(t.StdoutBytes, 10), strconv.FormatInt(t.StderrBytes, 10),
-				t.Error, t.Source, t.Result().String(), strconv.Itoa(t.Attempt), t.Reason)
+				t.Error, t.Source, t.Result().String(), strconv.Itoa(t.Attempt), t.Reason, strings.Join(codes, " "))
 			if err := cw.Write(row); err != nil {
 				return fmt.Errorf("write csv report: %w", err)
 			}
@@ -516,21 +521,17 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		}
 		fmt.Fprintf(&b, " %s |\n", strings.Join(codes, ", "))
 	}
-	warned := false
+	var skipped []string
 	for _, c := range r.Cases {
 		if c.Skipped != "" {
-			if !warned {
-				b.WriteString("\nWarnings:\n\n")
-				warned = true
-			}
-			fmt.Fprintf(&b, "- `%s` skipped: %s\n", mdEscape(c.Case.ID), mdEscape(c.Skipped))
+			skipped = append(skipped, fmt.Sprintf("- `%s` skipped: %s\n", mdEscape(c.Case.ID), mdEscape(c.Skipped)))
 		}
-		for _, w := range c.Warnings {
-			if !warned {
-				b.WriteString("\nWarnings:\n\n")
-				warned = true
-			}
-			fmt.Fprintf(&b, "- `%s` %s: %s\n", mdEscape(c.Case.ID), w.Code, mdEscape(w.Message))
+	}
+	if groups := GroupWarnings(r); len(groups) > 0 || len(skipped) > 0 {
+		b.WriteString("\nWarnings (each case's in the JSON export):\n\n")
+		b.WriteString(strings.Join(skipped, ""))
+		for _, g := range groups {
+			fmt.Fprintf(&b, "- %s on %s. What to do: %s\n", g.Code, mdEscape(groupCases(g, func(id string) string { return "`" + id + "`" })), mdEscape(g.Action))
 		}
 	}
 
@@ -541,10 +542,14 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 			fmt.Fprintf(&b, "\n## Compared with `%s`\n\n", mdEscape(r.BaselineID))
 		}
 		b.WriteString("Ratio is median time over the baseline's (< 1 is faster); its 95% CI is a bootstrap percentile interval, p is a two-sided Mann-Whitney U test.\n\n")
-		b.WriteString("| case | baseline | ratio | 95% CI | p | verdict |\n|---|---|--:|--:|--:|---|\n")
+		b.WriteString("| case | baseline | ratio | 95% CI | p | verdict | detectable |\n|---|---|--:|--:|--:|---|--:|\n")
 		for _, c := range r.Comparisons {
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", mdEscape(c.Case), mdEscape(c.Baseline), formatRatio(c.Ratio), ratioCI(c), pCell(c.P), c.Verdict)
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", mdEscape(c.Case), mdEscape(c.Baseline), formatRatio(c.Ratio), ratioCI(c), pCell(c.P), c.Verdict, mdeCell(c.MDE))
 		}
+		if g := r.GeoMean; g != nil {
+			fmt.Fprintf(&b, "| geomean (%d) | | %s | %s | | | |\n", g.N, formatRatio(g.Ratio), geoMeanCI(g))
+		}
+		b.WriteString("\nDetectable: the smallest change of the median this run could have detected (80% power at p < 0.05).\n")
 	}
 
 	for _, s := range r.Scaling {
@@ -599,6 +604,20 @@ func ratioCI(c Comparison) string {
 		return "-"
 	}
 	return formatRatio(c.CILow) + "-" + formatRatio(c.CIHigh)
+}
+
+func mdeCell(mde float64) string {
+	if math.IsNaN(mde) {
+		return "-"
+	}
+	return "±" + pct(mde)
+}
+
+func geoMeanCI(g *stats.GeoMean) string {
+	if math.IsNaN(g.CILow) {
+		return "none"
+	}
+	return formatRatio(g.CILow) + "-" + formatRatio(g.CIHigh)
 }
 
 func pCell(p float64) string {
@@ -911,16 +930,19 @@ func WriteRunComparison(w io.Writer, c *RunComparison) error {
 	for _, d := range c.Cases {
 		caseW = max(caseW, utf8.RuneCountInString(d.CaseID))
 	}
-	fmt.Fprintf(tw, "%-*s\tmedian A\tmedian B\tB/A\t95%% CI\tp\t  verdict\n", caseW, "case")
+	fmt.Fprintf(tw, "%-*s\tmedian A\tmedian B\tB/A\t95%% CI\tp\tdetectable\t  verdict\n", caseW, "case")
 	for _, d := range c.Cases {
 		cmp := d.Comparison
-		fmt.Fprintf(tw, "%-*s\t%s\t%s\t%s\t%s\t%s\t  %s\n", caseW, d.CaseID, formatSeconds(d.MedianA), formatSeconds(d.MedianB),
-			formatRatio(cmp.Ratio), ratioCI(cmp), pCell(cmp.P), cmp.Verdict)
+		fmt.Fprintf(tw, "%-*s\t%s\t%s\t%s\t%s\t%s\t%s\t  %s\n", caseW, d.CaseID, formatSeconds(d.MedianA), formatSeconds(d.MedianB),
+			formatRatio(cmp.Ratio), ratioCI(cmp), pCell(cmp.P), mdeCell(cmp.MDE), cmp.Verdict)
+	}
+	if g := c.GeoMean; g != nil {
+		fmt.Fprintf(tw, "%-*s\t\t\t%s\t%s\t\t\t  geometric mean of %d ratios\n", caseW, "geomean", formatRatio(g.Ratio), geoMeanCI(g), g.N)
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("write run comparison: %w", err)
 	}
-	b.WriteString("(B/A: ratio of median times, < 1 means B is faster; CI: bootstrap 95%; p: Mann-Whitney U, two-sided)\n")
+	b.WriteString("(B/A: ratio of median times, < 1 means B is faster; CI: bootstrap 95%; p: Mann-Whitney U, two-sided; detectable: the smallest change this comparison could have detected, 80% power)\n")
 	if len(c.OnlyA) > 0 {
 		fmt.Fprintf(&b, "only in A: %s\n", strings.Join(c.OnlyA, " "))
 	}
@@ -967,4 +989,117 @@ func writeNodes(b *bytes.Buffer, r *Report) {
 		}
 		b.WriteString("\n")
 	}
+}
+
+// The JSON document of a run comparison (SCHEMA.md, "runs compare").
+type (
+	jsonRunComparison struct {
+		SchemaVersion int             `json:"schema_version"`
+		A             jsonRunRef      `json:"a"`
+		B             jsonRunRef      `json:"b"`
+		Cases         []jsonCaseDelta `json:"cases"`
+		GeoMean       *jsonGeoMean    `json:"geomean,omitempty"`
+		OnlyA         []string        `json:"only_a"`
+		OnlyB         []string        `json:"only_b"`
+		Warnings      []Warning       `json:"warnings"`
+	}
+	jsonRunRef struct {
+		RunID       string               `json:"run_id"`
+		Spec        string               `json:"spec"`
+		SpecHash    string               `json:"spec_hash"`
+		Started     *string              `json:"started"`
+		Fingerprint benchrig.Fingerprint `json:"fingerprint"`
+	}
+	jsonCaseDelta struct {
+		Case     string   `json:"case"`
+		NA       int      `json:"n_a"`
+		NB       int      `json:"n_b"`
+		MedianA  *float64 `json:"median_a_s"`
+		MedianB  *float64 `json:"median_b_s"`
+		Ratio    *float64 `json:"ratio"`
+		CI95Low  *float64 `json:"ci95_low"`
+		CI95High *float64 `json:"ci95_high"`
+		CIMethod string   `json:"ci_method"`
+		U        *float64 `json:"u"`
+		PValue   *float64 `json:"p_value"`
+		PMethod  string   `json:"p_method"`
+		MDE      *float64 `json:"mde"`
+		Verdict  string   `json:"verdict"`
+	}
+)
+
+func jsonRunRefOf(r RunRef) jsonRunRef {
+	return jsonRunRef{RunID: r.ID, Spec: r.SpecName, SpecHash: r.SpecHash, Started: timeString(r.Started), Fingerprint: r.Fingerprint}
+}
+
+// WriteRunComparisonJSON writes the comparison of two runs as the JSON
+// document described in SCHEMA.md.
+func WriteRunComparisonJSON(w io.Writer, c *RunComparison) error {
+	doc := jsonRunComparison{
+		SchemaVersion: SchemaVersion, A: jsonRunRefOf(c.A), B: jsonRunRefOf(c.B), Cases: []jsonCaseDelta{},
+		GeoMean: jsonGeoMeanOf(c.GeoMean), OnlyA: c.OnlyA, OnlyB: c.OnlyB, Warnings: c.Warnings,
+	}
+	if doc.OnlyA == nil {
+		doc.OnlyA = []string{}
+	}
+	if doc.OnlyB == nil {
+		doc.OnlyB = []string{}
+	}
+	if doc.Warnings == nil {
+		doc.Warnings = []Warning{}
+	}
+	for _, d := range c.Cases {
+		cm := d.Comparison
+		doc.Cases = append(doc.Cases, jsonCaseDelta{
+			Case: d.CaseID, NA: cm.NBaseline, NB: cm.NCase, MedianA: num(d.MedianA), MedianB: num(d.MedianB),
+			Ratio: num(cm.Ratio), CI95Low: num(cm.CILow), CI95High: num(cm.CIHigh), CIMethod: bootstrapMethod,
+			U: num(cm.U), PValue: num(cm.P), PMethod: cm.PMethod, MDE: num(cm.MDE), Verdict: cm.Verdict,
+		})
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(doc); err != nil {
+		return fmt.Errorf("write json run comparison: %w", err)
+	}
+	return nil
+}
+
+// WriteRunComparisonMarkdown writes the comparison of two runs as a
+// Markdown table.
+func WriteRunComparisonMarkdown(w io.Writer, c *RunComparison) error {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "# %s: run B against run A\n\n", mdEscape(c.B.SpecName))
+	for _, x := range []struct {
+		label string
+		r     RunRef
+	}{{"A", c.A}, {"B", c.B}} {
+		fmt.Fprintf(&b, "- %s: run `%s`", x.label, x.r.ID)
+		if !x.r.Started.IsZero() {
+			fmt.Fprintf(&b, ", started %s", x.r.Started.Format(time.RFC3339))
+		}
+		fmt.Fprintf(&b, ", on %s\n", mdEscape(x.r.Fingerprint.String()))
+	}
+	for _, w := range c.Warnings {
+		fmt.Fprintf(&b, "- warning %s: %s\n", w.Code, mdEscape(w.Message))
+	}
+	b.WriteString("\n| case | median A | median B | B/A | 95% CI | p | detectable | verdict |\n|---|--:|--:|--:|--:|--:|--:|---|\n")
+	for _, d := range c.Cases {
+		cm := d.Comparison
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", mdEscape(d.CaseID), formatSeconds(d.MedianA), formatSeconds(d.MedianB),
+			formatRatio(cm.Ratio), ratioCI(cm), pCell(cm.P), mdeCell(cm.MDE), cm.Verdict)
+	}
+	if g := c.GeoMean; g != nil {
+		fmt.Fprintf(&b, "| geomean (%d) | | | %s | %s | | | |\n", g.N, formatRatio(g.Ratio), geoMeanCI(g))
+	}
+	b.WriteString("\nB/A: ratio of median times, < 1 means B is faster; CI: bootstrap 95%; p: Mann-Whitney U, two-sided; detectable: the smallest change this comparison could have detected (80% power).\n")
+	if len(c.OnlyA) > 0 {
+		fmt.Fprintf(&b, "\nOnly in A: %s\n", mdEscape(strings.Join(c.OnlyA, " ")))
+	}
+	if len(c.OnlyB) > 0 {
+		fmt.Fprintf(&b, "\nOnly in B: %s\n", mdEscape(strings.Join(c.OnlyB, " ")))
+	}
+	if _, err := w.Write(b.Bytes()); err != nil {
+		return fmt.Errorf("write markdown run comparison: %w", err)
+	}
+	return nil
 }
