@@ -175,9 +175,12 @@ type (
 	}
 	jsonKnee struct {
 		Found       bool     `json:"found"`
+		Determined  bool     `json:"determined"`
 		Value       float64  `json:"value"`
 		Next        *float64 `json:"next"`
 		Gain        *float64 `json:"gain"`
+		GainLow     *float64 `json:"gain_ci95_low"`
+		GainHigh    *float64 `json:"gain_ci95_high"`
 		Threshold   float64  `json:"threshold"`
 		Bound       string   `json:"bound"`
 		Reason      string   `json:"reason"`
@@ -273,8 +276,9 @@ func WriteJSON(w io.Writer, r *Report) error {
 				jg.Points = append(jg.Points, jsonScalingPoint{Case: p.CaseID, Value: p.Value, MedianS: num(p.Median), Rate: num(p.Rate), Speedup: num(p.Speedup), Efficiency: num(p.Efficiency)})
 			}
 			if k := g.Knee; k != nil {
-				jk := &jsonKnee{Found: k.Found, Value: k.Value, Gain: num(k.Gain), Threshold: KneeGain, Bound: k.Bound, Reason: k.Reason}
-				if k.Found {
+				jk := &jsonKnee{Found: k.Found, Determined: k.Determined, Value: k.Value, Gain: num(k.Gain), GainLow: num(k.GainLow), GainHigh: num(k.GainHigh),
+					Threshold: KneeGain, Bound: k.Bound, Reason: k.Reason}
+				if k.Found && k.Determined {
 					jk.Next, jk.CPUBusy, jk.Cores = num(k.Next), num(k.CPUBusy), k.Cores
 					jk.ReadRate, jk.ReadCap, jk.FileSeconds = num(k.ReadRate), num(k.ReadCap), num(k.FileTime)
 				}
@@ -592,11 +596,14 @@ func distinctBaselines(r *Report) map[string]bool {
 // kneeText puts a knee into words: "knee at jobs=2: going to 3 gained 3%
 // (< 10%); cpu-bound: cores saturated: 1.96 of 2 cores busy".
 func kneeText(param string, k *Knee) string {
-	if !k.Found {
+	switch {
+	case !k.Determined:
+		return "knee " + k.Reason
+	case !k.Found:
 		return "no knee: " + k.Reason
 	}
-	return fmt.Sprintf("knee at %s=%s: going to %s gained %.0f%% in speedup (< %.0f%%); %s: %s",
-		param, formatFloat(k.Value), formatFloat(k.Next), 100*k.Gain, 100*KneeGain, k.Bound, k.Reason)
+	return fmt.Sprintf("knee at %s=%s: going to %s %s in speedup (95%% CI %s, under %.0f%%); %s: %s",
+		param, formatFloat(k.Value), formatFloat(k.Next), gainWords(k.Gain), gainCI(k.GainLow, k.GainHigh), 100*KneeGain, k.Bound, k.Reason)
 }
 
 func ratioCI(c Comparison) string {
