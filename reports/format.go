@@ -49,6 +49,9 @@ func formatSeconds(sec float64) string {
 	if math.IsNaN(sec) || math.IsInf(sec, 0) {
 		return "-"
 	}
+	if sec == 0 {
+		return "0 s" // not "0 ns", which claims a precision
+	}
 	scale, unit := timeUnit(sec)
 	return sig3(sec*scale) + " " + unit
 }
