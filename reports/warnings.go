@@ -99,7 +99,7 @@ type WarningGroup struct {
 
 // warningOrder is the order of the groups: what invalidates figures
 // first, then what weakens them.
-var warningOrder = []string{WFailedTrials, WFewSamples, WRangeCI, WCINotMet, WBimodal, WHighVariance, WOutliers}
+var warningOrder = []string{WFailedTrials, WFewSamples, WCINotMet, WBimodal, WHighVariance, WOutliers}
 
 // maxTrialsAdvised caps the trials an action suggests: beyond it the
 // advice is to fix the noise, not to outwait it.
@@ -110,24 +110,29 @@ const maxTrialsAdvised = 10000
 var targetRe = regexp.MustCompile(`\(target ([0-9.]+)%\)`)
 
 // GroupWarnings groups the cases' warnings by code, in warningOrder (codes
-// it does not know come last, by name), each with an action.
+// it does not know come last, by name), each with an action. range-ci
+// joins few-samples: both mean too few trials, with one fix.
 func GroupWarnings(r *Report) []WarningGroup {
 	byCode := map[string]*WarningGroup{}
 	cases := map[string][]*CaseReport{}
 	for i := range r.Cases {
 		c := &r.Cases[i]
 		for _, w := range c.Warnings {
-			g := byCode[w.Code]
+			code := w.Code
+			if code == WRangeCI {
+				code = WFewSamples // the same cause and the same fix
+			}
+			g := byCode[code]
 			if g == nil {
-				g = &WarningGroup{Code: w.Code}
-				byCode[w.Code] = g
+				g = &WarningGroup{Code: code}
+				byCode[code] = g
 			}
 			if slices.Contains(g.Cases, c.Case.ID) {
 				continue
 			}
 			g.Cases = append(g.Cases, c.Case.ID)
 			g.Details = append(g.Details, warningDetail(w, c))
-			cases[w.Code] = append(cases[w.Code], c)
+			cases[code] = append(cases[code], c)
 		}
 	}
 	codes := slices.Collect(maps.Keys(byCode))
@@ -159,8 +164,10 @@ func warningDetail(w Warning, c *CaseReport) string {
 			d += fmt.Sprintf(", %d of %d warmups", c.FailedWarmups, c.Warmups)
 		}
 		return d
-	case WFewSamples, WRangeCI:
+	case WFewSamples:
 		return fmt.Sprintf("n=%d", st.N)
+	case WRangeCI:
+		return fmt.Sprintf("n=%d, CI is the range", st.N)
 	case WHighVariance:
 		return fmt.Sprintf("CV %.1f%%", 100*st.CV)
 	case WOutliers:

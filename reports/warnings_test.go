@@ -61,7 +61,7 @@ func TestGroupWarnings(t *testing.T) {
 	for _, g := range groups {
 		got = append(got, g.Code+":"+strings.Join(g.Cases, "+"))
 	}
-	want := []string{"range-ci:impl=c", "ci-not-met:impl=a+impl=b+impl=c", "bimodal:impl=c", "high-variance:impl=c"}
+	want := []string{"few-samples:impl=c", "ci-not-met:impl=a+impl=b+impl=c", "bimodal:impl=c", "high-variance:impl=c"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("groups %v, want %v", got, want)
 	}
@@ -83,7 +83,7 @@ func TestGroupWarnings(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := txt.String()
-	for _, code := range []string{WCINotMet, WBimodal, WRangeCI} {
+	for _, code := range []string{WCINotMet, WBimodal, WFewSamples} {
 		if n := strings.Count(out, code); n != 1 {
 			t.Errorf("%s appears %d times in the text report, want once:\n%s", code, n, out)
 		}
