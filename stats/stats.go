@@ -210,8 +210,10 @@ type Comparison struct {
 
 	// MDE is the smallest relative change of the median this comparison
 	// could have detected (0.04: about ±4%), with 80% power at Alpha; see
-	// DetectableChange. NaN with insufficient data, or when the sample
-	// sizes cannot reach p < Alpha at all (TooFew).
+	// DetectableChange. With no significant difference it is at least the
+	// change observed (which was not detected). NaN with insufficient
+	// data, or when the sample sizes cannot reach p < Alpha at all
+	// (TooFew).
 	MDE float64
 
 	Verdict string
@@ -271,6 +273,12 @@ func Compare(baseline, other []float64) Comparison {
 	}
 	if MinP(len(baseline), len(other)) < Alpha {
 		c.MDE = DetectableChange(c.CILow, c.CIHigh)
+		if obs := math.Exp(math.Abs(math.Log(c.Ratio))) - 1; c.Verdict == NoDifference && obs > c.MDE {
+			// The change observed was not detected, so the run cannot
+			// detect one of that size: the bootstrap CI of few samples
+			// is narrower than the rank test's power.
+			c.MDE = obs
+		}
 	}
 	if c.P < Alpha {
 		switch {

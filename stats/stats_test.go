@@ -515,3 +515,13 @@ func TestGeoMeanRatio(t *testing.T) {
 		}
 	})
 }
+
+// TestMDEAtLeastTheUndetectedChange: with 4 trials against 4 the
+// bootstrap CI can exclude 1 while the rank test does not reach p < 0.05;
+// the change observed was not detected, so the MDE is not smaller.
+func TestMDEAtLeastTheUndetectedChange(t *testing.T) {
+	c := Compare([]float64{1.0, 1.02, 1.3, 1.01}, []float64{1.25, 1.28, 1.27, 1.0})
+	if c.Verdict != NoDifference || c.MDE < c.Ratio-1-1e-12 {
+		t.Errorf("verdict %q ratio %.3f (CI %.3f-%.3f) p %.3f: MDE %.3f, want no difference and MDE >= %.3f", c.Verdict, c.Ratio, c.CILow, c.CIHigh, c.P, c.MDE, c.Ratio-1)
+	}
+}
