@@ -271,6 +271,14 @@ func Compare(baseline, other []float64) Comparison {
 	if c.P >= Alpha && MinP(len(baseline), len(other)) >= Alpha {
 		c.Verdict = TooFew
 	}
+	if c.P < Alpha {
+		switch {
+		case c.CIHigh < 1:
+			c.Verdict = Faster
+		case c.CILow > 1:
+			c.Verdict = Slower
+		}
+	}
 	if MinP(len(baseline), len(other)) < Alpha {
 		c.MDE = DetectableChange(c.CILow, c.CIHigh)
 		if obs := math.Exp(math.Abs(math.Log(c.Ratio))) - 1; c.Verdict == NoDifference && obs > c.MDE {
@@ -278,14 +286,6 @@ func Compare(baseline, other []float64) Comparison {
 			// detect one of that size: the bootstrap CI of few samples
 			// is narrower than the rank test's power.
 			c.MDE = obs
-		}
-	}
-	if c.P < Alpha {
-		switch {
-		case c.CIHigh < 1:
-			c.Verdict = Faster
-		case c.CILow > 1:
-			c.Verdict = Slower
 		}
 	}
 	return c
