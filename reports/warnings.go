@@ -250,33 +250,49 @@ func slowestEarly(xs []float64) bool {
 	return i < max(1, len(xs)/5)
 }
 
-// ciNotMetAction computes, from the widest CI among cases, how many trials
-// per case would reach the adaptive target at the observed variance: the
-// half-width of the median's CI shrinks as 1/sqrt(n), so n*(h/target)^2.
+// ciNotMetAction computes how many trials per case would reach the
+// adaptive target at the observed variance, and the until_ci the trials
+// run reached. The count is the asymptotic one: the 95% CI of a median
+// has a half-width of about 1.96 * 1.2533 * sigma / sqrt(n) (the median's
+// standard error for normal data), with sigma the scaled MAD, robust to
+// the outliers that make a small sample's order-statistic CI as wide as
+// its range; so n = (1.96 * 1.2533 * sigma / (target * median))^2, the
+// largest over the cases. The until_ci is the widest relative half-width
+// the cases' CIs actually reached, rounded up: the runner checks that one.
 func ciNotMetAction(cases []*CaseReport) string {
-	worst, n, target := 0.0, 0, 0.0
+	worst, need, target := 0.0, 0.0, 0.0
 	for _, c := range cases {
-		if h := relHalfWidth(c.Stats); h > worst {
-			worst, n = h, c.Stats.N
-		}
 		if m := targetRe.FindStringSubmatch(c.Note); m != nil {
 			if t, err := strconv.ParseFloat(m[1], 64); err == nil && t > 0 {
 				target = max(target, t/100)
 			}
 		}
 	}
-	reach := fmt.Sprintf("until_ci: %d%%", int(math.Ceil(100*worst)))
-	if worst == 0 || n == 0 {
+	for _, c := range cases {
+		st := c.Stats
+		if h := relHalfWidth(st); h > worst {
+			worst = h
+		}
+		sigma := st.MADScaled
+		if sigma == 0 {
+			sigma = st.Stddev
+		}
+		if target > 0 && st.Median > 0 {
+			r := 1.959963984540054 * 1.2533 * sigma / (target * st.Median)
+			need = max(need, r*r, stats.MinOrderStatN)
+		}
+	}
+	if worst == 0 {
 		return "raise max or max_time so that more trials can run"
 	}
+	reach := fmt.Sprintf("until_ci: %d%%", int(math.Ceil(100*worst)))
 	if target == 0 {
 		return fmt.Sprintf("raise max or max_time, or accept the precision these trials reached (%s)", reach)
 	}
-	need := float64(n) * (worst / target) * (worst / target)
 	if need > maxTrialsAdvised {
 		return fmt.Sprintf("the %s target would need more than %d trials per case at this variance: reduce the noise, or set %s", pct(target), maxTrialsAdvised, reach)
 	}
-	return fmt.Sprintf("about %s trials per case (max: %s) would reach the %s target at this variance; or set %s", roundTrials(need), roundTrials(need), pct(target), reach)
+	return fmt.Sprintf("about %s trials per case (max: %s) would reach the %s target at this variance; or set %s, the precision these trials reached", roundTrials(need), roundTrials(need), pct(target), reach)
 }
 
 // roundTrials rounds a trial count up to 2 significant digits: 37.2 -> 38,

@@ -66,10 +66,12 @@ func TestGroupWarnings(t *testing.T) {
 		t.Fatalf("groups %v, want %v", got, want)
 	}
 	ci := groups[1]
-	// The widest CI is impl=c's range; the trials it needs follow
-	// n*(h/target)^2, and until_ci the widest half-width rounded up.
+	// The trials needed follow the noisiest case's scaled MAD (impl=a
+	// and impl=b, impl=c's modes are tight); until_ci is the widest
+	// half-width reached (impl=c's range), rounded up.
 	h := relHalfWidth(r.Cases[2].Stats)
-	need := roundTrials(5 * (h / 0.03) * (h / 0.03))
+	z := 1.959963984540054 * 1.2533 * r.Cases[0].Stats.MADScaled / (0.03 * r.Cases[0].Stats.Median)
+	need := roundTrials(z * z)
 	for _, s := range []string{"about " + need + " trials per case", "the 3% target", fmt.Sprintf("until_ci: %d%%", int(math.Ceil(100*h)))} {
 		if !strings.Contains(ci.Action, s) {
 			t.Errorf("ci-not-met action %q lacks %q", ci.Action, s)
