@@ -548,12 +548,12 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		b.WriteString("Ratio is median time over the baseline's (< 1 is faster); its 95% CI is a bootstrap percentile interval, p is a two-sided Mann-Whitney U test.\n\n")
 		b.WriteString("| case | baseline | ratio | 95% CI | p | verdict | detectable |\n|---|---|--:|--:|--:|---|--:|\n")
 		for _, c := range r.Comparisons {
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", mdEscape(c.Case), mdEscape(c.Baseline), formatRatio(c.Ratio), ratioCI(c), pCell(c.P), c.Verdict, mdeCell(c.MDE))
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", mdEscape(c.Case), mdEscape(c.Baseline), formatRatio(c.Ratio), ratioCI(c), pCell(c.P), c.Verdict, mdeCell(c.Comparison))
 		}
 		if g := r.GeoMean; g != nil {
 			fmt.Fprintf(&b, "| geomean (%d) | | %s | %s | | | |\n", g.N, formatRatio(g.Ratio), geoMeanCI(g))
 		}
-		b.WriteString("\nDetectable: the smallest change of the median this run could have detected (80% power at p < 0.05).\n")
+		b.WriteString("\nDetectable: for no significant difference, the smallest change of the median this run could have detected (80% power at p < 0.05).\n")
 	}
 
 	for _, s := range r.Scaling {
@@ -613,11 +613,13 @@ func ratioCI(c Comparison) string {
 	return formatRatio(c.CILow) + "-" + formatRatio(c.CIHigh)
 }
 
-func mdeCell(mde float64) string {
-	if math.IsNaN(mde) {
+// mdeCell is the detectable change of a comparison without a verdict
+// ("±4.2%"); "-" with one: what it found says more.
+func mdeCell(c stats.Comparison) string {
+	if math.IsNaN(c.MDE) || c.Verdict != stats.NoDifference {
 		return "-"
 	}
-	return "±" + pct(mde)
+	return "±" + pct(c.MDE)
 }
 
 func geoMeanCI(g *stats.GeoMean) string {
@@ -934,6 +936,9 @@ func WriteRunComparison(w io.Writer, c *RunComparison) error {
 	b.WriteString("\n")
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	caseW := len("case")
+	if c.GeoMean != nil {
+		caseW = len("geomean")
+	}
 	for _, d := range c.Cases {
 		caseW = max(caseW, utf8.RuneCountInString(d.CaseID))
 	}
@@ -941,7 +946,7 @@ func WriteRunComparison(w io.Writer, c *RunComparison) error {
 	for _, d := range c.Cases {
 		cmp := d.Comparison
 		fmt.Fprintf(tw, "%-*s\t%s\t%s\t%s\t%s\t%s\t%s\t  %s\n", caseW, d.CaseID, formatSeconds(d.MedianA), formatSeconds(d.MedianB),
-			formatRatio(cmp.Ratio), ratioCI(cmp), pCell(cmp.P), mdeCell(cmp.MDE), cmp.Verdict)
+			formatRatio(cmp.Ratio), ratioCI(cmp), pCell(cmp.P), mdeCell(cmp.Comparison), cmp.Verdict)
 	}
 	if g := c.GeoMean; g != nil {
 		fmt.Fprintf(tw, "%-*s\t\t\t%s\t%s\t\t\t  geometric mean of %d ratios\n", caseW, "geomean", formatRatio(g.Ratio), geoMeanCI(g), g.N)
@@ -949,7 +954,7 @@ func WriteRunComparison(w io.Writer, c *RunComparison) error {
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("write run comparison: %w", err)
 	}
-	b.WriteString("(B/A: ratio of median times, < 1 means B is faster; CI: bootstrap 95%; p: Mann-Whitney U, two-sided; detectable: the smallest change this comparison could have detected, 80% power)\n")
+	b.WriteString("(B/A: ratio of median times, < 1 means B is faster; CI: bootstrap 95%; p: Mann-Whitney U, two-sided; detectable: without a verdict, the smallest change this comparison could have detected, 80% power)\n")
 	if len(c.OnlyA) > 0 {
 		fmt.Fprintf(&b, "only in A: %s\n", strings.Join(c.OnlyA, " "))
 	}
@@ -1093,12 +1098,12 @@ func WriteRunComparisonMarkdown(w io.Writer, c *RunComparison) error {
 	for _, d := range c.Cases {
 		cm := d.Comparison
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", mdEscape(d.CaseID), formatSeconds(d.MedianA), formatSeconds(d.MedianB),
-			formatRatio(cm.Ratio), ratioCI(cm), pCell(cm.P), mdeCell(cm.MDE), cm.Verdict)
+			formatRatio(cm.Ratio), ratioCI(cm), pCell(cm.P), mdeCell(cm.Comparison), cm.Verdict)
 	}
 	if g := c.GeoMean; g != nil {
 		fmt.Fprintf(&b, "| geomean (%d) | | | %s | %s | | | |\n", g.N, formatRatio(g.Ratio), geoMeanCI(g))
 	}
-	b.WriteString("\nB/A: ratio of median times, < 1 means B is faster; CI: bootstrap 95%; p: Mann-Whitney U, two-sided; detectable: the smallest change this comparison could have detected (80% power).\n")
+	b.WriteString("\nB/A: ratio of median times, < 1 means B is faster; CI: bootstrap 95%; p: Mann-Whitney U, two-sided; detectable: without a verdict, the smallest change this comparison could have detected (80% power).\n")
 	if len(c.OnlyA) > 0 {
 		fmt.Fprintf(&b, "\nOnly in A: %s\n", mdEscape(strings.Join(c.OnlyA, " ")))
 	}

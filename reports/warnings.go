@@ -105,6 +105,10 @@ var warningOrder = []string{WFailedTrials, WFewSamples, WCINotMet, WBimodal, WHi
 // advice is to fix the noise, not to outwait it.
 const maxTrialsAdvised = 10000
 
+// maxUntilCIAdvised is the widest CI half-width worth suggesting as an
+// until_ci: a median known to ±50% says little.
+const maxUntilCIAdvised = 0.5
+
 // targetRe finds the adaptive target in the runner's ci-not-met note
 // ("... (target 2.0%)"). The note is the only place a run keeps it.
 var targetRe = regexp.MustCompile(`\(target ([0-9.]+)%\)`)
@@ -286,10 +290,16 @@ func ciNotMetAction(cases []*CaseReport) string {
 		return "raise max or max_time so that more trials can run"
 	}
 	reach := fmt.Sprintf("until_ci: %d%%", int(math.Ceil(100*worst)))
+	if worst > maxUntilCIAdvised {
+		reach = fmt.Sprintf("no until_ci is worth setting until then: these trials' CIs reach ±%s", pct(worst))
+	}
 	if target == 0 {
 		return fmt.Sprintf("raise max or max_time, or accept the precision these trials reached (%s)", reach)
 	}
 	if need > maxTrialsAdvised {
+		if worst > maxUntilCIAdvised {
+			return fmt.Sprintf("the %s target would need more than %d trials per case at this variance: reduce the noise; %s", pct(target), maxTrialsAdvised, reach)
+		}
 		return fmt.Sprintf("the %s target would need more than %d trials per case at this variance: reduce the noise, or set %s", pct(target), maxTrialsAdvised, reach)
 	}
 	return fmt.Sprintf("about %s trials per case (max: %s) would reach the %s target at this variance; or set %s, the precision these trials reached", roundTrials(need), roundTrials(need), pct(target), reach)

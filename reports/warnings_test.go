@@ -109,6 +109,8 @@ func TestWarningActions(t *testing.T) {
 			"raise max or max_time, or accept the precision these trials reached (until_ci: 11%)"},
 		{"beyond any sensible count", WCINotMet, []*CaseReport{{Stats: stats.Summarize([]float64{1, 2, 0.5, 1.5, 1.2, 0.7}), Note: "ci-not-met: (target 0.1%)"}},
 			"would need more than 10000 trials per case"},
+		{"CIs too wide to suggest an until_ci", WCINotMet, []*CaseReport{{Stats: stats.Summarize([]float64{1, 5, 0.5, 3, 1.2, 0.7}), Note: "ci-not-met: (target 1%)"}},
+			"reduce the noise; no until_ci is worth setting until then: these trials' CIs reach ±"},
 		{"slowest first", WHighVariance, []*CaseReport{{Samples: []float64{3, 1, 1.1, 0.9, 1, 1.2}}}, "the slowest trials came first: add warmups (--warmup 2)"},
 		{"noise", WHighVariance, []*CaseReport{{Samples: []float64{1, 1.3, 0.8, 1.2, 0.9, 1.1}}}, "trials vary by more than 10%: look for other load"},
 	}
