@@ -222,15 +222,16 @@ func warningAction(r *Report, code string, cases []*CaseReport) string {
 	case WBimodal:
 		return "the median may describe neither group: look for what switches between trials (a cold or warm cache, CPU or NUMA placement, a background job); warmups or a prepare: step that puts every trial in one state make the groups one"
 	case WHighVariance:
-		first := 0
+		first, warm := 0, 0
 		for _, c := range cases {
 			if slowestEarly(c.Samples) {
 				first++
+				warm = max(warm, c.Warmups)
 			}
 		}
 		s := fmt.Sprintf("trials vary by more than %.0f%%: look for other load on the machine (other processes, CPU frequency scaling, thermal throttling); the median and its CI remain valid but comparisons detect only larger changes", 100*HighCV)
 		if first > 0 {
-			s = fmt.Sprintf("in %d of these case(s) the slowest trials came first: add warmups (--warmup 2); otherwise ", first) + s
+			s = fmt.Sprintf("in %d of these case(s) the slowest trials came first: more warmups (--warmup %d); otherwise ", first, warm+2) + s
 		}
 		return s
 	case WOutliers:

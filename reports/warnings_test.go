@@ -111,7 +111,7 @@ func TestWarningActions(t *testing.T) {
 			"would need more than 10000 trials per case"},
 		{"CIs too wide to suggest an until_ci", WCINotMet, []*CaseReport{{Stats: stats.Summarize([]float64{1, 5, 0.5, 3, 1.2, 0.7}), Note: "ci-not-met: (target 1%)"}},
 			"reduce the noise; no until_ci is worth setting until then: these trials' CIs reach ±"},
-		{"slowest first", WHighVariance, []*CaseReport{{Samples: []float64{3, 1, 1.1, 0.9, 1, 1.2}}}, "the slowest trials came first: add warmups (--warmup 2)"},
+		{"slowest first", WHighVariance, []*CaseReport{{Samples: []float64{3, 1, 1.1, 0.9, 1, 1.2}, Warmups: 1}}, "the slowest trials came first: more warmups (--warmup 3)"},
 		{"noise", WHighVariance, []*CaseReport{{Samples: []float64{1, 1.3, 0.8, 1.2, 0.9, 1.1}}}, "trials vary by more than 10%: look for other load"},
 	}
 	for _, tt := range tests {
