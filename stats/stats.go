@@ -56,15 +56,17 @@ const (
 	// sample of the smaller group is an outlier of the whole sample (its
 	// modified z-score exceeds OutlierZ), and the gap exceeds
 	// BimodalSmallGapFactor times the wider group's range (a group of 2
-	// or 3 has no usable MAD): 3 trials at 27.5 ms and 2 at 36 ms are two
-	// modes, not "2 of 5 samples are outliers". Measured on 1000 samples
-	// each (TestBimodalFalseAlarms): normal, lognormal (sigma 0.3) and
-	// shifted exponential samples of 5 were called bimodal at most 0.4% of
-	// the time, of 7 and 9 never; with a factor of 5 the exponential ones
-	// were, 2% of the time at n=5.
+	// or 3 has no usable MAD): 3 trials at 27.2-28.1 ms and 2 at 35.5-36.4
+	// ms are two modes, not "2 of 5 samples are outliers". Measured on
+	// 2000 samples each: normal, lognormal (sigma 0.3) and shifted
+	// exponential samples of 5 were called bimodal at most 0.6% of the
+	// time, of 7 at most 0.1%, while 3 and 2 samples from two modes 15
+	// sigma apart were found 35% of the time (conservative, as above).
+	// Factors of 5, 7 and 10 gave 1.6%, 0.9% and 0.3% false alarms at n=5
+	// and found 69%, 44% and 23%; 10 missed the example above.
 	BimodalSmallMinN      = 5
 	BimodalSmallMinSide   = 2
-	BimodalSmallGapFactor = 10
+	BimodalSmallGapFactor = 8
 
 	// Alpha is the significance level of Compare's verdict.
 	Alpha = 0.05

@@ -413,6 +413,7 @@ func TestBimodalSmall(t *testing.T) {
 		outliers int
 	}{
 		{"3 at 27.5 ms and 2 at 36 ms", []float64{0.0275, 0.0361, 0.0276, 0.0274, 0.0360}, true, 3, 0},
+		{"3 at 27.2-28.1 ms and 2 at 35.5-36.4 ms", []float64{0.0272, 0.0364, 0.0275, 0.0281, 0.0355}, true, 3, 0},
 		{"2 fast and 5 slow", []float64{0.010, 0.020, 0.0201, 0.0101, 0.0199, 0.0202, 0.0200}, true, 2, 0},
 		{"one stray of 5 is an outlier", []float64{0.0275, 0.0276, 0.0274, 0.0275, 0.0360}, false, 0, 1},
 		{"two strays far apart are outliers", []float64{0.0275, 0.0276, 0.0274, 0.0360, 0.0500}, false, 0, 2},
