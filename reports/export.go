@@ -149,20 +149,25 @@ type (
 		RateCI95High *float64 `json:"rate_ci95_high"`
 	}
 	jsonComparison struct {
-		Case      string   `json:"case"`
-		Baseline  string   `json:"baseline"`
-		NCase     int      `json:"n_case"`
-		NBaseline int      `json:"n_baseline"`
-		Ratio     *float64 `json:"ratio"`
-		CI95Low   *float64 `json:"ci95_low"`
-		CI95High  *float64 `json:"ci95_high"`
-		CIMethod  string   `json:"ci_method"`
-		U         *float64 `json:"u"`
-		PValue    *float64 `json:"p_value"`
-		PMethod   string   `json:"p_method"`
-		MDE       *float64 `json:"mde"`
-		Verdict   string   `json:"verdict"`
-		PerUnit   bool     `json:"per_unit,omitempty"`
+		Case      string `json:"case"`
+		Baseline  string `json:"baseline"`
+		NCase     int    `json:"n_case"`
+		NBaseline int    `json:"n_baseline"`
+		jsonTest
+		PerUnit bool `json:"per_unit,omitempty"`
+	}
+	// jsonTest is the figures of a stats.Comparison, shared by a run's
+	// comparisons and a comparison of runs (its fields are inlined).
+	jsonTest struct {
+		Ratio    *float64 `json:"ratio"`
+		CI95Low  *float64 `json:"ci95_low"`
+		CI95High *float64 `json:"ci95_high"`
+		CIMethod string   `json:"ci_method"`
+		U        *float64 `json:"u"`
+		PValue   *float64 `json:"p_value"`
+		PMethod  string   `json:"p_method"`
+		MDE      *float64 `json:"mde"`
+		Verdict  string   `json:"verdict"`
 	}
 	jsonScaling struct {
 		Param  string             `json:"param"`
@@ -259,8 +264,7 @@ func WriteJSON(w io.Writer, r *Report) error {
 	for _, c := range r.Comparisons {
 		doc.Comparisons = append(doc.Comparisons, jsonComparison{
 			Case: c.Case, Baseline: c.Baseline, NCase: c.NCase, NBaseline: c.NBaseline,
-			Ratio: num(c.Ratio), CI95Low: num(c.CILow), CI95High: num(c.CIHigh), CIMethod: bootstrapMethod,
-			U: num(c.U), PValue: num(c.P), PMethod: c.PMethod, MDE: num(c.MDE), Verdict: c.Verdict, PerUnit: c.PerUnit,
+			jsonTest: jsonTestOf(c.Comparison), PerUnit: c.PerUnit,
 		})
 	}
 	doc.GeoMean = jsonGeoMeanOf(r.GeoMean)
@@ -1023,22 +1027,19 @@ type (
 		Fingerprint benchrig.Fingerprint `json:"fingerprint"`
 	}
 	jsonCaseDelta struct {
-		Case     string   `json:"case"`
-		NA       int      `json:"n_a"`
-		NB       int      `json:"n_b"`
-		MedianA  *float64 `json:"median_a_s"`
-		MedianB  *float64 `json:"median_b_s"`
-		Ratio    *float64 `json:"ratio"`
-		CI95Low  *float64 `json:"ci95_low"`
-		CI95High *float64 `json:"ci95_high"`
-		CIMethod string   `json:"ci_method"`
-		U        *float64 `json:"u"`
-		PValue   *float64 `json:"p_value"`
-		PMethod  string   `json:"p_method"`
-		MDE      *float64 `json:"mde"`
-		Verdict  string   `json:"verdict"`
+		Case    string   `json:"case"`
+		NA      int      `json:"n_a"`
+		NB      int      `json:"n_b"`
+		MedianA *float64 `json:"median_a_s"`
+		MedianB *float64 `json:"median_b_s"`
+		jsonTest
 	}
 )
+
+func jsonTestOf(c stats.Comparison) jsonTest {
+	return jsonTest{Ratio: num(c.Ratio), CI95Low: num(c.CILow), CI95High: num(c.CIHigh), CIMethod: bootstrapMethod,
+		U: num(c.U), PValue: num(c.P), PMethod: c.PMethod, MDE: num(c.MDE), Verdict: c.Verdict}
+}
 
 func jsonRunRefOf(r RunRef) jsonRunRef {
 	return jsonRunRef{RunID: r.ID, Spec: r.SpecName, SpecHash: r.SpecHash, Started: timeString(r.Started), Fingerprint: r.Fingerprint}
@@ -1064,8 +1065,7 @@ func WriteRunComparisonJSON(w io.Writer, c *RunComparison) error {
 		cm := d.Comparison
 		doc.Cases = append(doc.Cases, jsonCaseDelta{
 			Case: d.CaseID, NA: cm.NBaseline, NB: cm.NCase, MedianA: num(d.MedianA), MedianB: num(d.MedianB),
-			Ratio: num(cm.Ratio), CI95Low: num(cm.CILow), CI95High: num(cm.CIHigh), CIMethod: bootstrapMethod,
-			U: num(cm.U), PValue: num(cm.P), PMethod: cm.PMethod, MDE: num(cm.MDE), Verdict: cm.Verdict,
+			jsonTest: jsonTestOf(cm.Comparison),
 		})
 	}
 	enc := json.NewEncoder(w)
