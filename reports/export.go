@@ -379,6 +379,15 @@ func jsonThroughputOf(tp *Throughput) *jsonThroughput {
 	}
 }
 
+// resourceCells are a case's median CPU times and peak memory, "-" for
+// what was not measured.
+func resourceCells(c *CaseReport) (user, sys, mem string) {
+	if c.Stats.N == 0 {
+		return "-", "-", "-"
+	}
+	return formatSeconds(c.Resources.User), formatSeconds(c.Resources.Sys), formatBytes(c.Resources.MaxRSS)
+}
+
 // throughputCell is a case's rate, with its byte rate beside an item rate.
 func throughputCell(c *CaseReport) string {
 	if c.Throughput == nil {
@@ -481,7 +490,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	for _, c := range r.Cases {
 		hasCeil = hasCeil || c.Ceiling != nil
 	}
-	b.WriteString(" n | median | 95% CI | min | max | throughput |")
+	b.WriteString(" n | median | 95% CI | min | max | user | sys | peak mem | throughput |")
 	if hasCeil {
 		b.WriteString(" of ceiling |")
 	}
@@ -489,7 +498,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	for range max(1, len(names)) {
 		b.WriteString("---|")
 	}
-	b.WriteString("--:|--:|--:|--:|--:|--:|")
+	b.WriteString("--:|--:|--:|--:|--:|--:|--:|--:|--:|")
 	if hasCeil {
 		b.WriteString("--:|")
 	}
@@ -523,7 +532,8 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		for _, w := range c.Warnings {
 			codes = append(codes, w.Code)
 		}
-		fmt.Fprintf(&b, " %s | %s | %s | %s | %s | %s |", n, med, ci, mn, mx, tp)
+		user, sys, mem := resourceCells(&c)
+		fmt.Fprintf(&b, " %s | %s | %s | %s | %s | %s | %s | %s | %s |", n, med, ci, mn, mx, user, sys, mem, tp)
 		if hasCeil {
 			fmt.Fprintf(&b, " %s |", ceilingCell(c.Ceiling))
 		}
@@ -777,10 +787,7 @@ func WriteText(w io.Writer, r *Report) error {
 				ci += " (range)"
 			}
 		}
-		user, sys, mem := "-", "-", "-"
-		if s.N > 0 {
-			user, sys, mem = formatSeconds(c.Resources.User), formatSeconds(c.Resources.Sys), formatBytes(c.Resources.MaxRSS)
-		}
+		user, sys, mem := resourceCells(&c)
 		fmt.Fprintf(tw, "%-*s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t", caseW, label(c.Case.ID), n, med, ci, mn, mx, md, user, sys, mem)
 		if hasTP {
 			fmt.Fprintf(tw, "%s\t", throughputCell(&c))
