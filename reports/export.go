@@ -40,6 +40,8 @@ type (
 		Baseline      string               `json:"baseline"`
 		Cases         []jsonCase           `json:"cases"`
 		Comparisons   []jsonComparison     `json:"comparisons"`
+		GeoMean       *jsonGeoMean         `json:"geomean,omitempty"`
+		WarningGroups []jsonWarningGroup   `json:"warning_groups"`
 		Scaling       []jsonScaling        `json:"scaling,omitempty"`
 		Notes         map[string]string    `json:"notes"`
 		Nodes         []benchrig.NodeFacts `json:"nodes,omitempty"`
@@ -97,24 +99,46 @@ type (
 		Metrics     map[string]*float64 `json:"metrics"`
 	}
 	jsonStats struct {
-		N            int       `json:"n"`
-		MedianS      float64   `json:"median_s"`
-		MeanS        float64   `json:"mean_s"`
-		StddevS      float64   `json:"stddev_s"`
-		MinS         float64   `json:"min_s"`
-		MaxS         float64   `json:"max_s"`
-		MADS         float64   `json:"mad_s"`
-		MADScaledS   float64   `json:"mad_scaled_s"`
-		CV           float64   `json:"cv"`
-		CI95LowS     float64   `json:"ci95_low_s"`
-		CI95HighS    float64   `json:"ci95_high_s"`
-		CIMethod     string    `json:"ci_method"`
-		CI95Coverage float64   `json:"ci95_coverage"`
-		Outliers     []int     `json:"outliers"`
-		Measured     int       `json:"measured"`
-		Failed       int       `json:"failed"`
-		Warmups      int       `json:"warmups"`
-		Samples      []float64 `json:"samples_s"`
+		N            int        `json:"n"`
+		MedianS      float64    `json:"median_s"`
+		MeanS        float64    `json:"mean_s"`
+		StddevS      float64    `json:"stddev_s"`
+		MinS         float64    `json:"min_s"`
+		MaxS         float64    `json:"max_s"`
+		MADS         float64    `json:"mad_s"`
+		MADScaledS   float64    `json:"mad_scaled_s"`
+		CV           float64    `json:"cv"`
+		CI95LowS     float64    `json:"ci95_low_s"`
+		CI95HighS    float64    `json:"ci95_high_s"`
+		CIMethod     string     `json:"ci_method"`
+		CI95Coverage float64    `json:"ci95_coverage"`
+		Outliers     []int      `json:"outliers"`
+		Measured     int        `json:"measured"`
+		Failed       int        `json:"failed"`
+		Warmups      int        `json:"warmups"`
+		Samples      []float64  `json:"samples_s"`
+		UserMedianS  *float64   `json:"user_median_s"`
+		SysMedianS   *float64   `json:"sys_median_s"`
+		MaxRSSMedian *float64   `json:"max_rss_median_bytes"`
+		Bimodal      *jsonModes `json:"bimodal,omitempty"`
+	}
+	jsonModes struct {
+		LowMedianS  float64 `json:"low_median_s"`
+		NLow        int     `json:"n_low"`
+		HighMedianS float64 `json:"high_median_s"`
+		NHigh       int     `json:"n_high"`
+	}
+	jsonGeoMean struct {
+		N        int      `json:"n"`
+		Ratio    *float64 `json:"ratio"`
+		CI95Low  *float64 `json:"ci95_low"`
+		CI95High *float64 `json:"ci95_high"`
+	}
+	jsonWarningGroup struct {
+		Code    string   `json:"code"`
+		Cases   []string `json:"cases"`
+		Details []string `json:"details"`
+		Action  string   `json:"action"`
 	}
 	jsonThroughput struct {
 		Unit         string   `json:"unit"`
@@ -125,19 +149,25 @@ type (
 		RateCI95High *float64 `json:"rate_ci95_high"`
 	}
 	jsonComparison struct {
-		Case      string   `json:"case"`
-		Baseline  string   `json:"baseline"`
-		NCase     int      `json:"n_case"`
-		NBaseline int      `json:"n_baseline"`
-		Ratio     *float64 `json:"ratio"`
-		CI95Low   *float64 `json:"ci95_low"`
-		CI95High  *float64 `json:"ci95_high"`
-		CIMethod  string   `json:"ci_method"`
-		U         *float64 `json:"u"`
-		PValue    *float64 `json:"p_value"`
-		PMethod   string   `json:"p_method"`
-		Verdict   string   `json:"verdict"`
-		PerUnit   bool     `json:"per_unit,omitempty"`
+		Case      string `json:"case"`
+		Baseline  string `json:"baseline"`
+		NCase     int    `json:"n_case"`
+		NBaseline int    `json:"n_baseline"`
+		jsonTest
+		PerUnit bool `json:"per_unit,omitempty"`
+	}
+	// jsonTest is the figures of a stats.Comparison, shared by a run's
+	// comparisons and a comparison of runs (its fields are inlined).
+	jsonTest struct {
+		Ratio    *float64 `json:"ratio"`
+		CI95Low  *float64 `json:"ci95_low"`
+		CI95High *float64 `json:"ci95_high"`
+		CIMethod string   `json:"ci_method"`
+		U        *float64 `json:"u"`
+		PValue   *float64 `json:"p_value"`
+		PMethod  string   `json:"p_method"`
+		MDE      *float64 `json:"mde"`
+		Verdict  string   `json:"verdict"`
 	}
 	jsonScaling struct {
 		Param  string             `json:"param"`
@@ -150,9 +180,12 @@ type (
 	}
 	jsonKnee struct {
 		Found       bool     `json:"found"`
+		Determined  bool     `json:"determined"`
 		Value       float64  `json:"value"`
 		Next        *float64 `json:"next"`
 		Gain        *float64 `json:"gain"`
+		GainLow     *float64 `json:"gain_ci95_low"`
+		GainHigh    *float64 `json:"gain_ci95_high"`
 		Threshold   float64  `json:"threshold"`
 		Bound       string   `json:"bound"`
 		Reason      string   `json:"reason"`
@@ -231,9 +264,13 @@ func WriteJSON(w io.Writer, r *Report) error {
 	for _, c := range r.Comparisons {
 		doc.Comparisons = append(doc.Comparisons, jsonComparison{
 			Case: c.Case, Baseline: c.Baseline, NCase: c.NCase, NBaseline: c.NBaseline,
-			Ratio: num(c.Ratio), CI95Low: num(c.CILow), CI95High: num(c.CIHigh), CIMethod: bootstrapMethod,
-			U: num(c.U), PValue: num(c.P), PMethod: c.PMethod, Verdict: c.Verdict, PerUnit: c.PerUnit,
+			jsonTest: jsonTestOf(c.Comparison), PerUnit: c.PerUnit,
 		})
+	}
+	doc.GeoMean = jsonGeoMeanOf(r.GeoMean)
+	doc.WarningGroups = []jsonWarningGroup{}
+	for _, g := range GroupWarnings(r) {
+		doc.WarningGroups = append(doc.WarningGroups, jsonWarningGroup{Code: g.Code, Cases: g.Cases, Details: g.Details, Action: g.Action})
 	}
 	for _, s := range r.Scaling {
 		js := jsonScaling{Param: s.Param}
@@ -243,8 +280,9 @@ func WriteJSON(w io.Writer, r *Report) error {
 				jg.Points = append(jg.Points, jsonScalingPoint{Case: p.CaseID, Value: p.Value, MedianS: num(p.Median), Rate: num(p.Rate), Speedup: num(p.Speedup), Efficiency: num(p.Efficiency)})
 			}
 			if k := g.Knee; k != nil {
-				jk := &jsonKnee{Found: k.Found, Value: k.Value, Gain: num(k.Gain), Threshold: KneeGain, Bound: k.Bound, Reason: k.Reason}
-				if k.Found {
+				jk := &jsonKnee{Found: k.Found, Determined: k.Determined, Value: k.Value, Gain: num(k.Gain), GainLow: num(k.GainLow), GainHigh: num(k.GainHigh),
+					Threshold: KneeGain, Bound: k.Bound, Reason: k.Reason}
+				if k.Found && k.Determined {
 					jk.Next, jk.CPUBusy, jk.Cores = num(k.Next), num(k.CPUBusy), k.Cores
 					jk.ReadRate, jk.ReadCap, jk.FileSeconds = num(k.ReadRate), num(k.ReadCap), num(k.FileTime)
 				}
@@ -313,11 +351,22 @@ func jsonCaseOf(r *Report, c *CaseReport) jsonCase {
 			MADS: s.MAD, MADScaledS: s.MADScaled, CV: s.CV,
 			CI95LowS: s.CILow, CI95HighS: s.CIHigh, CIMethod: s.CIMethod, CI95Coverage: s.CICoverage,
 			Outliers: c.OutlierSeqs(), Measured: c.Measured, Failed: c.Failed, Warmups: c.Warmups,
-			Samples: c.Samples,
+			Samples:     c.Samples,
+			UserMedianS: num(c.Resources.User), SysMedianS: num(c.Resources.Sys), MaxRSSMedian: num(c.Resources.MaxRSS),
+		}
+		if s.Bimodal {
+			jc.Stats.Bimodal = &jsonModes{LowMedianS: s.BimodalLow, NLow: s.BimodalNLow, HighMedianS: s.BimodalHigh, NHigh: s.N - s.BimodalNLow}
 		}
 	}
 	jc.Throughput, jc.ByteRate = jsonThroughputOf(c.Throughput), jsonThroughputOf(c.ByteRate)
 	return jc
+}
+
+func jsonGeoMeanOf(g *stats.GeoMean) *jsonGeoMean {
+	if g == nil {
+		return nil
+	}
+	return &jsonGeoMean{N: g.N, Ratio: num(g.Ratio), CI95Low: num(g.CILow), CI95High: num(g.CIHigh)}
 }
 
 func jsonThroughputOf(tp *Throughput) *jsonThroughput {
@@ -328,6 +377,15 @@ func jsonThroughputOf(tp *Throughput) *jsonThroughput {
 		Unit: string(tp.Unit), RateUnit: string(tp.Unit) + "/s", PerTrial: tp.PerTrial,
 		RateMedian: num(tp.RateMedian), RateCI95Low: num(tp.RateCILow), RateCI95High: num(tp.RateCIHigh),
 	}
+}
+
+// resourceCells are a case's median CPU times and peak memory, "-" for
+// what was not measured.
+func resourceCells(c *CaseReport) (user, sys, mem string) {
+	if c.Stats.N == 0 {
+		return "-", "-", "-"
+	}
+	return formatSeconds(c.Resources.User), formatSeconds(c.Resources.Sys), formatBytes(c.Resources.MaxRSS)
 }
 
 // throughputCell is a case's rate, with its byte rate beside an item rate.
@@ -358,7 +416,8 @@ func paramNames(r *Report) []string {
 }
 
 // WriteCSV writes one row per trial, warmups and failed trials included,
-// with a header row. Each param is its own column, "param.<name>".
+// with a header row. Each param is its own column, "param.<name>"; the
+// last, case_warnings, is the codes of the case's warnings.
 func WriteCSV(w io.Writer, r *Report) error {
 	names := paramNames(r)
 	cw := csv.NewWriter(w)
@@ -367,11 +426,15 @@ func WriteCSV(w io.Writer, r *Report) error {
 		header = append(header, "param."+n)
 	}
 	header = append(header, "seq", "index", "warmup", "failed", "node", "wall_s", "user_s", "sys_s",
-		"max_rss_bytes", "exit_code", "stdout_bytes", "stderr_bytes", "error", "source", "outcome", "attempt", "reason")
+		"max_rss_bytes", "exit_code", "stdout_bytes", "stderr_bytes", "error", "source", "outcome", "attempt", "reason", "case_warnings")
 	if err := cw.Write(header); err != nil {
 		return fmt.Errorf("write csv report: %w", err)
 	}
 	for _, c := range r.Cases {
+		var codes []string
+		for _, w := range c.Warnings {
+			codes = append(codes, w.Code)
+		}
 		for _, t := range c.Trials {
 			row := []string{r.RunID, c.Case.ID}
 			for _, n := range names {
@@ -383,7 +446,7 @@ func WriteCSV(w io.Writer, r *Report) error {
 				formatFloat(t.Wall.Seconds()), formatFloat(t.User.Seconds()), formatFloat(t.Sys.Seconds()),
 				strconv.FormatInt(t.MaxRSS, 10), strconv.Itoa(t.ExitCode),
 				strconv.FormatInt(t.StdoutBytes, 10), strconv.FormatInt(t.StderrBytes, 10),
-				t.Error, t.Source, t.Result().String(), strconv.Itoa(t.Attempt), t.Reason)
+				t.Error, t.Source, t.Result().String(), strconv.Itoa(t.Attempt), t.Reason, strings.Join(codes, " "))
 			if err := cw.Write(row); err != nil {
 				return fmt.Errorf("write csv report: %w", err)
 			}
@@ -427,7 +490,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	for _, c := range r.Cases {
 		hasCeil = hasCeil || c.Ceiling != nil
 	}
-	b.WriteString(" n | median | 95% CI | min | max | throughput |")
+	b.WriteString(" n | median | 95% CI | min | max | user | sys | peak mem | throughput |")
 	if hasCeil {
 		b.WriteString(" of ceiling |")
 	}
@@ -435,7 +498,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	for range max(1, len(names)) {
 		b.WriteString("---|")
 	}
-	b.WriteString("--:|--:|--:|--:|--:|--:|")
+	b.WriteString("--:|--:|--:|--:|--:|--:|--:|--:|--:|")
 	if hasCeil {
 		b.WriteString("--:|")
 	}
@@ -469,27 +532,24 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		for _, w := range c.Warnings {
 			codes = append(codes, w.Code)
 		}
-		fmt.Fprintf(&b, " %s | %s | %s | %s | %s | %s |", n, med, ci, mn, mx, tp)
+		user, sys, mem := resourceCells(&c)
+		fmt.Fprintf(&b, " %s | %s | %s | %s | %s | %s | %s | %s | %s |", n, med, ci, mn, mx, user, sys, mem, tp)
 		if hasCeil {
 			fmt.Fprintf(&b, " %s |", ceilingCell(c.Ceiling))
 		}
 		fmt.Fprintf(&b, " %s |\n", strings.Join(codes, ", "))
 	}
-	warned := false
+	var skipped []string
 	for _, c := range r.Cases {
 		if c.Skipped != "" {
-			if !warned {
-				b.WriteString("\nWarnings:\n\n")
-				warned = true
-			}
-			fmt.Fprintf(&b, "- `%s` skipped: %s\n", mdEscape(c.Case.ID), mdEscape(c.Skipped))
+			skipped = append(skipped, fmt.Sprintf("- `%s` skipped: %s\n", mdEscape(c.Case.ID), mdEscape(c.Skipped)))
 		}
-		for _, w := range c.Warnings {
-			if !warned {
-				b.WriteString("\nWarnings:\n\n")
-				warned = true
-			}
-			fmt.Fprintf(&b, "- `%s` %s: %s\n", mdEscape(c.Case.ID), w.Code, mdEscape(w.Message))
+	}
+	if groups := GroupWarnings(r); len(groups) > 0 || len(skipped) > 0 {
+		b.WriteString("\nWarnings (each case's in the JSON export):\n\n")
+		b.WriteString(strings.Join(skipped, ""))
+		for _, g := range groups {
+			fmt.Fprintf(&b, "- %s on %s. What to do: %s\n", g.Code, mdEscape(groupCases(g, func(id string) string { return "`" + id + "`" })), mdEscape(g.Action))
 		}
 	}
 
@@ -500,10 +560,14 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 			fmt.Fprintf(&b, "\n## Compared with `%s`\n\n", mdEscape(r.BaselineID))
 		}
 		b.WriteString("Ratio is median time over the baseline's (< 1 is faster); its 95% CI is a bootstrap percentile interval, p is a two-sided Mann-Whitney U test.\n\n")
-		b.WriteString("| case | baseline | ratio | 95% CI | p | verdict |\n|---|---|--:|--:|--:|---|\n")
+		b.WriteString("| case | baseline | ratio | 95% CI | p | verdict | detectable |\n|---|---|--:|--:|--:|---|--:|\n")
 		for _, c := range r.Comparisons {
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", mdEscape(c.Case), mdEscape(c.Baseline), formatRatio(c.Ratio), ratioCI(c), pCell(c.P), c.Verdict)
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", mdEscape(c.Case), mdEscape(c.Baseline), formatRatio(c.Ratio), ratioCI(c), pCell(c.P), c.Verdict, mdeCell(c.Comparison))
 		}
+		if g := r.GeoMean; g != nil {
+			fmt.Fprintf(&b, "| geomean (%d) | | %s | %s | | | |\n", g.N, formatRatio(g.Ratio), geoMeanCI(g))
+		}
+		b.WriteString("\nDetectable: for no significant difference, the smallest change of the median this run could have detected (80% power at p < 0.05).\n")
 	}
 
 	for _, s := range r.Scaling {
@@ -546,11 +610,14 @@ func distinctBaselines(r *Report) map[string]bool {
 // kneeText puts a knee into words: "knee at jobs=2: going to 3 gained 3%
 // (< 10%); cpu-bound: cores saturated: 1.96 of 2 cores busy".
 func kneeText(param string, k *Knee) string {
-	if !k.Found {
+	switch {
+	case !k.Determined:
+		return "knee " + k.Reason
+	case !k.Found:
 		return "no knee: " + k.Reason
 	}
-	return fmt.Sprintf("knee at %s=%s: going to %s gained %.0f%% in speedup (< %.0f%%); %s: %s",
-		param, formatFloat(k.Value), formatFloat(k.Next), 100*k.Gain, 100*KneeGain, k.Bound, k.Reason)
+	return fmt.Sprintf("knee at %s=%s: going to %s %s in speedup (95%% CI %s, under %.0f%%); %s: %s",
+		param, formatFloat(k.Value), formatFloat(k.Next), gainWords(k.Gain), gainCI(k.GainLow, k.GainHigh), 100*KneeGain, k.Bound, k.Reason)
 }
 
 func ratioCI(c Comparison) string {
@@ -558,6 +625,22 @@ func ratioCI(c Comparison) string {
 		return "-"
 	}
 	return formatRatio(c.CILow) + "-" + formatRatio(c.CIHigh)
+}
+
+// mdeCell is the detectable change of a comparison without a verdict
+// ("±4.2%"); "-" with one: what it found says more.
+func mdeCell(c stats.Comparison) string {
+	if math.IsNaN(c.MDE) || c.Verdict != stats.NoDifference {
+		return "-"
+	}
+	return "±" + pct(c.MDE)
+}
+
+func geoMeanCI(g *stats.GeoMean) string {
+	if math.IsNaN(g.CILow) {
+		return "none"
+	}
+	return formatRatio(g.CILow) + "-" + formatRatio(g.CIHigh)
 }
 
 func pCell(p float64) string {
@@ -595,11 +678,60 @@ func describe(c Comparison, subject, than string) string {
 	case stats.Slower:
 		return fmt.Sprintf("%s is %sx slower than %s (95%% CI %s-%sx, %s)", subject, formatRatio(c.Ratio), than, formatRatio(c.CILow), formatRatio(c.CIHigh), formatP(c.P))
 	}
-	return fmt.Sprintf("%s: no significant difference from %s (time ratio %s, 95%% CI %s-%s, %s)", subject, than, formatRatio(c.Ratio), formatRatio(c.CILow), formatRatio(c.CIHigh), formatP(c.P))
+	return fmt.Sprintf("%s: no significant difference from %s (time ratio %s, 95%% CI %s-%s, %s)%s", subject, than, formatRatio(c.Ratio), formatRatio(c.CILow), formatRatio(c.CIHigh), formatP(c.P), mdeText(c.MDE))
 }
 
-// WriteText writes the terminal view: a table of the cases with their
-// warnings indented under them, the comparisons in words, then scaling.
+// mdeText says what a comparison without a verdict could have found:
+// "; this run could detect changes of about ±4.2% or more".
+func mdeText(mde float64) string {
+	if math.IsNaN(mde) {
+		return ""
+	}
+	return "; this run could detect changes of about ±" + pct(mde) + " or more"
+}
+
+// geoMeanText renders a geometric mean of time ratios with its CI:
+// "1.52 (95% CI 1.41-1.63)", or "(no CI: ...)" when it has none.
+func geoMeanText(g *stats.GeoMean) string {
+	if math.IsNaN(g.CILow) {
+		return formatRatio(g.Ratio) + " (no CI: a case has fewer than 2 trials)"
+	}
+	return fmt.Sprintf("%s (95%% CI %s-%s)", formatRatio(g.Ratio), formatRatio(g.CILow), formatRatio(g.CIHigh))
+}
+
+// maxGroupCases is how many cases a warning group names before "and N
+// more": the JSON export has them all.
+const maxGroupCases = 6
+
+// groupCases renders the cases of a warning group with their figures:
+// "2 cases: a (CV 15%), b (CV 12%)".
+func groupCases(g WarningGroup, label func(string) string) string {
+	var parts []string
+	for i, id := range g.Cases {
+		if i == maxGroupCases {
+			parts = append(parts, fmt.Sprintf("and %d more", len(g.Cases)-i))
+			break
+		}
+		p := label(id)
+		if p == "" {
+			p = id
+		}
+		if g.Details[i] != "" {
+			p += " (" + g.Details[i] + ")"
+		}
+		parts = append(parts, p)
+	}
+	n := "1 case"
+	if len(g.Cases) != 1 {
+		n = fmt.Sprintf("%d cases", len(g.Cases))
+	}
+	return n + ": " + strings.Join(parts, ", ")
+}
+
+// WriteText writes the terminal view: a table of the cases (wall time,
+// CPU time and peak memory), the comparisons in words with their
+// geometric mean, scaling, then the warnings grouped by kind, each once
+// with the cases it affects and what to do.
 func WriteText(w io.Writer, r *Report) error {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "run %s  %s  %s\n", r.RunID, r.SpecName, r.Status)
@@ -634,7 +766,7 @@ func WriteText(w io.Writer, r *Report) error {
 	}
 	// AlignRight suits the numbers; padding the case column to one width
 	// keeps it left-aligned.
-	fmt.Fprintf(tw, "%-*s\tn\tmedian\t95%% CI\tmin\tmax\t±MAD\t", caseW, "case")
+	fmt.Fprintf(tw, "%-*s\tn\tmedian\t95%% CI\tmin\tmax\t±MAD\tuser\tsys\tpeak mem\t", caseW, "case")
 	if hasTP {
 		fmt.Fprint(tw, "throughput\t")
 	}
@@ -655,7 +787,8 @@ func WriteText(w io.Writer, r *Report) error {
 				ci += " (range)"
 			}
 		}
-		fmt.Fprintf(tw, "%-*s\t%s\t%s\t%s\t%s\t%s\t%s\t", caseW, label(c.Case.ID), n, med, ci, mn, mx, md)
+		user, sys, mem := resourceCells(&c)
+		fmt.Fprintf(tw, "%-*s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t", caseW, label(c.Case.ID), n, med, ci, mn, mx, md, user, sys, mem)
 		if hasTP {
 			fmt.Fprintf(tw, "%s\t", throughputCell(&c))
 		}
@@ -674,11 +807,8 @@ func WriteText(w io.Writer, r *Report) error {
 		if c.Skipped != "" {
 			fmt.Fprintf(&b, "    - skipped: %s\n", c.Skipped)
 		}
-		for _, w := range c.Warnings {
-			fmt.Fprintf(&b, "    ! %s: %s\n", w.Code, w.Message)
-		}
 	}
-	b.WriteString("(n: successful/measured trials; CI: 95% of the median; ±MAD: scaled median absolute deviation")
+	b.WriteString("(n: successful/measured trials; CI: 95% of the median; ±MAD: scaled median absolute deviation; user, sys, peak mem: medians per trial, - if not measured")
 	if hasCeil {
 		b.WriteString("; of ceiling: median rate over the ceiling case's")
 	}
@@ -692,6 +822,13 @@ func WriteText(w io.Writer, r *Report) error {
 				line += " [per unit of work: the two do different amounts per trial]"
 			}
 			b.WriteString(line + "\n")
+		}
+		if g := r.GeoMean; g != nil {
+			against := "the baseline"
+			if len(distinctBaselines(r)) > 1 {
+				against = "their baselines"
+			}
+			fmt.Fprintf(&b, "geomean of %d time ratios against %s: %s\n", g.N, against, geoMeanText(g))
 		}
 	}
 	for _, s := range r.Scaling {
@@ -713,6 +850,12 @@ func WriteText(w io.Writer, r *Report) error {
 			if g.Knee != nil {
 				fmt.Fprintf(&b, "  %s\n", kneeText(s.Param, g.Knee))
 			}
+		}
+	}
+	if groups := GroupWarnings(r); len(groups) > 0 {
+		b.WriteString("\nwarnings (each case's in the JSON export):\n")
+		for _, g := range groups {
+			fmt.Fprintf(&b, "  %s on %s\n    what to do: %s\n", g.Code, groupCases(g, label), g.Action)
 		}
 	}
 	if _, err := w.Write(b.Bytes()); err != nil {
@@ -809,19 +952,25 @@ func WriteRunComparison(w io.Writer, c *RunComparison) error {
 	b.WriteString("\n")
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	caseW := len("case")
+	if c.GeoMean != nil {
+		caseW = len("geomean")
+	}
 	for _, d := range c.Cases {
 		caseW = max(caseW, utf8.RuneCountInString(d.CaseID))
 	}
-	fmt.Fprintf(tw, "%-*s\tmedian A\tmedian B\tB/A\t95%% CI\tp\t  verdict\n", caseW, "case")
+	fmt.Fprintf(tw, "%-*s\tmedian A\tmedian B\tB/A\t95%% CI\tp\tdetectable\t  verdict\n", caseW, "case")
 	for _, d := range c.Cases {
 		cmp := d.Comparison
-		fmt.Fprintf(tw, "%-*s\t%s\t%s\t%s\t%s\t%s\t  %s\n", caseW, d.CaseID, formatSeconds(d.MedianA), formatSeconds(d.MedianB),
-			formatRatio(cmp.Ratio), ratioCI(cmp), pCell(cmp.P), cmp.Verdict)
+		fmt.Fprintf(tw, "%-*s\t%s\t%s\t%s\t%s\t%s\t%s\t  %s\n", caseW, d.CaseID, formatSeconds(d.MedianA), formatSeconds(d.MedianB),
+			formatRatio(cmp.Ratio), ratioCI(cmp), pCell(cmp.P), mdeCell(cmp.Comparison), cmp.Verdict)
+	}
+	if g := c.GeoMean; g != nil {
+		fmt.Fprintf(tw, "%-*s\t\t\t%s\t%s\t\t\t  geometric mean of %d ratios\n", caseW, "geomean", formatRatio(g.Ratio), geoMeanCI(g), g.N)
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("write run comparison: %w", err)
 	}
-	b.WriteString("(B/A: ratio of median times, < 1 means B is faster; CI: bootstrap 95%; p: Mann-Whitney U, two-sided)\n")
+	b.WriteString("(B/A: ratio of median times, < 1 means B is faster; CI: bootstrap 95%; p: Mann-Whitney U, two-sided; detectable: without a verdict, the smallest change this comparison could have detected, 80% power)\n")
 	if len(c.OnlyA) > 0 {
 		fmt.Fprintf(&b, "only in A: %s\n", strings.Join(c.OnlyA, " "))
 	}
@@ -868,4 +1017,113 @@ func writeNodes(b *bytes.Buffer, r *Report) {
 		}
 		b.WriteString("\n")
 	}
+}
+
+// The JSON document of a run comparison (SCHEMA.md, "runs compare").
+type (
+	jsonRunComparison struct {
+		SchemaVersion int             `json:"schema_version"`
+		A             jsonRunRef      `json:"a"`
+		B             jsonRunRef      `json:"b"`
+		Cases         []jsonCaseDelta `json:"cases"`
+		GeoMean       *jsonGeoMean    `json:"geomean,omitempty"`
+		OnlyA         []string        `json:"only_a"`
+		OnlyB         []string        `json:"only_b"`
+		Warnings      []Warning       `json:"warnings"`
+	}
+	jsonRunRef struct {
+		RunID       string               `json:"run_id"`
+		Spec        string               `json:"spec"`
+		SpecHash    string               `json:"spec_hash"`
+		Started     *string              `json:"started"`
+		Fingerprint benchrig.Fingerprint `json:"fingerprint"`
+	}
+	jsonCaseDelta struct {
+		Case    string   `json:"case"`
+		NA      int      `json:"n_a"`
+		NB      int      `json:"n_b"`
+		MedianA *float64 `json:"median_a_s"`
+		MedianB *float64 `json:"median_b_s"`
+		jsonTest
+	}
+)
+
+func jsonTestOf(c stats.Comparison) jsonTest {
+	return jsonTest{Ratio: num(c.Ratio), CI95Low: num(c.CILow), CI95High: num(c.CIHigh), CIMethod: bootstrapMethod,
+		U: num(c.U), PValue: num(c.P), PMethod: c.PMethod, MDE: num(c.MDE), Verdict: c.Verdict}
+}
+
+func jsonRunRefOf(r RunRef) jsonRunRef {
+	return jsonRunRef{RunID: r.ID, Spec: r.SpecName, SpecHash: r.SpecHash, Started: timeString(r.Started), Fingerprint: r.Fingerprint}
+}
+
+// WriteRunComparisonJSON writes the comparison of two runs as the JSON
+// document described in SCHEMA.md.
+func WriteRunComparisonJSON(w io.Writer, c *RunComparison) error {
+	doc := jsonRunComparison{
+		SchemaVersion: SchemaVersion, A: jsonRunRefOf(c.A), B: jsonRunRefOf(c.B), Cases: []jsonCaseDelta{},
+		GeoMean: jsonGeoMeanOf(c.GeoMean), OnlyA: c.OnlyA, OnlyB: c.OnlyB, Warnings: c.Warnings,
+	}
+	if doc.OnlyA == nil {
+		doc.OnlyA = []string{}
+	}
+	if doc.OnlyB == nil {
+		doc.OnlyB = []string{}
+	}
+	if doc.Warnings == nil {
+		doc.Warnings = []Warning{}
+	}
+	for _, d := range c.Cases {
+		cm := d.Comparison
+		doc.Cases = append(doc.Cases, jsonCaseDelta{
+			Case: d.CaseID, NA: cm.NBaseline, NB: cm.NCase, MedianA: num(d.MedianA), MedianB: num(d.MedianB),
+			jsonTest: jsonTestOf(cm.Comparison),
+		})
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(doc); err != nil {
+		return fmt.Errorf("write json run comparison: %w", err)
+	}
+	return nil
+}
+
+// WriteRunComparisonMarkdown writes the comparison of two runs as a
+// Markdown table.
+func WriteRunComparisonMarkdown(w io.Writer, c *RunComparison) error {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "# %s: run B against run A\n\n", mdEscape(c.B.SpecName))
+	for _, x := range []struct {
+		label string
+		r     RunRef
+	}{{"A", c.A}, {"B", c.B}} {
+		fmt.Fprintf(&b, "- %s: run `%s`", x.label, x.r.ID)
+		if !x.r.Started.IsZero() {
+			fmt.Fprintf(&b, ", started %s", x.r.Started.Format(time.RFC3339))
+		}
+		fmt.Fprintf(&b, ", on %s\n", mdEscape(x.r.Fingerprint.String()))
+	}
+	for _, w := range c.Warnings {
+		fmt.Fprintf(&b, "- warning %s: %s\n", w.Code, mdEscape(w.Message))
+	}
+	b.WriteString("\n| case | median A | median B | B/A | 95% CI | p | detectable | verdict |\n|---|--:|--:|--:|--:|--:|--:|---|\n")
+	for _, d := range c.Cases {
+		cm := d.Comparison
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", mdEscape(d.CaseID), formatSeconds(d.MedianA), formatSeconds(d.MedianB),
+			formatRatio(cm.Ratio), ratioCI(cm), pCell(cm.P), mdeCell(cm.Comparison), cm.Verdict)
+	}
+	if g := c.GeoMean; g != nil {
+		fmt.Fprintf(&b, "| geomean (%d) | | | %s | %s | | | |\n", g.N, formatRatio(g.Ratio), geoMeanCI(g))
+	}
+	b.WriteString("\nB/A: ratio of median times, < 1 means B is faster; CI: bootstrap 95%; p: Mann-Whitney U, two-sided; detectable: without a verdict, the smallest change this comparison could have detected (80% power).\n")
+	if len(c.OnlyA) > 0 {
+		fmt.Fprintf(&b, "\nOnly in A: %s\n", mdEscape(strings.Join(c.OnlyA, " ")))
+	}
+	if len(c.OnlyB) > 0 {
+		fmt.Fprintf(&b, "\nOnly in B: %s\n", mdEscape(strings.Join(c.OnlyB, " ")))
+	}
+	if _, err := w.Write(b.Bytes()); err != nil {
+		return fmt.Errorf("write markdown run comparison: %w", err)
+	}
+	return nil
 }

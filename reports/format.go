@@ -49,6 +49,9 @@ func formatSeconds(sec float64) string {
 	if math.IsNaN(sec) || math.IsInf(sec, 0) {
 		return "-"
 	}
+	if sec == 0 {
+		return "0 s" // not "0 ns", which claims a precision
+	}
 	scale, unit := timeUnit(sec)
 	return sig3(sec*scale) + " " + unit
 }
@@ -115,4 +118,19 @@ func formatFloat(f float64) string {
 		return ""
 	}
 	return strconv.FormatFloat(f, 'g', -1, 64)
+}
+
+// formatBytes renders an amount of memory in decimal (SI) units: "1.80 MB",
+// "16.5 MB"; "-" when not measured (NaN).
+func formatBytes(b float64) string {
+	if math.IsNaN(b) || math.IsInf(b, 0) {
+		return "-"
+	}
+	prefixes := []string{"B", "kB", "MB", "GB", "TB"}
+	i := 0
+	for b >= 1000 && i < len(prefixes)-1 {
+		b /= 1000
+		i++
+	}
+	return sig3(b) + " " + prefixes[i]
 }

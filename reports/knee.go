@@ -50,6 +50,17 @@ type Knee struct {
 	Value float64 // the knee: the level after which a step gains less than KneeGain
 	Next  float64 // the level after the knee, whose trials the figures below come from
 	Gain  float64 // relative speedup gain from Value to Next; NaN when !Found
+	// GainLow..GainHigh is the 95% CI of Gain, from the bootstrap CI of
+	// the two levels' ratio of (per-unit) times; NaN when !Found or
+	// either level has fewer than 2 trials.
+	GainLow, GainHigh float64
+
+	// Determined is false when the trials cannot tell where the knee is:
+	// the CI of the knee's step does not lie wholly under KneeGain, or
+	// that of a step before it (or, when !Found, of any step) does not
+	// lie wholly at or above it. Bound is then "" and Reason names the
+	// undecided step; Found and Value are the point estimates.
+	Determined bool
 
 	Bound  string // one of the Bound constants; "" when !Found
 	Reason string // the figures behind Bound, in words
@@ -73,17 +84,32 @@ func findKnee(g *ScalingGroup, cases map[string]*CaseReport, cores int) {
 	if len(pts) < 2 {
 		return
 	}
-	k := &Knee{Found: false, Value: pts[len(pts)-1].Value, Gain: math.NaN(), Cores: cores}
+	k := &Knee{Found: false, Value: pts[len(pts)-1].Value, Gain: math.NaN(), GainLow: math.NaN(), GainHigh: math.NaN(), Cores: cores, Determined: true}
 	at := len(pts) - 1
+	undecided := ""
 	for i := 0; i+1 < len(pts); i++ {
 		gain := pts[i+1].Speedup/pts[i].Speedup - 1
+		lo, hi := stepGainCI(cases[pts[i].CaseID], cases[pts[i+1].CaseID])
 		if gain < KneeGain {
-			k.Found, k.Value, k.Next, k.Gain = true, pts[i].Value, pts[i+1].Value, gain
+			k.Found, k.Value, k.Next, k.Gain, k.GainLow, k.GainHigh = true, pts[i].Value, pts[i+1].Value, gain, lo, hi
 			at = i + 1
+			if undecided == "" && !(hi < KneeGain) {
+				undecided = fmt.Sprintf("going from %s to %s %s in speedup (95%% CI %s), which does not rule out a gain of %.0f%% or more",
+					formatFloat(pts[i].Value), formatFloat(pts[i+1].Value), gainWords(gain), gainCI(lo, hi), 100*KneeGain)
+			}
 			break
+		}
+		if undecided == "" && !(lo >= KneeGain) {
+			undecided = fmt.Sprintf("going from %s to %s %s in speedup (95%% CI %s), which does not rule out a gain under %.0f%%",
+				formatFloat(pts[i].Value), formatFloat(pts[i+1].Value), gainWords(gain), gainCI(lo, hi), 100*KneeGain)
 		}
 	}
 	g.Knee = k
+	if undecided != "" {
+		k.Determined = false
+		k.Reason = "not determined: " + undecided + "; more trials per level would tell"
+		return
+	}
 	if !k.Found {
 		k.Reason = fmt.Sprintf("still scaling: every step up to %s gained at least %.0f%% in speedup", formatFloat(k.Value), 100*KneeGain)
 		return
@@ -95,6 +121,57 @@ func findKnee(g *ScalingGroup, cases map[string]*CaseReport, cores int) {
 		k.FileTime = first.Stats.Median / float64(first.Files)
 	}
 	attribute(k, next)
+}
+
+// stepGainCI is the 95% CI of the speedup gain from level a to level b:
+// speedup(b)/speedup(a) - 1 = median(a)/median(b) - 1 of their times per
+// unit of work (per trial without throughput), so the bootstrap CI of
+// the ratio b/a maps to [1/hi - 1, 1/lo - 1]. NaN when either level has
+// fewer than 2 trials.
+func stepGainCI(a, b *CaseReport) (lo, hi float64) {
+	if a == nil || b == nil {
+		return math.NaN(), math.NaN()
+	}
+	as, bs := a.Samples, b.Samples
+	if a.Throughput != nil && b.Throughput != nil {
+		as, bs = scaled(as, 1/a.Throughput.PerTrial), scaled(bs, 1/b.Throughput.PerTrial)
+	}
+	c := stats.Compare(as, bs)
+	if math.IsNaN(c.CILow) || !(c.CILow > 0) {
+		return math.NaN(), math.NaN()
+	}
+	return 1/c.CIHigh - 1, 1/c.CILow - 1
+}
+
+// gainWords puts a relative gain into words without a signed zero:
+// "gained 3%", "lost 5%", "gained nothing".
+func gainWords(g float64) string {
+	switch p := math.Round(100 * g); {
+	case math.IsNaN(g):
+		return "changed by an unknown amount"
+	case p > 0:
+		return fmt.Sprintf("gained %.0f%%", p)
+	case p < 0:
+		return fmt.Sprintf("lost %.0f%%", -p)
+	}
+	return "gained nothing"
+}
+
+// signedPct renders a relative change with its sign: "+14%", "-5%", "0%".
+func signedPct(f float64) string {
+	p := math.Round(100 * f)
+	if p == 0 {
+		return "0%"
+	}
+	return fmt.Sprintf("%+.0f%%", p)
+}
+
+// gainCI renders a gain's CI: "-5% to +14%", or "unknown: too few trials".
+func gainCI(lo, hi float64) string {
+	if math.IsNaN(lo) || math.IsNaN(hi) {
+		return "unknown: too few trials"
+	}
+	return signedPct(lo) + " to " + signedPct(hi)
 }
 
 // busyAndReads returns the medians of cores busy and device read rate over

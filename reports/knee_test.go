@@ -229,3 +229,73 @@ func TestSaturatedCoresWithManySmallFiles(t *testing.T) {
 		t.Errorf("knee %+v, want cpu-bound with the start-up note", k)
 	}
 }
+
+// TestKneeUncertainty: a knee and its attribution are claimed only when
+// the trials around it tell the levels apart.
+func TestKneeUncertainty(t *testing.T) {
+	noisy := []float64{0.80, 1.25, 0.90, 1.15, 1.0} // per-trial factors: ±25%
+	tests := []struct {
+		name       string
+		points     []point
+		noisyLevel string // whose trials get the noisy factors
+		determined bool
+		found      bool
+		reason     string
+	}{
+		{"clear knee", []point{{"1", 1.0, 1, nil}, {"2", 0.52, 1.9, nil}, {"3", 0.51, 1.9, nil}}, "", true, true, "cores saturated"},
+		{"noisy level after the knee", []point{{"1", 1.0, 1, nil}, {"2", 0.52, 1.9, nil}, {"3", 0.51, 1.9, nil}}, "3", false, true,
+			"not determined: going from 2 to 3 gained 2% in speedup (95% CI"},
+		{"noisy step before the knee", []point{{"1", 1.0, 1, nil}, {"2", 0.85, 1.9, nil}, {"3", 0.84, 1.9, nil}}, "2", false, true,
+			"not determined: going from 1 to 2 gained 17% in speedup (95% CI"},
+		{"noisy, still scaling", []point{{"1", 1.0, 1, nil}, {"2", 0.88, 1.9, nil}}, "2", false, false, "which does not rule out a gain under 10%"},
+		{"a loss is a loss", []point{{"1", 1.0, 1, nil}, {"2", 1.05, 1.9, nil}}, "", true, true, "going to 2 lost 5% in speedup"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			run := scalingRun(tt.points, 12)
+			i := 0
+			for j := range run.Trials {
+				if run.Trials[j].CaseID == "jobs="+tt.noisyLevel {
+					run.Trials[j].Wall = time.Duration(float64(run.Trials[j].Wall) * noisy[i%len(noisy)])
+					i++
+				}
+			}
+			r := Build(run)
+			k := r.Scaling[0].Groups[0].Knee
+			text := kneeText("jobs", k)
+			if k.Determined != tt.determined || k.Found != tt.found || !strings.Contains(text, tt.reason) {
+				t.Errorf("determined %v found %v: %q; want %v %v and %q", k.Determined, k.Found, text, tt.determined, tt.found, tt.reason)
+			}
+			if !k.Determined && k.Bound != "" {
+				t.Errorf("undetermined knee attributed: %q", k.Bound)
+			}
+			if strings.Contains(text, "-0%") {
+				t.Errorf("signed zero in %q", text)
+			}
+		})
+	}
+}
+
+func TestGainWords(t *testing.T) {
+	tests := []struct {
+		name string
+		gain float64
+		want string
+	}{
+		{"gain", 0.034, "gained 3%"},
+		{"loss", -0.05, "lost 5%"},
+		{"tiny loss", -0.001, "gained nothing"},
+		{"zero", 0, "gained nothing"},
+		{"unknown", math.NaN(), "changed by an unknown amount"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := gainWords(tt.gain); got != tt.want {
+				t.Errorf("gainWords(%v) = %q, want %q", tt.gain, got, tt.want)
+			}
+		})
+	}
+	if got := gainCI(-0.001, 0.14); got != "0% to +14%" {
+		t.Errorf("gainCI = %q", got)
+	}
+}

@@ -35,8 +35,11 @@ type Report struct {
 
 	Cases       []CaseReport // in the order of run.Cases
 	Comparisons []Comparison // every other case against BaselineID, in case order
-	Scaling     []Scaling    // one per numeric param, in param order
-	Notes       map[string]string
+	// GeoMean is the geometric mean of the Comparisons' time ratios, as
+	// benchstat's geomean row; nil with fewer than 2 comparisons.
+	GeoMean *stats.GeoMean
+	Scaling []Scaling // one per numeric param, in param order
+	Notes   map[string]string
 	// ThroughputUnit is the unit of every case's Throughput.
 	ThroughputUnit benchrig.ThroughputUnit
 	// Nodes and NodeEvents are the run's, on node pools: the facts of
@@ -56,6 +59,9 @@ type Comparison struct {
 	// work per trial (instances, other files): the samples compared are
 	// then seconds per unit of throughput, not seconds per trial.
 	PerUnit bool
+	// pair is the samples compared (per unit when PerUnit), kept for
+	// the geometric mean of several comparisons.
+	pair stats.Pair
 }
 
 // CaseReport is one case's trials and statistics.
@@ -82,7 +88,10 @@ type CaseReport struct {
 	// statistics but usually mean the measured trials fail too.
 	FailedWarmups int
 
-	Stats      stats.Summary // Stats.N == 0 when no measured trial succeeded
+	Stats stats.Summary // Stats.N == 0 when no measured trial succeeded
+	// Resources are the medians of CPU time and peak memory over the same
+	// trials as Stats.
+	Resources  Resources
 	Throughput *Throughput
 	// ByteRate is the rate in bytes of a case whose Throughput counts
 	// items and whose spec also counts the bytes of the same work.
@@ -98,6 +107,31 @@ type CaseReport struct {
 	Skipped string
 	// Files is how many files its throughput.files matched (0 unknown).
 	Files int
+}
+
+// Resources are a case's medians of what its trials used beside wall
+// time, over its successful measured trials. A figure no trial measured is
+// NaN, never 0: a trial with MaxRSS 0 did not measure its memory.
+type Resources struct {
+	User, Sys float64 // seconds of CPU time of the trial's process tree
+	MaxRSS    float64 // bytes of peak memory of the tree
+}
+
+// resourcesOf returns the medians of trials' CPU times and of the peak
+// memory of those that measured it.
+func resourcesOf(trials []benchrig.Trial) Resources {
+	var user, sys, rss []float64
+	for _, t := range trials {
+		if t.Warmup || t.Failed() {
+			continue
+		}
+		user = append(user, t.User.Seconds())
+		sys = append(sys, t.Sys.Seconds())
+		if t.MaxRSS > 0 {
+			rss = append(rss, float64(t.MaxRSS))
+		}
+	}
+	return Resources{User: stats.Median(user), Sys: stats.Median(sys), MaxRSS: stats.Median(rss)}
 }
 
 // CeilingShare relates a case's rate to its ceiling case's.
@@ -236,8 +270,9 @@ func Build(run *benchrig.Run) *Report {
 			bs, cs = scaled(bs, 1/ba), scaled(cs, 1/ca)
 		}
 		r.Comparisons = append(r.Comparisons, Comparison{Case: c.Case.ID, Baseline: base.Case.ID,
-			Comparison: stats.Compare(bs, cs), PerUnit: perUnit})
+			Comparison: stats.Compare(bs, cs), PerUnit: perUnit, pair: stats.Pair{Baseline: bs, Other: cs}})
 	}
+	r.GeoMean = geoMean(r.Comparisons)
 	for i := range r.Cases {
 		c := &r.Cases[i]
 		ceil := byID[run.Ceilings[c.Case.ID]]
@@ -309,6 +344,7 @@ func buildCase(run *benchrig.Run, c benchrig.Case, trials []benchrig.Trial) Case
 	}
 
 	cr.Stats = stats.Summarize(cr.Samples)
+	cr.Resources = resourcesOf(trials)
 	cr.Throughput = rateOf(run.Throughput[c.ID], run.ThroughputUnit, cr)
 	cr.ByteRate = rateOf(run.ThroughputBytes[c.ID], benchrig.Bytes, cr)
 
@@ -330,6 +366,20 @@ func buildCase(run *benchrig.Run, c benchrig.Case, trials []benchrig.Trial) Case
 		cr.Warnings = append(cr.Warnings, Warning{WCINotMet, msg})
 	}
 	return cr
+}
+
+// geoMean is the geometric mean of the time ratios of cs, nil with fewer
+// than 2 comparisons with a ratio (the mean of one is itself).
+func geoMean(cs []Comparison) *stats.GeoMean {
+	pairs := make([]stats.Pair, len(cs))
+	for i, c := range cs {
+		pairs[i] = c.pair
+	}
+	g := stats.GeoMeanRatio(pairs)
+	if g.N < 2 {
+		return nil
+	}
+	return &g
 }
 
 func scaled(xs []float64, f float64) []float64 {
@@ -444,6 +494,9 @@ type RunComparison struct {
 	OnlyA    []string    // case IDs only in A
 	OnlyB    []string    // case IDs only in B
 	Warnings []Warning   // differences between the runs that weaken the comparison
+	// GeoMean is the geometric mean of the cases' B/A time ratios; nil
+	// with fewer than 2 cases with a ratio.
+	GeoMean *stats.GeoMean
 }
 
 // RunRef identifies a compared run.
@@ -482,9 +535,15 @@ func CompareRuns(a, b *Report) *RunComparison {
 			rc.OnlyA = append(rc.OnlyA, ca.Case.ID)
 			continue
 		}
-		cm := Comparison{Case: ca.Case.ID, Baseline: ca.Case.ID, Comparison: stats.Compare(ca.Samples, cb.Samples)}
+		cm := Comparison{Case: ca.Case.ID, Baseline: ca.Case.ID, Comparison: stats.Compare(ca.Samples, cb.Samples),
+			pair: stats.Pair{Baseline: ca.Samples, Other: cb.Samples}}
 		rc.Cases = append(rc.Cases, CaseDelta{CaseID: ca.Case.ID, MedianA: medianOrNaN(ca.Stats), MedianB: medianOrNaN(cb.Stats), Comparison: cm})
 	}
+	cms := make([]Comparison, len(rc.Cases))
+	for i, d := range rc.Cases {
+		cms[i] = d.Comparison
+	}
+	rc.GeoMean = geoMean(cms)
 	for _, cb := range b.Cases {
 		if !inA[cb.Case.ID] {
 			rc.OnlyB = append(rc.OnlyB, cb.Case.ID)

@@ -298,6 +298,12 @@ func TestGolden(t *testing.T) {
 		{"compare.txt", func(b *bytes.Buffer) error {
 			return WriteRunComparison(b, CompareRuns(r, Build(testRunB())))
 		}},
+		{"compare.json", func(b *bytes.Buffer) error {
+			return WriteRunComparisonJSON(b, CompareRuns(r, Build(testRunB())))
+		}},
+		{"compare.md", func(b *bytes.Buffer) error {
+			return WriteRunComparisonMarkdown(b, CompareRuns(r, Build(testRunB())))
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {

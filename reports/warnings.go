@@ -1,7 +1,14 @@
 package reports
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
+	"math"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/benchrig/benchrig/stats"
 )
@@ -75,4 +82,237 @@ func summaryWarnings(st stats.Summary) []Warning {
 			st.BimodalNLow, formatSeconds(st.BimodalLow), st.N-st.BimodalNLow, formatSeconds(st.BimodalHigh))})
 	}
 	return ws
+}
+
+// WarningGroup is one kind of warning with every case it affects, shown
+// once in the text and Markdown reports, with what to do about it; each
+// case's own warnings stay on the case (JSON export).
+type WarningGroup struct {
+	Code  string
+	Cases []string // case IDs, in report order
+	// Details are per case, aligned with Cases: the figure that raised
+	// the warning ("CV 15.1%", "1 of 9 failed").
+	Details []string
+	// Action says what would fix it, computed from the cases' data.
+	Action string
+}
+
+// warningOrder is the order of the groups: what invalidates figures
+// first, then what weakens them.
+var warningOrder = []string{WFailedTrials, WFewSamples, WCINotMet, WBimodal, WHighVariance, WOutliers}
+
+// maxTrialsAdvised caps the trials an action suggests: beyond it the
+// advice is to fix the noise, not to outwait it.
+const maxTrialsAdvised = 10000
+
+// maxUntilCIAdvised is the widest CI half-width worth suggesting as an
+// until_ci: a median known to ±50% says little.
+const maxUntilCIAdvised = 0.5
+
+// targetRe finds the adaptive target in the runner's ci-not-met note
+// ("... (target 2.0%)"). The note is the only place a run keeps it.
+var targetRe = regexp.MustCompile(`\(target ([0-9.]+)%\)`)
+
+// GroupWarnings groups the cases' warnings by code, in warningOrder (codes
+// it does not know come last, by name), each with an action. range-ci
+// joins few-samples: both mean too few trials, with one fix.
+func GroupWarnings(r *Report) []WarningGroup {
+	byCode := map[string]*WarningGroup{}
+	cases := map[string][]*CaseReport{}
+	for i := range r.Cases {
+		c := &r.Cases[i]
+		for _, w := range c.Warnings {
+			code := w.Code
+			if code == WRangeCI {
+				code = WFewSamples // the same cause and the same fix
+			}
+			g := byCode[code]
+			if g == nil {
+				g = &WarningGroup{Code: code}
+				byCode[code] = g
+			}
+			if slices.Contains(g.Cases, c.Case.ID) {
+				continue
+			}
+			g.Cases = append(g.Cases, c.Case.ID)
+			g.Details = append(g.Details, warningDetail(w, c))
+			cases[code] = append(cases[code], c)
+		}
+	}
+	codes := slices.Collect(maps.Keys(byCode))
+	rank := func(code string) int {
+		if i := slices.Index(warningOrder, code); i >= 0 {
+			return i
+		}
+		return len(warningOrder)
+	}
+	slices.SortFunc(codes, func(a, b string) int {
+		return cmp.Or(cmp.Compare(rank(a), rank(b)), cmp.Compare(a, b))
+	})
+	out := make([]WarningGroup, 0, len(codes))
+	for _, code := range codes {
+		g := byCode[code]
+		g.Action = warningAction(r, code, cases[code])
+		out = append(out, *g)
+	}
+	return out
+}
+
+// warningDetail is the figure of one case behind its warning.
+func warningDetail(w Warning, c *CaseReport) string {
+	st := c.Stats
+	switch w.Code {
+	case WFailedTrials:
+		d := fmt.Sprintf("%d of %d failed", c.Failed, c.Measured)
+		if c.FailedWarmups > 0 {
+			d += fmt.Sprintf(", %d of %d warmups", c.FailedWarmups, c.Warmups)
+		}
+		return d
+	case WFewSamples:
+		return fmt.Sprintf("n=%d", st.N)
+	case WRangeCI:
+		return fmt.Sprintf("n=%d, CI is the range", st.N)
+	case WHighVariance:
+		return fmt.Sprintf("CV %.1f%%", 100*st.CV)
+	case WOutliers:
+		return fmt.Sprintf("%d of %d: %d slow, %d fast", len(st.Outliers), st.N, st.OutliersHigh, len(st.Outliers)-st.OutliersHigh)
+	case WBimodal:
+		return fmt.Sprintf("%d around %s, %d around %s", st.BimodalNLow, formatSeconds(st.BimodalLow), st.N-st.BimodalNLow, formatSeconds(st.BimodalHigh))
+	case WCINotMet:
+		return fmt.Sprintf("CI ±%s after %d trials", pct(relHalfWidth(st)), st.N)
+	}
+	return ""
+}
+
+// relHalfWidth is the half-width of a summary's CI relative to its median,
+// as stats.RelHalfWidth computes it from samples; NaN without one.
+func relHalfWidth(st stats.Summary) float64 {
+	if st.N == 0 || !(st.Median > 0) {
+		return math.NaN()
+	}
+	return (st.CIHigh - st.CILow) / 2 / st.Median
+}
+
+// pct renders a fraction as a percentage with 2 significant digits:
+// "3.1%", "15%".
+func pct(f float64) string {
+	switch {
+	case math.IsNaN(f) || math.IsInf(f, 0):
+		return "?%"
+	case math.Abs(f) < 0.1:
+		return strings.TrimSuffix(strconv.FormatFloat(100*f, 'f', 1, 64), ".0") + "%"
+	}
+	return strconv.FormatFloat(100*f, 'f', 0, 64) + "%"
+}
+
+// warningAction says what would fix the warnings of code on cases.
+func warningAction(r *Report, code string, cases []*CaseReport) string {
+	switch code {
+	case WFailedTrials:
+		return fmt.Sprintf("the last failure of each case is shown on stderr; 'benchrig runs show %s --json FILE' has every trial's error and stderr", r.RunID)
+	case WFewSamples, WRangeCI:
+		need := stats.MinOrderStatN
+		s := fmt.Sprintf("run at least %d trials per case (--repeat %d) for a distribution-free 95%% CI of the median", need, need)
+		if len(r.Comparisons) > 0 {
+			s += fmt.Sprintf("; a comparison needs %d or more per case to reach p < %g at all", stats.TrialsToTell(), stats.Alpha)
+		}
+		return s
+	case WCINotMet:
+		return ciNotMetAction(cases)
+	case WBimodal:
+		return "the median may describe neither group: look for what switches between trials (a cold or warm cache, CPU or NUMA placement, a background job); warmups or a prepare: step that puts every trial in one state make the groups one"
+	case WHighVariance:
+		first, warm := 0, 0
+		for _, c := range cases {
+			if slowestEarly(c.Samples) {
+				first++
+				warm = max(warm, c.Warmups)
+			}
+		}
+		s := fmt.Sprintf("trials vary by more than %.0f%%: look for other load on the machine (other processes, CPU frequency scaling, thermal throttling); the median and its CI remain valid but comparisons detect only larger changes", 100*HighCV)
+		if first > 0 {
+			s = fmt.Sprintf("in %d of these case(s) the slowest trials came first: more warmups (--warmup %d); otherwise ", first, warm+2) + s
+		}
+		return s
+	case WOutliers:
+		return "the median and its CI resist them; if they recur, look for interference at those trials' start times (the JSON export lists them by seq in stats.outliers)"
+	}
+	return ""
+}
+
+// slowestEarly says whether the slowest sample is among the first fifth
+// of the samples (at least the first): a warm-up effect, not noise.
+func slowestEarly(xs []float64) bool {
+	if len(xs) < 3 {
+		return false
+	}
+	i := 0
+	for j, x := range xs {
+		if x > xs[i] {
+			i = j
+		}
+	}
+	return i < max(1, len(xs)/5)
+}
+
+// ciNotMetAction computes how many trials per case would reach the
+// adaptive target at the observed variance, and the until_ci the trials
+// run reached. The count is the asymptotic one: the 95% CI of a median
+// has a half-width of about 1.96 * 1.2533 * sigma / sqrt(n) (the median's
+// standard error for normal data), with sigma the scaled MAD, robust to
+// the outliers that make a small sample's order-statistic CI as wide as
+// its range; so n = (1.96 * 1.2533 * sigma / (target * median))^2, the
+// largest over the cases. The until_ci is the widest relative half-width
+// the cases' CIs actually reached, rounded up: the runner checks that one.
+func ciNotMetAction(cases []*CaseReport) string {
+	worst, need, target := 0.0, 0.0, 0.0
+	for _, c := range cases {
+		if m := targetRe.FindStringSubmatch(c.Note); m != nil {
+			if t, err := strconv.ParseFloat(m[1], 64); err == nil && t > 0 {
+				target = max(target, t/100)
+			}
+		}
+	}
+	for _, c := range cases {
+		st := c.Stats
+		if h := relHalfWidth(st); h > worst {
+			worst = h
+		}
+		sigma := st.MADScaled
+		if sigma == 0 {
+			sigma = st.Stddev
+		}
+		if target > 0 && st.Median > 0 {
+			r := 1.959963984540054 * 1.2533 * sigma / (target * st.Median)
+			need = max(need, r*r, stats.MinOrderStatN)
+		}
+	}
+	if worst == 0 {
+		return "raise max or max_time so that more trials can run"
+	}
+	reach := fmt.Sprintf("until_ci: %d%%", int(math.Ceil(100*worst)))
+	if worst > maxUntilCIAdvised {
+		reach = fmt.Sprintf("no until_ci is worth setting until then: these trials' CIs reach ±%s", pct(worst))
+	}
+	if target == 0 {
+		return fmt.Sprintf("raise max or max_time, or accept the precision these trials reached (%s)", reach)
+	}
+	if need > maxTrialsAdvised {
+		if worst > maxUntilCIAdvised {
+			return fmt.Sprintf("the %s target would need more than %d trials per case at this variance: reduce the noise; %s", pct(target), maxTrialsAdvised, reach)
+		}
+		return fmt.Sprintf("the %s target would need more than %d trials per case at this variance: reduce the noise, or set %s", pct(target), maxTrialsAdvised, reach)
+	}
+	return fmt.Sprintf("about %s trials per case (max: %s) would reach the %s target at this variance; or set %s, the precision these trials reached", roundTrials(need), roundTrials(need), pct(target), reach)
+}
+
+// roundTrials rounds a trial count up to 2 significant digits: 37.2 -> 38,
+// 412 -> 420.
+func roundTrials(f float64) string {
+	n := int(math.Ceil(f))
+	p := 1
+	for n/p >= 100 {
+		p *= 10
+	}
+	return strconv.Itoa((n + p - 1) / p * p)
 }

@@ -1,9 +1,15 @@
 package reports
 
 import (
+	"bytes"
+	"fmt"
+	"maps"
+	"math"
 	"slices"
+	"strings"
 	"testing"
 
+	"github.com/benchrig/benchrig"
 	"github.com/benchrig/benchrig/stats"
 )
 
@@ -26,5 +32,115 @@ func TestWarnings(t *testing.T) {
 				t.Errorf("warnings %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+// adaptiveRun has n cases that each stopped adaptive repetition short of
+// a 3% target, with the given samples (ms), CPU times and memory.
+func adaptiveRun(samples map[string][]float64, note string) *benchrig.Run {
+	run := &benchrig.Run{ID: "r", Notes: map[string]string{}}
+	seq := 0
+	for _, id := range slices.Sorted(maps.Keys(samples)) {
+		run.Cases = append(run.Cases, benchrig.Case{ID: id, Params: []benchrig.KV{{Name: "impl", Value: strings.TrimPrefix(id, "impl=")}}})
+		run.Notes[id] = note
+		for _, v := range samples[id] {
+			run.Trials = append(run.Trials, benchrig.Trial{CaseID: id, Seq: seq, Measurement: benchrig.Measurement{Wall: ms(v), User: ms(v / 2)}})
+			seq++
+		}
+	}
+	return run
+}
+
+func TestGroupWarnings(t *testing.T) {
+	wide := []float64{100, 108, 93, 104, 97, 110, 90, 102, 99, 105} // CV ~6%, CI about ±4-5%
+	run := adaptiveRun(map[string][]float64{"impl=a": wide, "impl=b": wide, "impl=c": {27.5, 36.1, 27.6, 27.4, 36.0}},
+		"ci-not-met: reached max 10 trials with CI half-width 4.5% (target 3.0%)")
+	r := Build(run)
+	groups := GroupWarnings(r)
+	var got []string
+	for _, g := range groups {
+		got = append(got, g.Code+":"+strings.Join(g.Cases, "+"))
+	}
+	want := []string{"few-samples:impl=c", "ci-not-met:impl=a+impl=b+impl=c", "bimodal:impl=c", "high-variance:impl=c"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("groups %v, want %v", got, want)
+	}
+	ci := groups[1]
+	// The trials needed follow the noisiest case's scaled MAD (impl=a
+	// and impl=b, impl=c's modes are tight); until_ci is the widest
+	// half-width reached (impl=c's range), rounded up.
+	h := relHalfWidth(r.Cases[2].Stats)
+	z := 1.959963984540054 * 1.2533 * r.Cases[0].Stats.MADScaled / (0.03 * r.Cases[0].Stats.Median)
+	need := roundTrials(z * z)
+	for _, s := range []string{"about " + need + " trials per case", "the 3% target", fmt.Sprintf("until_ci: %d%%", int(math.Ceil(100*h)))} {
+		if !strings.Contains(ci.Action, s) {
+			t.Errorf("ci-not-met action %q lacks %q", ci.Action, s)
+		}
+	}
+	if bi := groups[2]; bi.Details[0] != "3 around 27.5 ms, 2 around 36.0 ms" {
+		t.Errorf("bimodal detail %q", bi.Details[0])
+	}
+	var txt bytes.Buffer
+	if err := WriteText(&txt, r); err != nil {
+		t.Fatal(err)
+	}
+	out := txt.String()
+	for _, code := range []string{WCINotMet, WBimodal, WFewSamples} {
+		if n := strings.Count(out, code); n != 1 {
+			t.Errorf("%s appears %d times in the text report, want once:\n%s", code, n, out)
+		}
+	}
+	if strings.Contains(out, WOutliers) {
+		t.Errorf("the second mode is also reported as outliers:\n%s", out)
+	}
+	if !strings.Contains(out, "ci-not-met on 3 cases: impl=a (CI ±") {
+		t.Errorf("ci-not-met group does not name its cases:\n%s", out)
+	}
+}
+
+func TestWarningActions(t *testing.T) {
+	tests := []struct {
+		name  string
+		code  string
+		cases []*CaseReport
+		want  string
+	}{
+		{"no target in the note", WCINotMet, []*CaseReport{{Stats: stats.Summarize([]float64{1, 1.1, 0.9, 1, 1.05, 0.95}), Note: "ci-not-met: max_time 30s reached after 6 trials"}},
+			"raise max or max_time, or accept the precision these trials reached (until_ci: 11%)"},
+		{"beyond any sensible count", WCINotMet, []*CaseReport{{Stats: stats.Summarize([]float64{1, 2, 0.5, 1.5, 1.2, 0.7}), Note: "ci-not-met: (target 0.1%)"}},
+			"would need more than 10000 trials per case"},
+		{"CIs too wide to suggest an until_ci", WCINotMet, []*CaseReport{{Stats: stats.Summarize([]float64{1, 5, 0.5, 3, 1.2, 0.7}), Note: "ci-not-met: (target 1%)"}},
+			"reduce the noise; no until_ci is worth setting until then: these trials' CIs reach ±"},
+		{"slowest first", WHighVariance, []*CaseReport{{Samples: []float64{3, 1, 1.1, 0.9, 1, 1.2}, Warmups: 1}}, "the slowest trials came first: more warmups (--warmup 3)"},
+		{"noise", WHighVariance, []*CaseReport{{Samples: []float64{1, 1.3, 0.8, 1.2, 0.9, 1.1}}}, "trials vary by more than 10%: look for other load"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := warningAction(&Report{RunID: "r"}, tt.code, tt.cases); !strings.Contains(got, tt.want) {
+				t.Errorf("action %q lacks %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestResourcesUnmeasured(t *testing.T) {
+	run := adaptiveRun(map[string][]float64{"impl=a": {10, 11, 12}}, "")
+	run.Trials[1].MaxRSS = 0
+	r := Build(run)
+	if res := r.Cases[0].Resources; !math.IsNaN(res.MaxRSS) || !near(res.User, 0.0055, 1e-9) {
+		t.Errorf("resources %+v, want no peak memory and 5.5 ms user", res)
+	}
+	var txt, js bytes.Buffer
+	if err := WriteText(&txt, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteJSON(&js, r); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(txt.String(), "5.50 ms  0 s         -\n") {
+		t.Errorf("unmeasured memory not shown as -:\n%s", txt.String())
+	}
+	if !strings.Contains(js.String(), `"max_rss_median_bytes": null`) {
+		t.Errorf("JSON max_rss_median_bytes not null:\n%s", js.String())
 	}
 }

@@ -1,6 +1,7 @@
 package stats
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -246,7 +247,8 @@ func TestCompare(t *testing.T) {
 			if !(c.CILow <= c.Ratio && c.Ratio <= c.CIHigh) {
 				t.Errorf("ratio %v outside its CI %v..%v", c.Ratio, c.CILow, c.CIHigh)
 			}
-			if again := Compare(tt.baseline, tt.other); again != c {
+			// Printed, so that NaN fields (MDE of too few) compare equal.
+			if again := Compare(tt.baseline, tt.other); fmt.Sprintf("%+v", again) != fmt.Sprintf("%+v", c) {
 				t.Errorf("not deterministic: %+v then %+v", c, again)
 			}
 		})
@@ -319,7 +321,10 @@ func TestBimodalFalseAlarms(t *testing.T) {
 		{"two modes", func(i int) float64 { return 1 + 0.3*float64(i%2) + 0.02*rng.NormFloat64() }, 950, 1000},
 	}
 	for _, sh := range shapes {
-		for _, n := range []int{10, 20, 50, 200} {
+		for _, n := range []int{5, 7, 9, 10, 20, 50, 200} {
+			if sh.name == "two modes" && n < BimodalMinN {
+				continue // alternating modes of 5..9 split nearly even: not outliers, by design
+			}
 			const reps = 1000
 			hits := 0
 			xs := make([]float64, n)
@@ -393,5 +398,131 @@ func TestMinPAndTrialsToTell(t *testing.T) {
 	}
 	if got := TrialsToTell(); got != 4 {
 		t.Errorf("TrialsToTell() = %d, want 4 (C(8,4) = 70: p >= 0.029)", got)
+	}
+}
+
+// TestBimodalSmall covers the few-trial rule: a tight second group of at
+// least 2 samples, each of them an outlier of the whole sample, is a mode;
+// the same samples are then not outliers.
+func TestBimodalSmall(t *testing.T) {
+	tests := []struct {
+		name     string
+		xs       []float64
+		bimodal  bool
+		nLow     int
+		outliers int
+	}{
+		{"3 at 27.5 ms and 2 at 36 ms", []float64{0.0275, 0.0361, 0.0276, 0.0274, 0.0360}, true, 3, 0},
+		{"3 at 27.2-28.1 ms and 2 at 35.5-36.4 ms", []float64{0.0272, 0.0364, 0.0275, 0.0281, 0.0355}, true, 3, 0},
+		{"2 fast and 5 slow", []float64{0.010, 0.020, 0.0201, 0.0101, 0.0199, 0.0202, 0.0200}, true, 2, 0},
+		{"one stray of 5 is an outlier", []float64{0.0275, 0.0276, 0.0274, 0.0275, 0.0360}, false, 0, 1},
+		{"two strays far apart are outliers", []float64{0.0275, 0.0276, 0.0274, 0.0360, 0.0500}, false, 0, 2},
+		{"2 and 2 of 4: too few to tell", []float64{0.0275, 0.0276, 0.0360, 0.0361}, false, 0, 0},
+		{"a wide second group is not a mode", []float64{0.0275, 0.0276, 0.0274, 0.0340, 0.0380}, false, 0, 2},
+		{"evenly spread", []float64{1, 2, 3, 4, 5, 6}, false, 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := Summarize(tt.xs)
+			if st.Bimodal != tt.bimodal || st.BimodalNLow != tt.nLow || len(st.Outliers) != tt.outliers {
+				t.Errorf("Bimodal=%v nLow=%d outliers=%v (low %v high %v), want %v, %d, %d outliers",
+					st.Bimodal, st.BimodalNLow, st.Outliers, st.BimodalLow, st.BimodalHigh, tt.bimodal, tt.nLow, tt.outliers)
+			}
+		})
+	}
+}
+
+func TestDetectableChange(t *testing.T) {
+	tests := []struct {
+		name   string
+		lo, hi float64
+		want   float64
+	}{
+		{"±5% CI", 0.95, 1.05, math.Exp((zAlpha+zPower)*math.Log(1.05/0.95)/(2*zAlpha)) - 1},
+		{"a point", 1, 1, 0},
+		{"no CI", math.NaN(), math.NaN(), math.NaN()},
+		{"non-positive low end", 0, 2, math.NaN()},
+		{"inverted", 2, 1, math.NaN()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := DetectableChange(tt.lo, tt.hi)
+			if math.IsNaN(tt.want) != math.IsNaN(got) || (!math.IsNaN(got) && !near(got, tt.want, 1e-12)) {
+				t.Errorf("DetectableChange(%v, %v) = %v, want %v", tt.lo, tt.hi, got, tt.want)
+			}
+		})
+	}
+	if got := DetectableChange(0.95, 1.05); got < 0.07 || got > 0.08 {
+		t.Errorf("±5%% CI: MDE %v, want about 7.4%%", got)
+	}
+}
+
+// TestDetectableChangePower checks the MDE's promise: a real change of
+// the size a run reports as detectable is found about 80% of the time by
+// runs of the same size and spread.
+func TestDetectableChangePower(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	draw := func(n int, m float64) []float64 {
+		xs := make([]float64, n)
+		for i := range xs {
+			xs[i] = m * (1 + 0.05*rng.NormFloat64())
+		}
+		return xs
+	}
+	const n, reps = 20, 200
+	var mdes []float64
+	for range 50 {
+		mdes = append(mdes, Compare(draw(n, 1), draw(n, 1)).MDE)
+	}
+	mde := Median(mdes)
+	found := 0
+	for range reps {
+		if c := Compare(draw(n, 1), draw(n, 1+mde)); c.Verdict == Slower {
+			found++
+		}
+	}
+	t.Logf("n=%d, CV 5%%: MDE %.1f%%, a change of that size found %d/%d times", n, 100*mde, found, reps)
+	if found < reps*6/10 || found > reps*97/100 {
+		t.Errorf("a change of the MDE (%.1f%%) was found %d/%d times, want about 80%%", 100*mde, found, reps)
+	}
+}
+
+func TestGeoMeanRatio(t *testing.T) {
+	t.Run("ratios 2 and 1/2", func(t *testing.T) {
+		g := GeoMeanRatio([]Pair{
+			{Baseline: []float64{1, 1.01, 0.99, 1.02, 0.98}, Other: []float64{2, 2.02, 1.98, 2.04, 1.96}},
+			{Baseline: []float64{4, 4.04, 3.96, 4.08, 3.92}, Other: []float64{2, 2.02, 1.98, 2.04, 1.96}},
+		})
+		if g.N != 2 || !near(g.Ratio, 1, 1e-12) || !(g.CILow < 1 && 1 < g.CIHigh) || g.CIHigh/g.CILow > 1.1 {
+			t.Errorf("%+v", g)
+		}
+	})
+	t.Run("a pair of single samples has a ratio but no CI", func(t *testing.T) {
+		g := GeoMeanRatio([]Pair{{Baseline: []float64{1, 1.1}, Other: []float64{3, 3.3}}, {Baseline: []float64{1}, Other: []float64{3}}})
+		if g.N != 2 || !near(g.Ratio, 3, 1e-9) || !math.IsNaN(g.CILow) {
+			t.Errorf("%+v", g)
+		}
+	})
+	t.Run("pairs without a ratio are left out", func(t *testing.T) {
+		g := GeoMeanRatio([]Pair{{Baseline: nil, Other: []float64{1}}, {Baseline: []float64{0, 0}, Other: []float64{1, 1}}})
+		if g.N != 0 || !math.IsNaN(g.Ratio) {
+			t.Errorf("%+v", g)
+		}
+	})
+	t.Run("deterministic", func(t *testing.T) {
+		p := []Pair{{Baseline: []float64{1, 1.2, 0.9}, Other: []float64{2, 2.5, 1.8}}, {Baseline: []float64{1, 1.2, 0.9}, Other: []float64{2, 2.5, 1.8}}}
+		if a, b := GeoMeanRatio(p), GeoMeanRatio(p); a != b {
+			t.Errorf("%+v then %+v", a, b)
+		}
+	})
+}
+
+// TestMDEAtLeastTheUndetectedChange: with 4 trials against 4 the
+// bootstrap CI can exclude 1 while the rank test does not reach p < 0.05;
+// the change observed was not detected, so the MDE is not smaller.
+func TestMDEAtLeastTheUndetectedChange(t *testing.T) {
+	c := Compare([]float64{1.0, 1.02, 1.3, 1.01}, []float64{1.25, 1.28, 1.27, 1.0})
+	if c.Verdict != NoDifference || c.MDE < c.Ratio-1-1e-12 {
+		t.Errorf("verdict %q ratio %.3f (CI %.3f-%.3f) p %.3f: MDE %.3f, want no difference and MDE >= %.3f", c.Verdict, c.Ratio, c.CILow, c.CIHigh, c.P, c.MDE, c.Ratio-1)
 	}
 }

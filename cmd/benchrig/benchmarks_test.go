@@ -61,10 +61,11 @@ type report struct {
 				Speedup *float64 `json:"speedup"`
 			} `json:"points"`
 			Knee *struct {
-				Found  bool    `json:"found"`
-				Value  float64 `json:"value"`
-				Bound  string  `json:"bound"`
-				Reason string  `json:"reason"`
+				Found      bool    `json:"found"`
+				Determined bool    `json:"determined"`
+				Value      float64 `json:"value"`
+				Bound      string  `json:"bound"`
+				Reason     string  `json:"reason"`
 			} `json:"knee"`
 		} `json:"groups"`
 	} `json:"scaling"`
@@ -177,10 +178,12 @@ func TestXargsSweepBenchmark(t *testing.T) {
 	if len(g.Points) != 3 || g.Knee == nil {
 		t.Fatalf("scaling group %+v, want 3 points and a knee", g)
 	}
-	if g.Knee.Found && g.Knee.Bound == "" {
-		t.Errorf("knee at %v without an attribution: %+v", g.Knee.Value, g.Knee)
+	// With 3 trials per level the knee is often not determined; one
+	// that is determined is attributed, one that is not never is.
+	if g.Knee.Found && g.Knee.Determined != (g.Knee.Bound != "") {
+		t.Errorf("knee at %v: determined %v, attribution %q: %+v", g.Knee.Value, g.Knee.Determined, g.Knee.Bound, g.Knee)
 	}
-	if !strings.Contains(stdout, "knee at jobs=") && !strings.Contains(stdout, "no knee:") {
+	if !strings.Contains(stdout, "knee at jobs=") && !strings.Contains(stdout, "no knee:") && !strings.Contains(stdout, "knee not determined:") {
 		t.Errorf("report does not state the knee:\n%s", stdout)
 	}
 }
@@ -224,7 +227,7 @@ func TestXargsSweepIOBenchmark(t *testing.T) {
 		t.Fatalf("no knee analysis\n%s", stdout)
 	}
 	t.Logf("knee %+v", *g.Knee)
-	if g.Knee.Found && (g.Knee.Value != 1 || g.Knee.Bound != "io-bound") {
+	if g.Knee.Found && g.Knee.Determined && (g.Knee.Value != 1 || g.Knee.Bound != "io-bound") {
 		t.Errorf("knee %+v, want at jobs=1 and io-bound\n%s", g.Knee, stdout)
 	}
 }

@@ -80,6 +80,9 @@ func (p *progress) observe(e benchrig.Event) {
 	}
 	switch e.Kind {
 	case benchrig.EventNote:
+		if adaptiveStop(e.Msg) {
+			return // in the report's warnings, once
+		}
 		p.clear()
 		fmt.Fprintf(p.w, "note: case %s: %s\n", e.Case, e.Msg)
 	case benchrig.EventWarning:

@@ -356,7 +356,7 @@ func printFailures(d *deps, run *benchrig.Run) {
 		ran[t.CaseID] = true
 	}
 	for _, c := range run.Cases {
-		if _, skipped := run.Skipped[c.ID]; (!ran[c.ID] || run.Status == benchrig.RunFailed) && !skipped && run.Notes[c.ID] != "" {
+		if _, skipped := run.Skipped[c.ID]; (!ran[c.ID] || run.Status == benchrig.RunFailed) && !skipped && run.Notes[c.ID] != "" && !adaptiveStop(run.Notes[c.ID]) {
 			// Its setup failed, or its node could not run it (from the
 			// start or after some trials): no trial says why, the note does.
 			fmt.Fprintf(d.stderr, "\ncase %s: %s\n", c.ID, run.Notes[c.ID])
@@ -378,6 +378,13 @@ func printFailures(d *deps, run *benchrig.Run) {
 	}
 }
 
+// adaptiveStop says whether a case's note is why adaptive repetition
+// stopped ("ci-met: ...", "ci-not-met: ..."): the report's grouped
+// warnings show those once, so stderr does not repeat them per case.
+func adaptiveStop(note string) bool {
+	return strings.HasPrefix(note, reports.WCINotMet+":") || strings.HasPrefix(note, "ci-met:")
+}
+
 func prefixed(prefix string, xs []string) []string {
 	out := make([]string, len(xs))
 	for i, x := range xs {
@@ -389,15 +396,22 @@ func prefixed(prefix string, xs []string) []string {
 // writeExports writes the report to each export file given ("" skips it),
 // never over the run store at store.
 func writeExports(rep *reports.Report, store, json, csv, md, bench string) error {
-	for _, e := range []struct {
-		path  string
-		write func(*os.File) error
-	}{
-		{json, func(f *os.File) error { return reports.WriteJSON(f, rep) }},
-		{csv, func(f *os.File) error { return reports.WriteCSV(f, rep) }},
-		{md, func(f *os.File) error { return reports.WriteMarkdown(f, rep) }},
-		{bench, func(f *os.File) error { return reports.WriteBenchstat(f, rep) }},
-	} {
+	return writeExportFiles(store,
+		export{json, func(f *os.File) error { return reports.WriteJSON(f, rep) }},
+		export{csv, func(f *os.File) error { return reports.WriteCSV(f, rep) }},
+		export{md, func(f *os.File) error { return reports.WriteMarkdown(f, rep) }},
+		export{bench, func(f *os.File) error { return reports.WriteBenchstat(f, rep) }})
+}
+
+// export is one file to write: path ("" for none) and its writer.
+type export struct {
+	path  string
+	write func(*os.File) error
+}
+
+// writeExportFiles writes each export where exportTarget allows.
+func writeExportFiles(store string, es ...export) error {
+	for _, e := range es {
 		if e.path == "" {
 			continue
 		}
