@@ -341,8 +341,11 @@ type Measurement struct {
 	User  time.Duration // user CPU of the whole process tree
 	Sys   time.Duration // system CPU of the whole process tree
 
-	MaxRSS      int64 // peak memory of the tree in bytes (cgroup peak, or largest rusage maxrss)
-	ExitCode    int   // -1 when the command did not run to an exit (timeout, signal, start failure)
+	// MaxRSS is the peak memory of the tree in bytes (cgroup peak, or
+	// rusage maxrss), 0 when unavailable: rusage cannot tell a tree's
+	// peak at or below the harness's own from the harness's.
+	MaxRSS      int64
+	ExitCode    int // -1 when the command did not run to an exit (timeout, signal, start failure)
 	StdoutBytes int64
 	StderrBytes int64
 	StderrTail  string // last bytes of stderr (at most 4 KiB), kept for failed trials
