@@ -909,3 +909,58 @@ func TestPlacementsNodesAndNodeEventsRoundTrip(t *testing.T) {
 		t.Errorf("unknown run: %v, want ENotFound", err)
 	}
 }
+
+// A store this process cannot write is refused before anything runs, with
+// the path and the reason, as bad input. Tests run as root, where file
+// modes do not bind, so access(2) is faked to answer as a read-only mount
+// (or a file of another user) would.
+func TestCheckWritable(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "runs.db")
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.CheckWritable(); err != nil {
+		t.Fatalf("CheckWritable of a fresh store: %v", err)
+	}
+	real := access
+	t.Cleanup(func() { access = real })
+	tests := []struct {
+		name    string
+		refuse  string // the path access refuses
+		errno   syscall.Errno
+		wantErr string // "" when writable
+	}{
+		{"read-only mount", path, syscall.EROFS, "read-only file system"},
+		{"file of another user", path, syscall.EACCES, "permission denied"},
+		{"wal file read-only", path + "-wal", syscall.EACCES, path + "-wal"},
+		{"unrelated path refused", filepath.Join(dir, "other"), syscall.EROFS, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			access = func(p string) error {
+				if p == tc.refuse {
+					return tc.errno
+				}
+				return nil
+			}
+			err := db.CheckWritable()
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatalf("CheckWritable = %v, want nil", err)
+				}
+				return
+			}
+			var be *benchrig.Error
+			if !errors.As(err, &be) || be.Code != benchrig.EInvalid || be.File != path {
+				t.Fatalf("CheckWritable = %#v, want *benchrig.Error EInvalid naming %s", err, path)
+			}
+			if !strings.Contains(err.Error(), "read-only") || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("error %q should say read-only and %q", err, tc.wantErr)
+			}
+		})
+	}
+}

@@ -183,6 +183,9 @@ func runRun(ctx context.Context, d *deps, opts runOptions, file string) error {
 		return err
 	}
 	defer db.Close()
+	if err := db.CheckWritable(); err != nil {
+		return err
+	}
 	a := d.newApp(db)
 	sweep(ctx, d, a)
 

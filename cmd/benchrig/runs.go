@@ -146,6 +146,7 @@ type store interface {
 	app.Store
 	Path() string
 	Close() error
+	CheckWritable() error
 }
 
 var _ store = (*sqlite.DB)(nil)
@@ -365,6 +366,9 @@ func runRunsResume(ctx context.Context, d *deps, opts runsOptions, ref string) e
 		return err
 	}
 	defer db.Close()
+	if err := db.CheckWritable(); err != nil {
+		return err
+	}
 	a := d.newApp(db)
 	prog := newProgress(d.stderr, d.tty, opts.quiet)
 	pending, err := a.PrepareResume(ctx, ref, app.ResumeOptions{Force: opts.force}, prog.subscriber())
