@@ -210,7 +210,7 @@ func (e Event) String() string {
 	if e.Outcome != nil {
 		b.WriteString(": " + e.Outcome.String())
 		if e.Kind == EventTrialFinished {
-			b.WriteString(" in " + e.Duration.Round(time.Microsecond).String())
+			b.WriteString(" in " + FormatDuration(e.Duration))
 		}
 	}
 	if e.Msg != "" {

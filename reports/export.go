@@ -411,7 +411,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		fmt.Fprintf(&b, ", started %s", r.Started.Format(time.RFC3339))
 	}
 	if !r.Finished.IsZero() && !r.Started.IsZero() {
-		fmt.Fprintf(&b, ", took %s", r.Finished.Sub(r.Started).Round(time.Millisecond))
+		fmt.Fprintf(&b, ", took %s", FormatDuration(r.Finished.Sub(r.Started)))
 	}
 	fmt.Fprintf(&b, ".  \nHost: %s.  \nSpec: `%s` (sha256 %s).\n\n", mdEscape(r.Fingerprint.String()), mdEscape(r.SpecFile), short(r.SpecHash))
 
@@ -606,7 +606,7 @@ func WriteText(w io.Writer, r *Report) error {
 	if !r.Started.IsZero() {
 		fmt.Fprintf(&b, "started %s", r.Started.Format(time.RFC3339))
 		if !r.Finished.IsZero() {
-			fmt.Fprintf(&b, ", took %s", r.Finished.Sub(r.Started).Round(time.Millisecond))
+			fmt.Fprintf(&b, ", took %s", FormatDuration(r.Finished.Sub(r.Started)))
 		}
 		b.WriteString("\n")
 	}
@@ -843,7 +843,7 @@ func writeNodes(b *bytes.Buffer, r *Report) {
 			arch += " (declared; engine " + n.EngineArch + ")"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s (API %s)\t%d\t%.1f GiB\t%s\t%s\t\n", n.Name, arch, n.EngineVersion, n.APIVersion,
-			n.CPUs, float64(n.MemoryBytes)/(1<<30), n.Kernel, n.Latency.Round(10*time.Microsecond))
+			n.CPUs, float64(n.MemoryBytes)/(1<<30), n.Kernel, FormatDuration(n.Latency))
 	}
 	tw.Flush()
 	for _, ev := range r.NodeEvents {

@@ -235,7 +235,7 @@ func (d *DB) ReopenRun(ctx context.Context, runID string, t time.Time) (int64, e
 	case benchrig.RunInterrupted, benchrig.RunCancelled:
 	case benchrig.RunRunning:
 		return 0, benchrig.Errorf(benchrig.EInvalid, "reopen run %s: it is running: its heartbeat is %s old, under %s, so its process is alive",
-			runID, t.Sub(heartbeat).Round(time.Millisecond), benchrig.HeartbeatStale)
+			runID, benchrig.FormatDuration(t.Sub(heartbeat)), benchrig.HeartbeatStale)
 	default:
 		return 0, benchrig.Errorf(benchrig.EInvalid, "reopen run %s: it is %s; only an interrupted or cancelled run can be resumed", runID, effective)
 	}

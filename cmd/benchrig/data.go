@@ -193,10 +193,10 @@ func runData(ctx context.Context, d *deps, opts dataOptions, gen func(context.Co
 	cache := ""
 	if res.CacheBuild > 0 {
 		secs -= res.CacheBuild.Seconds()
-		cache = fmt.Sprintf(" after %s making the molfile cache", fmtDur(res.CacheBuild))
+		cache = fmt.Sprintf(" after %s making the molfile cache", benchrig.FormatDuration(res.CacheBuild))
 	}
-	fmt.Fprintf(d.stdout, "wrote %d of %d files, %s, %d molecules in %.2fs (%s/s, %.0f molecules/s)%s\n",
-		len(res.Written), len(m.Files), benchrig.FormatBytes(res.WrittenBytes), molecules, secs,
+	fmt.Fprintf(d.stdout, "wrote %d of %d files, %s, %d molecules in %s (%s/s, %.0f molecules/s)%s\n",
+		len(res.Written), len(m.Files), benchrig.FormatBytes(res.WrittenBytes), molecules, benchrig.FormatSeconds(secs),
 		benchrig.FormatBytes(int64(float64(res.WrittenBytes)/secs)), float64(molecules)/secs, cache)
 	fmt.Fprintf(d.stdout, "%s holds %d files, %s, %d molecules (manifest: %s)\n", opts.out, len(m.Files), benchrig.FormatBytes(m.Bytes), m.Molecules, filepath.Join(opts.out, data.ManifestName))
 	return err

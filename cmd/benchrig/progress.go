@@ -122,7 +122,7 @@ func trialText(e benchrig.Event) string {
 	if e.Warmup {
 		kind = "warmup"
 	}
-	s := fmt.Sprintf("%s %d: %s", kind, e.Trial.Rep, fmtDur(e.Duration))
+	s := fmt.Sprintf("%s %d: %s", kind, e.Trial.Rep, benchrig.FormatDuration(e.Duration))
 	if e.Outcome != nil && *e.Outcome != benchrig.OutcomeOK {
 		s += " (" + e.Outcome.String()
 		if e.Msg != "" && e.Msg != e.Outcome.String() {
@@ -162,15 +162,4 @@ func fmtClock(d time.Duration) string {
 		return fmt.Sprintf("%d:%02d:%02d", s/3600, s/60%60, s%60)
 	}
 	return fmt.Sprintf("%d:%02d", s/60, s%60)
-}
-
-func fmtDur(d time.Duration) string {
-	switch {
-	case d < time.Millisecond:
-		return fmt.Sprintf("%.0fµs", float64(d)/1e3)
-	case d < time.Second:
-		return fmt.Sprintf("%.1fms", float64(d)/1e6)
-	default:
-		return fmt.Sprintf("%.3fs", d.Seconds())
-	}
 }
