@@ -94,6 +94,10 @@ func (r *state) addNode(n *Node) *nodeState {
 func (r *state) emit(e benchrig.Event) {
 	r.evSeq++
 	e.Run, e.Seq, e.Time = r.run.ID, r.evSeq, r.cfg.Now()
+	if e.Trial != nil {
+		e.Warmup = e.Trial.Rep < r.spec.Warmup
+		e.Number = benchrig.TrialNumber(e.Trial.Rep, r.spec.Warmup)
+	}
 	e.Done, e.Total = r.progress()
 	if r.bus != nil {
 		r.bus.publish(e)

@@ -122,7 +122,11 @@ func trialText(e benchrig.Event) string {
 	if e.Warmup {
 		kind = "warmup"
 	}
-	s := fmt.Sprintf("%s %d: %s", kind, e.Trial.Rep, benchrig.FormatDuration(e.Duration))
+	n := e.Number
+	if n == 0 {
+		n = e.Trial.Rep
+	}
+	s := fmt.Sprintf("%s %d: %s", kind, n, benchrig.FormatDuration(e.Duration))
 	if e.Outcome != nil && *e.Outcome != benchrig.OutcomeOK {
 		s += " (" + e.Outcome.String()
 		if e.Msg != "" && e.Msg != e.Outcome.String() {
