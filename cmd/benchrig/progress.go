@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/benchrig/benchrig"
@@ -58,11 +59,72 @@ func (b *bar) clear() {
 }
 
 // progress shows the runner's events on stderr: a redrawn bar with an ETA
-// on a terminal, one plain line per trial otherwise (CI logs, pipes).
+// on a terminal, one plain line per trial with an ETA otherwise (CI logs,
+// pipes). Cases are named by the params that vary across the run's cases
+// only (setCases), so a line says what differs.
 type progress struct {
 	bar
 	tty   bool
 	quiet bool
+
+	mu     sync.Mutex // guards labels: set by the command, read by the event goroutine
+	labels map[string]string
+}
+
+// setCases names each case by the params whose values differ across
+// cases ("threads=2" rather than "impl=gnu,threads=2,file=/data/x.log"
+// when only threads varies). A run of one case keeps its full ID.
+func (p *progress) setCases(cases []benchrig.Case) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.labels = caseLabels(cases)
+}
+
+func (p *progress) label(id string) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if l, ok := p.labels[id]; ok {
+		return l
+	}
+	return id
+}
+
+// caseLabels maps each case ID to its params that vary across cases, in
+// param order; nil when fewer than two cases.
+func caseLabels(cases []benchrig.Case) map[string]string {
+	if len(cases) < 2 {
+		return nil
+	}
+	varies := map[string]bool{}
+	first := cases[0].Map()
+	for _, c := range cases[1:] {
+		m := c.Map()
+		for _, kv := range c.Params {
+			if v, ok := first[kv.Name]; !ok || v != kv.Value {
+				varies[kv.Name] = true
+			}
+		}
+		for k := range first {
+			if _, ok := m[k]; !ok {
+				varies[k] = true
+			}
+		}
+	}
+	out := make(map[string]string, len(cases))
+	for _, c := range cases {
+		var kept []benchrig.KV
+		for _, kv := range c.Params {
+			if varies[kv.Name] {
+				kept = append(kept, kv)
+			}
+		}
+		if len(kept) == 0 {
+			out[c.ID] = c.ID
+			continue
+		}
+		out[c.ID] = benchrig.CaseID(kept)
+	}
+	return out
 }
 
 func newProgress(w io.Writer, tty, quiet bool) *progress {
@@ -79,6 +141,9 @@ func (p *progress) observe(e benchrig.Event) {
 		return
 	}
 	switch e.Kind {
+	case benchrig.EventRunStarted:
+		// The ETA is the pace of the trials, not of what came before.
+		p.start = time.Now()
 	case benchrig.EventNote:
 		p.clear()
 		fmt.Fprintf(p.w, "note: case %s: %s\n", e.Case, e.Msg)
@@ -97,7 +162,12 @@ func (p *progress) observe(e benchrig.Event) {
 			p.draw(e, true)
 			return
 		}
-		fmt.Fprintf(p.w, "[%d/%d] %s %s\n", e.Done, e.Total, e.Trial.Case, trialText(e))
+		line := fmt.Sprintf("[%d/%d] %s %s", e.Done, e.Total, p.label(e.Trial.Case), trialText(e))
+		if e.Total > 0 && e.Done < e.Total {
+			_, eta := p.gauge(float64(e.Done) / float64(e.Total))
+			line += ", ETA " + eta
+		}
+		fmt.Fprintln(p.w, line)
 	}
 }
 
@@ -148,7 +218,7 @@ func (p *progress) draw(e benchrig.Event, force bool) {
 	cells, eta := p.gauge(frac)
 	name := ""
 	if e.Trial != nil {
-		name = e.Trial.Case
+		name = p.label(e.Trial.Case)
 	}
 	if len(name) > 40 {
 		name = name[:37] + "..."

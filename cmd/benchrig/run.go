@@ -194,6 +194,7 @@ func runRun(ctx context.Context, d *deps, opts runOptions, file string) error {
 	if err != nil {
 		return err
 	}
+	prog.setCases(pending.Run().Cases)
 	for _, w := range pending.Warnings {
 		fmt.Fprintf(d.stderr, "warning: %s\n", w)
 	}

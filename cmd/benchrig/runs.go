@@ -375,6 +375,7 @@ func runRunsResume(ctx context.Context, d *deps, opts runsOptions, ref string) e
 	if err != nil {
 		return err
 	}
+	prog.setCases(pending.Run().Cases)
 	old := pending.Run()
 	fmt.Fprintf(d.stderr, "resuming run %s (%s)\n", old.ID, old.SpecName)
 	h, err := a.Start(ctx, pending)
