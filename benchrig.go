@@ -10,7 +10,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"text/template"
 	"time"
 )
 
@@ -307,15 +306,26 @@ func Matrix(params []Param) []Case {
 	return cases
 }
 
-// Expand substitutes {{.name}} references to the case's params in s.
+// Expand substitutes {{.name}} references to the case's params in s, as
+// they are: for the text of a shell-form command, use ExpandShell.
 // A reference to an unknown param is an error.
 func Expand(s string, params map[string]string) (string, error) {
+	return expand(s, params, false)
+}
+
+// expand is Expand, or ExpandShell when shell is set.
+func expand(s string, params map[string]string, shell bool) (string, error) {
 	if !strings.Contains(s, "{{") {
 		return s, nil
 	}
-	t, err := template.New("").Option("missingkey=error").Parse(s)
+	t, err := ParseTemplate("", s)
 	if err != nil {
 		return "", err
+	}
+	if shell {
+		if err := QuoteForShell(t); err != nil {
+			return "", err
+		}
 	}
 	var b strings.Builder
 	if err := t.Execute(&b, params); err != nil {

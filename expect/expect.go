@@ -93,7 +93,7 @@ func Resolve(e *benchrig.Expect, c benchrig.Case, vars map[string]string, env []
 	if c := e.Check; c != nil {
 		job := &CheckJob{Env: env, Dir: dir}
 		if c.Shell != "" {
-			s, err := benchrig.Expand(c.Shell, vars)
+			s, err := benchrig.ExpandShell(c.Shell, vars)
 			if err != nil {
 				return nil, bad("expect.check", err)
 			}

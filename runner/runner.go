@@ -981,7 +981,7 @@ func prepareJob(cfg Config, spec *benchrig.Spec, vars map[string]string, inConta
 func expandJob(c benchrig.Command, vars map[string]string, env []string, dir string, timeout time.Duration) (Job, error) {
 	var argv []string
 	if c.Shell != "" {
-		s, err := benchrig.Expand(c.Shell, vars)
+		s, err := benchrig.ExpandShell(c.Shell, vars)
 		if err != nil {
 			return Job{}, err
 		}

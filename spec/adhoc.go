@@ -50,7 +50,8 @@ func adHocSource(commands, names []string) ([]byte, error) {
 	var b strings.Builder
 	b.WriteString("name: adhoc\ndescription: commands given with run -c\n")
 	if len(names) == 0 {
-		b.WriteString("command: \"{{.command}}\"\nparams:\n  command:\n")
+		// The command is shell text, spliced as it is.
+		b.WriteString("command: \"{{raw .command}}\"\nparams:\n  command:\n")
 		for _, c := range commands {
 			b.WriteString("    - " + q(c) + "\n")
 		}

@@ -9,6 +9,7 @@ import (
 
 func TestAdHoc(t *testing.T) {
 	tricky := `awk -F: '{print $1}' "a b" # c: d` + "\n" + `echo 'x'`
+	comment := "true # it's a comment"
 	for _, tc := range []struct {
 		name          string
 		commands      []string
@@ -21,6 +22,8 @@ func TestAdHoc(t *testing.T) {
 			wantCases: []string{"command=true", "command=" + tricky}, wantCommands: []string{"true", tricky}},
 		{name: "named", commands: []string{"sleep 0.1", tricky}, names: []string{"short", "awk"},
 			wantCases: []string{"command=short", "command=awk"}, wantCommands: []string{"sleep 0.1", tricky}},
+		{name: "named, ending in a comment", commands: []string{comment, "echo $(x"}, names: []string{"c", "open"},
+			wantCases: []string{"command=c", "command=open"}, wantCommands: []string{comment, "echo $(x"}},
 		{name: "names must match", commands: []string{"a", "b"}, names: []string{"x"}, wantErrSubstr: "1 --name for 2 commands"},
 		{name: "twice", commands: []string{"a", "a"}, wantErrSubstr: `"a" is given twice`},
 		{name: "empty", commands: []string{"a", " "}, wantErrSubstr: "command 2 is empty"},
@@ -42,7 +45,7 @@ func TestAdHoc(t *testing.T) {
 				if c.ID != tc.wantCases[i] {
 					t.Errorf("case %d = %q, want %q", i, c.ID, tc.wantCases[i])
 				}
-				got, err := benchrig.Expand(s.Command.Shell, c.Map())
+				got, err := benchrig.ExpandShell(s.Command.Shell, c.Map())
 				if err != nil || got != tc.wantCommands[i] {
 					t.Errorf("case %s runs %q (%v), want %q", c.ID, got, err, tc.wantCommands[i])
 				}

@@ -571,7 +571,7 @@ func (p *parser) command(n *yaml.Node, field string) *benchrig.Command {
 			p.Errorf(n, field, "command is empty")
 			return nil
 		}
-		p.template(n, field, sh)
+		p.shellTemplate(n, field, sh)
 		return &benchrig.Command{Shell: sh}
 	case yaml.SequenceNode:
 		if len(n.Content) == 0 {

@@ -7,6 +7,7 @@ import (
 	"text/template"
 	"text/template/parse"
 
+	"github.com/benchrig/benchrig"
 	"gopkg.in/yaml.v3"
 )
 
@@ -21,11 +22,23 @@ var errTooLong = errors.New("expands to more than 1 MiB")
 // returns s expanded against the first value of each param, and whether
 // that worked.
 func (p *parser) template(n *yaml.Node, field, s string) (string, bool) {
+	return p.checkTemplate(n, field, s, false)
+}
+
+// shellTemplate is template for the text of a shell-form command, whose
+// values benchrig.ExpandShell quotes for the shell: it also checks that
+// every action stands where a value can be quoted, and returns the
+// expansion quoted.
+func (p *parser) shellTemplate(n *yaml.Node, field, s string) (string, bool) {
+	return p.checkTemplate(n, field, s, true)
+}
+
+func (p *parser) checkTemplate(n *yaml.Node, field, s string, shell bool) (string, bool) {
 	if !strings.Contains(s, "{{") {
 		// benchrig.Expand leaves such strings alone.
 		return s, true
 	}
-	t, err := template.New(field).Option("missingkey=error").Parse(s)
+	t, err := benchrig.ParseTemplate(field, s)
 	if err != nil {
 		p.Errorf(n, field, "bad template: %s", cleanTemplateError(field, err))
 		return "", false
@@ -53,6 +66,12 @@ func (p *parser) template(n *yaml.Node, field, s string) (string, bool) {
 		}
 		p.Errorf(n, field, "template refers to unknown %s %s (%s)", noun, strings.Join(quoted, ", "), knownParams(p.params))
 		return "", false
+	}
+	if shell {
+		if err := benchrig.QuoteForShell(t); err != nil {
+			p.Errorf(n, field, "bad template: %s", cleanTemplateError(field, err))
+			return "", false
+		}
 	}
 	w := &limitedWriter{max: maxTemplateOutput}
 	if err := t.Execute(w, p.sample); err != nil {

@@ -282,7 +282,7 @@ func (h *hookedExec) Run(ctx context.Context, job runner.Job) (m benchrig.Measur
 func TestExpectFailsWrongOutput(t *testing.T) {
 	c := newCLI(t)
 	spec := c.write("expect.yaml", `name: expect-cli
-command: "{{.cmd}}"
+command: "{{raw .cmd}}" # each value is a whole shell command
 params:
   cmd: ["echo 42", "echo ' '", "printf '0\n'; exit 1"]
 repeat: 2

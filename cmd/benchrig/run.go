@@ -294,7 +294,7 @@ func printPlan(d *deps, p *app.Pending) error {
 			n += fmt.Sprintf(", %d instances each", c.Instances)
 		}
 		fmt.Fprintf(d.stdout, "  trials:   %s\n", n)
-		fmt.Fprintf(d.stdout, "  command:  %s\n", shellQuote(c.Argv))
+		fmt.Fprintf(d.stdout, "  command:  %s\n", commandText(c.Argv))
 		if c.Dir != "" {
 			fmt.Fprintf(d.stdout, "  workdir:  %s\n", c.Dir)
 		}
@@ -315,15 +315,16 @@ func printPlan(d *deps, p *app.Pending) error {
 	return nil
 }
 
-// shellQuote renders argv as a shell would need it typed.
-func shellQuote(argv []string) string {
+// commandText renders argv as a shell would need it typed: a shell-form
+// command as its script, whose param values are already quoted, its lines
+// indented under the first.
+func commandText(argv []string) string {
+	if len(argv) == 3 && argv[0] == "/bin/sh" && argv[1] == "-c" {
+		return strings.ReplaceAll(strings.TrimRight(argv[2], "\n"), "\n", "\n            ")
+	}
 	out := make([]string, len(argv))
 	for i, a := range argv {
-		if a != "" && strings.Trim(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%") == "" {
-			out[i] = a
-			continue
-		}
-		out[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		out[i] = benchrig.ShellQuote(a)
 	}
 	return strings.Join(out, " ")
 }
