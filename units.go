@@ -134,16 +134,22 @@ func FormatSeconds(sec float64) string {
 		}
 		return fmt.Sprintf("%s%d min %d s", sign, whole/60, whole%60)
 	}
-	scale, unit := 1e9, "ns"
+	scale, unit := TimeUnit(sec)
+	return Sig3(sec*scale) + " " + unit
+}
+
+// TimeUnit picks the unit in which a duration of sec seconds reads best
+// below a minute, and the factor from seconds to it.
+func TimeUnit(sec float64) (scale float64, unit string) {
 	switch a := math.Abs(sec); {
 	case a >= 1:
-		scale, unit = 1, "s"
+		return 1, "s"
 	case a >= 1e-3:
-		scale, unit = 1e3, "ms"
+		return 1e3, "ms"
 	case a >= 1e-6:
-		scale, unit = 1e6, "µs"
+		return 1e6, "µs"
 	}
-	return Sig3(sec*scale) + " " + unit
+	return 1e9, "ns"
 }
 
 // Sig3 formats v with 3 significant digits and no exponent: 1.23, 12.3,

@@ -12,19 +12,8 @@ import (
 // 12.3, 123, 1234.
 func sig3(v float64) string { return benchrig.Sig3(v) }
 
-// timeUnit picks the unit in which sec reads best.
-func timeUnit(sec float64) (scale float64, unit string) {
-	a := math.Abs(sec)
-	switch {
-	case a >= 1:
-		return 1, "s"
-	case a >= 1e-3:
-		return 1e3, "ms"
-	case a >= 1e-6:
-		return 1e6, "µs"
-	}
-	return 1e9, "ns"
-}
+// timeUnit picks the unit in which sec reads best (benchrig.TimeUnit).
+func timeUnit(sec float64) (scale float64, unit string) { return benchrig.TimeUnit(sec) }
 
 // FormatDuration renders d as the reports do, with 3 significant digits
 // in a human unit ("837 ms", "36.2 ms", "1.23 s"), so that every figure
