@@ -71,10 +71,16 @@ func markMixedNodes(cr *CaseReport) {
 	msg := fmt.Sprintf("trials from %d nodes: %s (medians %s)", len(shares), strings.Join(counts, ", "), strings.Join(medians, ", "))
 	if len(shares) == 2 {
 		c := stats.Compare(shares[0].Samples, shares[1].Samples)
+		slow, fast, ratio := shares[1].Node, shares[0].Node, c.Ratio
+		if ratio < 1 {
+			slow, fast, ratio = fast, slow, 1/ratio
+		}
 		if c.Verdict == stats.Faster || c.Verdict == stats.Slower {
-			msg += fmt.Sprintf("; %s's trials are %sx %s's (%s), so the nodes differ", shares[1].Node, formatRatio(c.Ratio), shares[0].Node, formatP(c.P))
+			msg += fmt.Sprintf("; the nodes differ: %s is %sx slower than %s (%s)", slow, formatRatio(ratio), fast, formatP(c.P))
 		}
 	}
-	msg += ": the case's statistics, and comparisons with it, pool them; rerun on one node (--pool) to compare cases alone"
-	cr.Warnings = append(cr.Warnings, Warning{WMixedNodes, msg})
+	msg += ": the case's statistics, and comparisons with it, pool them; rerun on a pool of one node to compare the cases alone"
+	// First: it is the cause of what the other warnings may show (a
+	// spread, outliers, two modes).
+	cr.Warnings = append([]Warning{{WMixedNodes, msg}}, cr.Warnings...)
 }

@@ -39,7 +39,7 @@ func TestMixedNodes(t *testing.T) {
 		trials []tr
 		want   []string // substrings of the mixed-nodes warning; nil: no warning
 	}{
-		{"node lost mid-run", lost, []string{"trials from 2 nodes: lab2 4, lab1 6", "36.1 ms on lab2", "27.5 ms on lab1", "nodes differ", "pool them"}},
+		{"node lost mid-run", lost, []string{"trials from 2 nodes: lab2 4, lab1 6", "36.1 ms on lab2", "27.5 ms on lab1", "the nodes differ: lab2 is 1.31x slower than lab1", "pool them"}},
 		{"one node", []tr{{node: "lab1", ms: 27}, {node: "lab1", ms: 28}, {node: "lab1", ms: 29}}, nil},
 		{"local executor", []tr{{node: "", ms: 27}, {node: "", ms: 28}, {node: "", ms: 29}}, nil},
 		{"two nodes alike", []tr{{node: "lab1", ms: 27}, {node: "lab2", ms: 28}, {node: "lab1", ms: 29}, {node: "lab2", ms: 27.5}}, []string{"trials from 2 nodes: lab1 2, lab2 2", "pool them"}},
