@@ -385,6 +385,10 @@ type Trial struct {
 	Seq    int  // order of recording within the run, from 0
 	Index  int  // the trial's repetition within the case (TrialRef.Rep), warmups first, from 0
 	Warmup bool // excluded from statistics
+	// Number is the trial's number as people count it (TrialNumber):
+	// among its case's warmups when Warmup, else among its measured
+	// trials, from 1, whatever the warmup count. Derived, not stored.
+	Number int
 	Node   string
 	// Attempt is TrialRef.Attempt: how many starts of this repetition
 	// measured nothing before this one.

@@ -76,6 +76,7 @@ type (
 	jsonTrial struct {
 		Seq         int                 `json:"seq"`
 		Index       int                 `json:"index"`
+		Number      int                 `json:"number"`
 		Start       *string             `json:"start"`
 		WallS       float64             `json:"wall_s"`
 		UserS       float64             `json:"user_s"`
@@ -289,7 +290,7 @@ func jsonCaseOf(r *Report, c *CaseReport) jsonCase {
 	}
 	for _, t := range c.Trials {
 		jt := jsonTrial{
-			Seq: t.Seq, Index: t.Index, Start: timeString(t.Start),
+			Seq: t.Seq, Index: t.Index, Number: t.Number, Start: timeString(t.Start),
 			WallS: t.Wall.Seconds(), UserS: t.User.Seconds(), SysS: t.Sys.Seconds(),
 			MaxRSSBytes: t.MaxRSS, ExitCode: t.ExitCode, Warmup: t.Warmup, Failed: t.Failed(),
 			Outcome: t.Result().String(), Reason: t.Reason, Attempt: t.Attempt,
@@ -367,7 +368,7 @@ func WriteCSV(w io.Writer, r *Report) error {
 		header = append(header, "param."+n)
 	}
 	header = append(header, "seq", "index", "warmup", "failed", "node", "wall_s", "user_s", "sys_s",
-		"max_rss_bytes", "exit_code", "stdout_bytes", "stderr_bytes", "error", "source", "outcome", "attempt", "reason")
+		"max_rss_bytes", "exit_code", "stdout_bytes", "stderr_bytes", "error", "source", "outcome", "attempt", "reason", "number")
 	if err := cw.Write(header); err != nil {
 		return fmt.Errorf("write csv report: %w", err)
 	}
@@ -383,7 +384,7 @@ func WriteCSV(w io.Writer, r *Report) error {
 				formatFloat(t.Wall.Seconds()), formatFloat(t.User.Seconds()), formatFloat(t.Sys.Seconds()),
 				strconv.FormatInt(t.MaxRSS, 10), strconv.Itoa(t.ExitCode),
 				strconv.FormatInt(t.StdoutBytes, 10), strconv.FormatInt(t.StderrBytes, 10),
-				t.Error, t.Source, t.Result().String(), strconv.Itoa(t.Attempt), t.Reason)
+				t.Error, t.Source, t.Result().String(), strconv.Itoa(t.Attempt), t.Reason, strconv.Itoa(t.Number))
 			if err := cw.Write(row); err != nil {
 				return fmt.Errorf("write csv report: %w", err)
 			}

@@ -625,6 +625,7 @@ func (r *state) record(p *plan, ref benchrig.TrialRef, node string, m benchrig.M
 		Index:       ref.Rep,
 		Attempt:     ref.Attempt,
 		Warmup:      ref.Rep < r.spec.Warmup,
+		Number:      benchrig.TrialNumber(ref.Rep, r.spec.Warmup),
 		Node:        node,
 		Outcome:     outcome,
 		Reason:      reason,

@@ -138,7 +138,7 @@ func (d *DB) Events(ctx context.Context, runID string, after int64) ([]benchrig.
 // the runner plans every warmup of a case when the run starts (events with
 // warmup set, reps 0..W-1), so W is the highest such rep plus one, and 0
 // for a case with none. Event.Number is derived from it, not stored.
-func caseWarmups(ctx context.Context, tx *sql.Tx, runID string) (map[string]int, error) {
+func caseWarmups(ctx context.Context, tx querier, runID string) (map[string]int, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT trial_case, max(trial_rep) + 1 FROM events
 		WHERE run_id = ? AND warmup AND trial_case IS NOT NULL GROUP BY trial_case`, runID)
 	if err != nil {
@@ -155,4 +155,24 @@ func caseWarmups(ctx context.Context, tx *sql.Tx, runID string) (map[string]int,
 		out[c] = w
 	}
 	return out, rows.Err()
+}
+
+// numberTrials sets each trial's Number from its case's warmup count: as
+// the event log shows it (caseWarmups), or as the recorded warmup trials
+// show it for a run from before the event log, whichever is larger.
+func numberTrials(ctx context.Context, q querier, run *benchrig.Run) error {
+	warmups, err := caseWarmups(ctx, q, run.ID)
+	if err != nil {
+		return err
+	}
+	for _, t := range run.Trials {
+		if t.Warmup && t.Index+1 > warmups[t.CaseID] {
+			warmups[t.CaseID] = t.Index + 1
+		}
+	}
+	for i := range run.Trials {
+		t := &run.Trials[i]
+		t.Number = benchrig.TrialNumber(t.Index, warmups[t.CaseID])
+	}
+	return nil
 }

@@ -575,6 +575,9 @@ func loadRun(ctx context.Context, q querier, id string, now time.Time) (*benchri
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("load trials: %w", err)
 	}
+	if err := numberTrials(ctx, q, run); err != nil {
+		return nil, fmt.Errorf("load trials: %w", err)
+	}
 	// A run's warnings are its warning events: one record, two readings.
 	wrows, err := q.QueryContext(ctx, `SELECT msg FROM events WHERE run_id = ? AND kind = ? ORDER BY seq`, id, benchrig.EventWarning.String())
 	if err != nil {

@@ -96,6 +96,9 @@ func sampleTrials(run *benchrig.Run, n int) []benchrig.Trial {
 		c := run.Cases[i%len(run.Cases)]
 		tr := benchrig.Trial{
 			RunID: run.ID, CaseID: c.ID, Seq: i, Index: i / len(run.Cases), Warmup: i < len(run.Cases), Node: "local",
+			// One warmup per case: numbered as the runner numbers it,
+			// and as the store derives it back.
+			Number: benchrig.TrialNumber(i/len(run.Cases), 1),
 			Measurement: benchrig.Measurement{
 				Start:       run.Started.Add(time.Duration(i)*time.Second + 123456789),
 				Wall:        time.Duration(1_000_000_007 + i),
@@ -121,7 +124,7 @@ func sampleTrials(run *benchrig.Run, n int) []benchrig.Trial {
 	out[n-2].Outcome = benchrig.OutcomeTimeout
 	out[n-2].Attempt = 1
 	// Index n: a repetition no other trial of the case has.
-	out[n-1] = benchrig.Trial{RunID: run.ID, CaseID: run.Cases[0].ID, Seq: n - 1, Index: n}
+	out[n-1] = benchrig.Trial{RunID: run.ID, CaseID: run.Cases[0].ID, Seq: n - 1, Index: n, Number: n}
 	// The runner always decides an outcome; the store keeps it as given.
 	// One trial also carries a reason and a stdout digest.
 	for i := range out {
