@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -54,7 +57,8 @@ params:
 repeat: 3
 warmup: 2
 `)
-	code, out, errOut := c.run(context.Background(), "run", spec)
+	live := filepath.Join(c.dir, "live.json")
+	code, out, errOut := c.run(context.Background(), "run", spec, "--json", live)
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 	}
@@ -83,6 +87,44 @@ warmup: 2
 	for _, c := range []string{"n=1000", "n=2000"} {
 		if got := fmt.Sprint(seen[c]); got != want {
 			t.Errorf("case %s: %s, want %s", c, got, want)
+		}
+	}
+	// The exports number trials the same way, from the run just made and
+	// from the store.
+	stored := filepath.Join(c.dir, "stored.json")
+	if code, _, errOut := c.run(context.Background(), "runs", "show", "latest", "--json", stored); code != 0 {
+		t.Fatalf("runs show: exit %d\n%s", code, errOut)
+	}
+	for _, path := range []string{live, stored} {
+		var doc struct {
+			Cases []struct {
+				ID     string `json:"id"`
+				Trials []struct {
+					Index  int  `json:"index"`
+					Number int  `json:"number"`
+					Warmup bool `json:"warmup"`
+				} `json:"trials"`
+			} `json:"cases"`
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(b, &doc); err != nil {
+			t.Fatal(err)
+		}
+		for _, cs := range doc.Cases {
+			var got []string
+			for _, tr := range cs.Trials {
+				kind := "trial"
+				if tr.Warmup {
+					kind = "warmup"
+				}
+				got = append(got, fmt.Sprintf("%s %d", kind, tr.Number))
+			}
+			if fmt.Sprint(got) != want {
+				t.Errorf("%s: case %s numbered %v, want %s", filepath.Base(path), cs.ID, got, want)
+			}
 		}
 	}
 }
