@@ -69,6 +69,19 @@ type progress struct {
 
 	mu     sync.Mutex // guards labels: set by the command, read by the event goroutine
 	labels map[string]string
+	// done0 is how many trials were recorded when the run (re)started: a
+	// resumed run's earlier trials say nothing of this process's pace.
+	done0 int
+}
+
+// eta is the time left at this run's pace so far ("--:--" before its
+// first trial).
+func (p *progress) eta(done, total int) string {
+	if done <= p.done0 || total <= 0 {
+		return "--:--"
+	}
+	per := float64(time.Since(p.start)) / float64(done-p.done0)
+	return fmtClock(time.Duration(per * float64(max(total-done, 0))))
 }
 
 // setCases names each case by the params whose values differ across
@@ -143,7 +156,7 @@ func (p *progress) observe(e benchrig.Event) {
 	switch e.Kind {
 	case benchrig.EventRunStarted:
 		// The ETA is the pace of the trials, not of what came before.
-		p.start = time.Now()
+		p.start, p.done0 = time.Now(), e.Done
 	case benchrig.EventNote:
 		p.clear()
 		fmt.Fprintf(p.w, "note: case %s: %s\n", e.Case, e.Msg)
@@ -164,8 +177,7 @@ func (p *progress) observe(e benchrig.Event) {
 		}
 		line := fmt.Sprintf("[%d/%d] %s %s", e.Done, e.Total, p.label(e.Trial.Case), trialText(e))
 		if e.Total > 0 && e.Done < e.Total {
-			_, eta := p.gauge(float64(e.Done) / float64(e.Total))
-			line += ", ETA " + eta
+			line += ", ETA " + p.eta(e.Done, e.Total)
 		}
 		fmt.Fprintln(p.w, line)
 	}
@@ -215,7 +227,8 @@ func (p *progress) draw(e benchrig.Event, force bool) {
 	if e.Total > 0 {
 		frac = float64(e.Done) / float64(e.Total)
 	}
-	cells, eta := p.gauge(frac)
+	cells, _ := p.gauge(frac)
+	eta := p.eta(e.Done, e.Total)
 	name := ""
 	if e.Trial != nil {
 		name = p.label(e.Trial.Case)

@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/benchrig/benchrig"
 )
@@ -126,5 +128,29 @@ warmup: 2
 				t.Errorf("%s: case %s numbered %v, want %s", filepath.Base(path), cs.ID, got, want)
 			}
 		}
+	}
+}
+
+// The ETA is the pace of this process's trials: a resumed run's earlier
+// trials (done0) do not make it look faster than it is.
+func TestProgressETA(t *testing.T) {
+	for _, tc := range []struct {
+		name               string
+		done0, done, total int
+		want               string
+	}{
+		{"nothing done yet", 0, 0, 20, "--:--"},
+		{"half done in 10 s", 0, 10, 20, "0:10"},
+		{"resumed: 5 before, 5 in 10 s", 5, 10, 20, "0:20"},
+		{"resumed, nothing new yet", 10, 10, 20, "--:--"},
+		{"an hour left", 0, 1, 361, "1:00:00"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newProgress(io.Discard, false, false)
+			p.start, p.done0 = time.Now().Add(-10*time.Second), tc.done0
+			if got := p.eta(tc.done, tc.total); got != tc.want {
+				t.Errorf("eta(%d, %d) after 10 s from %d = %s, want %s", tc.done, tc.total, tc.done0, got, tc.want)
+			}
+		})
 	}
 }
