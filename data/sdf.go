@@ -341,8 +341,8 @@ func buildCache(ctx context.Context, c *Corpus, obabel, dir, path string, worker
 const molfilePoll = 250 * time.Millisecond
 
 // watchRecords reports how many SDF records ("$$$$" lines) the files at
-// paths hold, every molfilePoll while they grow and once after stop is
-// closed, when they are complete. Each file is read from where the last
+// paths hold: 0 at once, then every molfilePoll while they grow and once
+// after stop is closed, when they are complete. Each file is read from where the last
 // count stopped (a whole line), so the cost is the output's size once.
 func watchRecords(paths []string, stop <-chan struct{}, report func(int)) {
 	offs := make([]int64, len(paths))
@@ -357,6 +357,7 @@ func watchRecords(paths []string, stop <-chan struct{}, report func(int)) {
 		}
 		report(total)
 	}
+	report(0) // the phase starts now: its pace is measured from here
 	t := time.NewTicker(molfilePoll)
 	defer t.Stop()
 	for {
