@@ -50,8 +50,9 @@ test: testenv build fmt-check vet ## build, vet and every test with -race, again
 unit: ## tests only, no provisioning (integration tests skip)
 	$(GO) test -race -count=1 $(PKGS)
 
-fuzz: ## run the spec parser's fuzz target for FUZZTIME (default 60s)
+fuzz: ## run the spec parser's and the matrix count's fuzz targets, each for FUZZTIME (default 60s)
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $${FUZZTIME:-60s} ./spec/
+	$(GO) test -run '^$$' -fuzz FuzzCountCases -fuzztime $${FUZZTIME:-60s} .
 
 bench: build ## benchrig vs hyperfine on the same command, ratio of medians
 	bash bench/overhead.sh

@@ -6,7 +6,9 @@ package benchrig
 
 import (
 	"fmt"
+	"iter"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -27,6 +29,12 @@ type Spec struct {
 
 	Command Command
 	Params  []Param // in file order; the matrix is their cartesian product
+	// Exclude removes combinations from the matrix, as GitHub Actions'
+	// matrix exclude: a case is left out when it has every param value of
+	// one entry. An entry may also name node or arch, matched by the
+	// runner against the node a case runs on; counting and validation
+	// (CountCases) cannot know them and leave such entries out.
+	Exclude []map[string]string
 
 	Repeat  Repeat
 	Warmup  int           // warmup trials per case, recorded but excluded from statistics
@@ -125,10 +133,16 @@ type Mount struct {
 	ReadOnly       bool
 }
 
-// Requirement is a program a case needs, and how to get it.
+// Requirement is a program or the data files a case needs, and how to get
+// them. Exactly one of Program and Files is set.
 type Requirement struct {
 	Program string // a name looked up in PATH, or a path; a template
-	Hint    string // how to install it, shown when it is missing
+	// Files are globs (templates, expanded for every instance) that must
+	// each match a file before the run starts: the data a benchmark
+	// reads. A case without its data is not skipped: the run is refused,
+	// naming the hint and the --set that runs the cases whose data exists.
+	Files []string
+	Hint  string // how to install or make it, shown when it is missing; a template
 }
 
 // Resources are per-trial limits, as templates expanded per case.
@@ -270,12 +284,138 @@ func CaseID(params []KV) string {
 
 // CaseCount is how many cases params make, computed without expanding
 // them; it saturates at math.MaxInt rather than overflow.
-func CaseCount(params []Param) int {
-	n := 1
+func CaseCount(params []Param) int { return CountCases(params, nil) }
+
+// countSteps bounds the work of CountCases: exclude lists of many entries
+// over many params can make its walk exponential (a spec of a few KiB
+// would stall validation), so past this many steps it gives up counting
+// exactly.
+const countSteps = 1 << 20
+
+// CountCases is how many cases params make once exclude has removed its
+// combinations, computed without expanding them: only the values that
+// exclude entries name are visited one by one, every other value of a
+// param is counted at once. It saturates at math.MaxInt rather than
+// overflow. For an exclude list too intricate to count within countSteps
+// it returns the count without exclusion, an upper bound.
+func CountCases(params []Param, exclude []map[string]string) int {
 	for _, p := range params {
 		if len(p.Values) == 0 {
 			return 0
 		}
+	}
+	// Entries naming a param the matrix lacks match no case.
+	var active []map[string]string
+	for _, e := range exclude {
+		if len(e) > 0 && namesOnly(e, params) {
+			active = append(active, e)
+		}
+	}
+	steps := countSteps
+	if n := countFrom(params, active, 0, &steps); n >= 0 {
+		return n
+	}
+	return product(params)
+}
+
+func namesOnly(e map[string]string, params []Param) bool {
+	for k := range e {
+		found := false
+		for _, p := range params {
+			if p.Name == k {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// countFrom counts the combinations of params[i:] that no entry of active
+// excludes; the entries hold only the names of params[i:] still to match
+// (matched names are removed as the walk goes down).
+// It returns -1 once steps run out.
+func countFrom(params []Param, active []map[string]string, i int, steps *int) int {
+	if *steps--; *steps < 0 {
+		return -1
+	}
+	for _, e := range active {
+		if len(e) == 0 {
+			return 0 // every name of this entry matched above: excluded
+		}
+	}
+	if len(active) == 0 {
+		return product(params[i:])
+	}
+	p := params[i]
+	// Values named by some entry are walked one at a time; the rest
+	// behave alike (every entry naming p fails for them) and are counted
+	// together.
+	named := map[string]bool{}
+	var silent []map[string]string // entries that do not name p
+	for _, e := range active {
+		if v, ok := e[p.Name]; ok {
+			named[v] = true
+		} else {
+			silent = append(silent, e)
+		}
+	}
+	total := 0
+	add := func(n int) {
+		if total > math.MaxInt-n {
+			total = math.MaxInt
+		} else {
+			total += n
+		}
+	}
+	others := 0
+	for _, v := range p.Values {
+		if !named[v] {
+			others++
+			continue
+		}
+		var next []map[string]string
+		for _, e := range active {
+			w, ok := e[p.Name]
+			switch {
+			case !ok:
+				next = append(next, e)
+			case w == v:
+				rest := make(map[string]string, len(e)-1)
+				for k, x := range e {
+					if k != p.Name {
+						rest[k] = x
+					}
+				}
+				next = append(next, rest)
+			}
+		}
+		n := countFrom(params, next, i+1, steps)
+		if n < 0 {
+			return -1
+		}
+		add(n)
+	}
+	if others > 0 {
+		n := countFrom(params, silent, i+1, steps)
+		if n < 0 {
+			return -1
+		}
+		if n > 0 && others > math.MaxInt/n {
+			add(math.MaxInt)
+		} else {
+			add(others * n)
+		}
+	}
+	return total
+}
+
+func product(params []Param) int {
+	n := 1
+	for _, p := range params {
 		if n > math.MaxInt/len(p.Values) {
 			return math.MaxInt
 		}
@@ -287,23 +427,105 @@ func CaseCount(params []Param) int {
 // Matrix expands params into their cartesian product, the first param
 // varying slowest. Check the size with CaseCount first: it allocates every
 // case.
-func Matrix(params []Param) []Case {
-	cases := []Case{{}}
-	for _, p := range params {
-		var next []Case
-		for _, c := range cases {
-			for _, v := range p.Values {
-				kvs := append(append([]KV(nil), c.Params...), KV{p.Name, v})
-				next = append(next, Case{Params: kvs})
-			}
-		}
-		cases = next
-	}
-	for i := range cases {
-		cases[i].Index = i
-		cases[i].ID = CaseID(cases[i].Params)
+func Matrix(params []Param) []Case { return Cases(params, nil) }
+
+// Cases is the matrix of params without the combinations exclude removes,
+// numbered from 0 in order. Check the size with CountCases first: it
+// allocates every case; EachCase walks them one at a time.
+func Cases(params []Param, exclude []map[string]string) []Case {
+	var cases []Case
+	for c := range EachCase(params, exclude) {
+		cases = append(cases, c)
 	}
 	return cases
+}
+
+// EachCase yields the cases of params, the first param varying slowest,
+// without those exclude removes, one at a time: the matrix is never held
+// whole. Index counts the yielded cases from 0. Each case has its own
+// Params slice.
+func EachCase(params []Param, exclude []map[string]string) iter.Seq[Case] {
+	return func(yield func(Case) bool) {
+		for _, p := range params {
+			if len(p.Values) == 0 {
+				return
+			}
+		}
+		// partial is an entry matched on its first matched params.
+		type partial struct {
+			e       map[string]string
+			matched int
+		}
+		var active []partial
+		for _, e := range exclude {
+			if len(e) > 0 && namesOnly(e, params) {
+				active = append(active, partial{e: e})
+			}
+		}
+		kvs := make([]KV, len(params))
+		index := 0
+		// walk sets params[i:] and yields the cases below, skipping a
+		// subtree as soon as an entry has matched all its params: the
+		// work is that of the cases yielded, not of the whole matrix.
+		var walk func(i int, active []partial) bool
+		walk = func(i int, active []partial) bool {
+			if i == len(params) {
+				c := slices.Clone(kvs)
+				index++
+				return yield(Case{ID: CaseID(c), Index: index - 1, Params: c})
+			}
+			p := params[i]
+			for _, v := range p.Values {
+				kvs[i] = KV{p.Name, v}
+				var next []partial
+				excluded := false
+				for _, a := range active {
+					w, named := a.e[p.Name]
+					switch {
+					case !named:
+						next = append(next, a)
+					case w == v:
+						a.matched++
+						if a.matched == len(a.e) {
+							excluded = true
+						}
+						next = append(next, a)
+					}
+					if excluded {
+						break
+					}
+				}
+				if excluded {
+					continue
+				}
+				if !walk(i+1, next) {
+					return false
+				}
+			}
+			return true
+		}
+		walk(0, active)
+	}
+}
+
+// Excluded reports whether some entry of exclude removes the case with
+// params: the case has every param value the entry names.
+func Excluded(params []KV, exclude []map[string]string) bool {
+	for _, e := range exclude {
+		if len(e) == 0 {
+			continue
+		}
+		n := 0
+		for _, kv := range params {
+			if v, ok := e[kv.Name]; ok && v == kv.Value {
+				n++
+			}
+		}
+		if n == len(e) {
+			return true
+		}
+	}
+	return false
 }
 
 // Expand substitutes {{.name}} references to the case's params in s, as
@@ -594,7 +816,18 @@ type Fingerprint struct {
 	Executor    string `json:"executor"`
 }
 
-// String is a short one-line summary.
+// String is a short one-line summary. A run imported from go test output
+// knows only what its config lines said (goos, goarch, cpu).
 func (f Fingerprint) String() string {
+	if f.Executor == GoBenchExecutor {
+		s := "go test -bench output"
+		if f.OS != "" || f.Arch != "" {
+			s += ", " + f.OS + "/" + f.Arch
+		}
+		if f.CPUModel != "" {
+			s += ", " + f.CPUModel
+		}
+		return s
+	}
 	return fmt.Sprintf("%s %s/%s %s, %d x %s, %.1f GiB", f.Hostname, f.OS, f.Arch, f.Kernel, f.CPUs, f.CPUModel, float64(f.MemoryBytes)/(1<<30))
 }

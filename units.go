@@ -122,6 +122,9 @@ func FormatSeconds(sec float64) string {
 	if math.IsNaN(sec) || math.IsInf(sec, 0) {
 		return "-"
 	}
+	if sec == 0 {
+		return "0 s" // nothing measured, not a nanosecond figure
+	}
 	if a := math.Abs(sec); a >= 60 {
 		sign := ""
 		if sec < 0 {

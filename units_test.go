@@ -62,7 +62,7 @@ func TestFormatDuration(t *testing.T) {
 		{"tens of ms, not 0s", 36*time.Millisecond + 200*time.Microsecond, "36.2 ms"},
 		{"microseconds", 412 * time.Microsecond, "412 µs"},
 		{"nanoseconds", 15, "15.0 ns"},
-		{"zero", 0, "0 ns"},
+		{"zero", 0, "0 s"},
 		{"seconds", 1234 * time.Millisecond, "1.23 s"},
 		{"rounding adds a digit", 9999 * time.Microsecond, "10.0 ms"},
 		{"under a minute", 59*time.Second + 400*time.Millisecond, "59.4 s"},

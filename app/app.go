@@ -137,9 +137,10 @@ func (a *App) Prepare(ctx context.Context, req benchrig.RunRequest, subs ...runn
 
 // overrides applies the request's changes to the spec and lists them as
 // the run keeps them.
-func overrides(s *benchrig.Spec, req benchrig.RunRequest) ([]string, error) {
-	if err := spec.ApplySet(s, req.Sets); err != nil {
-		return nil, err
+func overrides(s *benchrig.Spec, req benchrig.RunRequest) ([]string, []string, error) {
+	notes, err := spec.ApplySet(s, req.Sets)
+	if err != nil {
+		return nil, nil, err
 	}
 	var out []string
 	for _, v := range req.Sets {
@@ -160,11 +161,11 @@ func overrides(s *benchrig.Spec, req benchrig.RunRequest) ([]string, error) {
 		s.Prepare = &benchrig.Command{Shell: req.Prepare}
 		out = append(out, "--prepare "+req.Prepare)
 	}
-	return out, nil
+	return out, notes, nil
 }
 
 func (a *App) prepare(ctx context.Context, req benchrig.RunRequest, s *benchrig.Spec, resume *benchrig.Run, subs []runner.Subscriber) (*Pending, error) {
-	ovr, err := overrides(s, req)
+	ovr, setNotes, err := overrides(s, req)
 	if err != nil {
 		return nil, err
 	}
@@ -188,7 +189,7 @@ func (a *App) prepare(ctx context.Context, req benchrig.RunRequest, s *benchrig.
 		Resume:      resume,
 		Now:         a.Now,
 	}
-	p := &Pending{Spec: s, Request: req}
+	p := &Pending{Spec: s, Request: req, Notes: setNotes}
 	pools := req.Pools
 	if len(pools) == 0 {
 		pools = s.Placement.Pools
@@ -218,7 +219,7 @@ func (a *App) prepare(ctx context.Context, req benchrig.RunRequest, s *benchrig.
 		if w := exec.Warning(); w != "" {
 			p.Warnings = append(p.Warnings, w)
 		}
-		p.Notes = exec.Notes()
+		p.Notes = append(p.Notes, exec.Notes()...)
 		cfg.Executor, cfg.Node = exec, "local"
 		cfg.Fingerprint.Executor = name
 		cfg.Fingerprint.CgroupMode = exec.Mode()

@@ -728,6 +728,11 @@ func WriteText(w io.Writer, r *Report) error {
 // table: "data=.bench/data/smiles" repeated on every row only hides what
 // differs. IDs it cannot parse are returned unchanged.
 func shortLabels(r *Report) (func(string) string, string) {
+	if r.Fingerprint.Executor == benchrig.GoBenchExecutor {
+		// Imported go test results read best by their Go names
+		// (Encode/size=1k-8), which are their case IDs.
+		return func(id string) string { return id }, ""
+	}
 	values := map[string]map[string]bool{}
 	for _, c := range r.Cases {
 		for _, kv := range c.Case.Params {

@@ -403,3 +403,87 @@ func TestCombineMaxRSS(t *testing.T) {
 		})
 	}
 }
+
+// TestExcludedCaseIsCeilingOfEveryGroup checks that exclude leaves cases
+// out of the run, and that a ceiling left with one pattern of several is
+// the ceiling of every pattern.
+func TestExcludedCaseIsCeilingOfEveryGroup(t *testing.T) {
+	s := testSpec()
+	s.Params = []benchrig.Param{
+		{Name: "impl", Values: []string{"gnu", "busybox", "cat"}},
+		{Name: "pattern", Values: []string{"C", "N", "O"}},
+	}
+	s.Exclude = []map[string]string{{"impl": "cat", "pattern": "N"}, {"impl": "cat", "pattern": "O"}}
+	s.Baseline = map[string]string{"impl": "gnu"}
+	s.Ceiling = map[string]string{"impl": "cat"}
+	s.Repeat = benchrig.Repeat{Min: 1, Max: 1}
+	s.Warmup = 0
+	ran := new([]string)
+	run, err := Run(context.Background(), testConfig(constant(time.Millisecond, ran), &memRecorder{}), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, c := range run.Cases {
+		ids = append(ids, c.ID)
+	}
+	want := []string{"impl=gnu,pattern=C", "impl=gnu,pattern=N", "impl=gnu,pattern=O", "impl=busybox,pattern=C", "impl=busybox,pattern=N", "impl=busybox,pattern=O", "impl=cat,pattern=C"}
+	if !reflect.DeepEqual(ids, want) {
+		t.Errorf("cases = %v, want %v", ids, want)
+	}
+	if len(*ran) != len(want) {
+		t.Errorf("ran %d trials, want %d", len(*ran), len(want))
+	}
+	for _, id := range want {
+		if got := run.Ceilings[id]; got != "impl=cat,pattern=C" {
+			t.Errorf("ceiling of %s = %q, want impl=cat,pattern=C", id, got)
+		}
+	}
+	if got := run.Baselines["impl=busybox,pattern=O"]; got != "impl=gnu,pattern=O" {
+		t.Errorf("baseline of busybox,O = %q, want gnu,O (per pattern)", got)
+	}
+}
+
+// TestMissingDataNamesTheCommandAndTheSet checks that a spec whose data
+// files are missing is refused before anything runs, with the hint of the
+// case that lacks the most and the --set that runs the cases that have
+// their data.
+func TestMissingDataNamesTheCommandAndTheSet(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"f-1.dat", "f-2.dat"} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		name, data, want string
+	}{
+		{"some cases have their data", dir,
+			`t.yaml: requires[0]: the data of 4 of 8 cases is missing (no file matches "` + dir + `/f-3.dat", nor 1 more); run only the cases whose data exists with --set n=1,2, or make it all with: make-data --out ` + dir + ` --files 4`},
+		{"no case has its data", dir + "/none",
+			`t.yaml: requires[0]: the data of every case is missing (no file matches "` + dir + `/none/f-1.dat", nor 3 more); make it with: make-data --out ` + dir + `/none --files 4`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := testSpec()
+			s.File = "t.yaml"
+			s.Params = []benchrig.Param{
+				{Name: "impl", Values: []string{"a", "b"}},
+				{Name: "n", Values: []string{"1", "2", "3", "4"}},
+				{Name: "data", Values: []string{tc.data}},
+			}
+			s.Instances = "{{.n}}"
+			s.Requires = []benchrig.Requirement{{Files: []string{"{{.data}}/f-{{.instance}}.dat"}, Hint: "make-data --out {{.data}} --files {{.n}}"}}
+			calls := new([]string)
+			_, err := Run(context.Background(), testConfig(constant(time.Millisecond, calls), &memRecorder{}), s)
+			if err == nil || err.Error() != tc.want {
+				t.Fatalf("err = %v\nwant %s", err, tc.want)
+			}
+			if benchrig.ErrorCode(err) != benchrig.EInvalid {
+				t.Errorf("code %s, want invalid", benchrig.ErrorCode(err))
+			}
+			if len(*calls) > 0 {
+				t.Errorf("ran %d trials", len(*calls))
+			}
+		})
+	}
+}

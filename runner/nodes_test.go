@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -653,5 +654,33 @@ func TestDefaultBaselineIsPerNode(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestExcludeByArchOnNodes checks that an exclude entry naming arch
+// removes the cases of the nodes of that architecture, although per-node
+// placement makes node, not arch, a param.
+func TestExcludeByArchOnNodes(t *testing.T) {
+	n1, _ := fakeNode("lab1", "amd64", false, nil)
+	n3, e3 := fakeNode("lab3", "arm64", true, nil)
+	s := containerSpec()
+	s.Exclude = []map[string]string{{"impl": s.Params[0].Values[1], "arch": "arm64"}}
+	run, err := Run(context.Background(), nodeConfig(&fakeNodes{nodes: []*Node{n1, n3}}, &memRecorder{}), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, c := range run.Cases {
+		ids = append(ids, c.ID)
+	}
+	impl := s.Params[0].Values
+	want := []string{"node=lab1,impl=" + impl[0], "node=lab1,impl=" + impl[1], "node=lab3,impl=" + impl[0]}
+	if !reflect.DeepEqual(ids, want) {
+		t.Errorf("cases = %v, want %v", ids, want)
+	}
+	for _, j := range e3.jobs {
+		if strings.Contains(j.Container.Labels[LabelCase], "impl="+impl[1]) {
+			t.Errorf("lab3 ran excluded case %s", j.Container.Labels[LabelCase])
+		}
 	}
 }

@@ -285,7 +285,10 @@ func Prepare(ctx context.Context, cfg Config, spec *benchrig.Spec) (*Prepared, e
 		r.nodes[cfg.Node] = r.local
 		r.order = append(r.order, r.local)
 	}
-	cases := benchrig.Matrix(params)
+	cases := planCases(params, spec.Exclude, homes, placeParam, cfg)
+	if len(cases) == 0 {
+		return nil, &benchrig.Error{Code: benchrig.EInvalid, File: spec.File, Field: "exclude", Msg: "leaves no case of the matrix to run"}
+	}
 	if cfg.Resume != nil {
 		if err := sameCases(cfg.Resume.Cases, cases); err != nil {
 			return nil, err
@@ -300,9 +303,13 @@ func Prepare(ctx context.Context, cfg Config, spec *benchrig.Spec) (*Prepared, e
 		// No baseline named: each node's (or architecture's) first case
 		// is the baseline of its others, so comparisons never mix
 		// machines unless the spec asks (baseline: {node: lab1}).
+		// The first case's values: exclude may have removed the
+		// combination of every param's first value.
 		baseSel = map[string]string{}
-		for _, p := range spec.Params {
-			baseSel[p.Name] = p.Values[0]
+		for _, kv := range cases[0].Params {
+			if kv.Name != placeParam {
+				baseSel[kv.Name] = kv.Value
+			}
 		}
 	}
 	baseline, baselines, err := selectCases(spec, "baseline", baseSel, cases)
@@ -692,6 +699,7 @@ func (r *state) preparePlans(runID string, homes map[string]*Node, placeParam st
 		specDir = resolve(cfg.Dir, filepath.Dir(spec.File))
 	}
 	var plans []*plan
+	var lacking []*lack
 	seen := map[string]bool{}
 	for i := range cases {
 		c := &cases[i]
@@ -762,6 +770,18 @@ func (r *state) preparePlans(runID string, homes map[string]*Node, placeParam st
 			continue
 		}
 		p.job = p.instances[0]
+		ddir := p.job.Dir
+		if node != nil {
+			ddir = cfg.Dir // data files are checked on this host, which mounts them
+		}
+		if l, err := lackingData(spec.Requires, vars, len(p.instances), ddir); err != nil {
+			bad("requires", "case %s: %v", c.ID, err)
+			continue
+		} else if l != nil {
+			l.c = c
+			lacking = append(lacking, l)
+			continue
+		}
 		if node == nil && p.unavailable == "" {
 			// Programs are looked up on the PATH the job runs with (the
 			// spec's env may set its own), as the executor will.
@@ -856,6 +876,9 @@ func (r *state) preparePlans(runID string, homes map[string]*Node, placeParam st
 		}
 		plans = append(plans, p)
 	}
+	if len(lacking) > 0 {
+		errs = append(errs, dataError(spec, cases, lacking))
+	}
 	for _, key := range caseErrOrder {
 		ce := caseErrs[key]
 		which := "case " + ce.cases[0]
@@ -900,11 +923,136 @@ type caseErr struct {
 	cases      []string
 }
 
+// lack is what data one case lacks.
+type lack struct {
+	c       *benchrig.Case
+	req     int    // the requirement whose files are missing (its first)
+	glob    string // the first missing glob, as the spec names it
+	missing int    // how many globs match nothing, over every instance
+	hint    string // the requirement's hint for this case
+}
+
+// lackingData checks the data files the spec requires for one case, every
+// instance of it, with relative globs resolved against dir. It returns
+// what is missing, or nil.
+func lackingData(reqs []benchrig.Requirement, vars map[string]string, instances int, dir string) (*lack, error) {
+	var l *lack
+	seen := map[string]bool{}
+	defer func() { vars["instance"] = "1" }()
+	for ri, req := range reqs {
+		for _, pattern := range req.Files {
+			for i := 1; i <= instances; i++ {
+				vars["instance"] = strconv.Itoa(i)
+				g, err := benchrig.Expand(pattern, vars)
+				if err != nil {
+					return nil, err
+				}
+				if seen[g] {
+					continue // the same glob for every instance
+				}
+				seen[g] = true
+				matches, err := filepath.Glob(resolve(dir, g))
+				if err != nil {
+					return nil, fmt.Errorf("bad pattern %q: %v", g, err)
+				}
+				if len(matches) > 0 {
+					continue
+				}
+				if l == nil {
+					vars["instance"] = "1"
+					hint, err := benchrig.Expand(req.Hint, vars)
+					if err != nil {
+						return nil, err
+					}
+					l = &lack{req: ri, glob: g, hint: hint}
+				}
+				l.missing++
+			}
+		}
+	}
+	return l, nil
+}
+
+// dataError is the one error for every case whose data is missing: the
+// first missing file, the command that makes the data (the hint of the
+// case that lacks the most, so that it makes enough for all) and, when
+// some cases have their data, the --set that runs just those.
+func dataError(spec *benchrig.Spec, cases []benchrig.Case, lacking []*lack) *benchrig.Error {
+	worst := lacking[0]
+	for _, l := range lacking[1:] {
+		if l.missing > worst.missing {
+			worst = l
+		}
+	}
+	which := "every case"
+	if len(lacking) < len(cases) {
+		which = fmt.Sprintf("%d of %d cases", len(lacking), len(cases))
+	}
+	nor := ""
+	if worst.missing > 1 {
+		nor = fmt.Sprintf(", nor %d more", worst.missing-1)
+	}
+	msg := fmt.Sprintf("the data of %s is missing (no file matches %q%s)", which, worst.glob, nor)
+	// The hint comes last: it may end in a shell comment.
+	sep := "; make it with: "
+	if set := narrowTo(spec.Params, cases, lacking); set != "" {
+		msg += "; run only the cases whose data exists with --set " + set
+		sep = ", or make it all with: "
+	}
+	if worst.hint != "" {
+		msg += sep + worst.hint
+	}
+	return &benchrig.Error{Code: benchrig.EInvalid, File: spec.File, Field: fmt.Sprintf("requires[%d]", worst.req), Msg: msg}
+}
+
+// narrowTo finds the --set item (param=v1,v2) that keeps the most cases
+// whose data exists and none whose data is missing, or "".
+func narrowTo(params []benchrig.Param, cases []benchrig.Case, lacking []*lack) string {
+	bad := map[string]bool{}
+	for _, l := range lacking {
+		bad[l.c.ID] = true
+	}
+	best, bestKept := "", 0
+	for _, p := range params {
+		good := map[string]bool{}
+		for _, v := range p.Values {
+			good[v] = true
+		}
+		for _, c := range cases {
+			if v, ok := c.Get(p.Name); ok && bad[c.ID] {
+				good[v] = false
+			}
+		}
+		var keep []string
+		kept := 0
+		for _, v := range p.Values {
+			if good[v] {
+				keep = append(keep, v)
+			}
+		}
+		if len(keep) == 0 || len(keep) == len(p.Values) {
+			continue
+		}
+		for _, c := range cases {
+			if v, _ := c.Get(p.Name); good[v] {
+				kept++
+			}
+		}
+		if kept > bestKept {
+			best, bestKept = p.Name+"="+strings.Join(keep, ","), kept
+		}
+	}
+	return best
+}
+
 // missingPrograms checks the spec's requirements for one case and returns
 // why it cannot run, or "".
 func missingPrograms(cfg Config, reqs []benchrig.Requirement, vars map[string]string, env []string) string {
 	var missing []string
 	for _, req := range reqs {
+		if req.Program == "" {
+			continue // data files: checked for every case before
+		}
 		prog, err := benchrig.Expand(req.Program, vars)
 		if err != nil {
 			missing = append(missing, fmt.Sprintf("requirement %q: %v", req.Program, err))
@@ -1063,25 +1211,89 @@ func throughputOf(tp *benchrig.Throughput, vars map[string]string, dir string) (
 	return float64(total), files, "", nil
 }
 
+// planCases is the matrix of params without what exclude removes. An
+// entry may name node or arch: every case is matched with the node it
+// runs on and that node's architecture (the local host's off node pools),
+// whether or not the placement made them params.
+func planCases(params []benchrig.Param, exclude []map[string]string, homes map[string]*Node, placeParam string, cfg Config) []benchrig.Case {
+	entries, all := placedExclude(exclude, homes, placeParam, cfg)
+	if all {
+		return nil
+	}
+	return benchrig.Cases(params, entries)
+}
+
+// placedExclude rewrites the exclude entries that name node or arch where
+// that is not a param into entries on the params: on the placement's
+// param (one entry per matching placement value), or, off node pools,
+// without those names when this host matches them (and not at all when it
+// does not). all reports an entry that this host matches whole: it
+// excludes every case.
+func placedExclude(exclude []map[string]string, homes map[string]*Node, placeParam string, cfg Config) (out []map[string]string, all bool) {
+	where := map[string]map[string]string{"": {benchrig.PerNode: cfg.Node, benchrig.PerArch: cfg.Fingerprint.Arch}}
+	if homes != nil {
+		where = map[string]map[string]string{}
+		for v, n := range homes {
+			where[v] = map[string]string{benchrig.PerNode: n.Name, benchrig.PerArch: n.Facts.Arch}
+		}
+	}
+	for _, e := range exclude {
+		_, byNode := e[benchrig.PerNode]
+		_, byArch := e[benchrig.PerArch]
+		if (!byNode || placeParam == benchrig.PerNode) && (!byArch || placeParam == benchrig.PerArch) {
+			out = append(out, e) // only params: as it is
+			continue
+		}
+		vals := make([]string, 0, len(where))
+		for v := range where {
+			vals = append(vals, v)
+		}
+		slices.Sort(vals)
+		for _, v := range vals {
+			facts := where[v]
+			rewritten := map[string]string{}
+			match := true
+			for k, want := range e {
+				switch {
+				case k == placeParam && placeParam != "":
+					if want != v {
+						match = false
+					}
+				case k == benchrig.PerNode || k == benchrig.PerArch:
+					if facts[k] != want {
+						match = false
+					}
+					continue
+				}
+				rewritten[k] = want
+			}
+			if !match {
+				continue
+			}
+			if placeParam != "" {
+				rewritten[placeParam] = v
+			}
+			if len(rewritten) == 0 {
+				return nil, true
+			}
+			out = append(out, rewritten)
+		}
+	}
+	return out, false
+}
+
 // selectCases finds the cases sel picks (the spec's baseline or ceiling):
-// one per group of cases that agree on the params sel does not name. It
-// returns the first picked case and the pick of every case's group. An
-// empty sel picks the first case, with no per-case map.
+// one per group of cases that agree on the params sel does not name. A
+// param on which the picked cases all agree does not split groups: when
+// exclude leaves the ceiling (cat) with one pattern of several, it is the
+// ceiling of every pattern. It returns the first picked case and the pick
+// of every case's group. An empty sel picks the first case, with no
+// per-case map.
 func selectCases(spec *benchrig.Spec, field string, sel map[string]string, cases []benchrig.Case) (string, map[string]string, error) {
 	if len(sel) == 0 {
 		return cases[0].ID, nil, nil
 	}
-	groupKey := func(c benchrig.Case) string {
-		var b strings.Builder
-		for _, kv := range c.Params {
-			if _, named := sel[kv.Name]; !named {
-				b.WriteString(kv.Name + "=" + kv.Value + "\x00")
-			}
-		}
-		return b.String()
-	}
-	picked := map[string]string{} // group key -> picked case
-	var first string
+	var matched []benchrig.Case
 	for _, c := range cases {
 		match := true
 		for k, v := range sel {
@@ -1090,16 +1302,33 @@ func selectCases(spec *benchrig.Spec, field string, sel map[string]string, cases
 				break
 			}
 		}
-		if !match {
-			continue
+		if match {
+			matched = append(matched, c)
 		}
-		if first == "" {
-			first = c.ID
-		}
-		picked[groupKey(c)] = c.ID
 	}
-	if first == "" {
+	if len(matched) == 0 {
 		return "", nil, &benchrig.Error{Code: benchrig.EInvalid, File: spec.File, Field: field, Msg: "matches no case"}
+	}
+	varies := map[string]bool{}
+	for _, c := range matched[1:] {
+		for _, kv := range c.Params {
+			if v, _ := matched[0].Get(kv.Name); v != kv.Value {
+				varies[kv.Name] = true
+			}
+		}
+	}
+	groupKey := func(c benchrig.Case) string {
+		var b strings.Builder
+		for _, kv := range c.Params {
+			if _, named := sel[kv.Name]; !named && varies[kv.Name] {
+				b.WriteString(kv.Name + "=" + kv.Value + "\x00")
+			}
+		}
+		return b.String()
+	}
+	picked := map[string]string{} // group key -> picked case
+	for _, c := range matched {
+		picked[groupKey(c)] = c.ID
 	}
 	per := make(map[string]string, len(cases))
 	for _, c := range cases {
@@ -1107,7 +1336,7 @@ func selectCases(spec *benchrig.Spec, field string, sel map[string]string, cases
 			per[c.ID] = id
 		}
 	}
-	return first, per, nil
+	return matched[0].ID, per, nil
 }
 
 func resolve(base, p string) string {

@@ -106,6 +106,27 @@ func checkValid(t *testing.T, s *benchrig.Spec) {
 	if probs := checkBaseline(s.Params, s.Baseline); len(probs) > 0 {
 		t.Fatalf("baseline %v accepted: %v", s.Baseline, probs)
 	}
+	for _, r := range s.Requires {
+		if (r.Program == "") == (len(r.Files) == 0) {
+			t.Fatalf("requirement %+v accepted: want a program or files", r)
+		}
+	}
+	for _, e := range s.Exclude {
+		if len(e) == 0 {
+			t.Fatalf("empty exclude entry accepted")
+		}
+		if probs := checkBaseline(s.Params, e); len(probs) > 0 {
+			t.Fatalf("exclude entry %v accepted: %v", e, probs)
+		}
+	}
+	if benchrig.CountCases(s.Params, s.Exclude) == 0 {
+		t.Fatalf("a matrix without cases accepted: params %v, exclude %v", s.Params, s.Exclude)
+	}
+	for _, sel := range []map[string]string{s.Baseline, s.Ceiling} {
+		if len(sel) > 0 && len(checkBaseline(s.Params, sel)) == 0 && !Selects(s.Params, s.Exclude, sel) {
+			t.Fatalf("baseline or ceiling %v that exclude %v removes accepted", sel, s.Exclude)
+		}
+	}
 	if e := s.Expect; e != nil {
 		for _, c := range e.Exit {
 			if c < 0 || c > 255 {

@@ -23,6 +23,7 @@ func TestApplySet(t *testing.T) {
 		sets    []string
 		want    []benchrig.Param // when the sets are valid
 		wantErr string           // else the whole error text
+		notes   []string
 	}{
 		{
 			name: "narrow",
@@ -81,9 +82,10 @@ func TestApplySet(t *testing.T) {
 				`--set: expected param=value[,value...], got "y" (known params: impl, n, expr)`,
 		},
 		{
-			name:    "baseline value no longer present",
-			sets:    []string{"impl=busybox"},
-			wantErr: `spec.yaml: baseline.impl: after --set: "gnu" is not a value of param impl (values: busybox)`,
+			name:  "narrowing keeps the baseline's values, first",
+			sets:  []string{"impl=busybox", "n=2,4"},
+			want:  []benchrig.Param{prm("impl", "gnu", "busybox"), prm("n", "1", "2", "4"), prm("expr", "a=b")},
+			notes: []string{"kept impl=gnu,n=1, the spec's baseline, beside --set impl=busybox --set n=2,4"},
 		},
 	}
 	for _, tt := range tests {
@@ -93,7 +95,7 @@ func TestApplySet(t *testing.T) {
 				t.Fatal(err)
 			}
 			before := append([]benchrig.Param(nil), s.Params...)
-			err = ApplySet(s, tt.sets)
+			notes, err := ApplySet(s, tt.sets)
 			if tt.wantErr != "" {
 				if err == nil || err.Error() != tt.wantErr {
 					t.Fatalf("got error %v\nwant %s", err, tt.wantErr)
@@ -118,6 +120,9 @@ func TestApplySet(t *testing.T) {
 			if !reflect.DeepEqual(s.Params, tt.want) {
 				t.Errorf("params = %v, want %v", s.Params, tt.want)
 			}
+			if !reflect.DeepEqual(notes, tt.notes) {
+				t.Errorf("notes = %q, want %q", notes, tt.notes)
+			}
 			// The spec's params before the call must be left intact: the
 			// caller may keep the original.
 			if !reflect.DeepEqual(before[1].Values, []string{"1", "2", "4"}) {
@@ -132,12 +137,12 @@ func TestApplySetNoParams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = ApplySet(s, []string{"n=1"})
+	_, err = ApplySet(s, []string{"n=1"})
 	want := `--set: unknown param "n" in "n=1" (the spec has no params)`
 	if err == nil || err.Error() != want {
 		t.Errorf("got %v, want %s", err, want)
 	}
-	if err := ApplySet(s, nil); err != nil {
+	if _, err := ApplySet(s, nil); err != nil {
 		t.Errorf("no sets: %v", err)
 	}
 }
@@ -148,7 +153,7 @@ func TestApplySetDefaultBaseline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := ApplySet(s, []string{"n=3,4"}); err != nil {
+	if _, err := ApplySet(s, []string{"n=3,4"}); err != nil {
 		t.Fatal(err)
 	}
 	if got := benchrig.Matrix(s.Params); len(got) != 2 || got[0].ID != "n=3" {
@@ -160,14 +165,61 @@ func prm(name string, values ...string) benchrig.Param {
 	return benchrig.Param{Name: name, Values: values}
 }
 
-func TestApplySetChecksTheCeiling(t *testing.T) {
-	s, err := Parse("spec.yaml", []byte("name: s\ncommand: [cat]\nparams:\n  impl: [cat, grep]\nceiling: {impl: cat}\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = ApplySet(s, []string{"impl=grep"})
-	want := `spec.yaml: ceiling.impl: after --set: "cat" is not a value of param impl (values: grep)`
-	if err == nil || err.Error() != want {
-		t.Errorf("err = %v\nwant %s", err, want)
+// TestApplySetKeepsTheCeiling checks that narrowing keeps the ceiling's
+// case, also when exclude would have removed it.
+func TestApplySetKeepsTheCeiling(t *testing.T) {
+	const src = `name: s
+command: [cat]
+params:
+  impl: [gnu, busybox, cat]
+  pattern: [a, b, c]
+exclude:
+  - {impl: cat, pattern: b}
+  - {impl: cat, pattern: c}
+baseline: {impl: gnu}
+ceiling: {impl: cat}
+`
+	for _, tc := range []struct {
+		name    string
+		sets    []string
+		cases   []string
+		exclude int
+		notes   []string
+	}{
+		{"impl narrowed", []string{"impl=busybox"},
+			[]string{"impl=gnu,pattern=a", "impl=gnu,pattern=b", "impl=gnu,pattern=c", "impl=busybox,pattern=a", "impl=busybox,pattern=b", "impl=busybox,pattern=c", "impl=cat,pattern=a"}, 2,
+			[]string{"kept impl=gnu, the spec's baseline, beside --set impl=busybox", "kept impl=cat, the spec's ceiling, beside --set impl=busybox"}},
+		{"pattern narrowed to one cat excludes", []string{"pattern=c"},
+			[]string{"impl=gnu,pattern=c", "impl=busybox,pattern=c", "impl=cat,pattern=c"}, 1,
+			[]string{"kept the spec's ceiling {impl: cat} after --set: exclude {impl: cat, pattern: c} no longer applies"}},
+		{"cat runs once for two patterns", []string{"pattern=b,c", "impl=gnu"},
+			[]string{"impl=gnu,pattern=b", "impl=gnu,pattern=c", "impl=cat,pattern=b"}, 1,
+			[]string{"kept impl=cat, the spec's ceiling, beside --set impl=gnu", "kept the spec's ceiling {impl: cat} after --set: exclude {impl: cat, pattern: b} no longer applies"}},
+		{"nothing to keep", []string{"pattern=a"},
+			[]string{"impl=gnu,pattern=a", "impl=busybox,pattern=a", "impl=cat,pattern=a"}, 2, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := Parse("spec.yaml", []byte(src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			notes, err := ApplySet(s, tc.sets)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, c := range benchrig.Cases(s.Params, s.Exclude) {
+				ids = append(ids, c.ID)
+			}
+			if !reflect.DeepEqual(ids, tc.cases) {
+				t.Errorf("cases = %v\nwant %v", ids, tc.cases)
+			}
+			if len(s.Exclude) != tc.exclude {
+				t.Errorf("exclude = %v, want %d entries", s.Exclude, tc.exclude)
+			}
+			if !reflect.DeepEqual(notes, tc.notes) {
+				t.Errorf("notes = %q\nwant %q", notes, tc.notes)
+			}
+		})
 	}
 }

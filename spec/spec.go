@@ -49,7 +49,7 @@ var (
 
 // topFields are the known top-level fields, in the order the docs list them.
 var topFields = []string{
-	"name", "description", "command", "params", "repeat", "warmup", "timeout",
+	"name", "description", "command", "params", "exclude", "repeat", "warmup", "timeout",
 	"env", "workdir", "setup", "prepare", "cleanup", "throughput", "image", "images",
 	"baseline", "order", "scaling", "instances", "requires", "resources", "cache",
 	"ceiling", "pools", "placement", "container", "expect",
@@ -107,7 +107,7 @@ func CheckCases(s *benchrig.Spec, max int) error {
 	if max <= 0 {
 		max = DefaultMaxCases
 	}
-	if n := benchrig.CaseCount(s.Params); n > max {
+	if n := benchrig.CountCases(s.Params, s.Exclude); n > max {
 		count := strconv.Itoa(n)
 		if n == math.MaxInt {
 			count = "more than " + strconv.Itoa(math.MaxInt)
@@ -228,6 +228,10 @@ func (p *parser) spec(n *yaml.Node) *benchrig.Spec {
 		p.paramsOK = false
 	}
 
+	if v, ok := present("exclude"); ok {
+		s.Exclude = p.exclude(v)
+	}
+
 	if v, ok := present("command"); ok {
 		if c := p.command(v, "command"); c != nil {
 			s.Command = *c
@@ -301,6 +305,7 @@ func (p *parser) spec(n *yaml.Node) *benchrig.Spec {
 	if v, ok := present("ceiling"); ok {
 		s.Ceiling = p.caseSelector(v, "ceiling")
 	}
+	p.checkExcluded(s, fields)
 	if v, ok := present("instances"); ok {
 		s.Instances = p.instances(v)
 	}
@@ -350,9 +355,10 @@ func (p *parser) instances(n *yaml.Node) string {
 	return v
 }
 
-var requireFields = []string{"program", "hint"}
+var requireFields = []string{"program", "files", "hint"}
 
-// requires decodes a list of programs, each a string or {program, hint}.
+// requires decodes a list of requirements, each a program name,
+// {program, hint} or {files, hint}.
 func (p *parser) requires(n *yaml.Node) []benchrig.Requirement {
 	if n.Kind != yaml.SequenceNode {
 		p.Errorf(n, "requires", "expected a list of programs, got %s", yamlnode.Describe(n))
@@ -363,6 +369,7 @@ func (p *parser) requires(n *yaml.Node) []benchrig.Requirement {
 		item = yamlnode.Deref(item)
 		field := fmt.Sprintf("requires[%d]", i)
 		var r benchrig.Requirement
+		hasFiles := false
 		switch item.Kind {
 		case yaml.ScalarNode:
 			r.Program, _ = p.Scalar(item, field, "a program")
@@ -371,6 +378,9 @@ func (p *parser) requires(n *yaml.Node) []benchrig.Requirement {
 				switch kv.key {
 				case "program":
 					r.Program, _ = p.Scalar(kv.v, field+".program", "a program")
+				case "files":
+					hasFiles = true
+					r.Files = p.requiredFiles(kv.v, field+".files")
 				case "hint":
 					r.Hint, _ = p.Scalar(kv.v, field+".hint", "a string")
 				default:
@@ -378,7 +388,19 @@ func (p *parser) requires(n *yaml.Node) []benchrig.Requirement {
 				}
 			}
 		default:
-			p.Errorf(item, field, "expected a program name or {program, hint}, got %s", yamlnode.Describe(item))
+			p.Errorf(item, field, "expected a program name, {program, hint} or {files, hint}, got %s", yamlnode.Describe(item))
+			continue
+		}
+		if hasFiles {
+			if r.Program != "" {
+				p.Errorf(item, field, "expected one of program and files, got both")
+				continue
+			}
+			if r.Files == nil {
+				continue // reported by requiredFiles
+			}
+			p.template(item, field+".hint", r.Hint)
+			out = append(out, r)
 			continue
 		}
 		if strings.TrimSpace(r.Program) == "" {
@@ -388,6 +410,32 @@ func (p *parser) requires(n *yaml.Node) []benchrig.Requirement {
 		p.template(item, field, r.Program)
 		p.template(item, field+".hint", r.Hint)
 		out = append(out, r)
+	}
+	return out
+}
+
+// requiredFiles decodes the globs of a requirement: one or a list.
+func (p *parser) requiredFiles(n *yaml.Node, field string) []string {
+	n = yamlnode.Deref(n)
+	items := []*yaml.Node{n}
+	if n.Kind == yaml.SequenceNode {
+		items = n.Content
+		if len(items) == 0 {
+			p.Errorf(n, field, "empty list of file globs")
+			return nil
+		}
+	}
+	var out []string
+	for i, item := range items {
+		f := field
+		if n.Kind == yaml.SequenceNode {
+			f = fmt.Sprintf("%s[%d]", field, i)
+		}
+		glob, ok := p.glob(yamlnode.Deref(item), f)
+		if !ok {
+			return nil
+		}
+		out = append(out, glob)
 	}
 	return out
 }
@@ -831,25 +879,31 @@ func (p *parser) throughputFiles(n *yaml.Node, field string) *benchrig.Throughpu
 	}
 	t := &benchrig.Throughput{Unit: benchrig.Bytes}
 	for i, item := range n.Content {
-		item = yamlnode.Deref(item)
-		f := fmt.Sprintf("%s[%d]", field, i)
-		glob, ok := p.Scalar(item, f, "a file glob")
-		if !ok {
-			continue
+		if glob, ok := p.glob(yamlnode.Deref(item), fmt.Sprintf("%s[%d]", field, i)); ok {
+			t.Files = append(t.Files, glob)
 		}
-		if strings.TrimSpace(glob) == "" {
-			p.Errorf(item, f, "file glob is empty")
-			continue
-		}
-		if expanded, ok := p.template(item, f, glob); ok {
-			if _, err := matchGlob(expanded); err != nil {
-				p.Errorf(item, f, "bad glob %q: %v", expanded, err)
-				continue
-			}
-		}
-		t.Files = append(t.Files, glob)
 	}
 	return t
+}
+
+// glob decodes a file glob, a template, checking its syntax for the
+// first values of the params.
+func (p *parser) glob(item *yaml.Node, field string) (string, bool) {
+	glob, ok := p.Scalar(item, field, "a file glob")
+	if !ok {
+		return "", false
+	}
+	if strings.TrimSpace(glob) == "" {
+		p.Errorf(item, field, "file glob is empty")
+		return "", false
+	}
+	if expanded, ok := p.template(item, field, glob); ok {
+		if _, err := matchGlob(expanded); err != nil {
+			p.Errorf(item, field, "bad glob %q: %v", expanded, err)
+			return "", false
+		}
+	}
+	return glob, true
 }
 
 // NormalizeArch is benchrig.NormalizeArch, kept for callers of this
@@ -887,6 +941,66 @@ func (p *parser) images(n *yaml.Node) map[string]string {
 		images[arch] = img
 	}
 	return images
+}
+
+// exclude decodes a list of partial cases, each a mapping of param name to
+// value, that the matrix leaves out.
+func (p *parser) exclude(n *yaml.Node) []map[string]string {
+	if n.Kind != yaml.SequenceNode {
+		p.Errorf(n, "exclude", "expected a list of mappings of param name to value (the combinations to leave out), got %s", yamlnode.Describe(n))
+		return nil
+	}
+	var out []map[string]string
+	for i, item := range n.Content {
+		item = yamlnode.Deref(item)
+		field := fmt.Sprintf("exclude[%d]", i)
+		if item.Kind != yaml.MappingNode || len(item.Content) == 0 {
+			p.Errorf(item, field, "expected a mapping of param name to value, e.g. {impl: cat, pattern: regex}, got %s", yamlnode.Describe(item))
+			continue
+		}
+		if e := p.caseSelector(item, field); len(e) > 0 {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// checkExcluded reports a matrix that exclude empties, and a baseline or
+// ceiling whose every case it removes.
+func (p *parser) checkExcluded(s *benchrig.Spec, fields map[string]pair) {
+	if len(s.Exclude) == 0 || !p.paramsOK {
+		return
+	}
+	kv := fields["exclude"]
+	if benchrig.CountCases(s.Params, s.Exclude) == 0 {
+		p.Errorf(kv.v, "exclude", "leaves no case of the matrix to run")
+		return
+	}
+	for _, sel := range []struct {
+		name string
+		m    map[string]string
+	}{{"baseline", s.Baseline}, {"ceiling", s.Ceiling}} {
+		if len(sel.m) == 0 || len(checkBaseline(s.Params, sel.m)) > 0 {
+			continue
+		}
+		if !Selects(s.Params, s.Exclude, sel.m) {
+			p.Errorf(fields[sel.name].v, sel.name, "every case it names is removed by exclude (line %d)", kv.k.Line)
+		}
+	}
+}
+
+// Selects reports whether some case of the matrix (params without what
+// exclude removes) has every param value of sel. Names that are not params
+// (node, arch) are judged by the runner.
+func Selects(params []benchrig.Param, exclude []map[string]string, sel map[string]string) bool {
+	narrowed := make([]benchrig.Param, len(params))
+	for i, prm := range params {
+		narrowed[i] = prm
+		if v, ok := sel[prm.Name]; ok {
+			narrowed[i] = benchrig.Param{Name: prm.Name, Values: []string{v}}
+		}
+	}
+	return benchrig.CountCases(narrowed, exclude) > 0
 }
 
 // caseSelector decodes a mapping of param name to value that picks a case,

@@ -81,6 +81,25 @@ func TestParseGood(t *testing.T) {
 			Image:      "alpine",
 			Order:      benchrig.Interleaved,
 		}},
+		{"exclude.yaml", benchrig.Spec{
+			Name:    "grep-exclude",
+			Command: benchrig.Command{Argv: []string{"sh", "-c", "exec {{.impl}} -c {{.pattern}} {{.data}}/*.smi"}},
+			Params: []benchrig.Param{
+				{Name: "impl", Values: []string{"grep", "busybox", "cat"}},
+				{Name: "pattern", Values: []string{"C", "N"}},
+				{Name: "data", Values: []string{".bench/data/smiles"}},
+			},
+			Exclude: []map[string]string{{"impl": "cat", "pattern": "N"}, {"impl": "busybox", "arch": "arm64"}},
+			Requires: []benchrig.Requirement{
+				{Files: []string{"{{.data}}/smiles-*.smi"}, Hint: "benchrig data smiles --out {{.data}}"},
+				{Program: "{{.impl}}"},
+			},
+			Baseline: map[string]string{"impl": "grep"},
+			Ceiling:  map[string]string{"impl": "cat"},
+			Repeat:   benchrig.Repeat{Min: 10, Max: 10},
+			Warmup:   1,
+			Order:    benchrig.Interleaved,
+		}},
 		{"../annotated.yaml", benchrig.Spec{
 			Name:        "grep-locale",
 			Description: "GNU grep -c over a 100 MiB log, C vs UTF-8 locale, two patterns",

@@ -269,3 +269,41 @@ func TestExtractorBenchmark(t *testing.T) {
 		t.Errorf("report lacks molecules/s with MB/s:\n%s", stdout)
 	}
 }
+
+// TestBenchmarksWithoutData runs each reference benchmark where its data
+// was never made: the run is refused before anything runs (exit 2), naming
+// the file it looked for and the command that makes it, with the path the
+// spec expects.
+func TestBenchmarksWithoutData(t *testing.T) {
+	for _, tc := range []struct {
+		spec, file, make string
+	}{
+		{"grep-impl.yaml", ".bench/data/smiles/smiles-000[12].smi", "benchrig data smiles --out .bench/data/smiles"},
+		{"xargs-sweep.yaml", ".bench/data/smiles/smiles-*.smi", "benchrig data smiles --out .bench/data/smiles"},
+		{"xargs-sweep.yaml --set data=.bench/data/smiles-small", ".bench/data/smiles-small/smiles-*.smi", "benchrig data smiles --out .bench/data/smiles-small --chunk 1.15MB --size 842MB"},
+		{"xargs-sweep-io.yaml", ".bench/data/smiles/smiles-*.smi", "benchrig data smiles --out .bench/data/smiles"},
+		{"extractor.yaml", ".bench/data/sdf/compound-0001.sdf.gz", "benchrig data sdf --out .bench/data/sdf --files 4 --molecules 5000"},
+	} {
+		t.Run(tc.spec, func(t *testing.T) {
+			c := newCLI(t)
+			file, sets, _ := strings.Cut(tc.spec, " ")
+			path, err := filepath.Abs(filepath.Join("../../benchmarks", file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			args := []string{"run", "-q", "--dry-run", path}
+			if sets != "" {
+				args = append(args, strings.Fields(sets)...)
+			}
+			code, _, stderr := c.run(context.Background(), args...)
+			if code != 2 {
+				t.Errorf("exit %d, want 2", code)
+			}
+			for _, want := range []string{"the data of every case is missing", `no file matches "` + tc.file + `"`, "make it with: " + tc.make + "   # "} {
+				if !strings.Contains(stderr, want) {
+					t.Errorf("stderr lacks %q:\n%s", want, stderr)
+				}
+			}
+		})
+	}
+}

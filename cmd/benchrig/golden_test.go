@@ -163,6 +163,7 @@ func TestGoldenCLIOutput(t *testing.T) {
 		{"runs-show-not-found.txt", []string{"runs", "show", "0004"}, 2},
 		{"runs-list-bad-status.txt", []string{"runs", "list", "--status", "done"}, 2},
 		{"validate-many-errors.txt", []string{"validate", "../../testdata/specs/many-errors.yaml"}, 2},
+		{"validate-cases-narrowed.txt", []string{"validate", "--cases", "--set", "impl=busybox", "--set", "pattern=regex,class", "../../benchmarks/grep-impl.yaml"}, 0},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			code, stdout, stderr := c.run(context.Background(), tc.args...)

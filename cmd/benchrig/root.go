@@ -20,6 +20,7 @@ import (
 // deps is what subcommands get from the process, so that they can be run
 // in-process by tests.
 type deps struct {
+	stdin          io.Reader // import reads go test output from it
 	stdout, stderr io.Writer
 	getenv         func(string) string
 	environ        []string
@@ -63,6 +64,7 @@ func shimDir(d *deps) string {
 func defaultDeps(stdout, stderr io.Writer) *deps {
 	cwd, _ := os.Getwd()
 	d := &deps{
+		stdin:   os.Stdin,
 		stdout:  stdout,
 		stderr:  stderr,
 		getenv:  os.Getenv,
@@ -163,7 +165,7 @@ reports medians with confidence intervals and significance-tested comparisons.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newValidateCommand(d), newRunCommand(d), newRunsCommand(d), newDataCommand(d), newPoolCommand(d))
+	root.AddCommand(newValidateCommand(d), newRunCommand(d), newRunsCommand(d), newDataCommand(d), newPoolCommand(d), newImportCommand(d))
 	return root
 }
 

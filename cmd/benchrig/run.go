@@ -31,6 +31,7 @@ type runOptions struct {
 	json     string
 	csv      string
 	md       string
+	bench    string // --benchstat
 	store    string
 	executor string
 	quiet    bool
@@ -110,6 +111,7 @@ Exit codes: 0 all trials succeeded, 1 some trials failed, 2 invalid spec or flag
 	f.StringVar(&opts.json, "json", "", "write the results as JSON to `FILE` (schema: reports/SCHEMA.md)")
 	f.StringVar(&opts.csv, "csv", "", "write one row per trial as CSV to `FILE`")
 	f.StringVar(&opts.md, "md", "", "write the summary tables as Markdown to `FILE`")
+	f.StringVar(&opts.bench, "benchstat", "", "write the trials in Go benchmark format to `FILE` (for benchstat old.txt new.txt)")
 	f.StringVar(&opts.store, "store", "", "SQLite store `PATH` (default $BENCHRIG_STORE or ~/.local/share/benchrig/benchrig.db)")
 	f.StringVar(&opts.executor, "executor", "local", "where trials run without --pool: local (child processes on this host)")
 	f.StringVar(&opts.cgroups, "cgroups", "auto", "put each trial in its own cgroup: auto (when the host allows) or off (rusage only)")
@@ -175,7 +177,7 @@ func runRun(ctx context.Context, d *deps, opts runOptions, file string) error {
 		return err
 	}
 	store := storePath(d, opts.store)
-	if err := checkWritable(store, opts.json, opts.csv, opts.md); err != nil {
+	if err := checkWritable(store, opts.json, opts.csv, opts.md, opts.bench); err != nil {
 		return err
 	}
 	db, err := sqlite.Open(ctx, store)
@@ -211,7 +213,7 @@ func runRun(ctx context.Context, d *deps, opts runOptions, file string) error {
 	}
 	run, err := h.Wait()
 	prog.finish()
-	return printRun(d, run, err, store, opts.json, opts.csv, opts.md)
+	return printRun(d, run, err, store, opts.json, opts.csv, opts.md, opts.bench)
 }
 
 // sweep marks runs whose process died as interrupted (and cleans their
@@ -233,7 +235,7 @@ func sweep(ctx context.Context, d *deps, a *app.App) {
 
 // printRun prints a run that ended (or was cancelled), writes its exports,
 // and returns the error that sets the exit code.
-func printRun(d *deps, run *benchrig.Run, err error, store, json, csv, md string) error {
+func printRun(d *deps, run *benchrig.Run, err error, store, json, csv, md, bench string) error {
 	if run == nil {
 		return err
 	}
@@ -246,7 +248,7 @@ func printRun(d *deps, run *benchrig.Run, err error, store, json, csv, md string
 		fmt.Fprintf(d.stderr, "warning: %s\n", w)
 	}
 	fmt.Fprintf(d.stdout, "\nstored as run %s in %s (benchrig runs show %s)\n", run.ID, store, run.ID)
-	if werr := writeExports(rep, store, json, csv, md); werr != nil && err == nil {
+	if werr := writeExports(rep, store, json, csv, md, bench); werr != nil && err == nil {
 		err = werr
 	}
 	switch {
@@ -390,7 +392,7 @@ func prefixed(prefix string, xs []string) []string {
 
 // writeExports writes the report to each export file given ("" skips it),
 // never over the run store at store.
-func writeExports(rep *reports.Report, store, json, csv, md string) error {
+func writeExports(rep *reports.Report, store, json, csv, md, bench string) error {
 	for _, e := range []struct {
 		path  string
 		write func(*os.File) error
@@ -398,6 +400,7 @@ func writeExports(rep *reports.Report, store, json, csv, md string) error {
 		{json, func(f *os.File) error { return reports.WriteJSON(f, rep) }},
 		{csv, func(f *os.File) error { return reports.WriteCSV(f, rep) }},
 		{md, func(f *os.File) error { return reports.WriteMarkdown(f, rep) }},
+		{bench, func(f *os.File) error { return reports.WriteBenchstat(f, rep) }},
 	} {
 		if e.path == "" {
 			continue

@@ -33,6 +33,8 @@ type runsOptions struct {
 	json string
 	csv  string
 	md   string
+	// bench is --benchstat
+	bench string
 	// events
 	jsonLines bool
 	// resume
@@ -90,6 +92,7 @@ heartbeat is 10 s old; 'runs resume' runs its missing trials.`,
 	show.Flags().StringVar(&opts.json, "json", "", "also write the results as JSON to `FILE`")
 	show.Flags().StringVar(&opts.csv, "csv", "", "also write one row per trial as CSV to `FILE`")
 	show.Flags().StringVar(&opts.md, "md", "", "also write the summary as Markdown to `FILE`")
+	show.Flags().StringVar(&opts.bench, "benchstat", "", "also write the trials in Go benchmark format to `FILE` (for benchstat old.txt new.txt)")
 
 	compare := &cobra.Command{
 		Use:   "compare RUN_A RUN_B",
@@ -136,6 +139,7 @@ had never stopped. Refused (exit 2) when the spec file changed since the run sta
 	resume.Flags().StringVar(&opts.json, "json", "", "write the results as JSON to `FILE`")
 	resume.Flags().StringVar(&opts.csv, "csv", "", "write one row per trial as CSV to `FILE`")
 	resume.Flags().StringVar(&opts.md, "md", "", "write the summary as Markdown to `FILE`")
+	resume.Flags().StringVar(&opts.bench, "benchstat", "", "write the trials in Go benchmark format to `FILE`")
 	cmd.AddCommand(list, show, compare, events, resume)
 	return cmd
 }
@@ -262,7 +266,7 @@ func runRunsShow(ctx context.Context, d *deps, opts runsOptions, ref string) err
 	if err != nil {
 		return err
 	}
-	if err := checkWritable(db.Path(), opts.json, opts.csv, opts.md); err != nil {
+	if err := checkWritable(db.Path(), opts.json, opts.csv, opts.md, opts.bench); err != nil {
 		return err
 	}
 	rep := reports.Build(run)
@@ -286,7 +290,7 @@ func runRunsShow(ctx context.Context, d *deps, opts runsOptions, ref string) err
 	for _, w := range run.Warnings {
 		fmt.Fprintf(d.stderr, "warning: %s\n", w)
 	}
-	return writeExports(rep, db.Path(), opts.json, opts.csv, opts.md)
+	return writeExports(rep, db.Path(), opts.json, opts.csv, opts.md, opts.bench)
 }
 
 // statusLine says where a run that did not end stands, and what to do
@@ -358,7 +362,7 @@ func runRunsEvents(ctx context.Context, d *deps, opts runsOptions, ref string) e
 }
 
 func runRunsResume(ctx context.Context, d *deps, opts runsOptions, ref string) error {
-	if err := checkWritable(storePath(d, opts.store), opts.json, opts.csv, opts.md); err != nil {
+	if err := checkWritable(storePath(d, opts.store), opts.json, opts.csv, opts.md, opts.bench); err != nil {
 		return err
 	}
 	db, err := openStore(ctx, d, opts.store)
@@ -384,5 +388,5 @@ func runRunsResume(ctx context.Context, d *deps, opts runsOptions, ref string) e
 	}
 	run, err := h.Wait()
 	prog.finish()
-	return printRun(d, run, err, db.Path(), opts.json, opts.csv, opts.md)
+	return printRun(d, run, err, db.Path(), opts.json, opts.csv, opts.md, opts.bench)
 }

@@ -1,0 +1,332 @@
+// Package gobench maps `go test -bench` output (the Go benchmark format,
+// read with golang.org/x/perf/benchfmt) to a benchrig run, so that Go
+// benchmarks get benchrig's store, comparisons, history and exports.
+//
+// Each benchmark name is a case, named by the name without "Benchmark"
+// (Encode/size=1k-8), with params bench=Encode, size=1k, gomaxprocs=8 (see
+// benchrig.GoBenchParam); each result line (one per -count) is a measured
+// trial whose wall time is its ns/op. Every value of the line, ns/op
+// included, is kept exactly as written in the trial's Metrics under
+// "go:UNIT", with the iteration count (benchrig.GoBenchIterations), so
+// nothing of the input is lost; the raw input is also kept as the run's
+// source. File config lines (goos, goarch, pkg, cpu, and any other
+// "key: value") that hold for every result become the run's labels (goos,
+// goarch and cpu also its fingerprint); a key whose value changes within
+// the input (several packages in one file) becomes a param of each case,
+// whose ID then carries it ("Encode-8@pkg=example.com/b").
+package gobench
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/perf/benchfmt"
+
+	"github.com/benchrig/benchrig"
+)
+
+// MaxInput is the most input Read accepts: go test output of a package
+// with 200 benchmarks at -count 10 is about 200 KiB (some 100 bytes a
+// result line); a limit keeps a wrong file (/dev/zero) from exhausting
+// memory. An import holds every trial until it is printed: 8 MiB of
+// results (133,000 lines) peaked at 330 MB and took 41 s to store on a
+// 2-core VM (2026-12-05), 16 MiB at 670 MB.
+const MaxInput = 8 << 20
+
+// DefaultName is the spec name of an import without --name and without a
+// single pkg line.
+const DefaultName = "gobench"
+
+// Options say how to name and label the imported run.
+type Options struct {
+	// File is where the input came from, for errors and the run's
+	// record; "-" or "" is standard input.
+	File string
+	// Name is the run's spec name; "" takes the input's pkg line (runs
+	// compare matches runs of one name).
+	Name string
+	// Labels are the user's labels; they win over config lines.
+	Labels map[string]string
+	// MaxCases refuses input with more distinct benchmarks (0: no cap),
+	// as a spec's matrix is capped.
+	MaxCases int
+}
+
+func (o Options) display() string {
+	if o.File == "" || o.File == "-" {
+		return "stdin"
+	}
+	return o.File
+}
+
+// Read reads all of r, at most MaxInput bytes, and maps it with Parse.
+func Read(r io.Reader, opts Options) (*benchrig.Run, error) {
+	data, err := io.ReadAll(io.LimitReader(r, MaxInput+1))
+	if err != nil {
+		return nil, &benchrig.Error{Code: benchrig.EInvalid, File: opts.display(), Msg: "cannot read", Err: err}
+	}
+	if len(data) > MaxInput {
+		return nil, &benchrig.Error{Code: benchrig.EInvalid, File: opts.display(),
+			Msg: fmt.Sprintf("larger than %d MiB: not go test -bench output, or split it", MaxInput>>20)}
+	}
+	return Parse(data, opts)
+}
+
+// result is one benchmark line, copied out of the reader's buffers.
+type result struct {
+	name   string
+	line   int
+	config map[string]string // file config in force
+	iters  int
+	wall   float64 // ns/op, from the tidied sec/op
+	values []benchfmt.Value
+}
+
+// Parse maps go test -bench output to a run without an ID: its cases, its
+// trials (all measured, none failed) and where it came from. Bad input
+// (empty, no benchmark lines, a malformed benchmark line, a line without
+// a time per op, a unit twice on one line) is benchrig.EInvalid naming
+// the file and line.
+func Parse(data []byte, opts Options) (*benchrig.Run, error) {
+	file := opts.display()
+	bad := func(line int, format string, args ...any) error {
+		return &benchrig.Error{Code: benchrig.EInvalid, File: file, Line: line, Msg: fmt.Sprintf(format, args...)}
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, bad(0, "empty input: want the output of go test -bench (go test -run '^$' -bench . -count 5 ./... > new.txt)")
+	}
+	rd := benchfmt.NewReader(bytes.NewReader(data), file)
+	var results []result
+	for rd.Scan() {
+		switch rec := rd.Result().(type) {
+		case *benchfmt.SyntaxError:
+			return nil, bad(rec.Line, "malformed benchmark line: %s (want: BenchmarkName  ITERATIONS  VALUE UNIT [VALUE UNIT...])", rec.Msg)
+		case *benchfmt.Result:
+			_, line := rec.Pos()
+			res, err := copyResult(rec, line)
+			if err != nil {
+				return nil, bad(line, "%s", err)
+			}
+			results = append(results, res)
+		}
+		// Unit metadata lines are kept in the run's source, as every line.
+	}
+	if err := rd.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return nil, bad(0, "a line longer than %d KiB: not go test -bench output", bufio.MaxScanTokenSize>>10)
+		}
+		return nil, &benchrig.Error{Code: benchrig.EInvalid, Msg: "read go test output", Err: err}
+	}
+	if len(results) == 0 {
+		return nil, bad(0, "no benchmark result lines (BenchmarkName  ITERATIONS  VALUE ns/op ...): is this the output of go test -bench? (go test -run '^$' -bench . -count 5 ./... > new.txt)")
+	}
+	return build(data, results, opts)
+}
+
+func copyResult(rec *benchfmt.Result, line int) (result, error) {
+	res := result{name: string(rec.Name), line: line, iters: rec.Iters, config: map[string]string{}, wall: math.NaN()}
+	if res.name == "" {
+		return res, errors.New("a benchmark line without a name")
+	}
+	for _, c := range rec.Config {
+		if c.File {
+			res.config[c.Key] = string(c.Value)
+		}
+	}
+	seen := map[string]bool{}
+	for _, v := range rec.Values {
+		unit := written(v)
+		if seen[unit] {
+			return res, fmt.Errorf("unit %s twice on one line: which value is meant?", unit)
+		}
+		seen[unit] = true
+		if math.IsNaN(v.Value) || math.IsInf(v.Value, 0) {
+			return res, fmt.Errorf("%v %s is not a finite number", writtenValue(v), unit)
+		}
+		res.values = append(res.values, v)
+		if v.Unit == "sec/op" {
+			if !math.IsNaN(res.wall) {
+				return res, fmt.Errorf("two times per op on one line (%s and another): which one is meant?", unit)
+			}
+			res.wall = v.Value * 1e9
+		}
+	}
+	switch {
+	case math.IsNaN(res.wall):
+		return res, errors.New("no ns/op on this line: benchrig's statistics are of the time per op")
+	case res.wall < 0 || math.IsInf(res.wall, 0) || res.wall > math.MaxInt64:
+		return res, fmt.Errorf("time per op %g ns out of range", res.wall)
+	case res.iters < 1:
+		return res, fmt.Errorf("iteration count %d: want at least 1", res.iters)
+	}
+	return res, nil
+}
+
+// written is v's unit as the input wrote it.
+func written(v benchfmt.Value) string {
+	if v.OrigUnit != "" {
+		return v.OrigUnit
+	}
+	return v.Unit
+}
+
+func writtenValue(v benchfmt.Value) float64 {
+	if v.OrigUnit != "" {
+		return v.OrigValue
+	}
+	return v.Value
+}
+
+func build(data []byte, results []result, opts Options) (*benchrig.Run, error) {
+	uniform, varying := splitConfig(results)
+	name := opts.Name
+	var warnings []string
+	if name == "" {
+		if name = uniform["pkg"]; name == "" {
+			name = DefaultName
+			warnings = append(warnings, fmt.Sprintf("%s has no single pkg: line; the run is named %q (name it with --name, so runs compare finds its peers)", opts.display(), name))
+		}
+	}
+	sum := sha256.Sum256([]byte("go test -bench\n" + name))
+	run := &benchrig.Run{
+		SpecName: name,
+		// The hash of what the run measures, not of this output: two
+		// imports of one package are runs of one spec, and runs compare
+		// says so only when the hashes agree.
+		SpecHash:   hex.EncodeToString(sum[:]),
+		SpecFile:   opts.display(),
+		SpecSource: data,
+		Status:     benchrig.RunFinished,
+		Labels:     map[string]string{},
+		Fingerprint: benchrig.Fingerprint{OS: uniform["goos"], Arch: uniform["goarch"], CPUModel: uniform["cpu"],
+			Version: benchrig.Version, Executor: benchrig.GoBenchExecutor, CgroupMode: benchrig.GoBenchSource},
+		Notes:    map[string]string{},
+		Warnings: warnings,
+	}
+	run.Fingerprint.SpecHash = run.SpecHash
+	for k, v := range uniform {
+		run.Labels[k] = v
+	}
+	for k, v := range opts.Labels {
+		run.Labels[k] = v
+	}
+	index := map[string]int{} // case ID -> trials so far
+	rounded := map[string]bool{}
+	for seq, res := range results {
+		c := caseOf(res, varying)
+		n, ok := index[c.ID]
+		if !ok && opts.MaxCases > 0 && len(run.Cases) == opts.MaxCases {
+			return nil, &benchrig.Error{Code: benchrig.EInvalid, File: opts.display(), Line: res.line,
+				Msg: fmt.Sprintf("more than %d distinct benchmarks (--max-cases raises the cap)", opts.MaxCases)}
+		}
+		if !ok {
+			c.Index = len(run.Cases)
+			run.Cases = append(run.Cases, c)
+		}
+		index[c.ID] = n + 1
+		metrics := map[string]float64{benchrig.GoBenchIterations: float64(res.iters)}
+		for _, v := range res.values {
+			metrics[benchrig.GoBenchUnitPrefix+written(v)] = writtenValue(v)
+		}
+		wall := math.Round(res.wall)
+		if wall != res.wall {
+			rounded[c.ID] = true
+		}
+		run.Trials = append(run.Trials, benchrig.Trial{CaseID: c.ID, Seq: seq, Index: n, Node: benchrig.GoBenchNode,
+			Outcome:     benchrig.OutcomeOK,
+			Measurement: benchrig.Measurement{Wall: time.Duration(wall), Source: benchrig.GoBenchSource, Metrics: metrics}})
+	}
+	for id := range rounded {
+		run.Notes[id] = "times per op are rounded to whole nanoseconds in the statistics; the exact values are in the trials' metrics (" + benchrig.GoBenchUnitPrefix + "ns/op)"
+	}
+	// The benchmarks of a package are not alternatives of each other:
+	// every case is its own baseline, so a run shows no comparisons
+	// within it; runs compare compares two imports (old vs new).
+	run.Baselines = map[string]string{}
+	for _, c := range run.Cases {
+		run.Baselines[c.ID] = c.ID
+	}
+	run.BaselineID = run.Cases[0].ID
+	return run, nil
+}
+
+// splitConfig returns the file config keys whose value is the same in
+// every result, and the sorted keys whose value changes (or that some
+// results lack).
+func splitConfig(results []result) (uniform map[string]string, varying []string) {
+	uniform = map[string]string{}
+	keys := map[string]bool{}
+	for _, r := range results {
+		for k := range r.config {
+			keys[k] = true
+		}
+	}
+	for k := range keys {
+		v, same := results[0].config[k]
+		for _, r := range results[1:] {
+			if w, ok := r.config[k]; !ok || w != v {
+				same = false
+				break
+			}
+		}
+		if same {
+			uniform[k] = v
+		} else {
+			varying = append(varying, k)
+		}
+	}
+	sort.Strings(varying)
+	return uniform, varying
+}
+
+// caseOf names the case of a result: its full name (plus the varying
+// config, when there is any) and its params.
+func caseOf(res result, varying []string) benchrig.Case {
+	var params []benchrig.KV
+	add := func(name, value string) {
+		for taken := true; taken; {
+			taken = false
+			for _, kv := range params {
+				if kv.Name == name {
+					name, taken = name+"_", true
+					break
+				}
+			}
+		}
+		params = append(params, benchrig.KV{Name: name, Value: value})
+	}
+	id := res.name
+	if len(varying) > 0 {
+		var at []string
+		for _, k := range varying {
+			add(k, res.config[k])
+			at = append(at, k+"="+res.config[k])
+		}
+		id += "@" + strings.Join(at, ",")
+	}
+	base, parts := benchfmt.Name(res.name).Parts()
+	add(benchrig.GoBenchParam, string(base))
+	for i, p := range parts {
+		s := string(p)
+		switch {
+		case strings.HasPrefix(s, "-"):
+			add(benchrig.GoBenchProcsParam, s[1:])
+		case strings.Contains(s, "=") && !strings.HasPrefix(s, "/="):
+			k, v, _ := strings.Cut(s[1:], "=")
+			add(k, v)
+		default:
+			add("sub"+strconv.Itoa(i+1), strings.TrimPrefix(s, "/"))
+		}
+	}
+	return benchrig.Case{ID: id, Params: params}
+}
