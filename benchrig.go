@@ -573,8 +573,11 @@ type Measurement struct {
 	User  time.Duration // user CPU of the whole process tree
 	Sys   time.Duration // system CPU of the whole process tree
 
-	MaxRSS      int64 // peak memory of the tree in bytes (cgroup peak, or largest rusage maxrss)
-	ExitCode    int   // -1 when the command did not run to an exit (timeout, signal, start failure)
+	// MaxRSS is the peak memory of the tree in bytes (cgroup peak, or
+	// rusage maxrss), 0 when unavailable: rusage cannot tell a tree's
+	// peak at or below the harness's own from the harness's.
+	MaxRSS      int64
+	ExitCode    int // -1 when the command did not run to an exit (timeout, signal, start failure)
 	StdoutBytes int64
 	StderrBytes int64
 	StderrTail  string // last bytes of stderr (at most 4 KiB), kept for failed trials
@@ -604,6 +607,10 @@ type Trial struct {
 	Seq    int  // order of recording within the run, from 0
 	Index  int  // the trial's repetition within the case (TrialRef.Rep), warmups first, from 0
 	Warmup bool // excluded from statistics
+	// Number is the trial's number as people count it (TrialNumber):
+	// among its case's warmups when Warmup, else among its measured
+	// trials, from 1, whatever the warmup count. Derived, not stored.
+	Number int
 	Node   string
 	// Attempt is TrialRef.Attempt: how many starts of this repetition
 	// measured nothing before this one.

@@ -172,10 +172,15 @@ type Event struct {
 	Time time.Time `json:"time"`
 	Kind EventKind `json:"kind"`
 
-	Trial    *TrialRef     `json:"trial,omitempty"`
-	Case     string        `json:"case,omitempty"`
-	Node     string        `json:"node,omitempty"`
-	Warmup   bool          `json:"warmup,omitempty"`
+	Trial  *TrialRef `json:"trial,omitempty"`
+	Case   string    `json:"case,omitempty"`
+	Node   string    `json:"node,omitempty"`
+	Warmup bool      `json:"warmup,omitempty"`
+	// Number is the trial's number as people count it, from 1: among its
+	// case's warmups when Warmup, else among its measured trials ("warmup
+	// 1", "trial 1", whatever the warmup count). Trial.Rep, the reference,
+	// counts warmups first. 0 without a trial.
+	Number   int           `json:"number,omitempty"`
 	Outcome  *Outcome      `json:"outcome,omitempty"`     // EventTrialFinished
 	Duration time.Duration `json:"duration_ns,omitempty"` // EventTrialFinished: the trial's wall time
 	Msg      string        `json:"msg,omitempty"`
@@ -194,12 +199,19 @@ func (e Event) String() string {
 	b.WriteString(" ")
 	b.WriteString(e.Kind.String())
 	if e.Trial != nil {
-		b.WriteString(" " + e.Trial.Case + " #" + strconv.Itoa(e.Trial.Rep))
+		ref := "#" + strconv.Itoa(e.Trial.Rep)
 		if e.Trial.Attempt > 0 {
-			b.WriteString("." + strconv.Itoa(e.Trial.Attempt))
+			ref += "." + strconv.Itoa(e.Trial.Attempt)
 		}
-		if e.Warmup {
-			b.WriteString(" (warmup)")
+		switch {
+		case e.Number > 0 && e.Warmup:
+			b.WriteString(" " + e.Trial.Case + " warmup " + strconv.Itoa(e.Number) + " (" + ref + ")")
+		case e.Number > 0:
+			b.WriteString(" " + e.Trial.Case + " trial " + strconv.Itoa(e.Number) + " (" + ref + ")")
+		case e.Warmup:
+			b.WriteString(" " + e.Trial.Case + " " + ref + " (warmup)")
+		default:
+			b.WriteString(" " + e.Trial.Case + " " + ref)
 		}
 	} else if e.Case != "" {
 		b.WriteString(" " + e.Case)
@@ -210,7 +222,7 @@ func (e Event) String() string {
 	if e.Outcome != nil {
 		b.WriteString(": " + e.Outcome.String())
 		if e.Kind == EventTrialFinished {
-			b.WriteString(" in " + e.Duration.Round(time.Microsecond).String())
+			b.WriteString(" in " + FormatDuration(e.Duration))
 		}
 	}
 	if e.Msg != "" {
@@ -233,3 +245,13 @@ const (
 	HeartbeatEvery = 2 * time.Second
 	HeartbeatStale = 10 * time.Second
 )
+
+// TrialNumber is the number people count a trial by (Event.Number) from its
+// repetition rep (TrialRef.Rep, warmups first, from 0) and its case's
+// warmup count: warmups 1..W, then measured trials 1..N.
+func TrialNumber(rep, warmups int) int {
+	if rep < warmups {
+		return rep + 1
+	}
+	return rep - warmups + 1
+}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // byteUnits are the suffixes ParseBytes accepts: SI (powers of 1000, as disk
@@ -106,4 +107,66 @@ func ParseCache(v string) (cold bool, err error) {
 		return true, nil
 	}
 	return false, fmt.Errorf("unknown cache %q (want warm or cold)", v)
+}
+
+// FormatDuration renders d as measured, with 3 significant digits in a
+// human unit: "837 ms" (not "800ms"), "36.2 ms" (not "0s"), "1.23 s",
+// "412 µs"; from a minute on in whole seconds: "2 min 4 s", "1 h 5 min". Every duration benchrig prints for a reader (reports, progress,
+// events, run lists) goes through it, so the same figure reads the same
+// everywhere.
+func FormatDuration(d time.Duration) string { return FormatSeconds(d.Seconds()) }
+
+// FormatSeconds is FormatDuration of a duration in seconds; "-" for NaN or
+// an infinity.
+func FormatSeconds(sec float64) string {
+	if math.IsNaN(sec) || math.IsInf(sec, 0) {
+		return "-"
+	}
+	if sec == 0 {
+		return "0 s" // nothing measured, not a nanosecond figure
+	}
+	if a := math.Abs(sec); a >= 60 {
+		sign := ""
+		if sec < 0 {
+			sign = "-"
+		}
+		whole := int64(math.Round(a))
+		if whole >= 3600 {
+			mins := (whole + 30) / 60
+			return fmt.Sprintf("%s%d h %d min", sign, mins/60, mins%60)
+		}
+		return fmt.Sprintf("%s%d min %d s", sign, whole/60, whole%60)
+	}
+	scale, unit := TimeUnit(sec)
+	return Sig3(sec*scale) + " " + unit
+}
+
+// TimeUnit picks the unit in which a duration of sec seconds reads best
+// below a minute, and the factor from seconds to it.
+func TimeUnit(sec float64) (scale float64, unit string) {
+	switch a := math.Abs(sec); {
+	case a >= 1:
+		return 1, "s"
+	case a >= 1e-3:
+		return 1e3, "ms"
+	case a >= 1e-6:
+		return 1e6, "µs"
+	}
+	return 1e9, "ns"
+}
+
+// Sig3 formats v with 3 significant digits and no exponent: 1.23, 12.3,
+// 123, 1234.
+func Sig3(v float64) string {
+	if v == 0 {
+		return "0"
+	}
+	digits := int(math.Floor(math.Log10(math.Abs(v)))) + 1 // digits before the point
+	dec := max(0, 3-digits)
+	s := strconv.FormatFloat(v, 'f', dec, 64)
+	// Rounding may add a digit (9.999 -> "10.00"); redo with one decimal less.
+	if r, err := strconv.ParseFloat(s, 64); err == nil && dec > 0 && math.Abs(r) >= math.Pow10(digits) {
+		s = strconv.FormatFloat(v, 'f', dec-1, 64)
+	}
+	return s
 }

@@ -1,6 +1,9 @@
 package benchrig
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 func TestParseBytes(t *testing.T) {
 	tests := []struct {
@@ -46,5 +49,31 @@ func TestFormatBytes(t *testing.T) {
 		if got := FormatBytes(n); got != want {
 			t.Errorf("FormatBytes(%d) = %q, want %q", n, got, want)
 		}
+	}
+}
+
+func TestFormatDuration(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		d    time.Duration
+		want string
+	}{
+		{"as measured, not rounded to 100 ms", 837 * time.Millisecond, "837 ms"},
+		{"tens of ms, not 0s", 36*time.Millisecond + 200*time.Microsecond, "36.2 ms"},
+		{"microseconds", 412 * time.Microsecond, "412 µs"},
+		{"nanoseconds", 15, "15.0 ns"},
+		{"zero", 0, "0 s"},
+		{"seconds", 1234 * time.Millisecond, "1.23 s"},
+		{"rounding adds a digit", 9999 * time.Microsecond, "10.0 ms"},
+		{"under a minute", 59*time.Second + 400*time.Millisecond, "59.4 s"},
+		{"minutes", 123500 * time.Millisecond, "2 min 4 s"},
+		{"hours", 3*time.Hour + 4*time.Minute + 40*time.Second, "3 h 5 min"},
+		{"minutes round up to the hour", 3*time.Hour + 59*time.Minute + 40*time.Second, "4 h 0 min"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := FormatDuration(tc.d); got != tc.want {
+				t.Errorf("FormatDuration(%v) = %q, want %q", tc.d, got, tc.want)
+			}
+		})
 	}
 }

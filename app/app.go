@@ -290,7 +290,7 @@ func (a *App) PrepareResume(ctx context.Context, ref string, opts ResumeOptions,
 	switch run.Status {
 	case benchrig.RunInterrupted, benchrig.RunCancelled:
 	case benchrig.RunRunning:
-		return nil, benchrig.Errorf(benchrig.EInvalid, "run %s is still running (its heartbeat is %s old): only an interrupted or cancelled run can be resumed", run.ID, a.now().Sub(run.Heartbeat).Round(time.Second))
+		return nil, benchrig.Errorf(benchrig.EInvalid, "run %s is still running (its heartbeat is %s old): only an interrupted or cancelled run can be resumed", run.ID, benchrig.FormatDuration(a.now().Sub(run.Heartbeat)))
 	default:
 		return nil, benchrig.Errorf(benchrig.EInvalid, "run %s is %s: only an interrupted or cancelled run can be resumed", run.ID, run.Status)
 	}

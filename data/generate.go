@@ -39,11 +39,33 @@ type Options struct {
 
 // Progress is a snapshot of a generation.
 type Progress struct {
+	// Phase is PhaseFiles while files are written; the SDF generator first
+	// goes through PhaseMolfiles when it makes its molfile cache.
+	Phase            Phase
 	Files, FilesDone int    // files to write, files written
-	Done, Total      int64  // work done and planned, in Unit
+	Done, Total      int64  // work done and planned in this phase, in Unit
 	Unit             string // "bytes" (smiles) or "molecules" (sdf)
 	// File is the file just finished, or nil for an intermediate report.
 	File *FileInfo
+}
+
+// Phase is a stage of a generation, each with its own progress.
+type Phase int
+
+const (
+	// PhaseFiles writes the output files.
+	PhaseFiles Phase = iota
+	// PhaseMolfiles lays out the corpus with Open Babel for the molfile
+	// cache (SDF only, once per corpus and Open Babel version): the long
+	// silent minute of a first run.
+	PhaseMolfiles
+)
+
+func (p Phase) String() string {
+	if p == PhaseMolfiles {
+		return "molfiles"
+	}
+	return "files"
 }
 
 // Result says what a generation did.

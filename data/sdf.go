@@ -234,7 +234,14 @@ func loadOrBuildCache(ctx context.Context, c *Corpus, obabel, version, dir strin
 		opts.Log(fmt.Sprintf("making 2D molfiles of %d corpus molecules with %s, once (cache: %s)", len(c.SMILES), version, path))
 	}
 	start := time.Now()
-	if err := buildCache(ctx, c, obabel, dir, path, opts.Workers); err != nil {
+	var report func(done int)
+	if opts.Progress != nil {
+		total := int64(len(c.SMILES))
+		report = func(done int) {
+			opts.Progress(Progress{Phase: PhaseMolfiles, Done: int64(done), Total: total, Unit: "molecules"})
+		}
+	}
+	if err := buildCache(ctx, c, obabel, dir, path, opts.Workers, report); err != nil {
 		return nil, "", 0, err
 	}
 	recs, sum, err := readCache(path, c)
@@ -245,8 +252,10 @@ func loadOrBuildCache(ctx context.Context, c *Corpus, obabel, version, dir strin
 // part per worker (a few molecules take far longer to lay out than the
 // rest, and they cluster), and stores its output with the molfile header's
 // time stamp zeroed. The molfiles do not depend on the split: readCache
-// puts the records back in corpus order.
-func buildCache(ctx context.Context, c *Corpus, obabel, dir, path string, workers int) error {
+// puts the records back in corpus order. report, if set, is called (from
+// one goroutine) with the number of molecules laid out so far, counted in
+// Open Babel's output as it grows, and once more at the end.
+func buildCache(ctx context.Context, c *Corpus, obabel, dir, path string, workers int, report func(done int)) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("molfile cache: %w", err)
 	}
@@ -286,7 +295,19 @@ func buildCache(ctx context.Context, c *Corpus, obabel, dir, path string, worker
 			}
 		})
 	}
-	wg.Wait()
+	if report != nil {
+		stop := make(chan struct{})
+		polled := make(chan struct{})
+		go func() {
+			defer close(polled)
+			watchRecords(outs, stop, report)
+		}()
+		wg.Wait()
+		close(stop)
+		<-polled
+	} else {
+		wg.Wait()
+	}
 	if err := ctx.Err(); err != nil {
 		return &benchrig.Error{Code: benchrig.ECancelled, Msg: "cancelled while making the molfile cache", Err: err}
 	}
@@ -312,6 +333,67 @@ func buildCache(ctx context.Context, c *Corpus, obabel, dir, path string, worker
 		return fmt.Errorf("molfile cache: %w", err)
 	}
 	return nil
+}
+
+// molfilePoll is how often watchRecords counts Open Babel's output: often
+// enough for a bar that moves, rarely enough that rereading the tail of a
+// few files costs nothing beside Open Babel's minute of work.
+const molfilePoll = 250 * time.Millisecond
+
+// watchRecords reports how many SDF records ("$$$$" lines) the files at
+// paths hold: 0 at once, then every molfilePoll while they grow and once
+// after stop is closed, when they are complete. Each file is read from where the last
+// count stopped (a whole line), so the cost is the output's size once.
+func watchRecords(paths []string, stop <-chan struct{}, report func(int)) {
+	offs := make([]int64, len(paths))
+	counts := make([]int, len(paths))
+	count := func() {
+		total := 0
+		for i, p := range paths {
+			n, off := countRecords(p, offs[i])
+			counts[i] += n
+			offs[i] = off
+			total += counts[i]
+		}
+		report(total)
+	}
+	report(0) // the phase starts now: its pace is measured from here
+	t := time.NewTicker(molfilePoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			count()
+			return
+		case <-t.C:
+			count()
+		}
+	}
+}
+
+// countRecords counts "$$$$" lines in the file at path from offset off up
+// to its last complete line, and returns the offset after that line. A
+// file not yet created counts nothing.
+func countRecords(path string, off int64) (int, int64) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, off
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.NewSectionReader(f, off, 1<<62))
+	if err != nil {
+		return 0, off
+	}
+	end := bytes.LastIndexByte(b, '\n')
+	if end < 0 {
+		return 0, off
+	}
+	b = b[:end+1]
+	n := bytes.Count(b, []byte("\n$$$$\n"))
+	if bytes.HasPrefix(b, []byte("$$$$\n")) {
+		n++
+	}
+	return n, off + int64(len(b))
 }
 
 // zeroHeaderTime replaces the MMDDYYHHmm time stamp Open Babel writes in

@@ -172,7 +172,7 @@ func TestSDFAspirinFields(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "c.sdf.gz")
 	obabel, _ := exec.LookPath("obabel")
-	if err := buildCache(context.Background(), c, obabel, dir, path, 1); err != nil {
+	if err := buildCache(context.Background(), c, obabel, dir, path, 1, nil); err != nil {
 		t.Fatal(err)
 	}
 	f, _ := os.Open(path)
@@ -238,5 +238,78 @@ func TestSDFWithoutOBabel(t *testing.T) {
 	_, err := GenerateSDF(context.Background(), Options{Dir: t.TempDir()}, s)
 	if benchrig.ErrorCode(err) != benchrig.EInvalid || !strings.Contains(err.Error(), "apt-get install openbabel") {
 		t.Errorf("err = %v, want an invalid-input error with the install hint", err)
+	}
+}
+
+// Making the molfile cache (a silent minute on a first run) reports its
+// progress, counted in Open Babel's output, ending with every molecule;
+// writing the files then reports as its own phase.
+func TestSDFCacheProgress(t *testing.T) {
+	needOBabel(t)
+	s := SDFSpec{Files: 2, Molecules: 20, Seed: 1, Corpus: 120, CacheDir: t.TempDir()}
+	var got []Progress
+	genSDF(t, t.TempDir(), s, Options{Progress: func(p Progress) { got = append(got, p) }})
+	var mol []Progress
+	files := 0
+	for i, p := range got {
+		switch p.Phase {
+		case PhaseMolfiles:
+			if files > 0 {
+				t.Fatalf("report %d: molfile progress after file progress", i)
+			}
+			if len(mol) > 0 && p.Done < mol[len(mol)-1].Done {
+				t.Errorf("molfile progress went back: %d after %d", p.Done, mol[len(mol)-1].Done)
+			}
+			mol = append(mol, p)
+		case PhaseFiles:
+			files++
+		}
+	}
+	if len(mol) == 0 {
+		t.Fatal("no progress while making the molfile cache")
+	}
+	if last := mol[len(mol)-1]; last.Done != 120 || last.Total != 120 || last.Unit != "molecules" {
+		t.Errorf("last molfile progress = %+v, want 120/120 molecules", last)
+	}
+	if files == 0 {
+		t.Error("no progress while writing files")
+	}
+	// The cache is there now: a second data set reports no molfile phase.
+	got = nil
+	genSDF(t, t.TempDir(), s, Options{Progress: func(p Progress) { got = append(got, p) }})
+	for _, p := range got {
+		if p.Phase == PhaseMolfiles {
+			t.Fatalf("molfile progress with the cache made: %+v", p)
+		}
+	}
+}
+
+func TestCountRecords(t *testing.T) {
+	rec := "1\n OpenBabel\n\n  0  0  0  0  0  0  0  0  0  0999 V2000\nM  END\n$$$$\n"
+	for _, tc := range []struct {
+		name    string
+		content string
+		off     int64
+		n       int
+		newOff  int64
+	}{
+		{"no file yet", "", 0, 0, 0},
+		{"two records", rec + rec, 0, 2, int64(2 * len(rec))},
+		{"a partial last line is left for later", rec + "2\n Open", 0, 1, int64(len(rec) + 2)},
+		{"from an offset at a record's end", rec + rec, int64(len(rec)), 1, int64(2 * len(rec))},
+		{"a $$$$ line first in the chunk", rec + "$$$$\n", int64(len(rec)), 1, int64(len(rec) + 5)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "part.sdf")
+			if tc.content != "" {
+				if err := os.WriteFile(path, []byte(tc.content), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			n, off := countRecords(path, tc.off)
+			if n != tc.n || off != tc.newOff {
+				t.Errorf("countRecords = %d, %d; want %d, %d", n, off, tc.n, tc.newOff)
+			}
+		})
 	}
 }

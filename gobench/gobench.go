@@ -242,7 +242,7 @@ func build(data []byte, results []result, opts Options) (*benchrig.Run, error) {
 		if wall != res.wall {
 			rounded[c.ID] = true
 		}
-		run.Trials = append(run.Trials, benchrig.Trial{CaseID: c.ID, Seq: seq, Index: n, Node: benchrig.GoBenchNode,
+		run.Trials = append(run.Trials, benchrig.Trial{CaseID: c.ID, Seq: seq, Index: n, Number: benchrig.TrialNumber(n, 0), Node: benchrig.GoBenchNode,
 			Outcome:     benchrig.OutcomeOK,
 			Measurement: benchrig.Measurement{Wall: time.Duration(wall), Source: benchrig.GoBenchSource, Metrics: metrics}})
 	}

@@ -78,6 +78,7 @@ type (
 	jsonTrial struct {
 		Seq         int                 `json:"seq"`
 		Index       int                 `json:"index"`
+		Number      int                 `json:"number"`
 		Start       *string             `json:"start"`
 		WallS       float64             `json:"wall_s"`
 		UserS       float64             `json:"user_s"`
@@ -327,7 +328,7 @@ func jsonCaseOf(r *Report, c *CaseReport) jsonCase {
 	}
 	for _, t := range c.Trials {
 		jt := jsonTrial{
-			Seq: t.Seq, Index: t.Index, Start: timeString(t.Start),
+			Seq: t.Seq, Index: t.Index, Number: t.Number, Start: timeString(t.Start),
 			WallS: t.Wall.Seconds(), UserS: t.User.Seconds(), SysS: t.Sys.Seconds(),
 			MaxRSSBytes: t.MaxRSS, ExitCode: t.ExitCode, Warmup: t.Warmup, Failed: t.Failed(),
 			Outcome: t.Result().String(), Reason: t.Reason, Attempt: t.Attempt,
@@ -426,7 +427,7 @@ func WriteCSV(w io.Writer, r *Report) error {
 		header = append(header, "param."+n)
 	}
 	header = append(header, "seq", "index", "warmup", "failed", "node", "wall_s", "user_s", "sys_s",
-		"max_rss_bytes", "exit_code", "stdout_bytes", "stderr_bytes", "error", "source", "outcome", "attempt", "reason", "case_warnings")
+		"max_rss_bytes", "exit_code", "stdout_bytes", "stderr_bytes", "error", "source", "outcome", "attempt", "reason", "number", "case_warnings")
 	if err := cw.Write(header); err != nil {
 		return fmt.Errorf("write csv report: %w", err)
 	}
@@ -446,7 +447,7 @@ func WriteCSV(w io.Writer, r *Report) error {
 				formatFloat(t.Wall.Seconds()), formatFloat(t.User.Seconds()), formatFloat(t.Sys.Seconds()),
 				strconv.FormatInt(t.MaxRSS, 10), strconv.Itoa(t.ExitCode),
 				strconv.FormatInt(t.StdoutBytes, 10), strconv.FormatInt(t.StderrBytes, 10),
-				t.Error, t.Source, t.Result().String(), strconv.Itoa(t.Attempt), t.Reason, strings.Join(codes, " "))
+				t.Error, t.Source, t.Result().String(), strconv.Itoa(t.Attempt), t.Reason, strconv.Itoa(t.Number), strings.Join(codes, " "))
 			if err := cw.Write(row); err != nil {
 				return fmt.Errorf("write csv report: %w", err)
 			}
@@ -474,7 +475,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		fmt.Fprintf(&b, ", started %s", r.Started.Format(time.RFC3339))
 	}
 	if !r.Finished.IsZero() && !r.Started.IsZero() {
-		fmt.Fprintf(&b, ", took %s", r.Finished.Sub(r.Started).Round(time.Millisecond))
+		fmt.Fprintf(&b, ", took %s", FormatDuration(r.Finished.Sub(r.Started)))
 	}
 	fmt.Fprintf(&b, ".  \nHost: %s.  \nSpec: `%s` (sha256 %s).\n\n", mdEscape(r.Fingerprint.String()), mdEscape(r.SpecFile), short(r.SpecHash))
 
@@ -738,7 +739,7 @@ func WriteText(w io.Writer, r *Report) error {
 	if !r.Started.IsZero() {
 		fmt.Fprintf(&b, "started %s", r.Started.Format(time.RFC3339))
 		if !r.Finished.IsZero() {
-			fmt.Fprintf(&b, ", took %s", r.Finished.Sub(r.Started).Round(time.Millisecond))
+			fmt.Fprintf(&b, ", took %s", FormatDuration(r.Finished.Sub(r.Started)))
 		}
 		b.WriteString("\n")
 	}
@@ -997,7 +998,7 @@ func writeNodes(b *bytes.Buffer, r *Report) {
 			arch += " (declared; engine " + n.EngineArch + ")"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s (API %s)\t%d\t%.1f GiB\t%s\t%s\t\n", n.Name, arch, n.EngineVersion, n.APIVersion,
-			n.CPUs, float64(n.MemoryBytes)/(1<<30), n.Kernel, n.Latency.Round(10*time.Microsecond))
+			n.CPUs, float64(n.MemoryBytes)/(1<<30), n.Kernel, FormatDuration(n.Latency))
 	}
 	tw.Flush()
 	for _, ev := range r.NodeEvents {

@@ -10,51 +10,19 @@ import (
 
 // sig3 formats v (>= 0) with 3 significant digits and no exponent: 1.23,
 // 12.3, 123, 1234.
-func sig3(v float64) string {
-	if v == 0 {
-		return "0"
-	}
-	digits := int(math.Floor(math.Log10(math.Abs(v)))) + 1 // digits before the point
-	dec := max(0, 3-digits)
-	s := strconv.FormatFloat(v, 'f', dec, 64)
-	// Rounding may add a digit (9.999 -> "10.00"); redo with one decimal less.
-	if r, err := strconv.ParseFloat(s, 64); err == nil && dec > 0 && math.Abs(r) >= math.Pow10(digits) {
-		s = strconv.FormatFloat(v, 'f', dec-1, 64)
-	}
-	return s
-}
+func sig3(v float64) string { return benchrig.Sig3(v) }
 
-// timeUnit picks the unit in which sec reads best.
-func timeUnit(sec float64) (scale float64, unit string) {
-	a := math.Abs(sec)
-	switch {
-	case a >= 1:
-		return 1, "s"
-	case a >= 1e-3:
-		return 1e3, "ms"
-	case a >= 1e-6:
-		return 1e6, "µs"
-	}
-	return 1e9, "ns"
-}
+// timeUnit picks the unit in which sec reads best (benchrig.TimeUnit).
+func timeUnit(sec float64) (scale float64, unit string) { return benchrig.TimeUnit(sec) }
 
 // FormatDuration renders d as the reports do, with 3 significant digits
 // in a human unit ("837 ms", "36.2 ms", "1.23 s"), so that every figure
-// the CLI prints reads the same way.
-func FormatDuration(d time.Duration) string { return formatSeconds(d.Seconds()) }
+// the CLI prints reads the same way: benchrig.FormatDuration.
+func FormatDuration(d time.Duration) string { return benchrig.FormatDuration(d) }
 
 // formatSeconds renders a duration in seconds with 3 significant digits in
 // a human unit: "12.3 ms", "1.23 s".
-func formatSeconds(sec float64) string {
-	if math.IsNaN(sec) || math.IsInf(sec, 0) {
-		return "-"
-	}
-	if sec == 0 {
-		return "0 s" // not "0 ns", which claims a precision
-	}
-	scale, unit := timeUnit(sec)
-	return sig3(sec*scale) + " " + unit
-}
+func formatSeconds(sec float64) string { return benchrig.FormatSeconds(sec) }
 
 // formatSecondsRange renders lo-hi in the unit of lo: "12.1-12.6 ms".
 func formatSecondsRange(lo, hi float64) string {

@@ -365,6 +365,7 @@ func buildCase(run *benchrig.Run, c benchrig.Case, trials []benchrig.Trial) Case
 		}
 		cr.Warnings = append(cr.Warnings, Warning{WCINotMet, msg})
 	}
+	markMixedNodes(&cr) // nodes.go
 	return cr
 }
 

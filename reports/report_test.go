@@ -72,7 +72,7 @@ func testRun() *benchrig.Run {
 			more = true
 			run.Throughput[c.ID] = 100e6
 			tr := benchrig.Trial{
-				RunID: run.ID, CaseID: c.ID, Seq: seq, Index: round, Warmup: round == 0, Node: "local",
+				RunID: run.ID, CaseID: c.ID, Seq: seq, Index: round, Number: benchrig.TrialNumber(round, 1), Warmup: round == 0, Node: "local",
 				Measurement: benchrig.Measurement{
 					Start: t0.Add(time.Duration(seq) * time.Second), Wall: ms(w[round]), User: ms(w[round] * 0.9), Sys: ms(w[round] * 0.05),
 					MaxRSS: 5 << 20, StdoutBytes: 100, Source: "cgroup-v1",

@@ -380,6 +380,30 @@ func TestCIMetOnTheLastAllowedTrial(t *testing.T) {
 	}
 }
 
+// The combined peak of instances is the sum of theirs, or unavailable (0)
+// when any instance's is: a partial sum would understate it.
+func TestCombineMaxRSS(t *testing.T) {
+	at := time.Now()
+	for _, tc := range []struct {
+		name  string
+		peaks []int64
+		want  int64
+	}{
+		{"all known", []int64{1000, 2000, 3000}, 6000},
+		{"one unavailable", []int64{1000, 0, 3000}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var ms []benchrig.Measurement
+			for _, p := range tc.peaks {
+				ms = append(ms, benchrig.Measurement{Start: at, Wall: time.Millisecond, MaxRSS: p, Source: "fake"})
+			}
+			if got := combine(ms).MaxRSS; got != tc.want {
+				t.Errorf("combined MaxRSS = %d, want %d", got, tc.want)
+			}
+		})
+	}
+}
+
 // TestExcludedCaseIsCeilingOfEveryGroup checks that exclude leaves cases
 // out of the run, and that a ceiling left with one pattern of several is
 // the ceiling of every pattern.

@@ -484,3 +484,56 @@ func TestPrepareRunsBeforeEveryTrial(t *testing.T) {
 		t.Errorf("%d trials, %d failed; want 8 with b's later ones failed by prepare", len(run.Trials), failed)
 	}
 }
+
+// Trials are numbered as people count them, the same way whatever the
+// warmup count: warmup 1..W, then trial 1..N, on every event of a trial.
+func TestEventsNumberTrialsFromOne(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		warmups int
+	}{
+		{"no warmup", 0},
+		{"one warmup", 1},
+		{"three warmups", 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := testSpec() // 3 measured trials per case
+			s.Warmup = tc.warmups
+			log := &eventLog{t: t}
+			cfg := testConfig(constant(time.Millisecond, new([]string)), &memRecorder{})
+			cfg.Subscribers = []Subscriber{log.subscriber()}
+			if _, err := Run(context.Background(), cfg, s); err != nil {
+				t.Fatal(err)
+			}
+			got := map[string][]string{} // case -> finished trials in rep order
+			for _, e := range log.events {
+				if e.Trial == nil {
+					continue
+				}
+				if want := benchrig.TrialNumber(e.Trial.Rep, tc.warmups); e.Number != want || e.Warmup != (e.Trial.Rep < tc.warmups) {
+					t.Errorf("%s %s: number %d warmup %v, want %d %v", e.Kind, e.Trial, e.Number, e.Warmup, want, e.Trial.Rep < tc.warmups)
+				}
+				if e.Kind == benchrig.EventTrialFinished {
+					kind := "trial"
+					if e.Warmup {
+						kind = "warmup"
+					}
+					got[e.Trial.Case] = append(got[e.Trial.Case], fmt.Sprintf("%s %d", kind, e.Number))
+				}
+			}
+			var want []string
+			for i := range tc.warmups {
+				want = append(want, fmt.Sprintf("warmup %d", i+1))
+			}
+			want = append(want, "trial 1", "trial 2", "trial 3")
+			if len(got) == 0 {
+				t.Fatal("no trial finished")
+			}
+			for c, g := range got {
+				if !slices.Equal(g, want) {
+					t.Errorf("case %s: %v, want %v", c, g, want)
+				}
+			}
+		})
+	}
+}

@@ -596,7 +596,8 @@ func (r *state) finish(ctx context.Context, runErr error) (*benchrig.Run, error)
 // time from the first start to the last exit (the time the whole batch of
 // work took), CPU times, output and I/O counters summed, peaks (names with
 // "peak", "max" or "cap") the largest. MaxRSS is the sum of the instances'
-// peaks: an upper bound of their joint peak, which nothing measured.
+// peaks: an upper bound of their joint peak, which nothing measured; 0
+// (unavailable) when any instance's is.
 // Each instance's own wall, user and sys times are kept as metrics
 // instanceN_wall_s, _user_s and _sys_s, so the combined figure can be
 // traced back to them.
@@ -604,6 +605,7 @@ func combine(ms []benchrig.Measurement) benchrig.Measurement {
 	out := benchrig.Measurement{Metrics: map[string]float64{"instances": float64(len(ms))}}
 	var end time.Time
 	var sources []string
+	rssKnown := true
 	for i, m := range ms {
 		if m.Start.IsZero() {
 			out.Error = joinReasons(out.Error, fmt.Sprintf("instance %d did not start", i+1))
@@ -618,6 +620,7 @@ func combine(ms []benchrig.Measurement) benchrig.Measurement {
 		out.User += m.User
 		out.Sys += m.Sys
 		out.MaxRSS += m.MaxRSS
+		rssKnown = rssKnown && m.MaxRSS > 0
 		out.StdoutBytes += m.StdoutBytes
 		out.StderrBytes += m.StderrBytes
 		if (m.ExitCode != 0 || m.Error != "") && out.ExitCode == 0 && out.StderrTail == "" {
@@ -649,6 +652,9 @@ func combine(ms []benchrig.Measurement) benchrig.Measurement {
 		if m.Error == benchrig.ReasonCancelled {
 			out.Error = benchrig.ReasonCancelled
 		}
+	}
+	if !rssKnown {
+		out.MaxRSS = 0
 	}
 	out.Source = strings.Join(sources, ",")
 	return out

@@ -94,6 +94,10 @@ func (r *state) addNode(n *Node) *nodeState {
 func (r *state) emit(e benchrig.Event) {
 	r.evSeq++
 	e.Run, e.Seq, e.Time = r.run.ID, r.evSeq, r.cfg.Now()
+	if e.Trial != nil {
+		e.Warmup = e.Trial.Rep < r.spec.Warmup
+		e.Number = benchrig.TrialNumber(e.Trial.Rep, r.spec.Warmup)
+	}
 	e.Done, e.Total = r.progress()
 	if r.bus != nil {
 		r.bus.publish(e)
@@ -621,6 +625,7 @@ func (r *state) record(p *plan, ref benchrig.TrialRef, node string, m benchrig.M
 		Index:       ref.Rep,
 		Attempt:     ref.Attempt,
 		Warmup:      ref.Rep < r.spec.Warmup,
+		Number:      benchrig.TrialNumber(ref.Rep, r.spec.Warmup),
 		Node:        node,
 		Outcome:     outcome,
 		Reason:      reason,

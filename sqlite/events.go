@@ -76,6 +76,10 @@ func (d *DB) Events(ctx context.Context, runID string, after int64) ([]benchrig.
 		return nil, fmt.Errorf("events of run %s: %w", runID, err)
 	}
 	defer tx.Rollback()
+	warmups, err := caseWarmups(ctx, tx, runID)
+	if err != nil {
+		return nil, fmt.Errorf("events of run %s: %w", runID, err)
+	}
 	rows, err := tx.QueryContext(ctx, eventsQuery, runID, after)
 	if err != nil {
 		return nil, fmt.Errorf("events of run %s: %w", runID, err)
@@ -102,6 +106,7 @@ func (d *DB) Events(ctx context.Context, runID string, after int64) ([]benchrig.
 		}
 		if tcase.Valid {
 			e.Trial = &benchrig.TrialRef{Run: runID, Case: tcase.String, Rep: int(rep.Int64), Attempt: int(attempt.Int64)}
+			e.Number = benchrig.TrialNumber(e.Trial.Rep, warmups[tcase.String])
 		}
 		if outcome.Valid {
 			o, err := benchrig.ParseOutcome(outcome.String)
@@ -127,4 +132,47 @@ func (d *DB) Events(ctx context.Context, runID string, after int64) ([]benchrig.
 		}
 	}
 	return out, nil
+}
+
+// caseWarmups returns each case's warmup count as the run's log shows it:
+// the runner plans every warmup of a case when the run starts (events with
+// warmup set, reps 0..W-1), so W is the highest such rep plus one, and 0
+// for a case with none. Event.Number is derived from it, not stored.
+func caseWarmups(ctx context.Context, tx querier, runID string) (map[string]int, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT trial_case, max(trial_rep) + 1 FROM events
+		WHERE run_id = ? AND warmup AND trial_case IS NOT NULL GROUP BY trial_case`, runID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var c string
+		var w int
+		if err := rows.Scan(&c, &w); err != nil {
+			return nil, err
+		}
+		out[c] = w
+	}
+	return out, rows.Err()
+}
+
+// numberTrials sets each trial's Number from its case's warmup count: as
+// the event log shows it (caseWarmups), or as the recorded warmup trials
+// show it for a run from before the event log, whichever is larger.
+func numberTrials(ctx context.Context, q querier, run *benchrig.Run) error {
+	warmups, err := caseWarmups(ctx, q, run.ID)
+	if err != nil {
+		return err
+	}
+	for _, t := range run.Trials {
+		if t.Warmup && t.Index+1 > warmups[t.CaseID] {
+			warmups[t.CaseID] = t.Index + 1
+		}
+	}
+	for i := range run.Trials {
+		t := &run.Trials[i]
+		t.Number = benchrig.TrialNumber(t.Index, warmups[t.CaseID])
+	}
+	return nil
 }

@@ -512,6 +512,14 @@ func TestAddEvents(t *testing.T) {
 	for i := range retry {
 		want := retry[i]
 		want.Time = want.Time.UTC()
+		// Number is derived from the log: n=1 has warmups #0..#2 (the
+		// warmup at rep 2), so rep 2 is warmup 3 and rep 3 trial 1.
+		switch want.Seq {
+		case 2:
+			want.Number = 3
+		case 4:
+			want.Number = 1
+		}
 		if !reflect.DeepEqual(got[i], want) {
 			t.Errorf("event %d\n got %+v\nwant %+v", i, got[i], want)
 		}
@@ -909,5 +917,61 @@ func TestRunSetSpelling(t *testing.T) {
 				t.Errorf("ListRuns = %v, want %v", ids, tc.wantFirst)
 			}
 		})
+	}
+}
+
+// Trials read back are numbered as people count them, warmups and measured
+// trials each from 1: by the warmup count the event log shows (all of a
+// case's warmups are planned when the run starts, so a warmup that never
+// finished still counts), else by the warmup trials recorded.
+func TestTrialsNumberedFromOne(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openTest(t)
+	if err := db.CreateRun(ctx, &benchrig.Run{ID: "r"}); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 12, 1, 12, 0, 0, 0, zone)
+	var events []benchrig.Event
+	for rep := range 4 {
+		events = append(events, benchrig.Event{Run: "r", Seq: int64(rep + 1), Time: at, Kind: benchrig.EventTrialPlanned,
+			Trial: &benchrig.TrialRef{Run: "r", Case: "a", Rep: rep}, Warmup: rep < 2})
+	}
+	if err := db.AddEvents(ctx, events); err != nil {
+		t.Fatal(err)
+	}
+	trials := []benchrig.Trial{
+		// a: warmups #0 and #1 planned; #1 never finished (interrupted).
+		{CaseID: "a", Index: 0, Warmup: true},
+		{CaseID: "a", Index: 2},
+		{CaseID: "a", Index: 3},
+		// b: no events (a store from before the event log).
+		{CaseID: "b", Index: 0, Warmup: true},
+		{CaseID: "b", Index: 1, Warmup: true},
+		{CaseID: "b", Index: 2},
+		// c: no warmups.
+		{CaseID: "c", Index: 0},
+		{CaseID: "c", Index: 1},
+	}
+	for i := range trials {
+		trials[i].RunID, trials[i].Seq, trials[i].Outcome = "r", i, benchrig.OutcomeOK
+		if err := db.AddTrial(ctx, &trials[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run, err := db.GetRun(ctx, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, tr := range run.Trials {
+		kind := "trial"
+		if tr.Warmup {
+			kind = "warmup"
+		}
+		got = append(got, fmt.Sprintf("%s %s %d", tr.CaseID, kind, tr.Number))
+	}
+	want := []string{"a warmup 1", "a trial 1", "a trial 2", "b warmup 1", "b warmup 2", "b trial 1", "c trial 1", "c trial 2"}
+	if !slices.Equal(got, want) {
+		t.Errorf("numbers %q, want %q", got, want)
 	}
 }

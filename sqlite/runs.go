@@ -235,7 +235,7 @@ func (d *DB) ReopenRun(ctx context.Context, runID string, t time.Time) (int64, e
 	case benchrig.RunInterrupted, benchrig.RunCancelled:
 	case benchrig.RunRunning:
 		return 0, benchrig.Errorf(benchrig.EInvalid, "reopen run %s: it is running: its heartbeat is %s old, under %s, so its process is alive",
-			runID, t.Sub(heartbeat).Round(time.Millisecond), benchrig.HeartbeatStale)
+			runID, benchrig.FormatDuration(t.Sub(heartbeat)), benchrig.HeartbeatStale)
 	default:
 		return 0, benchrig.Errorf(benchrig.EInvalid, "reopen run %s: it is %s; only an interrupted or cancelled run can be resumed", runID, effective)
 	}
@@ -573,6 +573,9 @@ func loadRun(ctx context.Context, q querier, id string, now time.Time) (*benchri
 		run.Trials = append(run.Trials, t)
 	}
 	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("load trials: %w", err)
+	}
+	if err := numberTrials(ctx, q, run); err != nil {
 		return nil, fmt.Errorf("load trials: %w", err)
 	}
 	// A run's warnings are its warning events: one record, two readings.

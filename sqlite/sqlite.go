@@ -287,6 +287,40 @@ func (d *DB) Close() error {
 	return nil
 }
 
+// CheckWritable returns a *benchrig.Error (Code EInvalid, File the path)
+// when this process cannot write the store: the file, or the directory
+// where SQLite keeps its -wal and -shm files beside it, is read-only (a
+// read-only mount, or permissions). Commands that record call it right
+// after Open, so that they stop before running anything instead of failing
+// at their first write.
+func (d *DB) CheckWritable() error {
+	if err := writable(d.path); err != nil {
+		return err
+	}
+	return nil
+}
+
+// writable is CheckWritable for a path.
+func writable(path string) *benchrig.Error {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return pathError(path, "resolve run store path", err)
+	}
+	check := []string{abs}
+	if _, err := os.Stat(abs + "-wal"); err != nil {
+		check = append(check, filepath.Dir(abs)) // SQLite must create the -wal and -shm files
+	} else {
+		check = append(check, abs+"-wal", abs+"-shm")
+	}
+	for _, p := range check {
+		if err := access(p); err != nil && !os.IsNotExist(err) {
+			return pathError(path, "run store is read-only (benchrig writes the file and its -wal and -shm files beside it; pick another with --store or $BENCHRIG_STORE)",
+				&os.PathError{Op: "write", Path: p, Err: err})
+		}
+	}
+	return nil
+}
+
 // Path returns the path the store was opened with.
 func (d *DB) Path() string { return d.path }
 
@@ -394,10 +428,16 @@ func (d *DB) openError(err error) error {
 	switch sqliteCode(err) & 0xff {
 	case sqlite3.SQLITE_NOTADB:
 		msg = "not a benchrig run store (the file is not a SQLite database)"
-	case sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM:
+	case sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM, sqlite3.SQLITE_CANTOPEN:
+		// A read-only mount makes opening a WAL store fail (it cannot
+		// make the -shm file): say that rather than SQLite's words.
+		if werr := writable(d.path); werr != nil {
+			return werr
+		}
 		msg = "run store is not writable"
-	case sqlite3.SQLITE_CANTOPEN:
-		msg = "cannot open or create run store file"
+		if sqliteCode(err)&0xff == sqlite3.SQLITE_CANTOPEN {
+			msg = "cannot open or create run store file"
+		}
 	}
 	return pathError(d.path, msg, err)
 }

@@ -96,6 +96,9 @@ func sampleTrials(run *benchrig.Run, n int) []benchrig.Trial {
 		c := run.Cases[i%len(run.Cases)]
 		tr := benchrig.Trial{
 			RunID: run.ID, CaseID: c.ID, Seq: i, Index: i / len(run.Cases), Warmup: i < len(run.Cases), Node: "local",
+			// One warmup per case: numbered as the runner numbers it,
+			// and as the store derives it back.
+			Number: benchrig.TrialNumber(i/len(run.Cases), 1),
 			Measurement: benchrig.Measurement{
 				Start:       run.Started.Add(time.Duration(i)*time.Second + 123456789),
 				Wall:        time.Duration(1_000_000_007 + i),
@@ -121,7 +124,7 @@ func sampleTrials(run *benchrig.Run, n int) []benchrig.Trial {
 	out[n-2].Outcome = benchrig.OutcomeTimeout
 	out[n-2].Attempt = 1
 	// Index n: a repetition no other trial of the case has.
-	out[n-1] = benchrig.Trial{RunID: run.ID, CaseID: run.Cases[0].ID, Seq: n - 1, Index: n}
+	out[n-1] = benchrig.Trial{RunID: run.ID, CaseID: run.Cases[0].ID, Seq: n - 1, Index: n, Number: n}
 	// The runner always decides an outcome; the store keeps it as given.
 	// One trial also carries a reason and a stdout digest.
 	for i := range out {
@@ -907,5 +910,60 @@ func TestPlacementsNodesAndNodeEventsRoundTrip(t *testing.T) {
 	}
 	if err := db.RecordNodeEvents(ctx, "nope", nil, nil); benchrig.ErrorCode(err) != benchrig.ENotFound {
 		t.Errorf("unknown run: %v, want ENotFound", err)
+	}
+}
+
+// A store this process cannot write is refused before anything runs, with
+// the path and the reason, as bad input. Tests run as root, where file
+// modes do not bind, so access(2) is faked to answer as a read-only mount
+// (or a file of another user) would.
+func TestCheckWritable(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "runs.db")
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.CheckWritable(); err != nil {
+		t.Fatalf("CheckWritable of a fresh store: %v", err)
+	}
+	real := access
+	t.Cleanup(func() { access = real })
+	tests := []struct {
+		name    string
+		refuse  string // the path access refuses
+		errno   syscall.Errno
+		wantErr string // "" when writable
+	}{
+		{"read-only mount", path, syscall.EROFS, "read-only file system"},
+		{"file of another user", path, syscall.EACCES, "permission denied"},
+		{"wal file read-only", path + "-wal", syscall.EACCES, path + "-wal"},
+		{"unrelated path refused", filepath.Join(dir, "other"), syscall.EROFS, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			access = func(p string) error {
+				if p == tc.refuse {
+					return tc.errno
+				}
+				return nil
+			}
+			err := db.CheckWritable()
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatalf("CheckWritable = %v, want nil", err)
+				}
+				return
+			}
+			var be *benchrig.Error
+			if !errors.As(err, &be) || be.Code != benchrig.EInvalid || be.File != path {
+				t.Fatalf("CheckWritable = %#v, want *benchrig.Error EInvalid naming %s", err, path)
+			}
+			if !strings.Contains(err.Error(), "read-only") || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("error %q should say read-only and %q", err, tc.wantErr)
+			}
+		})
 	}
 }

@@ -193,22 +193,26 @@ func runData(ctx context.Context, d *deps, opts dataOptions, gen func(context.Co
 	cache := ""
 	if res.CacheBuild > 0 {
 		secs -= res.CacheBuild.Seconds()
-		cache = fmt.Sprintf(" after %s making the molfile cache", fmtDur(res.CacheBuild))
+		cache = fmt.Sprintf(" after %s making the molfile cache", benchrig.FormatDuration(res.CacheBuild))
 	}
-	fmt.Fprintf(d.stdout, "wrote %d of %d files, %s, %d molecules in %.2fs (%s/s, %.0f molecules/s)%s\n",
-		len(res.Written), len(m.Files), benchrig.FormatBytes(res.WrittenBytes), molecules, secs,
+	fmt.Fprintf(d.stdout, "wrote %d of %d files, %s, %d molecules in %s (%s/s, %.0f molecules/s)%s\n",
+		len(res.Written), len(m.Files), benchrig.FormatBytes(res.WrittenBytes), molecules, benchrig.FormatSeconds(secs),
 		benchrig.FormatBytes(int64(float64(res.WrittenBytes)/secs)), float64(molecules)/secs, cache)
 	fmt.Fprintf(d.stdout, "%s holds %d files, %s, %d molecules (manifest: %s)\n", opts.out, len(m.Files), benchrig.FormatBytes(m.Bytes), m.Molecules, filepath.Join(opts.out, data.ManifestName))
 	return err
 }
 
-// dataProgress shows a generation on stderr: a redrawn bar on a terminal,
-// one line per file written otherwise.
+// dataProgress shows a generation on stderr: a redrawn bar on a terminal;
+// otherwise one line per file written and, while the SDF molfile cache is
+// made, a line at every tenth of it, each with an ETA. Each phase has its
+// own pace, so the ETA of writing files does not count the cache.
 type dataProgress struct {
 	mu sync.Mutex
 	bar
 	tty   bool
 	quiet bool
+	phase data.Phase
+	tenth int // molfiles: the last tenth reported in a plain line
 }
 
 func (p *dataProgress) observe(e data.Progress) {
@@ -217,25 +221,50 @@ func (p *dataProgress) observe(e data.Progress) {
 	if p.quiet {
 		return
 	}
+	if e.Phase != p.phase {
+		p.phase, p.start, p.tenth = e.Phase, time.Now(), 0
+		p.clear()
+	}
+	frac := 0.0
+	if e.Total > 0 {
+		frac = min(1, float64(e.Done)/float64(e.Total))
+	}
+	cells, eta := p.gauge(frac)
+	if e.Phase == data.PhaseMolfiles {
+		if !p.tty {
+			if t := int(frac * 10); t > p.tenth {
+				p.tenth = t
+				line := fmt.Sprintf("molfile cache: %d/%d molecules laid out (%.0f%%)", e.Done, e.Total, frac*100)
+				if e.Done < e.Total {
+					line += ", ETA " + eta
+				}
+				fmt.Fprintln(p.w, line)
+			}
+			return
+		}
+		if p.due(e.Done == e.Total) {
+			p.line(fmt.Sprintf("[%s] %3.0f%% molfile cache: %d/%d molecules ETA %s", cells, frac*100, e.Done, e.Total, eta))
+		}
+		return
+	}
 	if !p.tty {
 		if e.File != nil {
-			fmt.Fprintf(p.w, "[%d/%d] %s %s, %d molecules\n", e.FilesDone, e.Files, e.File.Name, benchrig.FormatBytes(e.File.Size), e.File.Molecules)
+			line := fmt.Sprintf("[%d/%d] %s %s, %d molecules", e.FilesDone, e.Files, e.File.Name, benchrig.FormatBytes(e.File.Size), e.File.Molecules)
+			if e.FilesDone < e.Files {
+				line += ", ETA " + eta
+			}
+			fmt.Fprintln(p.w, line)
 		}
 		return
 	}
 	if !p.due(e.File != nil) {
 		return
 	}
-	frac := 0.0
-	if e.Total > 0 {
-		frac = float64(e.Done) / float64(e.Total)
-	}
-	cells, eta := p.gauge(frac)
 	amount := fmt.Sprintf("%d/%d molecules", e.Done, e.Total)
 	if e.Unit == "bytes" {
 		amount = benchrig.FormatBytes(e.Done) + "/" + benchrig.FormatBytes(e.Total)
 	}
-	p.line(fmt.Sprintf("[%s] %3.0f%% %d/%d files %s ETA %s", cells, min(1, frac)*100, e.FilesDone, e.Files, amount, eta))
+	p.line(fmt.Sprintf("[%s] %3.0f%% %d/%d files %s ETA %s", cells, frac*100, e.FilesDone, e.Files, amount, eta))
 }
 
 func (p *dataProgress) note(s string) {

@@ -127,3 +127,36 @@ func TestDataSDFWithoutOBabel(t *testing.T) {
 		t.Errorf("exit %d, stderr:\n%s", code, errOut)
 	}
 }
+
+// data sdf on a non-terminal says what it does during its long first step
+// (the molfile cache) and writes a line per file, each with an ETA until
+// the last.
+func TestDataSDFProgressLines(t *testing.T) {
+	if _, err := exec.LookPath("obabel"); err != nil {
+		testenv.Skip(t, "obabel not installed (apt-get install openbabel)")
+	}
+	c := newCLI(t)
+	code, out, errOut := c.run(context.Background(), "data", "sdf", "--files", "3", "--molecules", "10", "--corpus", "40",
+		"--cache", filepath.Join(c.dir, "cache"), "--out", "sdf")
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	for _, want := range []string{
+		"note: making 2D molfiles of 40 corpus molecules",
+		"molfile cache: 40/40 molecules laid out (100%)\n",
+		"[1/3] compound-000",
+		"[3/3] compound-000", // files finish in any order
+	} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut)
+		}
+	}
+	for _, l := range strings.Split(strings.TrimSpace(errOut), "\n") {
+		last := strings.HasPrefix(l, "[3/3]") || strings.Contains(l, "(100%)")
+		if strings.HasPrefix(l, "[") || strings.HasPrefix(l, "molfile cache:") {
+			if hasETA := strings.Contains(l, ", ETA "); hasETA == last {
+				t.Errorf("line %q: want an ETA on every progress line but the last of its phase", l)
+			}
+		}
+	}
+}

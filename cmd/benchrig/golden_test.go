@@ -16,6 +16,11 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden/")
 
 func TestMain(m *testing.M) {
+	// The test binary is benchrig itself for tests that need another
+	// process (another mount namespace, another user).
+	if os.Getenv("BENCHRIG_TEST_AS_CLI") == "1" {
+		os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+	}
 	// What the CLI prints in local time is golden in UTC, wherever the
 	// tests run.
 	time.Local = time.UTC

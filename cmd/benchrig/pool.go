@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -340,7 +339,7 @@ func runPoolCheck(ctx context.Context, d *deps, opts *poolOptions, names []strin
 				arch += " (declared; engine " + fa.EngineArch + ")"
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\tok\t%s\t%s (API %s)\t%s\t%s %s\t%d\t%.1f GiB\t%s\t%s\n", r.Pool, r.Node, r.Host,
-				fa.Latency.Round(10*time.Microsecond), fa.EngineVersion, fa.APIVersion, arch, fa.OS, fa.Kernel, fa.CPUs,
+				benchrig.FormatDuration(fa.Latency), fa.EngineVersion, fa.APIVersion, arch, fa.OS, fa.Kernel, fa.CPUs,
 				float64(fa.MemoryBytes)/(1<<30), strings.Join(fa.Runtimes, ","), labelText(fa.Labels))
 		}
 		tw.Flush()

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/benchrig/benchrig"
@@ -58,11 +59,85 @@ func (b *bar) clear() {
 }
 
 // progress shows the runner's events on stderr: a redrawn bar with an ETA
-// on a terminal, one plain line per trial otherwise (CI logs, pipes).
+// on a terminal, one plain line per trial with an ETA otherwise (CI logs,
+// pipes). Cases are named by the params that vary across the run's cases
+// only (setCases), so a line says what differs.
 type progress struct {
 	bar
 	tty   bool
 	quiet bool
+
+	mu     sync.Mutex // guards labels: set by the command, read by the event goroutine
+	labels map[string]string
+	// done0 is how many trials were recorded when the run (re)started: a
+	// resumed run's earlier trials say nothing of this process's pace.
+	done0 int
+}
+
+// eta is the time left at this run's pace so far ("--:--" before its
+// first trial).
+func (p *progress) eta(done, total int) string {
+	if done <= p.done0 || total <= 0 {
+		return "--:--"
+	}
+	per := float64(time.Since(p.start)) / float64(done-p.done0)
+	return fmtClock(time.Duration(per * float64(max(total-done, 0))))
+}
+
+// setCases names each case by the params whose values differ across
+// cases ("threads=2" rather than "impl=gnu,threads=2,file=/data/x.log"
+// when only threads varies). A run of one case keeps its full ID.
+func (p *progress) setCases(cases []benchrig.Case) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.labels = caseLabels(cases)
+}
+
+func (p *progress) label(id string) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if l, ok := p.labels[id]; ok {
+		return l
+	}
+	return id
+}
+
+// caseLabels maps each case ID to its params that vary across cases, in
+// param order; nil when fewer than two cases.
+func caseLabels(cases []benchrig.Case) map[string]string {
+	if len(cases) < 2 {
+		return nil
+	}
+	varies := map[string]bool{}
+	first := cases[0].Map()
+	for _, c := range cases[1:] {
+		m := c.Map()
+		for _, kv := range c.Params {
+			if v, ok := first[kv.Name]; !ok || v != kv.Value {
+				varies[kv.Name] = true
+			}
+		}
+		for k := range first {
+			if _, ok := m[k]; !ok {
+				varies[k] = true
+			}
+		}
+	}
+	out := make(map[string]string, len(cases))
+	for _, c := range cases {
+		var kept []benchrig.KV
+		for _, kv := range c.Params {
+			if varies[kv.Name] {
+				kept = append(kept, kv)
+			}
+		}
+		if len(kept) == 0 {
+			out[c.ID] = c.ID
+			continue
+		}
+		out[c.ID] = benchrig.CaseID(kept)
+	}
+	return out
 }
 
 func newProgress(w io.Writer, tty, quiet bool) *progress {
@@ -79,6 +154,9 @@ func (p *progress) observe(e benchrig.Event) {
 		return
 	}
 	switch e.Kind {
+	case benchrig.EventRunStarted:
+		// The ETA is the pace of the trials, not of what came before.
+		p.start, p.done0 = time.Now(), e.Done
 	case benchrig.EventNote:
 		if adaptiveStop(e.Msg) {
 			return // in the report's warnings, once
@@ -100,7 +178,11 @@ func (p *progress) observe(e benchrig.Event) {
 			p.draw(e, true)
 			return
 		}
-		fmt.Fprintf(p.w, "[%d/%d] %s %s\n", e.Done, e.Total, e.Trial.Case, trialText(e))
+		line := fmt.Sprintf("[%d/%d] %s %s", e.Done, e.Total, p.label(e.Trial.Case), trialText(e))
+		if e.Total > 0 && e.Done < e.Total {
+			line += ", ETA " + p.eta(e.Done, e.Total)
+		}
+		fmt.Fprintln(p.w, line)
 	}
 }
 
@@ -125,7 +207,11 @@ func trialText(e benchrig.Event) string {
 	if e.Warmup {
 		kind = "warmup"
 	}
-	s := fmt.Sprintf("%s %d: %s", kind, e.Trial.Rep, fmtDur(e.Duration))
+	n := e.Number
+	if n == 0 {
+		n = e.Trial.Rep
+	}
+	s := fmt.Sprintf("%s %d: %s", kind, n, benchrig.FormatDuration(e.Duration))
 	if e.Outcome != nil && *e.Outcome != benchrig.OutcomeOK {
 		s += " (" + e.Outcome.String()
 		if e.Msg != "" && e.Msg != e.Outcome.String() {
@@ -144,10 +230,11 @@ func (p *progress) draw(e benchrig.Event, force bool) {
 	if e.Total > 0 {
 		frac = float64(e.Done) / float64(e.Total)
 	}
-	cells, eta := p.gauge(frac)
+	cells, _ := p.gauge(frac)
+	eta := p.eta(e.Done, e.Total)
 	name := ""
 	if e.Trial != nil {
-		name = e.Trial.Case
+		name = p.label(e.Trial.Case)
 	}
 	if len(name) > 40 {
 		name = name[:37] + "..."
@@ -165,15 +252,4 @@ func fmtClock(d time.Duration) string {
 		return fmt.Sprintf("%d:%02d:%02d", s/3600, s/60%60, s%60)
 	}
 	return fmt.Sprintf("%d:%02d", s/60, s%60)
-}
-
-func fmtDur(d time.Duration) string {
-	switch {
-	case d < time.Millisecond:
-		return fmt.Sprintf("%.0fµs", float64(d)/1e3)
-	case d < time.Second:
-		return fmt.Sprintf("%.1fms", float64(d)/1e6)
-	default:
-		return fmt.Sprintf("%.3fs", d.Seconds())
-	}
 }

@@ -185,6 +185,9 @@ func runRun(ctx context.Context, d *deps, opts runOptions, file string) error {
 		return err
 	}
 	defer db.Close()
+	if err := db.CheckWritable(); err != nil {
+		return err
+	}
 	a := d.newApp(db)
 	sweep(ctx, d, a)
 
@@ -193,6 +196,7 @@ func runRun(ctx context.Context, d *deps, opts runOptions, file string) error {
 	if err != nil {
 		return err
 	}
+	prog.setCases(pending.Run().Cases)
 	for _, w := range pending.Warnings {
 		fmt.Fprintf(d.stderr, "warning: %s\n", w)
 	}

@@ -154,6 +154,7 @@ type store interface {
 	app.Store
 	Path() string
 	Close() error
+	CheckWritable() error
 }
 
 var _ store = (*sqlite.DB)(nil)
@@ -382,12 +383,16 @@ func runRunsResume(ctx context.Context, d *deps, opts runsOptions, ref string) e
 		return err
 	}
 	defer db.Close()
+	if err := db.CheckWritable(); err != nil {
+		return err
+	}
 	a := d.newApp(db)
 	prog := newProgress(d.stderr, d.tty, opts.quiet)
 	pending, err := a.PrepareResume(ctx, ref, app.ResumeOptions{Force: opts.force}, prog.subscriber())
 	if err != nil {
 		return err
 	}
+	prog.setCases(pending.Run().Cases)
 	old := pending.Run()
 	fmt.Fprintf(d.stderr, "resuming run %s (%s)\n", old.ID, old.SpecName)
 	h, err := a.Start(ctx, pending)

@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -116,4 +118,77 @@ func TestCompareRefusesTwoSpecs(t *testing.T) {
 	if code != 2 || out != "" || !strings.Contains(errOut, "are of different specs (one and two)") {
 		t.Errorf("compare of two specs: exit %d\n%s%s", code, out, errOut)
 	}
+}
+
+// A store benchrig cannot use is bad input (exit 2) named with its path
+// and the reason, before anything runs: a directory, a parent that cannot
+// be created, and a store on a read-only mount (was: exit 1, "attempt to
+// write a readonly database (8)" at the first write). The store is intact
+// afterwards.
+func TestStorePathErrors(t *testing.T) {
+	c := newCLI(t)
+	ctx := context.Background()
+	file := c.write("file", "x")
+	for _, tc := range []struct {
+		name, store, want string
+	}{
+		{"a directory", c.dir, "is a directory"},
+		{"a parent that is a file", filepath.Join(file, "sub", "s.db"), "create run store directory"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, errOut := c.run(ctx, "run", "-q", "-c", "true", "--repeat", "1", "--warmup", "0", "--store", tc.store)
+			if code != 2 || !strings.Contains(errOut, tc.store+": ") || !strings.Contains(errOut, tc.want) {
+				t.Errorf("exit %d, stderr:\n%s\nwant exit 2 naming %s and saying %q", code, errOut, tc.store, tc.want)
+			}
+		})
+	}
+
+	t.Run("read-only", func(t *testing.T) {
+		dir := filepath.Join(c.dir, "ro")
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		store := filepath.Join(dir, "s.db")
+		if code, _, errOut := c.run(ctx, "run", "-q", "-c", "true", "--repeat", "1", "--warmup", "0", "--store", store); code != 0 {
+			t.Fatalf("making the store: exit %d\n%s", code, errOut)
+		}
+		args := []string{"run", "-q", "-c", "true", "--repeat", "1", "--warmup", "0", "--store", store}
+		var code int
+		var errOut string
+		if os.Geteuid() == 0 {
+			// Root writes whatever the modes say; a read-only bind
+			// mount in a mount namespace of its own binds it.
+			bin, err := os.Executable()
+			if err != nil {
+				t.Fatal(err)
+			}
+			script := `mount --bind "$1" "$1" && mount -o remount,ro,bind "$1" && shift && exec "$@"`
+			cmd := exec.Command("unshare", append([]string{"-m", "sh", "-c", script, "sh", dir, bin}, args...)...)
+			cmd.Env = append(os.Environ(), "BENCHRIG_TEST_AS_CLI=1")
+			out, err := cmd.CombinedOutput()
+			errOut = string(out)
+			var ee *exec.ExitError
+			switch {
+			case errors.As(err, &ee):
+				code = ee.ExitCode()
+			case err != nil:
+				t.Fatalf("unshare: %v\n%s", err, out)
+			}
+		} else {
+			if err := os.Chmod(store, 0o444); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(dir, 0o555); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { os.Chmod(dir, 0o755) })
+			code, _, errOut = c.run(ctx, args...)
+		}
+		if code != 2 || !strings.Contains(errOut, store+": run store is read-only") {
+			t.Errorf("run on a read-only store: exit %d\n%s\nwant exit 2, %s: run store is read-only", code, errOut, store)
+		}
+		if code, list, errOut := c.run(ctx, "runs", "list", "--store", store); code != 0 || !strings.Contains(list, "adhoc") {
+			t.Errorf("runs list of the store afterwards: exit %d\n%s%s", code, list, errOut)
+		}
+	})
 }

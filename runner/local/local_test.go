@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -417,16 +418,29 @@ func TestLeftoversAreKilled(t *testing.T) {
 	})
 }
 
+// bigPeak is how many bytes a child must hold for its peak to be
+// measurable without cgroups: 50 MB, and 50 MB more than our own peak so
+// far (rusage cannot tell a smaller one from ours; earlier tests, and the
+// race detector, raise it).
+func bigPeak(t *testing.T) int {
+	t.Helper()
+	var self syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &self); err != nil {
+		t.Fatal(err)
+	}
+	return 50000000 + int(self.Maxrss*1024)
+}
+
 func TestMemoryPeak(t *testing.T) {
 	// tail -c N of a pipe has to hold N bytes.
-	const n = 50000000
+	n := bigPeak(t)
 	for name, e := range executors(t) {
 		t.Run(name, func(t *testing.T) {
 			m := run(t, e, sh(fmt.Sprintf("head -c %d /dev/zero | tail -c %d | wc -c", n, n)))
 			if m.ExitCode != 0 || m.StdoutBytes != int64(len(strconv.Itoa(n))+1) {
 				t.Fatalf("exit %d stdout %d", m.ExitCode, m.StdoutBytes)
 			}
-			if m.MaxRSS < n || m.MaxRSS > 4*n {
+			if m.MaxRSS < int64(n) || m.MaxRSS > 4*int64(n) {
 				t.Errorf("MaxRSS = %d, want at least %d", m.MaxRSS, n)
 			}
 		})
@@ -586,6 +600,53 @@ func BenchmarkRunTrue(b *testing.B) {
 				walls = append(walls, m.Wall)
 			}
 			report(b, walls)
+		})
+	}
+}
+
+// Without cgroups a trial's peak memory is its own or unavailable, never
+// benchrig's: a small command after a big one must not report the big
+// figure (rusage of all children) nor ours (vfork shares our mm until exec).
+func TestRusagePeakIsTheTrialsOwn(t *testing.T) {
+	e := newExecutor(t, Config{Cgroups: Off})
+	n := int64(bigPeak(t))
+	big := run(t, e, sh(fmt.Sprintf("head -c %d /dev/zero | tail -c %d | wc -c", n, n)))
+	if big.ExitCode != 0 {
+		t.Fatalf("big: exit %d", big.ExitCode)
+	}
+	if big.MaxRSS < n || big.MaxRSS > 4*n {
+		t.Errorf("big: MaxRSS = %d, want at least %d", big.MaxRSS, n)
+	}
+	small := run(t, e, sh("true"))
+	self := int64(small.Metrics["executor_maxrss_bytes"])
+	if self <= 0 {
+		t.Fatalf("executor_maxrss_bytes missing: %v", small.Metrics)
+	}
+	if small.MaxRSS >= n {
+		t.Errorf("small after big: MaxRSS = %d, the big trial's figure", small.MaxRSS)
+	}
+	if small.MaxRSS != 0 && small.MaxRSS <= self {
+		t.Errorf("small: MaxRSS = %d, not above benchrig's own %d: it may be benchrig's, want 0 (unavailable)", small.MaxRSS, self)
+	}
+	if raw := int64(small.Metrics["rusage_maxrss_bytes"]); raw <= 0 {
+		t.Errorf("rusage_maxrss_bytes = %d, want the raw figure kept", raw)
+	}
+}
+
+func TestTrialRSS(t *testing.T) {
+	for _, tc := range []struct {
+		name              string
+		maxrss, self, out int64
+	}{
+		{"above ours", 100 << 20, 16 << 20, 100 << 20},
+		{"equal to ours", 16 << 20, 16 << 20, 0},
+		{"below ours", 2 << 20, 16 << 20, 0},
+		{"ours unknown", 100 << 20, -1, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := trialRSS(tc.maxrss, tc.self); got != tc.out {
+				t.Errorf("trialRSS(%d, %d) = %d, want %d", tc.maxrss, tc.self, got, tc.out)
+			}
 		})
 	}
 }
