@@ -803,9 +803,15 @@ func WriteText(w io.Writer, r *Report) error {
 	}
 	lines := strings.Split(strings.TrimSuffix(tb.String(), "\n"), "\n")
 	b.WriteString(lines[0] + "\n")
+	said := map[string]bool{} // a reason is spelled out once
 	for i, c := range r.Cases {
 		b.WriteString(lines[i+1] + "\n")
-		if c.Skipped != "" {
+		switch {
+		case c.Skipped == "":
+		case said[c.Skipped]:
+			b.WriteString("    - skipped: as above\n")
+		default:
+			said[c.Skipped] = true
 			fmt.Fprintf(&b, "    - skipped: %s\n", c.Skipped)
 		}
 	}

@@ -355,7 +355,9 @@ func buildCase(run *benchrig.Run, c benchrig.Case, trials []benchrig.Trial) Case
 		}
 		cr.Warnings = append(cr.Warnings, Warning{WFailedTrials, msg})
 	}
-	cr.Warnings = append(cr.Warnings, summaryWarnings(cr.Stats)...)
+	if cr.Skipped == "" { // a skipped case says why; it has no statistics to warn about
+		cr.Warnings = append(cr.Warnings, summaryWarnings(cr.Stats)...)
+	}
 	if rest, ok := strings.CutPrefix(cr.Note, WCINotMet); ok {
 		// The runner's note reads "ci-not-met: <why>"; the code is
 		// shown already, so the message is the why.

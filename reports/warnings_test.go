@@ -144,3 +144,34 @@ func TestResourcesUnmeasured(t *testing.T) {
 		t.Errorf("JSON max_rss_median_bytes not null:\n%s", js.String())
 	}
 }
+
+// TestSkippedCasesSayWhyOnce: cases that did not run (a program missing)
+// carry no statistical warnings (no "run 6 trials" advice for a case that
+// cannot run), and the text report spells a shared reason out once.
+func TestSkippedCasesSayWhyOnce(t *testing.T) {
+	run := adaptiveRun(map[string][]float64{"impl=a": {10, 10.1, 10.2, 10.1, 10, 10.2, 10.1}}, "")
+	why := "required program busybox-musl not found (not in PATH)"
+	run.Skipped = map[string]string{}
+	for _, id := range []string{"impl=m1", "impl=m2", "impl=m3"} {
+		run.Cases = append(run.Cases, benchrig.Case{ID: id, Params: []benchrig.KV{{Name: "impl", Value: strings.TrimPrefix(id, "impl=")}}})
+		run.Skipped[id] = why
+	}
+	r := Build(run)
+	for _, g := range GroupWarnings(r) {
+		for _, id := range g.Cases {
+			if run.Skipped[id] != "" {
+				t.Errorf("skipped case %s in warning group %s", id, g.Code)
+			}
+		}
+	}
+	var b bytes.Buffer
+	if err := WriteText(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(b.String(), why); n != 1 {
+		t.Errorf("the reason appears %d times, want once:\n%s", n, b.String())
+	}
+	if n := strings.Count(b.String(), "skipped: as above"); n != 2 {
+		t.Errorf(`"skipped: as above" %d times, want 2:\n%s`, n, b.String())
+	}
+}

@@ -72,6 +72,10 @@ type progress struct {
 	// done0 is how many trials were recorded when the run (re)started: a
 	// resumed run's earlier trials say nothing of this process's pace.
 	done0 int
+	// said holds the notes spelled out already: six cases skipped for one
+	// missing program say it once. Only observe, on the bus's one
+	// goroutine for this subscriber, touches it.
+	said map[string]bool
 }
 
 // eta is the time left at this run's pace so far ("--:--" before its
@@ -162,7 +166,15 @@ func (p *progress) observe(e benchrig.Event) {
 			return // in the report's warnings, once
 		}
 		p.clear()
-		fmt.Fprintf(p.w, "note: case %s: %s\n", e.Case, e.Msg)
+		if p.said[e.Msg] {
+			fmt.Fprintf(p.w, "note: case %s: the same\n", p.label(e.Case))
+			return
+		}
+		if p.said == nil {
+			p.said = map[string]bool{}
+		}
+		p.said[e.Msg] = true
+		fmt.Fprintf(p.w, "note: case %s: %s\n", p.label(e.Case), e.Msg)
 	case benchrig.EventWarning:
 		p.clear()
 		fmt.Fprintf(p.w, "warning: %s\n", e.Msg)

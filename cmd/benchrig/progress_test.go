@@ -154,3 +154,19 @@ func TestProgressETA(t *testing.T) {
 		})
 	}
 }
+
+// TestProgressNotesOnce: cases skipped for one reason (a missing program)
+// spell the reason out once on stderr, then name the other cases.
+func TestProgressNotesOnce(t *testing.T) {
+	var b strings.Builder
+	p := newProgress(&b, false, false)
+	why := "skipped: required program busybox-musl not found"
+	for _, c := range []string{"impl=m,pattern=a", "impl=m,pattern=b"} {
+		p.observe(benchrig.Event{Kind: benchrig.EventNote, Case: c, Msg: why})
+	}
+	p.observe(benchrig.Event{Kind: benchrig.EventNote, Case: "impl=x,pattern=a", Msg: "another reason"})
+	want := "note: case impl=m,pattern=a: " + why + "\nnote: case impl=m,pattern=b: the same\nnote: case impl=x,pattern=a: another reason\n"
+	if b.String() != want {
+		t.Errorf("stderr:\n%s\nwant:\n%s", b.String(), want)
+	}
+}
