@@ -113,7 +113,9 @@ func deviceMapping(d string) (container.DeviceMapping, error) {
 // container_user_s, container_sys_s, container_mem_peak_bytes, pids_peak,
 // cpu_throttled_ns (these include the shim itself: a few ms and MB).
 // User, Sys and MaxRSS are rusage of the command's tree (the shim reaps
-// orphans as PID 1), not the container's.
+// orphans as PID 1), not the container's; MaxRSS is 0 (unavailable) when
+// it is at or below the shim's own peak, which may be the shim's memory
+// (runner.OwnMaxRSS): rusage_maxrss_bytes keeps the raw figure.
 func (e *Executor) Run(ctx context.Context, job runner.Job) (benchrig.Measurement, error) {
 	if err := e.Check(job); err != nil {
 		return benchrig.Measurement{}, err
@@ -382,7 +384,7 @@ func measurement(r shimrun.Result, metrics map[string]float64) benchrig.Measurem
 		Wall:        time.Duration(r.Wall),
 		User:        time.Duration(r.User),
 		Sys:         time.Duration(r.Sys),
-		MaxRSS:      r.MaxRSS,
+		MaxRSS:      runner.OwnMaxRSS(r.MaxRSS, r.ShimMaxRSS),
 		ExitCode:    r.ExitCode,
 		StdoutBytes: r.StdoutBytes,
 		StderrBytes: r.StderrBytes,

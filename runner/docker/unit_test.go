@@ -64,11 +64,11 @@ func TestParseResult(t *testing.T) {
 }
 
 func TestMeasurementFromResult(t *testing.T) {
-	r := shimrun.Result{Version: 1, StartUnix: 1e18, Wall: 2e6, User: 1e6, Sys: 5e5, MaxRSS: 3 << 20, ShimMaxRSS: 9 << 20,
+	r := shimrun.Result{Version: 1, StartUnix: 1e18, Wall: 2e6, User: 1e6, Sys: 5e5, MaxRSS: 30 << 20, ShimMaxRSS: 9 << 20,
 		ExitCode: 0, StdoutBytes: 10, Setup: 3e5, Leftover: 0,
 		Cgroup: &shimrun.Cgroup{Version: 1, CPU: 3e7, User: -1, Sys: 2e7, Throttled: 0, MemPeak: 4 << 20, MemCurrent: 1, PidsPeak: 6, PidsCurrent: 1}}
 	m := measurement(r, map[string]float64{"container_create_s": 0.01})
-	if m.Wall != 2*time.Millisecond || m.User != time.Millisecond || m.Sys != 500*time.Microsecond || m.MaxRSS != 3<<20 {
+	if m.Wall != 2*time.Millisecond || m.User != time.Millisecond || m.Sys != 500*time.Microsecond || m.MaxRSS != 30<<20 {
 		t.Errorf("times/rss: %+v", m)
 	}
 	if !m.Start.Equal(time.Unix(0, 1e18)) || m.Source != "shim+cgroup-v1" {
@@ -77,7 +77,7 @@ func TestMeasurementFromResult(t *testing.T) {
 	want := map[string]float64{
 		"container_create_s": 0.01, "container_cpu_s": 0.03, "container_sys_s": 0.02, "cpu_throttled_ns": 0,
 		"container_mem_peak_bytes": 4 << 20, "pids_peak": 6, "rusage_user_ns": 1e6, "rusage_sys_ns": 5e5,
-		"rusage_maxrss_bytes": 3 << 20, "shim_maxrss_bytes": 9 << 20, "shim_setup_s": 3e-4, "leftover_processes": 0,
+		"rusage_maxrss_bytes": 30 << 20, "shim_maxrss_bytes": 9 << 20, "shim_setup_s": 3e-4, "leftover_processes": 0,
 	}
 	if !reflect.DeepEqual(m.Metrics, want) {
 		t.Errorf("metrics %v\nwant %v", m.Metrics, want)
@@ -95,6 +95,34 @@ func TestMeasurementFromResult(t *testing.T) {
 	}
 	if _, ok := m.Metrics["leftover_processes"]; ok {
 		t.Error("leftover_processes recorded after a timeout")
+	}
+}
+
+// TestMeasurementMaxRSSFloor: rusage maxrss at or below the shim's own
+// peak may be the shim's memory (vfork): the trial's max_rss is then
+// unavailable (0), and the raw figure stays in the metrics.
+func TestMeasurementMaxRSSFloor(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		maxrss, shim int64
+		want         int64
+	}{
+		{"above the shim's", 30 << 20, 9 << 20, 30 << 20},
+		{"equal to the shim's", 9 << 20, 9 << 20, 0},
+		{"below the shim's", 2 << 20, 9 << 20, 0},
+		{"shim's unknown", 30 << 20, 0, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := shimrun.Result{Version: 1, MaxRSS: tc.maxrss, ShimMaxRSS: tc.shim, Leftover: -1,
+				Cgroup: &shimrun.Cgroup{Version: 2, CPU: -1, User: -1, Sys: -1, Throttled: -1, MemPeak: 12 << 20, PidsPeak: -1}}
+			m := measurement(r, map[string]float64{})
+			if m.MaxRSS != tc.want {
+				t.Errorf("MaxRSS = %d, want %d", m.MaxRSS, tc.want)
+			}
+			if m.Metrics["rusage_maxrss_bytes"] != float64(tc.maxrss) || m.Metrics["container_mem_peak_bytes"] != 12<<20 {
+				t.Errorf("metrics %v: want the raw rusage and the container's peak kept", m.Metrics)
+			}
+		})
 	}
 }
 

@@ -632,21 +632,3 @@ func TestRusagePeakIsTheTrialsOwn(t *testing.T) {
 		t.Errorf("rusage_maxrss_bytes = %d, want the raw figure kept", raw)
 	}
 }
-
-func TestTrialRSS(t *testing.T) {
-	for _, tc := range []struct {
-		name              string
-		maxrss, self, out int64
-	}{
-		{"above ours", 100 << 20, 16 << 20, 100 << 20},
-		{"equal to ours", 16 << 20, 16 << 20, 0},
-		{"below ours", 2 << 20, 16 << 20, 0},
-		{"ours unknown", 100 << 20, -1, 0},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := trialRSS(tc.maxrss, tc.self); got != tc.out {
-				t.Errorf("trialRSS(%d, %d) = %d, want %d", tc.maxrss, tc.self, got, tc.out)
-			}
-		})
-	}
-}

@@ -251,7 +251,7 @@ func (e *Executor) Run(ctx context.Context, job runner.Job) (benchrig.Measuremen
 			selfRSS = self.Maxrss * 1024
 			m.Metrics["executor_maxrss_bytes"] = float64(selfRSS)
 		}
-		m.MaxRSS = trialRSS(rRSS, selfRSS)
+		m.MaxRSS = runner.OwnMaxRSS(rRSS, selfRSS)
 		// ru_inblock/ru_oublock count 512-byte units of storage IO.
 		m.Metrics["rusage_inblock_bytes"] = float64(ru.Inblock * 512)
 		m.Metrics["rusage_oublock_bytes"] = float64(ru.Oublock * 512)
@@ -295,19 +295,6 @@ func (e *Executor) prepareIO(job runner.Job, cg *trialCgroup, dev blockDev, m *b
 		m.Metrics["drop_caches_seconds"] = d.Seconds()
 	}
 	return nil
-}
-
-// trialRSS is the tree's peak memory as far as rusage can tell it: its
-// maxrss (main process and waited-for descendants) when that exceeds our
-// own peak self (so it cannot be our mm, inherited through vfork), else 0,
-// unavailable: a figure at or below benchrig's own peak may be benchrig's,
-// and reporting it as the trial's would be wrong (a 1.8 MB command shown as
-// 16.5 MB). self < 0 (our own peak unknown) also makes it unavailable.
-func trialRSS(maxrss, self int64) int64 {
-	if self < 0 || maxrss <= self {
-		return 0
-	}
-	return maxrss
 }
 
 // applyCgroupStats puts a trial's cgroup figures in m. User and Sys then
