@@ -712,6 +712,14 @@ type Run struct {
 	// Notes keeps what happened per case that statistics alone do not show,
 	// e.g. why adaptive repetition stopped: case ID -> note.
 	Notes map[string]string
+	// Repeat is the repetition the run ran with: the spec's after
+	// overrides. Zero for runs recorded before it was kept, and for
+	// imported runs.
+	Repeat Repeat
+	// Stops says, per case, why adaptive repetition stopped its trials
+	// (case ID -> stop); nil without adaptive stops. Its note says the
+	// same in words.
+	Stops map[string]Stop
 	// Throughput per case, when the spec declares it: case ID -> amount per trial.
 	Throughput     map[string]float64
 	ThroughputUnit ThroughputUnit

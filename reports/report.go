@@ -49,6 +49,9 @@ type Report struct {
 	// RunWarnings and Labels are the run's (see benchrig.Run).
 	RunWarnings []string
 	Labels      map[string]string
+	// Repeat is the repetition the run ran with (benchrig.Run.Repeat):
+	// zero for runs recorded before it was kept, and imports.
+	Repeat benchrig.Repeat
 }
 
 // Comparison is one case's samples compared against a baseline case's.
@@ -215,6 +218,7 @@ func Build(run *benchrig.Run) *Report {
 		NodeEvents:     run.NodeEvents,
 		RunWarnings:    run.Warnings,
 		Labels:         run.Labels,
+		Repeat:         run.Repeat,
 	}
 	byCase := map[string][]benchrig.Trial{}
 	for _, t := range run.Trials {
@@ -358,14 +362,20 @@ func buildCase(run *benchrig.Run, c benchrig.Case, trials []benchrig.Trial) Case
 	if cr.Skipped == "" { // a skipped case says why; it has no statistics to warn about
 		cr.Warnings = append(cr.Warnings, summaryWarnings(cr.Stats)...)
 	}
-	if rest, ok := strings.CutPrefix(cr.Note, WCINotMet); ok {
-		// The runner's note reads "ci-not-met: <why>"; the code is
-		// shown already, so the message is the why.
-		msg := strings.TrimSpace(strings.TrimLeft(rest, ":"))
-		if msg == "" {
-			msg = "adaptive repetition stopped before the 95% CI of the median reached its target"
+	if st, ok := run.Stops[c.ID]; ok {
+		if st.Reason.CINotMet() {
+			cr.Warnings = append(cr.Warnings, Warning{WCINotMet, st.Message(run.Repeat)})
 		}
-		cr.Warnings = append(cr.Warnings, Warning{WCINotMet, msg})
+	} else if run.Stops == nil && run.Repeat == (benchrig.Repeat{}) {
+		// A run recorded before stops were kept: its note is the only
+		// record, "ci-not-met: <why>".
+		if rest, ok := strings.CutPrefix(cr.Note, WCINotMet); ok {
+			msg := strings.TrimSpace(strings.TrimLeft(rest, ":"))
+			if msg == "" {
+				msg = "adaptive repetition stopped before the 95% CI of the median reached its target"
+			}
+			cr.Warnings = append(cr.Warnings, Warning{WCINotMet, msg})
+		}
 	}
 	markMixedNodes(&cr) // nodes.go
 	return cr

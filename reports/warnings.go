@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"math"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -108,10 +107,6 @@ const maxTrialsAdvised = 10000
 // maxUntilCIAdvised is the widest CI half-width worth suggesting as an
 // until_ci: a median known to ±50% says little.
 const maxUntilCIAdvised = 0.5
-
-// targetRe finds the adaptive target in the runner's ci-not-met note
-// ("... (target 2.0%)"). The note is the only place a run keeps it.
-var targetRe = regexp.MustCompile(`\(target ([0-9.]+)%\)`)
 
 // GroupWarnings groups the cases' warnings by code, in warningOrder (codes
 // it does not know come last, by name), each with an action. range-ci
@@ -218,7 +213,7 @@ func warningAction(r *Report, code string, cases []*CaseReport) string {
 		}
 		return s
 	case WCINotMet:
-		return ciNotMetAction(cases)
+		return ciNotMetAction(r.Repeat.UntilCI, cases)
 	case WBimodal:
 		return "the median may describe neither group: look for what switches between trials (a cold or warm cache, CPU or NUMA placement, a background job); warmups or a prepare: step that puts every trial in one state make the groups one"
 	case WHighVariance:
@@ -264,15 +259,8 @@ func slowestEarly(xs []float64) bool {
 // its range; so n = (1.96 * 1.2533 * sigma / (target * median))^2, the
 // largest over the cases. The until_ci is the widest relative half-width
 // the cases' CIs actually reached, rounded up: the runner checks that one.
-func ciNotMetAction(cases []*CaseReport) string {
-	worst, need, target := 0.0, 0.0, 0.0
-	for _, c := range cases {
-		if m := targetRe.FindStringSubmatch(c.Note); m != nil {
-			if t, err := strconv.ParseFloat(m[1], 64); err == nil && t > 0 {
-				target = max(target, t/100)
-			}
-		}
-	}
+func ciNotMetAction(target float64, cases []*CaseReport) string {
+	worst, need := 0.0, 0.0
 	for _, c := range cases {
 		st := c.Stats
 		if h := relHalfWidth(st); h > worst {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/benchrig/benchrig"
 	"github.com/benchrig/benchrig/stats"
@@ -37,12 +38,20 @@ func TestWarnings(t *testing.T) {
 
 // adaptiveRun has n cases that each stopped adaptive repetition short of
 // a 3% target, with the given samples (ms), CPU times and memory.
-func adaptiveRun(samples map[string][]float64, note string) *benchrig.Run {
-	run := &benchrig.Run{ID: "r", Notes: map[string]string{}}
+// adaptiveRun is a run whose cases stopped as stop says (none when nil),
+// with repetition rep, the note saying it as the runner writes it.
+func adaptiveRun(samples map[string][]float64, rep benchrig.Repeat, stop *benchrig.Stop) *benchrig.Run {
+	run := &benchrig.Run{ID: "r", Notes: map[string]string{}, Repeat: rep}
 	seq := 0
 	for _, id := range slices.Sorted(maps.Keys(samples)) {
 		run.Cases = append(run.Cases, benchrig.Case{ID: id, Params: []benchrig.KV{{Name: "impl", Value: strings.TrimPrefix(id, "impl=")}}})
-		run.Notes[id] = note
+		if stop != nil {
+			if run.Stops == nil {
+				run.Stops = map[string]benchrig.Stop{}
+			}
+			run.Stops[id] = *stop
+			run.Notes[id] = stop.Note(rep)
+		}
 		for _, v := range samples[id] {
 			run.Trials = append(run.Trials, benchrig.Trial{CaseID: id, Seq: seq, Measurement: benchrig.Measurement{Wall: ms(v), User: ms(v / 2)}})
 			seq++
@@ -54,7 +63,7 @@ func adaptiveRun(samples map[string][]float64, note string) *benchrig.Run {
 func TestGroupWarnings(t *testing.T) {
 	wide := []float64{100, 108, 93, 104, 97, 110, 90, 102, 99, 105} // CV ~6%, CI about ±4-5%
 	run := adaptiveRun(map[string][]float64{"impl=a": wide, "impl=b": wide, "impl=c": {27.5, 36.1, 27.6, 27.4, 36.0}},
-		"ci-not-met: reached max 10 trials with CI half-width 4.5% (target 3.0%)")
+		benchrig.Repeat{Min: 3, Max: 10, UntilCI: 0.03}, &benchrig.Stop{Reason: benchrig.StopMax, Trials: 10, HalfWidth: 0.045})
 	r := Build(run)
 	groups := GroupWarnings(r)
 	var got []string
@@ -98,25 +107,76 @@ func TestGroupWarnings(t *testing.T) {
 	}
 }
 
+// TestCINotMetStructured: the ci-not-met warning follows the run's
+// recorded stop, not its note's text; a run recorded before stops were
+// kept still warns from its note.
+func TestCINotMetStructured(t *testing.T) {
+	xs := map[string][]float64{"impl=a": {10, 11, 12, 10, 11, 12}}
+	tests := []struct {
+		name string
+		run  *benchrig.Run
+		want string // the warning's message; "" for none
+	}{
+		{"max reached", adaptiveRun(xs, benchrig.Repeat{Min: 3, Max: 6, UntilCI: 0.02}, &benchrig.Stop{Reason: benchrig.StopMax, Trials: 6, HalfWidth: 0.05}),
+			"reached max 6 trials with CI half-width 5.0% (target 2.0%)"},
+		{"max_time reached", adaptiveRun(xs, benchrig.Repeat{Min: 3, Max: 50, UntilCI: 0.02, MaxTime: 30 * time.Second}, &benchrig.Stop{Reason: benchrig.StopMaxTime, Trials: 6, HalfWidth: 0.05}),
+			"max_time 30s reached after 6 trials with CI half-width 5.0%"},
+		{"met", adaptiveRun(xs, benchrig.Repeat{Min: 3, Max: 50, UntilCI: 0.1}, &benchrig.Stop{Reason: benchrig.StopCIMet, Trials: 6, HalfWidth: 0.05}), ""},
+		{"note after another note", func() *benchrig.Run {
+			r := adaptiveRun(xs, benchrig.Repeat{Min: 3, Max: 6, UntilCI: 0.02}, &benchrig.Stop{Reason: benchrig.StopMax, Trials: 6, HalfWidth: 0.05})
+			r.Notes["impl=a"] = "node lab1 lost after 3 trial(s): the rest moved to lab2; " + r.Notes["impl=a"]
+			return r
+		}(), "reached max 6 trials with CI half-width 5.0% (target 2.0%)"},
+		{"legacy run: note only", func() *benchrig.Run {
+			r := adaptiveRun(xs, benchrig.Repeat{}, nil)
+			r.Notes["impl=a"] = "ci-not-met: reached max 6 trials with CI half-width 5.0% (target 2.0%)"
+			return r
+		}(), "reached max 6 trials with CI half-width 5.0% (target 2.0%)"},
+		{"note text without a stop", func() *benchrig.Run {
+			r := adaptiveRun(xs, benchrig.Repeat{Min: 6, Max: 6}, nil)
+			r.Notes["impl=a"] = "ci-not-met: a setup script's own words"
+			return r
+		}(), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := ""
+			for _, w := range Build(tt.run).Cases[0].Warnings {
+				if w.Code == WCINotMet {
+					got = w.Message
+				}
+			}
+			if got != tt.want {
+				t.Errorf("ci-not-met warning %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
 func TestWarningActions(t *testing.T) {
 	tests := []struct {
 		name  string
 		code  string
+		rep   benchrig.Repeat
 		cases []*CaseReport
 		want  string
 	}{
-		{"no target in the note", WCINotMet, []*CaseReport{{Stats: stats.Summarize([]float64{1, 1.1, 0.9, 1, 1.05, 0.95}), Note: "ci-not-met: max_time 30s reached after 6 trials"}},
+		{"run without its target", WCINotMet, benchrig.Repeat{}, []*CaseReport{{Stats: stats.Summarize([]float64{1, 1.1, 0.9, 1, 1.05, 0.95}), Note: "ci-not-met: max_time 30s reached after 6 trials"}},
 			"raise max or max_time, or accept the precision these trials reached (until_ci: 11%)"},
-		{"beyond any sensible count", WCINotMet, []*CaseReport{{Stats: stats.Summarize([]float64{1, 2, 0.5, 1.5, 1.2, 0.7}), Note: "ci-not-met: (target 0.1%)"}},
+		{"text is not read", WCINotMet, benchrig.Repeat{}, []*CaseReport{{Stats: stats.Summarize([]float64{1, 1.1, 0.9, 1, 1.05, 0.95}), Note: "ci-not-met: (target 3.0%)"}},
+			"raise max or max_time, or accept the precision these trials reached (until_ci: 11%)"},
+		{"target from the run", WCINotMet, benchrig.Repeat{Min: 3, Max: 6, UntilCI: 0.03}, []*CaseReport{{Stats: stats.Summarize([]float64{1, 1.1, 0.9, 1, 1.05, 0.95})}},
+			"trials per case (max: "},
+		{"beyond any sensible count", WCINotMet, benchrig.Repeat{Min: 3, Max: 6, UntilCI: 0.001}, []*CaseReport{{Stats: stats.Summarize([]float64{1, 2, 0.5, 1.5, 1.2, 0.7})}},
 			"would need more than 10000 trials per case"},
-		{"CIs too wide to suggest an until_ci", WCINotMet, []*CaseReport{{Stats: stats.Summarize([]float64{1, 5, 0.5, 3, 1.2, 0.7}), Note: "ci-not-met: (target 1%)"}},
+		{"CIs too wide to suggest an until_ci", WCINotMet, benchrig.Repeat{Min: 3, Max: 6, UntilCI: 0.01}, []*CaseReport{{Stats: stats.Summarize([]float64{1, 5, 0.5, 3, 1.2, 0.7})}},
 			"reduce the noise; no until_ci is worth setting until then: these trials' CIs reach ±"},
-		{"slowest first", WHighVariance, []*CaseReport{{Samples: []float64{3, 1, 1.1, 0.9, 1, 1.2}, Warmups: 1}}, "the slowest trials came first: more warmups (--warmup 3)"},
-		{"noise", WHighVariance, []*CaseReport{{Samples: []float64{1, 1.3, 0.8, 1.2, 0.9, 1.1}}}, "trials vary by more than 10%: look for other load"},
+		{"slowest first", WHighVariance, benchrig.Repeat{}, []*CaseReport{{Samples: []float64{3, 1, 1.1, 0.9, 1, 1.2}, Warmups: 1}}, "the slowest trials came first: more warmups (--warmup 3)"},
+		{"noise", WHighVariance, benchrig.Repeat{}, []*CaseReport{{Samples: []float64{1, 1.3, 0.8, 1.2, 0.9, 1.1}}}, "trials vary by more than 10%: look for other load"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := warningAction(&Report{RunID: "r"}, tt.code, tt.cases); !strings.Contains(got, tt.want) {
+			if got := warningAction(&Report{RunID: "r", Repeat: tt.rep}, tt.code, tt.cases); !strings.Contains(got, tt.want) {
 				t.Errorf("action %q lacks %q", got, tt.want)
 			}
 		})
@@ -124,7 +184,7 @@ func TestWarningActions(t *testing.T) {
 }
 
 func TestResourcesUnmeasured(t *testing.T) {
-	run := adaptiveRun(map[string][]float64{"impl=a": {10, 11, 12}}, "")
+	run := adaptiveRun(map[string][]float64{"impl=a": {10, 11, 12}}, benchrig.Repeat{Min: 3, Max: 3}, nil)
 	run.Trials[1].MaxRSS = 0
 	r := Build(run)
 	if res := r.Cases[0].Resources; !math.IsNaN(res.MaxRSS) || !near(res.User, 0.0055, 1e-9) {
@@ -149,7 +209,7 @@ func TestResourcesUnmeasured(t *testing.T) {
 // carry no statistical warnings (no "run 6 trials" advice for a case that
 // cannot run), and the text report spells a shared reason out once.
 func TestSkippedCasesSayWhyOnce(t *testing.T) {
-	run := adaptiveRun(map[string][]float64{"impl=a": {10, 10.1, 10.2, 10.1, 10, 10.2, 10.1}}, "")
+	run := adaptiveRun(map[string][]float64{"impl=a": {10, 10.1, 10.2, 10.1, 10, 10.2, 10.1}}, benchrig.Repeat{Min: 7, Max: 7}, nil)
 	why := "required program busybox-musl not found (not in PATH)"
 	run.Skipped = map[string]string{}
 	for _, id := range []string{"impl=m1", "impl=m2", "impl=m3"} {

@@ -130,6 +130,9 @@ type Recorder interface {
 	AddEvents(ctx context.Context, events []benchrig.Event) error
 	// SetNote sets case caseID's note (replacing the one before).
 	SetNote(ctx context.Context, runID, caseID, note string) error
+	// SetStop records why adaptive repetition stopped case caseID
+	// (replacing the one before).
+	SetStop(ctx context.Context, runID, caseID string, stop benchrig.Stop) error
 	// RecordNodeEvents replaces the facts of the nodes the run used and
 	// what happened to them so far.
 	RecordNodeEvents(ctx context.Context, runID string, nodes []benchrig.NodeFacts, events []benchrig.NodeEvent) error

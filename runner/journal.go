@@ -33,7 +33,13 @@ type journal struct {
 type journalOp struct {
 	events []benchrig.Event
 	note   *[2]string // case ID, text
+	stop   *caseStop
 	nodes  *nodeSnapshot
+}
+
+type caseStop struct {
+	caseID string
+	stop   benchrig.Stop
 }
 
 type nodeSnapshot struct {
@@ -82,6 +88,10 @@ func (j *journal) push(op journalOp) {
 func (j *journal) addEvents(es []benchrig.Event) { j.push(journalOp{events: es}) }
 
 func (j *journal) setNote(caseID, text string) { j.push(journalOp{note: &[2]string{caseID, text}}) }
+
+func (j *journal) setStop(caseID string, s benchrig.Stop) {
+	j.push(journalOp{stop: &caseStop{caseID, s}})
+}
 
 func (j *journal) setNodes(facts []benchrig.NodeFacts, events []benchrig.NodeEvent) {
 	j.push(journalOp{nodes: &nodeSnapshot{facts: append([]benchrig.NodeFacts(nil), facts...), events: append([]benchrig.NodeEvent(nil), events...)}})
@@ -160,6 +170,10 @@ func (j *journal) flush() error {
 		case op.note != nil:
 			if err = j.rec.SetNote(ctx, j.runID, op.note[0], op.note[1]); err != nil {
 				err = fmt.Errorf("record note of case %s: %w", op.note[0], err)
+			}
+		case op.stop != nil:
+			if err = j.rec.SetStop(ctx, j.runID, op.stop.caseID, op.stop.stop); err != nil {
+				err = fmt.Errorf("record stop of case %s: %w", op.stop.caseID, err)
 			}
 		case op.nodes != nil:
 			if err = j.rec.RecordNodeEvents(ctx, j.runID, op.nodes.facts, op.nodes.events); err != nil {

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -354,6 +353,7 @@ func Prepare(ctx context.Context, cfg Config, spec *benchrig.Spec) (*Prepared, e
 		Baselines:      baselines,
 		Ceilings:       ceilings,
 		Notes:          map[string]string{},
+		Repeat:         spec.Repeat,
 		ThroughputUnit: unit,
 		ScalingParam:   spec.Scaling,
 	}
@@ -496,6 +496,9 @@ func (r *state) restore(res *benchrig.Run) {
 	run := r.run
 	run.Trials = append([]benchrig.Trial(nil), res.Trials...)
 	maps.Copy(run.Notes, res.Notes)
+	if len(res.Stops) > 0 {
+		run.Stops = maps.Clone(res.Stops)
+	}
 	run.Nodes = mergeFacts(res.Nodes, run.Nodes)
 	run.NodeEvents = append(run.NodeEvents, res.NodeEvents...)
 	run.Labels, run.Request = res.Labels, res.Request
@@ -1410,13 +1413,6 @@ func lastLine(s string) string {
 		return s[i+1:]
 	}
 	return s
-}
-
-func pct(f float64) string {
-	if math.IsInf(f, 0) || math.IsNaN(f) {
-		return "unknown (too few successful trials)"
-	}
-	return strconv.FormatFloat(f*100, 'f', 1, 64) + "%"
 }
 
 // NewID returns a sortable, readable run ID: the start time to the second

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -31,6 +32,7 @@ type memRecorder struct {
 	trials     []benchrig.Trial
 	events     []benchrig.Event
 	notes      map[string]string
+	stops      map[string]benchrig.Stop
 	nodeEvents []benchrig.NodeEvent
 	beats      int
 	status     benchrig.RunStatus
@@ -67,6 +69,16 @@ func (m *memRecorder) SetNote(_ context.Context, _, caseID, note string) error {
 		m.notes = map[string]string{}
 	}
 	m.notes[caseID] = note
+	return nil
+}
+
+func (m *memRecorder) SetStop(_ context.Context, _, caseID string, s benchrig.Stop) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.stops == nil {
+		m.stops = map[string]benchrig.Stop{}
+	}
+	m.stops[caseID] = s
 	return nil
 }
 
@@ -188,10 +200,11 @@ func TestAdaptive(t *testing.T) {
 		maxTime    time.Duration
 		wantTrials int
 		wantNote   string
+		wantStop   benchrig.StopReason
 	}{
-		{"steady stops once the CI is known", false, 0, 6, "ci-met"},
-		{"noisy reaches max", true, 0, 12, "ci-not-met: reached max 12"},
-		{"max time", true, 3 * time.Second, 3, "ci-not-met: max_time 3s"},
+		{"steady stops once the CI is known", false, 0, 6, "ci-met", benchrig.StopCIMet},
+		{"noisy reaches max", true, 0, 12, "ci-not-met: reached max 12", benchrig.StopMax},
+		{"max time", true, 3 * time.Second, 3, "ci-not-met: max_time 3s", benchrig.StopMaxTime},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := testSpec()
@@ -214,12 +227,22 @@ func TestAdaptive(t *testing.T) {
 				clock = clock.Add(time.Second)
 				return benchrig.Measurement{Start: start, Wall: w}, nil
 			}}
-			cfg := testConfig(exec, &memRecorder{})
+			rec := &memRecorder{}
+			cfg := testConfig(exec, rec)
 			cfg.Now = func() time.Time { return clock }
 			run, err := Run(context.Background(), cfg, s)
 			if err != nil {
 				t.Fatal(err)
 			}
+			// The stop is data on the run and in the store, beside the note.
+			if st := run.Stops["default"]; st.Reason != tc.wantStop || st.Trials != tc.wantTrials || run.Repeat != s.Repeat {
+				t.Errorf("stop %+v, repeat %+v; want %s after %d trials, repeat %+v", st, run.Repeat, tc.wantStop, tc.wantTrials, s.Repeat)
+			}
+			rec.mu.Lock()
+			if rec.stops["default"] != run.Stops["default"] && !math.IsNaN(run.Stops["default"].HalfWidth) {
+				t.Errorf("recorded stop %+v, want %+v", rec.stops["default"], run.Stops["default"])
+			}
+			rec.mu.Unlock()
 			if len(run.Trials) != tc.wantTrials {
 				t.Errorf("trials = %d, want %d", len(run.Trials), tc.wantTrials)
 			}

@@ -322,7 +322,7 @@ func (r *state) finished(p *plan) bool {
 	if p.index < r.spec.Warmup || n < rep.Min {
 		return false
 	}
-	stop := ""
+	stop := benchrig.Stop{Trials: n}
 	switch {
 	case n >= rep.Max && rep.UntilCI == 0:
 		p.done = true // a fixed count, or min/max without a CI target: nothing to note
@@ -330,16 +330,22 @@ func (r *state) finished(p *plan) bool {
 	case rep.UntilCI > 0 && len(p.measured) >= 2 && stats.RelHalfWidth(p.measured) <= rep.UntilCI:
 		// Checked before max: the trial that reached max may also have
 		// met the target.
-		stop = fmt.Sprintf("ci-met: CI half-width %s after %d trials (target %s)", pct(stats.RelHalfWidth(p.measured)), n, pct(rep.UntilCI))
+		stop.Reason = benchrig.StopCIMet
 	case n >= rep.Max:
-		stop = fmt.Sprintf("ci-not-met: reached max %d trials with CI half-width %s (target %s)", rep.Max, pct(stats.RelHalfWidth(p.measured)), pct(rep.UntilCI))
+		stop.Reason = benchrig.StopMax
 	case rep.MaxTime > 0 && r.cfg.Now().Sub(p.first) >= rep.MaxTime:
-		stop = fmt.Sprintf("ci-not-met: max_time %s reached after %d trials with CI half-width %s", rep.MaxTime, n, pct(stats.RelHalfWidth(p.measured)))
+		stop.Reason = benchrig.StopMaxTime
 	default:
 		return false
 	}
+	stop.HalfWidth = stats.RelHalfWidth(p.measured)
 	p.done = true
-	r.note(p, stop)
+	if r.run.Stops == nil {
+		r.run.Stops = map[string]benchrig.Stop{}
+	}
+	r.run.Stops[p.c.ID] = stop
+	r.journal.setStop(p.c.ID, stop)
+	r.note(p, stop.Note(rep))
 	return true
 }
 

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"fmt"
+	"math"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -973,5 +974,43 @@ func TestTrialsNumberedFromOne(t *testing.T) {
 	want := []string{"a warmup 1", "a trial 1", "a trial 2", "b warmup 1", "b warmup 2", "b trial 1", "c trial 1", "c trial 2"}
 	if !slices.Equal(got, want) {
 		t.Errorf("numbers %q, want %q", got, want)
+	}
+}
+
+// TestSetStop: a stop replaces the case's one before, an unknown
+// half-width (too few successful trials) reads back as +Inf, and other
+// cases' stops stay.
+func TestSetStop(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openTest(t)
+	if err := db.CreateRun(ctx, &benchrig.Run{ID: "r"}); err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		caseID string
+		stop   benchrig.Stop
+	}{
+		{"a", benchrig.Stop{Reason: benchrig.StopMax, Trials: 3, HalfWidth: math.NaN()}},
+		{"b", benchrig.Stop{Reason: benchrig.StopCIMet, Trials: 4, HalfWidth: 0.01}},
+		{"a", benchrig.Stop{Reason: benchrig.StopMaxTime, Trials: 5, HalfWidth: math.Inf(1)}},
+	}
+	for _, s := range steps {
+		if err := db.SetStop(ctx, "r", s.caseID, s.stop); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := db.GetRun(ctx, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]benchrig.Stop{
+		"a": {Reason: benchrig.StopMaxTime, Trials: 5, HalfWidth: math.Inf(1)},
+		"b": {Reason: benchrig.StopCIMet, Trials: 4, HalfWidth: 0.01},
+	}
+	if !reflect.DeepEqual(got.Stops, want) || got.Repeat != (benchrig.Repeat{}) {
+		t.Errorf("stops %v, repeat %+v; want %v and none", got.Stops, got.Repeat, want)
+	}
+	if err := db.SetStop(ctx, "ghost", "a", steps[0].stop); benchrig.ErrorCode(err) != benchrig.ENotFound {
+		t.Errorf("unknown run: %v, want ENotFound", err)
 	}
 }

@@ -158,6 +158,19 @@ func (d *DB) SetNote(ctx context.Context, runID, caseID, note string) error {
 	}, "")
 }
 
+// SetStop records why adaptive repetition stopped case caseID, replacing
+// the one before. An unknown ID is ENotFound.
+func (d *DB) SetStop(ctx context.Context, runID, caseID string, stop benchrig.Stop) error {
+	var m caseMaps
+	return d.updateJSON(ctx, "set stop", runID, "case_maps", &m, func(*sql.Tx) error {
+		if m.Stops == nil {
+			m.Stops = map[string]stopRecord{}
+		}
+		m.Stops[caseID] = toStopRecord(stop)
+		return nil
+	}, "")
+}
+
 // RecordNodeEvents keeps what happened to nodes during a run, and the
 // facts of every node it used (nodes may join mid-run), replacing what
 // was stored, run_nodes included. An unknown ID is ENotFound.
@@ -634,7 +647,8 @@ func runColumns(run *benchrig.Run, hb time.Time) ([]any, error) {
 		return nil, fmt.Errorf("encode throughput bytes: %w", err)
 	}
 	maps, err := json.Marshal(caseMaps{Baselines: run.Baselines, Ceilings: run.Ceilings, Skipped: run.Skipped, Files: run.Files,
-		Bytes: json.RawMessage(bytes), Placements: run.Placements, Nodes: run.Nodes, NodeEvents: run.NodeEvents})
+		Bytes: json.RawMessage(bytes), Placements: run.Placements, Nodes: run.Nodes, NodeEvents: run.NodeEvents,
+		Repeat: toRepeatRecord(run.Repeat), Stops: toStopRecords(run.Stops)})
 	if err != nil {
 		return nil, fmt.Errorf("encode case maps: %w", err)
 	}
@@ -666,6 +680,66 @@ type caseMaps struct {
 	Placements map[string]benchrig.CasePlacement `json:"placements,omitempty"`
 	Nodes      []benchrig.NodeFacts              `json:"nodes,omitempty"`
 	NodeEvents []benchrig.NodeEvent              `json:"node_events,omitempty"`
+	// Repeat and Stops: absent in runs recorded before they were kept.
+	Repeat *repeatRecord         `json:"repeat,omitempty"`
+	Stops  map[string]stopRecord `json:"stops,omitempty"`
+}
+
+// repeatRecord is the stored form of benchrig.Repeat.
+type repeatRecord struct {
+	Min       int     `json:"min"`
+	Max       int     `json:"max"`
+	UntilCI   float64 `json:"until_ci,omitempty"`
+	MaxTimeNS int64   `json:"max_time_ns,omitempty"`
+}
+
+func toRepeatRecord(r benchrig.Repeat) *repeatRecord {
+	if r == (benchrig.Repeat{}) {
+		return nil
+	}
+	return &repeatRecord{Min: r.Min, Max: r.Max, UntilCI: r.UntilCI, MaxTimeNS: int64(r.MaxTime)}
+}
+
+func (r *repeatRecord) repeat() benchrig.Repeat {
+	if r == nil {
+		return benchrig.Repeat{}
+	}
+	return benchrig.Repeat{Min: r.Min, Max: r.Max, UntilCI: r.UntilCI, MaxTime: time.Duration(r.MaxTimeNS)}
+}
+
+// stopRecord is the stored form of benchrig.Stop; an unknown half-width
+// (NaN, +Inf: JSON has neither) is null.
+type stopRecord struct {
+	Reason    benchrig.StopReason `json:"reason"`
+	Trials    int                 `json:"trials"`
+	HalfWidth *float64            `json:"half_width"`
+}
+
+func toStopRecord(s benchrig.Stop) stopRecord {
+	r := stopRecord{Reason: s.Reason, Trials: s.Trials}
+	if !math.IsNaN(s.HalfWidth) && !math.IsInf(s.HalfWidth, 0) {
+		r.HalfWidth = &s.HalfWidth
+	}
+	return r
+}
+
+func (r stopRecord) stop() benchrig.Stop {
+	s := benchrig.Stop{Reason: r.Reason, Trials: r.Trials, HalfWidth: math.Inf(1)}
+	if r.HalfWidth != nil {
+		s.HalfWidth = *r.HalfWidth
+	}
+	return s
+}
+
+func toStopRecords(m map[string]benchrig.Stop) map[string]stopRecord {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make(map[string]stopRecord, len(m))
+	for k, s := range m {
+		out[k] = toStopRecord(s)
+	}
+	return out
 }
 
 // runCols receives the columns of runSelectCols.
@@ -735,6 +809,13 @@ func (c *runCols) decode(run *benchrig.Run, now time.Time) error {
 	}
 	run.Baselines, run.Ceilings, run.Skipped, run.Files = maps.Baselines, maps.Ceilings, maps.Skipped, maps.Files
 	run.Placements, run.Nodes, run.NodeEvents = maps.Placements, maps.Nodes, maps.NodeEvents
+	run.Repeat = maps.Repeat.repeat()
+	for id, s := range maps.Stops {
+		if run.Stops == nil {
+			run.Stops = make(map[string]benchrig.Stop, len(maps.Stops))
+		}
+		run.Stops[id] = s.stop()
+	}
 	if len(maps.Bytes) > 0 {
 		if run.ThroughputBytes, err = decodeFloats(string(maps.Bytes)); err != nil {
 			return fmt.Errorf("run %s: throughput bytes: %w", c.id, err)

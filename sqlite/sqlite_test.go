@@ -77,6 +77,8 @@ func sampleRun(id string, started time.Time) *benchrig.Run {
 		Cases:           benchrig.Matrix([]benchrig.Param{{Name: "size", Values: []string{"1k", "1m"}}, {Name: "algo", Values: []string{"quick", "merge"}}}),
 		BaselineID:      "size=1k,algo=quick",
 		Notes:           map[string]string{"size=1k,algo=quick": "stopped at CI 1.2%"},
+		Repeat:          benchrig.Repeat{Min: 3, Max: 10, UntilCI: 0.02, MaxTime: time.Minute},
+		Stops:           map[string]benchrig.Stop{"size=1k,algo=quick": {Reason: benchrig.StopCIMet, Trials: 5, HalfWidth: 0.012}},
 		Throughput:      map[string]float64{"size=1k,algo=quick": 1024, "size=1m,algo=merge": 1.048576e6, "size=1k,algo=merge": 0.1 + 0.2},
 		ThroughputUnit:  benchrig.Bytes,
 		ScalingParam:    "n",
