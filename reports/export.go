@@ -156,6 +156,8 @@ type (
 		NBaseline int    `json:"n_baseline"`
 		jsonTest
 		PerUnit bool `json:"per_unit,omitempty"`
+		// MixedNodes: Comparison.MixedNodes.
+		MixedNodes []string `json:"mixed_nodes,omitempty"`
 	}
 	// jsonTest is the figures of a stats.Comparison, shared by a run's
 	// comparisons and a comparison of runs (its fields are inlined).
@@ -265,7 +267,7 @@ func WriteJSON(w io.Writer, r *Report) error {
 	for _, c := range r.Comparisons {
 		doc.Comparisons = append(doc.Comparisons, jsonComparison{
 			Case: c.Case, Baseline: c.Baseline, NCase: c.NCase, NBaseline: c.NBaseline,
-			jsonTest: jsonTestOf(c.Comparison), PerUnit: c.PerUnit,
+			jsonTest: jsonTestOf(c.Comparison), PerUnit: c.PerUnit, MixedNodes: c.MixedNodes,
 		})
 	}
 	doc.GeoMean = jsonGeoMeanOf(r.GeoMean)
@@ -563,7 +565,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		b.WriteString("Ratio is median time over the baseline's (< 1 is faster); its 95% CI is a bootstrap percentile interval, p is a two-sided Mann-Whitney U test.\n\n")
 		b.WriteString("| case | baseline | ratio | 95% CI | p | verdict | detectable |\n|---|---|--:|--:|--:|---|--:|\n")
 		for _, c := range r.Comparisons {
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", mdEscape(c.Case), mdEscape(c.Baseline), formatRatio(c.Ratio), ratioCI(c), pCell(c.P), c.Verdict, mdeCell(c.Comparison))
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", mdEscape(c.Case), mdEscape(c.Baseline), formatRatio(c.Ratio), ratioCI(c), pCell(c.P), verdictCell(c), mdeCell(c.Comparison))
 		}
 		if g := r.GeoMean; g != nil {
 			fmt.Fprintf(&b, "| geomean (%d) | | %s | %s | | | |\n", g.N, formatRatio(g.Ratio), geoMeanCI(g))
@@ -666,8 +668,13 @@ func efficiencyCell(f float64) string {
 }
 
 // describe puts a comparison into words:
-// "impl=busybox is 14.2x slower than impl=gnu (95% CI 13.9-14.6x, p<0.001)".
+// "impl=busybox is 14.2x slower than impl=gnu (95% CI 13.9-14.6x, p<0.001)",
+// followed by "; pools trials from 2 nodes (lab1, lab2)" when it does.
 func describe(c Comparison, subject, than string) string {
+	return describeTest(c, subject, than) + pooledText(c.MixedNodes)
+}
+
+func describeTest(c Comparison, subject, than string) string {
 	switch c.Verdict {
 	case stats.Insufficient:
 		return fmt.Sprintf("%s vs %s: insufficient data (%d and %d successful trials; 2 each needed)", subject, than, c.NCase, c.NBaseline)
@@ -969,7 +976,7 @@ func WriteRunComparison(w io.Writer, c *RunComparison) error {
 	for _, d := range c.Cases {
 		cmp := d.Comparison
 		fmt.Fprintf(tw, "%-*s\t%s\t%s\t%s\t%s\t%s\t%s\t  %s\n", caseW, d.CaseID, formatSeconds(d.MedianA), formatSeconds(d.MedianB),
-			formatRatio(cmp.Ratio), ratioCI(cmp), pCell(cmp.P), mdeCell(cmp.Comparison), cmp.Verdict)
+			formatRatio(cmp.Ratio), ratioCI(cmp), pCell(cmp.P), mdeCell(cmp.Comparison), verdictCell(cmp))
 	}
 	if g := c.GeoMean; g != nil {
 		fmt.Fprintf(tw, "%-*s\t\t\t%s\t%s\t\t\t  geometric mean of %d ratios\n", caseW, "geomean", formatRatio(g.Ratio), geoMeanCI(g), g.N)
@@ -1052,6 +1059,8 @@ type (
 		MedianA *float64 `json:"median_a_s"`
 		MedianB *float64 `json:"median_b_s"`
 		jsonTest
+		// MixedNodes: Comparison.MixedNodes.
+		MixedNodes []string `json:"mixed_nodes,omitempty"`
 	}
 )
 
@@ -1084,7 +1093,7 @@ func WriteRunComparisonJSON(w io.Writer, c *RunComparison) error {
 		cm := d.Comparison
 		doc.Cases = append(doc.Cases, jsonCaseDelta{
 			Case: d.CaseID, NA: cm.NBaseline, NB: cm.NCase, MedianA: num(d.MedianA), MedianB: num(d.MedianB),
-			jsonTest: jsonTestOf(cm.Comparison),
+			jsonTest: jsonTestOf(cm.Comparison), MixedNodes: cm.MixedNodes,
 		})
 	}
 	enc := json.NewEncoder(w)
@@ -1117,7 +1126,7 @@ func WriteRunComparisonMarkdown(w io.Writer, c *RunComparison) error {
 	for _, d := range c.Cases {
 		cm := d.Comparison
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", mdEscape(d.CaseID), formatSeconds(d.MedianA), formatSeconds(d.MedianB),
-			formatRatio(cm.Ratio), ratioCI(cm), pCell(cm.P), mdeCell(cm.Comparison), cm.Verdict)
+			formatRatio(cm.Ratio), ratioCI(cm), pCell(cm.P), mdeCell(cm.Comparison), verdictCell(cm))
 	}
 	if g := c.GeoMean; g != nil {
 		fmt.Fprintf(&b, "| geomean (%d) | | | %s | %s | | | |\n", g.N, formatRatio(g.Ratio), geoMeanCI(g))

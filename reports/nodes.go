@@ -84,3 +84,42 @@ func markMixedNodes(cr *CaseReport) {
 	// spread, outliers, two modes).
 	cr.Warnings = append([]Warning{{WMixedNodes, msg}}, cr.Warnings...)
 }
+
+// pooledNodes is the nodes whose trials a comparison of sides pools when
+// any side's successful measured trials ran on several nodes, sorted; nil
+// when each side ran on one node (the sides may differ: that is what
+// node-placed cases compare).
+func pooledNodes(sides ...*CaseReport) []string {
+	var out []string
+	for _, cr := range sides {
+		for _, s := range splitByNode(cr.Trials) {
+			name := s.Node
+			if name == "" {
+				name = "(no node)"
+			}
+			if !slices.Contains(out, name) {
+				out = append(out, name)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// pooledText says that a verdict pools trials of several nodes:
+// "; pools trials from 2 nodes (lab1, lab2)"; "" for none.
+func pooledText(nodes []string) string {
+	if len(nodes) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; pools trials from %d nodes (%s)", len(nodes), strings.Join(nodes, ", "))
+}
+
+// verdictCell is a comparison's verdict for a table, marked when it pools
+// trials of several nodes: "slower (pools 2 nodes)".
+func verdictCell(c Comparison) string {
+	if len(c.MixedNodes) == 0 {
+		return c.Verdict
+	}
+	return fmt.Sprintf("%s (pools %d nodes)", c.Verdict, len(c.MixedNodes))
+}

@@ -62,6 +62,11 @@ type Comparison struct {
 	// work per trial (instances, other files): the samples compared are
 	// then seconds per unit of throughput, not seconds per trial.
 	PerUnit bool
+	// MixedNodes, when the case's or the baseline's measured trials ran
+	// on several nodes, is every node whose trials the comparison pools,
+	// sorted; nil otherwise. Its verdict then may reflect the machines as
+	// much as the cases (see the mixed-nodes warning).
+	MixedNodes []string
 	// pair is the samples compared (per unit when PerUnit), kept for
 	// the geometric mean of several comparisons.
 	pair stats.Pair
@@ -274,7 +279,7 @@ func Build(run *benchrig.Run) *Report {
 			bs, cs = scaled(bs, 1/ba), scaled(cs, 1/ca)
 		}
 		r.Comparisons = append(r.Comparisons, Comparison{Case: c.Case.ID, Baseline: base.Case.ID,
-			Comparison: stats.Compare(bs, cs), PerUnit: perUnit, pair: stats.Pair{Baseline: bs, Other: cs}})
+			Comparison: stats.Compare(bs, cs), PerUnit: perUnit, MixedNodes: pooledNodes(base, &c), pair: stats.Pair{Baseline: bs, Other: cs}})
 	}
 	r.GeoMean = geoMean(r.Comparisons)
 	for i := range r.Cases {
@@ -549,7 +554,7 @@ func CompareRuns(a, b *Report) *RunComparison {
 			continue
 		}
 		cm := Comparison{Case: ca.Case.ID, Baseline: ca.Case.ID, Comparison: stats.Compare(ca.Samples, cb.Samples),
-			pair: stats.Pair{Baseline: ca.Samples, Other: cb.Samples}}
+			MixedNodes: pooledNodes(&ca, cb), pair: stats.Pair{Baseline: ca.Samples, Other: cb.Samples}}
 		rc.Cases = append(rc.Cases, CaseDelta{CaseID: ca.Case.ID, MedianA: medianOrNaN(ca.Stats), MedianB: medianOrNaN(cb.Stats), Comparison: cm})
 	}
 	cms := make([]Comparison, len(rc.Cases))
