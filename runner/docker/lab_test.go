@@ -573,3 +573,39 @@ func TestLabOrphans(t *testing.T) {
 		})
 	}
 }
+
+// TestLabMaxRSS: a trial's max_rss is its own or unavailable, never the
+// shim's: `true` stays below the shim's peak (which vfork folds into its
+// rusage) and is 0; dd with a 64 MiB buffer is its own figure, above it.
+func TestLabMaxRSS(t *testing.T) {
+	host := labHost(t, "DOCKER_HOST")
+	e := labExecutor(t, "lab1", host, "")
+	for _, tc := range []struct {
+		name    string
+		argv    []string
+		atLeast int64 // 0: want 0 (unavailable)
+	}{
+		{"true is below the shim", []string{"true"}, 0},
+		{"dd 64 MiB buffer", []string{"dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1"}, 64 << 20},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			j := job(t, "benchrig/busybox:amd64", tc.argv...)
+			j.Container.Labels[runner.LabelRun] = testRunID(t)
+			m, err := e.Run(context.Background(), j)
+			if err != nil {
+				t.Fatal(err)
+			}
+			shim, raw := int64(m.Metrics["shim_maxrss_bytes"]), int64(m.Metrics["rusage_maxrss_bytes"])
+			if m.ExitCode != 0 || shim <= 0 || raw <= 0 {
+				t.Fatalf("exit %d error %q shim_maxrss %d rusage_maxrss %d", m.ExitCode, m.Error, shim, raw)
+			}
+			t.Logf("max_rss %d, rusage %d, shim %d, container peak %.0f", m.MaxRSS, raw, shim, m.Metrics["container_mem_peak_bytes"])
+			if tc.atLeast == 0 && (m.MaxRSS != 0 || raw > shim) {
+				t.Errorf("MaxRSS %d (rusage %d, shim %d): want 0, the figure is the shim's", m.MaxRSS, raw, shim)
+			}
+			if tc.atLeast > 0 && (m.MaxRSS < tc.atLeast || m.MaxRSS != raw) {
+				t.Errorf("MaxRSS %d (rusage %d, shim %d): want the trial's own, at least %d", m.MaxRSS, raw, shim, tc.atLeast)
+			}
+		})
+	}
+}
