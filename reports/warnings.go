@@ -251,8 +251,9 @@ func slowestEarly(xs []float64) bool {
 }
 
 // ciNotMetAction computes how many trials per case would reach the
-// adaptive target at the observed variance, and the until_ci the trials
-// run reached. The count is the asymptotic one: the 95% CI of a median
+// adaptive target (the run's until_ci; 0 when the run did not keep it,
+// which gets generic advice) at the observed variance, and the until_ci
+// the trials run reached. The count is the asymptotic one: the 95% CI of a median
 // has a half-width of about 1.96 * 1.2533 * sigma / sqrt(n) (the median's
 // standard error for normal data), with sigma the scaled MAD, robust to
 // the outliers that make a small sample's order-statistic CI as wide as
