@@ -31,7 +31,7 @@ import (
 // ns/op, its CPU as user-ns/op and sys-ns/op, and its peak memory as
 // peak-RSS-B when measured.
 func WriteBenchstat(w io.Writer, r *Report) error {
-	imported := r.Fingerprint.Executor == benchrig.GoBenchExecutor
+	imported := r.Fingerprint.Imported()
 	var base []benchfmt.Config
 	add := func(key, value string) {
 		if v := oneLine(value); v != "" {
@@ -228,4 +228,14 @@ func measuredValues(t benchrig.Trial) []benchfmt.Value {
 // oneLine keeps a config value on its line.
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
+}
+
+// startedWord says what a run's start time is: when it started, or, for a
+// run imported from go test -bench output, when it was imported (when go
+// test ran is not known, and the import took no time worth a duration).
+func startedWord(f benchrig.Fingerprint) string {
+	if f.Imported() {
+		return "imported"
+	}
+	return "started"
 }

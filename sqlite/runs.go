@@ -47,7 +47,7 @@ func (d *DB) CreateRun(ctx context.Context, run *benchrig.Run) error {
 		}
 		return fmt.Errorf("create run %s: %w", run.ID, err)
 	}
-	if err := putRunNodes(ctx, tx, run.ID, run.Nodes, run.Placements, run.Fingerprint.Arch); err != nil {
+	if err := putRunNodes(ctx, tx, run.ID, run.Nodes, run.Placements, run.Fingerprint); err != nil {
 		return fmt.Errorf("create run %s: %w", run.ID, err)
 	}
 	for _, k := range benchrig.SortedKeys(run.Labels) {
@@ -62,15 +62,16 @@ func (d *DB) CreateRun(ctx context.Context, run *benchrig.Run) error {
 }
 
 // putRunNodes replaces the run_nodes rows of run id: one per node it used,
-// or, for a local run (no nodes, no placements), the one node "local" with
-// the host's architecture. A run on node pools that has contacted no node
+// or, for a run without node pools (no nodes, no placements), the one node
+// its fingerprint names ("local", or "go-test" for an import) with the
+// host's architecture. A run on node pools that has contacted no node
 // yet has none.
-func putRunNodes(ctx context.Context, tx *sql.Tx, id string, nodes []benchrig.NodeFacts, placements map[string]benchrig.CasePlacement, hostArch string) error {
+func putRunNodes(ctx context.Context, tx *sql.Tx, id string, nodes []benchrig.NodeFacts, placements map[string]benchrig.CasePlacement, host benchrig.Fingerprint) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM run_nodes WHERE run_id = ?`, id); err != nil {
 		return fmt.Errorf("replace nodes: %w", err)
 	}
 	if len(nodes) == 0 && placements == nil {
-		nodes = []benchrig.NodeFacts{{Name: "local", Arch: hostArch}}
+		nodes = []benchrig.NodeFacts{{Name: host.HostNode(), Arch: host.Arch}}
 	}
 	for _, n := range nodes {
 		// OR REPLACE: a node fingerprinted twice (pool check) keeps its
@@ -215,7 +216,7 @@ func (d *DB) RecordNodeEvents(ctx context.Context, id string, nodes []benchrig.N
 		if err := json.Unmarshal([]byte(raw), &fp); err != nil {
 			return fmt.Errorf("decode fingerprint: %w", err)
 		}
-		return putRunNodes(ctx, tx, id, nodes, m.Placements, fp.Arch)
+		return putRunNodes(ctx, tx, id, nodes, m.Placements, fp)
 	}, "")
 }
 

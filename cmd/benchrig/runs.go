@@ -244,7 +244,10 @@ func runRunsList(ctx context.Context, d *deps, opts runsOptions) error {
 	fmt.Fprintln(tw, "RUN\tSPEC\tSTATUS\tSTARTED\tDURATION\tCASES\tMEASURED\tWARMUP\tFAILED")
 	for _, r := range page.Runs {
 		dur := "-"
-		if !r.Finished.IsZero() {
+		switch {
+		case r.Fingerprint.Imported():
+			dur = "imported" // measured by go test, at a time not known
+		case !r.Finished.IsZero():
 			dur = reports.FormatDuration(r.Finished.Sub(r.Started))
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\n", r.ID, r.SpecName, r.Status,
