@@ -62,6 +62,17 @@ func TestImportGobench(t *testing.T) {
 		t.Fatalf("runs compare: exit %d\n%s", code, stderr)
 	}
 	golden(t, "import-gobench-compare.txt", stable(c, stdout))
+	// --benchstat: both runs in one file, each under "run: ID", old first,
+	// as imported (benchstat -col run FILE).
+	code, _, stderr = c.run(context.Background(), "runs", "compare", "latest~1", "latest", "--benchstat", filepath.Join(c.dir, "both.txt"))
+	if code != 0 {
+		t.Fatalf("runs compare --benchstat: exit %d\n%s", code, stderr)
+	}
+	both, err := os.ReadFile(filepath.Join(c.dir, "both.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "import-gobench-compare-benchstat.txt", stable(c, string(both)))
 
 	// The run's node is its trials' (go-test) with goarch as its arch,
 	// and it says it was imported rather than "took 0 s".
