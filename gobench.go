@@ -9,8 +9,10 @@ const (
 	GoBenchExecutor = "gobench"
 	// GoBenchSource is the Measurement.Source of an imported trial.
 	GoBenchSource = "gobench"
-	// GoBenchNode is the node of an imported trial: where go test ran is
-	// known only by its config lines (goos, goarch, cpu), kept on the run.
+	// GoBenchNode is the node of an imported trial and of its run (so
+	// runs list --node go-test finds it): where go test ran is known only
+	// by its config lines (goos, goarch, cpu), kept on the run's
+	// fingerprint; goarch is the node's architecture.
 	GoBenchNode = "go-test"
 
 	// GoBenchUnitPrefix prefixes every value of a result line in the
@@ -30,3 +32,17 @@ const (
 	GoBenchParam      = "bench"
 	GoBenchProcsParam = "gomaxprocs"
 )
+
+// Imported says whether f is the fingerprint of a run imported from go
+// test -bench output: its trials were measured elsewhere, at a time not
+// known, and its start and finish are both the time of the import.
+func (f Fingerprint) Imported() bool { return f.Executor == GoBenchExecutor }
+
+// HostNode is the node of a run without node pools: GoBenchNode for an
+// imported run, "local" (the local executor) otherwise.
+func (f Fingerprint) HostNode() string {
+	if f.Imported() {
+		return GoBenchNode
+	}
+	return "local"
+}

@@ -9,6 +9,21 @@ import (
 	"github.com/benchrig/benchrig/runner"
 )
 
+// TrialBatcher is an optional ability of a Store: AddTrials records
+// trials in one transaction, all or none, durable when it returns. Import
+// uses it so that a large import costs one commit per batch, not one per
+// trial.
+type TrialBatcher interface {
+	AddTrials(ctx context.Context, trials []benchrig.Trial) error
+}
+
+// ImportBatch is how many trials Import stores per AddTrials call. A
+// commit (an fsync, as the store is synchronous=FULL) per batch instead of
+// per trial is what makes an import proportionate; a batch bounds how much
+// a failure part way loses (the trials stored before it are kept) and how
+// far the write-ahead log grows before a commit.
+const ImportBatch = 4096
+
 // Import records run, measured elsewhere (go test -bench output, see
 // package gobench), as a finished run of the store: it gets a new ID and
 // the import's time as its start and end, each trial is recorded with its
@@ -31,12 +46,34 @@ func (a *App) Import(ctx context.Context, run *benchrig.Run, from string) error 
 		return benchrig.Event{Run: run.ID, Seq: seq, Time: now, Kind: kind, Msg: msg, Done: done, Total: len(trials)}
 	}
 	for i := range trials {
-		t := &trials[i]
-		t.RunID = run.ID
-		if err := a.Store.AddTrial(ctx, t); err != nil {
+		trials[i].RunID = run.ID
+	}
+	// kept counts the trials stored: a batch is stored whole or not at
+	// all, a trial added alone is stored when AddTrial returns.
+	kept := 0
+	add := func(batch []benchrig.Trial) error {
+		for i := range batch {
+			if err := a.Store.AddTrial(ctx, &batch[i]); err != nil {
+				return err
+			}
+			kept++
+		}
+		return nil
+	}
+	if b, ok := a.Store.(TrialBatcher); ok {
+		add = func(batch []benchrig.Trial) error {
+			if err := b.AddTrials(ctx, batch); err != nil {
+				return err
+			}
+			kept += len(batch)
+			return nil
+		}
+	}
+	for i := 0; i < len(trials); i += ImportBatch {
+		if err := add(trials[i:min(i+ImportBatch, len(trials))]); err != nil {
 			_ = a.Store.FinishRun(context.WithoutCancel(ctx), run.ID, benchrig.RunFailed, a.now(), nil)
-			run.Trials, run.Status = trials[:i], benchrig.RunFailed
-			return fmt.Errorf("import into run %s stopped after %d of %d trials (kept, marked failed): %w", run.ID, i, len(trials), err)
+			run.Trials, run.Status = trials[:kept], benchrig.RunFailed
+			return fmt.Errorf("import into run %s stopped after %d of %d trials (kept, marked failed): %w", run.ID, kept, len(trials), err)
 		}
 	}
 	events := []benchrig.Event{

@@ -38,9 +38,11 @@ import (
 // MaxInput is the most input Read accepts: go test output of a package
 // with 200 benchmarks at -count 10 is about 200 KiB (some 100 bytes a
 // result line); a limit keeps a wrong file (/dev/zero) from exhausting
-// memory. An import holds every trial until it is printed: 8 MiB of
-// results (133,000 lines) peaked at 330 MB and took 41 s to store on a
-// 2-core VM (2026-12-05), 16 MiB at 670 MB.
+// memory. Storing is no longer what limits it: since trials are stored
+// in batches (app.ImportBatch), 8 MiB (114,000 lines) imports in 2.7 s
+// instead of 19 s on a 2-core VM (2026-12-06). Memory is: an import holds
+// every trial until it is printed, and 8 MiB still peaks at some 290 MB,
+// so the limit stays.
 const MaxInput = 8 << 20
 
 // DefaultName is the spec name of an import without --name and without a
@@ -107,16 +109,18 @@ func Parse(data []byte, opts Options) (*benchrig.Run, error) {
 	}
 	rd := benchfmt.NewReader(bytes.NewReader(data), file)
 	var results []result
+	var config map[string]string // the last result's, shared while unchanged
 	for rd.Scan() {
 		switch rec := rd.Result().(type) {
 		case *benchfmt.SyntaxError:
 			return nil, bad(rec.Line, "malformed benchmark line: %s (want: BenchmarkName  ITERATIONS  VALUE UNIT [VALUE UNIT...])", rec.Msg)
 		case *benchfmt.Result:
 			_, line := rec.Pos()
-			res, err := copyResult(rec, line)
+			res, err := copyResult(rec, line, config)
 			if err != nil {
 				return nil, bad(line, "%s", err)
 			}
+			config = res.config
 			results = append(results, res)
 		}
 		// Unit metadata lines are kept in the run's source, as every line.
@@ -133,14 +137,20 @@ func Parse(data []byte, opts Options) (*benchrig.Run, error) {
 	return build(data, results, opts)
 }
 
-func copyResult(rec *benchfmt.Result, line int) (result, error) {
-	res := result{name: string(rec.Name), line: line, iters: rec.Iters, config: map[string]string{}, wall: math.NaN()}
+// copyResult copies rec out of the reader's buffers; its file config is
+// last (not copied again) when it is the same, as it is for every line
+// of one package.
+func copyResult(rec *benchfmt.Result, line int, last map[string]string) (result, error) {
+	res := result{name: string(rec.Name), line: line, iters: rec.Iters, config: last, wall: math.NaN()}
 	if res.name == "" {
 		return res, errors.New("a benchmark line without a name")
 	}
-	for _, c := range rec.Config {
-		if c.File {
-			res.config[c.Key] = string(c.Value)
+	if !sameConfig(rec.Config, last) {
+		res.config = map[string]string{}
+		for _, c := range rec.Config {
+			if c.File {
+				res.config[c.Key] = string(c.Value)
+			}
 		}
 	}
 	seen := map[string]bool{}
@@ -170,6 +180,24 @@ func copyResult(rec *benchfmt.Result, line int) (result, error) {
 		return res, fmt.Errorf("iteration count %d: want at least 1", res.iters)
 	}
 	return res, nil
+}
+
+// sameConfig says whether the file config of config is m.
+func sameConfig(config []benchfmt.Config, m map[string]string) bool {
+	if m == nil {
+		return false
+	}
+	n := 0
+	for _, c := range config {
+		if !c.File {
+			continue
+		}
+		if v, ok := m[c.Key]; !ok || v != string(c.Value) {
+			return false
+		}
+		n++
+	}
+	return n == len(m)
 }
 
 // written is v's unit as the input wrote it.
@@ -223,26 +251,27 @@ func build(data []byte, results []result, opts Options) (*benchrig.Run, error) {
 	index := map[string]int{} // case ID -> trials so far
 	rounded := map[string]bool{}
 	for seq, res := range results {
-		c := caseOf(res, varying)
-		n, ok := index[c.ID]
+		id := caseID(res, varying)
+		n, ok := index[id]
 		if !ok && opts.MaxCases > 0 && len(run.Cases) == opts.MaxCases {
 			return nil, &benchrig.Error{Code: benchrig.EInvalid, File: opts.display(), Line: res.line,
 				Msg: fmt.Sprintf("more than %d distinct benchmarks (--max-cases raises the cap)", opts.MaxCases)}
 		}
 		if !ok {
+			c := caseOf(res, varying)
 			c.Index = len(run.Cases)
 			run.Cases = append(run.Cases, c)
 		}
-		index[c.ID] = n + 1
+		index[id] = n + 1
 		metrics := map[string]float64{benchrig.GoBenchIterations: float64(res.iters)}
 		for _, v := range res.values {
 			metrics[benchrig.GoBenchUnitPrefix+written(v)] = writtenValue(v)
 		}
 		wall := math.Round(res.wall)
 		if wall != res.wall {
-			rounded[c.ID] = true
+			rounded[id] = true
 		}
-		run.Trials = append(run.Trials, benchrig.Trial{CaseID: c.ID, Seq: seq, Index: n, Number: benchrig.TrialNumber(n, 0), Node: benchrig.GoBenchNode,
+		run.Trials = append(run.Trials, benchrig.Trial{CaseID: id, Seq: seq, Index: n, Number: benchrig.TrialNumber(n, 0), Node: benchrig.GoBenchNode,
 			Outcome:     benchrig.OutcomeOK,
 			Measurement: benchrig.Measurement{Wall: time.Duration(wall), Source: benchrig.GoBenchSource, Metrics: metrics}})
 	}
@@ -289,6 +318,19 @@ func splitConfig(results []result) (uniform map[string]string, varying []string)
 	return uniform, varying
 }
 
+// caseID is the ID of the case of a result: its full name, plus the
+// varying config when there is any ("Encode-8@pkg=example.com/b").
+func caseID(res result, varying []string) string {
+	if len(varying) == 0 {
+		return res.name
+	}
+	at := make([]string, len(varying))
+	for i, k := range varying {
+		at[i] = k + "=" + res.config[k]
+	}
+	return res.name + "@" + strings.Join(at, ",")
+}
+
 // caseOf names the case of a result: its full name (plus the varying
 // config, when there is any) and its params.
 func caseOf(res result, varying []string) benchrig.Case {
@@ -305,15 +347,10 @@ func caseOf(res result, varying []string) benchrig.Case {
 		}
 		params = append(params, benchrig.KV{Name: name, Value: value})
 	}
-	id := res.name
-	if len(varying) > 0 {
-		var at []string
-		for _, k := range varying {
-			add(k, res.config[k])
-			at = append(at, k+"="+res.config[k])
-		}
-		id += "@" + strings.Join(at, ",")
+	for _, k := range varying {
+		add(k, res.config[k])
 	}
+	id := caseID(res, varying)
 	base, parts := benchfmt.Name(res.name).Parts()
 	add(benchrig.GoBenchParam, string(base))
 	for i, p := range parts {

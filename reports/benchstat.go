@@ -31,7 +31,50 @@ import (
 // ns/op, its CPU as user-ns/op and sys-ns/op, and its peak memory as
 // peak-RSS-B when measured.
 func WriteBenchstat(w io.Writer, r *Report) error {
-	imported := r.Fingerprint.Executor == benchrig.GoBenchExecutor
+	var cw benchstatWriter
+	cw.run(r, nil)
+	if _, err := w.Write(cw.b.Bytes()); err != nil {
+		return fmt.Errorf("write benchstat export: %w", err)
+	}
+	return nil
+}
+
+// BenchstatRunKey is the file config key that names the run of each result
+// in the export of a comparison (WriteBenchstatRuns).
+const BenchstatRunKey = "run"
+
+// WriteBenchstatRuns writes the trials of runs a and b in one file, as
+// WriteBenchstat writes each, a's first and each run's under its own
+// config line "run: ID", so that benchstat compares them column by
+// column, a's the base:
+//
+//	benchstat -col run compare.txt
+//
+// (Config lines that differ between the runs, such as cpu when they ran
+// on two machines, also split benchstat's tables; -ignore cpu joins them.)
+func WriteBenchstatRuns(w io.Writer, a, b *Report) error {
+	var cw benchstatWriter
+	for _, r := range []*Report{a, b} {
+		cw.run(r, []benchfmt.Config{{Key: BenchstatRunKey, Value: []byte(oneLine(r.RunID)), File: true}})
+	}
+	if _, err := w.Write(cw.b.Bytes()); err != nil {
+		return fmt.Errorf("write benchstat export: %w", err)
+	}
+	return nil
+}
+
+// benchstatWriter writes runs' results in the Go benchmark format, with
+// config lines where the config changes.
+type benchstatWriter struct {
+	b       bytes.Buffer
+	last    []benchfmt.Config
+	started bool
+}
+
+// run writes the measured, successful trials of r, under its config and
+// extra (as WriteBenchstat says).
+func (cw *benchstatWriter) run(r *Report, extra []benchfmt.Config) {
+	imported := r.Fingerprint.Imported()
 	var base []benchfmt.Config
 	add := func(key, value string) {
 		if v := oneLine(value); v != "" {
@@ -51,9 +94,8 @@ func WriteBenchstat(w io.Writer, r *Report) error {
 	if imported || len(r.Nodes) == 0 {
 		add("cpu", r.Fingerprint.CPUModel)
 	}
-	var b bytes.Buffer
-	var last []benchfmt.Config
-	first := true
+	base = append(base, extra...)
+	b := &cw.b
 	for _, c := range r.Cases {
 		name, config := benchstatName(r.SpecName, c.Case), base
 		if imported {
@@ -63,26 +105,22 @@ func WriteBenchstat(w io.Writer, r *Report) error {
 			if t.Warmup || t.Failed() {
 				continue
 			}
-			if first || !slices.EqualFunc(config, last, func(x, y benchfmt.Config) bool { return x.Key == y.Key && bytes.Equal(x.Value, y.Value) }) {
-				writeConfig(&b, last, config, first)
-				last, first = config, false
+			if !cw.started || !slices.EqualFunc(config, cw.last, func(x, y benchfmt.Config) bool { return x.Key == y.Key && bytes.Equal(x.Value, y.Value) }) {
+				writeConfig(b, cw.last, config, !cw.started)
+				cw.last, cw.started = config, true
 			}
 			iters, vals := 1, measuredValues(t)
 			if imported {
 				iters, vals = importedValues(t)
 			}
-			fmt.Fprintf(&b, "Benchmark%s %d", name, iters)
+			fmt.Fprintf(b, "Benchmark%s %d", name, iters)
 			for _, v := range vals {
 				// 'f', -1: exact and without an exponent, as go test writes.
-				fmt.Fprintf(&b, " %s %s", strconv.FormatFloat(v.Value, 'f', -1, 64), v.Unit)
+				fmt.Fprintf(b, " %s %s", strconv.FormatFloat(v.Value, 'f', -1, 64), v.Unit)
 			}
 			b.WriteByte('\n')
 		}
 	}
-	if _, err := w.Write(b.Bytes()); err != nil {
-		return fmt.Errorf("write benchstat export: %w", err)
-	}
-	return nil
 }
 
 // writeConfig writes the config lines that change from last to next: a
@@ -228,4 +266,14 @@ func measuredValues(t benchrig.Trial) []benchfmt.Value {
 // oneLine keeps a config value on its line.
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
+}
+
+// startedWord says what a run's start time is: when it started, or, for a
+// run imported from go test -bench output, when it was imported (when go
+// test ran is not known, and the import took no time worth a duration).
+func startedWord(f benchrig.Fingerprint) string {
+	if f.Imported() {
+		return "imported"
+	}
+	return "started"
 }

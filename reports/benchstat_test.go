@@ -5,9 +5,11 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"golang.org/x/perf/benchfmt"
+	"golang.org/x/perf/benchproc"
 
 	"github.com/benchrig/benchrig"
 )
@@ -83,5 +85,56 @@ func TestBenchstatName(t *testing.T) {
 				t.Errorf("got %q, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestBenchstatRuns writes two runs in one file and reads it back as
+// `benchstat -col run FILE` does: every result of A under "run: A's ID",
+// then every result of B under B's, so the column projection on run
+// separates them, A first (benchstat's base).
+func TestBenchstatRuns(t *testing.T) {
+	a, b := Build(testRun()), Build(testRunB())
+	var buf bytes.Buffer
+	if err := WriteBenchstatRuns(&buf, a, b); err != nil {
+		t.Fatal(err)
+	}
+	measured := func(r *Report) (n int) {
+		for _, c := range r.Cases {
+			for _, tr := range c.Trials {
+				if !tr.Warmup && !tr.Failed() {
+					n++
+				}
+			}
+		}
+		return n
+	}
+	var parser benchproc.ProjectionParser
+	col, err := parser.Parse(BenchstatRunKey, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	count := map[string]int{}
+	rd := benchfmt.NewReader(bytes.NewReader(buf.Bytes()), "both.txt")
+	for rd.Scan() {
+		res, ok := rd.Result().(*benchfmt.Result)
+		if !ok {
+			t.Fatalf("line not read as a result: %v", rd.Result())
+		}
+		run := col.Project(res).StringValues()
+		if count[run] == 0 {
+			order = append(order, run)
+		}
+		count[run]++
+		if res.GetConfig("goarch") != "amd64" {
+			t.Errorf("result %s of run %s: config %v, want goarch as in a single run's export", res.Name, run, res.Config)
+		}
+	}
+	if err := rd.Err(); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{a.RunID, b.RunID}
+	if !slices.Equal(order, want) || count[a.RunID] != measured(a) || count[b.RunID] != measured(b) {
+		t.Errorf("runs %v with %v results, want %v with %d and %d (A first, one per measured trial)", order, count, want, measured(a), measured(b))
 	}
 }

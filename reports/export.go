@@ -474,9 +474,9 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	fmt.Fprintf(&b, "# %s\n\n", mdEscape(r.SpecName))
 	fmt.Fprintf(&b, "Run `%s`, %s", r.RunID, r.Status)
 	if !r.Started.IsZero() {
-		fmt.Fprintf(&b, ", started %s", r.Started.Format(time.RFC3339))
+		fmt.Fprintf(&b, ", %s %s", startedWord(r.Fingerprint), r.Started.Format(time.RFC3339))
 	}
-	if !r.Finished.IsZero() && !r.Started.IsZero() {
+	if !r.Finished.IsZero() && !r.Started.IsZero() && !r.Fingerprint.Imported() {
 		fmt.Fprintf(&b, ", took %s", FormatDuration(r.Finished.Sub(r.Started)))
 	}
 	fmt.Fprintf(&b, ".  \nHost: %s.  \nSpec: `%s` (sha256 %s).\n\n", mdEscape(r.Fingerprint.String()), mdEscape(r.SpecFile), short(r.SpecHash))
@@ -744,8 +744,8 @@ func WriteText(w io.Writer, r *Report) error {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "run %s  %s  %s\n", r.RunID, r.SpecName, r.Status)
 	if !r.Started.IsZero() {
-		fmt.Fprintf(&b, "started %s", r.Started.Format(time.RFC3339))
-		if !r.Finished.IsZero() {
+		fmt.Fprintf(&b, "%s %s", startedWord(r.Fingerprint), r.Started.Format(time.RFC3339))
+		if !r.Finished.IsZero() && !r.Fingerprint.Imported() {
 			fmt.Fprintf(&b, ", took %s", FormatDuration(r.Finished.Sub(r.Started)))
 		}
 		b.WriteString("\n")
@@ -956,7 +956,7 @@ func WriteRunComparison(w io.Writer, c *RunComparison) error {
 	}{{"A", c.A}, {"B", c.B}} {
 		fmt.Fprintf(&b, "%s: run %s  %s", x.label, x.r.ID, x.r.SpecName)
 		if !x.r.Started.IsZero() {
-			fmt.Fprintf(&b, "  started %s", x.r.Started.Format(time.RFC3339))
+			fmt.Fprintf(&b, "  %s %s", startedWord(x.r.Fingerprint), x.r.Started.Format(time.RFC3339))
 		}
 		fmt.Fprintf(&b, "  on %s\n", x.r.Fingerprint)
 	}
@@ -1115,7 +1115,7 @@ func WriteRunComparisonMarkdown(w io.Writer, c *RunComparison) error {
 	}{{"A", c.A}, {"B", c.B}} {
 		fmt.Fprintf(&b, "- %s: run `%s`", x.label, x.r.ID)
 		if !x.r.Started.IsZero() {
-			fmt.Fprintf(&b, ", started %s", x.r.Started.Format(time.RFC3339))
+			fmt.Fprintf(&b, ", %s %s", startedWord(x.r.Fingerprint), x.r.Started.Format(time.RFC3339))
 		}
 		fmt.Fprintf(&b, ", on %s\n", mdEscape(x.r.Fingerprint.String()))
 	}

@@ -157,12 +157,14 @@ func TestRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	started := time.Date(2025, 3, 14, 15, 9, 26, 535897932, zone)
 	tests := []struct {
-		name   string
-		run    *benchrig.Run
-		trials int
-		finish bool
+		name    string
+		run     *benchrig.Run
+		trials  int
+		finish  bool
+		batched bool // AddTrials, not AddTrial
 	}{
 		{name: "several cases and trials", run: sampleRun("r-full", started), trials: 11},
+		{name: "trials added in one batch", run: sampleRun("r-batch", started), trials: 11, batched: true},
 		{name: "finished", run: sampleRun("r-fin", started), trials: 6, finish: true},
 		{name: "zero values", run: &benchrig.Run{ID: "r-zero"}},
 		{name: "empty non-nil collections", run: &benchrig.Run{
@@ -181,7 +183,15 @@ func TestRoundTrip(t *testing.T) {
 				trials = sampleTrials(tc.run, tc.trials)
 			}
 			for i := range trials {
+				if tc.batched {
+					break
+				}
 				if err := db.AddTrial(ctx, &trials[i]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tc.batched {
+				if err := db.AddTrials(ctx, trials); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -415,6 +425,9 @@ func TestWriteErrors(t *testing.T) {
 		{"empty run ID", func() error { return db.CreateRun(ctx, &benchrig.Run{}) }, benchrig.EInvalid, "empty run ID"},
 		{"trial of unknown run", func() error { return db.AddTrial(ctx, &benchrig.Trial{RunID: "ghost"}) }, benchrig.ENotFound, "run ghost not found"},
 		{"duplicate trial seq", func() error { return db.AddTrial(ctx, &benchrig.Trial{RunID: "r1", Seq: 0}) }, benchrig.EInvalid, "already recorded"},
+		{"batch with a duplicate stores none", func() error {
+			return db.AddTrials(ctx, []benchrig.Trial{{RunID: "r1", Seq: 1, Index: 1}, {RunID: "r1", Seq: 0, Index: 2}})
+		}, benchrig.EInvalid, "add trial 0 of run r1: a trial with this seq is already recorded"},
 		{"finish unknown run", func() error { return db.FinishRun(ctx, "ghost", benchrig.RunFinished, time.Now(), nil) }, benchrig.ENotFound, "ghost"},
 		{"delete unknown run", func() error { return db.DeleteRun(ctx, "ghost") }, benchrig.ENotFound, "ghost"},
 	}

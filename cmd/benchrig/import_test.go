@@ -62,11 +62,25 @@ func TestImportGobench(t *testing.T) {
 		t.Fatalf("runs compare: exit %d\n%s", code, stderr)
 	}
 	golden(t, "import-gobench-compare.txt", stable(c, stdout))
-
-	code, stdout, stderr = c.run(context.Background(), "runs", "list", "--label", "branch=new")
-	if code != 0 || !strings.Contains(stdout, "example.com/enc/enc  finished") {
-		t.Errorf("runs list --label branch=new: exit %d\n%s%s", code, stdout, stderr)
+	// --benchstat: both runs in one file, each under "run: ID", old first,
+	// as imported (benchstat -col run FILE).
+	code, _, stderr = c.run(context.Background(), "runs", "compare", "latest~1", "latest", "--benchstat", filepath.Join(c.dir, "both.txt"))
+	if code != 0 {
+		t.Fatalf("runs compare --benchstat: exit %d\n%s", code, stderr)
 	}
+	both, err := os.ReadFile(filepath.Join(c.dir, "both.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "import-gobench-compare-benchstat.txt", stable(c, string(both)))
+
+	// The run's node is its trials' (go-test) with goarch as its arch,
+	// and it says it was imported rather than "took 0 s".
+	code, stdout, stderr = c.run(context.Background(), "runs", "list", "--label", "branch=new", "--node", "go-test", "--arch", "amd64")
+	if code != 0 {
+		t.Fatalf("runs list --node go-test: exit %d\n%s", code, stderr)
+	}
+	golden(t, "import-gobench-list.txt", stable(c, stdout))
 	out := func(name string) string { return filepath.Join(c.dir, name) }
 	code, _, stderr = c.run(context.Background(), "runs", "show", "latest", "--benchstat", out("new.txt"), "--json", out("new.json"), "--csv", out("new.csv"), "--md", out("new.md"))
 	if code != 0 {

@@ -99,9 +99,13 @@ heartbeat is 10 s old; 'runs resume' runs its missing trials.`,
 		Short: "Compare two runs case by case (B against A)",
 		Long: `Match the cases of two runs by their params and compare each case of RUN_B against the
 same case of RUN_A: ratio of medians with its 95% CI, Mann-Whitney p-value, the smallest change
-the comparison could have detected and a verdict; then the geometric mean of the ratios.`,
+the comparison could have detected and a verdict; then the geometric mean of the ratios.
+
+--benchstat writes both runs' trials to one file in Go benchmark format, each run's under
+a config line "run: ID" (A's first), for benchstat itself: benchstat -col run FILE.`,
 		Example: `  benchrig runs compare latest~1 latest
-  benchrig runs compare fab6 c0de --json compare.json --md compare.md`,
+  benchrig runs compare fab6 c0de --json compare.json --md compare.md
+  benchrig runs compare latest~1 latest --benchstat both.txt && benchstat -col run both.txt`,
 		Args: cobra.ExactArgs(2),
 		RunE: wrap(func(cmd *cobra.Command, args []string) error {
 			return runRunsCompare(cmd.Context(), d, opts, args[0], args[1])
@@ -109,6 +113,7 @@ the comparison could have detected and a verdict; then the geometric mean of the
 	}
 	compare.Flags().StringVar(&opts.json, "json", "", "also write the comparison as JSON to `FILE`")
 	compare.Flags().StringVar(&opts.md, "md", "", "also write the comparison as Markdown to `FILE`")
+	compare.Flags().StringVar(&opts.bench, "benchstat", "", "also write both runs' trials in Go benchmark format to `FILE`, each under \"run: ID\" (benchstat -col run FILE)")
 
 	events := &cobra.Command{
 		Use:   "events RUN",
@@ -244,7 +249,10 @@ func runRunsList(ctx context.Context, d *deps, opts runsOptions) error {
 	fmt.Fprintln(tw, "RUN\tSPEC\tSTATUS\tSTARTED\tDURATION\tCASES\tMEASURED\tWARMUP\tFAILED")
 	for _, r := range page.Runs {
 		dur := "-"
-		if !r.Finished.IsZero() {
+		switch {
+		case r.Fingerprint.Imported():
+			dur = "imported" // measured by go test, at a time not known
+		case !r.Finished.IsZero():
 			dur = reports.FormatDuration(r.Finished.Sub(r.Started))
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\n", r.ID, r.SpecName, r.Status,
@@ -329,16 +337,18 @@ func runRunsCompare(ctx context.Context, d *deps, opts runsOptions, refA, refB s
 	if a.SpecName != b.SpecName {
 		return &benchrig.Error{Code: benchrig.EInvalid, Msg: fmt.Sprintf("runs %s and %s are of different specs (%s and %s): runs compare matches the cases of one spec; compare each with a run of its own spec", a.ID, b.ID, a.SpecName, b.SpecName)}
 	}
-	if err := checkWritable(db.Path(), opts.json, opts.md); err != nil {
+	if err := checkWritable(db.Path(), opts.json, opts.md, opts.bench); err != nil {
 		return err
 	}
-	rc := reports.CompareRuns(reports.Build(a), reports.Build(b))
+	ra, rb := reports.Build(a), reports.Build(b)
+	rc := reports.CompareRuns(ra, rb)
 	if err := reports.WriteRunComparison(d.stdout, rc); err != nil {
 		return err
 	}
 	return writeExportFiles(db.Path(),
 		export{opts.json, func(f *os.File) error { return reports.WriteRunComparisonJSON(f, rc) }},
-		export{opts.md, func(f *os.File) error { return reports.WriteRunComparisonMarkdown(f, rc) }})
+		export{opts.md, func(f *os.File) error { return reports.WriteRunComparisonMarkdown(f, rc) }},
+		export{opts.bench, func(f *os.File) error { return reports.WriteBenchstatRuns(f, ra, rb) }})
 }
 
 func runRunsEvents(ctx context.Context, d *deps, opts runsOptions, ref string) error {
