@@ -104,6 +104,11 @@ type job struct {
 	// prepare runs once before any file is written, and only if some file
 	// must be; it may fill in result.CacheBuild.
 	prepare func(ctx context.Context, r *Result) error
+	// grows, if set, says whether data made with old's parameters is the
+	// start of this job's data, the same files with the same bytes: then
+	// the job only adds files, with no --replace. It returns "" when so,
+	// and otherwise why not.
+	grows func(old Params) string
 }
 
 // fileWriter is what a plannedFile writes to: it hashes, counts and
@@ -180,11 +185,25 @@ func generate(ctx context.Context, opts Options, j *job) (*Result, error) {
 	}
 
 	if old != nil {
-		if diff := paramsDiff(old, j); diff != "" {
-			if !opts.Replace {
-				return nil, &benchrig.Error{Code: benchrig.EInvalid, File: opts.Dir,
-					Msg: fmt.Sprintf("holds data generated with other parameters (%s); use --replace to remove its %d file(s) and generate anew, or choose another --out", diff, len(old.Files))}
+		diff := paramsDiff(old, j)
+		why := "noop"
+		if diff != "" {
+			why = growsFrom(old, j)
+		}
+		switch {
+		case diff == "":
+		case why == "": // with or without Replace: the files are the same
+
+			logf("adding %d file(s) to the %d already there (%s; those keep their bytes)", len(j.files)-len(old.Files), len(old.Files), diff)
+		case !opts.Replace:
+			if why == "noop" {
+				why = ""
+			} else {
+				why = ": " + why
 			}
+			return nil, &benchrig.Error{Code: benchrig.EInvalid, File: opts.Dir,
+				Msg: fmt.Sprintf("holds data generated with other parameters (%s)%s; use --replace to remove its %d file(s) and generate anew, or choose another --out", diff, why, len(old.Files))}
+		default:
 			for _, f := range old.Files {
 				p := filepath.Join(opts.Dir, f.Name)
 				if err := os.Remove(p); err == nil {
@@ -413,6 +432,29 @@ func tempOwner(name string) (string, bool) {
 		return "", false
 	}
 	return name[1:i], true
+}
+
+// growsFrom says whether j only adds files to old's: the same generator
+// and format, every file of old planned again under its name, and
+// parameters that j.grows accepts. It returns "" when so, "noop" when the
+// parameters differ in a way that is no growth at all, and otherwise why
+// the existing files would change.
+func growsFrom(old *Manifest, j *job) string {
+	if j.grows == nil || old.Generator != j.generator || old.Format != FormatVersion {
+		return "noop"
+	}
+	if why := j.grows(old.Params); why != "" {
+		return why
+	}
+	if len(j.files) <= len(old.Files) {
+		return "noop"
+	}
+	for i, f := range old.Files {
+		if j.files[i].name != f.Name {
+			return fmt.Sprintf("the files would be renamed (%s, was %s)", j.files[i].name, f.Name)
+		}
+	}
+	return ""
 }
 
 // paramsDiff describes how the manifest's parameters differ from j's, or

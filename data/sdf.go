@@ -115,9 +115,10 @@ func GenerateSDF(ctx context.Context, opts Options, s SDFSpec) (*Result, error) 
 	obabel, _ := exec.LookPath(cmp(s.OBabel, "obabel"))
 	cacheDir := cmp(s.CacheDir, filepath.Join(opts.Dir, ".cache"))
 	g := &sdfGen{seed: s.Seed, molecules: s.Molecules, span: cidSpan(float64(s.Molecules))}
+	params := Params{Files: s.Files, Molecules: s.Molecules, Seed: s.Seed, Corpus: c.SHA256, CorpusMolecules: s.Corpus, OBabel: version, GzipLevel: sdfGzipLevel}
 	j := &job{
 		generator: "sdf",
-		params:    Params{Files: s.Files, Molecules: s.Molecules, Seed: s.Seed, Corpus: c.SHA256, CorpusMolecules: s.Corpus, OBabel: version, GzipLevel: sdfGzipLevel},
+		params:    params,
 		unit:      "molecules",
 		prepare: func(ctx context.Context, r *Result) error {
 			recs, sum, built, err := loadOrBuildCache(ctx, c, obabel, version, cacheDir, opts)
@@ -128,6 +129,13 @@ func GenerateSDF(ctx context.Context, opts Options, s SDFSpec) (*Result, error) 
 			}
 			r.Manifest.MolfileCache = sum
 			return err
+		},
+		// File i depends on the seed, the molecules per file and i only.
+		grows: func(old Params) string {
+			if old.Files = params.Files; old != params {
+				return "noop"
+			}
+			return ""
 		},
 	}
 	for i := range s.Files {

@@ -6,9 +6,11 @@ import (
 	"compress/gzip"
 	"context"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -311,5 +313,36 @@ func TestCountRecords(t *testing.T) {
 				t.Errorf("countRecords = %d, %d; want %d, %d", n, off, tc.n, tc.newOff)
 			}
 		})
+	}
+}
+
+// TestSDFGrow: more files of the same seed and molecules are added
+// without --replace, the others kept; other molecules per file are not.
+func TestSDFGrow(t *testing.T) {
+	needOBabel(t)
+	dir := t.TempDir()
+	first := genSDF(t, dir, smallSDF, Options{})
+	before := readAll(t, dir, names(first.Manifest))
+	more := smallSDF
+	more.Files = 5
+	more.CacheDir = sdfCache
+	res, err := GenerateSDF(context.Background(), Options{Dir: dir}, more)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Kept != 3 || len(res.Written) != 2 || res.Written[0].Name != "compound-0004.sdf.gz" {
+		t.Errorf("kept %d, wrote %v; want 3 kept and compound-0004, -0005 written", res.Kept, names(&Manifest{Files: res.Written}))
+	}
+	if after := readAll(t, dir, names(first.Manifest)); !maps.EqualFunc(before, after, bytes.Equal) {
+		t.Error("growing changed the existing files")
+	}
+	fresh := genSDF(t, t.TempDir(), more, Options{})
+	if !slices.Equal(res.Manifest.Files, fresh.Manifest.Files) {
+		t.Errorf("grown files %v differ from a fresh set %v", res.Manifest.Files, fresh.Manifest.Files)
+	}
+	other := more
+	other.Files, other.Molecules = 6, 100
+	if _, err := GenerateSDF(context.Background(), Options{Dir: dir}, other); benchrig.ErrorCode(err) != benchrig.EInvalid || !strings.Contains(err.Error(), "molecules 200, now 100") {
+		t.Errorf("other molecules per file: err = %v, want a refusal naming them", err)
 	}
 }

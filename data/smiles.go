@@ -69,10 +69,24 @@ func GenerateSMILES(ctx context.Context, opts Options, s SMILESSpec) (*Result, e
 	}
 	g := newSMILESGen(c, s)
 	n := int((s.Size + s.Chunk - 1) / s.Chunk)
+	params := Params{Size: s.Size, Chunk: s.Chunk, Seed: s.Seed, Corpus: c.SHA256}
 	j := &job{
 		generator: "smiles",
-		params:    Params{Size: s.Size, Chunk: s.Chunk, Seed: s.Seed, Corpus: c.SHA256},
+		params:    params,
 		unit:      "bytes",
+		// File i depends on the seed, the chunk size and i, and on its
+		// target: every file but the last is a whole chunk.
+		grows: func(old Params) string {
+			size := old.Size
+			if old.Size = params.Size; old != params || size >= params.Size {
+				return "noop"
+			}
+			if size%old.Chunk != 0 {
+				k := int((size + old.Chunk - 1) / old.Chunk)
+				return fmt.Sprintf("its last file, %s, is a partial chunk (%s) and would change; data whose size is a multiple of --chunk can grow", SMILESFileName(k-1, k), benchrig.FormatBytes(size-int64(k-1)*old.Chunk))
+			}
+			return ""
+		},
 	}
 	for i := range n {
 		target := s.Chunk

@@ -6,8 +6,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -365,5 +367,62 @@ func TestRegeneratedBytesDifferNote(t *testing.T) {
 	genSMILES(t, dir, small, Options{Log: func(s string) { logs = append(logs, s) }})
 	if got := strings.Join(logs, "\n"); !strings.Contains(got, "smiles-0002.smi was regenerated with other bytes than the manifest recorded") {
 		t.Errorf("logs:\n%s", got)
+	}
+}
+
+// TestSMILESGrow: more data with otherwise the same parameters adds files
+// and keeps the others, when they would not change; otherwise it is
+// refused, saying why.
+func TestSMILESGrow(t *testing.T) {
+	whole := SMILESSpec{Size: 500_000, Chunk: 250_000, Seed: 1} // two whole chunks
+	tests := []struct {
+		name    string
+		from    SMILESSpec
+		to      SMILESSpec
+		replace bool
+		want    string // "" when it grows; else the refusal says this
+	}{
+		{"whole chunks grow", whole, SMILESSpec{Size: 1_150_000, Chunk: 250_000, Seed: 1}, false, ""},
+		{"whole chunks grow, --replace keeps them", whole, SMILESSpec{Size: 1_000_000, Chunk: 250_000, Seed: 1}, true, ""},
+		{"a partial last chunk would change", small, SMILESSpec{Size: 2_000_000, Chunk: 250_000, Seed: 1}, false,
+			"its last file, smiles-0005.smi, is a partial chunk (150 kB) and would change"},
+		{"fewer files", small, whole, false, "size 1150000, now 500000); use --replace"},
+		{"another seed", whole, SMILESSpec{Size: 1_000_000, Chunk: 250_000, Seed: 2}, false, "seed 1, now 2); use --replace"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			first := genSMILES(t, dir, tc.from, Options{})
+			before := readAll(t, dir, names(first.Manifest))
+			var notes []string
+			res, err := GenerateSMILES(context.Background(), Options{Dir: dir, Replace: tc.replace, Log: func(s string) { notes = append(notes, s) }}, tc.to)
+			if tc.want != "" {
+				if benchrig.ErrorCode(err) != benchrig.EInvalid || !strings.Contains(err.Error(), tc.want) {
+					t.Fatalf("err = %v, want a refusal saying %q", err, tc.want)
+				}
+				if after := readAll(t, dir, names(first.Manifest)); !maps.EqualFunc(before, after, bytes.Equal) {
+					t.Error("a refused generation changed the files")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Kept != len(first.Manifest.Files) || len(res.Removed) != 0 || len(res.Written) != len(res.Manifest.Files)-res.Kept {
+				t.Errorf("kept %d, removed %v, wrote %d; want the %d files kept and only new ones written", res.Kept, res.Removed, len(res.Written), len(first.Manifest.Files))
+			}
+			if len(notes) != 1 || !strings.Contains(notes[0], "adding") {
+				t.Errorf("notes %q, want one saying files are added", notes)
+			}
+			// The grown set is the set the new parameters make from scratch.
+			fresh := genSMILES(t, t.TempDir(), tc.to, Options{})
+			m, _ := ReadManifest(dir)
+			if m.Params != fresh.Manifest.Params || !slices.Equal(m.Files, fresh.Manifest.Files) {
+				t.Errorf("grown manifest %+v\ndiffers from a fresh one %+v", m, fresh.Manifest)
+			}
+			if res, err := GenerateSMILES(context.Background(), Options{Dir: dir, Verify: true}, tc.to); err != nil || !res.UpToDate() {
+				t.Errorf("after growing, a verify run: %v, up to date %v", err, res != nil && res.UpToDate())
+			}
+		})
 	}
 }

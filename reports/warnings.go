@@ -213,7 +213,8 @@ func warningAction(r *Report, code string, cases []*CaseReport) string {
 		}
 		return s
 	case WCINotMet:
-		return ciNotMetAction(r.Repeat.UntilCI, cases)
+		label, _ := shortLabels(r)
+		return ciNotMetAction(r.Repeat.UntilCI, cases, label)
 	case WBimodal:
 		return "the median may describe neither group: look for what switches between trials (a cold or warm cache, CPU or NUMA placement, a background job); warmups or a prepare: step that puts every trial in one state make the groups one"
 	case WHighVariance:
@@ -257,15 +258,20 @@ func slowestEarly(xs []float64) bool {
 // has a half-width of about 1.96 * 1.2533 * sigma / sqrt(n) (the median's
 // standard error for normal data), with sigma the scaled MAD, robust to
 // the outliers that make a small sample's order-statistic CI as wide as
-// its range; so n = (1.96 * 1.2533 * sigma / (target * median))^2, the
-// largest over the cases. The until_ci is the widest relative half-width
-// the cases' CIs actually reached, rounded up: the runner checks that one.
-func ciNotMetAction(target float64, cases []*CaseReport) string {
+// its range; so n = (1.96 * 1.2533 * sigma / (target * median))^2. The
+// until_ci is the relative half-width the cases' CIs actually reached,
+// rounded up: the runner checks that one. Each is said for the typical
+// (median) case, and for the worst when it differs widely.
+// The target is the run's adaptive until_ci (0 for runs recorded before
+// runs kept it: generic advice).
+func ciNotMetAction(target float64, cases []*CaseReport, label func(string) string) string {
 	worst, need := 0.0, 0.0
+	var needs, reached []caseFigure
 	for _, c := range cases {
 		st := c.Stats
-		if h := relHalfWidth(st); h > worst {
-			worst = h
+		if h := relHalfWidth(st); h > 0 {
+			worst = max(worst, h)
+			reached = append(reached, caseFigure{c.Case.ID, h})
 		}
 		sigma := st.MADScaled
 		if sigma == 0 {
@@ -273,18 +279,29 @@ func ciNotMetAction(target float64, cases []*CaseReport) string {
 		}
 		if target > 0 && st.Median > 0 {
 			r := 1.959963984540054 * 1.2533 * sigma / (target * st.Median)
-			need = max(need, r*r, stats.MinOrderStatN)
+			n := max(r*r, stats.MinOrderStatN)
+			need = max(need, n)
+			needs = append(needs, caseFigure{c.Case.ID, n})
 		}
 	}
 	if worst == 0 {
-		return "raise max or max_time so that more trials can run"
+		return "raise the spec's repeat max or max_time so that more trials can run"
 	}
-	reach := fmt.Sprintf("until_ci: %d%%", int(math.Ceil(100*worst)))
+	// A figure is the typical (median) case's, and the worst case's too
+	// when it is far from it: one slow case should not set everyone's.
+	typical, far := typicalAndWorst(reached, func(f float64) string { return fmt.Sprint(int(math.Ceil(100 * f))) })
+	reach := fmt.Sprintf("until_ci: %d%%, the precision these trials reached", int(math.Ceil(100*worst)))
+	if far != nil {
+		reach = fmt.Sprintf("until_ci: %d%%, the precision these trials typically reached (%d%% for %s)", int(math.Ceil(100*typical)), int(math.Ceil(100*far.value)), label(far.id))
+	}
 	if worst > maxUntilCIAdvised {
 		reach = fmt.Sprintf("no until_ci is worth setting until then: these trials' CIs reach ±%s", pct(worst))
 	}
 	if target == 0 {
-		return fmt.Sprintf("raise max or max_time, or accept the precision these trials reached (%s)", reach)
+		if worst > maxUntilCIAdvised {
+			return fmt.Sprintf("raise the spec's repeat max or max_time; %s", reach)
+		}
+		return fmt.Sprintf("raise the spec's repeat max or max_time, or accept the precision reached: set %s", reach)
 	}
 	if need > maxTrialsAdvised {
 		if worst > maxUntilCIAdvised {
@@ -292,7 +309,47 @@ func ciNotMetAction(target float64, cases []*CaseReport) string {
 		}
 		return fmt.Sprintf("the %s target would need more than %d trials per case at this variance: reduce the noise, or set %s", pct(target), maxTrialsAdvised, reach)
 	}
-	return fmt.Sprintf("about %s trials per case (max: %s) would reach the %s target at this variance; or set %s, the precision these trials reached", roundTrials(need), roundTrials(need), pct(target), reach)
+	typical, far = typicalAndWorst(needs, roundTrials)
+	trials := fmt.Sprintf("about %s trials per case would reach the %s target at this variance", roundTrials(typical), pct(target))
+	if far != nil {
+		trials = fmt.Sprintf("about %s trials per case would reach the %s target at this variance (%s for %s)", roundTrials(typical), pct(target), roundTrials(far.value), label(far.id))
+	}
+	if worst > maxUntilCIAdvised {
+		return trials + ": make that the spec's repeat: {max: N} (or --repeat N); " + reach
+	}
+	return trials + ": make that the spec's repeat: {max: N} (or --repeat N); or set " + reach
+}
+
+// caseFigure is one case's figure behind an action.
+type caseFigure struct {
+	id    string
+	value float64
+}
+
+// typicalAndWorst returns the median of figs' values and, when the largest
+// reads differently (by show) and is at least 1.5 times the median, the
+// case it belongs to; nil otherwise, when the median says it all.
+func typicalAndWorst(figs []caseFigure, show func(float64) string) (float64, *caseFigure) {
+	if len(figs) == 0 {
+		return 0, nil
+	}
+	vals := make([]float64, len(figs))
+	worst := &figs[0]
+	for i := range figs {
+		vals[i] = figs[i].value
+		if figs[i].value > worst.value {
+			worst = &figs[i]
+		}
+	}
+	slices.Sort(vals)
+	med := vals[len(vals)/2]
+	if len(vals)%2 == 0 {
+		med = (vals[len(vals)/2-1] + vals[len(vals)/2]) / 2
+	}
+	if len(figs) < 2 || show(worst.value) == show(med) || worst.value < 1.5*med {
+		return med, nil
+	}
+	return med, worst
 }
 
 // roundTrials rounds a trial count up to 2 significant digits: 37.2 -> 38,

@@ -76,12 +76,14 @@ func TestGroupWarnings(t *testing.T) {
 	}
 	ci := groups[1]
 	// The trials needed follow the noisiest case's scaled MAD (impl=a
-	// and impl=b, impl=c's modes are tight); until_ci is the widest
-	// half-width reached (impl=c's range), rounded up.
-	h := relHalfWidth(r.Cases[2].Stats)
+	// and impl=b, impl=c's modes are tight); until_ci is the typical
+	// half-width reached (impl=a's and impl=b's), rounded up, and the
+	// worst (impl=c's range) beside it.
+	typ, h := relHalfWidth(r.Cases[0].Stats), relHalfWidth(r.Cases[2].Stats)
 	z := 1.959963984540054 * 1.2533 * r.Cases[0].Stats.MADScaled / (0.03 * r.Cases[0].Stats.Median)
 	need := roundTrials(z * z)
-	for _, s := range []string{"about " + need + " trials per case", "the 3% target", fmt.Sprintf("until_ci: %d%%", int(math.Ceil(100*h)))} {
+	for _, s := range []string{"about " + need + " trials per case would reach the 3% target at this variance: make that the spec's repeat: {max: N} (or --repeat N)",
+		fmt.Sprintf("until_ci: %d%%, the precision these trials typically reached (%d%% for impl=c)", int(math.Ceil(100*typ)), int(math.Ceil(100*h)))} {
 		if !strings.Contains(ci.Action, s) {
 			t.Errorf("ci-not-met action %q lacks %q", ci.Action, s)
 		}
@@ -162,11 +164,18 @@ func TestWarningActions(t *testing.T) {
 		want  string
 	}{
 		{"run without its target", WCINotMet, benchrig.Repeat{}, []*CaseReport{{Stats: stats.Summarize([]float64{1, 1.1, 0.9, 1, 1.05, 0.95}), Note: "ci-not-met: max_time 30s reached after 6 trials"}},
-			"raise max or max_time, or accept the precision these trials reached (until_ci: 11%)"},
+			"raise the spec's repeat max or max_time, or accept the precision reached: set until_ci: 11%, the precision these trials reached"},
 		{"text is not read", WCINotMet, benchrig.Repeat{}, []*CaseReport{{Stats: stats.Summarize([]float64{1, 1.1, 0.9, 1, 1.05, 0.95}), Note: "ci-not-met: (target 3.0%)"}},
-			"raise max or max_time, or accept the precision these trials reached (until_ci: 11%)"},
-		{"target from the run", WCINotMet, benchrig.Repeat{Min: 3, Max: 6, UntilCI: 0.03}, []*CaseReport{{Stats: stats.Summarize([]float64{1, 1.1, 0.9, 1, 1.05, 0.95})}},
-			"trials per case (max: "},
+			"raise the spec's repeat max or max_time, or accept the precision reached: set until_ci: 11%, the precision these trials reached"},
+		{"cases alike: one figure", WCINotMet, benchrig.Repeat{Min: 3, Max: 6, UntilCI: 0.03}, []*CaseReport{
+			{Case: benchrig.Case{ID: "impl=a"}, Stats: stats.Summarize([]float64{1, 1.1, 0.9, 1, 1.05, 0.95})},
+			{Case: benchrig.Case{ID: "impl=b"}, Stats: stats.Summarize([]float64{2, 2.2, 1.8, 2, 2.1, 1.9})}},
+			"about 37 trials per case would reach the 3% target at this variance: make that the spec's repeat: {max: N} (or --repeat N); or set until_ci: 11%, the precision these trials reached"},
+		{"one case far worse: typical and worst", WCINotMet, benchrig.Repeat{Min: 3, Max: 6, UntilCI: 0.03}, []*CaseReport{
+			{Case: benchrig.Case{ID: "impl=a"}, Stats: stats.Summarize([]float64{1, 1.1, 0.9, 1, 1.05, 0.95})},
+			{Case: benchrig.Case{ID: "impl=b"}, Stats: stats.Summarize([]float64{1, 1.01, 0.99, 1, 1.005, 0.995})},
+			{Case: benchrig.Case{ID: "impl=c"}, Stats: stats.Summarize([]float64{1, 1.3, 0.7, 1, 1.15, 0.85})}},
+			"about 37 trials per case would reach the 3% target at this variance (340 for impl=c): make that the spec's repeat: {max: N} (or --repeat N); or set until_ci: 11%, the precision these trials typically reached (31% for impl=c)"},
 		{"beyond any sensible count", WCINotMet, benchrig.Repeat{Min: 3, Max: 6, UntilCI: 0.001}, []*CaseReport{{Stats: stats.Summarize([]float64{1, 2, 0.5, 1.5, 1.2, 0.7})}},
 			"would need more than 10000 trials per case"},
 		{"CIs too wide to suggest an until_ci", WCINotMet, benchrig.Repeat{Min: 3, Max: 6, UntilCI: 0.01}, []*CaseReport{{Stats: stats.Summarize([]float64{1, 5, 0.5, 3, 1.2, 0.7})}},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -462,6 +463,9 @@ func TestMissingDataNamesTheCommandAndTheSet(t *testing.T) {
 			`t.yaml: requires[0]: the data of 4 of 8 cases is missing (no file matches "` + dir + `/f-3.dat", nor 1 more); run only the cases whose data exists with --set n=1,2, or make it all with: make-data --out ` + dir + ` --files 4`},
 		{"no case has its data", dir + "/none",
 			`t.yaml: requires[0]: the data of every case is missing (no file matches "` + dir + `/none/f-1.dat", nor 3 more); make it with: make-data --out ` + dir + `/none --files 4`},
+		// A hint is a command to paste: values are quoted for the shell.
+		{"a path with a space and a quote", dir + "/my data/it's",
+			`t.yaml: requires[0]: the data of every case is missing (no file matches "` + dir + `/my data/it's/f-1.dat", nor 3 more); make it with: make-data --out '` + dir + `/my data/it'\''s' --files 4`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := testSpec()
@@ -483,6 +487,13 @@ func TestMissingDataNamesTheCommandAndTheSet(t *testing.T) {
 			}
 			if len(*calls) > 0 {
 				t.Errorf("ran %d trials", len(*calls))
+			}
+			// Pasted into a shell, the hint gives make-data the path.
+			msg := err.Error()
+			hint := msg[strings.LastIndex(msg, "with: ")+len("with: "):]
+			out, xerr := exec.Command("sh", "-c", "set -- "+hint+`; printf %s "$3"`).Output()
+			if xerr != nil || string(out) != tc.data {
+				t.Errorf("the hint pasted into sh gives --out %q (%v), want %q", out, xerr, tc.data)
 			}
 		})
 	}

@@ -963,7 +963,7 @@ func lackingData(reqs []benchrig.Requirement, vars map[string]string, instances 
 				}
 				if l == nil {
 					vars["instance"] = "1"
-					hint, err := benchrig.Expand(req.Hint, vars)
+					hint, err := benchrig.ExpandShell(req.Hint, vars)
 					if err != nil {
 						return nil, err
 					}
@@ -1063,7 +1063,7 @@ func missingPrograms(cfg Config, reqs []benchrig.Requirement, vars map[string]st
 		}
 		if _, err := cfg.LookPath(prog, env); err != nil {
 			msg := fmt.Sprintf("required program %s not found (%v)", prog, unwrapExec(err))
-			if hint, err := benchrig.Expand(req.Hint, vars); err == nil && hint != "" {
+			if hint, err := benchrig.ExpandShell(req.Hint, vars); err == nil && hint != "" {
 				msg += "; to install: " + hint
 			}
 			missing = append(missing, msg)

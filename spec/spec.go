@@ -399,7 +399,7 @@ func (p *parser) requires(n *yaml.Node) []benchrig.Requirement {
 			if r.Files == nil {
 				continue // reported by requiredFiles
 			}
-			p.template(item, field+".hint", r.Hint)
+			p.shellTemplate(item, field+".hint", r.Hint) // a command to paste
 			out = append(out, r)
 			continue
 		}
@@ -408,7 +408,7 @@ func (p *parser) requires(n *yaml.Node) []benchrig.Requirement {
 			continue
 		}
 		p.template(item, field, r.Program)
-		p.template(item, field+".hint", r.Hint)
+		p.shellTemplate(item, field+".hint", r.Hint) // a command to paste
 		out = append(out, r)
 	}
 	return out

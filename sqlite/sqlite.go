@@ -222,6 +222,9 @@ type DB struct {
 	// now is the clock that decides whether a running run's heartbeat is
 	// stale; tests set it instead of sleeping.
 	now func() time.Time
+
+	// readOnly is set when the store was opened read-only (see open).
+	readOnly bool
 }
 
 // Open opens the run store at path, creating the file and its parent
@@ -244,12 +247,17 @@ func open(ctx context.Context, path, synchronous string) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
 		return nil, pathError(path, "create run store directory", err)
 	}
-	if fi, err := os.Stat(abs); err == nil && !fi.Mode().IsRegular() {
+	fi, err := os.Stat(abs)
+	if err == nil && !fi.Mode().IsRegular() {
 		if fi.IsDir() {
 			return nil, pathError(path, "run store path is a directory, not a file", nil)
 		}
 		return nil, pathError(path, "run store path is not a regular file", nil)
 	}
+	// A store this process cannot write (a read-only mount, another
+	// user's file) opens read-only, so that the reading commands work;
+	// the recording ones refuse it with CheckWritable.
+	readOnly := err == nil && writable(path) != nil
 
 	// A file: URI so that '?' or '#' in the path are not taken for the
 	// start of the parameters. The driver runs the underscore parameters on
@@ -265,13 +273,25 @@ func open(ctx context.Context, path, synchronous string) (*DB, error) {
 	// read-then-write transactions (FinishRun, migrations) wait for it
 	// through busy_timeout instead of failing with SQLITE_BUSY on upgrade.
 	q.Set("_txlock", "immediate")
+	if readOnly {
+		q.Set("mode", "ro")
+		q.Set("_txlock", "deferred") // BEGIN IMMEDIATE writes
+		// A WAL database needs its -shm file, which SQLite cannot
+		// create in a read-only directory. Without a -wal file (the last
+		// writer closed cleanly, checkpointing it into the file) the
+		// file is the whole store and no writer can be at work in that
+		// directory, so it may be read as immutable, with no -shm.
+		if _, err := os.Stat(abs + "-wal"); err != nil && access(filepath.Dir(abs)) != nil {
+			q.Set("immutable", "1")
+		}
+	}
 	dsn := "file://" + (&url.URL{Path: abs}).EscapedPath() + "?" + q.Encode()
 
 	sdb, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, pathError(path, "open run store", err)
 	}
-	d := &DB{db: sdb, path: path, now: time.Now}
+	d := &DB{db: sdb, path: path, now: time.Now, readOnly: readOnly}
 	if err := d.migrate(ctx); err != nil {
 		sdb.Close()
 		return nil, err
@@ -344,6 +364,14 @@ func (d *DB) migrate(ctx context.Context) error {
 	case appID == 0 && tables > 0:
 		return &benchrig.Error{Code: benchrig.EInvalid, File: d.path, Msg: fmt.Sprintf(
 			"not a benchrig run store (a SQLite database with %d tables of its own)", tables)}
+	case d.readOnly && version == 0:
+		return &benchrig.Error{Code: benchrig.EInvalid, File: d.path, Msg: "run store is read-only and empty: it holds no runs"}
+	case d.readOnly && version < len(migrations):
+		return &benchrig.Error{Code: benchrig.EInvalid, File: d.path, Msg: fmt.Sprintf(
+			"run store is read-only and has schema version %d, older than the %d this benchrig (%s) reads; open it once where it is writable to upgrade it",
+			version, len(migrations), benchrig.Version)}
+	case d.readOnly:
+		return nil
 	}
 
 	var mode string

@@ -982,3 +982,64 @@ func TestCheckWritable(t *testing.T) {
 		})
 	}
 }
+
+// TestOpenReadOnly opens a store this process may not write (access
+// refuses the file and its directory, as on a read-only mount): reads
+// work, writes fail, and nothing is created beside the file. The CLI's
+// TestStorePathErrors does the same on a real read-only bind mount.
+func TestOpenReadOnly(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "runs.db")
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := sampleRun("20261201-120000-ab12", testNow)
+	if err := db.CreateRun(ctx, run); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(dir, "empty.db")
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	real := access
+	t.Cleanup(func() { access = real })
+	access = func(string) error { return syscall.EROFS }
+
+	t.Run("reads", func(t *testing.T) {
+		db, err := Open(ctx, path)
+		if err != nil {
+			t.Fatalf("Open of a read-only store: %v", err)
+		}
+		defer db.Close()
+		page, err := db.ListRuns(ctx, benchrig.RunFilter{Limit: 10})
+		if err != nil || len(page.Runs) != 1 {
+			t.Fatalf("ListRuns = %v, %v; want the one run", page.Runs, err)
+		}
+		if got, err := db.GetRun(ctx, "ab12"); err != nil || got.ID != run.ID {
+			t.Fatalf("GetRun = %v, %v", got, err)
+		}
+		if err := db.CheckWritable(); err == nil || !strings.Contains(err.Error(), "read-only") {
+			t.Errorf("CheckWritable = %v, want read-only", err)
+		}
+		if err := db.CreateRun(ctx, sampleRun("20261201-120001-cd34", testNow)); err == nil {
+			t.Error("CreateRun on a read-only store succeeded")
+		}
+		for _, side := range []string{"-wal", "-shm"} {
+			if _, err := os.Stat(path + side); err == nil {
+				t.Errorf("opening read-only created %s", path+side)
+			}
+		}
+	})
+	t.Run("empty file", func(t *testing.T) {
+		_, err := Open(ctx, empty)
+		var be *benchrig.Error
+		if !errors.As(err, &be) || be.File != empty || !strings.Contains(err.Error(), "read-only and empty") {
+			t.Fatalf("Open of an empty read-only file = %v, want an error naming it, read-only and empty", err)
+		}
+	})
+}

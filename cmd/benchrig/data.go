@@ -37,8 +37,10 @@ substructure search, and gzipped PubChem-like SDF files for extraction benchmark
 Output is a pure function of the parameters and the seed: the same command writes the same
 bytes anywhere. Each directory gets a manifest (` + data.ManifestName + `) listing every file with
 its size and sha256. Running the command again checks the files and rewrites only missing
-or damaged ones ("up to date" when none). A file benchrig did not write is never overwritten,
-and other parameters in a directory that holds data need --replace.`,
+or damaged ones ("up to date" when none). A file benchrig did not write is never overwritten.
+More files with otherwise the same parameters (--files, or a --size in whole --chunks) are
+added beside the existing ones, which keep their bytes; other parameters in a directory that
+holds data need --replace.`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
@@ -56,7 +58,7 @@ func dataFlags(cmd *cobra.Command, opts *dataOptions, defOut string) {
 	f.StringVar(&opts.out, "out", defOut, "output `DIR` (created if missing)")
 	f.Uint64Var(&opts.seed, "seed", 1, "random seed: same seed, same bytes")
 	f.BoolVar(&opts.verify, "verify", false, "check existing files' sha256 against the manifest, not only their sizes")
-	f.BoolVar(&opts.replace, "replace", false, "if DIR holds data made with other parameters, remove the files its manifest lists and generate anew")
+	f.BoolVar(&opts.replace, "replace", false, "if DIR holds data made with other parameters (not only fewer files), remove the files its manifest lists and generate anew")
 	f.BoolVarP(&opts.quiet, "quiet", "q", false, "no progress output")
 }
 

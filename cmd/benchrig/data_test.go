@@ -49,6 +49,11 @@ func TestDataSmiles(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "wrote 3 of 3 files") || errOut != "note: removed 3 file(s) of the previous data (seed 1, now 2)\n" {
 		t.Errorf("--replace: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
+	// More of the same (whole chunks): files are added, no --replace.
+	code, out, errOut = c.run(ctx, "data", "smiles", "--size", "500kB", "--chunk", "100kB", "--seed", "2", "-q")
+	if code != 0 || !strings.Contains(out, "wrote 2 of 5 files") || errOut != "note: adding 2 file(s) to the 3 already there (size 300000, now 500000; those keep their bytes)\n" {
+		t.Errorf("growing: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
 }
 
 func TestDataRefusesForeignFile(t *testing.T) {

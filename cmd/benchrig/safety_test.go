@@ -152,10 +152,13 @@ func TestStorePathErrors(t *testing.T) {
 		if code, _, errOut := c.run(ctx, "run", "-q", "-c", "true", "--repeat", "1", "--warmup", "0", "--store", store); code != 0 {
 			t.Fatalf("making the store: exit %d\n%s", code, errOut)
 		}
-		args := []string{"run", "-q", "-c", "true", "--repeat", "1", "--warmup", "0", "--store", store}
-		var code int
-		var errOut string
-		if os.Geteuid() == 0 {
+		// readOnly runs the CLI with store's directory read-only and
+		// returns its exit code and output (stdout and stderr).
+		readOnly := func(args ...string) (int, string) {
+			if os.Geteuid() != 0 {
+				code, out, errOut := c.run(ctx, args...)
+				return code, out + errOut
+			}
 			// Root writes whatever the modes say; a read-only bind
 			// mount in a mount namespace of its own binds it.
 			bin, err := os.Executable()
@@ -166,15 +169,16 @@ func TestStorePathErrors(t *testing.T) {
 			cmd := exec.Command("unshare", append([]string{"-m", "sh", "-c", script, "sh", dir, bin}, args...)...)
 			cmd.Env = append(os.Environ(), "BENCHRIG_TEST_AS_CLI=1")
 			out, err := cmd.CombinedOutput()
-			errOut = string(out)
 			var ee *exec.ExitError
 			switch {
 			case errors.As(err, &ee):
-				code = ee.ExitCode()
+				return ee.ExitCode(), string(out)
 			case err != nil:
 				t.Fatalf("unshare: %v\n%s", err, out)
 			}
-		} else {
+			return 0, string(out)
+		}
+		if os.Geteuid() != 0 {
 			if err := os.Chmod(store, 0o444); err != nil {
 				t.Fatal(err)
 			}
@@ -182,10 +186,20 @@ func TestStorePathErrors(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { os.Chmod(dir, 0o755) })
-			code, _, errOut = c.run(ctx, args...)
 		}
+		code, errOut := readOnly("run", "-q", "-c", "true", "--repeat", "1", "--warmup", "0", "--store", store)
 		if code != 2 || !strings.Contains(errOut, store+": run store is read-only") {
 			t.Errorf("run on a read-only store: exit %d\n%s\nwant exit 2, %s: run store is read-only", code, errOut, store)
+		}
+		// Reading needs no writes: not even SQLite's -shm file.
+		if code, out := readOnly("runs", "list", "--store", store); code != 0 || !strings.Contains(out, "adhoc") {
+			t.Errorf("runs list of a read-only store: exit %d\n%s", code, out)
+		}
+		if code, out := readOnly("runs", "show", "latest", "--store", store); code != 0 || !strings.Contains(out, "adhoc") {
+			t.Errorf("runs show of a read-only store: exit %d\n%s", code, out)
+		}
+		if os.Geteuid() != 0 {
+			os.Chmod(dir, 0o755)
 		}
 		if code, list, errOut := c.run(ctx, "runs", "list", "--store", store); code != 0 || !strings.Contains(list, "adhoc") {
 			t.Errorf("runs list of the store afterwards: exit %d\n%s%s", code, list, errOut)
