@@ -177,6 +177,13 @@ func merge(a, e shState) (shState, bool) {
 	if a.word != e.word {
 		a.word, e.word = wordUnknown, wordUnknown
 	}
+	if a.cur != e.cur {
+		c := "-"
+		if strings.HasPrefix("case", a.cur) || strings.HasPrefix("case", e.cur) {
+			c = "?" // it may still spell case
+		}
+		a.cur, e.cur = c, c
+	}
 	return a, a == e
 }
 
@@ -200,11 +207,16 @@ const (
 	shDouble  = '"'  // "..."
 	shSubst   = '$'  // $( ... ): unquoted text again, until its )
 	shParen   = '('  // ( ... ) in unquoted text, counted to find the end of $( )
+	shArith   = 'm'  // $(( ... )) or (( ... )): arithmetic, where shells expand $(...) even inside quotes
 	shBack    = '`'  // `...`
 	shComment = '#'  // # to the end of the line
 	shHeredoc = '<'  // the body of a here-document
 	shMaybe   = '?'  // # to the end of the line, a comment or not depending on an {{if}}
 )
+
+// conflictCase is why a value after a case statement inside $( ) or ( )
+// is refused.
+const conflictCase = "after a case statement inside $(...) or (...), whose pattern's ) cannot be told from the end of the substitution"
 
 // Values of shState.word.
 const (
@@ -229,6 +241,11 @@ type shState struct {
 	heredocs string // delimiters whose bodies start at the next newline, each "-word\x00" or " word\x00"
 	line     string // the current line of a here-document body
 	conflict string // why the state is unknown after {{if}} branches that disagree, if it is
+	// cur is the current bare word so far (up to 5 bytes; "-" when it
+	// cannot be a keyword, "?" when {{if}} branches left it unknown), to
+	// see "case" inside $( ) or ( ), whose pattern ")" this lexer would
+	// take for the end of the substitution.
+	cur string
 }
 
 func (s *shState) top() byte {
@@ -251,8 +268,9 @@ func (s *shState) text(t string) {
 func (s *shState) afterValue() {
 	s.prev = 0
 	switch s.top() {
-	case 0, shSubst, shParen:
+	case 0, shSubst, shParen, shArith:
 		s.word = wordNo
+		s.cur = "-"
 	}
 }
 
@@ -293,6 +311,7 @@ func (s *shState) step(c byte) {
 	case shComment, shMaybe:
 		if c == '\n' {
 			s.pop()
+			s.cur = ""
 			s.newline()
 		}
 		return
@@ -316,6 +335,7 @@ func (s *shState) step(c byte) {
 			if prev == '$' {
 				s.push(shSubst)
 				s.word = wordYes
+				s.cur = ""
 			}
 		}
 		return
@@ -326,6 +346,20 @@ func (s *shState) step(c byte) {
 	}
 	word := s.word
 	s.word = wordNo
+	switch c {
+	case ' ', '\t', '\n', ';', '&', '|', '(', ')', '<', '>':
+		if (s.cur == "case" || strings.HasPrefix(s.cur, "?")) && strings.ContainsAny(s.stack, string([]byte{shSubst, shParen, shArith})) {
+			s.conflict = conflictCase
+			return
+		}
+		s.cur = ""
+	case '\'', '"', '`', '\\', '$':
+		s.cur = "-"
+	default:
+		if len(s.cur) < 5 {
+			s.cur += string(c)
+		}
+	}
 	switch c {
 	case '\\':
 		s.esc = true
@@ -347,14 +381,17 @@ func (s *shState) step(c byte) {
 			s.push(shMaybe)
 		}
 	case '(':
-		if prev == '$' {
+		switch t := s.top(); {
+		case prev == '$':
 			s.push(shSubst)
-		} else {
+		case prev == '(' && (t == shSubst || t == shParen):
+			s.push(shArith)
+		default:
 			s.push(shParen)
 		}
 		s.word = wordYes
 	case ')':
-		if t := s.top(); t == shSubst || t == shParen {
+		if t := s.top(); t == shSubst || t == shParen || t == shArith {
 			s.pop()
 		}
 		s.word = wordYes
@@ -449,16 +486,23 @@ var (
 	errAfterDollar  = &placeError{"right after $", `write \$ for a dollar sign, or ${VAR} with the variable in env`}
 	errAfterEscape  = &placeError{"right after a backslash", "remove the backslash"}
 	errInDelimiter  = &placeError{"in a here-document's delimiter", "use a fixed delimiter"}
+	errInArith      = &placeError{"inside $((...)) or ((...))", "shells evaluate any text there, quotes and all: compute the number outside the arithmetic, or set it in env and check it is a number first"}
 	errMaybeComment = &placeError{"after a # that begins a comment or not depending on an {{if}} before it", "put a space or quote around the #"}
 )
 
 // escaper names the function that quotes a value spliced in state s.
 func (s *shState) escaper() (string, *placeError) {
+	if s.conflict == conflictCase {
+		return "", &placeError{s.conflict, "define a shell function with the case statement before the $(...) and call it there"}
+	}
 	if s.conflict != "" {
 		return "", &placeError{s.conflict, "close quotes and comments inside each branch"}
 	}
 	if s.esc {
 		return "", errAfterEscape
+	}
+	if strings.IndexByte(s.stack, shArith) >= 0 {
+		return "", errInArith
 	}
 	switch s.top() {
 	case 0, shSubst, shParen, shDouble:
@@ -507,6 +551,8 @@ func (s shState) describe() string {
 		return "inside $(...)"
 	case shParen:
 		return "inside (...)"
+	case shArith:
+		return "inside $((...))"
 	case shBack:
 		return "inside `...`"
 	case shANSI:

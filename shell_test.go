@@ -156,6 +156,26 @@ func TestExpandShellRuns(t *testing.T) {
 	}
 }
 
+// TestQuoteForShellCaseAtTop: a case statement outside any $( ) or ( )
+// keeps working: its pattern's ) closes nothing this lexer tracks.
+func TestQuoteForShellCaseAtTop(t *testing.T) {
+	for _, in := range []string{
+		"case {{.v}} in x) echo {{.v}} ;; esac",
+		"echo \"$(date)\"; case x in x) echo {{.v}};; esac",
+		"echo \"$(echo showcase {{.v}})\"",
+		"echo $(( 1 + 2 )) {{.v}}",
+	} {
+		got, err := ExpandShell(in, map[string]string{"v": "a b"})
+		if err != nil {
+			t.Errorf("ExpandShell(%q): %v", in, err)
+			continue
+		}
+		if !strings.Contains(got, "'a b'") {
+			t.Errorf("ExpandShell(%q) = %q, want the value quoted", in, got)
+		}
+	}
+}
+
 func TestQuoteForShellErrors(t *testing.T) {
 	tests := []struct {
 		name, in, want string
@@ -175,6 +195,15 @@ func TestQuoteForShellErrors(t *testing.T) {
 		{"define", `{{define "x"}}y{{end}}echo {{.v}}`, "{{define}} and {{block}} are not supported"},
 		{"template", `echo {{template "x"}}`, "{{template}} is not supported"},
 		{"range", `echo {{range .v}}x{{end}}`, "{{range}} is not supported"},
+		// Shells expand $(...) inside arithmetic even within quotes.
+		{"arithmetic", `echo $((1+{{.v}}))`, "{{.v}} is inside $((...)) or ((...))"},
+		{"arithmetic quoted", `echo "$((1+{{.v}}))"`, "{{.v}} is inside $((...))"},
+		{"arithmetic nested", `echo $((1+(2*{{.v}})))`, "{{.v}} is inside $((...))"},
+		{"arithmetic command", `((x={{.v}}))`, "{{.v}} is inside $((...))"},
+		// A case pattern's ) inside "$(...)" would be taken for the end of
+		// the substitution, and the value quoted as if inside "...".
+		{"case inside a substitution", `echo "$(case x in x) echo {{.v}};; esac)"`, "{{.v}} is after a case statement inside $(...) or (...)"},
+		{"case inside a subshell", `(case x in x) echo {{.v}};; esac)`, "after a case statement"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
