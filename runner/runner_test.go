@@ -201,10 +201,13 @@ func TestAdaptive(t *testing.T) {
 		wantTrials int
 		wantNote   string
 		wantStop   benchrig.StopReason
+		noTarget   bool
 	}{
-		{"steady stops once the CI is known", false, 0, 6, "ci-met", benchrig.StopCIMet},
-		{"noisy reaches max", true, 0, 12, "ci-not-met: reached max 12", benchrig.StopMax},
-		{"max time", true, 3 * time.Second, 3, "ci-not-met: max_time 3s", benchrig.StopMaxTime},
+		{"steady stops once the CI is known", false, 0, 6, "ci-met", benchrig.StopCIMet, false},
+		{"noisy reaches max", true, 0, 12, "ci-not-met: reached max 12", benchrig.StopMax, false},
+		{"max time", true, 3 * time.Second, 3, "ci-not-met: max_time 3s", benchrig.StopMaxTime, false},
+		// Without until_ci, max_time is a budget, not a missed target.
+		{"max time without a CI target", true, 3 * time.Second, 3, "max_time 3s reached after 3 trials", 0, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := testSpec()
@@ -214,6 +217,9 @@ func TestAdaptive(t *testing.T) {
 			s.Repeat = benchrig.Repeat{Min: 5, Max: 12, UntilCI: 0.02, MaxTime: tc.maxTime}
 			if tc.maxTime > 0 {
 				s.Repeat.Min = 2
+			}
+			if tc.noTarget {
+				s.Repeat.UntilCI = 0
 			}
 			clock := time.Unix(1e9, 0)
 			i := 0
@@ -235,7 +241,11 @@ func TestAdaptive(t *testing.T) {
 				t.Fatal(err)
 			}
 			// The stop is data on the run and in the store, beside the note.
-			if st := run.Stops["default"]; st.Reason != tc.wantStop || st.Trials != tc.wantTrials || run.Repeat != s.Repeat {
+			wantTrials := tc.wantTrials
+			if tc.noTarget {
+				wantTrials = 0 // no stop recorded: nothing was missed
+			}
+			if st := run.Stops["default"]; st.Reason != tc.wantStop || st.Trials != wantTrials || run.Repeat != s.Repeat {
 				t.Errorf("stop %+v, repeat %+v; want %s after %d trials, repeat %+v", st, run.Repeat, tc.wantStop, tc.wantTrials, s.Repeat)
 			}
 			rec.mu.Lock()

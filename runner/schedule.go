@@ -333,6 +333,12 @@ func (r *state) finished(p *plan) bool {
 		stop.Reason = benchrig.StopCIMet
 	case n >= rep.Max:
 		stop.Reason = benchrig.StopMax
+	case rep.MaxTime > 0 && rep.UntilCI == 0 && r.cfg.Now().Sub(p.first) >= rep.MaxTime:
+		// A time budget without a CI target: nothing was missed, but
+		// fewer than max trials ran, which the case's note says.
+		p.done = true
+		r.note(p, fmt.Sprintf("max_time %s reached after %d trials", rep.MaxTime, n))
+		return true
 	case rep.MaxTime > 0 && r.cfg.Now().Sub(p.first) >= rep.MaxTime:
 		stop.Reason = benchrig.StopMaxTime
 	default:
