@@ -40,3 +40,33 @@ func TestPlacedExclude(t *testing.T) {
 		})
 	}
 }
+
+// TestBaselineGroupsAfterExclude: where exclude: removed one pattern's
+// baseline, that pattern's cases get no comparison, never one against
+// another pattern's baseline; a ceiling left once serves every pattern.
+func TestBaselineGroupsAfterExclude(t *testing.T) {
+	mk := func(impl, pat string) benchrig.Case {
+		ps := []benchrig.KV{{Name: "impl", Value: impl}, {Name: "pat", Value: pat}}
+		return benchrig.Case{ID: benchrig.CaseID(ps), Params: ps}
+	}
+	// impl=1,pat=b is excluded.
+	cases := []benchrig.Case{mk("1", "a"), mk("2", "a"), mk("2", "b"), mk("cat", "a")}
+	spec := &benchrig.Spec{File: "g.yaml"}
+	_, per, err := selectCases(spec, "baseline", map[string]string{"impl": "1"}, cases)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := per["impl=2,pat=a"]; got != "impl=1,pat=a" {
+		t.Errorf("impl=2,pat=a baseline %q, want impl=1,pat=a", got)
+	}
+	if got, ok := per["impl=2,pat=b"]; ok {
+		t.Errorf("impl=2,pat=b baseline %q, want none (its pattern's baseline is excluded)", got)
+	}
+	_, ceil, err := selectCases(spec, "ceiling", map[string]string{"impl": "cat"}, cases)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ceil["impl=2,pat=b"]; got != "impl=cat,pat=a" {
+		t.Errorf("impl=2,pat=b ceiling %q, want impl=cat,pat=a", got)
+	}
+}

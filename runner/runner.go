@@ -1312,10 +1312,20 @@ func selectCases(spec *benchrig.Spec, field string, sel map[string]string, cases
 	if len(matched) == 0 {
 		return "", nil, &benchrig.Error{Code: benchrig.EInvalid, File: spec.File, Field: field, Msg: "matches no case"}
 	}
+	// Groups are the values of the params that vary among the picked
+	// cases: a ceiling that exclude: left once (cat, which reads every
+	// pattern alike) is every pattern's. A baseline is compared only
+	// within its group of every case's varying params: where exclude:
+	// removed a group's baseline, that group has no comparison rather
+	// than one against another pattern's baseline.
+	among := matched
+	if field == "baseline" {
+		among = cases
+	}
 	varies := map[string]bool{}
-	for _, c := range matched[1:] {
+	for _, c := range among[1:] {
 		for _, kv := range c.Params {
-			if v, _ := matched[0].Get(kv.Name); v != kv.Value {
+			if v, _ := among[0].Get(kv.Name); v != kv.Value {
 				varies[kv.Name] = true
 			}
 		}
