@@ -169,6 +169,9 @@ func copyResult(rec *benchfmt.Result, line int, last map[string]string) (result,
 				return res, fmt.Errorf("two times per op on one line (%s and another): which one is meant?", unit)
 			}
 			res.wall = v.Value * 1e9
+			if v.OrigUnit == "ns/op" {
+				res.wall = v.OrigValue // as written: 1000, not 1000.0000000000001 back from seconds
+			}
 		}
 	}
 	switch {

@@ -257,3 +257,20 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestWholeNanoseconds: ns/op written as whole nanoseconds stays exact
+// (not 1000.0000000000001 back from benchfmt's seconds), so no case is
+// noted as rounded; a fractional one is.
+func TestWholeNanoseconds(t *testing.T) {
+	in := "BenchmarkA-8 1000000 1000 ns/op\nBenchmarkA-8 1000000 1003 ns/op\nBenchmarkB-8 1000000 34.06 ns/op\n"
+	run, err := Parse([]byte(in), Options{File: "x.txt"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := run.Trials[0].Wall; got != 1000 {
+		t.Errorf("wall %d ns, want 1000", got)
+	}
+	if len(run.Notes) != 1 || run.Notes["B-8"] == "" {
+		t.Errorf("notes %v, want one, for B-8 only", run.Notes)
+	}
+}
