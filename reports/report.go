@@ -133,8 +133,10 @@ func resourcesOf(trials []benchrig.Trial) Resources {
 		if t.Warmup || t.Failed() {
 			continue
 		}
-		user = append(user, t.User.Seconds())
-		sys = append(sys, t.Sys.Seconds())
+		if t.Source != benchrig.GoBenchSource { // go test -bench measures no CPU time
+			user = append(user, t.User.Seconds())
+			sys = append(sys, t.Sys.Seconds())
+		}
 		if t.MaxRSS > 0 {
 			rss = append(rss, float64(t.MaxRSS))
 		}
