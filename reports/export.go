@@ -986,10 +986,10 @@ func WriteRunComparison(w io.Writer, c *RunComparison) error {
 	}
 	b.WriteString("(B/A: ratio of median times, < 1 means B is faster; CI: bootstrap 95%; p: Mann-Whitney U, two-sided; detectable: without a verdict, the smallest change this comparison could have detected, 80% power)\n")
 	if len(c.OnlyA) > 0 {
-		fmt.Fprintf(&b, "only in A: %s\n", strings.Join(c.OnlyA, " "))
+		fmt.Fprintf(&b, "only in A: %s\n", CaseList(c.OnlyA))
 	}
 	if len(c.OnlyB) > 0 {
-		fmt.Fprintf(&b, "only in B: %s\n", strings.Join(c.OnlyB, " "))
+		fmt.Fprintf(&b, "only in B: %s\n", CaseList(c.OnlyB))
 	}
 	if _, err := w.Write(b.Bytes()); err != nil {
 		return fmt.Errorf("write run comparison: %w", err)
@@ -1142,4 +1142,17 @@ func WriteRunComparisonMarkdown(w io.Writer, c *RunComparison) error {
 		return fmt.Errorf("write markdown run comparison: %w", err)
 	}
 	return nil
+}
+
+// CaseList lists case IDs, which may hold spaces (ad-hoc commands),
+// comma-separated and quoted where they need it.
+func CaseList(ids []string) string {
+	q := make([]string, len(ids))
+	for i, id := range ids {
+		q[i] = id
+		if strings.ContainsAny(id, " \t\"") {
+			q[i] = strconv.Quote(id)
+		}
+	}
+	return strings.Join(q, ", ")
 }

@@ -342,6 +342,9 @@ func runRunsCompare(ctx context.Context, d *deps, opts runsOptions, refA, refB s
 	}
 	ra, rb := reports.Build(a), reports.Build(b)
 	rc := reports.CompareRuns(ra, rb)
+	if len(rc.Cases) == 0 {
+		return &benchrig.Error{Code: benchrig.EInvalid, Msg: fmt.Sprintf("runs %s and %s have no case in common: only in A: %s; only in B: %s", a.ID, b.ID, reports.CaseList(rc.OnlyA), reports.CaseList(rc.OnlyB))}
+	}
 	if err := reports.WriteRunComparison(d.stdout, rc); err != nil {
 		return err
 	}
