@@ -3,8 +3,6 @@ package reports
 import (
 	"bytes"
 	"math"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 
@@ -23,19 +21,7 @@ func TestBenchstatExport(t *testing.T) {
 	if err := WriteBenchstat(&b, r); err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join("testdata", "report.benchstat.txt")
-	if *update {
-		if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(b.Bytes(), want) {
-		t.Errorf("report.benchstat.txt differs from the golden file (run with -update after checking):\n%s", b.String())
-	}
+	checkGolden(t, "report.benchstat.txt", b.Bytes())
 
 	var walls []int64 // ns
 	for _, c := range r.Cases {

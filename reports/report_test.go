@@ -315,19 +315,7 @@ func TestGolden(t *testing.T) {
 			if err := tt.write(&b); err != nil {
 				t.Fatal(err)
 			}
-			path := filepath.Join("testdata", tt.file)
-			if *update {
-				if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create it)", err)
-			}
-			if !bytes.Equal(b.Bytes(), want) {
-				t.Errorf("%s differs from the golden file (run with -update after checking):\n%s", tt.file, b.String())
-			}
+			checkGolden(t, tt.file, b.Bytes())
 		})
 	}
 }
@@ -355,5 +343,23 @@ func TestJSONIsValid(t *testing.T) {
 	}
 	if doc.SchemaVersion != 1 || len(doc.Cases) != 4 || doc.Cases[2].Stats.N != 9 || !slices.Equal(doc.Cases[2].Stats.Outliers, []int{22}) || doc.Cases[0].Trials[1].WallS != 0.1 {
 		t.Errorf("decoded %+v", doc)
+	}
+}
+
+// checkGolden compares got with testdata/file, which -update rewrites.
+func checkGolden(t *testing.T, file string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", file)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file (run with -update after checking):\n%s", file, got)
 	}
 }
