@@ -21,10 +21,7 @@ type importOptions struct {
 	store  string
 	name   string
 	labels []string
-	json   string
-	csv    string
-	md     string
-	bench  string
+	exportOptions
 	// maxCases caps the distinct benchmarks, as run's --max-cases.
 	maxCases int
 }
@@ -77,10 +74,7 @@ refused naming the file and line, exit 2, and nothing is stored.`,
 	f.StringVar(&opts.store, "store", "", "SQLite store `PATH` (default $BENCHRIG_STORE or ~/.local/share/benchrig/benchrig.db)")
 	f.StringVar(&opts.name, "name", "", "the run's spec `NAME` (default: the pkg: line; runs compare matches runs of one name)")
 	f.StringArrayVar(&opts.labels, "label", nil, "label the run `key=value` (repeatable; wins over a config line of the same key)")
-	f.StringVar(&opts.json, "json", "", "also write the results as JSON to `FILE`")
-	f.StringVar(&opts.csv, "csv", "", "also write one row per trial as CSV to `FILE`")
-	f.StringVar(&opts.md, "md", "", "also write the summary as Markdown to `FILE`")
-	f.StringVar(&opts.bench, "benchstat", "", "also write the trials back in Go benchmark format to `FILE`")
+	opts.exportOptions.flags(f)
 	f.IntVar(&opts.maxCases, "max-cases", spec.DefaultMaxCases, "refuse input of more than `N` distinct benchmarks")
 	cmd.AddCommand(gb)
 	return cmd
@@ -92,7 +86,7 @@ func runImportGobench(ctx context.Context, d *deps, opts importOptions, file str
 		return err
 	}
 	store := storePath(d, opts.store)
-	if err := checkWritable(store, opts.json, opts.csv, opts.md, opts.bench); err != nil {
+	if err := checkWritable(store, opts.paths()...); err != nil {
 		return err
 	}
 	in, from, err := openInput(d, file)
@@ -116,7 +110,7 @@ func runImportGobench(ctx context.Context, d *deps, opts importOptions, file str
 		fmt.Fprintf(d.stderr, "note: %d case(s) have fractional ns/op: their statistics use them rounded to whole nanoseconds; the exact values are in the trials' metrics (%sns/op: --json) and in --benchstat\n",
 			n, benchrig.GoBenchUnitPrefix)
 	}
-	return printRun(d, run, nil, store, opts.json, opts.csv, opts.md, opts.bench)
+	return printRun(d, run, nil, store, opts.exportOptions)
 }
 
 // openInput opens the file to import, or standard input for "-"; from

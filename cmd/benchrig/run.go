@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/benchrig/benchrig"
 	"github.com/benchrig/benchrig/app"
@@ -28,10 +29,7 @@ type runOptions struct {
 	repeat   int
 	warmup   int
 	warmupOn bool // --warmup was given (0 is a valid override)
-	json     string
-	csv      string
-	md       string
-	bench    string // --benchstat
+	exportOptions
 	store    string
 	executor string
 	quiet    bool
@@ -108,10 +106,7 @@ Exit codes: 0 all trials succeeded, 1 some trials failed, 2 invalid spec or flag
 	f.StringArrayVar(&opts.sets, "set", nil, "override or narrow a param: `key=v1,v2` (repeatable)")
 	f.IntVar(&opts.repeat, "repeat", 0, "measured trials per case, overriding the spec's repeat")
 	f.IntVar(&opts.warmup, "warmup", 0, "warmup trials per case, overriding the spec's warmup")
-	f.StringVar(&opts.json, "json", "", "write the results as JSON to `FILE` (schema: reports/SCHEMA.md)")
-	f.StringVar(&opts.csv, "csv", "", "write one row per trial as CSV to `FILE`")
-	f.StringVar(&opts.md, "md", "", "write the summary tables as Markdown to `FILE`")
-	f.StringVar(&opts.bench, "benchstat", "", "write the trials in Go benchmark format to `FILE` (for benchstat old.txt new.txt)")
+	opts.exportOptions.flags(f)
 	f.StringVar(&opts.store, "store", "", "SQLite store `PATH` (default $BENCHRIG_STORE or ~/.local/share/benchrig/benchrig.db)")
 	f.StringVar(&opts.executor, "executor", "local", "where trials run without --pool: local (child processes on this host)")
 	f.StringVar(&opts.cgroups, "cgroups", "auto", "put each trial in its own cgroup: auto (when the host allows) or off (rusage only)")
@@ -177,7 +172,7 @@ func runRun(ctx context.Context, d *deps, opts runOptions, file string) error {
 		return err
 	}
 	store := storePath(d, opts.store)
-	if err := checkWritable(store, opts.json, opts.csv, opts.md, opts.bench); err != nil {
+	if err := checkWritable(store, opts.paths()...); err != nil {
 		return err
 	}
 	db, err := sqlite.Open(ctx, store)
@@ -213,7 +208,7 @@ func runRun(ctx context.Context, d *deps, opts runOptions, file string) error {
 	}
 	run, err := h.Wait()
 	prog.finish()
-	return printRun(d, run, err, store, opts.json, opts.csv, opts.md, opts.bench)
+	return printRun(d, run, err, store, opts.exportOptions)
 }
 
 // sweep marks runs whose process died as interrupted (and cleans their
@@ -235,7 +230,7 @@ func sweep(ctx context.Context, d *deps, a *app.App) {
 
 // printRun prints a run that ended (or was cancelled), writes its exports,
 // and returns the error that sets the exit code.
-func printRun(d *deps, run *benchrig.Run, err error, store, json, csv, md, bench string) error {
+func printRun(d *deps, run *benchrig.Run, err error, store string, e exportOptions) error {
 	if run == nil {
 		return err
 	}
@@ -248,7 +243,7 @@ func printRun(d *deps, run *benchrig.Run, err error, store, json, csv, md, bench
 		fmt.Fprintf(d.stderr, "warning: %s\n", w)
 	}
 	fmt.Fprintf(d.stdout, "\nstored as run %s in %s (benchrig runs show %s)\n", run.ID, store, run.ID)
-	if werr := writeExports(rep, store, json, csv, md, bench); werr != nil && err == nil {
+	if werr := writeExports(rep, store, e); werr != nil && err == nil {
 		err = werr
 	}
 	switch {
@@ -399,13 +394,32 @@ func prefixed(prefix string, xs []string) []string {
 
 // writeExports writes the report to each export file given ("" skips it),
 // never over the run store at store.
-func writeExports(rep *reports.Report, store, json, csv, md, bench string) error {
+func writeExports(rep *reports.Report, store string, e exportOptions) error {
 	return writeExportFiles(store,
-		export{json, func(f *os.File) error { return reports.WriteJSON(f, rep) }},
-		export{csv, func(f *os.File) error { return reports.WriteCSV(f, rep) }},
-		export{md, func(f *os.File) error { return reports.WriteMarkdown(f, rep) }},
-		export{bench, func(f *os.File) error { return reports.WriteBenchstat(f, rep) }})
+		export{e.json, func(f *os.File) error { return reports.WriteJSON(f, rep) }},
+		export{e.csv, func(f *os.File) error { return reports.WriteCSV(f, rep) }},
+		export{e.md, func(f *os.File) error { return reports.WriteMarkdown(f, rep) }},
+		export{e.bench, func(f *os.File) error { return reports.WriteBenchstat(f, rep) }})
 }
+
+// exportOptions are the export files of a command that prints a run's
+// report (run, runs show, runs resume, import gobench); "" for none.
+type exportOptions struct {
+	json, csv, md string
+	bench         string // --benchstat
+}
+
+// flags registers --json, --csv, --md and --benchstat, the same on every
+// command that takes them.
+func (e *exportOptions) flags(f *pflag.FlagSet) {
+	f.StringVar(&e.json, "json", "", "write the results as JSON to `FILE` (schema: reports/SCHEMA.md)")
+	f.StringVar(&e.csv, "csv", "", "write one row per trial as CSV to `FILE`")
+	f.StringVar(&e.md, "md", "", "write the summary tables as Markdown to `FILE`")
+	f.StringVar(&e.bench, "benchstat", "", "write the trials in Go benchmark format to `FILE` (for benchstat old.txt new.txt)")
+}
+
+// paths are the export files given, for checkWritable.
+func (e exportOptions) paths() []string { return []string{e.json, e.csv, e.md, e.bench} }
 
 // export is one file to write: path ("" for none) and its writer.
 type export struct {

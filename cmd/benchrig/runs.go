@@ -29,12 +29,8 @@ type runsOptions struct {
 	since  string
 	until  string
 	cursor string
-	// show
-	json string
-	csv  string
-	md   string
-	// bench is --benchstat
-	bench string
+	// show, resume (compare takes json, md and bench)
+	exportOptions
 	// events
 	jsonLines bool
 	// resume
@@ -89,10 +85,7 @@ heartbeat is 10 s old; 'runs resume' runs its missing trials.`,
 			return runRunsShow(cmd.Context(), d, opts, args[0])
 		}),
 	}
-	show.Flags().StringVar(&opts.json, "json", "", "also write the results as JSON to `FILE`")
-	show.Flags().StringVar(&opts.csv, "csv", "", "also write one row per trial as CSV to `FILE`")
-	show.Flags().StringVar(&opts.md, "md", "", "also write the summary as Markdown to `FILE`")
-	show.Flags().StringVar(&opts.bench, "benchstat", "", "also write the trials in Go benchmark format to `FILE` (for benchstat old.txt new.txt)")
+	opts.exportOptions.flags(show.Flags())
 
 	compare := &cobra.Command{
 		Use:   "compare RUN_A RUN_B",
@@ -145,10 +138,7 @@ had never stopped. Refused (exit 2) when the spec file changed since the run sta
 	}
 	resume.Flags().BoolVar(&opts.force, "force", false, "resume even if the spec file changed since (the recorded spec is used)")
 	resume.Flags().BoolVarP(&opts.quiet, "quiet", "q", false, "no progress output")
-	resume.Flags().StringVar(&opts.json, "json", "", "write the results as JSON to `FILE`")
-	resume.Flags().StringVar(&opts.csv, "csv", "", "write one row per trial as CSV to `FILE`")
-	resume.Flags().StringVar(&opts.md, "md", "", "write the summary as Markdown to `FILE`")
-	resume.Flags().StringVar(&opts.bench, "benchstat", "", "write the trials in Go benchmark format to `FILE`")
+	opts.exportOptions.flags(resume.Flags())
 	cmd.AddCommand(list, show, compare, events, resume)
 	return cmd
 }
@@ -278,7 +268,7 @@ func runRunsShow(ctx context.Context, d *deps, opts runsOptions, ref string) err
 	if err != nil {
 		return err
 	}
-	if err := checkWritable(db.Path(), opts.json, opts.csv, opts.md, opts.bench); err != nil {
+	if err := checkWritable(db.Path(), opts.paths()...); err != nil {
 		return err
 	}
 	rep := reports.Build(run)
@@ -302,7 +292,7 @@ func runRunsShow(ctx context.Context, d *deps, opts runsOptions, ref string) err
 	for _, w := range run.Warnings {
 		fmt.Fprintf(d.stderr, "warning: %s\n", w)
 	}
-	return writeExports(rep, db.Path(), opts.json, opts.csv, opts.md, opts.bench)
+	return writeExports(rep, db.Path(), opts.exportOptions)
 }
 
 // statusLine says where a run that did not end stands, and what to do
@@ -388,7 +378,7 @@ func runRunsEvents(ctx context.Context, d *deps, opts runsOptions, ref string) e
 }
 
 func runRunsResume(ctx context.Context, d *deps, opts runsOptions, ref string) error {
-	if err := checkWritable(storePath(d, opts.store), opts.json, opts.csv, opts.md, opts.bench); err != nil {
+	if err := checkWritable(storePath(d, opts.store), opts.paths()...); err != nil {
 		return err
 	}
 	db, err := openStore(ctx, d, opts.store)
@@ -414,5 +404,5 @@ func runRunsResume(ctx context.Context, d *deps, opts runsOptions, ref string) e
 	}
 	run, err := h.Wait()
 	prog.finish()
-	return printRun(d, run, err, db.Path(), opts.json, opts.csv, opts.md, opts.bench)
+	return printRun(d, run, err, db.Path(), opts.exportOptions)
 }
