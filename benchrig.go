@@ -594,6 +594,10 @@ type Measurement struct {
 	// "cgroup-v2" or "rusage".
 	Source string
 
+	// Noise is what else used the host during the trial, where the
+	// executor could tell (nil otherwise).
+	Noise *Noise
+
 	// Metrics holds further raw figures, e.g. "io_read_bytes",
 	// "io_write_bytes", "pids_peak", "cpu_throttled_ns". Keys are snake_case
 	// with a unit suffix.
@@ -742,7 +746,11 @@ type Run struct {
 	// know: a cleanup that failed, nodes that could not be discovered, a
 	// subscriber that missed events. They are also in the event log.
 	Warnings []string
-	Trials   []Trial // filled when a run is loaded whole
+	// Collection is what the collector gathered beside the run and what
+	// it cost; nil when nothing was collected (collection off, or a run
+	// recorded before benchrig had a collector).
+	Collection *Collection
+	Trials     []Trial // filled when a run is loaded whole
 }
 
 // NodeFacts are what a node's engine says about itself, fingerprinted on

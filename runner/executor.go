@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/benchrig/benchrig"
+	"github.com/benchrig/benchrig/internal/cgroup"
 )
 
 // Job is one fully expanded execution of a command.
@@ -39,6 +40,39 @@ type Job struct {
 	// Container is set for container executors (docker) and nil for the
 	// local executor, which refuses a job that has one.
 	Container *Container
+
+	// Ref is the trial this job runs and Params its case's params, set by
+	// the runner for every trial (zero for a setup or check command).
+	Ref    benchrig.TrialRef
+	Params map[string]string
+	// Watcher, when set, is told where the trial runs by executors that
+	// know (see Watcher); nil means nobody watches.
+	Watcher Watcher
+}
+
+// Watcher is told where a trial's processes run by the executors that
+// know it (the local executor: the trial's own cgroup), so that a collector
+// samples the trial while it runs and takes a final sample before its
+// cgroup is removed. Executors call it from the goroutine running the
+// trial; several trials may be watched at once.
+type Watcher interface {
+	// TrialStarted is called once the trial's first process sits in its
+	// cgroup, as soon after the start as possible. It must return quickly
+	// (no I/O beyond reading the cgroup and host counters once).
+	TrialStarted(ref benchrig.TrialRef, t Target)
+	// TrialExited is called after all of the trial's processes exited and
+	// before its cgroup is removed, outside the timed interval. It takes
+	// the final sample and returns what else used the host during the
+	// trial (nil when it cannot tell).
+	TrialExited(ref benchrig.TrialRef) *benchrig.Noise
+}
+
+// Target is where a watched trial runs.
+type Target struct {
+	Cgroup  cgroup.Dirs // the trial's own cgroup
+	PID     int         // the trial's first process
+	Params  map[string]string
+	Started time.Time
 }
 
 // Container is what a container executor needs beyond the command: the
