@@ -66,6 +66,12 @@ type Config struct {
 	// child processes on this host.
 	Checks expect.CheckRunner
 
+	// Watcher, when set, is given to every trial job (Job.Watcher), so
+	// that executors that know where a trial runs (the local executor)
+	// tell a collector; setup, prepare, cleanup and check jobs never get
+	// it.
+	Watcher Watcher
+
 	// Resume, when set, is an interrupted or cancelled run of the same
 	// spec, loaded whole: the runner keeps its ID and its trials and runs
 	// only the trials it is missing.
@@ -650,6 +656,9 @@ func combine(ms []benchrig.Measurement) benchrig.Measurement {
 	}
 	if !out.Start.IsZero() {
 		out.Wall = end.Sub(out.Start)
+	}
+	if len(ms) > 0 {
+		out.Noise = ms[0].Noise // only the first instance is watched (see trialJob)
 	}
 	for _, m := range ms {
 		if m.Error == benchrig.ReasonCancelled {

@@ -433,3 +433,66 @@ func TestNewID(t *testing.T) {
 		t.Errorf("NewID = %s", id)
 	}
 }
+
+// nopWatcher is a Watcher that does nothing, to tell jobs that got the
+// configured one from those that did not.
+type nopWatcher struct{}
+
+func (nopWatcher) TrialStarted(benchrig.TrialRef, Target)        {}
+func (nopWatcher) TrialExited(benchrig.TrialRef) *benchrig.Noise { return nil }
+
+// TestTrialJobsCarryRefAndWatcher checks every trial job gets its trial's
+// reference, its case's params and the configured Watcher, and that
+// setup, prepare and cleanup jobs get none of them.
+func TestTrialJobsCarryRefAndWatcher(t *testing.T) {
+	s := testSpec()
+	s.Setup = &benchrig.Command{Argv: []string{"/bin/echo", "setup"}}
+	s.Prepare = &benchrig.Command{Argv: []string{"/bin/echo", "prepare"}}
+	s.Cleanup = &benchrig.Command{Argv: []string{"/bin/echo", "cleanup"}}
+	var mu sync.Mutex
+	jobs := map[string][]Job{}
+	e := &fakeExec{run: func(_ context.Context, job Job) (benchrig.Measurement, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		jobs[job.Argv[1]] = append(jobs[job.Argv[1]], job)
+		return benchrig.Measurement{Start: time.Now(), Wall: time.Millisecond, Source: "fake", Noise: &benchrig.Noise{CPUs: 2}}, nil
+	}}
+	cfg := testConfig(e, &memRecorder{})
+	cfg.Watcher = nopWatcher{}
+	run, err := Run(context.Background(), cfg, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, hook := range []string{"setup", "prepare", "cleanup"} {
+		if len(jobs[hook]) == 0 {
+			t.Fatalf("no %s job ran", hook)
+		}
+		for _, j := range jobs[hook] {
+			if !j.Ref.IsZero() || j.Params != nil || j.Watcher != nil {
+				t.Errorf("%s job has ref %v, params %v, watcher %v; want none", hook, j.Ref, j.Params, j.Watcher)
+			}
+		}
+	}
+	var trialJobs []Job
+	for _, impl := range []string{"a", "b"} {
+		trialJobs = append(trialJobs, jobs[impl]...)
+	}
+	if len(trialJobs) != len(run.Trials) {
+		t.Fatalf("%d trial jobs for %d trials", len(trialJobs), len(run.Trials))
+	}
+	refs := map[benchrig.TrialRef]bool{}
+	for _, j := range trialJobs {
+		if j.Watcher == nil || j.Params["impl"] != j.Argv[1] || j.Ref.Case != "impl="+j.Argv[1] {
+			t.Errorf("trial job %v: ref %v, params %v, watcher %v", j.Argv, j.Ref, j.Params, j.Watcher)
+		}
+		refs[j.Ref] = true
+	}
+	for _, tr := range run.Trials {
+		if !refs[tr.Ref()] {
+			t.Errorf("trial %v ran with no job of its reference (refs %v)", tr.Ref(), refs)
+		}
+		if tr.Noise == nil {
+			t.Errorf("trial %v lost the executor's Noise", tr.Ref())
+		}
+	}
+}

@@ -310,6 +310,19 @@ func (r *state) forNode(job Job, ns *nodeState, trial string) Job {
 	return job
 }
 
+// trialJob fits one of p's trial jobs to node ns and gives it the trial's
+// identity: its reference, its case's params and, when watched, the
+// configured Watcher. Setup, prepare, cleanup and check jobs get none.
+func (r *state) trialJob(p *plan, job Job, ns *nodeState, ref benchrig.TrialRef, watched bool) Job {
+	job = r.forNode(job, ns, ref.String())
+	job.Ref = ref
+	job.Params = p.c.Map()
+	if watched {
+		job.Watcher = r.cfg.Watcher
+	}
+	return job
+}
+
 // finished decides whether case p needs another trial, noting why it stops
 // when repetition is adaptive. Trials in flight are not counted: they may
 // yet fail. r.mu is held.
@@ -852,7 +865,6 @@ type WarningSource interface {
 // measurement and each instance's, which output checks judge one by one.
 func (r *state) measure(ctx context.Context, p *plan, ns *nodeState, ref benchrig.TrialRef) (benchrig.Measurement, []benchrig.Measurement, error) {
 	exec := ns.Executor
-	label := ref.String()
 	if p.prepare != nil {
 		// Before every trial, outside its timed interval: a prepare
 		// that fails fails the trial (what it measured would not be
@@ -879,12 +891,14 @@ func (r *state) measure(ctx context.Context, p *plan, ns *nodeState, ref benchri
 		}
 	}
 	if len(p.instances) == 1 {
-		m, err := exec.Run(ctx, r.forNode(p.instances[0], ns, label))
+		m, err := exec.Run(ctx, r.trialJob(p, p.instances[0], ns, ref, true))
 		return m, []benchrig.Measurement{m}, err
 	}
 	jobs := slices.Clone(p.instances)
 	for i := range jobs {
-		jobs[i] = r.forNode(jobs[i], ns, label)
+		// Instances share the trial's reference; only the first is
+		// watched, since a Watcher knows one target per reference.
+		jobs[i] = r.trialJob(p, jobs[i], ns, ref, i == 0)
 	}
 	var dropped time.Duration
 	if d, ok := exec.(CacheDropper); ok && jobs[0].DropCaches {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -268,6 +269,14 @@ func (s *cgroupSetup) newTrial() (*trialCgroup, error) {
 	}
 	t.dir = t.dirs["cpuacct"]
 	return t, nil
+}
+
+// dirsOf locates the trial's cgroup for a runner.Watcher.
+func (t *trialCgroup) dirsOf() cgroup.Dirs {
+	if t.setup.version == 2 {
+		return cgroup.Dirs{V2: t.dir}
+	}
+	return cgroup.Dirs{V1: maps.Clone(t.dirs)}
 }
 
 // enterV1 moves the calling thread, which must be locked, into the trial's

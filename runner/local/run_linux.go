@@ -141,7 +141,15 @@ func (e *Executor) Run(ctx context.Context, job runner.Job) (benchrig.Measuremen
 	}
 	attr := &os.ProcAttr{Dir: job.Dir, Env: job.Env, Files: []*os.File{devnull, outW, errW}, Sys: sys}
 
-	w := &watcher{started: make(chan *os.Process, 1), done: make(chan struct{}), cg: cg}
+	w := &watcher{started: make(chan startedProc, 1), done: make(chan struct{}), told: make(chan struct{}), cg: cg}
+	if cg != nil && job.Watcher != nil {
+		// Told from the watcher goroutine once the first process sits in
+		// the trial cgroup (it is born there), never from the goroutine
+		// that times the trial.
+		w.tell = func(sp startedProc) {
+			job.Watcher.TrialStarted(job.Ref, runner.Target{Cgroup: cg.dirsOf(), PID: sp.p.Pid, Params: job.Params, Started: sp.t0.Round(0)})
+		}
+	}
 	go w.run(ctx, job.Timeout)
 	l := launch(path, job.Argv, attr, cg, w.started)
 	w.finish()
@@ -264,6 +272,15 @@ func (e *Executor) Run(ctx context.Context, job runner.Job) (benchrig.Measuremen
 			applyCgroupStats(&m, st, l.starterCPU, cg.setup.version, rUser, rSys)
 		}
 	}
+	if w.tell != nil {
+		// The tree is gone and the wall time taken; the cgroup is still
+		// there for the final sample. A trial told started is always
+		// told exited, whatever became of it.
+		<-w.told
+		if w.wasTold {
+			m.Noise = job.Watcher.TrialExited(job.Ref)
+		}
+	}
 	if cg != nil {
 		if err := cg.remove(); err != nil {
 			errs = append(errs, fmt.Errorf("remove cgroup: %w", err))
@@ -352,7 +369,7 @@ type launched struct {
 // before it execs, with no window to fork outside. The thread stays inside
 // until wait returns so that moving it back is not inside the wall
 // interval; its own CPU meanwhile is measured and subtracted.
-func launch(path string, argv []string, attr *os.ProcAttr, cg *trialCgroup, started chan<- *os.Process) launched {
+func launch(path string, argv []string, attr *os.ProcAttr, cg *trialCgroup, started chan<- startedProc) launched {
 	if cg == nil || cg.setup.version == 2 {
 		return startAndWait(path, argv, attr, started)
 	}
@@ -384,14 +401,14 @@ func launch(path string, argv []string, attr *os.ProcAttr, cg *trialCgroup, star
 
 // startAndWait is the measured interval: nothing but start, handing the
 // process to the watcher (a buffered send) and wait.
-func startAndWait(path string, argv []string, attr *os.ProcAttr, started chan<- *os.Process) launched {
+func startAndWait(path string, argv []string, attr *os.ProcAttr, started chan<- startedProc) launched {
 	t0 := time.Now()
 	p, err := os.StartProcess(path, argv, attr)
 	if err != nil {
 		close(started)
 		return launched{t0: t0, startErr: err}
 	}
-	started <- p
+	started <- startedProc{p, t0}
 	st, err := p.Wait()
 	t1 := time.Now()
 	if err != nil {
@@ -409,24 +426,41 @@ func threadCPU() time.Duration {
 	return time.Duration(ts.Nano())
 }
 
-// watcher kills the tree on timeout or cancellation.
+// startedProc is the trial's first process and when it was started.
+type startedProc struct {
+	p  *os.Process
+	t0 time.Time
+}
+
+// watcher kills the tree on timeout or cancellation, and tells the job's
+// runner.Watcher (tell) that the trial started.
 type watcher struct {
 	mu      sync.Mutex
 	exited  bool
 	reason  string // "timeout" or "cancelled" once it killed; read after finish
-	started chan *os.Process
+	started chan startedProc
 	done    chan struct{}
 	cg      *trialCgroup
+	tell    func(startedProc) // nil when nobody watches the trial
+	told    chan struct{}     // closed once tell returned (or was not called)
+	wasTold bool              // tell was called; read after told is closed
 }
 
 // run waits for the process to start, then for the timeout (none if zero),
 // ctx's end or the process's exit, whichever comes first. The timeout runs
 // from when the watcher hears of the start, so it never cuts a trial short.
 func (w *watcher) run(ctx context.Context, timeout time.Duration) {
-	p, ok := <-w.started
+	sp, ok := <-w.started
 	if !ok {
+		close(w.told)
 		return
 	}
+	if w.tell != nil {
+		w.tell(sp)
+		w.wasTold = true
+	}
+	close(w.told)
+	p := sp.p
 	var tc <-chan time.Time
 	if timeout > 0 {
 		t := time.NewTimer(timeout)
