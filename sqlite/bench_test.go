@@ -181,7 +181,7 @@ func loadBenchStore(ctx context.Context, d *DB) error {
 		s, err = tx.PrepareContext(ctx, q)
 		return s
 	}
-	runStmt := prep(`INSERT INTO runs (` + runInsertCols + `) VALUES (` + placeholders(20) + `)`)
+	runStmt := prep(`INSERT INTO runs (` + runInsertCols + `) VALUES (` + placeholders(21) + `)`)
 	nodeStmt := prep(`INSERT INTO run_nodes (run_id, node, arch, pool) VALUES (?, ?, ?, ?)`)
 	labelStmt := prep(`INSERT INTO run_labels (run_id, key, value) VALUES (?, ?, ?)`)
 	trialStmt := prep(`INSERT INTO trials (run_id, seq, case_id, idx, warmup, node, start, wall_ns, user_ns, sys_ns, max_rss,

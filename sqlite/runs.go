@@ -135,8 +135,8 @@ func (d *DB) AddTrials(ctx context.Context, trials []benchrig.Trial) error {
 var insertTrialSQL = `INSERT INTO trials (
 		run_id, seq, case_id, idx, warmup, node, start, wall_ns, user_ns, sys_ns, max_rss,
 		exit_code, stdout_bytes, stderr_bytes, stderr_tail, error, source, metrics, attempt, outcome,
-		reason, stdout_lines, stdout_blank_lines, stdout_sha256
-	) VALUES (` + placeholders(24) + `)`
+		reason, stdout_lines, stdout_blank_lines, stdout_sha256, noise
+	) VALUES (` + placeholders(25) + `)`
 
 // insertTrial inserts t with exec, which runs insertTrialSQL.
 func insertTrial(ctx context.Context, exec func(ctx context.Context, args ...any) (sql.Result, error), t *benchrig.Trial) error {
@@ -149,11 +149,19 @@ func insertTrial(ctx context.Context, exec func(ctx context.Context, args ...any
 	if d := t.Stdout; d != nil {
 		lines, blank, sha = d.Lines, d.BlankLines, d.SHA256
 	}
+	var noise any // NULL without one
+	if t.Noise != nil {
+		b, err := json.Marshal(t.Noise)
+		if err != nil {
+			return fmt.Errorf("add trial %d of run %s: noise: %w", t.Seq, t.RunID, err)
+		}
+		noise = string(b)
+	}
 	_, err = exec(ctx,
 		t.RunID, t.Seq, t.CaseID, t.Index, t.Warmup, t.Node, encodeTime(t.Start),
 		int64(t.Wall), int64(t.User), int64(t.Sys), t.MaxRSS,
 		t.ExitCode, t.StdoutBytes, t.StderrBytes, t.StderrTail, t.Error, t.Source, metrics,
-		t.Attempt, outcome.String(), t.Reason, lines, blank, sha)
+		t.Attempt, outcome.String(), t.Reason, lines, blank, sha, noise)
 	if err != nil {
 		switch {
 		case isConstraint(err, sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY):
@@ -400,7 +408,12 @@ func (d *DB) GetRun(ctx context.Context, ref string) (*benchrig.Run, error) {
 func (d *DB) DeleteRun(ctx context.Context, id string) error {
 	d.wmu.Lock()
 	defer d.wmu.Unlock()
-	res, err := d.db.ExecContext(ctx, `DELETE FROM runs WHERE id = ?`, id) // trials: ON DELETE CASCADE
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("delete run %s: %w", id, err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `DELETE FROM runs WHERE id = ?`, id) // trials: ON DELETE CASCADE
 	if err != nil {
 		return fmt.Errorf("delete run %s: %w", id, err)
 	}
@@ -410,6 +423,13 @@ func (d *DB) DeleteRun(ctx context.Context, id string) error {
 	}
 	if n == 0 {
 		return benchrig.Errorf(benchrig.ENotFound, "delete run: run %s not found", id)
+	}
+	// Samples have no foreign key (see migration 5).
+	if _, err := tx.ExecContext(ctx, `DELETE FROM samples WHERE run_id = ?`, id); err != nil {
+		return fmt.Errorf("delete run %s: samples: %w", id, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("delete run %s: %w", id, err)
 	}
 	return nil
 }
@@ -574,7 +594,7 @@ type querier interface {
 const trialsQuery = `SELECT
 	run_id, seq, case_id, idx, warmup, node, start, wall_ns, user_ns, sys_ns, max_rss,
 	exit_code, stdout_bytes, stderr_bytes, stderr_tail, error, source, metrics, attempt, outcome,
-	reason, stdout_lines, stdout_blank_lines, stdout_sha256
+	reason, stdout_lines, stdout_blank_lines, stdout_sha256, noise
 	FROM trials WHERE run_id = ? ORDER BY seq`
 
 func loadRun(ctx context.Context, q querier, id string, now time.Time) (*benchrig.Run, error) {
@@ -606,12 +626,19 @@ func loadRun(ctx context.Context, q querier, id string, now time.Time) (*benchri
 			outcome         string
 			lines, blank    sql.NullInt64
 			sha             sql.NullString
+			noise           sql.NullString
 		)
 		if err := rows.Scan(&t.RunID, &t.Seq, &t.CaseID, &t.Index, &t.Warmup, &t.Node, &start,
 			&wall, &user, &sys, &t.MaxRSS, &t.ExitCode, &t.StdoutBytes, &t.StderrBytes,
 			&t.StderrTail, &t.Error, &t.Source, &metrics, &t.Attempt, &outcome,
-			&t.Reason, &lines, &blank, &sha); err != nil {
+			&t.Reason, &lines, &blank, &sha, &noise); err != nil {
 			return nil, fmt.Errorf("load trials: %w", err)
+		}
+		if noise.Valid {
+			t.Noise = &benchrig.Noise{}
+			if err := json.Unmarshal([]byte(noise.String), t.Noise); err != nil {
+				return nil, fmt.Errorf("load trial %d: noise: %w", t.Seq, err)
+			}
 		}
 		if sha.Valid {
 			t.Stdout = &benchrig.OutputDigest{Bytes: t.StdoutBytes, Lines: lines.Int64, BlankLines: blank.Int64, SHA256: sha.String}
@@ -657,10 +684,10 @@ func loadRun(ctx context.Context, q querier, id string, now time.Time) (*benchri
 const (
 	runInsertCols = `id, spec_name, spec_hash, spec_file, spec_source, overrides, status, started, finished,
 		fingerprint, cases, baseline_id, notes, throughput, throughput_unit, scaling_param, case_maps,
-		heartbeat, labels, request`
+		heartbeat, labels, request, collection`
 	runSelectCols = `r.id, r.spec_name, r.spec_hash, r.spec_file, r.spec_source, r.overrides, r.status, r.started, r.finished,
 		r.fingerprint, r.cases, r.baseline_id, r.notes, r.throughput, r.throughput_unit, r.scaling_param, r.case_maps,
-		r.heartbeat, r.labels, r.request`
+		r.heartbeat, r.labels, r.request, r.collection`
 )
 
 // runColumns encodes run for runInsertCols, with heartbeat hb.
@@ -703,10 +730,14 @@ func runColumns(run *benchrig.Run, hb time.Time) ([]any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode request: %w", err)
 	}
+	coll, err := json.Marshal(run.Collection)
+	if err != nil {
+		return nil, fmt.Errorf("encode collection: %w", err)
+	}
 	return []any{run.ID, run.SpecName, run.SpecHash, run.SpecFile, run.SpecSource, string(overrides),
 		string(run.Status), encodeTime(run.Started), encodeTime(run.Finished), string(fp), string(cases),
 		run.BaselineID, string(notes), tp, string(run.ThroughputUnit), run.ScalingParam, string(maps),
-		encodeTime(hb), string(labels), string(req)}, nil
+		encodeTime(hb), string(labels), string(req), string(coll)}, nil
 }
 
 // caseMaps is the stored form of a run's per-case maps, with its own JSON
@@ -795,12 +826,13 @@ type runCols struct {
 	scaling, caseMaps                            string
 	heartbeat                                    sql.NullString
 	labels, request                              string
+	collection                                   string
 }
 
 func (c *runCols) dests() []any {
 	return []any{&c.id, &c.specName, &c.specHash, &c.specFile, &c.specSource, &c.overrides, &c.status,
 		&c.started, &c.finished, &c.fingerprint, &c.cases, &c.baselineID, &c.notes, &c.tp, &c.u, &c.scaling, &c.caseMaps,
-		&c.heartbeat, &c.labels, &c.request}
+		&c.heartbeat, &c.labels, &c.request, &c.collection}
 }
 
 // decode fills run; its status is the effective one at now (see
@@ -825,6 +857,9 @@ func (c *runCols) decode(run *benchrig.Run, now time.Time) error {
 	run.Status = effectiveStatus(run.Status, run.Heartbeat, now)
 	if err := json.Unmarshal([]byte(c.labels), &run.Labels); err != nil {
 		return fmt.Errorf("run %s: labels: %w", c.id, err)
+	}
+	if err := json.Unmarshal([]byte(c.collection), &run.Collection); err != nil {
+		return fmt.Errorf("run %s: collection: %w", c.id, err)
 	}
 	if err := json.Unmarshal([]byte(c.request), &run.Request); err != nil {
 		return fmt.Errorf("run %s: request: %w", c.id, err)

@@ -205,6 +205,31 @@ var migrations = []string{
 	ALTER TABLE trials ADD COLUMN stdout_lines INTEGER;
 	ALTER TABLE trials ADD COLUMN stdout_blank_lines INTEGER;
 	ALTER TABLE trials ADD COLUMN stdout_sha256 TEXT;`,
+	// 5: the collector. samples holds what it sampled beside each run,
+	// keyed by benchrig.Sample.ID so that a sample written twice (a retried
+	// batch) is stored once (INSERT OR IGNORE); the sample itself is JSON,
+	// the columns beside it are what reads select by. It has no foreign
+	// key: a node collector may write a run's samples before its run is
+	// recorded here, and a failed write would lose the whole batch;
+	// DeleteRun removes them. A run keeps its Collection (what was
+	// collected and what it cost; 'null' when nothing was) and a trial its
+	// Noise (NULL without one).
+	`CREATE TABLE samples (
+		id            TEXT NOT NULL PRIMARY KEY, -- benchrig.Sample.ID
+		run_id        TEXT NOT NULL,
+		kind          TEXT NOT NULL,             -- benchrig.SampleKind's String
+		node          TEXT NOT NULL,
+		trial_case    TEXT,                      -- with trial_rep and trial_attempt: the TrialRef; NULL without one
+		trial_rep     INTEGER,
+		trial_attempt INTEGER,
+		seq           INTEGER NOT NULL,
+		final         INTEGER NOT NULL,
+		time          TEXT,
+		sample        TEXT NOT NULL              -- JSON benchrig.Sample
+	) WITHOUT ROWID;
+	CREATE INDEX samples_run ON samples (run_id, kind, time);
+	ALTER TABLE runs ADD COLUMN collection TEXT NOT NULL DEFAULT 'null'; -- JSON benchrig.Collection
+	ALTER TABLE trials ADD COLUMN noise TEXT;                             -- JSON benchrig.Noise; NULL without`,
 }
 
 // DB is an open run store. It is safe for use by several goroutines, and
