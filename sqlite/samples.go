@@ -107,4 +107,3 @@ func (d *DB) SetCollection(ctx context.Context, runID string, c *benchrig.Collec
 	}
 	return nil
 }
-

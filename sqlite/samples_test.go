@@ -13,7 +13,7 @@ import (
 )
 
 func dur(d time.Duration) *time.Duration { return &d }
-func i64(v int64) *int64                  { return &v }
+func i64(v int64) *int64                 { return &v }
 
 func testSamples(runID string) []benchrig.Sample {
 	t0 := testNow.Add(-time.Minute)

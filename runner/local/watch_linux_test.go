@@ -20,7 +20,7 @@ type fakeWatcher struct {
 var _ runner.Watcher = (*fakeWatcher)(nil)
 
 func (f *fakeWatcher) TrialStarted(ref benchrig.TrialRef, t runner.Target) { f.started(ref, t) }
-func (f *fakeWatcher) TrialExited(ref benchrig.TrialRef) *benchrig.Noise  { return f.exited(ref) }
+func (f *fakeWatcher) TrialExited(ref benchrig.TrialRef) *benchrig.Noise   { return f.exited(ref) }
 
 // cgroupDirs lists the directories of a watched trial's cgroup.
 func cgroupDirs(d cgroup.Dirs) []string {
