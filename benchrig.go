@@ -94,6 +94,33 @@ type Spec struct {
 	// Expect is what a trial's output must satisfy; nil checks only that
 	// the exit code is 0.
 	Expect *Expect
+
+	// Collect is the spec's collect block: whether a collector samples
+	// the run's trials and host beside it, and how often.
+	Collect Collect
+}
+
+// Collect says whether a collector samples beside a run and how often.
+// The zero value is the default: on, every DefaultCollectInterval.
+type Collect struct {
+	Disabled bool          // collect: {enabled: false}
+	Interval time.Duration // 0: DefaultCollectInterval
+}
+
+// Collection intervals: one sample a second costs next to nothing; 100 ms
+// (10 Hz) is the finest a spec or flag may ask for, the rate the
+// collector's overhead budget is set at.
+const (
+	DefaultCollectInterval = time.Second
+	MinCollectInterval     = 100 * time.Millisecond
+)
+
+// Every is the sampling interval, the default when none was given.
+func (c Collect) Every() time.Duration {
+	if c.Interval <= 0 {
+		return DefaultCollectInterval
+	}
+	return c.Interval
 }
 
 // Placement values of Placement.Per.

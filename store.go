@@ -28,6 +28,10 @@ type RunRequest struct {
 	Labels    map[string]string `json:"labels,omitempty"`
 	// MaxCases caps the spec's matrix (0: spec.DefaultMaxCases).
 	MaxCases int `json:"max_cases,omitempty"`
+	// CollectInterval is run --collect-interval (0: the spec's) and
+	// NoCollect run --no-collect; both win over the spec's collect block.
+	CollectInterval time.Duration `json:"collect_interval_ns,omitempty"`
+	NoCollect       bool          `json:"no_collect,omitempty"`
 }
 
 // RunSummary is a run without its trials, as listed, with counts of them.

@@ -52,7 +52,7 @@ var topFields = []string{
 	"name", "description", "command", "params", "exclude", "repeat", "warmup", "timeout",
 	"env", "workdir", "setup", "prepare", "cleanup", "throughput", "image", "images",
 	"baseline", "order", "scaling", "instances", "requires", "resources", "cache",
-	"ceiling", "pools", "placement", "container", "expect",
+	"ceiling", "pools", "placement", "container", "expect", "collect",
 }
 
 // maxInstances bounds instances: more copies than this on one node measure
@@ -327,6 +327,9 @@ func (p *parser) spec(n *yaml.Node) *benchrig.Spec {
 	if v, ok := present("expect"); ok {
 		s.Expect = p.expect(v)
 	}
+	if v, ok := present("collect"); ok {
+		s.Collect = p.collectBlock(v)
+	}
 	if v, ok := present("cache"); ok {
 		if c, ok := p.Scalar(v, "cache", "warm or cold"); ok {
 			if out, ok := p.template(v, "cache", c); ok {
@@ -506,6 +509,43 @@ func (p *parser) resources(n *yaml.Node) benchrig.Resources {
 		}
 	}
 	return r
+}
+
+var collectFields = []string{"enabled", "interval"}
+
+// collectBlock decodes the collect block: enabled (a bool, default true) and
+// interval (a duration of at least benchrig.MinCollectInterval).
+func (p *parser) collectBlock(n *yaml.Node) benchrig.Collect {
+	var c benchrig.Collect
+	if n.Kind != yaml.MappingNode {
+		p.Errorf(n, "collect", "expected a mapping of %s, got %s", strings.Join(collectFields, ", "), yamlnode.Describe(n))
+		return c
+	}
+	for _, kv := range p.mapping(n, "collect") {
+		field := "collect." + kv.key
+		if yamlnode.IsNull(kv.v) && contains(collectFields, kv.key) {
+			continue
+		}
+		switch kv.key {
+		case "enabled":
+			if on, ok := p.Bool(kv.v, field); ok {
+				c.Disabled = !on
+			}
+		case "interval":
+			d, ok := p.duration(kv.v, field)
+			if !ok {
+				continue
+			}
+			if d < benchrig.MinCollectInterval {
+				p.Errorf(kv.v, field, "must be at least %s, got %s", benchrig.MinCollectInterval, kv.v.Value)
+				continue
+			}
+			c.Interval = d
+		default:
+			p.UnknownField(kv.k, kv.key, "collect", collectFields)
+		}
+	}
+	return c
 }
 
 // scaling checks that the named param exists and that every value of it
