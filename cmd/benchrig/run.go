@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -42,6 +43,10 @@ type runOptions struct {
 	commands []string // -c: commands to compare instead of a spec
 	names    []string
 	prepare  string
+	// collectInterval is --collect-interval (0: the spec's) and noCollect
+	// --no-collect.
+	collectInterval time.Duration
+	noCollect       bool
 }
 
 func newRunCommand(d *deps) *cobra.Command {
@@ -119,6 +124,8 @@ Exit codes: 0 all trials succeeded, 1 some trials failed, 2 invalid spec or flag
 	f.StringArrayVarP(&opts.commands, "command", "c", nil, "compare this shell `CMD` (repeatable; instead of a spec file)")
 	f.StringArrayVar(&opts.names, "name", nil, "name the -c commands' cases, in order (repeatable)")
 	f.StringVar(&opts.prepare, "prepare", "", "run shell `CMD` before every trial, unmeasured (replaces the spec's prepare)")
+	f.DurationVar(&opts.collectInterval, "collect-interval", 0, "sample the trials' cgroups and the host every `D` (at least 100ms; default the spec's collect.interval, else 1s)")
+	f.BoolVar(&opts.noCollect, "no-collect", false, "run no collector beside the run (overrides the spec's collect block)")
 	return cmd
 }
 
@@ -126,6 +133,12 @@ Exit codes: 0 all trials succeeded, 1 some trials failed, 2 invalid spec or flag
 func (o runOptions) request(d *deps, file string) (benchrig.RunRequest, error) {
 	if o.cgroups != "auto" && o.cgroups != "off" {
 		return benchrig.RunRequest{}, usageError{fmt.Errorf("--cgroups must be auto or off, got %q", o.cgroups)}
+	}
+	if o.collectInterval != 0 && o.collectInterval < benchrig.MinCollectInterval {
+		return benchrig.RunRequest{}, usageError{fmt.Errorf("--collect-interval must be at least %s, got %s", benchrig.MinCollectInterval, o.collectInterval)}
+	}
+	if o.collectInterval != 0 && o.noCollect {
+		return benchrig.RunRequest{}, usageError{fmt.Errorf("--collect-interval and --no-collect contradict each other")}
 	}
 	if _, ok := d.executors[o.executor]; !ok {
 		return benchrig.RunRequest{}, usageError{fmt.Errorf("unknown executor %q: the executors are %s (containers run with --pool)", o.executor, strings.Join(slices.Sorted(maps.Keys(d.executors)), ", "))}
@@ -137,6 +150,7 @@ func (o runOptions) request(d *deps, file string) (benchrig.RunRequest, error) {
 	req := benchrig.RunRequest{
 		SpecFile: file, Commands: o.commands, Names: o.names, Prepare: o.prepare, Sets: o.sets, Repeat: o.repeat, Pools: o.pool,
 		Executor: o.executor, Cgroups: o.cgroups, Dir: d.cwd, Labels: labels, MaxCases: o.maxCases,
+		CollectInterval: o.collectInterval, NoCollect: o.noCollect,
 	}
 	if o.warmupOn {
 		w := o.warmup

@@ -60,7 +60,7 @@ func runValidate(d *deps, opts validateOptions, files []string) error {
 		if n := benchrig.CaseCount(s.Params) - cases; n > 0 {
 			excluded = fmt.Sprintf(" (%d excluded)", n)
 		}
-		fmt.Fprintf(d.stdout, "%s: ok: spec %q, %d case(s)%s, %s trials each, %d warmup\n", f, s.Name, cases, excluded, repeatText(s.Repeat), s.Warmup)
+		fmt.Fprintf(d.stdout, "%s: ok: spec %q, %d case(s)%s, %s trials each, %d warmup%s\n", f, s.Name, cases, excluded, repeatText(s.Repeat), s.Warmup, collectText(s.Collect))
 		for _, n := range notes {
 			fmt.Fprintf(d.stdout, "%s: note: %s\n", f, n)
 		}
@@ -74,4 +74,16 @@ func runValidate(d *deps, opts validateOptions, files []string) error {
 		return benchrig.Errorf(benchrig.EInvalid, "%d of %d spec(s) invalid", bad, len(files))
 	}
 	return nil
+}
+
+// collectText is the collection setting of a spec that has a collect
+// block; the default (every 1s) goes unsaid, as it is for every spec.
+func collectText(c benchrig.Collect) string {
+	switch {
+	case c.Disabled:
+		return ", collector off"
+	case c.Interval > 0:
+		return ", collector every " + benchrig.FormatDuration(c.Interval)
+	}
+	return ""
 }
