@@ -62,6 +62,18 @@ type App struct {
 	Nodes func(poolsFile string, pools []string) (NodeDriver, error)
 	// Environ is the base environment of the local executor's commands.
 	Environ []string
+	// NewCollector makes the in-process collector of a local run that
+	// collects (the spec's collect block, run --collect-interval and
+	// --no-collect); nil collects nothing and says so on the run.
+	NewCollector func(CollectorConfig) (Collector, error)
+	// Results, when set, receives every run's samples (instead of the
+	// store), trials and events as they are recorded, and the run at its
+	// end; the store is still written first and stays the source of
+	// truth. It is closed when a run ends: an App with Results runs one
+	// run (the CLI's). ResultsName names it in the run's Collection
+	// ("elasticsearch https://es:9200").
+	Results     ResultSink
+	ResultsName string
 	// Now defaults to time.Now.
 	Now func() time.Time
 }
@@ -82,6 +94,7 @@ type Pending struct {
 	Notes    []string
 	prepared *runner.Prepared
 	nodes    NodeDriver
+	collect  collectPlan
 }
 
 // Cases are the run's cases as they will run.
@@ -161,6 +174,12 @@ func overrides(s *benchrig.Spec, req benchrig.RunRequest) ([]string, []string, e
 		s.Prepare = &benchrig.Command{Shell: req.Prepare}
 		out = append(out, "--prepare "+req.Prepare)
 	}
+	if req.NoCollect {
+		out = append(out, "--no-collect")
+	}
+	if req.CollectInterval > 0 {
+		out = append(out, "--collect-interval "+req.CollectInterval.String())
+	}
 	return out, notes, nil
 }
 
@@ -190,6 +209,7 @@ func (a *App) prepare(ctx context.Context, req benchrig.RunRequest, s *benchrig.
 		Now:         a.Now,
 	}
 	p := &Pending{Spec: s, Request: req, Notes: setNotes}
+	p.collect.interval = collectInterval(s, req)
 	pools := req.Pools
 	if len(pools) == 0 {
 		pools = s.Placement.Pools
@@ -206,6 +226,7 @@ func (a *App) prepare(ctx context.Context, req benchrig.RunRequest, s *benchrig.
 		cfg.Nodes = nd
 		cfg.Fingerprint.Executor = "docker"
 		cfg.Fingerprint.CgroupMode = "shim"
+		p.collect.pools = true
 	} else {
 		name := req.Executor
 		if name == "" {
@@ -223,7 +244,14 @@ func (a *App) prepare(ctx context.Context, req benchrig.RunRequest, s *benchrig.
 		cfg.Executor, cfg.Node = exec, "local"
 		cfg.Fingerprint.Executor = name
 		cfg.Fingerprint.CgroupMode = exec.Mode()
+		p.collect.rusage = exec.Mode() == "rusage"
+		if p.collect.interval > 0 {
+			p.collect.watch = &lateWatcher{}
+			cfg.Watcher = p.collect.watch
+		}
 	}
+	p.collect.recorder = &teeRecorder{Recorder: a.Store}
+	cfg.Recorder = p.collect.recorder
 	p.prepared, err = runner.Prepare(ctx, cfg, s)
 	if err != nil {
 		p.Close()
@@ -233,9 +261,16 @@ func (a *App) prepare(ctx context.Context, req benchrig.RunRequest, s *benchrig.
 }
 
 // Start records the pending run and runs it in the background.
+//
+// What the run collects runs beside it (see CollectorConfig and
+// ResultSink): it is stopped, with its final flush, once the runner is
+// done, and the run's Collection is recorded before Wait returns.
 func (a *App) Start(ctx context.Context, p *Pending) (*Handle, error) {
+	coll := a.startCollection(ctx, p)
+	p.collect.recorder.set(coll.tee)
 	rh, err := p.prepared.Start(ctx)
 	if err != nil {
+		coll.finish(ctx, a.Store, nil)
 		p.Close()
 		return nil, err
 	}
@@ -243,6 +278,7 @@ func (a *App) Start(ctx context.Context, p *Pending) (*Handle, error) {
 	go func() {
 		defer close(h.done)
 		h.run, h.err = rh.Wait()
+		coll.finish(ctx, a.Store, h.run)
 		if h.nodes == nil {
 			return
 		}
