@@ -48,6 +48,7 @@ type (
 		NodeEvents    []benchrig.NodeEvent `json:"node_events,omitempty"`
 		RunWarnings   []string             `json:"run_warnings,omitempty"`
 		Labels        map[string]string    `json:"labels,omitempty"`
+		Collection    *jsonCollection      `json:"collection"`
 	}
 	jsonSpec struct {
 		Name string `json:"name"`
@@ -97,6 +98,7 @@ type (
 		Source      string              `json:"source"`
 		Node        string              `json:"node"`
 		Rate        *float64            `json:"rate,omitempty"`
+		Noise       *jsonNoise          `json:"noise,omitempty"`
 		Metrics     map[string]*float64 `json:"metrics"`
 	}
 	jsonStats struct {
@@ -254,6 +256,7 @@ func WriteJSON(w io.Writer, r *Report) error {
 		NodeEvents:    r.NodeEvents,
 		RunWarnings:   r.RunWarnings,
 		Labels:        r.Labels,
+		Collection:    jsonCollectionOf(r.Collection),
 	}
 	if doc.Overrides == nil {
 		doc.Overrides = []string{}
@@ -335,7 +338,7 @@ func jsonCaseOf(r *Report, c *CaseReport) jsonCase {
 			MaxRSSBytes: t.MaxRSS, ExitCode: t.ExitCode, Warmup: t.Warmup, Failed: t.Failed(),
 			Outcome: t.Result().String(), Reason: t.Reason, Attempt: t.Attempt,
 			StdoutBytes: t.StdoutBytes, StderrBytes: t.StderrBytes, Error: t.Error, Source: t.Source, Node: t.Node,
-			Metrics: map[string]*float64{},
+			Metrics: map[string]*float64{}, Noise: jsonNoiseOf(t.Noise),
 		}
 		if t.Failed() {
 			jt.StderrTail = t.StderrTail
@@ -429,7 +432,8 @@ func WriteCSV(w io.Writer, r *Report) error {
 		header = append(header, "param."+n)
 	}
 	header = append(header, "seq", "index", "warmup", "failed", "node", "wall_s", "user_s", "sys_s",
-		"max_rss_bytes", "exit_code", "stdout_bytes", "stderr_bytes", "error", "source", "outcome", "attempt", "reason", "number", "case_warnings")
+		"max_rss_bytes", "exit_code", "stdout_bytes", "stderr_bytes", "error", "source", "outcome", "attempt", "reason", "number", "case_warnings",
+		"noise_other_cpu_share", "noise_steal_share", "noise_disturbed")
 	if err := cw.Write(header); err != nil {
 		return fmt.Errorf("write csv report: %w", err)
 	}
@@ -450,6 +454,7 @@ func WriteCSV(w io.Writer, r *Report) error {
 				strconv.FormatInt(t.MaxRSS, 10), strconv.Itoa(t.ExitCode),
 				strconv.FormatInt(t.StdoutBytes, 10), strconv.FormatInt(t.StderrBytes, 10),
 				t.Error, t.Source, t.Result().String(), strconv.Itoa(t.Attempt), t.Reason, strconv.Itoa(t.Number), strings.Join(codes, " "))
+			row = append(row, noiseCells(t.Noise)...)
 			if err := cw.Write(row); err != nil {
 				return fmt.Errorf("write csv report: %w", err)
 			}
@@ -479,7 +484,11 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	if !r.Finished.IsZero() && !r.Started.IsZero() && !r.Fingerprint.Imported() {
 		fmt.Fprintf(&b, ", took %s", FormatDuration(r.Finished.Sub(r.Started)))
 	}
-	fmt.Fprintf(&b, ".  \nHost: %s.  \nSpec: `%s` (sha256 %s).\n\n", mdEscape(r.Fingerprint.String()), mdEscape(r.SpecFile), short(r.SpecHash))
+	fmt.Fprintf(&b, ".  \nHost: %s.  \nSpec: `%s` (sha256 %s).", mdEscape(r.Fingerprint.String()), mdEscape(r.SpecFile), short(r.SpecHash))
+	if !r.Fingerprint.Imported() {
+		fmt.Fprintf(&b, "  \n%s.", mdEscape(upperFirst(CollectionLine(r.Collection))))
+	}
+	b.WriteString("\n\n")
 
 	names := paramNames(r)
 	b.WriteString("## Cases\n\n|")
@@ -751,6 +760,15 @@ func WriteText(w io.Writer, r *Report) error {
 		b.WriteString("\n")
 	}
 	fmt.Fprintf(&b, "on %s\n", r.Fingerprint)
+	if !r.Fingerprint.Imported() {
+		// Overhead is part of every result; an import has none of ours.
+		b.WriteString(CollectionLine(r.Collection) + "\n")
+		if r.Collection != nil {
+			for _, w := range r.Collection.Warnings {
+				fmt.Fprintf(&b, "  - %s\n", w)
+			}
+		}
+	}
 	writeNodes(&b, r)
 	b.WriteString("\n")
 

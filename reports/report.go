@@ -52,6 +52,9 @@ type Report struct {
 	// Repeat is the repetition the run ran with (benchrig.Run.Repeat):
 	// zero for runs recorded before it was kept, and imports.
 	Repeat benchrig.Repeat
+	// Collection is what the collector gathered beside the run and what
+	// it cost (benchrig.Run.Collection); nil when nothing was.
+	Collection *benchrig.Collection
 }
 
 // Comparison is one case's samples compared against a baseline case's.
@@ -224,6 +227,7 @@ func Build(run *benchrig.Run) *Report {
 		Nodes:          run.Nodes,
 		NodeEvents:     run.NodeEvents,
 		RunWarnings:    run.Warnings,
+		Collection:     run.Collection,
 		Labels:         run.Labels,
 		Repeat:         run.Repeat,
 	}
@@ -383,6 +387,9 @@ func buildCase(run *benchrig.Run, c benchrig.Case, trials []benchrig.Trial) Case
 			}
 			cr.Warnings = append(cr.Warnings, Warning{WCINotMet, msg})
 		}
+	}
+	if w, ok := noiseWarning(&cr); ok { // collection.go
+		cr.Warnings = append(cr.Warnings, w)
 	}
 	markMixedNodes(&cr) // nodes.go
 	return cr

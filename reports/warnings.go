@@ -98,7 +98,7 @@ type WarningGroup struct {
 
 // warningOrder is the order of the groups: what invalidates figures
 // first, then what weakens them.
-var warningOrder = []string{WFailedTrials, WFewSamples, WCINotMet, WBimodal, WHighVariance, WOutliers}
+var warningOrder = []string{WFailedTrials, WFewSamples, WCINotMet, WBimodal, WNoisy, WHighVariance, WOutliers}
 
 // maxTrialsAdvised caps the trials an action suggests: beyond it the
 // advice is to fix the noise, not to outwait it.
@@ -175,6 +175,8 @@ func warningDetail(w Warning, c *CaseReport) string {
 		return fmt.Sprintf("%d around %s, %d around %s", st.BimodalNLow, formatSeconds(st.BimodalLow), st.N-st.BimodalNLow, formatSeconds(st.BimodalHigh))
 	case WCINotMet:
 		return fmt.Sprintf("CI ±%s after %d trials", pct(relHalfWidth(st)), st.N)
+	case WNoisy:
+		return noiseDetail(c)
 	}
 	return ""
 }
@@ -230,6 +232,8 @@ func warningAction(r *Report, code string, cases []*CaseReport) string {
 			s = fmt.Sprintf("in %d of these case(s) the slowest trials came first: more warmups (--warmup %d); otherwise ", first, warm+2) + s
 		}
 		return s
+	case WNoisy:
+		return noiseAction(cases)
 	case WOutliers:
 		return "the median and its CI resist them; if they recur, look for interference at those trials' start times (the JSON export lists them by seq in stats.outliers)"
 	}
