@@ -176,3 +176,28 @@ func TestMigrateFromVersion4(t *testing.T) {
 		t.Errorf("Samples after migration: %d, %v; want 4", len(got), err)
 	}
 }
+
+// BenchmarkWriteSamples writes batches of trial samples as the collector's
+// flusher does (100 a batch: 10 containers at 10 Hz for a second) into a
+// fresh store; samples/s is what the store sink sustains.
+func BenchmarkWriteSamples(b *testing.B) {
+	ctx := context.Background()
+	db, _ := openTest(b)
+	const batch = 100
+	tmpl := testSamples("bench")[0]
+	seq := int64(0)
+	b.ResetTimer()
+	for range b.N {
+		samples := make([]benchrig.Sample, batch)
+		for i := range samples {
+			seq++
+			s := tmpl
+			s.Seq = seq
+			samples[i] = s
+		}
+		if err := db.WriteSamples(ctx, samples); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "samples/s")
+}
