@@ -241,7 +241,12 @@ func (c *collection) finish(ctx context.Context, store Store, run *benchrig.Run)
 	}
 	if c.results != nil {
 		if run != nil {
-			if err := c.results.WriteRun(ctx, run); err != nil {
+			// A copy: the sink may encode it later, while the counters
+			// below are filled in.
+			shipped, coll := *run, *out
+			coll.Warnings = slices.Clone(out.Warnings)
+			shipped.Collection = &coll
+			if err := c.results.WriteRun(ctx, &shipped); err != nil {
 				c.warn("result sink: run not shipped: %v", err)
 			}
 		}

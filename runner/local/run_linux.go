@@ -45,6 +45,13 @@ const leftoverSettle = 20 * time.Millisecond
 //
 // A read cap or cold cache that cannot be honoured is an error, never a
 // measurement without it; Check tells beforehand.
+//
+// With cgroups, job.Watcher (when set) is told the trial started once its
+// first process runs in the trial cgroup (from the goroutine that watches
+// for a timeout, not the one timing the trial), and that it exited after
+// the tree is gone and the wall time taken, before the cgroup is removed;
+// the Noise it returns is the measurement's. In rusage mode there is no
+// cgroup to watch and it is told nothing.
 func (e *Executor) Run(ctx context.Context, job runner.Job) (benchrig.Measurement, error) {
 	m := benchrig.Measurement{Start: time.Now().Round(0), ExitCode: -1, Source: e.mode, Metrics: map[string]float64{}}
 	if len(job.Argv) == 0 {
