@@ -215,6 +215,9 @@ func (s *Shipper) spoolLocked(it *item) {
 		return
 	}
 	s.spooled.Add(1)
+	if s.sw.bytes >= maxSegBytes {
+		s.roll()
+	}
 }
 
 // respool sends an in-flight document (it was counted in pending) to the

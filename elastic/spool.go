@@ -47,8 +47,13 @@ type spoolWriter struct {
 	f        *os.File
 	w        *bufio.Writer
 	records  int
+	bytes    int
 	unsynced int
 }
+
+// maxSegBytes rolls the spool to a new segment: replay reads one segment
+// at a time into memory, so this bounds what replay holds.
+const maxSegBytes = 8 << 20
 
 func segPath(dir string, n int) string { return filepath.Join(dir, fmt.Sprintf("seg-%09d.jsonl", n)) }
 
@@ -71,6 +76,7 @@ func (sw *spoolWriter) append(it *item) error {
 		return fmt.Errorf("spool: %w", err)
 	}
 	sw.records++
+	sw.bytes += len(b)
 	sw.unsynced++
 	if sw.unsynced >= syncEvery {
 		return sw.sync()
