@@ -66,7 +66,8 @@ type Shipper struct {
 	spooling    bool       // new documents go to the spool (it is not empty)
 	down        bool       // the last contact with the server failed
 	templatesOK bool
-	closed      bool
+	closing     bool // Close was called
+	closed      bool // no more hand-overs
 	sw          *spoolWriter
 	segN        int
 	segs        []*segment // closed segments waiting for replay, in order
@@ -247,7 +248,22 @@ func (s *Shipper) settle(it *item) {
 	done := it.seg.fullyRead && it.seg.outstanding == 0
 	s.mu.Unlock()
 	if done {
-		os.Remove(it.seg.path)
+		s.removeSegment(it.seg)
+	}
+}
+
+// removeSegment deletes a replayed segment once every document in it is
+// settled, after an fsync of the current one: documents of the old
+// segment that went back to the spool must be on disk before it goes.
+func (s *Shipper) removeSegment(seg *segment) {
+	s.mu.Lock()
+	err := s.sw.sync()
+	if err != nil && s.spoolErr == nil {
+		s.spoolErr = err
+	}
+	s.mu.Unlock()
+	if err == nil {
+		os.Remove(seg.path)
 	}
 }
 
@@ -486,7 +502,7 @@ func (s *Shipper) replayNext() bool {
 	done := seg.outstanding == 0
 	s.mu.Unlock()
 	if done {
-		os.Remove(seg.path)
+		s.removeSegment(seg)
 	}
 	return true
 }
@@ -530,10 +546,11 @@ func (s *Shipper) SpoolDir() string { return s.dir }
 // the error then says how many documents wait there.
 func (s *Shipper) Close(ctx context.Context) error {
 	s.mu.Lock()
-	if s.closed {
+	if s.closing {
 		s.mu.Unlock()
 		return nil
 	}
+	s.closing = true
 	s.mu.Unlock()
 	// One more chance for a server that came back while the replayer
 	// waits out its backoff.
@@ -577,12 +594,11 @@ wait:
 		}
 		break
 	}
+	// The indexer's last flush gets its own deadline even when ctx has
+	// ended: its items must be stored or spooled before the spool closes,
+	// and the transport's retries bound it (about 1.5 s when the server is
+	// down).
 	cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	if ctx.Err() != nil {
-		cancel()
-		cctx, cancel = context.WithCancel(context.Background())
-		cancel() // flush fails at once: its items go to the spool
-	}
 	biErr := s.bi.Close(cctx)
 	cancel()
 	s.mu.Lock()
