@@ -70,6 +70,16 @@ func (o *esOptions) config(d *deps) (elastic.Config, error) {
 	return cfg, nil
 }
 
+// client builds a client from the flags and the environment.
+func (o *esOptions) client(d *deps) (*elastic.Client, elastic.Config, error) {
+	cfg, err := o.config(d)
+	if err != nil {
+		return nil, cfg, err
+	}
+	c, err := elastic.New(cfg)
+	return c, cfg, err
+}
+
 func (o *esOptions) spoolDir(d *deps) string {
 	if o.spool != "" {
 		return absPath(d, o.spool)
@@ -127,11 +137,7 @@ func newESCheckCommand(d *deps, es *esOptions) *cobra.Command {
 }
 
 func runESCheck(ctx context.Context, d *deps, es *esOptions, opts esCheckOptions) error {
-	cfg, err := es.config(d)
-	if err != nil {
-		return err
-	}
-	c, err := elastic.New(cfg)
+	c, _, err := es.client(d)
 	if err != nil {
 		return err
 	}
@@ -176,11 +182,7 @@ func newESInstallCommand(d *deps, es *esOptions) *cobra.Command {
 		Example: `  benchrig es install-templates --es http://127.0.0.1:9200`,
 		Args:    cobra.NoArgs,
 		RunE: wrap(func(cmd *cobra.Command, args []string) error {
-			cfg, err := es.config(d)
-			if err != nil {
-				return err
-			}
-			c, err := elastic.New(cfg)
+			c, _, err := es.client(d)
 			if err != nil {
 				return err
 			}
@@ -207,11 +209,7 @@ running are left alone.`,
   benchrig es replay --es-spool /var/tmp/benchrig-spool`,
 		Args: cobra.NoArgs,
 		RunE: wrap(func(cmd *cobra.Command, args []string) error {
-			cfg, err := es.config(d)
-			if err != nil {
-				return err
-			}
-			c, err := elastic.New(cfg)
+			c, cfg, err := es.client(d)
 			if err != nil {
 				return err
 			}
