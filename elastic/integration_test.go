@@ -95,7 +95,18 @@ func testRun(id string, n int, start time.Time) (*benchrig.Run, []benchrig.Sampl
 		}
 	}
 	samples = append(samples, benchrig.Sample{Time: start, Run: id, Node: "lab1", Arch: "amd64", Kind: benchrig.SampleHost, Seq: 1,
-		Host: &benchrig.HostSample{CPUs: 2, CPUTotal: time.Second, CPUIdle: 500 * time.Millisecond}})
+		Host: &benchrig.HostSample{CPUs: 2, CPUTotal: time.Second, CPUIdle: 500 * time.Millisecond}},
+		benchrig.Sample{Time: start, Run: id, Node: "lab1", Arch: "amd64", Kind: benchrig.SampleCollector, Final: true,
+			Collector: &benchrig.CollectorSample{CollectorCost: benchrig.CollectorCost{Node: "lab1", Mode: "in-process",
+				Interval: 100 * time.Millisecond, Wall: time.Minute, CPU: 120 * time.Millisecond, Samples: 31}}},
+		benchrig.Sample{Time: start, Run: id, Node: "lab1", Kind: benchrig.SampleHost, Seq: 2, Error: "read /proc/stat: permission denied"})
+	// Every optional part of a trial, so the strict mapping is tried on it.
+	run.Trials[0].Noise = &benchrig.Noise{Window: 40 * time.Millisecond, CPUs: 2, OtherCPU: 9 * time.Millisecond, Disturbed: true}
+	run.Trials[0].Metrics = map[string]float64{"io_read_bytes": 4096, "pids_peak": 3}
+	run.Trials[0].Stdout = &benchrig.OutputDigest{}
+	run.Collection = &benchrig.Collection{Interval: 100 * time.Millisecond, Sink: "elasticsearch",
+		Collectors: []benchrig.CollectorCost{{Node: "lab1", Mode: "in-process", CPU: time.Second}}, Shipping: benchrig.ShipCounters{Sent: 9}}
+	run.Warnings = []string{"a warning"}
 	return run, samples
 }
 
@@ -225,6 +236,40 @@ func TestIntegrationIndexAndQuery(t *testing.T) {
 	st, err := c.Check(ctx)
 	if err != nil || !st.Ready() || !strings.HasPrefix(st.Version, "8.") {
 		t.Errorf("check: %+v, %v", st, err)
+	}
+}
+
+// TestIntegrationReplay: documents spooled while no server answered (a
+// dead address) are shipped by Replay to the real server, once; a second
+// Replay finds nothing.
+func TestIntegrationReplay(t *testing.T) {
+	c := realClient(t)
+	ctx := context.Background()
+	dead, err := New(Config{URLs: []string{"http://127.0.0.1:1"}, SpoolDir: c.cfg.SpoolDir, MaxRetries: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh, err := dead.NewShipper(ctx, ShipperOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := fmt.Sprintf("replay-%d", time.Now().UnixNano())
+	_, samples := testRun(id, 3, time.Now().UTC())
+	if err := sh.WriteSamples(ctx, samples); err != nil {
+		t.Fatal(err)
+	}
+	if err := sh.Close(ctx); benchrig.ErrorCode(err) != benchrig.EUnavailable {
+		t.Fatalf("close with the server unreachable: %v, want documents left in the spool", err)
+	}
+	got, err := Replay(ctx, c, c.cfg.SpoolDir)
+	if err != nil || got.Sent != int64(len(samples)) || got.Failed != 0 {
+		t.Fatalf("replay: %+v, %v; want %d sent", got, err, len(samples))
+	}
+	if n := count(t, c, "benchrig-metrics-*", runQuery(id)); n != len(samples) {
+		t.Errorf("%d stored, want %d", n, len(samples))
+	}
+	if got, err := Replay(ctx, c, c.cfg.SpoolDir); err != nil || got.Sent != 0 {
+		t.Errorf("second replay: %+v, %v; want nothing", got, err)
 	}
 }
 

@@ -54,7 +54,8 @@ func mustJSON(v any) []byte {
 // a field that is not mapped is refused (and lands in the rejects file)
 // instead of being guessed; only benchrig.params.* (keywords) and
 // benchrig.metrics.* (doubles) take new names, through dynamic templates
-// restricted to those paths. _meta.benchrig_mapping identifies the version.
+// restricted to those paths. The templates' _meta.benchrig_mapping is a
+// hash of it, so Check can tell an outdated template.
 func mapping() map[string]any {
 	m := objectMapping(reflect.TypeOf(doc{}), "")
 	m["dynamic"] = "strict"
