@@ -39,7 +39,8 @@ func (s *Shipper) WriteTrial(ctx context.Context, run *benchrig.Run, t *benchrig
 	return s.hand([]*item{it})
 }
 
-// WriteEvents writes events documents, _id run and sequence.
+// WriteEvents writes events documents, _id run and sequence. run gives
+// the cases' params; nil leaves them out (a subscriber that has no run).
 func (s *Shipper) WriteEvents(ctx context.Context, run *benchrig.Run, events []benchrig.Event) error {
 	params := caseParams(run)
 	items := make([]*item, 0, len(events))
@@ -179,6 +180,9 @@ func trialDoc(run *benchrig.Run, t *benchrig.Trial) doc {
 }
 
 func caseParams(run *benchrig.Run) map[string]map[string]string {
+	if run == nil {
+		return nil
+	}
 	m := make(map[string]map[string]string, len(run.Cases))
 	for _, c := range run.Cases {
 		m[c.ID] = c.Map()
