@@ -17,13 +17,15 @@ import (
 )
 
 // realClient is a client of the test server (BENCHRIG_ES_URL, set by
-// make testenv), with a spool under the test's temporary directory.
-func realClient(t testing.TB) *Client {
+// make testenv), with a spool under the test's temporary directory. It
+// holds the server's test lock: exclusive for a test that stops it.
+func realClient(t testing.TB, exclusive bool) *Client {
 	t.Helper()
 	url := os.Getenv("BENCHRIG_ES_URL")
 	if url == "" {
 		testenv.Skip(t, "BENCHRIG_ES_URL is not set (make testenv starts Elasticsearch)")
 	}
+	testenv.LockElasticsearch(t, exclusive)
 	c, err := New(Config{URLs: []string{url}, SpoolDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
@@ -111,7 +113,7 @@ func testRun(id string, n int, start time.Time) (*benchrig.Run, []benchrig.Sampl
 }
 
 func TestIntegrationIndexAndQuery(t *testing.T) {
-	c := realClient(t)
+	c := realClient(t, false)
 	ctx := context.Background()
 	id := fmt.Sprintf("it-%d", time.Now().UnixNano())
 	start := time.Now().UTC().Truncate(time.Second)
@@ -243,7 +245,7 @@ func TestIntegrationIndexAndQuery(t *testing.T) {
 // dead address) are shipped by Replay to the real server, once; a second
 // Replay finds nothing.
 func TestIntegrationReplay(t *testing.T) {
-	c := realClient(t)
+	c := realClient(t, false)
 	ctx := context.Background()
 	dead, err := New(Config{URLs: []string{"http://127.0.0.1:1"}, SpoolDir: c.cfg.SpoolDir, MaxRetries: 1})
 	if err != nil {
@@ -290,7 +292,7 @@ func esCtl(t *testing.T, cmd string) {
 // writing, starts it again and closes: every document is there exactly
 // once and the counters add up.
 func TestIntegrationOutage(t *testing.T) {
-	c := realClient(t)
+	c := realClient(t, true)
 	if os.Getenv("BENCHRIG_ES_CTL") == "" {
 		testenv.Skip(t, "BENCHRIG_ES_CTL is not set (make testenv writes it)")
 	}
@@ -397,7 +399,7 @@ func BenchmarkIngest(b *testing.B) {
 }
 
 func benchIngest(b *testing.B, queueBytes int) {
-	c := realClient(b)
+	c := realClient(b, false)
 	c.cfg.QueueBytes = max(queueBytes, c.cfg.QueueBytes)
 	ctx := context.Background()
 	const ingestN = 200_000
