@@ -44,7 +44,10 @@ const maxItemRetries = 8
 // Shipper sends documents to Elasticsearch in bulk without blocking its
 // callers: the Write methods encode and hand documents over to a bounded
 // in-memory queue, or, when the queue is full or the server unreachable,
-// append them to the disk spool. Its methods may be called concurrently.
+// append them to the disk spool (fsync'd before the Write returns). Its
+// methods may be called concurrently. Documents still in the in-memory
+// queue or in a bulk request when the process is killed are lost to this
+// process; the spool keeps what it holds for Replay.
 type Shipper struct {
 	c   *Client
 	cfg Config
@@ -525,8 +528,11 @@ func (s *Shipper) roll() error {
 }
 
 // Counters are what the shipper did so far. Sent counts documents stored,
-// Duplicates among them; Retried counts failed bulk attempts repeated by
-// the transport plus item-level retries.
+// Duplicates among them (already there: a 409); Retried counts failed bulk
+// requests (429, 502-504, network errors) plus item-level retries;
+// Spooled counts writes to the disk spool (server unreachable, or the
+// queue full), a document spooled twice counting twice; Failed counts
+// documents refused for good, kept in the spool directory's rejects.jsonl.
 func (s *Shipper) Counters() benchrig.ShipCounters {
 	return benchrig.ShipCounters{
 		Sent:       s.sent.Load(),
