@@ -67,9 +67,11 @@ up)
 		printf 'BENCHRIG_SHIM_DIR=%q\n' "$root/bin"
 	} >.testenv/env.tmp
 	mv .testenv/env.tmp .testenv/env
+	bash scripts/es.sh up
 	echo "testenv: ready"
 	;;
 down)
+	bash scripts/es.sh down
 	bash scripts/lab.sh down
 	rm -f .testenv/env
 	echo "testenv: down"

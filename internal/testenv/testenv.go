@@ -85,3 +85,30 @@ func LockHostIO(t testing.TB) {
 	}
 	t.Cleanup(func() { f.Close() }) // closing releases the lock
 }
+
+// esLock is the file LockElasticsearch locks, one per machine.
+var esLock = filepath.Join(os.TempDir(), "benchrig-test-es.lock")
+
+// LockElasticsearch holds, until t ends, the machine-wide lock of tests
+// that use the test Elasticsearch server (BENCHRIG_ES_URL): shared for
+// tests that only index and query, exclusive for a test that stops and
+// starts the server (BENCHRIG_ES_CTL), so that it never takes the server
+// away from another package's test running beside it. A test takes it
+// once, in one mode (a second flock in the same process would wait on
+// the first).
+func LockElasticsearch(t testing.TB, exclusive bool) {
+	t.Helper()
+	f, err := os.OpenFile(esLock, os.O_CREATE|os.O_RDWR, 0o666)
+	if err != nil {
+		t.Fatalf("elasticsearch lock: %v", err)
+	}
+	how := syscall.LOCK_SH
+	if exclusive {
+		how = syscall.LOCK_EX
+	}
+	if err := syscall.Flock(int(f.Fd()), how); err != nil {
+		f.Close()
+		t.Fatalf("elasticsearch lock %s: %v", esLock, err)
+	}
+	t.Cleanup(func() { f.Close() })
+}

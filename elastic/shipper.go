@@ -1,0 +1,708 @@
+package elastic
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/elastic/go-elasticsearch/v8/esutil"
+
+	"github.com/benchrig/benchrig"
+	"github.com/benchrig/benchrig/collect"
+)
+
+var _ collect.Sink = (*Shipper)(nil)
+
+// ShipperOptions tune one shipper.
+type ShipperOptions struct {
+	// Refresh is the bulk API's refresh parameter ("" for the server's
+	// default; tests that read back at once use "wait_for").
+	Refresh string
+}
+
+// item is one document on its way.
+type item struct {
+	index, id string
+	body      []byte
+	seg       *segment // the spool segment it was replayed from; nil if none
+	attempts  int      // item-level retries so far (429, 5xx in a bulk response)
+	due       time.Time
+}
+
+// maxItemRetries: item-level retries of one document on 429/5xx before it
+// goes to the spool (replayed later) instead of holding memory.
+const maxItemRetries = 8
+
+// Shipper sends documents to Elasticsearch in bulk without blocking its
+// callers: the Write methods encode and hand documents over to a bounded
+// in-memory queue, or, when the queue is full or the server unreachable,
+// append them to the disk spool (fsync'd before the Write returns). Its
+// methods may be called concurrently. Documents still in the in-memory
+// queue or in a bulk request when the process is killed are lost to this
+// process; the spool keeps what it holds for Replay.
+type Shipper struct {
+	c   *Client
+	cfg Config
+	opt ShipperOptions
+	bi  esutil.BulkIndexer
+	dir string
+	lk  *os.File
+
+	q     chan *item
+	space chan struct{} // a slot freed in q
+	wake  chan struct{} // spooling started, or Close asks for a replay
+	stop  chan struct{}
+	wg    sync.WaitGroup
+
+	queued  atomic.Int64 // bytes in q
+	pending atomic.Int64 // documents in q, in the indexer or waiting to retry
+
+	mu          sync.Mutex // guards the fields below; spool appends are made under it to keep their order
+	spooling    bool       // new documents go to the spool (it is not empty)
+	down        bool       // the last contact with the server failed
+	templatesOK bool
+	closing     bool // Close was called
+	closed      bool // no more hand-overs
+	sw          *spoolWriter
+	segN        int
+	segs        []*segment // closed segments waiting for replay, in order
+	retries     []*item
+	rejects     *os.File
+	spoolErr    error
+
+	sent, dups, spooled, failed, itemRetried atomic.Int64
+	retriedBase                              int64
+
+	rates rates
+}
+
+// NewShipper starts a shipper. It installs the index templates when the
+// server answers; when it does not, documents go to the spool until it
+// does (and the templates are installed first).
+func (c *Client) NewShipper(ctx context.Context, opt ShipperOptions) (*Shipper, error) {
+	if c.cfg.SpoolDir == "" {
+		return nil, benchrig.Errorf(benchrig.EInvalid, "elasticsearch: no spool directory")
+	}
+	s, err := c.newShipper(opt)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.EnsureTemplates(ctx); err != nil {
+		if benchrig.ErrorCode(err) != benchrig.EUnavailable {
+			s.abort()
+			return nil, err
+		}
+		s.down, s.spooling = true, true
+	} else {
+		s.templatesOK = true
+	}
+	s.start()
+	return s, nil
+}
+
+func (c *Client) newShipper(opt ShipperOptions) (*Shipper, error) {
+	cfg := c.cfg
+	dir := filepath.Join(cfg.SpoolDir, fmt.Sprintf("%d-%d", time.Now().UnixNano(), os.Getpid()))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("spool: %w", err)
+	}
+	lk, ok, err := lockDir(dir)
+	if err != nil || !ok {
+		return nil, fmt.Errorf("spool: cannot lock %s: %v", dir, err)
+	}
+	s := &Shipper{
+		c: c, cfg: cfg, opt: opt, dir: dir, lk: lk,
+		// A document count bound as well as the byte bound: at least
+		// 1,024, about one slot per 256 bytes of the byte bound.
+		q:           make(chan *item, max(1024, cfg.QueueBytes/256)),
+		space:       make(chan struct{}, 1),
+		wake:        make(chan struct{}, 1),
+		stop:        make(chan struct{}),
+		retriedBase: c.retried.Load(),
+		rates:       newRates(),
+	}
+	if s.sw, err = openSpool(dir, 0); err != nil {
+		s.abort()
+		return nil, err
+	}
+	bi, err := esutil.NewBulkIndexer(esutil.BulkIndexerConfig{
+		Client:        c.es,
+		NumWorkers:    cfg.Workers,
+		FlushBytes:    cfg.FlushBytes,
+		FlushInterval: cfg.FlushInterval,
+		Refresh:       opt.Refresh,
+		FilterPath:    []string{"errors", "items.*.status", "items.*.error.type", "items.*.error.reason"},
+	})
+	if err != nil {
+		s.abort()
+		return nil, fmt.Errorf("elasticsearch: %w", err)
+	}
+	s.bi = bi
+	return s, nil
+}
+
+func (s *Shipper) abort() {
+	if s.sw != nil {
+		s.sw.f.Close()
+		os.Remove(s.sw.seg.path)
+	}
+	s.lk.Close()
+	removeIfEmpty(s.dir)
+}
+
+func (s *Shipper) start() {
+	s.wg.Add(2)
+	go s.send()
+	go s.replay()
+	if s.spooling {
+		s.signal(s.wake)
+	}
+}
+
+func (s *Shipper) signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// hand gives documents to the queue, or to the spool when it is in use or
+// the queue is full. It never waits for the server.
+func (s *Shipper) hand(items []*item) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return benchrig.Errorf(benchrig.EInternal, "elasticsearch: shipper closed")
+	}
+	for _, it := range items {
+		if !s.spooling && s.tryQueue(it) {
+			s.pending.Add(1)
+			continue
+		}
+		if !s.spooling {
+			s.spooling = true
+			s.signal(s.wake)
+		}
+		s.spoolLocked(it)
+	}
+	if err := s.sw.sync(); err != nil && s.spoolErr == nil {
+		s.spoolErr = err
+	}
+	return s.spoolErr
+}
+
+// tryQueue puts it in q if both bounds allow; called with mu held (every
+// send to q is, so a send found room cannot block).
+func (s *Shipper) tryQueue(it *item) bool {
+	if len(s.q) >= cap(s.q) || s.queued.Load()+int64(len(it.body)) > int64(s.cfg.QueueBytes) {
+		return false
+	}
+	s.queued.Add(int64(len(it.body)))
+	s.q <- it
+	return true
+}
+
+// spoolLocked appends it to the spool; called with mu held.
+func (s *Shipper) spoolLocked(it *item) {
+	if err := s.sw.append(it); err != nil {
+		if s.spoolErr == nil {
+			s.spoolErr = err
+		}
+		return
+	}
+	s.spooled.Add(1)
+	if s.sw.bytes >= maxSegBytes {
+		s.roll()
+	}
+}
+
+// respool sends an in-flight document (it was counted in pending) to the
+// spool and settles it.
+func (s *Shipper) respool(it *item, down bool) {
+	s.mu.Lock()
+	if down {
+		s.down = true
+	}
+	if !s.spooling {
+		s.spooling = true
+		s.signal(s.wake)
+	}
+	s.spoolLocked(it)
+	s.mu.Unlock()
+	s.settle(it)
+}
+
+// settle ends an in-flight document's life in memory.
+func (s *Shipper) settle(it *item) {
+	s.pending.Add(-1)
+	if it.seg == nil {
+		return
+	}
+	s.mu.Lock()
+	it.seg.outstanding--
+	done := it.seg.fullyRead && it.seg.outstanding == 0
+	s.mu.Unlock()
+	if done {
+		s.removeSegment(it.seg)
+	}
+}
+
+// removeSegment deletes a replayed segment once every document in it is
+// settled, after an fsync of the current one: documents of the old
+// segment that went back to the spool must be on disk before it goes.
+func (s *Shipper) removeSegment(seg *segment) {
+	s.mu.Lock()
+	err := s.sw.sync()
+	if err != nil && s.spoolErr == nil {
+		s.spoolErr = err
+	}
+	s.mu.Unlock()
+	if err == nil {
+		os.Remove(seg.path)
+	}
+}
+
+// send moves documents from q to the bulk indexer, or to the spool while
+// the server is down, and requeues item-level retries when they are due.
+func (s *Shipper) send() {
+	defer s.wg.Done()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case it := <-s.q:
+			s.queued.Add(-int64(len(it.body)))
+			s.signal(s.space)
+			s.mu.Lock()
+			down := s.down
+			s.mu.Unlock()
+			if down {
+				s.respool(it, false)
+				continue
+			}
+			s.add(it)
+		case now := <-tick.C:
+			s.mu.Lock()
+			var due []*item
+			keep := s.retries[:0]
+			for _, it := range s.retries {
+				if now.After(it.due) {
+					due = append(due, it)
+				} else {
+					keep = append(keep, it)
+				}
+			}
+			s.retries = keep
+			for _, it := range due {
+				if !s.tryQueue(it) {
+					s.mu.Unlock()
+					s.respool(it, false)
+					s.mu.Lock()
+				}
+			}
+			if err := s.sw.sync(); err != nil && s.spoolErr == nil {
+				s.spoolErr = err
+			}
+			s.mu.Unlock()
+		}
+	}
+}
+
+func (s *Shipper) add(it *item) {
+	err := s.bi.Add(context.Background(), esutil.BulkIndexerItem{
+		Index:      it.index,
+		Action:     "create",
+		DocumentID: it.id,
+		Body:       bytes.NewReader(it.body),
+		OnSuccess: func(context.Context, esutil.BulkIndexerItem, esutil.BulkIndexerResponseItem) {
+			s.sent.Add(1)
+			s.settle(it)
+		},
+		OnFailure: func(_ context.Context, _ esutil.BulkIndexerItem, res esutil.BulkIndexerResponseItem, err error) {
+			s.failure(it, res, err)
+		},
+	})
+	if err != nil {
+		// The indexer is closed: keep the document for replay.
+		s.respool(it, false)
+	}
+}
+
+func (s *Shipper) failure(it *item, res esutil.BulkIndexerResponseItem, err error) {
+	switch {
+	case err != nil:
+		// The request failed as a whole after the transport's retries: the
+		// server is unreachable or refusing bulk requests.
+		s.respool(it, true)
+	case res.Status == 409:
+		s.sent.Add(1)
+		s.dups.Add(1)
+		s.settle(it)
+	case res.Status == 429 || res.Status >= 500:
+		it.attempts++
+		if it.attempts > maxItemRetries {
+			s.respool(it, false)
+			return
+		}
+		s.itemRetried.Add(1)
+		it.due = time.Now().Add(backoff(100*time.Millisecond, 5*time.Second)(it.attempts))
+		s.mu.Lock()
+		s.retries = append(s.retries, it)
+		s.mu.Unlock()
+	default:
+		s.failed.Add(1)
+		s.reject(it, res)
+		s.settle(it)
+	}
+}
+
+// reject keeps a document the server refused for good.
+func (s *Shipper) reject(it *item, res esutil.BulkIndexerResponseItem) {
+	line, _ := json.Marshal(struct {
+		record
+		Status int    `json:"status"`
+		Type   string `json:"error_type"`
+		Reason string `json:"error_reason"`
+	}{record{it.index, it.id, it.body}, res.Status, res.Error.Type, res.Error.Reason})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.rejects == nil {
+		f, err := os.OpenFile(filepath.Join(s.dir, "rejects.jsonl"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			if s.spoolErr == nil {
+				s.spoolErr = fmt.Errorf("rejects: %w", err)
+			}
+			return
+		}
+		s.rejects = f
+	}
+	s.rejects.Write(append(line, '\n'))
+}
+
+// replay waits for the spool to be used, then, once the server answers,
+// hands the spooled documents to the queue in order, until the spool is
+// empty and new documents can go to the queue again.
+func (s *Shipper) replay() {
+	defer s.wg.Done()
+	wait := 250 * time.Millisecond
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-s.wake:
+		}
+		for {
+			s.mu.Lock()
+			spooling, down, tmplOK := s.spooling, s.down, s.templatesOK
+			s.mu.Unlock()
+			if !spooling {
+				break
+			}
+			if down || !tmplOK {
+				if s.probe() {
+					wait = 250 * time.Millisecond
+				} else {
+					select {
+					case <-s.stop:
+						return
+					case <-s.wake:
+					case <-time.After(wait):
+					}
+					wait = min(2*wait, 5*time.Second)
+					continue
+				}
+			}
+			if !s.replayNext() {
+				return
+			}
+		}
+	}
+}
+
+// probe checks the server (installing the templates if not done yet) and
+// clears down when it answers.
+func (s *Shipper) probe() bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.c.EnsureTemplates(ctx); err != nil {
+		return false
+	}
+	s.mu.Lock()
+	s.down, s.templatesOK = false, true
+	s.mu.Unlock()
+	return true
+}
+
+// replayNext replays the oldest segment (rolling the current one when no
+// closed one is left), or ends spooling when the spool is empty. It
+// returns false when the shipper stops.
+func (s *Shipper) replayNext() bool {
+	s.mu.Lock()
+	if len(s.segs) == 0 {
+		if s.sw.records == 0 {
+			s.spooling = false
+			s.mu.Unlock()
+			return true
+		}
+		if err := s.roll(); err != nil {
+			s.mu.Unlock()
+			return false
+		}
+	}
+	seg := s.segs[0]
+	skip := seg.read
+	s.mu.Unlock()
+
+	recs, err := readSegment(seg.path, skip)
+	if err != nil {
+		s.mu.Lock()
+		if s.spoolErr == nil {
+			s.spoolErr = err
+		}
+		s.mu.Unlock()
+	}
+	for _, r := range recs {
+		s.mu.Lock()
+		down := s.down
+		s.mu.Unlock()
+		if down {
+			return true // the segment resumes at seg.read
+		}
+		it := &item{index: r.Index, id: r.ID, body: r.Body, seg: seg}
+		for {
+			s.mu.Lock()
+			ok := s.tryQueue(it)
+			if ok {
+				s.pending.Add(1)
+				seg.read++
+				seg.outstanding++
+			}
+			s.mu.Unlock()
+			if ok {
+				break
+			}
+			select {
+			case <-s.stop:
+				return false
+			case <-s.space:
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}
+	s.mu.Lock()
+	seg.fullyRead = true
+	s.segs = s.segs[1:]
+	done := seg.outstanding == 0
+	s.mu.Unlock()
+	if done {
+		s.removeSegment(seg)
+	}
+	return true
+}
+
+// roll closes the current segment for replay and opens the next; mu held.
+func (s *Shipper) roll() error {
+	if err := s.sw.close(); err != nil {
+		s.spoolErr = err
+		return err
+	}
+	s.segs = append(s.segs, s.sw.seg)
+	s.segN++
+	sw, err := openSpool(s.dir, s.segN)
+	if err != nil {
+		s.spoolErr = err
+		return err
+	}
+	s.sw = sw
+	return nil
+}
+
+// Counters are what the shipper did so far. Sent counts documents stored,
+// Duplicates among them (already there: a 409); Retried counts failed bulk
+// requests (429, 502-504, network errors) plus item-level retries;
+// Spooled counts writes to the disk spool (server unreachable, or the
+// queue full), a document spooled twice counting twice; Failed counts
+// documents refused for good, kept in the spool directory's rejects.jsonl.
+func (s *Shipper) Counters() benchrig.ShipCounters {
+	return benchrig.ShipCounters{
+		Sent:       s.sent.Load(),
+		Retried:    s.c.retried.Load() - s.retriedBase + s.itemRetried.Load(),
+		Spooled:    s.spooled.Load(),
+		Failed:     s.failed.Load(),
+		Duplicates: s.dups.Load(),
+	}
+}
+
+// SpoolDir is this shipper's own spool directory.
+func (s *Shipper) SpoolDir() string { return s.dir }
+
+// Close sends what it can: it waits (until ctx ends) for the queue to
+// drain and, when the server answers, for the spool to be replayed. What
+// could not be sent stays in the spool for Replay ("benchrig es replay");
+// the error then says how many documents wait there.
+func (s *Shipper) Close(ctx context.Context) error {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closing = true
+	s.mu.Unlock()
+	// One more chance for a server that came back while the replayer
+	// waits out its backoff.
+	s.mu.Lock()
+	if s.spooling && s.down {
+		s.mu.Unlock()
+		s.probe()
+		s.signal(s.wake)
+	} else {
+		s.mu.Unlock()
+	}
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+wait:
+	for {
+		s.mu.Lock()
+		idle := s.pending.Load() == 0 && (!s.spooling || s.down)
+		s.mu.Unlock()
+		if idle {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			break wait
+		case <-tick.C:
+		}
+	}
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	close(s.stop)
+	s.wg.Wait()
+	// Whatever is left in memory goes to the spool.
+	for {
+		select {
+		case it := <-s.q:
+			s.queued.Add(-int64(len(it.body)))
+			s.respool(it, false)
+			continue
+		default:
+		}
+		break
+	}
+	// The indexer's last flush gets its own deadline even when ctx has
+	// ended: its items must be stored or spooled before the spool closes,
+	// and the transport's retries bound it (about 1.5 s when the server is
+	// down).
+	cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	biErr := s.bi.Close(cctx)
+	cancel()
+	s.mu.Lock()
+	for _, it := range s.retries {
+		s.spoolLocked(it)
+		s.pending.Add(-1)
+	}
+	s.retries = nil
+	err := s.sw.close()
+	if s.sw.records == 0 {
+		os.Remove(s.sw.seg.path)
+	}
+	if s.rejects != nil {
+		s.rejects.Close()
+	}
+	spoolErr := s.spoolErr
+	s.mu.Unlock()
+	s.lk.Close()
+	removeIfEmpty(s.dir)
+	if spoolErr != nil {
+		return spoolErr
+	}
+	if err != nil {
+		return err
+	}
+	if n := countSpooled(s.dir); n > 0 {
+		return &benchrig.Error{Code: benchrig.EUnavailable, Retryable: true,
+			Msg: strconv.Itoa(n) + " documents wait in the spool " + s.dir + " (benchrig es replay)"}
+	}
+	if biErr != nil && !errors.Is(biErr, context.Canceled) {
+		return fmt.Errorf("elasticsearch: %w", biErr)
+	}
+	return nil
+}
+
+// countSpooled counts the records in dir's segments.
+func countSpooled(dir string) int {
+	segs, err := segmentsIn(dir)
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, p := range segs {
+		recs, _ := readSegment(p, 0)
+		n += len(recs)
+	}
+	return n
+}
+
+// Replay ships what shippers left in spoolDir (a crashed process, or a
+// server that was down when they closed), in order, and removes what was
+// stored. Spools of shippers still running are left alone. Documents
+// already stored count as Duplicates, not twice.
+func Replay(ctx context.Context, c *Client, spoolDir string) (benchrig.ShipCounters, error) {
+	if spoolDir == "" {
+		return benchrig.ShipCounters{}, benchrig.Errorf(benchrig.EInvalid, "elasticsearch: no spool directory")
+	}
+	ents, err := os.ReadDir(spoolDir)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return benchrig.ShipCounters{}, nil
+		}
+		return benchrig.ShipCounters{}, fmt.Errorf("spool: %w", err)
+	}
+	s, err := c.newShipper(ShipperOptions{})
+	if err != nil {
+		return benchrig.ShipCounters{}, err
+	}
+	var locks []*os.File
+	var dirs []string
+	for _, e := range ents {
+		d := filepath.Join(spoolDir, e.Name())
+		if !e.IsDir() || d == s.dir {
+			continue
+		}
+		lk, ok, err := lockDir(d)
+		if err != nil || !ok {
+			continue // a live shipper's
+		}
+		locks = append(locks, lk)
+		dirs = append(dirs, d)
+		segs, _ := segmentsIn(d)
+		for _, p := range segs {
+			s.segs = append(s.segs, &segment{path: p})
+		}
+	}
+	s.spooling, s.down = len(s.segs) > 0, len(s.segs) > 0
+	s.start()
+	err = s.Close(ctx)
+	left := 0
+	for i, lk := range locks {
+		left += countSpooled(dirs[i])
+		lk.Close()
+		removeIfEmpty(dirs[i])
+	}
+	if err == nil && left > 0 {
+		err = &benchrig.Error{Code: benchrig.EUnavailable, Retryable: true,
+			Msg: strconv.Itoa(left) + " documents still wait in the spool " + spoolDir}
+	}
+	return s.Counters(), err
+}

@@ -1,0 +1,339 @@
+package elastic
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/benchrig/benchrig"
+)
+
+// fakeES is a fake Elasticsearch: templates and version answer OK, and
+// bulk requests go to bulk, which says the HTTP status of the request and,
+// for a 200, each item's status. It stores created ids, so a second create
+// of an id is a 409 as on the real server.
+type fakeES struct {
+	bulk func(n int, ids []string) (status int, items []int)
+
+	mu       sync.Mutex
+	stored   map[string]bool
+	order    []string // ids in the order they were stored
+	requests int
+}
+
+func (f *fakeES) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("X-Elastic-Product", "Elasticsearch")
+	w.Header().Set("Content-Type", "application/json")
+	switch {
+	case strings.HasPrefix(r.URL.Path, "/_index_template/"):
+		if r.Method == http.MethodGet {
+			w.WriteHeader(404)
+			fmt.Fprint(w, `{}`)
+			return
+		}
+		fmt.Fprint(w, `{"acknowledged":true}`)
+	case strings.HasPrefix(r.URL.Path, "/_nodes"):
+		fmt.Fprint(w, `{"nodes":{"n1":{"version":"8.19.7"}}}`)
+	case strings.HasSuffix(r.URL.Path, "/_bulk"):
+		var ids []string
+		sc := bufio.NewScanner(r.Body)
+		sc.Buffer(nil, 64<<20)
+		for i := 0; sc.Scan(); i++ {
+			if i%2 == 0 {
+				var meta struct {
+					Create struct {
+						ID string `json:"_id"`
+					} `json:"create"`
+				}
+				json.Unmarshal(sc.Bytes(), &meta)
+				ids = append(ids, meta.Create.ID)
+			}
+		}
+		f.mu.Lock()
+		f.requests++
+		n := f.requests
+		if f.stored == nil {
+			f.stored = map[string]bool{}
+		}
+		f.mu.Unlock()
+		status, items := 200, []int(nil)
+		if f.bulk != nil {
+			status, items = f.bulk(n, ids)
+		}
+		if status != 200 {
+			w.WriteHeader(status)
+			fmt.Fprint(w, `{"error":"fake"}`)
+			return
+		}
+		var out []map[string]any
+		f.mu.Lock()
+		for i, id := range ids {
+			st := 201
+			if i < len(items) && items[i] != 0 {
+				st = items[i]
+			}
+			if st == 201 && f.stored[id] {
+				st = 409
+			}
+			res := map[string]any{"status": st}
+			switch {
+			case st == 201:
+				f.stored[id] = true
+				f.order = append(f.order, id)
+			case st == 409:
+				res["error"] = map[string]any{"type": "version_conflict_engine_exception", "reason": "exists"}
+			default:
+				res["error"] = map[string]any{"type": "fake_error", "reason": fmt.Sprint(st)}
+			}
+			out = append(out, map[string]any{"create": res})
+		}
+		f.mu.Unlock()
+		json.NewEncoder(w).Encode(map[string]any{"errors": true, "items": out})
+	default:
+		w.WriteHeader(404)
+		fmt.Fprint(w, `{}`)
+	}
+}
+
+func (f *fakeES) storedIDs() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.order...)
+}
+
+// testConfig is one worker (so requests keep the order of the queue), a
+// short flush interval and quick retries.
+func testConfig(url, spool string) Config {
+	return Config{URLs: []string{url}, SpoolDir: spool, Workers: 1, FlushInterval: 20 * time.Millisecond, MaxRetries: 2}
+}
+
+func hostSamples(run string, from, n int) []benchrig.Sample {
+	out := make([]benchrig.Sample, n)
+	for i := range out {
+		out[i] = benchrig.Sample{Time: time.Date(2026, 12, 6, 3, 0, 0, 0, time.UTC), Run: run, Node: "n1", Kind: benchrig.SampleHost,
+			Seq: int64(from + i), Host: &benchrig.HostSample{CPUs: 2}}
+	}
+	return out
+}
+
+func newTestShipper(t *testing.T, cfg Config) (*Client, *Shipper) {
+	t.Helper()
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := c.NewShipper(context.Background(), ShipperOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, s
+}
+
+func TestRetries(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		bulk func(n int, ids []string) (int, []int)
+	}{
+		{"503 twice, then ok", func(n int, ids []string) (int, []int) {
+			if n <= 2 {
+				return 503, nil
+			}
+			return 200, nil
+		}},
+		{"429 twice, then ok", func(n int, ids []string) (int, []int) {
+			if n <= 2 {
+				return 429, nil
+			}
+			return 200, nil
+		}},
+		{"items 429 then ok", func(n int, ids []string) (int, []int) {
+			if n == 1 {
+				items := make([]int, len(ids))
+				for i := range items {
+					items[i] = 429
+				}
+				return 200, items
+			}
+			return 200, nil
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &fakeES{bulk: tc.bulk}
+			srv := httptest.NewServer(f)
+			defer srv.Close()
+			_, s := newTestShipper(t, testConfig(srv.URL, t.TempDir()))
+			if err := s.WriteSamples(context.Background(), hostSamples("r", 1, 50)); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Close(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			got := s.Counters()
+			if got.Sent != 50 || got.Retried < 2 || got.Failed != 0 || got.Duplicates != 0 {
+				t.Errorf("counters %+v, want sent 50, retried >= 2", got)
+			}
+			if n := len(f.storedIDs()); n != 50 {
+				t.Errorf("%d stored, want 50", n)
+			}
+		})
+	}
+}
+
+func TestDuplicatesAndRejects(t *testing.T) {
+	f := &fakeES{bulk: func(n int, ids []string) (int, []int) {
+		items := make([]int, len(ids))
+		for i, id := range ids {
+			if strings.HasSuffix(id, "/7") {
+				items[i] = 400 // a mapping error
+			}
+		}
+		return 200, items
+	}}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	spool := t.TempDir()
+	_, s := newTestShipper(t, testConfig(srv.URL, spool))
+	ctx := context.Background()
+	s.WriteSamples(ctx, hostSamples("r", 1, 10))
+	s.WriteSamples(ctx, hostSamples("r", 1, 4)) // again: 409s
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := s.Counters()
+	want := benchrig.ShipCounters{Sent: 13, Duplicates: 4, Failed: 1}
+	if got != want {
+		t.Errorf("counters %+v, want %+v", got, want)
+	}
+	rej, err := os.ReadFile(filepath.Join(s.SpoolDir(), "rejects.jsonl"))
+	if err != nil || !bytes.Contains(rej, []byte(`"d":"r/n1/host/7"`)) || !bytes.Contains(rej, []byte(`"status":400`)) {
+		t.Errorf("rejects file: %s, %v", rej, err)
+	}
+}
+
+// TestSpoolAndReplayInOrder: with the server unreachable (connection
+// refused) everything goes to the spool; Close says so; Replay against a
+// server that answers ships it in the order written.
+func TestSpoolAndReplayInOrder(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := "http://" + ln.Addr().String()
+	ln.Close() // connection refused from now on
+	spool := t.TempDir()
+	_, s := newTestShipper(t, testConfig(dead, spool))
+	ctx := context.Background()
+	var want []string
+	for b := 0; b < 5; b++ {
+		batch := hostSamples("r", 1+b*100, 100)
+		for i := range batch {
+			want = append(want, batch[i].ID())
+		}
+		if err := s.WriteSamples(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err = s.Close(ctx)
+	if benchrig.ErrorCode(err) != benchrig.EUnavailable || !strings.Contains(err.Error(), "500 documents wait") {
+		t.Fatalf("close: %v, want 500 documents waiting in the spool", err)
+	}
+	if got := s.Counters(); got.Spooled != 500 || got.Sent != 0 {
+		t.Errorf("counters %+v, want 500 spooled", got)
+	}
+
+	f := &fakeES{}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	c, err := New(testConfig(srv.URL, spool))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Replay(ctx, c, spool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Sent != 500 || got.Failed != 0 {
+		t.Errorf("replay counters %+v, want 500 sent", got)
+	}
+	if ids := f.storedIDs(); strings.Join(ids, " ") != strings.Join(want, " ") {
+		t.Errorf("replayed %d documents out of order or incomplete: first %v", len(ids), ids[:min(5, len(ids))])
+	}
+	if ents, _ := os.ReadDir(spool); len(ents) != 0 {
+		t.Errorf("spool not empty after replay: %v", ents)
+	}
+	// A second replay finds nothing: nothing doubled.
+	if got, err := Replay(ctx, c, spool); err != nil || got.Sent != 0 {
+		t.Errorf("second replay: %+v, %v", got, err)
+	}
+}
+
+// TestBoundedMemory: while the server does not answer bulk requests,
+// writers are never blocked and the queue never holds more than its bound;
+// the rest waits in the spool and is shipped once the server answers.
+func TestBoundedMemory(t *testing.T) {
+	release := make(chan struct{})
+	f := &fakeES{bulk: func(n int, ids []string) (int, []int) {
+		<-release
+		return 200, nil
+	}}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	cfg := testConfig(srv.URL, t.TempDir())
+	cfg.QueueBytes = 64 << 10
+	_, s := newTestShipper(t, cfg)
+	ctx := context.Background()
+	for b := 0; b < 50; b++ {
+		if err := s.WriteSamples(ctx, hostSamples("r", 1+b*100, 100)); err != nil {
+			t.Fatal(err)
+		}
+		if q := s.queued.Load(); q > int64(cfg.QueueBytes) {
+			t.Fatalf("queue holds %d bytes, bound %d", q, cfg.QueueBytes)
+		}
+	}
+	if got := s.Counters(); got.Spooled == 0 {
+		t.Errorf("nothing spooled past the bound: %+v", got)
+	}
+	close(release)
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Counters(); got.Sent != 5000 || len(f.storedIDs()) != 5000 {
+		t.Errorf("counters %+v, stored %d, want 5000", got, len(f.storedIDs()))
+	}
+}
+
+func TestCheck(t *testing.T) {
+	srv := httptest.NewServer(&fakeES{})
+	defer srv.Close()
+	c, _ := New(testConfig(srv.URL, t.TempDir()))
+	st, err := c.Check(context.Background())
+	if err != nil || !st.Reachable || st.Version != "8.19.7" || len(st.Templates) != 3 || st.Templates[0].Installed {
+		t.Errorf("check: %+v, %v", st, err)
+	}
+	srv.Close()
+	st, err = c.Check(context.Background())
+	if benchrig.ErrorCode(err) != benchrig.EUnavailable || st.Reachable {
+		t.Errorf("check of a closed server: %+v, %v", st, err)
+	}
+}
+
+func TestDocID(t *testing.T) {
+	long := strings.Repeat("x", 600)
+	if id := docID(long); len(id) > maxIDBytes || id != docID(long) {
+		t.Errorf("docID of 600 bytes: %q", id)
+	}
+	if docID("a/b") != "a/b" {
+		t.Error("short id changed")
+	}
+}
