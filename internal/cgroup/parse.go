@@ -36,7 +36,8 @@ func parseFlatKeyed(data []byte) (map[string]int64, error) {
 
 // parseBlkioServiceBytes sums the Read and Write lines over devices of a v1
 // blkio.throttle.io_service_bytes file ("MAJ:MIN Op bytes" lines and a final
-// "Total bytes" line).
+// "Total bytes" line). blkio.throttle.io_serviced has the same format with
+// operations instead of bytes, and is parsed by it too.
 func parseBlkioServiceBytes(data []byte) (read, write int64, err error) {
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for sc.Scan() {
@@ -66,6 +67,18 @@ func parseBlkioServiceBytes(data []byte) (read, write int64, err error) {
 // parseIOStat sums rbytes and wbytes over devices of a v2 io.stat file
 // ("MAJ:MIN rbytes=N wbytes=N rios=N wios=N dbytes=N dios=N" lines).
 func parseIOStat(data []byte) (read, write int64, err error) {
+	return parseIOStatKeys(data, "rbytes", "wbytes")
+}
+
+// parseIOStatOps sums rios and wios (read and write operations) over
+// devices of a v2 io.stat file.
+func parseIOStatOps(data []byte) (read, write int64, err error) {
+	return parseIOStatKeys(data, "rios", "wios")
+}
+
+// parseIOStatKeys sums the values of keys rk and wk over the devices of an
+// io.stat file.
+func parseIOStatKeys(data []byte, rk, wk string) (read, write int64, err error) {
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
@@ -77,14 +90,14 @@ func parseIOStat(data []byte) (read, write int64, err error) {
 			if !ok {
 				return 0, 0, fmt.Errorf("device %s: want key=value, got %q", f[0], kv)
 			}
-			if k != "rbytes" && k != "wbytes" {
+			if k != rk && k != wk {
 				continue
 			}
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil {
 				return 0, 0, fmt.Errorf("device %s %s: %w", f[0], k, err)
 			}
-			if k == "rbytes" {
+			if k == rk {
 				read += n
 			} else {
 				write += n

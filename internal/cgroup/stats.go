@@ -41,6 +41,10 @@ type Stats struct {
 	// blkio.throttle.io_service_bytes, which some kernels leave at 0 until
 	// a throttle rule exists on the device; v2 io.stat).
 	IORead, IOWrite int64
+	// IOReadOps and IOWriteOps are read and write operations summed over
+	// devices (v1 blkio.throttle.io_serviced, with the same caveat; v2
+	// io.stat rios and wios).
+	IOReadOps, IOWriteOps int64
 
 	// Pressure is read from the unified hierarchy only (cpu.pressure,
 	// memory.pressure, io.pressure), on hybrid hosts too.
@@ -69,7 +73,7 @@ func NoStats() Stats {
 	return Stats{
 		CPU: NA, User: NA, Sys: NA, Periods: NA, ThrottledPeriods: NA, Throttled: NA,
 		MemoryCurrent: NA, MemoryPeak: NA, Memory: MemoryStat{NA, NA, NA},
-		PidsCurrent: NA, PidsPeak: NA, IORead: NA, IOWrite: NA,
+		PidsCurrent: NA, PidsPeak: NA, IORead: NA, IOWrite: NA, IOReadOps: NA, IOWriteOps: NA,
 		CPUPressure: noPressure, MemoryPressure: noPressure, IOPressure: noPressure,
 	}
 }
@@ -124,8 +128,10 @@ func Read(d Dirs) (Stats, error) {
 	}
 	if dir, ok := d.V1["blkio"]; ok {
 		st.IORead, st.IOWrite = r.io(filepath.Join(dir, "blkio.throttle.io_service_bytes"), parseBlkioServiceBytes)
+		st.IOReadOps, st.IOWriteOps = r.io(filepath.Join(dir, "blkio.throttle.io_serviced"), parseBlkioServiceBytes)
 	} else if d.V2 != "" {
 		st.IORead, st.IOWrite = r.io(filepath.Join(d.V2, "io.stat"), parseIOStat)
+		st.IOReadOps, st.IOWriteOps = r.io(filepath.Join(d.V2, "io.stat"), parseIOStatOps)
 	}
 	if d.V2 != "" {
 		st.CPUPressure = r.pressure(filepath.Join(d.V2, "cpu.pressure"))
@@ -241,4 +247,34 @@ func usec(kv map[string]int64, k string) time.Duration {
 		return time.Duration(v) * time.Microsecond
 	}
 	return NA
+}
+
+// HostCPU returns the CPU time used by every task on the host since boot,
+// summed over CPUs and nanosecond-precise, from the root cgroup: v1
+// cpuacct.usage at the cpuacct root (V1 and Hybrid hosts), v2 cpu.stat
+// usage_usec at the unified root. It is the measure noise attribution
+// subtracts a trial's cgroup CPU from, since both come from the same
+// scheduler accounting (/proc/stat's ticks are 10 ms coarse).
+//
+// Inside a container whose cgroup namespace makes its own cgroup the root,
+// this is the container's CPU, not the host's: the caller must read the
+// host's tree.
+func (r Root) HostCPU() (time.Duration, error) {
+	var rd reader
+	cpu := time.Duration(NA)
+	switch {
+	case r.v1["cpuacct"] != "":
+		cpu = rd.nanos(filepath.Join(r.v1["cpuacct"], "cpuacct.usage"))
+	case r.Unified != "":
+		cpu = usec(rd.flatKeyed(filepath.Join(r.Unified, "cpu.stat")), "usage_usec")
+	default:
+		return NA, fmt.Errorf("cgroup root %s: no cpuacct or unified hierarchy", r.Path)
+	}
+	if err := errors.Join(rd.errs...); err != nil {
+		return NA, err
+	}
+	if cpu == NA {
+		return NA, fmt.Errorf("cgroup root %s: no CPU total in the root cgroup", r.Path)
+	}
+	return cpu, nil
 }

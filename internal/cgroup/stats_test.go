@@ -50,6 +50,7 @@ func TestRead(t *testing.T) {
 			want: with(func(s *Stats) {
 				s.CPU, s.User, s.Sys = 183113196, 87738771, 95830112
 				s.MemoryPeak, s.IORead, s.IOWrite, s.PidsPeak = 31260672, 8478720, 8388608, 4
+				s.IOReadOps, s.IOWriteOps = 2070, 2048
 			}),
 		},
 		{
@@ -58,6 +59,7 @@ func TestRead(t *testing.T) {
 			want: with(func(s *Stats) {
 				s.CPU, s.User, s.Sys = 1443145, 0, 0
 				s.MemoryPeak, s.IORead, s.IOWrite = 524288, 0, 0
+				s.IOReadOps, s.IOWriteOps = 0, 0
 			}),
 		},
 		{
@@ -90,6 +92,7 @@ func TestRead(t *testing.T) {
 				Memory:      MemoryStat{Anon: 10543104, File: 20480000, MajorFaults: 3},
 				PidsCurrent: 1, PidsPeak: 4,
 				IORead: 1459200 + 90430464, IOWrite: 314773504 + 299008000,
+				IOReadOps: 192 + 8950, IOWriteOps: 353 + 1252,
 				CPUPressure:    Pressure{SomeAvg10: 1.25, FullAvg10: 0.5, SomeTotal: 52113 * us, FullTotal: 20440 * us},
 				MemoryPressure: Pressure{},
 				IOPressure:     Pressure{SomeAvg10: 12.5, FullAvg10: 10, SomeTotal: 640000 * us, FullTotal: 512000 * us},
@@ -248,6 +251,9 @@ func TestParseIOFormats(t *testing.T) {
 		{name: "blkio bad line", parse: parseBlkioServiceBytes, in: "8:0 Read\n", wantErr: true},
 		{name: "io.stat", parse: parseIOStat, in: "8:0 rbytes=5 wbytes=7 rios=1 wios=1 dbytes=0 dios=0\n", r: 5, w: 7},
 		{name: "io.stat empty", parse: parseIOStat, in: "", r: 0, w: 0},
+		{name: "io.stat ops", parse: parseIOStatOps, in: "8:0 rbytes=5 wbytes=7 rios=1 wios=2 dbytes=0 dios=0\n8:16 rbytes=5 wbytes=7 rios=10 wios=20\n", r: 11, w: 22},
+		{name: "io.stat ops bad number", parse: parseIOStatOps, in: "8:0 rios=z\n", wantErr: true},
+		{name: "blkio io_serviced", parse: parseBlkioServiceBytes, in: "254:0 Read 2070\n254:0 Write 2048\n254:0 Sync 4118\n254:0 Total 4118\nTotal 4118\n", r: 2070, w: 2048},
 		{name: "io.stat bad pair", parse: parseIOStat, in: "8:0 rbytes\n", wantErr: true},
 		{name: "io.stat bad number", parse: parseIOStat, in: "8:0 wbytes=-x\n", wantErr: true},
 	}
@@ -296,6 +302,37 @@ func TestParsePressure(t *testing.T) {
 			}
 			if !tt.wantErr && got != tt.want {
 				t.Errorf("got %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestHostCPU(t *testing.T) {
+	tests := []struct {
+		name, root string
+		want       time.Duration
+		wantErr    bool
+	}{
+		// Hybrid: the v1 cpuacct root wins over the unified cpu.stat,
+		// which the fixture has too with a different figure.
+		{name: "hybrid: v1 cpuacct.usage", root: hybridRoot, want: 374759251596},
+		{name: "v2: root cpu.stat usage_usec", root: v2Root, want: 369657236 * us},
+		{name: "container v1: its own top cgroup", root: "testdata/container-v1", want: 28752780},
+		{name: "no hierarchy", root: "testdata/container-none", wantErr: true},
+		{name: "v2 container: its own cpu.stat", root: "testdata/container-v2-no-peak", want: 500 * us},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := Detect(tt.root)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := r.HostCPU()
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("HostCPU() = %v, %v; wantErr %v", got, err, tt.wantErr)
+			}
+			if !tt.wantErr && got != tt.want {
+				t.Errorf("HostCPU() = %d, want %d", got, tt.want)
 			}
 		})
 	}
