@@ -3,8 +3,8 @@ package collect
 import (
 	"context"
 	"errors"
-	"io/fs"
 	"fmt"
+	"io/fs"
 	"strconv"
 	"strings"
 	"time"
