@@ -92,8 +92,8 @@ const watchRetry = time.Second
 // already running when it starts are watched too. Containers without a
 // trial reference (setup, prepare) are reported but not sampled.
 //
-// It subscribes before it lists, so a container that starts in between is
-// seen at least once; events are read as the engine sends them, so a
+// It subscribes (from the time of the call) before it lists, so a container
+// that starts in between is seen at least once; events are read as the engine sends them, so a
 // container that lives 50 ms still has its start and die. A broken stream
 // is subscribed again from its last event. It returns nil when ctx ends,
 // and an error when the engine cannot be reached at the start.
@@ -109,7 +109,10 @@ func WatchDocker(ctx context.Context, cli DockerClient, c *Collector, onEvent fu
 		sctx, cancel := context.WithCancel(ctx)
 		return cancel, cli.Events(sctx, client.EventsListOptions{Filters: filters, Since: since})
 	}
-	cancel, res := sub("")
+	// Since now: the engine replays what happened between this call and
+	// the subscription, so a container started right after WatchDocker
+	// was called is seen even if the subscription took a while.
+	cancel, res := sub(sinceArg(time.Now().UnixNano()))
 	defer func() { cancel() }()
 
 	list, err := cli.ContainerList(ctx, client.ContainerListOptions{Filters: client.Filters{}.Add("label", label).Add("status", "running")})
@@ -139,13 +142,18 @@ func WatchDocker(ctx context.Context, cli DockerClient, c *Collector, onEvent fu
 			case <-time.After(watchRetry):
 			}
 			cancel()
-			since := ""
+			since := time.Now().UnixNano()
 			if last > 0 {
-				since = fmt.Sprintf("%d.%09d", last/1e9, last%1e9)
+				since = last + 1 // the last one was handled
 			}
-			cancel, res = sub(since)
+			cancel, res = sub(sinceArg(since))
 		}
 	}
+}
+
+// sinceArg renders a time as the engine's events API takes it.
+func sinceArg(unixNano int64) string {
+	return fmt.Sprintf("%d.%09d", unixNano/1e9, unixNano%1e9)
 }
 
 func handleEvent(ctx context.Context, cli DockerClient, c *Collector, m events.Message, onEvent func(ContainerEvent)) {
