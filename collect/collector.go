@@ -249,11 +249,19 @@ func (c *Collector) sampleAll(ctx context.Context, withCost bool) {
 	c.mu.Unlock()
 	for _, t := range targets {
 		s := c.trialSample(t, now)
-		c.read(ctx, t.sampler, &s)
+		err := c.read(ctx, t.sampler, &s)
 		c.mu.Lock()
-		// A target that exited meanwhile has its Final sample: a reading
-		// taken around its removal would be a worse one.
-		if !t.exited {
+		switch {
+		case t.exited:
+			// A target that exited meanwhile has its Final sample (a
+			// trial) or is gone (a container): a reading taken around its
+			// removal would be a worse one.
+		case t.contID != "" && errors.Is(err, errNoFigures):
+			// Docker removes a container's cgroup before its die event
+			// arrives: the container is gone, not failing to be read.
+			t.exited = true
+			delete(c.targets, t.key)
+		default:
 			t.seq++
 			s.Seq = t.seq
 			c.addLocked(s)
@@ -314,11 +322,14 @@ func (c *Collector) trialSample(t *target, now time.Time) benchrig.Sample {
 	return s
 }
 
-// read fills s with sampler's figures; a failure is kept on the sample.
-func (c *Collector) read(ctx context.Context, sm Sampler, s *benchrig.Sample) {
-	if err := sm.Sample(ctx, s); err != nil {
+// read fills s with sampler's figures; a failure is kept on the sample,
+// and returned.
+func (c *Collector) read(ctx context.Context, sm Sampler, s *benchrig.Sample) error {
+	err := sm.Sample(ctx, s)
+	if err != nil {
 		s.Error = err.Error()
 	}
+	return err
 }
 
 func (c *Collector) add(s benchrig.Sample) {

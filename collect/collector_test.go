@@ -476,3 +476,69 @@ func TestPeriodicSamples(t *testing.T) {
 		t.Errorf("cost %+v: want CPU and wall measured", cost)
 	}
 }
+
+// TestContainerGoneBeforeDie: Docker removes a container's cgroup before
+// its die event arrives; the collector then stops sampling it instead of
+// shipping samples that say the cgroup is missing.
+func TestContainerGoneBeforeDie(t *testing.T) {
+	root, proc := t.TempDir(), t.TempDir()
+	cg := filepath.Join(root, "cpuacct", "benchrig-lab1", "abc")
+	writeFile(t, filepath.Join(root, "cpuacct"), "cpuacct.usage", "100\n")
+	writeFile(t, cg, "cpuacct.usage", "42\n")
+	writeFile(t, filepath.Join(proc, "123"), "cgroup", "2:cpuacct:/benchrig-lab1/abc\n0::/\n")
+	for _, f := range []string{"stat", "loadavg", "meminfo"} {
+		b, err := os.ReadFile(filepath.Join("testdata/host/proc", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, proc, f, string(b))
+	}
+	got := make(chan benchrig.Sample, 1000)
+	sink := &FakeSink{WriteSamplesFn: func(_ context.Context, s []benchrig.Sample) error {
+		for _, x := range s {
+			got <- x
+		}
+		return nil
+	}}
+	c := newTest(t, Config{CgroupRoot: root, ProcRoot: proc, Sink: sink, Host: true, Interval: MinInterval, FlushEvery: MinInterval})
+	ref := benchrig.TrialRef{Run: "r", Case: "c", Rep: 1}
+	if err := c.Watch(ContainerTarget{ID: "abc", Name: "n", PID: 123, Ref: ref}); err != nil {
+		t.Fatal(err)
+	}
+	stop := runCollector(t, c)
+	var container []benchrig.Sample
+	// Wait for a periodic sample of the container, then remove its cgroup.
+	for len(container) < 2 {
+		if s := <-got; s.ContainerID == "abc" {
+			container = append(container, s)
+		}
+	}
+	if err := os.RemoveAll(cg); err != nil {
+		t.Fatal(err)
+	}
+	removed := time.Now()
+	// A host sample taken after the removal comes after the container's
+	// reading of the same round.
+	for {
+		s := <-got
+		if s.ContainerID == "abc" {
+			container = append(container, s)
+		}
+		if s.Kind == benchrig.SampleHost && s.Time.After(removed) {
+			break
+		}
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range container {
+		if s.Seq != int64(i+1) || s.Error != "" || s.Cgroup.CPU == nil || *s.Cgroup.CPU != 42 {
+			t.Errorf("container sample %d: %+v", i, s)
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.targets) != 0 {
+		t.Errorf("still watched: %v", c.targets)
+	}
+}

@@ -48,10 +48,14 @@ func (g cgroupSampler) Sample(_ context.Context, s *benchrig.Sample) error {
 	if err == nil && st.CPU == cgroup.NA && st.MemoryCurrent == cgroup.NA && st.PidsCurrent == cgroup.NA {
 		// Absent files are "not available", so a removed cgroup reads as
 		// no figures at all rather than as an error: say so.
-		err = fmt.Errorf("cgroup %s: no figures (removed, or no controller)", g.where())
+		err = fmt.Errorf("cgroup %s: %w", g.where(), errNoFigures)
 	}
 	return err
 }
+
+// errNoFigures says a cgroup had none of its files: removed, or without
+// any controller.
+var errNoFigures = errors.New("no figures (removed, or no controller)")
 
 func (g cgroupSampler) where() string {
 	if g.dirs.V2 != "" {
