@@ -120,18 +120,32 @@ type Collector struct {
 
 // target is one cgroup being sampled: a local trial or a container.
 type target struct {
-	key       string
-	run       string
-	ref       *benchrig.TrialRef
-	params    map[string]string
-	contID    string
-	contName  string
-	sampler   Sampler
-	seq       int64
-	exited    bool
-	base      noiseBase
-	hasBase   bool
-	cgroupDir cgroup.Dirs
+	key      string
+	run      string
+	ref      *benchrig.TrialRef
+	params   map[string]string
+	contID   string
+	contName string
+	sampler  Sampler
+	reader   *cgroup.Reader // the cgroup's open files, closed when it is done
+	seq      int64
+	exited   bool
+	base     noiseBase
+	hasBase  bool
+}
+
+// setCgroup makes t sample the cgroup d through its open files.
+func (t *target) setCgroup(d cgroup.Dirs) {
+	g := newCgroupSampler(d)
+	t.sampler, t.reader = g, g.r
+}
+
+// close closes the target's cgroup files. A sampler still reading them
+// gets an error, and its reading is discarded since the target is done.
+func (t *target) close() {
+	if t.reader != nil {
+		_ = t.reader.Close() // read-only files: nothing to lose
+	}
 }
 
 // noiseBase is what noise attribution reads when a trial starts.
@@ -261,6 +275,7 @@ func (c *Collector) sampleAll(ctx context.Context, withCost bool) {
 			// arrives: the container is gone, not failing to be read.
 			t.exited = true
 			delete(c.targets, t.key)
+			t.close()
 		default:
 			t.seq++
 			s.Seq = t.seq
@@ -449,10 +464,14 @@ func (c *Collector) TrialStarted(ref benchrig.TrialRef, t runner.Target) {
 		r := ref
 		tg := &target{
 			key: "trial " + ref.String(), run: ref.Run, ref: &r, params: maps.Clone(t.Params),
-			sampler: cgroupSampler{t.Cgroup}, cgroupDir: t.Cgroup,
 		}
-		tg.base, tg.hasBase = c.noiseBase(t.Cgroup)
+		tg.setCgroup(t.Cgroup)
+		tg.base, tg.hasBase = c.noiseBase(tg.reader)
 		c.mu.Lock()
+		if old := c.targets[tg.key]; old != nil {
+			old.exited = true
+			old.close()
+		}
 		c.targets[tg.key] = tg
 		c.nTargets++
 		c.mu.Unlock()
@@ -460,12 +479,12 @@ func (c *Collector) TrialStarted(ref benchrig.TrialRef, t runner.Target) {
 }
 
 // noiseBase reads the host's and the trial's CPU and the steal time now.
-func (c *Collector) noiseBase(d cgroup.Dirs) (noiseBase, bool) {
+func (c *Collector) noiseBase(r *cgroup.Reader) (noiseBase, bool) {
 	host, err := c.root.HostCPU()
 	if err != nil {
 		return noiseBase{}, false
 	}
-	st, _ := cgroup.Read(d)
+	st, _ := r.Read()
 	if st.CPU == cgroup.NA {
 		return noiseBase{}, false
 	}
@@ -502,10 +521,11 @@ func (c *Collector) TrialExited(ref benchrig.TrialRef) *benchrig.Noise {
 		s.Final = true
 		c.read(context.Background(), tg.sampler, &s)
 		c.add(s)
+		defer tg.close() // before the caller removes the cgroup
 		if !tg.hasBase || s.Cgroup == nil || s.Cgroup.CPU == nil {
 			return
 		}
-		end, ok := c.noiseBase(tg.cgroupDir)
+		end, ok := c.noiseBase(tg.reader)
 		if !ok {
 			return
 		}
@@ -555,13 +575,15 @@ func (c *Collector) Watch(t ContainerTarget) error {
 		r := t.Ref
 		tg := &target{
 			key: key, run: t.Ref.Run, ref: &r, params: maps.Clone(t.Params),
-			contID: t.ID, contName: t.Name, sampler: cgroupSampler{c.root.Dirs(ps)},
+			contID: t.ID, contName: t.Name,
 		}
+		tg.setCgroup(c.root.Dirs(ps))
 		s := c.trialSample(tg, time.Now())
 		c.read(context.Background(), tg.sampler, &s)
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		if _, dup := c.targets[key]; dup {
+			tg.close()
 			return
 		}
 		c.targets[key] = tg
@@ -584,6 +606,7 @@ func (c *Collector) Unwatch(id string) {
 	if t, ok := c.targets[key]; ok {
 		t.exited = true
 		delete(c.targets, key)
+		t.close()
 	}
 }
 

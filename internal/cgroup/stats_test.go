@@ -3,6 +3,7 @@ package cgroup
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -335,5 +336,68 @@ func TestHostCPU(t *testing.T) {
 				t.Errorf("HostCPU() = %d, want %d", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestReaderRereads: a Reader sees a file's new content on each read, a
+// file absent at first as absent, and a removed cgroup as no figures.
+func TestReaderRereads(t *testing.T) {
+	dir := t.TempDir()
+	acct := filepath.Join(dir, "cpuacct")
+	if err := os.MkdirAll(acct, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write := func(v string) {
+		if err := os.WriteFile(filepath.Join(acct, "cpuacct.usage"), []byte(v), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("100\n")
+	r := NewReader(Dirs{V1: map[string]string{"cpuacct": acct}})
+	defer r.Close()
+	for _, want := range []time.Duration{100, 2500000, 7} {
+		if want != 100 {
+			write(itoa(int64(want)) + "\n")
+		}
+		st, err := r.Read()
+		if err != nil || st.CPU != want || st.User != NA {
+			t.Fatalf("Read() CPU %d User %d, %v; want %d and NA", st.CPU, st.User, err, want)
+		}
+	}
+	// A file larger than the buffer is read whole.
+	big := strings.Repeat("#", 20000)
+	if err := os.WriteFile(filepath.Join(acct, "cpuacct.usage"), []byte(big), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Read(); err == nil || !strings.Contains(err.Error(), "cpuacct.usage") {
+		t.Fatalf("Read of a 20000-byte bad file: %v", err)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Read(); err == nil {
+		t.Fatal("Read after Close succeeded")
+	}
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func TestReaderNoMemoryStat(t *testing.T) {
+	d := Dirs{V2: filepath.Join(v2Root, "system.slice/benchrig.service/benchrig-trials/benchrig-trial")}
+	full, err := Read(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := NewReader(d)
+	r.NoMemoryStat = true
+	defer r.Close()
+	got, err := r.Read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := full
+	want.Memory = MemoryStat{NA, NA, NA}
+	if got != want {
+		t.Errorf("Reader without memory.stat:\n got %+v\nwant %+v", got, want)
 	}
 }
