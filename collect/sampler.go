@@ -81,27 +81,42 @@ func (g cgroupSampler) where() string {
 }
 
 // cgroupSample turns the reader's Stats (NA for absent) into the sample's
-// figures (nil for absent).
+// figures (nil for absent). The figures live in one allocation: a
+// collector makes a hundred of these a second.
 func cgroupSample(st cgroup.Stats) *benchrig.CgroupSample {
-	dur := func(d time.Duration) *time.Duration {
-		if d == cgroup.NA {
+	var v struct {
+		cg benchrig.CgroupSample
+		d  [7]time.Duration
+		n  [10]int64
+		f  [3]float64
+	}
+	p := &v // one allocation; every pointer below points into it
+	nd, nn, nf := 0, 0, 0
+	dur := func(x time.Duration) *time.Duration {
+		if x == cgroup.NA {
 			return nil
 		}
-		return &d
+		p.d[nd] = x
+		nd++
+		return &p.d[nd-1]
 	}
-	num := func(n int64) *int64 {
-		if n == cgroup.NA {
+	num := func(x int64) *int64 {
+		if x == cgroup.NA {
 			return nil
 		}
-		return &n
+		p.n[nn] = x
+		nn++
+		return &p.n[nn-1]
 	}
-	pct := func(f float64) *float64 {
-		if f == cgroup.NA {
+	pct := func(x float64) *float64 {
+		if x == cgroup.NA {
 			return nil
 		}
-		return &f
+		p.f[nf] = x
+		nf++
+		return &p.f[nf-1]
 	}
-	return &benchrig.CgroupSample{
+	p.cg = benchrig.CgroupSample{
 		CPU: dur(st.CPU), User: dur(st.User), Sys: dur(st.Sys),
 		Periods: num(st.Periods), ThrottledPeriods: num(st.ThrottledPeriods), Throttled: dur(st.Throttled),
 		MemoryCurrent: num(st.MemoryCurrent), MemoryPeak: num(st.MemoryPeak),
@@ -112,6 +127,7 @@ func cgroupSample(st cgroup.Stats) *benchrig.CgroupSample {
 		MemoryPressureSome10: pct(st.MemoryPressure.SomeAvg10), MemoryPressureTotal: dur(st.MemoryPressure.SomeTotal),
 		IOPressureSome10: pct(st.IOPressure.SomeAvg10), IOPressureTotal: dur(st.IOPressure.SomeTotal),
 	}
+	return &p.cg
 }
 
 // hostSampler reads the host's figures with gopsutil through procRoot.
