@@ -58,7 +58,7 @@ type Config struct {
 	// MinInterval is refused.
 	Interval time.Duration
 	// Node and Arch say where the collector runs (host.name,
-	// host.architecture); Run, when set, is the run every sample belongs
+	// host.architecture; Arch defaults to this binary's); Run, when set, is the run every sample belongs
 	// to (else a trial's own run, or "" for host samples of a sidecar that
 	// serves any run).
 	Node, Arch, Run string
@@ -173,6 +173,9 @@ func New(cfg Config) (*Collector, error) {
 	case ModeInProcess, ModeProcess, ModeExternal:
 	default:
 		return nil, benchrig.Errorf(benchrig.EInvalid, "collector mode %q: want %s, %s or %s", cfg.Mode, ModeInProcess, ModeProcess, ModeExternal)
+	}
+	if cfg.Arch == "" {
+		cfg.Arch = NormalizeArch(runtime.GOARCH)
 	}
 	if cfg.Sink == nil {
 		return nil, benchrig.Errorf(benchrig.EInvalid, "collector: no sink")
