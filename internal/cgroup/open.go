@@ -29,7 +29,7 @@ type Reader struct {
 	dirs Dirs
 
 	mu     sync.Mutex
-	files  map[string]*os.File // nil value: absent at first read
+	files  map[file]*os.File // nil value: absent at first read
 	buf    []byte
 	closed bool
 }
@@ -37,7 +37,7 @@ type Reader struct {
 // NewReader returns a Reader of the cgroup d. It opens nothing yet: each
 // file is opened at its first read.
 func NewReader(d Dirs) *Reader {
-	return &Reader{dirs: d, files: map[string]*os.File{}, buf: make([]byte, 8<<10)}
+	return &Reader{dirs: d, files: map[file]*os.File{}, buf: make([]byte, 8<<10)}
 }
 
 // Read is cgroup.Read through the open files.
@@ -51,11 +51,11 @@ func (r *Reader) Read() (Stats, error) {
 }
 
 // fetch returns path's content, read at offset 0 of its open file.
-func (r *Reader) fetch(path string) ([]byte, error) {
+func (r *Reader) fetch(path file) ([]byte, error) {
 	f, seen := r.files[path]
 	if !seen {
 		var err error
-		if f, err = os.Open(path); err != nil {
+		if f, err = os.Open(path.String()); err != nil {
 			if notExist(err) {
 				r.files[path] = nil // a missing controller or kernel feature stays missing
 			}
