@@ -175,3 +175,54 @@ func TestDockerWatchLab(t *testing.T) {
 		t.Errorf("dropped %d samples", cost.Dropped)
 	}
 }
+
+// TestDockerWatchLabAlreadyRunning: a collector started late still samples
+// a benchmark container that was running before it.
+func TestDockerWatchLabAlreadyRunning(t *testing.T) {
+	cli := labClient(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	runID := runner.NewID(time.Now()) + "-late"
+	ref := benchrig.TrialRef{Run: runID, Case: "late", Rep: 0}
+	id := startLabelled(t, ctx, cli, ref, "sleep", "30")
+
+	got := make(chan benchrig.Sample, 100)
+	sink := &FakeSink{WriteSamplesFn: func(_ context.Context, b []benchrig.Sample) error {
+		for _, s := range b {
+			select {
+			case got <- s:
+			default:
+			}
+		}
+		return nil
+	}}
+	c, err := New(Config{Run: runID, Node: "lab1", Interval: MinInterval, FlushEvery: MinInterval, Sink: sink})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rctx, stop := context.WithCancel(ctx)
+	runDone, watchDone := make(chan error, 1), make(chan error, 1)
+	go func() { runDone <- c.Run(rctx) }()
+	go func() { watchDone <- WatchDocker(rctx, cli, c, nil) }()
+	for {
+		var s benchrig.Sample
+		select {
+		case s = <-got:
+		case <-ctx.Done():
+			t.Fatal("no sample of the container running before the collector started")
+		}
+		if s.ContainerID == id {
+			if s.Trial == nil || *s.Trial != ref || s.Error != "" || s.Cgroup == nil || s.Cgroup.CPU == nil {
+				t.Errorf("sample %+v", s)
+			}
+			break
+		}
+	}
+	stop()
+	if err := <-runDone; err != nil {
+		t.Error(err)
+	}
+	if err := <-watchDone; err != nil {
+		t.Error(err)
+	}
+}
