@@ -101,6 +101,30 @@ func (r TrialRef) String() string {
 	return s
 }
 
+// ParseTrialRef parses what String renders: "RUN/CASE#REP" or
+// "RUN/CASE#REP.ATTEMPT" (a container's benchrig.trial label). A run ID has
+// no "/", so the first "/" ends it; a case ID may hold "/" and "#", so the
+// last "#" ends it. Anything else ("setup", "prepare") is EInvalid.
+func ParseTrialRef(s string) (TrialRef, error) {
+	run, rest, ok := strings.Cut(s, "/")
+	i := strings.LastIndexByte(rest, '#')
+	if !ok || run == "" || i <= 0 {
+		return TrialRef{}, Errorf(EInvalid, "trial reference %q: want RUN/CASE#REP[.ATTEMPT]", s)
+	}
+	ref := TrialRef{Run: run, Case: rest[:i]}
+	rep, attempt, hasAttempt := strings.Cut(rest[i+1:], ".")
+	var err error
+	if ref.Rep, err = strconv.Atoi(rep); err != nil || ref.Rep < 0 {
+		return TrialRef{}, Errorf(EInvalid, "trial reference %q: repetition %q is not a number", s, rep)
+	}
+	if hasAttempt {
+		if ref.Attempt, err = strconv.Atoi(attempt); err != nil || ref.Attempt < 1 {
+			return TrialRef{}, Errorf(EInvalid, "trial reference %q: attempt %q is not a number above 0", s, attempt)
+		}
+	}
+	return ref, nil
+}
+
 // IsZero reports whether r names no trial.
 func (r TrialRef) IsZero() bool { return r.Run == "" && r.Case == "" }
 

@@ -1,6 +1,13 @@
-// Package collect owns what benchrig reads about hosts and, later, the
-// samplers and sinks of the sidecar collector. Everything is read through
-// configurable roots (/proc, /etc) so tests run on fixture trees.
+// Package collect owns what benchrig reads about hosts: the fingerprint of
+// the machine a run uses, and the collector that samples a run's trials
+// (their cgroups, through internal/cgroup) and its host (gopsutil) while it
+// runs, with a Final sample and the noise of each trial when it exits, and
+// ships the samples to a Sink in batches without ever making the sampling
+// wait. WatchDocker finds a node's benchmark containers from the engine's
+// events; `benchrig collector` runs it all as a sidecar and writes the
+// stream that DecodeStream reads back. Everything is read through
+// configurable roots (/proc, /sys/fs/cgroup, /etc) so tests run on fixture
+// trees.
 package collect
 
 import (

@@ -3,6 +3,7 @@ package cgroup
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -50,6 +51,7 @@ func TestRead(t *testing.T) {
 			want: with(func(s *Stats) {
 				s.CPU, s.User, s.Sys = 183113196, 87738771, 95830112
 				s.MemoryPeak, s.IORead, s.IOWrite, s.PidsPeak = 31260672, 8478720, 8388608, 4
+				s.IOReadOps, s.IOWriteOps = 2070, 2048
 			}),
 		},
 		{
@@ -58,6 +60,7 @@ func TestRead(t *testing.T) {
 			want: with(func(s *Stats) {
 				s.CPU, s.User, s.Sys = 1443145, 0, 0
 				s.MemoryPeak, s.IORead, s.IOWrite = 524288, 0, 0
+				s.IOReadOps, s.IOWriteOps = 0, 0
 			}),
 		},
 		{
@@ -90,6 +93,7 @@ func TestRead(t *testing.T) {
 				Memory:      MemoryStat{Anon: 10543104, File: 20480000, MajorFaults: 3},
 				PidsCurrent: 1, PidsPeak: 4,
 				IORead: 1459200 + 90430464, IOWrite: 314773504 + 299008000,
+				IOReadOps: 192 + 8950, IOWriteOps: 353 + 1252,
 				CPUPressure:    Pressure{SomeAvg10: 1.25, FullAvg10: 0.5, SomeTotal: 52113 * us, FullTotal: 20440 * us},
 				MemoryPressure: Pressure{},
 				IOPressure:     Pressure{SomeAvg10: 12.5, FullAvg10: 10, SomeTotal: 640000 * us, FullTotal: 512000 * us},
@@ -248,6 +252,9 @@ func TestParseIOFormats(t *testing.T) {
 		{name: "blkio bad line", parse: parseBlkioServiceBytes, in: "8:0 Read\n", wantErr: true},
 		{name: "io.stat", parse: parseIOStat, in: "8:0 rbytes=5 wbytes=7 rios=1 wios=1 dbytes=0 dios=0\n", r: 5, w: 7},
 		{name: "io.stat empty", parse: parseIOStat, in: "", r: 0, w: 0},
+		{name: "io.stat ops", parse: parseIOStatOps, in: "8:0 rbytes=5 wbytes=7 rios=1 wios=2 dbytes=0 dios=0\n8:16 rbytes=5 wbytes=7 rios=10 wios=20\n", r: 11, w: 22},
+		{name: "io.stat ops bad number", parse: parseIOStatOps, in: "8:0 rios=z\n", wantErr: true},
+		{name: "blkio io_serviced", parse: parseBlkioServiceBytes, in: "254:0 Read 2070\n254:0 Write 2048\n254:0 Sync 4118\n254:0 Total 4118\nTotal 4118\n", r: 2070, w: 2048},
 		{name: "io.stat bad pair", parse: parseIOStat, in: "8:0 rbytes\n", wantErr: true},
 		{name: "io.stat bad number", parse: parseIOStat, in: "8:0 wbytes=-x\n", wantErr: true},
 	}
@@ -298,5 +305,99 @@ func TestParsePressure(t *testing.T) {
 				t.Errorf("got %+v, want %+v", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestHostCPU(t *testing.T) {
+	tests := []struct {
+		name, root string
+		want       time.Duration
+		wantErr    bool
+	}{
+		// Hybrid: the v1 cpuacct root wins over the unified cpu.stat,
+		// which the fixture has too with a different figure.
+		{name: "hybrid: v1 cpuacct.usage", root: hybridRoot, want: 374759251596},
+		{name: "v2: root cpu.stat usage_usec", root: v2Root, want: 369657236 * us},
+		{name: "container v1: its own top cgroup", root: "testdata/container-v1", want: 28752780},
+		{name: "no hierarchy", root: "testdata/container-none", wantErr: true},
+		{name: "v2 container: its own cpu.stat", root: "testdata/container-v2-no-peak", want: 500 * us},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := Detect(tt.root)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := r.HostCPU()
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("HostCPU() = %v, %v; wantErr %v", got, err, tt.wantErr)
+			}
+			if !tt.wantErr && got != tt.want {
+				t.Errorf("HostCPU() = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestReaderRereads: a Reader sees a file's new content on each read, a
+// file absent at first as absent, and a removed cgroup as no figures.
+func TestReaderRereads(t *testing.T) {
+	dir := t.TempDir()
+	acct := filepath.Join(dir, "cpuacct")
+	if err := os.MkdirAll(acct, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write := func(v string) {
+		if err := os.WriteFile(filepath.Join(acct, "cpuacct.usage"), []byte(v), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("100\n")
+	r := NewReader(Dirs{V1: map[string]string{"cpuacct": acct}})
+	defer r.Close()
+	for _, want := range []time.Duration{100, 2500000, 7} {
+		if want != 100 {
+			write(itoa(int64(want)) + "\n")
+		}
+		st, err := r.Read()
+		if err != nil || st.CPU != want || st.User != NA {
+			t.Fatalf("Read() CPU %d User %d, %v; want %d and NA", st.CPU, st.User, err, want)
+		}
+	}
+	// A file larger than the buffer is read whole.
+	big := strings.Repeat("#", 20000)
+	if err := os.WriteFile(filepath.Join(acct, "cpuacct.usage"), []byte(big), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Read(); err == nil || !strings.Contains(err.Error(), "cpuacct.usage") {
+		t.Fatalf("Read of a 20000-byte bad file: %v", err)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Read(); err == nil {
+		t.Fatal("Read after Close succeeded")
+	}
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func TestReaderNoMemoryStat(t *testing.T) {
+	d := Dirs{V2: filepath.Join(v2Root, "system.slice/benchrig.service/benchrig-trials/benchrig-trial")}
+	full, err := Read(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := NewReader(d)
+	r.NoMemoryStat = true
+	defer r.Close()
+	got, err := r.Read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := full
+	want.Memory = MemoryStat{NA, NA, NA}
+	if got != want {
+		t.Errorf("Reader without memory.stat:\n got %+v\nwant %+v", got, want)
 	}
 }

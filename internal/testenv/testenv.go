@@ -23,7 +23,9 @@ import (
 // as honest: a test that needs a service or tool belongs in make testenv,
 // not here.
 var mayskip = map[string]string{
-	"TestBenchTrialCost": "a measurement, not a test: it prints the cost of a trial and asserts nothing; make bench-docker runs it (BENCHRIG_BENCH=1)",
+	"TestBenchTrialCost":        "a measurement, not a test: it prints the cost of a trial and asserts nothing; make bench-docker runs it (BENCHRIG_BENCH=1)",
+	"TestBenchCollectorVsStats": "a measurement of a minute on the lab (collector against the Docker stats API); run with BENCHRIG_BENCH=1",
+	"TestBenchCollectorTruth":   "a measurement (collector's CPU of a container against cpuacct and docker stats); run with BENCHRIG_BENCH=1",
 }
 
 // InCI reports whether the tests run under CI=true.
