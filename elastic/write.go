@@ -53,7 +53,7 @@ func (s *Shipper) WriteEvents(ctx context.Context, run *benchrig.Run, events []b
 			Benchrig:  brFields{Doc: "event", Run: brRun{ID: e.Run}, Case: e.Case, Node: e.Node},
 		}
 		if e.Node != "" {
-			d.Host = &ecsHost{Name: e.Node}
+			d.Host = hostOf(run, e.Node)
 		}
 		if e.Outcome != nil {
 			d.Event.Outcome = ecsOutcome(*e.Outcome)
@@ -174,9 +174,32 @@ func trialDoc(run *benchrig.Run, t *benchrig.Trial) doc {
 		d.Benchrig.Params = caseParams(run)[t.CaseID]
 	}
 	if t.Node != "" {
-		d.Host = &ecsHost{Name: t.Node}
+		d.Host = hostOf(run, t.Node)
 	}
 	return d
+}
+
+// hostOf is the ECS host of a benchrig node: the local executor's node
+// "local" is the run's own host, by its name; a pool node is named as in
+// the pools file, with the architecture its trials ran as.
+func hostOf(run *benchrig.Run, node string) *ecsHost {
+	h := &ecsHost{Name: node}
+	if run == nil {
+		return h
+	}
+	if node == "local" {
+		if run.Fingerprint.Hostname != "" {
+			h.Name = run.Fingerprint.Hostname
+		}
+		h.Architecture = run.Fingerprint.Arch
+		return h
+	}
+	for _, n := range run.Nodes {
+		if n.Name == node {
+			h.Architecture = n.Arch
+		}
+	}
+	return h
 }
 
 func caseParams(run *benchrig.Run) map[string]map[string]string {

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/benchrig/benchrig"
+	"github.com/benchrig/benchrig/app"
 	"github.com/benchrig/benchrig/elastic"
 )
 
@@ -91,6 +92,26 @@ func (o *esOptions) spoolDir(d *deps) string {
 		return filepath.Join(c, "es-spool")
 	}
 	return filepath.Join(d.cwd, ".benchrig-es-spool")
+}
+
+// attach makes a the shipper of its run's samples, trials, events and
+// statistics when an Elasticsearch URL was given (flag or environment),
+// and returns what closes it. A server that does not answer is no error:
+// the shipper spools until it does. The App runs one run with it.
+func (o *esOptions) attach(ctx context.Context, d *deps, a *app.App) error {
+	if !o.enabled(d) {
+		return nil
+	}
+	c, cfg, err := o.client(d)
+	if err != nil {
+		return err
+	}
+	sh, err := c.NewShipper(ctx, elastic.ShipperOptions{})
+	if err != nil {
+		return err
+	}
+	a.Results, a.ResultsName = sh, "elasticsearch "+strings.Join(cfg.URLs, ",")
+	return nil
 }
 
 func newESCommand(d *deps) *cobra.Command {

@@ -7,12 +7,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
 	"github.com/benchrig/benchrig"
 	"github.com/benchrig/benchrig/app"
+	"github.com/benchrig/benchrig/collect"
 	"github.com/benchrig/benchrig/nodes"
 	"github.com/benchrig/benchrig/runner/local"
 )
@@ -45,7 +47,26 @@ func (d *deps) newApp(store app.Store) *app.App {
 		Nodes: func(poolsFile string, names []string) (app.NodeDriver, error) {
 			return nodes.NewDocker(poolsFile, names, shimDir(d)), nil
 		},
+		NewCollector: newCollector,
 	}
+}
+
+// newCollector is the in-process collector of a run's local trials and
+// host.
+func newCollector(cfg app.CollectorConfig) (app.Collector, error) {
+	node := cfg.Node
+	if h, err := os.Hostname(); err == nil && node == "local" {
+		node = h // host.name in Elasticsearch; the trials' node stays "local"
+	}
+	return collect.New(collect.Config{
+		Run:      cfg.RunID,
+		Node:     node,
+		Arch:     collect.NormalizeArch(runtime.GOARCH),
+		Interval: cfg.Interval,
+		Sink:     cfg.Sink,
+		Host:     true,
+		Mode:     collect.ModeInProcess,
+	})
 }
 
 // shimDir is where the in-container timing shims are: $BENCHRIG_SHIM_DIR,

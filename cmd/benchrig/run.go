@@ -47,6 +47,9 @@ type runOptions struct {
 	// --no-collect.
 	collectInterval time.Duration
 	noCollect       bool
+	// es ships samples, trials, events and statistics to Elasticsearch
+	// when a URL is given.
+	es esOptions
 }
 
 func newRunCommand(d *deps) *cobra.Command {
@@ -126,6 +129,7 @@ Exit codes: 0 all trials succeeded, 1 some trials failed, 2 invalid spec or flag
 	f.StringVar(&opts.prepare, "prepare", "", "run shell `CMD` before every trial, unmeasured (replaces the spec's prepare)")
 	f.DurationVar(&opts.collectInterval, "collect-interval", 0, "sample the trials' cgroups and the host every `D` (at least 100ms; default the spec's collect.interval, else 1s)")
 	f.BoolVar(&opts.noCollect, "no-collect", false, "run no collector beside the run (overrides the spec's collect block)")
+	opts.es.addFlags(f)
 	return cmd
 }
 
@@ -199,6 +203,11 @@ func runRun(ctx context.Context, d *deps, opts runOptions, file string) error {
 	}
 	a := d.newApp(db)
 	sweep(ctx, d, a)
+	if !opts.dryRun {
+		if err := opts.es.attach(ctx, d, a); err != nil {
+			return err
+		}
+	}
 
 	prog := newProgress(d.stderr, d.tty, opts.quiet)
 	pending, err := a.Prepare(ctx, req, prog.subscriber())
