@@ -143,6 +143,7 @@ const (
 	EventWarning                             // something the user should know that is not a trial's result
 	EventNote                                // a case's note: setup/cleanup outcome, adaptive stop, skip
 	EventTrialDiscarded                      // a trial that started measured nothing and will start again (or never)
+	EventContainer                           // a Docker engine reported a benchmark container's create, start, die or oom (Msg), seen by the node's collector
 )
 
 var eventNames = map[EventKind]string{
@@ -157,6 +158,7 @@ var eventNames = map[EventKind]string{
 	EventWarning:        "warning",
 	EventNote:           "note",
 	EventTrialDiscarded: "trial-discarded",
+	EventContainer:      "container",
 }
 
 func (k EventKind) String() string {

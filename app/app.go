@@ -66,6 +66,11 @@ type App struct {
 	// collects (the spec's collect block, run --collect-interval and
 	// --no-collect); nil collects nothing and says so on the run.
 	NewCollector func(CollectorConfig) (Collector, error)
+	// NewNodeCollector makes the collector of one Docker node a run uses
+	// (started when the run first reports the node, stopped when it
+	// ends); nil: container trials have only their final samples, from
+	// the in-container shim, and the run says so.
+	NewNodeCollector func(NodeCollectorConfig) (NodeCollector, error)
 	// Results, when set, receives every run's samples (instead of the
 	// store), trials and events as they are recorded, and the run at its
 	// end; the store is still written first and stays the source of
@@ -252,6 +257,7 @@ func (a *App) prepare(ctx context.Context, req benchrig.RunRequest, s *benchrig.
 	}
 	p.collect.recorder = &teeRecorder{Recorder: a.Store}
 	cfg.Recorder = p.collect.recorder
+	cfg.BeforeFinish = p.collect.recorder.beforeFinish
 	p.prepared, err = runner.Prepare(ctx, cfg, s)
 	if err != nil {
 		p.Close()
@@ -268,6 +274,7 @@ func (a *App) prepare(ctx context.Context, req benchrig.RunRequest, s *benchrig.
 func (a *App) Start(ctx context.Context, p *Pending) (*Handle, error) {
 	coll := a.startCollection(ctx, p)
 	p.collect.recorder.set(coll.tee)
+	p.collect.recorder.coll.Store(coll)
 	rh, err := p.prepared.Start(ctx)
 	if err != nil {
 		coll.finish(ctx, a.Store, nil)
@@ -275,6 +282,7 @@ func (a *App) Start(ctx context.Context, p *Pending) (*Handle, error) {
 		return nil, err
 	}
 	h := &Handle{Handle: rh, nodes: p.nodes, done: make(chan struct{})}
+	coll.setEmit(rh.Emit)
 	go func() {
 		defer close(h.done)
 		h.run, h.err = rh.Wait()

@@ -35,6 +35,33 @@ type CollectorConfig struct {
 	Sink collect.Sink
 }
 
+// NodeCollector collects beside a run on one Docker node: the node's
+// benchmark containers (found from the engine's events) and its host.
+// collect.Process (a `benchrig collector` child) is one.
+type NodeCollector interface {
+	// Run collects until ctx ends, handing samples to sink and the
+	// engine's container events to onEvent, then stops (final samples
+	// included) and returns.
+	Run(ctx context.Context, sink collect.Sink, onEvent func(collect.ContainerEvent)) error
+	// Cost is what it cost, once Run returned; ok is false when it could
+	// not tell (it died).
+	Cost() (c benchrig.CollectorCost, ok bool)
+	// Warnings are what it could not collect.
+	Warnings() []string
+}
+
+// NodeCollectorConfig is what App.NewNodeCollector is given for one node
+// of one run.
+type NodeCollectorConfig struct {
+	RunID    string
+	Node     benchrig.NodeFacts
+	Interval time.Duration
+	// Since is when the run started: the node's container events are
+	// replayed from then, so a collector started when the run first
+	// reported the node misses none.
+	Since time.Time
+}
+
 // ResultSink ships a run's samples, trials, events and the run itself to
 // a server (Elasticsearch), beside the store, which stays the source of
 // truth. Its methods may be called from several goroutines; none of them
@@ -58,7 +85,8 @@ type CollectionSetter interface {
 
 // Warnings of a run's Collection that say what was not collected.
 const (
-	warnPools      = "Docker pools: no node collector yet: container trials have their totals from the in-container shim, no periodic samples and no noise figures"
+	warnPools      = "no node collector in this benchrig: container trials have their totals from the in-container shim, no periodic samples and no noise figures"
+	warnNoise      = "container trials have no noise figures yet: only local trials are attributed the host's other CPU"
 	warnRusage     = "trials not sampled: the local executor measures with rusage (no trial cgroups); only the host was sampled"
 	warnNoFactory  = "no collector in this benchrig: nothing was sampled"
 	warnNoSink     = "no sink for samples: the store cannot keep them"
@@ -143,8 +171,121 @@ type collection struct {
 
 	tee *tee // nil when nothing is teed
 
+	// Node collectors of a run on Docker pools, by node name, started
+	// as the run reports its nodes (teeRecorder.RecordNodeEvents).
+	newNode   func(NodeCollectorConfig) (NodeCollector, error)
+	runID     string
+	started   time.Time
+	nodeCtx   context.Context
+	nodeStop  context.CancelFunc
+	nodeWG    sync.WaitGroup
+	emit      atomic.Pointer[func(benchrig.Event)]
+	nodesDone bool
+	nodeCosts []benchrig.CollectorCost // once stopped
+	// settle, when set, waits until the node driver's engines said all
+	// they will about the run's containers (their removal done).
+	settle func()
+
 	mu       sync.Mutex
 	warnings []string
+	nodes    map[string]NodeCollector
+}
+
+// setEmit gives the collection the run's event log, for container events.
+func (c *collection) setEmit(emit func(benchrig.Event)) { c.emit.Store(&emit) }
+
+// nodesSeen starts a collector for each node of facts that has none yet.
+func (c *collection) nodesSeen(facts []benchrig.NodeFacts) {
+	if c.newNode == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.nodesDone {
+		return
+	}
+	for _, f := range facts {
+		if _, ok := c.nodes[f.Name]; ok || f.Name == "" {
+			continue
+		}
+		nc, err := c.newNode(NodeCollectorConfig{RunID: c.runID, Node: f, Interval: c.plan.interval, Since: c.started})
+		if err != nil {
+			c.warnings = append(c.warnings, fmt.Sprintf("node %s: collector not started: %v", f.Name, err))
+			c.nodes[f.Name] = nil
+			continue
+		}
+		c.nodes[f.Name] = nc
+		c.nodeWG.Add(1)
+		node := f.Name
+		go func() {
+			defer c.nodeWG.Done()
+			if err := nc.Run(c.nodeCtx, c.sink, func(e collect.ContainerEvent) { c.containerEvent(node, e) }); err != nil {
+				c.warn("%v", err)
+			}
+		}()
+	}
+}
+
+// containerEvent turns an engine's container event into an event of the
+// run.
+func (c *collection) containerEvent(node string, e collect.ContainerEvent) {
+	emit := c.emit.Load()
+	if emit == nil {
+		return
+	}
+	msg := e.Action.String() + " " + e.Name
+	if e.ExitCode != nil {
+		msg += fmt.Sprintf(" (exit %d)", *e.ExitCode)
+	}
+	ev := benchrig.Event{Kind: benchrig.EventContainer, Node: node, Msg: msg}
+	if e.Ref != nil {
+		ref := *e.Ref
+		ev.Trial, ev.Case = &ref, ref.Case
+	}
+	(*emit)(ev)
+}
+
+// stopNodes stops the node collectors and waits for their final samples
+// (until ctx ends), returning their costs.
+func (c *collection) stopNodes(ctx context.Context) []benchrig.CollectorCost {
+	c.mu.Lock()
+	if c.nodesDone {
+		defer c.mu.Unlock()
+		return c.nodeCosts
+	}
+	c.nodesDone = true
+	c.mu.Unlock()
+	if c.nodeStop == nil {
+		return nil
+	}
+	c.nodeStop()
+	done := make(chan struct{})
+	go func() { c.nodeWG.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		c.warn("node collectors did not stop in time: their final samples and costs are missing")
+		return nil
+	}
+	var out []benchrig.CollectorCost
+	for _, name := range slices.Sorted(maps.Keys(c.nodes)) {
+		nc := c.nodes[name]
+		if nc == nil {
+			continue
+		}
+		for _, w := range nc.Warnings() {
+			c.warn("%s", w)
+		}
+		if cost, ok := nc.Cost(); ok {
+			out = append(out, cost)
+		} else {
+			c.warn("node %s: its collector reported no cost (it stopped early)", name)
+		}
+	}
+	c.mu.Lock()
+	c.nodeCosts = out
+	c.mu.Unlock()
+	return out
 }
 
 func (c *collection) warn(format string, args ...any) {
@@ -179,8 +320,19 @@ func (a *App) startCollection(ctx context.Context, p *Pending) *collection {
 	if c.plan.interval > 0 && c.sink == nil {
 		c.warn(warnNoSink)
 	}
-	if c.plan.pools && c.plan.interval > 0 {
-		c.warn(warnPools)
+	if c.plan.pools && c.plan.interval > 0 && c.sink != nil {
+		if a.NewNodeCollector == nil {
+			c.warn(warnPools)
+		} else {
+			c.warn(warnNoise)
+			c.newNode, c.runID, c.started = a.NewNodeCollector, run.ID, a.now()
+			if s, ok := p.nodes.(interface{ Settle() }); ok {
+				c.settle = s.Settle
+			}
+			c.nodes = map[string]NodeCollector{}
+			c.nodeCtx, c.nodeStop = context.WithCancel(context.WithoutCancel(ctx))
+			c.nodesSeen(run.Nodes)
+		}
 	}
 	if c.plan.rusage && c.plan.interval > 0 {
 		c.warn(warnRusage)
@@ -220,6 +372,7 @@ func (c *collection) finish(ctx context.Context, store Store, run *benchrig.Run)
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownBudget)
 	defer cancel()
 	out := &benchrig.Collection{Interval: c.plan.interval, Sink: c.sinkName}
+	out.Collectors = append(out.Collectors, c.stopNodes(ctx)...)
 	if c.collector != nil {
 		c.stop()
 		select {
@@ -281,7 +434,32 @@ func (c *collection) snapshotWarnings() []string {
 // is made when it starts.)
 type teeRecorder struct {
 	runner.Recorder
-	tee atomic.Pointer[tee]
+	tee  atomic.Pointer[tee]
+	coll atomic.Pointer[collection]
+}
+
+// beforeFinish stops the node collectors while the run's event log is
+// still open (runner.Config.BeforeFinish), so their last container events
+// are in it.
+func (r *teeRecorder) beforeFinish() {
+	if c := r.coll.Load(); c != nil && c.nodeStop != nil {
+		if c.settle != nil {
+			c.settle()
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownBudget)
+		defer cancel()
+		c.stopNodes(ctx)
+	}
+}
+
+// RecordNodeEvents records the nodes the run used, then starts the
+// collectors of nodes it has not seen before.
+func (r *teeRecorder) RecordNodeEvents(ctx context.Context, runID string, nodes []benchrig.NodeFacts, events []benchrig.NodeEvent) error {
+	err := r.Recorder.RecordNodeEvents(ctx, runID, nodes, events)
+	if c := r.coll.Load(); c != nil {
+		c.nodesSeen(nodes)
+	}
+	return err
 }
 
 func (r *teeRecorder) set(t *tee) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -429,6 +430,15 @@ func (c *Collector) warnLocked(w string) {
 		return
 	}
 	c.lostWarns++
+}
+
+// warnOnce is warn for a warning that may recur: kept once.
+func (c *Collector) warnOnce(w string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !slices.Contains(c.warnings, w) {
+		c.warnLocked(w)
+	}
 }
 
 func (c *Collector) warn(w string) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"strconv"
 	"strings"
@@ -98,6 +99,16 @@ const watchRetry = time.Second
 // is subscribed again from its last event. It returns nil when ctx ends,
 // and an error when the engine cannot be reached at the start.
 func WatchDocker(ctx context.Context, cli DockerClient, c *Collector, onEvent func(ContainerEvent)) error {
+	return WatchDockerSince(ctx, cli, c, time.Time{}, onEvent)
+}
+
+// WatchDockerSince is WatchDocker replaying the engine's events from
+// since (the start of the run, for a collector started when the run first
+// used the node); the zero time means from the call.
+func WatchDockerSince(ctx context.Context, cli DockerClient, c *Collector, since time.Time, onEvent func(ContainerEvent)) error {
+	if since.IsZero() {
+		since = time.Now()
+	}
 	label := runner.LabelRun
 	if c.cfg.Run != "" {
 		label += "=" + c.cfg.Run
@@ -112,7 +123,7 @@ func WatchDocker(ctx context.Context, cli DockerClient, c *Collector, onEvent fu
 	// Since now: the engine replays what happened between this call and
 	// the subscription, so a container started right after WatchDocker
 	// was called is seen even if the subscription took a while.
-	cancel, res := sub(sinceArg(time.Now().UnixNano()))
+	cancel, res := sub(sinceArg(since.UnixNano()))
 	defer func() { cancel() }()
 
 	list, err := cli.ContainerList(ctx, client.ContainerListOptions{Filters: client.Filters{}.Add("label", label).Add("status", "running")})
@@ -127,12 +138,14 @@ func WatchDocker(ctx context.Context, cli DockerClient, c *Collector, onEvent fu
 	for {
 		select {
 		case <-ctx.Done():
+			drainEvents(cli, filters, after(since, last), c, onEvent)
 			return nil
 		case m := <-res.Messages:
 			last = max(last, m.TimeNano)
-			handleEvent(ctx, cli, c, m, onEvent)
+			handleEvent(ctx, cli, c, m, onEvent, true)
 		case err := <-res.Err:
-			if ctx.Err() != nil {
+			if ctx.Err() != nil { // the stream ended because we stop
+				drainEvents(cli, filters, after(since, last), c, onEvent)
 				return nil
 			}
 			c.warn(fmt.Sprintf("docker events: %v (subscribing again)", err))
@@ -151,12 +164,54 @@ func WatchDocker(ctx context.Context, cli DockerClient, c *Collector, onEvent fu
 	}
 }
 
+// after is where a new subscription starts: after the last event read,
+// else at since.
+func after(since time.Time, last int64) int64 {
+	if last > 0 {
+		return last + 1
+	}
+	return since.UnixNano()
+}
+
+// drainTimeout bounds the last catch-up with the engine when the
+// collector stops.
+const drainTimeout = 5 * time.Second
+
+// drainEvents reports the events from the engine's log between from and
+// now that the stream had not delivered yet when the collector was told
+// to stop, so that the die of a run's last container, which happens just
+// before the run ends, is not lost to the race. It samples nothing more.
+func drainEvents(cli DockerClient, filters client.Filters, from int64, c *Collector, onEvent func(ContainerEvent)) {
+	if onEvent == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+	defer cancel()
+	res := cli.Events(ctx, client.EventsListOptions{Filters: filters, Since: sinceArg(from), Until: sinceArg(time.Now().UnixNano())})
+	for {
+		select {
+		case m := <-res.Messages:
+			handleEvent(ctx, cli, c, m, onEvent, false)
+		case err := <-res.Err:
+			if err != nil && !errors.Is(err, io.EOF) && ctx.Err() == nil {
+				c.warn(fmt.Sprintf("docker events at stop: %v", err))
+			}
+			return
+		case <-ctx.Done():
+			c.warn("docker events at stop: the engine did not answer in time; the last container events may be missing")
+			return
+		}
+	}
+}
+
 // sinceArg renders a time as the engine's events API takes it.
 func sinceArg(unixNano int64) string {
 	return fmt.Sprintf("%d.%09d", unixNano/1e9, unixNano%1e9)
 }
 
-func handleEvent(ctx context.Context, cli DockerClient, c *Collector, m events.Message, onEvent func(ContainerEvent)) {
+// handleEvent reports m and, when watch is set, starts or stops sampling
+// its container.
+func handleEvent(ctx context.Context, cli DockerClient, c *Collector, m events.Message, onEvent func(ContainerEvent), watch bool) {
 	attrs := m.Actor.Attributes
 	e := ContainerEvent{Time: time.Unix(0, m.TimeNano), ID: m.Actor.ID, Name: attrs["name"], Run: attrs[runner.LabelRun]}
 	if ref, err := benchrig.ParseTrialRef(attrs[runner.LabelTrial]); err == nil {
@@ -167,17 +222,23 @@ func handleEvent(ctx context.Context, cli DockerClient, c *Collector, m events.M
 		e.Action = ContainerCreate
 	case events.ActionStart:
 		e.Action = ContainerStart
-		watchContainer(ctx, cli, c, m.Actor.ID)
+		if watch {
+			watchContainer(ctx, cli, c, m.Actor.ID)
+		}
 	case events.ActionDie:
 		e.Action = ContainerDie
 		if code, err := strconv.Atoi(attrs["exitCode"]); err == nil {
 			e.ExitCode = &code
 		}
-		c.Unwatch(m.Actor.ID)
+		if watch {
+			c.Unwatch(m.Actor.ID)
+		}
 	case events.ActionOOM:
 		e.Action = ContainerOOM
 	case events.ActionDestroy:
-		c.Unwatch(m.Actor.ID)
+		if watch {
+			c.Unwatch(m.Actor.ID)
+		}
 		return
 	default:
 		return
@@ -213,9 +274,20 @@ func watchContainer(ctx context.Context, cli DockerClient, c *Collector, id stri
 		ID: res.Container.ID, Name: strings.TrimPrefix(res.Container.Name, "/"),
 		PID: res.Container.State.Pid, Ref: ref, Params: params,
 	}
-	if err := c.Watch(t); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		// Not ErrNotExist: gone between inspect and the read of its /proc
-		// entry, which its die event follows. Anything else is said.
+	err = c.Watch(t)
+	switch {
+	case err == nil:
+	case errors.Is(err, fs.ErrNotExist):
+		// Usually gone between inspect and the read of its /proc entry,
+		// which its die event follows. But if the engine still says it
+		// runs, its processes are not in our /proc: the engine is on
+		// another host, and this collector can sample none of its
+		// containers. Said once.
+		again, ierr := cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
+		if ierr == nil && again.Container.State != nil && again.Container.State.Running {
+			c.warnOnce("containers are not visible from this collector's /proc (the engine runs on another host?): run `benchrig collector` on the node itself, with the host's /proc and cgroup tree")
+		}
+	default:
 		c.warn(err.Error())
 	}
 }

@@ -293,6 +293,21 @@ func (d *Docker) RemoveRun(ctx context.Context, runID string) (int, error) {
 }
 
 // Close waits for every executor's pending container removals.
+// Settle waits until the containers of trials that ended are removed, so
+// that everything the engines will say about them (their die and destroy
+// events) has been said. The driver stays usable.
+func (d *Docker) Settle() {
+	d.mu.Lock()
+	execs := make([]*docker.Executor, 0, len(d.known)+len(d.retired))
+	for _, k := range append(slices.Collect(maps.Values(d.known)), d.retired...) {
+		execs = append(execs, k.exec)
+	}
+	d.mu.Unlock()
+	for _, e := range execs {
+		e.Settle()
+	}
+}
+
 func (d *Docker) Close() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()

@@ -71,6 +71,11 @@ type Config struct {
 	// tell a collector; setup, prepare, cleanup and check jobs never get
 	// it.
 	Watcher Watcher
+	// BeforeFinish, when set, is called once every trial has ended and
+	// before the run-finished event, so that what ran beside the run
+	// (node collectors) can stop and put its last events in the run's
+	// log (Handle.Emit) while the log is open.
+	BeforeFinish func()
 
 	// Resume, when set, is an interrupted or cancelled run of the same
 	// spec, loaded whole: the runner keeps its ID and its trials and runs
@@ -197,6 +202,7 @@ func (p *Prepared) Cases() []CasePlan {
 // Handle is a run in progress.
 type Handle struct {
 	ID     string
+	r      *state
 	cancel context.CancelFunc
 	done   chan struct{}
 	run    *benchrig.Run
@@ -209,6 +215,16 @@ type Handle struct {
 func (h *Handle) Wait() (*benchrig.Run, error) {
 	<-h.done
 	return h.run, h.err
+}
+
+// Emit adds an event that happened beside the run (a container event
+// seen by a node's collector) to its event log, numbered in order with
+// the runner's own: Run, Seq, Time (of receipt) and the progress are set
+// here. It never blocks on the log; after the run ended it does nothing.
+func (h *Handle) Emit(e benchrig.Event) {
+	h.r.mu.Lock()
+	defer h.r.mu.Unlock()
+	h.r.emit(e)
 }
 
 // Cancel stops the run as Ctrl-C does: the trials in flight are killed and
@@ -453,7 +469,7 @@ func (p *Prepared) Start(ctx context.Context) (*Handle, error) {
 	r.journal = startJournal(r.cfg.Recorder, run.ID, r.cfg.Now, r.cfg.Heartbeat)
 	r.bus = newBus(r.cfg.Subscribers, r.journal.addEvents)
 	ctx, cancel := context.WithCancel(ctx)
-	h := &Handle{ID: run.ID, cancel: cancel, done: make(chan struct{})}
+	h := &Handle{ID: run.ID, r: r, cancel: cancel, done: make(chan struct{})}
 
 	r.mu.Lock()
 	msg := ""
@@ -556,6 +572,9 @@ var subscriberGrace = 5 * time.Second
 // finish records the end of the run: its status, the last events, and
 // warnings about subscribers that dropped events.
 func (r *state) finish(ctx context.Context, runErr error) (*benchrig.Run, error) {
+	if r.cfg.BeforeFinish != nil {
+		r.cfg.BeforeFinish()
+	}
 	run := r.run
 	status := benchrig.RunFinished
 	switch {

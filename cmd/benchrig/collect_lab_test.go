@@ -11,25 +11,29 @@ import (
 	"github.com/benchrig/benchrig/sqlite"
 )
 
-// TestLabContainerTrialsHaveFinalSamples runs containers on two lab nodes:
-// Docker removes a container's cgroup before it reports the exit, so each
-// trial's totals reach the store as one Final sample built from the
-// in-container shim's figures, and the run records what was (not)
-// collected.
-func TestLabContainerTrialsHaveFinalSamples(t *testing.T) {
+// TestLabNodeCollectors runs containers on two lab nodes with a node
+// collector per node (a `benchrig collector` child of the run): each
+// trial has periodic samples of its container while it runs and one
+// Final sample built from the in-container shim's figures (Docker
+// removes a container's cgroup before it reports the exit), each node
+// has host samples, the engines' container events are events of the run
+// (the last container's die included), and the run records what each
+// collector cost.
+func TestLabNodeCollectors(t *testing.T) {
 	needLab(t)
 	c := labCLI(t, map[string]string{"lab1": labNodes["lab1"], "lab2": labNodes["lab2"]})
+	// About 0.5 s of shell loop: several 100 ms samples per trial.
 	spec := c.write("loop.yaml", `name: lab-collect
-command: 'i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done'
+command: 'i=0; while [ $i -lt 150000 ]; do i=$((i+1)); done'
 image: 'benchrig/busybox:{{.arch}}'
 repeat: 2
 warmup: 0
 `)
-	code, stdout, stderr := c.run(context.Background(), "run", "-q", spec, "--pool", "lab")
+	code, stdout, stderr := c.run(context.Background(), "run", "-q", spec, "--pool", "lab", "--collect-interval", "100ms")
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
 	}
-	if !strings.Contains(stdout, "collector: every 1s, none ran; shipped to store: 4 sent\n  - Docker pools: no node collector yet") {
+	if !strings.Contains(stdout, "collector: 2 collectors, ") {
 		t.Errorf("the report does not say what was collected:\n%s", stdout)
 	}
 	ctx := context.Background()
@@ -42,21 +46,33 @@ warmup: 0
 	if err != nil {
 		t.Fatal(err)
 	}
+	if len(run.Trials) != 4 {
+		t.Fatalf("%d trials, want 4", len(run.Trials))
+	}
 	samples, err := db.Samples(ctx, run.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(samples) != len(run.Trials) || len(run.Trials) != 4 {
-		t.Fatalf("%d samples for %d trials, want one per trial (4)", len(samples), len(run.Trials))
-	}
-	byRef := map[benchrig.TrialRef]benchrig.Sample{}
+	final := map[benchrig.TrialRef]benchrig.Sample{}
+	periodic := map[benchrig.TrialRef]int{}
+	hosts := map[string]int{}
 	for _, s := range samples {
-		byRef[*s.Trial] = s
+		switch {
+		case s.Kind == benchrig.SampleHost:
+			hosts[s.Node]++
+		case s.Kind == benchrig.SampleTrial && s.Final:
+			final[*s.Trial] = s
+		case s.Kind == benchrig.SampleTrial:
+			periodic[*s.Trial]++
+			if s.Node == "" || s.ContainerID == "" || s.Cgroup == nil || s.Cgroup.CPU == nil {
+				t.Errorf("periodic sample %+v lacks its node, container or CPU", s)
+			}
+		}
 	}
 	for _, tr := range run.Trials {
-		s, ok := byRef[tr.Ref()]
-		if !ok || !s.Final || s.Seq != 0 || s.Node != tr.Node || s.Arch != "amd64" || s.Cgroup == nil || s.Cgroup.CPU == nil {
-			t.Errorf("trial %v: sample %+v", tr.Ref(), s)
+		s, ok := final[tr.Ref()]
+		if !ok || s.Seq != 0 || s.Node != tr.Node || s.Arch != "amd64" || s.Cgroup == nil || s.Cgroup.CPU == nil {
+			t.Errorf("trial %v: final sample %+v", tr.Ref(), s)
 			continue
 		}
 		// The shim's cgroup CPU covers the container (the shim too): at
@@ -64,9 +80,48 @@ warmup: 0
 		if cpu := *s.Cgroup.CPU; cpu < tr.User+tr.Sys || math.Abs(cpu.Seconds()-tr.Metrics["container_cpu_s"]) > 1e-6 {
 			t.Errorf("trial %v: sample CPU %v, trial CPU %v, container_cpu_s %v", tr.Ref(), cpu, tr.User+tr.Sys, tr.Metrics["container_cpu_s"])
 		}
+		if tr.Wall > 300e6 && periodic[tr.Ref()] == 0 {
+			t.Errorf("trial %v ran %v but has no periodic sample from its node's collector", tr.Ref(), tr.Wall)
+		}
 	}
-	if run.Collection == nil || run.Collection.Shipping.Sent != 4 || run.Collection.Sink != "store" {
-		t.Errorf("Collection %+v", run.Collection)
+	if hosts["lab1"] == 0 || hosts["lab2"] == 0 {
+		t.Errorf("host samples per node: %v", hosts)
+	}
+
+	events, err := db.Events(ctx, run.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[benchrig.TrialRef]map[string]bool{}
+	for _, e := range events {
+		if e.Kind != benchrig.EventContainer || e.Trial == nil {
+			continue
+		}
+		if seen[*e.Trial] == nil {
+			seen[*e.Trial] = map[string]bool{}
+		}
+		seen[*e.Trial][strings.Fields(e.Msg)[0]] = true
+		if strings.HasPrefix(e.Msg, "die ") && !strings.HasSuffix(e.Msg, "(exit 0)") {
+			t.Errorf("die event %q: want exit 0", e.Msg)
+		}
+	}
+	for _, tr := range run.Trials {
+		if got := seen[tr.Ref()]; !got["create"] || !got["start"] || !got["die"] {
+			t.Errorf("trial %v on %s: container events %v, want create, start and die", tr.Ref(), tr.Node, got)
+		}
+	}
+
+	col := run.Collection
+	if col == nil || col.Sink != "store" || len(col.Collectors) != 2 {
+		t.Fatalf("Collection %+v", col)
+	}
+	for _, cc := range col.Collectors {
+		if cc.Mode != "process" || cc.Samples == 0 || cc.CPU <= 0 || cc.Wall <= 0 || (cc.Node != "lab1" && cc.Node != "lab2") {
+			t.Errorf("collector cost %+v", cc)
+		}
+	}
+	if col.Shipping.Sent != int64(len(samples)) || col.Shipping.Failed != 0 {
+		t.Errorf("shipping %+v for %d samples stored", col.Shipping, len(samples))
 	}
 	noLeftovers(t)
 }

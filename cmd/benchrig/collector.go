@@ -25,6 +25,7 @@ type collectorOptions struct {
 	mode         string
 	noHost       bool
 	ignoreStdin  bool
+	since        string
 	noDockerFlag bool
 }
 
@@ -64,6 +65,7 @@ container it needs the host's cgroup tree and /proc mounted read-only (--cgroup-
 	f.StringVar(&opts.cgroupRoot, "cgroup-root", "", "where the host's cgroup tree is mounted (default /sys/fs/cgroup)")
 	f.StringVar(&opts.mode, "mode", collect.ModeExternal, "how the run started it, for its cost: process (a child of the run) or external")
 	f.BoolVar(&opts.noHost, "no-host", false, "take no host samples")
+	f.StringVar(&opts.since, "since", "", "replay the engine's container events from `TIME` (RFC 3339), e.g. the start of the run")
 	f.BoolVar(&opts.ignoreStdin, "ignore-stdin", false, "do not stop when standard input ends")
 	return cmd
 }
@@ -77,6 +79,14 @@ func runCollector(ctx context.Context, d *deps, opts collectorOptions) error {
 	}
 	if opts.arch == "" {
 		opts.arch = collect.NormalizeArch(runtime.GOARCH)
+	}
+	var since time.Time
+	if opts.since != "" {
+		t, err := time.Parse(time.RFC3339Nano, opts.since)
+		if err != nil {
+			return usageError{fmt.Errorf("--since %q: want an RFC 3339 time such as 2026-12-06T03:00:00Z", opts.since)}
+		}
+		since = t
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -112,7 +122,7 @@ func runCollector(ctx context.Context, d *deps, opts collectorOptions) error {
 		}
 		defer cli.Close()
 		go func() {
-			err := collect.WatchDocker(ctx, cli, c, func(e collect.ContainerEvent) {
+			err := collect.WatchDockerSince(ctx, cli, c, since, func(e collect.ContainerEvent) {
 				if err := out.WriteEvent(e); err != nil {
 					cancel() // nobody reads us any more
 				}

@@ -32,6 +32,9 @@ func newCLI(t *testing.T) *cli {
 func (c *cli) deps(stdout, stderr io.Writer) *deps {
 	d := defaultDeps(stdout, stderr)
 	d.cwd = c.dir
+	// Children benchrig starts of itself (node collectors) run this test
+	// binary as the CLI (see TestMain).
+	d.environ = append(d.environ, "BENCHRIG_TEST_AS_CLI=1")
 	d.getenv = func(k string) string {
 		if k == "BENCHRIG_STORE" {
 			return filepath.Join(c.dir, "store.db")

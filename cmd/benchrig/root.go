@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -47,8 +48,28 @@ func (d *deps) newApp(store app.Store) *app.App {
 		Nodes: func(poolsFile string, names []string) (app.NodeDriver, error) {
 			return nodes.NewDocker(poolsFile, names, shimDir(d)), nil
 		},
-		NewCollector: newCollector,
+		NewCollector:     newCollector,
+		NewNodeCollector: d.newNodeCollector,
 	}
+}
+
+// newNodeCollector runs `benchrig collector` as a child of the run for a
+// Docker node: it follows the node's engine and reads its containers'
+// cgroups from this host's /proc and cgroup tree, which sees them when
+// the engine runs on this host (the lab's namespace nodes). Elsewhere the
+// child says it cannot see them, and the run keeps that as a warning.
+func (d *deps) newNodeCollector(cfg app.NodeCollectorConfig) (app.NodeCollector, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	args := []string{"collector", "--mode", collect.ModeProcess,
+		"--docker", cfg.Node.Host, "--node", cfg.Node.Name, "--run", cfg.RunID,
+		"--interval", cfg.Interval.String(), "--since", cfg.Since.UTC().Format(time.RFC3339Nano)}
+	if cfg.Node.Arch != "" {
+		args = append(args, "--arch", cfg.Node.Arch)
+	}
+	return &collect.Process{Node: cfg.Node.Name, Path: exe, Args: args, Env: d.environ}, nil
 }
 
 // newCollector is the in-process collector of a run's local trials and

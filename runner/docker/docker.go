@@ -314,6 +314,9 @@ func (e *Executor) Facts(ctx context.Context) (benchrig.NodeFacts, error) {
 
 // Close waits for pending removals, retries failed ones once, and closes
 // the connection. Run must not be called after Close.
+// Settle waits for the removals of finished trials' containers pending now.
+func (e *Executor) Settle() { e.removals.Wait() }
+
 func (e *Executor) Close() error {
 	e.mu.Lock()
 	e.closed = true
