@@ -13,19 +13,22 @@ import (
 
 	"github.com/benchrig/benchrig"
 	"github.com/benchrig/benchrig/collect"
+	"github.com/benchrig/benchrig/elastic"
 )
 
 type collectorOptions struct {
-	docker       string
-	node, arch   string
-	interval     time.Duration
-	run          string
-	procRoot     string
-	cgroupRoot   string
-	mode         string
-	noHost       bool
-	ignoreStdin  bool
-	since        string
+	docker      string
+	node, arch  string
+	interval    time.Duration
+	run         string
+	procRoot    string
+	cgroupRoot  string
+	mode        string
+	noHost      bool
+	ignoreStdin bool
+	since       string
+	// es, when given, is where samples go instead of stdout.
+	es           esOptions
 	noDockerFlag bool
 }
 
@@ -38,7 +41,8 @@ func newCollectorCommand(d *deps) *cobra.Command {
 engine's events of containers labelled benchrig.run (only --run's when given), samples each
 running container's cgroup and the host every --interval, and writes one JSON object a line on
 standard output: {"sample":{...}} and {"event":{...}} (create, start, die with its exit code,
-oom) as they come, and a final {"cost":{...}} with what the collector itself cost.
+oom) as they come, and a final {"cost":{...}} with what the collector itself cost. With --es
+(or $BENCHRIG_ES_URL) the samples go to Elasticsearch instead, spooled while it is down.
 
 It stops on SIGINT or SIGTERM, or when its standard input ends, so a run that starts it as a
 child stops it by closing its stdin (--ignore-stdin for a sidecar started without one). In a
@@ -66,6 +70,7 @@ container it needs the host's cgroup tree and /proc mounted read-only (--cgroup-
 	f.StringVar(&opts.mode, "mode", collect.ModeExternal, "how the run started it, for its cost: process (a child of the run) or external")
 	f.BoolVar(&opts.noHost, "no-host", false, "take no host samples")
 	f.StringVar(&opts.since, "since", "", "replay the engine's container events from `TIME` (RFC 3339), e.g. the start of the run")
+	opts.es.addFlags(f)
 	f.BoolVar(&opts.ignoreStdin, "ignore-stdin", false, "do not stop when standard input ends")
 	return cmd
 }
@@ -91,9 +96,34 @@ func runCollector(ctx context.Context, d *deps, opts collectorOptions) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	out := collect.NewStreamWriter(d.stdout)
+	var sink collect.Sink = out
+	if opts.es.enabled(d) {
+		// A sidecar on a node of its own ships its samples itself; its
+		// container events stay on stdout (their numbers in a run's log
+		// are the run's to give).
+		esc, _, err := opts.es.client(d)
+		if err != nil {
+			return err
+		}
+		sh, err := esc.NewShipper(ctx, elastic.ShipperOptions{})
+		if err != nil {
+			return err
+		}
+		sink = sh
+		defer func() {
+			cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			defer ccancel()
+			if err := sh.Close(cctx); err != nil {
+				fmt.Fprintln(d.stderr, "benchrig collector: warning:", err)
+			}
+			c := sh.Counters()
+			fmt.Fprintf(d.stderr, "benchrig collector: shipped to elasticsearch: %d sent, %d retried, %d spooled, %d failed, %d duplicates\n",
+				c.Sent, c.Retried, c.Spooled, c.Failed, c.Duplicates)
+		}()
+	}
 	c, err := collect.New(collect.Config{
 		Interval: opts.interval, Node: opts.node, Arch: opts.arch, Run: opts.run, Mode: opts.mode,
-		ProcRoot: opts.procRoot, CgroupRoot: opts.cgroupRoot, Sink: out, Host: !opts.noHost,
+		ProcRoot: opts.procRoot, CgroupRoot: opts.cgroupRoot, Sink: sink, Host: !opts.noHost,
 	})
 	if err != nil {
 		return err
