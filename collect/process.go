@@ -143,15 +143,18 @@ func (p *Process) Warnings() []string {
 type batcher struct {
 	sink Sink
 
-	mu    sync.Mutex
-	buf   []benchrig.Sample
-	timer *time.Timer
-	err   error
+	mu     sync.Mutex
+	buf    []benchrig.Sample
+	timer  *time.Timer
+	err    error
+	closed bool
 }
 
 func newBatcher(sink Sink) *batcher {
 	b := &batcher{sink: sink}
+	b.mu.Lock() // the timer's first tick reads b.timer
 	b.timer = time.AfterFunc(processFlush, b.tick)
+	b.mu.Unlock()
 	return b
 }
 
@@ -167,6 +170,9 @@ func (b *batcher) add(s benchrig.Sample) {
 func (b *batcher) tick() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.closed {
+		return
+	}
 	b.flushLocked()
 	b.timer.Reset(processFlush)
 }
@@ -185,9 +191,10 @@ func (b *batcher) flushLocked() {
 }
 
 func (b *batcher) close() error {
-	b.timer.Stop()
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.closed = true
+	b.timer.Stop()
 	b.flushLocked()
 	return b.err
 }
