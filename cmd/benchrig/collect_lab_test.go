@@ -85,7 +85,7 @@ warmup: 0
 		}
 	}
 	if hosts["lab1"] == 0 || hosts["lab2"] == 0 {
-		t.Errorf("host samples per node: %v", hosts)
+		t.Errorf("host samples per node: %v; collection %+v", hosts, run.Collection)
 	}
 
 	events, err := db.Events(ctx, run.ID, 0)
