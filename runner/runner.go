@@ -676,9 +676,7 @@ func combine(ms []benchrig.Measurement) benchrig.Measurement {
 	if !out.Start.IsZero() {
 		out.Wall = end.Sub(out.Start)
 	}
-	if len(ms) > 0 {
-		out.Noise = ms[0].Noise // only the first instance is watched (see trialJob)
-	}
+	// No Noise: the other instances' CPU would count as a neighbour's.
 	for _, m := range ms {
 		if m.Error == benchrig.ReasonCancelled {
 			out.Error = benchrig.ReasonCancelled

@@ -496,3 +496,92 @@ func TestTrialJobsCarryRefAndWatcher(t *testing.T) {
 		}
 	}
 }
+
+// TestNoiseOnlyForTrialsAlone: a trial's noise counts the host's CPU
+// outside the trial, so it is kept only when nothing else of the run ran
+// beside it: not with instances (the other copies would be the
+// "neighbour"), not when another trial ran on the node at the same time.
+func TestNoiseOnlyForTrialsAlone(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		instances string
+		perNode   int
+	}{
+		{"alone", "", 0},
+		{"instances", "2", 0},
+		{"trials per node", "", 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := testSpec()
+			s.Instances = tc.instances
+			s.Placement.TrialsPerNode = tc.perNode
+			// With two trials per node, calls pair up: the first of a pair
+			// waits (bounded) for the second, so they overlap.
+			var mu sync.Mutex
+			active := 0
+			overlapped := map[benchrig.TrialRef]bool{}
+			var waiting chan struct{}
+			run := func(_ context.Context, job Job) (benchrig.Measurement, error) {
+				mu.Lock()
+				active++
+				if active > 1 {
+					for ref := range overlapped {
+						overlapped[ref] = true
+					}
+					overlapped[job.Ref] = true
+				} else {
+					overlapped[job.Ref] = false
+				}
+				var wait chan struct{}
+				if tc.perNode > 1 {
+					if waiting == nil {
+						waiting = make(chan struct{})
+						wait = waiting
+					} else {
+						close(waiting)
+						waiting = nil
+					}
+				}
+				mu.Unlock()
+				if wait != nil {
+					select {
+					case <-wait:
+					case <-time.After(time.Second): // the last, odd one
+					}
+				}
+				mu.Lock()
+				active--
+				mu.Unlock()
+				return benchrig.Measurement{Start: time.Now(), Wall: time.Millisecond, Source: "fake", Noise: &benchrig.Noise{CPUs: 2}}, nil
+			}
+			cfg := testConfig(&fakeExec{run: run}, &memRecorder{})
+			if tc.perNode > 1 {
+				// The local node runs one trial at a time: a node of a pool
+				// that takes two.
+				n, ne := fakeNode("lab1", "amd64", false, nil)
+				n.MaxTrials = 2
+				ne.run = func(ctx context.Context, job Job, _ int) (benchrig.Measurement, error) { return run(ctx, job) }
+				cfg = nodeConfig(&fakeNodes{nodes: []*Node{n}}, &memRecorder{})
+				s.Image = "benchrig/busybox"
+			}
+			cfg.Watcher = nopWatcher{}
+			res, err := Run(context.Background(), cfg, s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			beside := 0
+			for _, tr := range res.Trials {
+				want := tc.instances == "" && !overlapped[tr.Ref()]
+				if !want {
+					beside++
+				}
+				if got := tr.Noise != nil; got != want {
+					t.Errorf("trial %v (overlapped %v): noise %v, want noise %v", tr.Ref(), overlapped[tr.Ref()], tr.Noise, want)
+				}
+			}
+			if (tc.name != "alone") != (beside > 0) {
+				t.Errorf("%d of %d trials ran beside another", beside, len(res.Trials))
+			}
+		})
+	}
+}

@@ -63,6 +63,7 @@ type nodeState struct {
 	*Node
 	slots  int    // trials at once: the spec's trials_per_node capped by the node's max_trials
 	busy   int    // trials running now
+	starts int64  // trials started so far: a trial that sees it move ran beside another
 	cursor int    // next plan index to consider, for round-by-round order
 	gone   string // why the node takes no more trials ("" while it does)
 	// unavailable counts consecutive trials the engine failed to run
@@ -512,6 +513,8 @@ func (r *state) worker(ctx context.Context, ns *nodeState) {
 			p.inflightW++
 		}
 		ns.busy++
+		ns.starts++
+		gen, alone := ns.starts, ns.busy == 1
 		r.emit(benchrig.Event{Kind: benchrig.EventTrialStarted, Trial: &ref, Node: ns.Name, Warmup: warmup})
 		r.mu.Unlock()
 		m, ms, err := r.measure(ctx, p, ns, ref)
@@ -522,6 +525,11 @@ func (r *state) worker(ctx context.Context, ns *nodeState) {
 			v = &verdict
 		}
 		r.mu.Lock()
+		if !alone || ns.starts != gen {
+			// Another trial of this run ran beside it on the node: its
+			// CPU would count as a neighbour's. Noise is for trials alone.
+			m.Noise = nil
+		}
 		p.inflight--
 		ns.busy--
 		if warmup {
