@@ -189,10 +189,23 @@ type collection struct {
 	mu       sync.Mutex
 	warnings []string
 	nodes    map[string]NodeCollector
+	early    []benchrig.Event // container events before setEmit
 }
 
-// setEmit gives the collection the run's event log, for container events.
-func (c *collection) setEmit(emit func(benchrig.Event)) { c.emit.Store(&emit) }
+// setEmit gives the collection the run's event log, for container events,
+// and hands it those that came before it (a node collector replays the
+// engine's events from the run's start, possibly before the run's log is
+// open).
+func (c *collection) setEmit(emit func(benchrig.Event)) {
+	c.mu.Lock()
+	early := c.early
+	c.early = nil
+	c.emit.Store(&emit)
+	c.mu.Unlock()
+	for _, e := range early {
+		emit(e)
+	}
+}
 
 // nodesSeen starts a collector for each node of facts that has none yet.
 func (c *collection) nodesSeen(facts []benchrig.NodeFacts) {
@@ -229,10 +242,6 @@ func (c *collection) nodesSeen(facts []benchrig.NodeFacts) {
 // containerEvent turns an engine's container event into an event of the
 // run.
 func (c *collection) containerEvent(node string, e collect.ContainerEvent) {
-	emit := c.emit.Load()
-	if emit == nil {
-		return
-	}
 	msg := e.Action.String() + " " + e.Name
 	if e.ExitCode != nil {
 		msg += fmt.Sprintf(" (exit %d)", *e.ExitCode)
@@ -241,6 +250,16 @@ func (c *collection) containerEvent(node string, e collect.ContainerEvent) {
 	if e.Ref != nil {
 		ref := *e.Ref
 		ev.Trial, ev.Case = &ref, ref.Case
+	}
+	emit := c.emit.Load()
+	if emit == nil {
+		c.mu.Lock()
+		if emit = c.emit.Load(); emit == nil {
+			c.early = append(c.early, ev)
+			c.mu.Unlock()
+			return
+		}
+		c.mu.Unlock()
 	}
 	(*emit)(ev)
 }

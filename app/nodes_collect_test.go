@@ -67,12 +67,13 @@ func TestNodeCollectors(t *testing.T) {
 	}
 	var events []benchrig.Event
 	var emu sync.Mutex
+	// n1 starts before the run's log is open: its events wait for it.
+	c.nodesSeen([]benchrig.NodeFacts{{Name: "n1"}})
 	c.setEmit(func(e benchrig.Event) {
 		emu.Lock()
 		events = append(events, e)
 		emu.Unlock()
 	})
-	c.nodesSeen([]benchrig.NodeFacts{{Name: "n1"}})
 	c.nodesSeen([]benchrig.NodeFacts{{Name: "n1"}, {Name: "n2"}})
 	costs := c.stopNodes(context.Background())
 	if again := c.stopNodes(context.Background()); len(again) != len(costs) {

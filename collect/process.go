@@ -31,6 +31,7 @@ type Process struct {
 	mu       sync.Mutex
 	cost     benchrig.CollectorCost
 	haveCost bool
+	dropped  int64 // samples the run's sink refused, beside the child's own
 	warnings []string
 }
 
@@ -98,7 +99,10 @@ func (p *Process) Run(ctx context.Context, sink Sink, onEvent func(ContainerEven
 		_ = cmd.Process.Kill()
 		_, _ = io.Copy(io.Discard, stdout)
 	}
-	flushErr := b.close()
+	dropped, flushErr := b.close()
+	p.mu.Lock()
+	p.dropped = dropped
+	p.mu.Unlock()
 	errWG.Wait()
 	waitErr := cmd.Wait()
 	switch {
@@ -119,7 +123,8 @@ func (p *Process) warn(w string) {
 }
 
 // Cost is the child's own figure of its cost, as it reported it when it
-// stopped; ok is false when it never did (it died).
+// stopped, with the samples the run's sink refused added to Dropped; ok
+// is false when it never did (it died).
 func (p *Process) Cost() (c benchrig.CollectorCost, ok bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -127,6 +132,7 @@ func (p *Process) Cost() (c benchrig.CollectorCost, ok bool) {
 	if c.Node == "" {
 		c.Node = p.Node
 	}
+	c.Dropped += p.dropped
 	return c, p.haveCost
 }
 
@@ -143,11 +149,12 @@ func (p *Process) Warnings() []string {
 type batcher struct {
 	sink Sink
 
-	mu     sync.Mutex
-	buf    []benchrig.Sample
-	timer  *time.Timer
-	err    error
-	closed bool
+	mu      sync.Mutex
+	buf     []benchrig.Sample
+	timer   *time.Timer
+	err     error
+	closed  bool
+	dropped int64 // samples the sink refused
 }
 
 func newBatcher(sink Sink) *batcher {
@@ -184,17 +191,25 @@ func (b *batcher) flushLocked() {
 		b.buf = b.buf[:0]
 		return
 	}
-	if err := b.sink.WriteSamples(context.Background(), b.buf); err != nil && b.err == nil {
-		b.err = fmt.Errorf("%d sample(s) not stored: %w", len(b.buf), err)
+	if err := b.sink.WriteSamples(context.Background(), b.buf); err != nil {
+		b.dropped += int64(len(b.buf))
+		if b.err == nil {
+			b.err = err
+		}
 	}
 	b.buf = nil
 }
 
-func (b *batcher) close() error {
+// close flushes what waits and returns how many samples the sink refused
+// in all, and the first reason.
+func (b *batcher) close() (int64, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.closed = true
 	b.timer.Stop()
 	b.flushLocked()
-	return b.err
+	if b.dropped > 0 {
+		return b.dropped, fmt.Errorf("%d sample(s) not stored: %w", b.dropped, b.err)
+	}
+	return 0, nil
 }

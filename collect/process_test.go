@@ -103,3 +103,26 @@ func TestProcessFailures(t *testing.T) {
 		})
 	}
 }
+
+// TestProcessCountsRefusedSamples: samples the run's sink refuses are
+// counted in the node's Dropped and said, never lost silently.
+func TestProcessCountsRefusedSamples(t *testing.T) {
+	p := fakeProcess(t, "good")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	started := make(chan struct{})
+	var once sync.Once
+	go func() {
+		done <- p.Run(ctx, sinkFunc(func([]benchrig.Sample) error { return fmt.Errorf("disk full") }),
+			func(ContainerEvent) { once.Do(func() { close(started) }) })
+	}()
+	<-started
+	cancel()
+	err := <-done
+	if err == nil || !strings.Contains(err.Error(), "4 sample(s) not stored: disk full") {
+		t.Errorf("err = %v", err)
+	}
+	if c, _ := p.Cost(); c.Dropped != 4 {
+		t.Errorf("Dropped = %d, want 4", c.Dropped)
+	}
+}

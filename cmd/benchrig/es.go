@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"path/filepath"
 	"strings"
 
@@ -110,8 +111,21 @@ func (o *esOptions) attach(ctx context.Context, d *deps, a *app.App) error {
 	if err != nil {
 		return err
 	}
-	a.Results, a.ResultsName = sh, "elasticsearch "+strings.Join(cfg.URLs, ",")
+	a.Results, a.ResultsName = sh, "elasticsearch "+strings.Join(redacted(cfg.URLs), ",")
 	return nil
+}
+
+// redacted are URLs as they may be shown or stored: a password in one
+// becomes "xxxxx".
+func redacted(urls []string) []string {
+	out := make([]string, len(urls))
+	for i, u := range urls {
+		out[i] = u
+		if p, err := url.Parse(u); err == nil {
+			out[i] = p.Redacted()
+		}
+	}
+	return out
 }
 
 func newESCommand(d *deps) *cobra.Command {
@@ -163,6 +177,7 @@ func runESCheck(ctx context.Context, d *deps, es *esOptions, opts esCheckOptions
 		return err
 	}
 	st, cerr := c.Check(ctx)
+	st.URLs = redacted(st.URLs)
 	if opts.json {
 		enc := json.NewEncoder(d.stdout)
 		enc.SetIndent("", "  ")

@@ -36,6 +36,7 @@ type runsOptions struct {
 	// resume
 	force bool
 	quiet bool
+	es    esOptions
 }
 
 func newRunsCommand(d *deps) *cobra.Command {
@@ -139,6 +140,7 @@ had never stopped. Refused (exit 2) when the spec file changed since the run sta
 	resume.Flags().BoolVar(&opts.force, "force", false, "resume even if the spec file changed since (the recorded spec is used)")
 	resume.Flags().BoolVarP(&opts.quiet, "quiet", "q", false, "no progress output")
 	opts.exportOptions.flags(resume.Flags())
+	opts.es.addFlags(resume.Flags())
 	cmd.AddCommand(list, show, compare, events, resume)
 	return cmd
 }
@@ -390,6 +392,9 @@ func runRunsResume(ctx context.Context, d *deps, opts runsOptions, ref string) e
 		return err
 	}
 	a := d.newApp(db)
+	if err := opts.es.attach(ctx, d, a); err != nil {
+		return err
+	}
 	prog := newProgress(d.stderr, d.tty, opts.quiet)
 	pending, err := a.PrepareResume(ctx, ref, app.ResumeOptions{Force: opts.force}, prog.subscriber())
 	if err != nil {
