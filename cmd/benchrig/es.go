@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -126,6 +127,17 @@ func redacted(urls []string) []string {
 		}
 	}
 	return out
+}
+
+// closeUnused closes the App's result sink when no run was started with
+// it (the run's preparation failed): a started run closes it itself.
+func closeUnused(ctx context.Context, a *app.App, started *bool) {
+	if *started || a.Results == nil {
+		return
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	_ = a.Results.Close(cctx)
 }
 
 func newESCommand(d *deps) *cobra.Command {

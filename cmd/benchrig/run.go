@@ -208,6 +208,8 @@ func runRun(ctx context.Context, d *deps, opts runOptions, file string) error {
 			return err
 		}
 	}
+	started := false
+	defer closeUnused(ctx, a, &started)
 
 	prog := newProgress(d.stderr, d.tty, opts.quiet)
 	pending, err := a.Prepare(ctx, req, prog.subscriber())
@@ -225,6 +227,7 @@ func runRun(ctx context.Context, d *deps, opts runOptions, file string) error {
 		defer pending.Close()
 		return printPlan(d, pending)
 	}
+	started = true // from here the run closes the result sink
 	h, err := a.Start(ctx, pending)
 	if err != nil {
 		return err

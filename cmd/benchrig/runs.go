@@ -395,6 +395,8 @@ func runRunsResume(ctx context.Context, d *deps, opts runsOptions, ref string) e
 	if err := opts.es.attach(ctx, d, a); err != nil {
 		return err
 	}
+	started := false
+	defer closeUnused(ctx, a, &started)
 	prog := newProgress(d.stderr, d.tty, opts.quiet)
 	pending, err := a.PrepareResume(ctx, ref, app.ResumeOptions{Force: opts.force}, prog.subscriber())
 	if err != nil {
@@ -403,6 +405,7 @@ func runRunsResume(ctx context.Context, d *deps, opts runsOptions, ref string) e
 	prog.setCases(pending.Run().Cases)
 	old := pending.Run()
 	fmt.Fprintf(d.stderr, "resuming run %s (%s)\n", old.ID, old.SpecName)
+	started = true // from here the run closes the result sink
 	h, err := a.Start(ctx, pending)
 	if err != nil {
 		return err
