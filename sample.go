@@ -163,10 +163,16 @@ type CollectorCost struct {
 	Mode     string        `json:"mode"`
 	Interval time.Duration `json:"interval_ns"`
 	Wall     time.Duration `json:"wall_ns"` // how long it collected
-	// CPU is the collector's own CPU time (sampling, encoding, shipping).
+	// CPU is the collector's own CPU time. A collector process ("process",
+	// "external") counts the whole process: sampling, encoding, shipping.
+	// In-process, it counts the collector's own threads (sampling, and
+	// handing batches to the sink); a sink's background work (the
+	// Elasticsearch shipper's bulk requests) and the Go runtime's share
+	// are not in it.
 	CPU time.Duration `json:"cpu_ns"`
-	// MemoryBytes is its memory: resident set of a collector process, or
-	// the heap the in-process collector holds at its peak.
+	// MemoryBytes is its memory: resident set of a collector process, or,
+	// in-process, the samples its buffer held at its peak (not a sink's
+	// queue).
 	MemoryBytes int64 `json:"memory_bytes"`
 	Samples     int64 `json:"samples"`
 	Targets     int64 `json:"targets"` // trials or containers sampled
