@@ -49,8 +49,8 @@ func (k *SampleKind) UnmarshalText(b []byte) error {
 // sample gives its totals. A figure that could not be read is absent
 // (nil pointer or omitted), never 0.
 //
-// A sample's identity is (Run, Node, Kind, Trial, Seq): ID renders it, so
-// a sample sent twice is stored once.
+// A sample's identity is (Run, Epoch, Node, Kind, Trial, Seq): ID renders
+// it, so a sample sent twice is stored once.
 type Sample struct {
 	Time time.Time  `json:"time"`
 	Run  string     `json:"run"`
@@ -60,6 +60,11 @@ type Sample struct {
 	// Seq numbers the samples of one target (one trial, or the host, or
 	// the collector) within the run, from 1.
 	Seq int64 `json:"seq"`
+	// Epoch tells apart the parts of a resumed run (each part's collectors
+	// number their samples from 1 again, and a trial cancelled in one part
+	// runs again under its reference in the next): the start of the part,
+	// in Unix nanoseconds; 0 for none.
+	Epoch int64 `json:"epoch,omitempty"`
 	// Final marks the reading taken when the target exited (for a trial)
 	// or the collector stopped (host, collector): its counters are the
 	// totals even when the target lived less than one interval.
@@ -82,7 +87,11 @@ type Sample struct {
 // ID is the sample's stable identity, used as the document id in
 // Elasticsearch and the key in the store.
 func (s *Sample) ID() string {
-	id := s.Run + "/" + s.Node + "/" + s.Kind.String()
+	id := s.Run
+	if s.Epoch != 0 {
+		id += "@" + strconv.FormatInt(s.Epoch, 10)
+	}
+	id += "/" + s.Node + "/" + s.Kind.String()
 	if s.Trial != nil {
 		id += "/" + s.Trial.String()
 	}

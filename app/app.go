@@ -215,6 +215,9 @@ func (a *App) prepare(ctx context.Context, req benchrig.RunRequest, s *benchrig.
 	}
 	p := &Pending{Spec: s, Request: req, Notes: setNotes}
 	p.collect.interval = collectInterval(s, req)
+	if resume != nil {
+		p.collect.prev = resume.Collection
+	}
 	pools := req.Pools
 	if len(pools) == 0 {
 		pools = s.Placement.Pools

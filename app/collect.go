@@ -99,8 +99,9 @@ type collectPlan struct {
 	interval time.Duration // 0: no collector
 	pools    bool
 	rusage   bool
-	watch    *lateWatcher // cfg.Watcher of a local run with a collector
-	recorder *teeRecorder // cfg.Recorder
+	watch    *lateWatcher         // cfg.Watcher of a local run with a collector
+	prev     *benchrig.Collection // what a resumed run's earlier parts collected
+	recorder *teeRecorder         // cfg.Recorder
 }
 
 // collectInterval resolves the request's flags over the spec's block:
@@ -137,6 +138,21 @@ func (w *lateWatcher) TrialExited(ref benchrig.TrialRef) *benchrig.Noise {
 		return (*c).TrialExited(ref)
 	}
 	return nil
+}
+
+// epochSink stamps the samples of one part of a run (the whole run, or
+// what a resume ran) with the part's epoch, so that a resumed run's
+// samples do not take the IDs of the first part's.
+type epochSink struct {
+	collect.Sink
+	epoch int64
+}
+
+func (s *epochSink) WriteSamples(ctx context.Context, samples []benchrig.Sample) error {
+	for i := range samples {
+		samples[i].Epoch = s.epoch
+	}
+	return s.Sink.WriteSamples(ctx, samples)
 }
 
 // countingSink counts what a sink without counters of its own (the store)
@@ -336,6 +352,9 @@ func (a *App) startCollection(ctx context.Context, p *Pending) *collection {
 	if c.plan.interval == 0 && c.results == nil {
 		return c // nothing collected, nothing shipped: the run records no Collection
 	}
+	if c.sink != nil {
+		c.sink = &epochSink{Sink: c.sink, epoch: a.now().UnixNano()}
+	}
 	if c.plan.interval > 0 && c.sink == nil {
 		c.warn(warnNoSink)
 	}
@@ -390,6 +409,7 @@ func (c *collection) finish(ctx context.Context, store Store, run *benchrig.Run)
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownBudget)
 	defer cancel()
+	prev := c.plan.prev // a resumed run's earlier parts
 	out := &benchrig.Collection{Interval: c.plan.interval, Sink: c.sinkName}
 	out.Collectors = append(out.Collectors, c.stopNodes(ctx)...)
 	if c.collector != nil {
@@ -433,12 +453,38 @@ func (c *collection) finish(ctx context.Context, store Store, run *benchrig.Run)
 	if run == nil {
 		return out
 	}
+	out = mergeCollections(prev, out)
+	run.Collection = out
 	if cs, ok := store.(CollectionSetter); ok {
 		if err := cs.SetCollection(ctx, run.ID, out); err != nil {
 			run.Warnings = append(run.Warnings, fmt.Sprintf("collection not stored: %v", err))
 		}
 	}
 	return out
+}
+
+// mergeCollections adds what a resumed part of a run collected to what
+// the earlier parts did: every part's collectors and their costs, the
+// shipping counters summed, the warnings of all.
+func mergeCollections(prev, cur *benchrig.Collection) *benchrig.Collection {
+	if prev == nil {
+		return cur
+	}
+	out := *cur
+	out.Collectors = append(slices.Clone(prev.Collectors), cur.Collectors...)
+	p, c := prev.Shipping, cur.Shipping
+	out.Shipping = benchrig.ShipCounters{Sent: p.Sent + c.Sent, Retried: p.Retried + c.Retried, Spooled: p.Spooled + c.Spooled,
+		Failed: p.Failed + c.Failed, Duplicates: p.Duplicates + c.Duplicates}
+	out.Warnings = slices.Clone(prev.Warnings)
+	for _, w := range cur.Warnings {
+		if !slices.Contains(out.Warnings, w) {
+			out.Warnings = append(out.Warnings, w)
+		}
+	}
+	if prev.Sink != "" && prev.Sink != cur.Sink {
+		out.Sink = prev.Sink + ", then " + cur.Sink
+	}
+	return &out
 }
 
 func (c *collection) snapshotWarnings() []string {

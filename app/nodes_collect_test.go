@@ -103,3 +103,34 @@ func TestNodeCollectors(t *testing.T) {
 		t.Errorf("warnings %q, want one per node", w)
 	}
 }
+
+// TestResumedParts: a resumed run's part stamps its samples with its own
+// epoch, so its collectors' samples (numbered from 1 again) do not take
+// the IDs of the first part's, and its Collection adds to the earlier
+// parts' instead of replacing it.
+func TestResumedParts(t *testing.T) {
+	sink := &memSink{}
+	first, second := &epochSink{Sink: sink, epoch: 1}, &epochSink{Sink: sink, epoch: 2}
+	s := benchrig.Sample{Run: "r", Node: "n", Kind: benchrig.SampleHost, Seq: 1}
+	if err := first.WriteSamples(context.Background(), []benchrig.Sample{s}); err != nil {
+		t.Fatal(err)
+	}
+	if err := second.WriteSamples(context.Background(), []benchrig.Sample{s}); err != nil {
+		t.Fatal(err)
+	}
+	if a, b := sink.samples[0].ID(), sink.samples[1].ID(); a == b {
+		t.Errorf("both parts' first host sample have ID %s", a)
+	}
+	prev := &benchrig.Collection{Interval: time.Second, Sink: "store", Collectors: []benchrig.CollectorCost{{Node: "local", Samples: 5}},
+		Shipping: benchrig.ShipCounters{Sent: 5, Duplicates: 1}, Warnings: []string{"w1"}}
+	cur := &benchrig.Collection{Interval: time.Second, Sink: "store", Collectors: []benchrig.CollectorCost{{Node: "local", Samples: 3}},
+		Shipping: benchrig.ShipCounters{Sent: 3, Spooled: 2}, Warnings: []string{"w1", "w2"}}
+	got := mergeCollections(prev, cur)
+	if len(got.Collectors) != 2 || got.Shipping != (benchrig.ShipCounters{Sent: 8, Spooled: 2, Duplicates: 1}) ||
+		len(got.Warnings) != 2 || got.Sink != "store" {
+		t.Errorf("merged %+v", got)
+	}
+	if mergeCollections(nil, cur) != cur {
+		t.Error("a first part's Collection changed by the merge")
+	}
+}
