@@ -238,9 +238,19 @@ type Noise struct {
 	// Steal is CPU time the hypervisor gave to other guests, over all
 	// CPUs; absent (0) where the hypervisor does not report it.
 	Steal time.Duration `json:"steal_ns"`
+	// Resolution is the granularity of the host CPU total OtherCPU was
+	// computed from: 0 when it is ns-precise (cgroup v1's cpuacct), a
+	// scheduler tick per CPU when it is tick-based (cgroup v2's root
+	// cpu.stat on some kernels). Judge gives a trial the benefit of it.
+	Resolution time.Duration `json:"resolution_ns,omitempty"`
 	// Disturbed says the trial crossed the bound (NoiseBound).
 	Disturbed bool `json:"disturbed,omitempty"`
 }
+
+// StealTick is the granularity of steal time: /proc/stat counts it in
+// USER_HZ ticks (10 ms). One tick in a short window would look like a
+// large share, so Judge needs more than one.
+const StealTick = 10 * time.Millisecond
 
 // Noise bounds: a trial is disturbed when the rest of the host used more
 // than NoiseOtherBound of the host's CPU capacity during its window, or
@@ -265,8 +275,15 @@ func (n Noise) share(d time.Duration) float64 {
 	return float64(d) / (float64(n.Window) * float64(n.CPUs))
 }
 
-// Judge sets Disturbed from the bounds and returns n.
+// Judge sets Disturbed from the bounds and returns n: only what exceeds
+// the counters' granularity counts (Resolution for OtherCPU, more than one
+// StealTick for Steal), so a short trial is not flagged by rounding.
 func (n Noise) Judge() Noise {
-	n.Disturbed = n.OtherShare() > NoiseOtherBound || n.StealShare() > NoiseStealBound
+	other := n.share(n.OtherCPU - n.Resolution)
+	steal := 0.0
+	if n.Steal > StealTick {
+		steal = n.share(n.Steal - StealTick)
+	}
+	n.Disturbed = other > NoiseOtherBound || steal > NoiseStealBound
 	return n
 }

@@ -72,7 +72,9 @@ func TestNoisyNeighbour(t *testing.T) {
 			"not slower than the others"},
 		{"all", []float64{50, 52}, []bool{yes, yes}, 0.5, 0, "2 of 2 disturbed, up to 50% other CPU, all of them",
 			"every trial of default was disturbed"},
-		{"steal", []float64{39, 50}, []bool{no, yes}, 0.05, 0.1, "1 of 2 disturbed, up to 5% other CPU, 10% stolen, 28% slower",
+		// 30% of 2 x 50 ms is 3 ticks of steal: more than the one tick
+		// Judge forgives.
+		{"steal", []float64{39, 50}, []bool{no, yes}, 0.05, 0.3, "1 of 2 disturbed, up to 5% other CPU, 30% stolen, 28% slower",
 			"steal time means other virtual machines"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
