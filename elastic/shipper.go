@@ -175,13 +175,18 @@ func (s *Shipper) signal(ch chan struct{}) {
 }
 
 // hand gives documents to the queue, or to the spool when it is in use or
-// the queue is full. It never waits for the server.
+// the queue is full. It never waits for the server. Its error is this
+// call's own: a document it could not spool (counted Failed), or an fsync
+// of the spool that failed after it spooled some; a failure of an earlier
+// call or of the rejects file is reported by Close.
 func (s *Shipper) hand(items []*item) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return benchrig.Errorf(benchrig.EInternal, "elasticsearch: shipper closed")
 	}
+	var first error
+	lost, spooled := 0, 0
 	for _, it := range items {
 		if !s.spooling && s.tryQueue(it) {
 			s.pending.Add(1)
@@ -191,12 +196,34 @@ func (s *Shipper) hand(items []*item) error {
 			s.spooling = true
 			s.signal(s.wake)
 		}
-		s.spoolLocked(it)
+		if err := s.spoolLocked(it); err != nil {
+			if first == nil {
+				first = err
+			}
+			lost++
+			continue
+		}
+		spooled++
 	}
-	if err := s.sw.sync(); err != nil && s.spoolErr == nil {
+	if spooled > 0 {
+		if err := s.sw.sync(); err != nil {
+			s.noteLocked(err)
+			if first == nil {
+				first = err
+			}
+		}
+	}
+	if first != nil && lost > 0 {
+		return fmt.Errorf("%d of %d documents lost: %w", lost, len(items), first)
+	}
+	return first
+}
+
+// noteLocked keeps the first failure of the spool for Close; mu held.
+func (s *Shipper) noteLocked(err error) {
+	if s.spoolErr == nil {
 		s.spoolErr = err
 	}
-	return s.spoolErr
 }
 
 // tryQueue puts it in q if both bounds allow; called with mu held (every
@@ -210,18 +237,20 @@ func (s *Shipper) tryQueue(it *item) bool {
 	return true
 }
 
-// spoolLocked appends it to the spool; called with mu held.
-func (s *Shipper) spoolLocked(it *item) {
+// spoolLocked appends it to the spool; called with mu held. A document it
+// cannot append is lost: it counts as Failed, and the error is kept for
+// Close as well as returned.
+func (s *Shipper) spoolLocked(it *item) error {
 	if err := s.sw.append(it); err != nil {
-		if s.spoolErr == nil {
-			s.spoolErr = err
-		}
-		return
+		s.failed.Add(1)
+		s.noteLocked(err)
+		return err
 	}
 	s.spooled.Add(1)
 	if s.sw.bytes >= maxSegBytes {
 		s.roll()
 	}
+	return nil
 }
 
 // respool sends an in-flight document (it was counted in pending) to the
@@ -235,7 +264,7 @@ func (s *Shipper) respool(it *item, down bool) {
 		s.spooling = true
 		s.signal(s.wake)
 	}
-	s.spoolLocked(it)
+	s.spoolLocked(it) // a failure is counted and kept for Close
 	s.mu.Unlock()
 	s.settle(it)
 }
@@ -261,8 +290,8 @@ func (s *Shipper) settle(it *item) {
 func (s *Shipper) removeSegment(seg *segment) {
 	s.mu.Lock()
 	err := s.sw.sync()
-	if err != nil && s.spoolErr == nil {
-		s.spoolErr = err
+	if err != nil {
+		s.noteLocked(err)
 	}
 	s.mu.Unlock()
 	if err == nil {
@@ -310,8 +339,8 @@ func (s *Shipper) send() {
 					s.mu.Lock()
 				}
 			}
-			if err := s.sw.sync(); err != nil && s.spoolErr == nil {
-				s.spoolErr = err
+			if err := s.sw.sync(); err != nil {
+				s.noteLocked(err)
 			}
 			s.mu.Unlock()
 		}
@@ -379,14 +408,15 @@ func (s *Shipper) reject(it *item, res esutil.BulkIndexerResponseItem) {
 	if s.rejects == nil {
 		f, err := os.OpenFile(filepath.Join(s.dir, "rejects.jsonl"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 		if err != nil {
-			if s.spoolErr == nil {
-				s.spoolErr = fmt.Errorf("rejects: %w", err)
-			}
+			// Not the hand-over's business: Close reports it.
+			s.noteLocked(fmt.Errorf("rejects: %w", err))
 			return
 		}
 		s.rejects = f
 	}
-	s.rejects.Write(append(line, '\n'))
+	if _, err := s.rejects.Write(append(line, '\n')); err != nil {
+		s.noteLocked(fmt.Errorf("rejects: %w", err))
+	}
 }
 
 // replay waits for the spool to be used, then, once the server answers,
@@ -532,7 +562,8 @@ func (s *Shipper) roll() error {
 // requests (429, 502-504, network errors) plus item-level retries;
 // Spooled counts writes to the disk spool (server unreachable, or the
 // queue full), a document spooled twice counting twice; Failed counts
-// documents refused for good, kept in the spool directory's rejects.jsonl.
+// documents refused for good, kept in the spool directory's rejects.jsonl,
+// and documents lost because the spool could not be written.
 func (s *Shipper) Counters() benchrig.ShipCounters {
 	return benchrig.ShipCounters{
 		Sent:       s.sent.Load(),

@@ -337,3 +337,92 @@ func TestDocID(t *testing.T) {
 		t.Error("short id changed")
 	}
 }
+
+// deadURL is a server address that refuses connections.
+func deadURL(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.Close()
+	return "http://" + ln.Addr().String()
+}
+
+// TestHandErrorsAreTheCallsOwn: a rejects file that cannot be written is
+// reported by Close, not by every later Write; a document that cannot be
+// spooled fails its own Write and counts as Failed, and later Writes that
+// spool fine return nil.
+func TestHandErrorsAreTheCallsOwn(t *testing.T) {
+	t.Run("rejects file", func(t *testing.T) {
+		f := &fakeES{bulk: func(n int, ids []string) (int, []int) {
+			items := make([]int, len(ids))
+			for i, id := range ids {
+				if strings.HasSuffix(id, "/1") {
+					items[i] = 400
+				}
+			}
+			return 200, items
+		}}
+		srv := httptest.NewServer(f)
+		defer srv.Close()
+		_, s := newTestShipper(t, testConfig(srv.URL, t.TempDir()))
+		// rejects.jsonl cannot be opened: a directory has its name.
+		if err := os.Mkdir(filepath.Join(s.SpoolDir(), "rejects.jsonl"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		if err := s.WriteSamples(ctx, hostSamples("r", 1, 5)); err != nil {
+			t.Fatal(err)
+		}
+		for s.Counters().Failed == 0 {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if err := s.WriteSamples(ctx, hostSamples("r", 6, 5)); err != nil {
+			t.Errorf("write after a rejects failure: %v, want nil (its documents were queued)", err)
+		}
+		err := s.Close(ctx)
+		if err == nil || !strings.Contains(err.Error(), "rejects") {
+			t.Errorf("close: %v, want the rejects error", err)
+		}
+		if got := s.Counters(); got.Sent != 9 || got.Failed != 1 {
+			t.Errorf("counters %+v, want 9 sent, 1 failed", got)
+		}
+		os.RemoveAll(s.SpoolDir())
+	})
+	t.Run("spool write", func(t *testing.T) {
+		_, s := newTestShipper(t, testConfig(deadURL(t), t.TempDir()))
+		ctx := context.Background()
+		// Break the spool: its file closed, its buffer smaller than a record.
+		s.mu.Lock()
+		good := s.sw
+		s.sw = &spoolWriter{seg: &segment{path: good.seg.path + ".broken"}, f: good.f}
+		s.sw.w = bufio.NewWriterSize(closedFile(t), 16)
+		s.mu.Unlock()
+		if err := s.WriteSamples(ctx, hostSamples("r", 1, 3)); err == nil {
+			t.Error("write to a broken spool: nil error")
+		}
+		if got := s.Counters(); got.Failed != 3 || got.Spooled != 0 {
+			t.Errorf("counters %+v, want 3 failed", got)
+		}
+		s.mu.Lock()
+		s.sw = good
+		s.mu.Unlock()
+		if err := s.WriteSamples(ctx, hostSamples("r", 4, 3)); err != nil {
+			t.Errorf("write after the spool recovered: %v, want nil", err)
+		}
+		if got := s.Counters(); got.Failed != 3 || got.Spooled != 3 {
+			t.Errorf("counters %+v, want 3 failed, 3 spooled", got)
+		}
+		s.Close(ctx)
+	})
+}
+
+func closedFile(t *testing.T) *os.File {
+	f, err := os.Create(filepath.Join(t.TempDir(), "closed"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	return f
+}
