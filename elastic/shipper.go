@@ -493,12 +493,14 @@ func (s *Shipper) replayNext() bool {
 	skip := seg.read
 	s.mu.Unlock()
 
-	recs, err := readSegment(seg.path, skip)
-	if err != nil {
+	// A segment that cannot be read to its end (it cannot be opened, a
+	// line is over-long) is kept on disk for "benchrig es replay" and
+	// the error reported by Close; what could be read is sent (a second
+	// send of it is a duplicate, not a loss), the rest is never deleted.
+	recs, readErr := readSegment(seg.path, skip)
+	if readErr != nil {
 		s.mu.Lock()
-		if s.spoolErr == nil {
-			s.spoolErr = err
-		}
+		s.noteLocked(readErr)
 		s.mu.Unlock()
 	}
 	for _, r := range recs {
@@ -530,8 +532,12 @@ func (s *Shipper) replayNext() bool {
 		}
 	}
 	s.mu.Lock()
-	seg.fullyRead = true
 	s.segs = s.segs[1:]
+	if readErr != nil {
+		s.mu.Unlock()
+		return true // never fullyRead: settle leaves the file alone
+	}
+	seg.fullyRead = true
 	done := seg.outstanding == 0
 	s.mu.Unlock()
 	if done {

@@ -426,3 +426,47 @@ func closedFile(t *testing.T) *os.File {
 	f.Close()
 	return f
 }
+
+// writeSpool leaves a spool directory as a crashed shipper would: one
+// segment with recs, one line each (raw lines as given).
+func writeSpool(t *testing.T, spool string, lines ...string) string {
+	t.Helper()
+	dir := filepath.Join(spool, "1-1")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	p := segPath(dir, 0)
+	if err := os.WriteFile(p, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func recLine(index, id string) string {
+	b, _ := json.Marshal(record{Index: index, ID: id, Body: json.RawMessage(`{"benchrig":{"doc":"host"}}`)})
+	return string(b)
+}
+
+// TestUnreadableSegmentKept: a segment whose reading fails (an over-long
+// line) is not removed: its unread documents wait for the next replay.
+func TestUnreadableSegmentKept(t *testing.T) {
+	defer func(n int) { maxRecordBytes = n }(maxRecordBytes)
+	maxRecordBytes = 4 << 10
+	ix := IndexFor(MetricsPrefix, time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC))
+	spool := t.TempDir()
+	long := `{"i":"` + ix + `","d":"long","b":{"x":"` + strings.Repeat("x", 8<<10) + `"}}`
+	p := writeSpool(t, spool, recLine(ix, "a"), long, recLine(ix, "b"))
+	f := &fakeES{}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	c, err := New(testConfig(srv.URL, spool))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Replay(context.Background(), c, spool); err == nil {
+		t.Error("replay of an unreadable segment: nil error")
+	}
+	if _, err := os.Stat(p); err != nil {
+		t.Errorf("unreadable segment removed: %v", err)
+	}
+}

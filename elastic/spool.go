@@ -106,6 +106,10 @@ func (sw *spoolWriter) close() error {
 	return err
 }
 
+// maxRecordBytes bounds one spooled line when it is read back; a variable
+// so that tests can exercise an over-long one.
+var maxRecordBytes = 64 << 20
+
 // readSegment returns the records of a segment from record skip on.
 func readSegment(path string, skip int) ([]record, error) {
 	f, err := os.Open(path)
@@ -114,7 +118,7 @@ func readSegment(path string, skip int) ([]record, error) {
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 64<<20)
+	sc.Buffer(make([]byte, 0, min(64<<10, maxRecordBytes)), maxRecordBytes)
 	var out []record
 	n := 0
 	for sc.Scan() {
