@@ -31,10 +31,29 @@ type ShipperOptions struct {
 // item is one document on its way.
 type item struct {
 	index, id string
+	op        op
 	body      []byte
 	seg       *segment // the spool segment it was replayed from; nil if none
 	attempts  int      // item-level retries so far (429, 5xx in a bulk response)
 	due       time.Time
+}
+
+// op is a document's bulk action. Events, samples and trials are events:
+// created once (a 409 says it is already stored, so a replay doubles
+// nothing). Run and case documents are state: indexed, so that a resumed
+// run's final status and statistics replace those of its first part.
+type op string
+
+const (
+	opCreate op = "" // the zero value, and what a spool record without "o" means
+	opIndex  op = "index"
+)
+
+func (o op) action() string {
+	if o == opIndex {
+		return "index"
+	}
+	return "create"
 }
 
 // maxItemRetries: item-level retries of one document on 429/5xx before it
@@ -350,7 +369,7 @@ func (s *Shipper) send() {
 func (s *Shipper) add(it *item) {
 	err := s.bi.Add(context.Background(), esutil.BulkIndexerItem{
 		Index:      it.index,
-		Action:     "create",
+		Action:     it.op.action(),
 		DocumentID: it.id,
 		Body:       bytes.NewReader(it.body),
 		OnSuccess: func(context.Context, esutil.BulkIndexerItem, esutil.BulkIndexerResponseItem) {
@@ -402,7 +421,7 @@ func (s *Shipper) reject(it *item, res esutil.BulkIndexerResponseItem) {
 		Status int    `json:"status"`
 		Type   string `json:"error_type"`
 		Reason string `json:"error_reason"`
-	}{record{it.index, it.id, it.body}, res.Status, res.Error.Type, res.Error.Reason})
+	}{record{it.index, it.id, it.op, it.body}, res.Status, res.Error.Type, res.Error.Reason})
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.rejects == nil {
@@ -510,7 +529,7 @@ func (s *Shipper) replayNext() bool {
 		if down {
 			return true // the segment resumes at seg.read
 		}
-		it := &item{index: r.Index, id: r.ID, body: r.Body, seg: seg}
+		it := &item{index: r.Index, id: r.ID, op: r.Op, body: r.Body, seg: seg}
 		for {
 			s.mu.Lock()
 			ok := s.tryQueue(it)

@@ -21,14 +21,15 @@ import (
 
 // fakeES is a fake Elasticsearch: templates and version answer OK, and
 // bulk requests go to bulk, which says the HTTP status of the request and,
-// for a 200, each item's status. It stores created ids, so a second create
-// of an id is a 409 as on the real server.
+// for a 200, each item's status. It stores ids and bodies, so a second
+// create of an id is a 409 as on the real server, and an index replaces.
 type fakeES struct {
 	bulk func(n int, ids []string) (status int, items []int)
 
 	mu       sync.Mutex
 	stored   map[string]bool
-	order    []string // ids in the order they were stored
+	bodies   map[string]string
+	order    []string // ids in the order they were first stored
 	requests int
 }
 
@@ -46,25 +47,28 @@ func (f *fakeES) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case strings.HasPrefix(r.URL.Path, "/_nodes"):
 		fmt.Fprint(w, `{"nodes":{"n1":{"version":"8.19.7"}}}`)
 	case strings.HasSuffix(r.URL.Path, "/_bulk"):
-		var ids []string
+		var ids, actions, bodies []string
 		sc := bufio.NewScanner(r.Body)
 		sc.Buffer(nil, 64<<20)
 		for i := 0; sc.Scan(); i++ {
-			if i%2 == 0 {
-				var meta struct {
-					Create struct {
-						ID string `json:"_id"`
-					} `json:"create"`
-				}
-				json.Unmarshal(sc.Bytes(), &meta)
-				ids = append(ids, meta.Create.ID)
+			if i%2 == 1 {
+				bodies = append(bodies, sc.Text())
+				continue
+			}
+			var meta map[string]struct {
+				ID string `json:"_id"`
+			}
+			json.Unmarshal(sc.Bytes(), &meta)
+			for a, m := range meta {
+				actions = append(actions, a)
+				ids = append(ids, m.ID)
 			}
 		}
 		f.mu.Lock()
 		f.requests++
 		n := f.requests
 		if f.stored == nil {
-			f.stored = map[string]bool{}
+			f.stored, f.bodies = map[string]bool{}, map[string]string{}
 		}
 		f.mu.Unlock()
 		status, items := 200, []int(nil)
@@ -85,18 +89,24 @@ func (f *fakeES) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			if st == 201 && f.stored[id] {
 				st = 409
+				if actions[i] == "index" {
+					st = 200
+				}
 			}
 			res := map[string]any{"status": st}
 			switch {
-			case st == 201:
+			case st == 200 || st == 201:
+				if !f.stored[id] {
+					f.order = append(f.order, id)
+				}
 				f.stored[id] = true
-				f.order = append(f.order, id)
+				f.bodies[id] = bodies[i]
 			case st == 409:
 				res["error"] = map[string]any{"type": "version_conflict_engine_exception", "reason": "exists"}
 			default:
 				res["error"] = map[string]any{"type": "fake_error", "reason": fmt.Sprint(st)}
 			}
-			out = append(out, map[string]any{"create": res})
+			out = append(out, map[string]any{actions[i]: res})
 		}
 		f.mu.Unlock()
 		json.NewEncoder(w).Encode(map[string]any{"errors": true, "items": out})
@@ -104,6 +114,12 @@ func (f *fakeES) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(404)
 		fmt.Fprint(w, `{}`)
 	}
+}
+
+func (f *fakeES) body(id string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.bodies[id]
 }
 
 func (f *fakeES) storedIDs() []string {
@@ -468,5 +484,50 @@ func TestUnreadableSegmentKept(t *testing.T) {
 	}
 	if _, err := os.Stat(p); err != nil {
 		t.Errorf("unreadable segment removed: %v", err)
+	}
+}
+
+// TestRunAndCaseDocumentsReplace: run and case documents are state; a
+// resumed run's second WriteRun replaces the first one's status and
+// statistics (and counts as Sent, not as a duplicate), while samples,
+// trials and events stay create-once.
+func TestRunAndCaseDocumentsReplace(t *testing.T) {
+	f := &fakeES{}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	_, s := newTestShipper(t, testConfig(srv.URL, t.TempDir()))
+	ctx := context.Background()
+	start := time.Date(2026, 12, 6, 3, 0, 0, 0, time.UTC)
+	run := &benchrig.Run{ID: "r1", SpecName: "s", Started: start, Status: benchrig.RunInterrupted,
+		Cases: []benchrig.Case{{ID: "c1"}}}
+	if err := s.WriteRun(ctx, run); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.WriteSamples(ctx, hostSamples("r1", 1, 2)); err != nil {
+		t.Fatal(err)
+	}
+	for s.Counters().Sent < 4 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	firstCase := f.body("case/r1/c1")
+	run.Status = benchrig.RunFinished
+	run.Trials = []benchrig.Trial{{RunID: "r1", CaseID: "c1"}}
+	if err := s.WriteRun(ctx, run); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.WriteSamples(ctx, hostSamples("r1", 1, 2)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := s.Counters(), (benchrig.ShipCounters{Sent: 8, Duplicates: 2}); got != want {
+		t.Errorf("counters %+v, want %+v", got, want)
+	}
+	if b := f.body("run/r1"); !strings.Contains(b, `"status":"`+string(benchrig.RunFinished)+`"`) {
+		t.Errorf("run document after the second write: %s", b)
+	}
+	if b := f.body("case/r1/c1"); b == firstCase || firstCase == "" {
+		t.Errorf("case document after the second write: %s", b)
 	}
 }

@@ -23,6 +23,7 @@ import (
 type record struct {
 	Index string          `json:"i"`
 	ID    string          `json:"d"`
+	Op    op              `json:"o,omitempty"`
 	Body  json.RawMessage `json:"b"`
 }
 
@@ -67,7 +68,7 @@ func openSpool(dir string, n int) (*spoolWriter, error) {
 }
 
 func (sw *spoolWriter) append(it *item) error {
-	b, err := json.Marshal(record{Index: it.index, ID: it.id, Body: it.body})
+	b, err := json.Marshal(record{Index: it.index, ID: it.id, Op: it.op, Body: it.body})
 	if err != nil {
 		return err
 	}
