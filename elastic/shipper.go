@@ -130,7 +130,9 @@ func (c *Client) NewShipper(ctx context.Context, opt ShipperOptions) (*Shipper, 
 func (c *Client) newShipper(opt ShipperOptions) (*Shipper, error) {
 	cfg := c.cfg
 	dir := filepath.Join(cfg.SpoolDir, fmt.Sprintf("%d-%d", time.Now().UnixNano(), os.Getpid()))
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	// Spooled documents are whole documents (commands, hosts, outputs'
+	// sizes): the spool is its owner's alone.
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("spool: %w", err)
 	}
 	lk, ok, err := lockDir(dir)
@@ -409,23 +411,24 @@ func (s *Shipper) failure(it *item, res esutil.BulkIndexerResponseItem, err erro
 		s.mu.Unlock()
 	default:
 		s.failed.Add(1)
-		s.reject(it, res)
+		s.reject(it, res.Status, res.Error.Type, res.Error.Reason)
 		s.settle(it)
 	}
 }
 
-// reject keeps a document the server refused for good.
-func (s *Shipper) reject(it *item, res esutil.BulkIndexerResponseItem) {
+// reject keeps a document refused for good, by the server or (status 0)
+// by the shipper itself, in the rejects file.
+func (s *Shipper) reject(it *item, status int, errType, reason string) {
 	line, _ := json.Marshal(struct {
 		record
 		Status int    `json:"status"`
 		Type   string `json:"error_type"`
 		Reason string `json:"error_reason"`
-	}{record{it.index, it.id, it.op, it.body}, res.Status, res.Error.Type, res.Error.Reason})
+	}{record{it.index, it.id, it.op, it.body}, status, errType, reason})
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.rejects == nil {
-		f, err := os.OpenFile(filepath.Join(s.dir, "rejects.jsonl"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		f, err := os.OpenFile(filepath.Join(s.dir, "rejects.jsonl"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 		if err != nil {
 			// Not the hand-over's business: Close reports it.
 			s.noteLocked(fmt.Errorf("rejects: %w", err))
@@ -530,6 +533,15 @@ func (s *Shipper) replayNext() bool {
 			return true // the segment resumes at seg.read
 		}
 		it := &item{index: r.Index, id: r.ID, op: r.Op, body: r.Body, seg: seg}
+		if !ownIndex(r.Index) {
+			// A spool file is only trusted to name benchrig's own indices.
+			s.failed.Add(1)
+			s.reject(it, 0, "not_a_benchrig_index", "replay sends only to the "+MetricsPrefix+"-, "+ResultsPrefix+"- and "+EventsPrefix+"- daily indices")
+			s.mu.Lock()
+			seg.read++
+			s.mu.Unlock()
+			continue
+		}
 		for {
 			s.mu.Lock()
 			ok := s.tryQueue(it)

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -530,4 +531,75 @@ func TestRunAndCaseDocumentsReplace(t *testing.T) {
 	if b := f.body("case/r1/c1"); b == firstCase || firstCase == "" {
 		t.Errorf("case document after the second write: %s", b)
 	}
+}
+
+// TestSpoolIsPrivate: spool directories, segments and the rejects file are
+// their owner's alone (they hold whole documents).
+func TestSpoolIsPrivate(t *testing.T) {
+	defer syscallUmask(0)()
+	spool := filepath.Join(t.TempDir(), "spool")
+	_, s := newTestShipper(t, testConfig(deadURL(t), spool))
+	ctx := context.Background()
+	run := &benchrig.Run{ID: "r1", Started: time.Date(2026, 12, 6, 3, 0, 0, 0, time.UTC)}
+	if err := s.WriteRun(ctx, run); err != nil {
+		t.Fatal(err)
+	}
+	s.reject(&item{index: "x", id: "y", body: []byte(`{}`)}, 400, "t", "r")
+	want := map[string]os.FileMode{spool: 0o700, s.SpoolDir(): 0o700, filepath.Join(s.SpoolDir(), "rejects.jsonl"): 0o600,
+		segPath(s.SpoolDir(), 0): 0o600, filepath.Join(s.SpoolDir(), "lock"): 0o600}
+	for p, mode := range want {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		if fi.Mode().Perm() != mode {
+			t.Errorf("%s: mode %v, want %v", p, fi.Mode().Perm(), mode)
+		}
+	}
+	s.Close(ctx)
+	// The spool keeps the run document's op: state, indexed on replay.
+	seg, _ := os.ReadFile(segPath(s.SpoolDir(), 0))
+	if !bytes.Contains(seg, []byte(`"o":"index"`)) {
+		t.Errorf("spooled run document without its op: %s", seg)
+	}
+}
+
+// TestReplayOnlyOwnIndices: a spool record naming another index is not
+// sent; it counts as Failed and goes to the rejects file.
+func TestReplayOnlyOwnIndices(t *testing.T) {
+	ix := IndexFor(MetricsPrefix, time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC))
+	spool := t.TempDir()
+	writeSpool(t, spool, recLine(ix, "a"), recLine(".security-7", "evil"), recLine("benchrig-metrics-x", "odd"),
+		recLine(IndexFor(EventsPrefix, time.Now()), "b"))
+	f := &fakeES{}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	c, err := New(testConfig(srv.URL, spool))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Replay(context.Background(), c, spool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Sent != 2 || got.Failed != 2 {
+		t.Errorf("counters %+v, want 2 sent, 2 failed", got)
+	}
+	if ids := strings.Join(f.storedIDs(), " "); ids != "a b" {
+		t.Errorf("stored %q, want a b", ids)
+	}
+	rej, _ := filepath.Glob(filepath.Join(spool, "*", "rejects.jsonl"))
+	if len(rej) != 1 {
+		t.Fatalf("rejects files %v", rej)
+	}
+	b, _ := os.ReadFile(rej[0])
+	if !bytes.Contains(b, []byte(`"d":"evil"`)) || !bytes.Contains(b, []byte(`"d":"odd"`)) {
+		t.Errorf("rejects: %s", b)
+	}
+}
+
+func syscallUmask(m int) func() {
+	old := syscall.Umask(m)
+	return func() { syscall.Umask(old) }
 }

@@ -60,7 +60,7 @@ func segPath(dir string, n int) string { return filepath.Join(dir, fmt.Sprintf("
 
 func openSpool(dir string, n int) (*spoolWriter, error) {
 	p := segPath(dir, n)
-	f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("spool: %w", err)
 	}
@@ -141,7 +141,7 @@ func readSegment(path string, skip int) ([]record, error) {
 // lockDir takes the flock of a shipper's spool directory; ok is false
 // when another process (or shipper) holds it.
 func lockDir(dir string) (f *os.File, ok bool, err error) {
-	f, err = os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	f, err = os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, false, fmt.Errorf("spool: %w", err)
 	}
