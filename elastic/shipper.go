@@ -675,12 +675,17 @@ wait:
 	cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	biErr := s.bi.Close(cctx)
 	cancel()
+	// Retries waiting for their backoff go to the spool too, settled like
+	// any other respooled document: a replayed segment they came from is
+	// then removed, not replayed a second time later.
 	s.mu.Lock()
-	for _, it := range s.retries {
-		s.spoolLocked(it)
-		s.pending.Add(-1)
-	}
+	retries := s.retries
 	s.retries = nil
+	s.mu.Unlock()
+	for _, it := range retries {
+		s.respool(it, false)
+	}
+	s.mu.Lock()
 	err := s.sw.close()
 	if s.sw.records == 0 {
 		os.Remove(s.sw.seg.path)

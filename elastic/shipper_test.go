@@ -603,3 +603,45 @@ func syscallUmask(m int) func() {
 	old := syscall.Umask(m)
 	return func() { syscall.Umask(old) }
 }
+
+// TestCloseSettlesRetries: documents replayed from a segment and waiting
+// to retry (429s) when Close's deadline ends are spooled again and their
+// old segment removed: the spool holds each document once.
+func TestCloseSettlesRetries(t *testing.T) {
+	ix := IndexFor(MetricsPrefix, time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC))
+	spool := t.TempDir()
+	var lines []string
+	for i := 0; i < 20; i++ {
+		lines = append(lines, recLine(ix, fmt.Sprint("d", i)))
+	}
+	old := writeSpool(t, spool, lines...)
+	f := &fakeES{bulk: func(n int, ids []string) (int, []int) {
+		items := make([]int, len(ids))
+		for i := range items {
+			items[i] = 429
+		}
+		return 200, items
+	}}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	c, err := New(testConfig(srv.URL, spool))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	if _, err := Replay(ctx, c, spool); benchrig.ErrorCode(err) != benchrig.EUnavailable {
+		t.Errorf("replay: %v, want documents waiting", err)
+	}
+	if _, err := os.Stat(old); !os.IsNotExist(err) {
+		t.Errorf("replayed segment still there (%v): its documents would be replayed twice", err)
+	}
+	n := 0
+	dirs, _ := os.ReadDir(spool)
+	for _, d := range dirs {
+		n += countSpooled(filepath.Join(spool, d.Name()))
+	}
+	if n != 20 {
+		t.Errorf("%d documents in the spool, want 20", n)
+	}
+}
