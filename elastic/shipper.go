@@ -77,6 +77,7 @@ type Shipper struct {
 
 	q     chan *item
 	space chan struct{} // a slot freed in q
+	avail chan struct{} // a document put in q
 	wake  chan struct{} // spooling started, or Close asks for a replay
 	stop  chan struct{}
 	wg    sync.WaitGroup
@@ -145,6 +146,7 @@ func (c *Client) newShipper(opt ShipperOptions) (*Shipper, error) {
 		// 1,024, about one slot per 256 bytes of the byte bound.
 		q:           make(chan *item, max(1024, cfg.QueueBytes/256)),
 		space:       make(chan struct{}, 1),
+		avail:       make(chan struct{}, 1),
 		wake:        make(chan struct{}, 1),
 		stop:        make(chan struct{}),
 		retriedBase: c.retried.Load(),
@@ -202,6 +204,12 @@ func (s *Shipper) signal(ch chan struct{}) {
 // call or of the rejects file is reported by Close.
 func (s *Shipper) hand(items []*item) error {
 	s.mu.Lock()
+	var drained []*item
+	defer func() {
+		for _, it := range drained {
+			s.settle(it)
+		}
+	}()
 	defer s.mu.Unlock()
 	if s.closed {
 		return benchrig.Errorf(benchrig.EInternal, "elasticsearch: shipper closed")
@@ -214,8 +222,8 @@ func (s *Shipper) hand(items []*item) error {
 			continue
 		}
 		if !s.spooling {
-			s.spooling = true
-			s.signal(s.wake)
+			drained = s.startSpoolingLocked()
+			spooled += len(drained)
 		}
 		if err := s.spoolLocked(it); err != nil {
 			if first == nil {
@@ -240,6 +248,30 @@ func (s *Shipper) hand(items []*item) error {
 	return first
 }
 
+// startSpoolingLocked sends new documents to the spool from now on, after
+// the ones still waiting in q (older, so first in the spool); mu held.
+// The caller settles the returned documents once it unlocks mu.
+func (s *Shipper) startSpoolingLocked() []*item {
+	s.spooling = true
+	s.signal(s.wake)
+	var out []*item
+	for {
+		select {
+		case it := <-s.q:
+			s.queued.Add(-int64(len(it.body)))
+			s.spoolLocked(it) // a failure is counted and kept for Close
+			out = append(out, it)
+			continue
+		default:
+		}
+		break
+	}
+	if len(out) > 0 {
+		s.signal(s.space)
+	}
+	return out
+}
+
 // noteLocked keeps the first failure of the spool for Close; mu held.
 func (s *Shipper) noteLocked(err error) {
 	if s.spoolErr == nil {
@@ -255,6 +287,7 @@ func (s *Shipper) tryQueue(it *item) bool {
 	}
 	s.queued.Add(int64(len(it.body)))
 	s.q <- it
+	s.signal(s.avail)
 	return true
 }
 
@@ -281,13 +314,16 @@ func (s *Shipper) respool(it *item, down bool) {
 	if down {
 		s.down = true
 	}
-	if !s.spooling {
-		s.spooling = true
-		s.signal(s.wake)
-	}
 	s.spoolLocked(it) // a failure is counted and kept for Close
+	var drained []*item
+	if !s.spooling {
+		drained = s.startSpoolingLocked()
+	}
 	s.mu.Unlock()
 	s.settle(it)
+	for _, d := range drained {
+		s.settle(d)
+	}
 }
 
 // settle ends an in-flight document's life in memory.
@@ -330,17 +366,37 @@ func (s *Shipper) send() {
 		select {
 		case <-s.stop:
 			return
-		case it := <-s.q:
-			s.queued.Add(-int64(len(it.body)))
-			s.signal(s.space)
-			s.mu.Lock()
-			down := s.down
-			s.mu.Unlock()
-			if down {
-				s.respool(it, false)
-				continue
+		case <-s.avail:
+			// Taken from q under mu, so that a document is either in q or
+			// decided (spooled in order, or given to the indexer) when
+			// hand or respool drain q to start spooling.
+			for {
+				select {
+				case <-s.stop:
+					return
+				default:
+				}
+				s.mu.Lock()
+				var it *item
+				select {
+				case it = <-s.q:
+				default:
+				}
+				if it == nil {
+					s.mu.Unlock()
+					break
+				}
+				s.queued.Add(-int64(len(it.body)))
+				s.signal(s.space)
+				if s.down {
+					s.spoolLocked(it) // a failure is counted and kept for Close
+					s.mu.Unlock()
+					s.settle(it)
+					continue
+				}
+				s.mu.Unlock()
+				s.add(it)
 			}
-			s.add(it)
 		case now := <-tick.C:
 			s.mu.Lock()
 			var due []*item

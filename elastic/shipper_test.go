@@ -645,3 +645,54 @@ func TestCloseSettlesRetries(t *testing.T) {
 		t.Errorf("%d documents in the spool, want 20", n)
 	}
 }
+
+// TestSpoolKeepsOrderWhenSwitching: documents still in the in-memory
+// queue when the shipper starts spooling (the queue full, then the server
+// down) go to the spool before the newer ones, so replay keeps the order
+// in which they were handed over.
+func TestSpoolKeepsOrderWhenSwitching(t *testing.T) {
+	cfg := testConfig(deadURL(t), t.TempDir())
+	cfg.QueueBytes = 2 << 10 // a few documents
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := c.newShipper(ShipperOptions{}) // not started: the queue keeps what it is given
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var want []string
+	write := func(from, n int) {
+		batch := hostSamples("r", from, n)
+		for i := range batch {
+			want = append(want, docID(batch[i].ID()))
+		}
+		if err := s.WriteSamples(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(1, 20) // a few queued, the rest past the bound: spooling starts
+	s.mu.Lock()
+	s.down = true // and the server goes away
+	s.mu.Unlock()
+	write(21, 20)
+	s.start()
+	if err := s.Close(ctx); benchrig.ErrorCode(err) != benchrig.EUnavailable {
+		t.Fatalf("close: %v, want documents waiting", err)
+	}
+	segs, _ := segmentsIn(s.SpoolDir())
+	var got []string
+	for _, p := range segs {
+		recs, err := readSegment(p, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range recs {
+			got = append(got, r.ID)
+		}
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("spool order:\n%v\nwant\n%v", got, want)
+	}
+}
