@@ -80,6 +80,7 @@ type Shipper struct {
 	avail chan struct{} // a document put in q
 	wake  chan struct{} // spooling started, or Close asks for a replay
 	stop  chan struct{}
+	quit  context.Context // ends when stop is closed: cuts a background probe short
 	wg    sync.WaitGroup
 
 	queued  atomic.Int64 // bytes in q
@@ -104,9 +105,15 @@ type Shipper struct {
 	rates rates
 }
 
+// probeTimeout bounds one check of the server in NewShipper and Close (the
+// template install, with the transport's retries): a run must not wait on
+// a server that does not answer; its documents go to the spool instead and
+// the background replayer keeps probing.
+const probeTimeout = 2 * time.Second
+
 // NewShipper starts a shipper. It installs the index templates when the
-// server answers; when it does not, documents go to the spool until it
-// does (and the templates are installed first).
+// server answers within probeTimeout; when it does not, documents go to
+// the spool until it does (and the templates are installed first).
 func (c *Client) NewShipper(ctx context.Context, opt ShipperOptions) (*Shipper, error) {
 	if c.cfg.SpoolDir == "" {
 		return nil, benchrig.Errorf(benchrig.EInvalid, "elasticsearch: no spool directory")
@@ -115,7 +122,10 @@ func (c *Client) NewShipper(ctx context.Context, opt ShipperOptions) (*Shipper, 
 	if err != nil {
 		return nil, err
 	}
-	if err := c.EnsureTemplates(ctx); err != nil {
+	pctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	err = c.EnsureTemplates(pctx)
+	cancel()
+	if err != nil {
 		if benchrig.ErrorCode(err) != benchrig.EUnavailable {
 			s.abort()
 			return nil, err
@@ -136,9 +146,9 @@ func (c *Client) newShipper(opt ShipperOptions) (*Shipper, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("spool: %w", err)
 	}
-	lk, ok, err := lockDir(dir)
-	if err != nil || !ok {
-		return nil, fmt.Errorf("spool: cannot lock %s: %v", dir, err)
+	lk, err := lockOwn(dir)
+	if err != nil {
+		return nil, err
 	}
 	s := &Shipper{
 		c: c, cfg: cfg, opt: opt, dir: dir, lk: lk,
@@ -182,7 +192,14 @@ func (s *Shipper) abort() {
 }
 
 func (s *Shipper) start() {
-	s.wg.Add(2)
+	quit, cancel := context.WithCancel(context.Background())
+	s.quit = quit
+	s.wg.Add(3)
+	go func() {
+		defer s.wg.Done()
+		<-s.stop
+		cancel()
+	}()
 	go s.send()
 	go s.replay()
 	if s.spooling {
@@ -517,7 +534,7 @@ func (s *Shipper) replay() {
 				break
 			}
 			if down || !tmplOK {
-				if s.probe() {
+				if s.probe(s.quit, 10*time.Second) {
 					wait = 250 * time.Millisecond
 				} else {
 					select {
@@ -537,10 +554,10 @@ func (s *Shipper) replay() {
 	}
 }
 
-// probe checks the server (installing the templates if not done yet) and
-// clears down when it answers.
-func (s *Shipper) probe() bool {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+// probe checks the server (installing the templates if not done yet),
+// waiting at most timeout, and clears down when it answers.
+func (s *Shipper) probe(ctx context.Context, timeout time.Duration) bool {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	if err := s.c.EnsureTemplates(ctx); err != nil {
 		return false
@@ -683,11 +700,11 @@ func (s *Shipper) Close(ctx context.Context) error {
 	s.closing = true
 	s.mu.Unlock()
 	// One more chance for a server that came back while the replayer
-	// waits out its backoff.
+	// waits out its backoff; bounded, for a server that does not answer.
 	s.mu.Lock()
 	if s.spooling && s.down {
 		s.mu.Unlock()
-		s.probe()
+		s.probe(ctx, probeTimeout)
 		s.signal(s.wake)
 	} else {
 		s.mu.Unlock()

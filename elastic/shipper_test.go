@@ -696,3 +696,74 @@ func TestSpoolKeepsOrderWhenSwitching(t *testing.T) {
 		t.Errorf("spool order:\n%v\nwant\n%v", got, want)
 	}
 }
+
+// TestUnansweringServerIsQuick: a server that accepts connections and
+// never answers costs a run about probeTimeout at the start and at Close,
+// not the transport's retries and timeouts; its documents are spooled.
+func TestUnansweringServerIsQuick(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c) // held open, never answered
+			mu.Unlock()
+		}
+	}()
+	defer func() {
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	}()
+	cfg := testConfig("http://"+ln.Addr().String(), t.TempDir())
+	cfg.MaxRetries = DefaultMaxRetries
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	t0 := time.Now()
+	s, err := c.NewShipper(ctx, ShipperOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(t0); d > probeTimeout+time.Second {
+		t.Errorf("NewShipper took %v", d)
+	}
+	if err := s.WriteSamples(ctx, hostSamples("r", 1, 10)); err != nil {
+		t.Fatal(err)
+	}
+	t1 := time.Now()
+	if err := s.Close(ctx); benchrig.ErrorCode(err) != benchrig.EUnavailable {
+		t.Errorf("close: %v, want documents waiting", err)
+	}
+	if d := time.Since(t1); d > probeTimeout+time.Second {
+		t.Errorf("Close took %v", d)
+	}
+	if got := s.Counters(); got.Spooled != 10 {
+		t.Errorf("counters %+v, want 10 spooled", got)
+	}
+}
+
+func TestLockedSpoolDirError(t *testing.T) {
+	dir := t.TempDir()
+	lk, err := lockOwn(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lk.Close()
+	if _, err := lockOwn(dir); err == nil || !strings.Contains(err.Error(), "locked by another process") {
+		t.Errorf("second lock: %v, want locked by another process", err)
+	}
+}

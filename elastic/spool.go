@@ -152,6 +152,18 @@ func lockDir(dir string) (f *os.File, ok bool, err error) {
 	return f, true, nil
 }
 
+// lockOwn takes the flock of a new shipper's own directory.
+func lockOwn(dir string) (*os.File, error) {
+	f, ok, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("spool: %s is locked by another process", dir)
+	}
+	return f, nil
+}
+
 // segmentsIn lists the segments of dir in order.
 func segmentsIn(dir string) ([]string, error) {
 	ents, err := os.ReadDir(dir)
