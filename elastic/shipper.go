@@ -852,3 +852,36 @@ func Replay(ctx context.Context, c *Client, spoolDir string) (benchrig.ShipCount
 	}
 	return s.Counters(), err
 }
+
+// PendingSpools counts what earlier shippers left in spoolDir for Replay:
+// the spool directories no live process holds that still hold documents,
+// and those documents. A missing spoolDir holds none.
+func PendingSpools(spoolDir string) (dirs int, docs int, err error) {
+	ents, err := os.ReadDir(spoolDir)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return 0, 0, nil
+		}
+		return 0, 0, fmt.Errorf("spool: %w", err)
+	}
+	for _, e := range ents {
+		if !e.IsDir() {
+			continue
+		}
+		d := filepath.Join(spoolDir, e.Name())
+		lk, ok, err := lockDir(d)
+		if err != nil {
+			return dirs, docs, err
+		}
+		if !ok {
+			continue // a live shipper's
+		}
+		n := countSpooled(d)
+		lk.Close()
+		if n > 0 {
+			dirs++
+			docs += n
+		}
+	}
+	return dirs, docs, nil
+}

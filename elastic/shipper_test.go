@@ -767,3 +767,29 @@ func TestLockedSpoolDirError(t *testing.T) {
 		t.Errorf("second lock: %v, want locked by another process", err)
 	}
 }
+
+func TestPendingSpools(t *testing.T) {
+	spool := t.TempDir()
+	if d, n, err := PendingSpools(filepath.Join(spool, "none")); d != 0 || n != 0 || err != nil {
+		t.Errorf("missing spool dir: %d, %d, %v", d, n, err)
+	}
+	// A closed shipper's spool (the server was down): pending.
+	ctx := context.Background()
+	_, s := newTestShipper(t, testConfig(deadURL(t), spool))
+	s.WriteSamples(ctx, hostSamples("r", 1, 7))
+	s.Close(ctx)
+	// A live shipper's spool: not counted.
+	_, live := newTestShipper(t, testConfig(deadURL(t), spool))
+	defer live.Close(ctx)
+	live.WriteSamples(ctx, hostSamples("r", 100, 5))
+	if d, n, err := PendingSpools(spool); d != 1 || n != 7 || err != nil {
+		t.Errorf("PendingSpools: %d dirs, %d documents, %v; want 1, 7", d, n, err)
+	}
+	// The check holds no lock once it returns: Replay still can take it.
+	lk, ok, err := lockDir(s.SpoolDir())
+	if !ok || err != nil {
+		t.Errorf("spool dir still locked after PendingSpools: %v", err)
+	} else {
+		lk.Close()
+	}
+}
