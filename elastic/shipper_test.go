@@ -242,14 +242,8 @@ func TestDuplicatesAndRejects(t *testing.T) {
 // refused) everything goes to the spool; Close says so; Replay against a
 // server that answers ships it in the order written.
 func TestSpoolAndReplayInOrder(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dead := "http://" + ln.Addr().String()
-	ln.Close() // connection refused from now on
 	spool := t.TempDir()
-	_, s := newTestShipper(t, testConfig(dead, spool))
+	_, s := newTestShipper(t, testConfig(deadURL(t), spool))
 	ctx := context.Background()
 	var want []string
 	for b := 0; b < 5; b++ {
@@ -261,7 +255,7 @@ func TestSpoolAndReplayInOrder(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	err = s.Close(ctx)
+	err := s.Close(ctx)
 	if benchrig.ErrorCode(err) != benchrig.EUnavailable || !strings.Contains(err.Error(), "500 documents wait") {
 		t.Fatalf("close: %v, want 500 documents waiting in the spool", err)
 	}
@@ -270,12 +264,7 @@ func TestSpoolAndReplayInOrder(t *testing.T) {
 	}
 
 	f := &fakeES{}
-	srv := httptest.NewServer(f)
-	defer srv.Close()
-	c, err := New(testConfig(srv.URL, spool))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := fakeClient(t, f, spool)
 	got, err := Replay(ctx, c, spool)
 	if err != nil {
 		t.Fatal(err)
@@ -353,6 +342,19 @@ func TestDocID(t *testing.T) {
 	if docID("a/b") != "a/b" {
 		t.Error("short id changed")
 	}
+}
+
+// fakeClient is a client of f, served until the test ends, spooling
+// under spool.
+func fakeClient(t *testing.T, f *fakeES, spool string) *Client {
+	t.Helper()
+	srv := httptest.NewServer(f)
+	t.Cleanup(srv.Close)
+	c, err := New(testConfig(srv.URL, spool))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 // deadURL is a server address that refuses connections.
@@ -474,12 +476,7 @@ func TestUnreadableSegmentKept(t *testing.T) {
 	long := `{"i":"` + ix + `","d":"long","b":{"x":"` + strings.Repeat("x", 8<<10) + `"}}`
 	p := writeSpool(t, spool, recLine(ix, "a"), long, recLine(ix, "b"))
 	f := &fakeES{}
-	srv := httptest.NewServer(f)
-	defer srv.Close()
-	c, err := New(testConfig(srv.URL, spool))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := fakeClient(t, f, spool)
 	if _, err := Replay(context.Background(), c, spool); err == nil {
 		t.Error("replay of an unreadable segment: nil error")
 	}
@@ -573,12 +570,7 @@ func TestReplayOnlyOwnIndices(t *testing.T) {
 	writeSpool(t, spool, recLine(ix, "a"), recLine(".security-7", "evil"), recLine("benchrig-metrics-x", "odd"),
 		recLine(IndexFor(EventsPrefix, time.Now()), "b"))
 	f := &fakeES{}
-	srv := httptest.NewServer(f)
-	defer srv.Close()
-	c, err := New(testConfig(srv.URL, spool))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := fakeClient(t, f, spool)
 	got, err := Replay(context.Background(), c, spool)
 	if err != nil {
 		t.Fatal(err)
@@ -622,12 +614,7 @@ func TestCloseSettlesRetries(t *testing.T) {
 		}
 		return 200, items
 	}}
-	srv := httptest.NewServer(f)
-	defer srv.Close()
-	c, err := New(testConfig(srv.URL, spool))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := fakeClient(t, f, spool)
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
 	if _, err := Replay(ctx, c, spool); benchrig.ErrorCode(err) != benchrig.EUnavailable {
