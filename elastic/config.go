@@ -2,11 +2,13 @@
 // collector's samples (a collect.Sink), trials, events, runs and per-case
 // statistics, into daily indices benchrig-metrics-*, benchrig-results-* and
 // benchrig-events-* whose index templates it installs. Nothing is lost or
-// doubled: every document has a deterministic _id and is sent with op_type
-// create (409 means already stored), failed items are retried with backoff,
-// and while the server cannot be reached documents go to an append-only disk
-// spool that is replayed in order when it answers again (or by Replay after
-// a crash). Memory stays bounded throughout.
+// doubled: every document has a deterministic _id; samples, trials and
+// events are sent with op_type create (409 means already stored), run and
+// case documents, which are state, with index (the last write wins). Failed
+// items are retried with backoff, and while the server cannot be reached
+// documents go to an append-only disk spool that is replayed in order when
+// it answers again (or by Replay after a crash). Memory stays bounded
+// throughout.
 package elastic
 
 import (

@@ -3,6 +3,7 @@ package elastic
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"regexp"
 	"time"
 
 	"github.com/benchrig/benchrig"
@@ -15,6 +16,13 @@ const (
 	ResultsPrefix = "benchrig-results"
 	EventsPrefix  = "benchrig-events"
 )
+
+// ownIndexRE matches the daily indices of the three prefixes.
+var ownIndexRE = regexp.MustCompile(`^(` + regexp.QuoteMeta(MetricsPrefix) + `|` + regexp.QuoteMeta(ResultsPrefix) + `|` +
+	regexp.QuoteMeta(EventsPrefix) + `)-[0-9]{4}\.[0-9]{2}\.[0-9]{2}$`)
+
+// ownIndex reports whether index is one that IndexFor makes.
+func ownIndex(index string) bool { return ownIndexRE.MatchString(index) }
 
 // IndexFor is the daily index of prefix for time t.
 func IndexFor(prefix string, t time.Time) string {

@@ -275,6 +275,42 @@ func TestIntegrationReplay(t *testing.T) {
 	}
 }
 
+// TestIntegrationResumedRunReplaces: the real server takes a second run
+// document (a resumed run's end) as a replacement, counted Sent.
+func TestIntegrationResumedRunReplaces(t *testing.T) {
+	c := realClient(t, false)
+	ctx := context.Background()
+	id := fmt.Sprintf("resume-%d", time.Now().UnixNano())
+	run, _ := testRun(id, 2, time.Now().UTC().Truncate(time.Second))
+	for i, status := range []benchrig.RunStatus{benchrig.RunInterrupted, benchrig.RunFinished} {
+		sh, err := c.NewShipper(ctx, ShipperOptions{Refresh: "wait_for"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		run.Status = status
+		if err := sh.WriteRun(ctx, run); err != nil {
+			t.Fatal(err)
+		}
+		if err := sh.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := sh.Counters(), int64(1+len(run.Cases)); got.Sent != want || got.Duplicates != 0 || got.Failed != 0 {
+			t.Errorf("write %d: counters %+v, want %d sent", i+1, got, want)
+		}
+	}
+	var res struct {
+		Hits struct {
+			Hits []struct {
+				Source doc `json:"_source"`
+			}
+		}
+	}
+	esJSON(t, c, "POST", "/benchrig-results-*/_search", fmt.Sprintf(`{"query":{"ids":{"values":[%q]}}}`, "run/"+id), &res)
+	if len(res.Hits.Hits) != 1 || res.Hits.Hits[0].Source.Benchrig.Run.Status != string(benchrig.RunFinished) {
+		t.Errorf("run document: %+v, want one, finished", res.Hits.Hits)
+	}
+}
+
 // esCtl runs the test server's control script (BENCHRIG_ES_CTL).
 func esCtl(t *testing.T, cmd string) {
 	t.Helper()

@@ -31,10 +31,29 @@ type ShipperOptions struct {
 // item is one document on its way.
 type item struct {
 	index, id string
+	op        op
 	body      []byte
 	seg       *segment // the spool segment it was replayed from; nil if none
 	attempts  int      // item-level retries so far (429, 5xx in a bulk response)
 	due       time.Time
+}
+
+// op is a document's bulk action. Events, samples and trials are events:
+// created once (a 409 says it is already stored, so a replay doubles
+// nothing). Run and case documents are state: indexed, so that a resumed
+// run's final status and statistics replace those of its first part.
+type op string
+
+const (
+	opCreate op = "" // the zero value, and what a spool record without "o" means
+	opIndex  op = "index"
+)
+
+func (o op) action() string {
+	if o == opIndex {
+		return "index"
+	}
+	return "create"
 }
 
 // maxItemRetries: item-level retries of one document on 429/5xx before it
@@ -58,8 +77,10 @@ type Shipper struct {
 
 	q     chan *item
 	space chan struct{} // a slot freed in q
+	avail chan struct{} // a document put in q
 	wake  chan struct{} // spooling started, or Close asks for a replay
 	stop  chan struct{}
+	quit  context.Context // ends when stop is closed: cuts a background probe short
 	wg    sync.WaitGroup
 
 	queued  atomic.Int64 // bytes in q
@@ -84,9 +105,15 @@ type Shipper struct {
 	rates rates
 }
 
+// probeTimeout bounds one check of the server in NewShipper and Close (the
+// template install, with the transport's retries): a run must not wait on
+// a server that does not answer; its documents go to the spool instead and
+// the background replayer keeps probing.
+const probeTimeout = 2 * time.Second
+
 // NewShipper starts a shipper. It installs the index templates when the
-// server answers; when it does not, documents go to the spool until it
-// does (and the templates are installed first).
+// server answers within probeTimeout; when it does not, documents go to
+// the spool until it does (and the templates are installed first).
 func (c *Client) NewShipper(ctx context.Context, opt ShipperOptions) (*Shipper, error) {
 	if c.cfg.SpoolDir == "" {
 		return nil, benchrig.Errorf(benchrig.EInvalid, "elasticsearch: no spool directory")
@@ -95,7 +122,10 @@ func (c *Client) NewShipper(ctx context.Context, opt ShipperOptions) (*Shipper, 
 	if err != nil {
 		return nil, err
 	}
-	if err := c.EnsureTemplates(ctx); err != nil {
+	pctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	err = c.EnsureTemplates(pctx)
+	cancel()
+	if err != nil {
 		if benchrig.ErrorCode(err) != benchrig.EUnavailable {
 			s.abort()
 			return nil, err
@@ -111,12 +141,14 @@ func (c *Client) NewShipper(ctx context.Context, opt ShipperOptions) (*Shipper, 
 func (c *Client) newShipper(opt ShipperOptions) (*Shipper, error) {
 	cfg := c.cfg
 	dir := filepath.Join(cfg.SpoolDir, fmt.Sprintf("%d-%d", time.Now().UnixNano(), os.Getpid()))
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	// Spooled documents are whole documents (commands, hosts, outputs'
+	// sizes): the spool is its owner's alone.
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("spool: %w", err)
 	}
-	lk, ok, err := lockDir(dir)
-	if err != nil || !ok {
-		return nil, fmt.Errorf("spool: cannot lock %s: %v", dir, err)
+	lk, err := lockOwn(dir)
+	if err != nil {
+		return nil, err
 	}
 	s := &Shipper{
 		c: c, cfg: cfg, opt: opt, dir: dir, lk: lk,
@@ -124,6 +156,7 @@ func (c *Client) newShipper(opt ShipperOptions) (*Shipper, error) {
 		// 1,024, about one slot per 256 bytes of the byte bound.
 		q:           make(chan *item, max(1024, cfg.QueueBytes/256)),
 		space:       make(chan struct{}, 1),
+		avail:       make(chan struct{}, 1),
 		wake:        make(chan struct{}, 1),
 		stop:        make(chan struct{}),
 		retriedBase: c.retried.Load(),
@@ -159,7 +192,14 @@ func (s *Shipper) abort() {
 }
 
 func (s *Shipper) start() {
-	s.wg.Add(2)
+	quit, cancel := context.WithCancel(context.Background())
+	s.quit = quit
+	s.wg.Add(3)
+	go func() {
+		defer s.wg.Done()
+		<-s.stop
+		cancel()
+	}()
 	go s.send()
 	go s.replay()
 	if s.spooling {
@@ -175,28 +215,85 @@ func (s *Shipper) signal(ch chan struct{}) {
 }
 
 // hand gives documents to the queue, or to the spool when it is in use or
-// the queue is full. It never waits for the server.
+// the queue is full. It never waits for the server. Its error is this
+// call's own: a document it could not spool (counted Failed), or an fsync
+// of the spool that failed after it spooled some; a failure of an earlier
+// call or of the rejects file is reported by Close.
 func (s *Shipper) hand(items []*item) error {
 	s.mu.Lock()
+	var drained []*item
+	defer func() {
+		for _, it := range drained {
+			s.settle(it)
+		}
+	}()
 	defer s.mu.Unlock()
 	if s.closed {
 		return benchrig.Errorf(benchrig.EInternal, "elasticsearch: shipper closed")
 	}
+	var first error
+	lost, spooled := 0, 0
 	for _, it := range items {
 		if !s.spooling && s.tryQueue(it) {
 			s.pending.Add(1)
 			continue
 		}
 		if !s.spooling {
-			s.spooling = true
-			s.signal(s.wake)
+			drained = s.startSpoolingLocked()
+			spooled += len(drained)
 		}
-		s.spoolLocked(it)
+		if err := s.spoolLocked(it); err != nil {
+			if first == nil {
+				first = err
+			}
+			lost++
+			continue
+		}
+		spooled++
 	}
-	if err := s.sw.sync(); err != nil && s.spoolErr == nil {
+	if spooled > 0 {
+		if err := s.sw.sync(); err != nil {
+			s.noteLocked(err)
+			if first == nil {
+				first = err
+			}
+		}
+	}
+	if first != nil && lost > 0 {
+		return fmt.Errorf("%d of %d documents lost: %w", lost, len(items), first)
+	}
+	return first
+}
+
+// startSpoolingLocked sends new documents to the spool from now on, after
+// the ones still waiting in q (older, so first in the spool); mu held.
+// The caller settles the returned documents once it unlocks mu.
+func (s *Shipper) startSpoolingLocked() []*item {
+	s.spooling = true
+	s.signal(s.wake)
+	var out []*item
+	for {
+		select {
+		case it := <-s.q:
+			s.queued.Add(-int64(len(it.body)))
+			s.spoolLocked(it) // a failure is counted and kept for Close
+			out = append(out, it)
+			continue
+		default:
+		}
+		break
+	}
+	if len(out) > 0 {
+		s.signal(s.space)
+	}
+	return out
+}
+
+// noteLocked keeps the first failure of the spool for Close; mu held.
+func (s *Shipper) noteLocked(err error) {
+	if s.spoolErr == nil {
 		s.spoolErr = err
 	}
-	return s.spoolErr
 }
 
 // tryQueue puts it in q if both bounds allow; called with mu held (every
@@ -207,21 +304,24 @@ func (s *Shipper) tryQueue(it *item) bool {
 	}
 	s.queued.Add(int64(len(it.body)))
 	s.q <- it
+	s.signal(s.avail)
 	return true
 }
 
-// spoolLocked appends it to the spool; called with mu held.
-func (s *Shipper) spoolLocked(it *item) {
+// spoolLocked appends it to the spool; called with mu held. A document it
+// cannot append is lost: it counts as Failed, and the error is kept for
+// Close as well as returned.
+func (s *Shipper) spoolLocked(it *item) error {
 	if err := s.sw.append(it); err != nil {
-		if s.spoolErr == nil {
-			s.spoolErr = err
-		}
-		return
+		s.failed.Add(1)
+		s.noteLocked(err)
+		return err
 	}
 	s.spooled.Add(1)
 	if s.sw.bytes >= maxSegBytes {
 		s.roll()
 	}
+	return nil
 }
 
 // respool sends an in-flight document (it was counted in pending) to the
@@ -231,13 +331,16 @@ func (s *Shipper) respool(it *item, down bool) {
 	if down {
 		s.down = true
 	}
+	s.spoolLocked(it) // a failure is counted and kept for Close
+	var drained []*item
 	if !s.spooling {
-		s.spooling = true
-		s.signal(s.wake)
+		drained = s.startSpoolingLocked()
 	}
-	s.spoolLocked(it)
 	s.mu.Unlock()
 	s.settle(it)
+	for _, d := range drained {
+		s.settle(d)
+	}
 }
 
 // settle ends an in-flight document's life in memory.
@@ -261,8 +364,8 @@ func (s *Shipper) settle(it *item) {
 func (s *Shipper) removeSegment(seg *segment) {
 	s.mu.Lock()
 	err := s.sw.sync()
-	if err != nil && s.spoolErr == nil {
-		s.spoolErr = err
+	if err != nil {
+		s.noteLocked(err)
 	}
 	s.mu.Unlock()
 	if err == nil {
@@ -280,17 +383,37 @@ func (s *Shipper) send() {
 		select {
 		case <-s.stop:
 			return
-		case it := <-s.q:
-			s.queued.Add(-int64(len(it.body)))
-			s.signal(s.space)
-			s.mu.Lock()
-			down := s.down
-			s.mu.Unlock()
-			if down {
-				s.respool(it, false)
-				continue
+		case <-s.avail:
+			// Taken from q under mu, so that a document is either in q or
+			// decided (spooled in order, or given to the indexer) when
+			// hand or respool drain q to start spooling.
+			for {
+				select {
+				case <-s.stop:
+					return
+				default:
+				}
+				s.mu.Lock()
+				var it *item
+				select {
+				case it = <-s.q:
+				default:
+				}
+				if it == nil {
+					s.mu.Unlock()
+					break
+				}
+				s.queued.Add(-int64(len(it.body)))
+				s.signal(s.space)
+				if s.down {
+					s.spoolLocked(it) // a failure is counted and kept for Close
+					s.mu.Unlock()
+					s.settle(it)
+					continue
+				}
+				s.mu.Unlock()
+				s.add(it)
 			}
-			s.add(it)
 		case now := <-tick.C:
 			s.mu.Lock()
 			var due []*item
@@ -310,8 +433,8 @@ func (s *Shipper) send() {
 					s.mu.Lock()
 				}
 			}
-			if err := s.sw.sync(); err != nil && s.spoolErr == nil {
-				s.spoolErr = err
+			if err := s.sw.sync(); err != nil {
+				s.noteLocked(err)
 			}
 			s.mu.Unlock()
 		}
@@ -321,7 +444,7 @@ func (s *Shipper) send() {
 func (s *Shipper) add(it *item) {
 	err := s.bi.Add(context.Background(), esutil.BulkIndexerItem{
 		Index:      it.index,
-		Action:     "create",
+		Action:     it.op.action(),
 		DocumentID: it.id,
 		Body:       bytes.NewReader(it.body),
 		OnSuccess: func(context.Context, esutil.BulkIndexerItem, esutil.BulkIndexerResponseItem) {
@@ -361,32 +484,34 @@ func (s *Shipper) failure(it *item, res esutil.BulkIndexerResponseItem, err erro
 		s.mu.Unlock()
 	default:
 		s.failed.Add(1)
-		s.reject(it, res)
+		s.reject(it, res.Status, res.Error.Type, res.Error.Reason)
 		s.settle(it)
 	}
 }
 
-// reject keeps a document the server refused for good.
-func (s *Shipper) reject(it *item, res esutil.BulkIndexerResponseItem) {
+// reject keeps a document refused for good, by the server or (status 0)
+// by the shipper itself, in the rejects file.
+func (s *Shipper) reject(it *item, status int, errType, reason string) {
 	line, _ := json.Marshal(struct {
 		record
 		Status int    `json:"status"`
 		Type   string `json:"error_type"`
 		Reason string `json:"error_reason"`
-	}{record{it.index, it.id, it.body}, res.Status, res.Error.Type, res.Error.Reason})
+	}{record{it.index, it.id, it.op, it.body}, status, errType, reason})
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.rejects == nil {
-		f, err := os.OpenFile(filepath.Join(s.dir, "rejects.jsonl"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		f, err := os.OpenFile(filepath.Join(s.dir, "rejects.jsonl"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 		if err != nil {
-			if s.spoolErr == nil {
-				s.spoolErr = fmt.Errorf("rejects: %w", err)
-			}
+			// Not the hand-over's business: Close reports it.
+			s.noteLocked(fmt.Errorf("rejects: %w", err))
 			return
 		}
 		s.rejects = f
 	}
-	s.rejects.Write(append(line, '\n'))
+	if _, err := s.rejects.Write(append(line, '\n')); err != nil {
+		s.noteLocked(fmt.Errorf("rejects: %w", err))
+	}
 }
 
 // replay waits for the spool to be used, then, once the server answers,
@@ -409,7 +534,7 @@ func (s *Shipper) replay() {
 				break
 			}
 			if down || !tmplOK {
-				if s.probe() {
+				if s.probe(s.quit, 10*time.Second) {
 					wait = 250 * time.Millisecond
 				} else {
 					select {
@@ -429,10 +554,10 @@ func (s *Shipper) replay() {
 	}
 }
 
-// probe checks the server (installing the templates if not done yet) and
-// clears down when it answers.
-func (s *Shipper) probe() bool {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+// probe checks the server (installing the templates if not done yet),
+// waiting at most timeout, and clears down when it answers.
+func (s *Shipper) probe(ctx context.Context, timeout time.Duration) bool {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	if err := s.c.EnsureTemplates(ctx); err != nil {
 		return false
@@ -463,12 +588,14 @@ func (s *Shipper) replayNext() bool {
 	skip := seg.read
 	s.mu.Unlock()
 
-	recs, err := readSegment(seg.path, skip)
-	if err != nil {
+	// A segment that cannot be read to its end (it cannot be opened, a
+	// line is over-long) is kept on disk for "benchrig es replay" and
+	// the error reported by Close; what could be read is sent (a second
+	// send of it is a duplicate, not a loss), the rest is never deleted.
+	recs, readErr := readSegment(seg.path, skip)
+	if readErr != nil {
 		s.mu.Lock()
-		if s.spoolErr == nil {
-			s.spoolErr = err
-		}
+		s.noteLocked(readErr)
 		s.mu.Unlock()
 	}
 	for _, r := range recs {
@@ -478,7 +605,16 @@ func (s *Shipper) replayNext() bool {
 		if down {
 			return true // the segment resumes at seg.read
 		}
-		it := &item{index: r.Index, id: r.ID, body: r.Body, seg: seg}
+		it := &item{index: r.Index, id: r.ID, op: r.Op, body: r.Body, seg: seg}
+		if !ownIndex(r.Index) {
+			// A spool file is only trusted to name benchrig's own indices.
+			s.failed.Add(1)
+			s.reject(it, 0, "not_a_benchrig_index", "replay sends only to the "+MetricsPrefix+"-, "+ResultsPrefix+"- and "+EventsPrefix+"- daily indices")
+			s.mu.Lock()
+			seg.read++
+			s.mu.Unlock()
+			continue
+		}
 		for {
 			s.mu.Lock()
 			ok := s.tryQueue(it)
@@ -500,8 +636,12 @@ func (s *Shipper) replayNext() bool {
 		}
 	}
 	s.mu.Lock()
-	seg.fullyRead = true
 	s.segs = s.segs[1:]
+	if readErr != nil {
+		s.mu.Unlock()
+		return true // never fullyRead: settle leaves the file alone
+	}
+	seg.fullyRead = true
 	done := seg.outstanding == 0
 	s.mu.Unlock()
 	if done {
@@ -532,7 +672,8 @@ func (s *Shipper) roll() error {
 // requests (429, 502-504, network errors) plus item-level retries;
 // Spooled counts writes to the disk spool (server unreachable, or the
 // queue full), a document spooled twice counting twice; Failed counts
-// documents refused for good, kept in the spool directory's rejects.jsonl.
+// documents refused for good, kept in the spool directory's rejects.jsonl,
+// and documents lost because the spool could not be written.
 func (s *Shipper) Counters() benchrig.ShipCounters {
 	return benchrig.ShipCounters{
 		Sent:       s.sent.Load(),
@@ -559,11 +700,11 @@ func (s *Shipper) Close(ctx context.Context) error {
 	s.closing = true
 	s.mu.Unlock()
 	// One more chance for a server that came back while the replayer
-	// waits out its backoff.
+	// waits out its backoff; bounded, for a server that does not answer.
 	s.mu.Lock()
 	if s.spooling && s.down {
 		s.mu.Unlock()
-		s.probe()
+		s.probe(ctx, probeTimeout)
 		s.signal(s.wake)
 	} else {
 		s.mu.Unlock()
@@ -607,12 +748,17 @@ wait:
 	cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	biErr := s.bi.Close(cctx)
 	cancel()
+	// Retries waiting for their backoff go to the spool too, settled like
+	// any other respooled document: a replayed segment they came from is
+	// then removed, not replayed a second time later.
 	s.mu.Lock()
-	for _, it := range s.retries {
-		s.spoolLocked(it)
-		s.pending.Add(-1)
-	}
+	retries := s.retries
 	s.retries = nil
+	s.mu.Unlock()
+	for _, it := range retries {
+		s.respool(it, false)
+	}
+	s.mu.Lock()
 	err := s.sw.close()
 	if s.sw.records == 0 {
 		os.Remove(s.sw.seg.path)
@@ -705,4 +851,37 @@ func Replay(ctx context.Context, c *Client, spoolDir string) (benchrig.ShipCount
 			Msg: strconv.Itoa(left) + " documents still wait in the spool " + spoolDir}
 	}
 	return s.Counters(), err
+}
+
+// PendingSpools counts what earlier shippers left in spoolDir for Replay:
+// the spool directories no live process holds that still hold documents,
+// and those documents. A missing spoolDir holds none.
+func PendingSpools(spoolDir string) (dirs int, docs int, err error) {
+	ents, err := os.ReadDir(spoolDir)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return 0, 0, nil
+		}
+		return 0, 0, fmt.Errorf("spool: %w", err)
+	}
+	for _, e := range ents {
+		if !e.IsDir() {
+			continue
+		}
+		d := filepath.Join(spoolDir, e.Name())
+		lk, ok, err := lockDir(d)
+		if err != nil {
+			return dirs, docs, err
+		}
+		if !ok {
+			continue // a live shipper's
+		}
+		n := countSpooled(d)
+		lk.Close()
+		if n > 0 {
+			dirs++
+			docs += n
+		}
+	}
+	return dirs, docs, nil
 }

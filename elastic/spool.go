@@ -23,6 +23,7 @@ import (
 type record struct {
 	Index string          `json:"i"`
 	ID    string          `json:"d"`
+	Op    op              `json:"o,omitempty"`
 	Body  json.RawMessage `json:"b"`
 }
 
@@ -59,7 +60,7 @@ func segPath(dir string, n int) string { return filepath.Join(dir, fmt.Sprintf("
 
 func openSpool(dir string, n int) (*spoolWriter, error) {
 	p := segPath(dir, n)
-	f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("spool: %w", err)
 	}
@@ -67,7 +68,7 @@ func openSpool(dir string, n int) (*spoolWriter, error) {
 }
 
 func (sw *spoolWriter) append(it *item) error {
-	b, err := json.Marshal(record{Index: it.index, ID: it.id, Body: it.body})
+	b, err := json.Marshal(record{Index: it.index, ID: it.id, Op: it.op, Body: it.body})
 	if err != nil {
 		return err
 	}
@@ -106,6 +107,10 @@ func (sw *spoolWriter) close() error {
 	return err
 }
 
+// maxRecordBytes bounds one spooled line when it is read back; a variable
+// so that tests can exercise an over-long one.
+var maxRecordBytes = 64 << 20
+
 // readSegment returns the records of a segment from record skip on.
 func readSegment(path string, skip int) ([]record, error) {
 	f, err := os.Open(path)
@@ -114,7 +119,7 @@ func readSegment(path string, skip int) ([]record, error) {
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 64<<20)
+	sc.Buffer(make([]byte, 0, min(64<<10, maxRecordBytes)), maxRecordBytes)
 	var out []record
 	n := 0
 	for sc.Scan() {
@@ -136,7 +141,7 @@ func readSegment(path string, skip int) ([]record, error) {
 // lockDir takes the flock of a shipper's spool directory; ok is false
 // when another process (or shipper) holds it.
 func lockDir(dir string) (f *os.File, ok bool, err error) {
-	f, err = os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	f, err = os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, false, fmt.Errorf("spool: %w", err)
 	}
@@ -145,6 +150,18 @@ func lockDir(dir string) (f *os.File, ok bool, err error) {
 		return nil, false, nil
 	}
 	return f, true, nil
+}
+
+// lockOwn takes the flock of a new shipper's own directory.
+func lockOwn(dir string) (*os.File, error) {
+	f, ok, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("spool: %s is locked by another process", dir)
+	}
+	return f, nil
 }
 
 // segmentsIn lists the segments of dir in order.

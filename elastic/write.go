@@ -74,7 +74,8 @@ func (s *Shipper) WriteEvents(ctx context.Context, run *benchrig.Run, events []b
 
 // WriteRun writes, at the end of a run (run.Trials loaded), one run
 // document and one document per case with its statistics over the
-// measured, successful trials' wall times.
+// measured, successful trials' wall times. They are state: each write
+// replaces the last (a resumed run writes them again at its end).
 func (s *Shipper) WriteRun(ctx context.Context, run *benchrig.Run) error {
 	at := run.Started.UTC()
 	var items []*item
@@ -92,6 +93,7 @@ func (s *Shipper) WriteRun(ctx context.Context, run *benchrig.Run) error {
 	if err != nil {
 		return err
 	}
+	it.op = opIndex
 	items = append(items, it)
 	wall := map[string][]float64{}
 	failed := map[string]int{}
@@ -128,6 +130,7 @@ func (s *Shipper) WriteRun(ctx context.Context, run *benchrig.Run) error {
 		if err != nil {
 			return err
 		}
+		it.op = opIndex
 		items = append(items, it)
 	}
 	return s.hand(items)
