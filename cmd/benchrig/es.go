@@ -108,6 +108,9 @@ func (o *esOptions) attach(ctx context.Context, d *deps, a *app.App) error {
 	if err != nil {
 		return err
 	}
+	if dirs, docs, err := elastic.PendingSpools(cfg.SpoolDir); err == nil && docs > 0 {
+		fmt.Fprintf(d.stderr, "note: %d document(s) of %d earlier run(s) wait in the spool %s: 'benchrig es replay' ships them\n", docs, dirs, cfg.SpoolDir)
+	}
 	sh, err := c.NewShipper(ctx, elastic.ShipperOptions{})
 	if err != nil {
 		return err
@@ -147,8 +150,8 @@ func newESCommand(d *deps) *cobra.Command {
 		Short: "Check Elasticsearch, install benchrig's index templates, replay the spool",
 		Long: `benchrig can ship the collector's samples, trials, events and run statistics to Elasticsearch,
 into daily indices benchrig-metrics-*, benchrig-results-* and benchrig-events-*. Documents the
-server could not take (it was down, or a run crashed) wait in a spool directory until the next
-run or 'benchrig es replay' sends them; each is stored once whatever happens.
+server could not take (it was down, or a run crashed) wait in a spool directory until
+'benchrig es replay' sends them (a run says when some wait); each is stored once whatever happens.
 
 The server is --es URL, else $BENCHRIG_ES_URL; credentials come from --es-api-key or
 $BENCHRIG_ES_API_KEY, or --es-user and $BENCHRIG_ES_PASSWORD.`,
