@@ -7,7 +7,7 @@ PKGS := ./...
 SHIM_ARCHS := amd64 arm64
 SHIM_PKG := ./runner/docker/shim
 
-.PHONY: help build shims test unit vet fmt-check testenv testenv-down lab lab-down fuzz bench bench-docker bench-grep data clean
+.PHONY: help build shims test unit vet fmt-check testenv testenv-down lab lab-down fuzz bench bench-docker bench-grep bench-collector bench-es data clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -64,6 +64,15 @@ bench-docker: testenv build ## docker executor's cost per trial vs `docker run -
 
 bench-grep: build ## grep-impl ratios through benchrig vs hyperfine directly (must agree within 5%)
 	bash bench/grep-truth.sh
+
+bench-collector: testenv build ## collector vs Docker stats polling (CPU, 1 and 10 Hz, 10 containers), its truth, and the grep median with it off and at 10 Hz
+	set -a; . .testenv/env; set +a; \
+	BENCHRIG_BENCH=1 $(GO) test -count=1 -v -run TestBenchCollector ./collect/
+	bash bench/collector-ab.sh
+
+bench-es: testenv ## sustained ingest into the local Elasticsearch through the shipper (documents/s, none lost)
+	set -a; . .testenv/env; set +a; \
+	$(GO) test -run '^$$' -bench BenchmarkIngest -benchtime 1x -count 3 ./elastic
 
 data: build ## the reference benchmarks' data: SMILES chunks, small files, SDF
 	$(BIN) data smiles
