@@ -45,6 +45,8 @@ func (f *fakeES) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		fmt.Fprint(w, `{"acknowledged":true}`)
+	case strings.HasSuffix(r.URL.Path, "/_mapping") && r.Method == http.MethodPut:
+		fmt.Fprint(w, `{"acknowledged":true}`)
 	case strings.HasPrefix(r.URL.Path, "/_nodes"):
 		fmt.Fprint(w, `{"nodes":{"n1":{"version":"8.19.7"}}}`)
 	case strings.HasSuffix(r.URL.Path, "/_bulk"):

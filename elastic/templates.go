@@ -159,13 +159,28 @@ func templateBody(t Template) []byte {
 	})
 }
 
-// EnsureTemplates installs (or updates) benchrig's index templates. Indices
-// created before an update keep their mapping; the next day's index (or a
-// new one) gets the new one.
+// EnsureTemplates installs (or updates) benchrig's index templates, and
+// adds the fields a newer benchrig maps to the indices that exist already
+// (today's among them): with dynamic: strict, a document with a field its
+// index lacks would be refused. A field whose type changed cannot be
+// updated in place; that is an error naming the indices.
 func (c *Client) EnsureTemplates(ctx context.Context) error {
 	for _, t := range Templates {
+		if err := c.put(ctx, "/_index_template/"+t.Name, templateBody(t), "install template "+t.Name); err != nil {
+			return err
+		}
+		if err := c.put(ctx, "/"+t.Pattern+"/_mapping", []byte(mappingJSON), "update the mapping of the existing "+t.Pattern+" indices"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// put sends body with PUT to path; what failed says what for.
+func (c *Client) put(ctx context.Context, path string, body []byte, what string) error {
+	{
 		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		req, err := http.NewRequestWithContext(ctx, http.MethodPut, "/_index_template/"+t.Name, bytes.NewReader(templateBody(t)))
+		req, err := http.NewRequestWithContext(ctx, http.MethodPut, path, bytes.NewReader(body))
 		if err != nil {
 			cancel()
 			return err
@@ -174,13 +189,13 @@ func (c *Client) EnsureTemplates(ctx context.Context) error {
 		res, err := c.es.Perform(req)
 		if err != nil {
 			cancel()
-			return unavailable("install template "+t.Name, err)
+			return unavailable(what, err)
 		}
-		body, _ := readAll(res.Body, 1<<20)
+		answer, _ := readAll(res.Body, 1<<20)
 		res.Body.Close()
 		cancel()
 		if res.StatusCode >= 300 {
-			return errStatus("install template "+t.Name, res.StatusCode, body)
+			return errStatus(what, res.StatusCode, answer)
 		}
 	}
 	return nil
