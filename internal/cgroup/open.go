@@ -25,7 +25,8 @@ type Reader struct {
 	// use it (the collector). Set it before the first Read.
 	NoMemoryStat bool
 
-	dirs Dirs
+	dirs  Dirs
+	fetch func(file) ([]byte, error) // r.fetchFile, bound once: a method value per read would be an allocation
 
 	mu     sync.Mutex
 	files  map[file]handle // noHandle: absent at first read
@@ -36,7 +37,9 @@ type Reader struct {
 // NewReader returns a Reader of the cgroup d. It opens nothing yet: each
 // file is opened at its first read.
 func NewReader(d Dirs) *Reader {
-	return &Reader{dirs: d, files: map[file]handle{}, buf: make([]byte, 8<<10)}
+	r := &Reader{dirs: d, files: map[file]handle{}, buf: make([]byte, 8<<10)}
+	r.fetch = r.fetchFile
+	return r
 }
 
 // Read is cgroup.Read through the open files.
@@ -65,8 +68,8 @@ func (r *Reader) read(o readOpts) (Stats, error) {
 	return readStats(r.dirs, r.fetch, o)
 }
 
-// fetch returns path's content, read at offset 0 of its open file.
-func (r *Reader) fetch(path file) ([]byte, error) {
+// fetchFile returns path's content, read at offset 0 of its open file.
+func (r *Reader) fetchFile(path file) ([]byte, error) {
 	f, seen := r.files[path]
 	if !seen {
 		var err error

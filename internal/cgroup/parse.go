@@ -8,7 +8,6 @@ import (
 	"bytes"
 	"fmt"
 	"iter"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -62,8 +61,11 @@ func parseFlatKeys(data []byte, keys []string, out []int64) error {
 		if extra, _ := nextFieldBytes(rest); len(v) == 0 || len(extra) != 0 {
 			return fmt.Errorf("want key value, got %q", bytes.TrimSuffix(line, []byte("\n")))
 		}
-		i := slices.IndexFunc(keys, func(key string) bool { return key == string(k) })
-		if i < 0 {
+		i := 0
+		for i < len(keys) && keys[i] != string(k) {
+			i++
+		}
+		if i == len(keys) {
 			continue
 		}
 		n, err := parseInt(v)

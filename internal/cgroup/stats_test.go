@@ -401,3 +401,78 @@ func TestReaderNoMemoryStat(t *testing.T) {
 		t.Errorf("Reader without memory.stat:\n got %+v\nwant %+v", got, want)
 	}
 }
+
+// TestReaderReadHot: ReadHot has Read's CPU total, throttling and memory
+// current (and on v2 the user/system split, from the same cpu.stat), and
+// nothing else.
+func TestReaderReadHot(t *testing.T) {
+	tests := []struct {
+		name string
+		dirs Dirs
+		v2   bool
+	}{
+		{"v2", Dirs{V2: filepath.Join(v2Root, "system.slice/benchrig.service/benchrig-trials/benchrig-trial")}, true},
+		{"hybrid", Dirs{V1: map[string]string{
+			"cpuacct": filepath.Join(hybridRoot, "cpuacct", "benchrig-fixture"),
+			"memory":  filepath.Join(hybridRoot, "memory", memOwn, "benchrig-fixture"),
+			"pids":    filepath.Join(hybridRoot, "pids", "benchrig-fixture"),
+			"blkio":   filepath.Join(hybridRoot, "blkio", "benchrig-fixture"),
+		}}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			full, err := Read(tt.dirs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := NewReader(tt.dirs)
+			defer r.Close()
+			got, err := r.ReadHot()
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := with(func(s *Stats) {
+				s.CPU, s.Periods, s.ThrottledPeriods, s.Throttled = full.CPU, full.Periods, full.ThrottledPeriods, full.Throttled
+				s.MemoryCurrent = full.MemoryCurrent
+				if tt.v2 {
+					s.User, s.Sys = full.User, full.Sys
+				}
+			})
+			if got != want {
+				t.Errorf("ReadHot:\n got %+v\nwant %+v", got, want)
+			}
+			if got.CPU == NA {
+				t.Errorf("ReadHot of a fixture with CPU: %+v", got)
+			}
+			// A full read after hot ones has everything.
+			if again, err := r.Read(); err != nil || again != full {
+				t.Errorf("Read after ReadHot: %+v, %v; want %+v", again, err, full)
+			}
+		})
+	}
+}
+
+func BenchmarkReaderRead(b *testing.B) {
+	d := Dirs{V2: filepath.Join(v2Root, "system.slice/benchrig.service/benchrig-trials/benchrig-trial")}
+	r := NewReader(d)
+	r.NoMemoryStat = true
+	defer r.Close()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := r.Read(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkReaderReadHot(b *testing.B) {
+	d := Dirs{V2: filepath.Join(v2Root, "system.slice/benchrig.service/benchrig-trials/benchrig-trial")}
+	r := NewReader(d)
+	defer r.Close()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := r.ReadHot(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
