@@ -266,7 +266,7 @@ func (c *Collector) Run(ctx context.Context) error {
 		// the runtime wake that very thread at each tick, and hand its
 		// processor over, which cost more than the sampling.
 		c.samplerCPU.Add(int64(threadCPUOf(func() {
-			c.sampleAll(ctx, n%c.cfg.CostEvery == 0, n%fullEvery == 0)
+			c.sampleAll(ctx, n%c.cfg.CostEvery == 0, (n-1)%fullEvery == 0) // the first tick is full
 		})))
 		if n%flushEvery == 0 {
 			c.kickFlusher()

@@ -157,7 +157,8 @@ type hostSampler struct {
 	proc *procFiles
 	// io holds the disk and network counters of the last full sample, for
 	// the hot samples in between (see SampleHot).
-	io benchrig.HostSample
+	io     benchrig.HostSample
+	ioRead bool // io holds a full sample's counters
 }
 
 // newHostSampler reads the host under procRoot ("" for /proc). gopsutil
@@ -201,7 +202,8 @@ func (h *hostSampler) Sample(ctx context.Context, s *benchrig.Sample) error {
 // network counters of the last Sample: gopsutil's disk and network
 // counters cost three times the rest (31 µs of the 41 µs of a host sample
 // on the lab's VM), and the collector reads them at least once a second
-// (fullEvery), which is as often as a timeline of a host's IO needs.
+// (FullEvery), which is as often as a timeline of a host's IO needs.
+// Before any Sample it reads them too.
 func (h *hostSampler) SampleHot(ctx context.Context, s *benchrig.Sample) error {
 	return h.sample(ctx, s, false)
 }
@@ -235,7 +237,7 @@ func (h *hostSampler) sample(ctx context.Context, s *benchrig.Sample, full bool)
 	} else {
 		hs.MemoryTotal, hs.MemoryUsed, hs.MemoryAvailable = m.Total, m.Used, m.Available
 	}
-	if !full {
+	if !full && h.ioRead {
 		hs.DiskReadBytes, hs.DiskWriteBytes, hs.DiskReadOps, hs.DiskWriteOps = h.io.DiskReadBytes, h.io.DiskWriteBytes, h.io.DiskReadOps, h.io.DiskWriteOps
 		hs.NetRecvBytes, hs.NetSentBytes = h.io.NetRecvBytes, h.io.NetSentBytes
 		return errors.Join(errs...)
@@ -265,7 +267,7 @@ func (h *hostSampler) sample(ctx context.Context, s *benchrig.Sample, full bool)
 			hs.NetSentBytes += n.BytesSent
 		}
 	}
-	h.io = *hs
+	h.io, h.ioRead = *hs, true
 	return errors.Join(errs...)
 }
 
