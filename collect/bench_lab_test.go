@@ -466,11 +466,12 @@ func processPhase(t *testing.T, ctx context.Context, bin, runID string, rate, d 
 	}
 	c1, d1, n1, wall := threadsCPU(cmd.Process.Pid), procsCPU(engine), trials.Load(), time.Since(w0)
 	stdin.Close()
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("collector process: %v", err)
-	}
+	// Read the stream to its end before Wait, which closes the pipe.
 	if err := <-read; err != nil {
 		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("collector process: %v", err)
 	}
 	p := phase{name: "benchrig collector", rate: rate, wall: wall, procCPU: c1 - c0, dockerdCPU: d1 - d0, samples: n1 - n0}
 	p.ownCPU = p.procCPU
