@@ -466,14 +466,15 @@ func (c *Collector) flusher(ctx context.Context, stop <-chan struct{}, done chan
 func (c *Collector) flush(ctx context.Context) error {
 	c.mu.Lock()
 	batch := c.buf
+	if len(batch) == 0 {
+		c.mu.Unlock()
+		return nil
+	}
 	// The next batch will be about as large: one allocation instead of
 	// a slice grown from nothing by doubling (10 Hz over 10 containers
 	// is a thousand samples a second). The sink may keep batch.
-	c.buf = make([]benchrig.Sample, 0, min(c.cfg.Buffer, max(16, len(batch))))
+	c.buf = make([]benchrig.Sample, 0, min(c.cfg.Buffer, len(batch)))
 	c.mu.Unlock()
-	if len(batch) == 0 {
-		return nil
-	}
 	err := c.cfg.Sink.WriteSamples(ctx, batch)
 	if err == nil {
 		return nil
@@ -680,8 +681,11 @@ func (c *Collector) Unwatch(id string) {
 const sampleBytes = int64(unsafe.Sizeof(benchrig.Sample{}) + unsafe.Sizeof(benchrig.CgroupSample{}) + 20*8)
 
 // Cost is what the collector cost so far, or in total once Run returned.
-// In-process its CPU is that of its sampling and flushing threads and of
-// the calls made to it (nanosecond-precise thread clocks), and its memory
+// In-process its CPU is what its sampling (each tick's work), flushing
+// and the calls made to it used on their threads (nanosecond-precise
+// thread clocks read around each piece of work; the Go runtime's timers
+// and scheduling between them are the process's, as in any program that
+// wakes ten times a second, and are counted in the process mode), and its memory
 // the most samples it buffered at once times their size; as a process, the
 // process's CPU and peak resident set (getrusage).
 func (c *Collector) Cost() benchrig.CollectorCost {
