@@ -30,6 +30,9 @@ type Reader struct {
 
 	mu     sync.Mutex
 	files  map[file]handle // noHandle: absent at first read
+	// unthrottled: the last Read found v1 cpu.stat's nr_periods at 0
+	// (no CFS quota), so ReadHot need not read it.
+	unthrottled bool
 	buf    []byte
 	closed bool
 }
@@ -55,6 +58,12 @@ func (r *Reader) Read() (Stats, error) {
 // memory current: two or three small files against thirteen, of which the
 // pressure, block IO and memory.stat files cost the kernel most to
 // generate. Every other figure is NA.
+//
+// In v1, when the last Read found no CFS period at all (no quota, so the
+// throttling counters are 0 and stay 0 until one is set), ReadHot gives
+// them as 0 without reading cpu.stat, which leaves two files per target.
+// A quota set meanwhile shows from the next Read on: a collector's
+// throttling figures may lag by its full-read period (a second).
 func (r *Reader) ReadHot() (Stats, error) {
 	return r.read(readOpts{hot: true})
 }
@@ -65,7 +74,13 @@ func (r *Reader) read(o readOpts) (Stats, error) {
 	if r.closed {
 		return NoStats(), errors.New("cgroup reader closed")
 	}
-	return readStats(r.dirs, r.fetch, o)
+	o.unthrottled = o.hot && r.unthrottled
+	st, err := readStats(r.dirs, r.fetch, o)
+	if !o.hot {
+		_, v1cpu := r.dirs.V1["cpu"]
+		r.unthrottled = v1cpu && st.Periods == 0
+	}
+	return st, err
 }
 
 // fetchFile returns path's content, read at offset 0 of its open file.

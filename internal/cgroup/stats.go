@@ -94,6 +94,9 @@ type readOpts struct {
 	noMemoryStat bool
 	// hot takes only the hot figures (see Reader.ReadHot).
 	hot bool
+	// unthrottled gives v1 cpu.stat's counters as 0 without reading it
+	// (see Reader.ReadHot).
+	unthrottled bool
 }
 
 // Keys of cpu.stat: v1 (cpu controller) and v2.
@@ -121,7 +124,9 @@ func readStats(d Dirs, src func(file) ([]byte, error), o readOpts) (Stats, error
 	} else if d.V2 != "" {
 		st.CPU, st.User, st.Sys = usecs(v2cpu[0]), usecs(v2cpu[1]), usecs(v2cpu[2])
 	}
-	if dir, ok := d.V1["cpu"]; ok {
+	if _, ok := d.V1["cpu"]; ok && o.unthrottled {
+		st.Periods, st.ThrottledPeriods, st.Throttled = 0, 0, 0
+	} else if dir, ok := d.V1["cpu"]; ok {
 		var kv [3]int64
 		r.flatKeys(join(dir, "cpu.stat"), v1CPUStatKeys, kv[:])
 		st.Periods, st.ThrottledPeriods, st.Throttled = kv[0], kv[1], time.Duration(kv[2])

@@ -476,3 +476,42 @@ func BenchmarkReaderReadHot(b *testing.B) {
 		}
 	}
 }
+
+// TestReaderReadHotUnthrottled: in v1, after a Read that found no CFS
+// period, ReadHot gives the throttling counters as 0 without reading
+// cpu.stat; once a Read sees periods, ReadHot reads them again.
+func TestReaderReadHotUnthrottled(t *testing.T) {
+	dir := t.TempDir()
+	cpu, acct := filepath.Join(dir, "cpu"), filepath.Join(dir, "cpuacct")
+	for _, d := range []string{cpu, acct} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write := func(d, name, v string) {
+		if err := os.WriteFile(filepath.Join(d, name), []byte(v), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stat := func(periods int) string {
+		return "nr_periods " + itoa(int64(periods)) + "\nnr_throttled 1\nthrottled_time 7\n"
+	}
+	write(acct, "cpuacct.usage", "100\n")
+	write(cpu, "cpu.stat", "nr_periods 0\nnr_throttled 0\nthrottled_time 0\n")
+	r := NewReader(Dirs{V1: map[string]string{"cpu": cpu, "cpuacct": acct}})
+	defer r.Close()
+	check := func(what string, read func() (Stats, error), periods, throttled int64) {
+		t.Helper()
+		st, err := read()
+		if err != nil || st.CPU != 100 || st.Periods != periods || st.ThrottledPeriods != throttled {
+			t.Errorf("%s: CPU %d, periods %d, throttled %d, %v; want 100, %d, %d", what, st.CPU, st.Periods, st.ThrottledPeriods, err, periods, throttled)
+		}
+	}
+	check("hot before any Read", r.ReadHot, 0, 0)
+	check("Read without a quota", r.Read, 0, 0)
+	write(cpu, "cpu.stat", stat(5)) // a quota was set since
+	check("hot after a Read without periods", r.ReadHot, 0, 0)
+	check("Read with a quota", r.Read, 5, 1)
+	write(cpu, "cpu.stat", stat(9))
+	check("hot after a Read with periods", r.ReadHot, 9, 1)
+}
