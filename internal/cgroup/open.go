@@ -28,13 +28,13 @@ type Reader struct {
 	dirs  Dirs
 	fetch func(file) ([]byte, error) // r.fetchFile, bound once: a method value per read would be an allocation
 
-	mu     sync.Mutex
-	files  map[file]handle // noHandle: absent at first read
+	mu    sync.Mutex
+	files map[file]handle // noHandle: absent at first read
 	// unthrottled: the last Read found v1 cpu.stat's nr_periods at 0
 	// (no CFS quota), so ReadHot need not read it.
 	unthrottled bool
-	buf    []byte
-	closed bool
+	buf         []byte
+	closed      bool
 }
 
 // NewReader returns a Reader of the cgroup d. It opens nothing yet: each
