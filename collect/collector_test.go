@@ -559,3 +559,70 @@ func TestContainerGoneBeforeDie(t *testing.T) {
 		t.Errorf("still watched: %v", c.targets)
 	}
 }
+
+// TestHotAndFullSamples: at 10 Hz the first tick and every tenth after it
+// read every figure; the ticks between read the hot ones only (a trial's
+// CPU; the host's CPU, load and memory, with the disk and network counters
+// of the last full sample), and the Final sample reads everything.
+func TestHotAndFullSamples(t *testing.T) {
+	root := t.TempDir()
+	trial := map[string]string{"cpuacct": filepath.Join(root, "cpuacct", "t"), "pids": filepath.Join(root, "pids", "t")}
+	writeFile(t, filepath.Join(root, "cpuacct"), "cpuacct.usage", "100\n")
+	writeFile(t, filepath.Join(root, "pids"), "pids.current", "1\n")
+	writeFile(t, trial["cpuacct"], "cpuacct.usage", "5\n")
+	writeFile(t, trial["cpuacct"], "cpuacct.usage_user", "3\n")
+	writeFile(t, trial["cpuacct"], "cpuacct.usage_sys", "2\n")
+	writeFile(t, trial["pids"], "pids.current", "4\n")
+	got := make(chan benchrig.Sample, 100)
+	sink := &FakeSink{WriteSamplesFn: func(_ context.Context, s []benchrig.Sample) error {
+		for _, x := range s {
+			select {
+			case got <- x:
+			default:
+			}
+		}
+		return nil
+	}}
+	c := newTest(t, Config{CgroupRoot: root, ProcRoot: "testdata/host/proc", Sink: sink, Host: true,
+		Interval: MinInterval, FlushEvery: MinInterval, Run: "r"})
+	ref := benchrig.TrialRef{Run: "r", Case: "c"}
+	c.TrialStarted(ref, runner.Target{Cgroup: cgroup.Dirs{V1: trial}})
+	stop := runCollector(t, c)
+	trials, hosts := map[int64]benchrig.Sample{}, map[int64]benchrig.Sample{}
+	for len(trials) < 12 || len(hosts) < 12 {
+		s := <-got
+		switch s.Kind {
+		case benchrig.SampleTrial:
+			trials[s.Seq] = s
+		case benchrig.SampleHost:
+			hosts[s.Seq] = s
+		}
+	}
+	c.TrialExited(ref)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	for seq := int64(1); seq <= 12; seq++ {
+		full := seq == 1 || seq == 11
+		cg := trials[seq].Cgroup
+		if cg == nil || cg.CPU == nil || *cg.CPU != 5 || trials[seq].Error != "" {
+			t.Fatalf("trial sample %d: %+v; want its CPU", seq, trials[seq])
+		}
+		if (cg.User != nil) != full || (cg.PidsCurrent != nil) != full {
+			t.Errorf("trial sample %d: user %v, pids %v; want them only in full samples (1, 11)", seq, cg.User, cg.PidsCurrent)
+		}
+		h := hosts[seq].Host
+		if h == nil || h.CPUTotal == 0 || h.MemoryTotal == 0 || h.Load1 == 0 || h.DiskReadBytes == 0 || h.NetRecvBytes == 0 {
+			t.Errorf("host sample %d: %+v; want every figure (disk and network carried between full samples)", seq, h)
+		}
+	}
+	var final *benchrig.Sample
+	for final == nil {
+		if s := <-got; s.Kind == benchrig.SampleTrial && s.Final {
+			final = &s
+		}
+	}
+	if cg := final.Cgroup; cg == nil || cg.User == nil || cg.PidsCurrent == nil || *cg.PidsCurrent != 4 {
+		t.Errorf("Final sample %+v: want every figure", final.Cgroup)
+	}
+}

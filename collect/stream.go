@@ -32,7 +32,9 @@ var _ Sink = (*StreamWriter)(nil)
 
 // NewStreamWriter writes the stream to w.
 func NewStreamWriter(w io.Writer) *StreamWriter {
-	bw := bufio.NewWriter(w)
+	// A second's batch at 10 Hz over 10 containers is about 70 KB of
+	// lines: a 64 KiB buffer writes it in two system calls, not sixteen.
+	bw := bufio.NewWriterSize(w, 64<<10)
 	return &StreamWriter{w: bw, enc: json.NewEncoder(bw)}
 }
 

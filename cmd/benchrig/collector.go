@@ -79,6 +79,15 @@ func runCollector(ctx context.Context, d *deps, opts collectorOptions) error {
 	if opts.mode != collect.ModeProcess && opts.mode != collect.ModeExternal {
 		return usageError{fmt.Errorf("--mode %q: want process or external", opts.mode)}
 	}
+	// One processor: the collector's work is a short burst per tick on
+	// one goroutine, and with a second, idle processor the Go runtime wakes
+	// a thread to look for more work at each tick. Measured over 10
+	// containers at 1 Hz: 0.10% of a core against 0.14 to 0.19%. A
+	// GOMAXPROCS in the environment still wins; the setting is restored
+	// on return for in-process callers (tests).
+	if d.getenv("GOMAXPROCS") == "" {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	}
 	if opts.node == "" {
 		opts.node, _ = os.Hostname()
 	}

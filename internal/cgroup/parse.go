@@ -5,6 +5,7 @@ package cgroup
 // the reader adds the file's name.
 
 import (
+	"bytes"
 	"fmt"
 	"iter"
 	"strconv"
@@ -46,6 +47,81 @@ func parseFlatKeyed(data []byte) (map[string]int64, error) {
 	return kv, nil
 }
 
+// parseFlatKeys reads the values of keys from "key value" lines (cpu.stat)
+// into out, in the order of keys; out keeps its value for a key that is
+// absent. It allocates nothing: the collector reads cpu.stat of every
+// target at every tick.
+func parseFlatKeys(data []byte, keys []string, out []int64) error {
+	for line := range bytes.Lines(data) {
+		k, rest := nextFieldBytes(line)
+		if len(k) == 0 {
+			continue
+		}
+		v, rest := nextFieldBytes(rest)
+		if extra, _ := nextFieldBytes(rest); len(v) == 0 || len(extra) != 0 {
+			return fmt.Errorf("want key value, got %q", bytes.TrimSuffix(line, []byte("\n")))
+		}
+		i := 0
+		for i < len(keys) && keys[i] != string(k) {
+			i++
+		}
+		if i == len(keys) {
+			continue
+		}
+		n, err := parseInt(v)
+		if err != nil {
+			return fmt.Errorf("key %s: %w", k, err)
+		}
+		out[i] = n
+	}
+	return nil
+}
+
+// nextFieldBytes is nextField of bytes.
+func nextFieldBytes(b []byte) (field, rest []byte) {
+	b = bytes.TrimLeft(b, " \t\n")
+	i := bytes.IndexAny(b, " \t\n")
+	if i < 0 {
+		return b, nil
+	}
+	return b[:i], b[i:]
+}
+
+// nextField returns the first space-separated field of s and what follows
+// it: strings.Fields without its slice.
+func nextField(s string) (field, rest string) {
+	s = strings.TrimLeft(s, " \t")
+	i := strings.IndexAny(s, " \t")
+	if i < 0 {
+		return s, ""
+	}
+	return s[:i], s[i:]
+}
+
+// parseInt parses a decimal integer, allocating nothing (the collector
+// reads a few integer files per target per tick).
+func parseInt(b []byte) (int64, error) {
+	neg := len(b) > 0 && b[0] == '-'
+	d := b
+	if neg {
+		d = b[1:]
+	}
+	if len(d) == 0 || len(d) > 18 {
+		return strconv.ParseInt(string(b), 10, 64) // its error, or a rare long value
+	}
+	var n int64
+	for _, c := range d {
+		if c < '0' || c > '9' {
+			return strconv.ParseInt(string(b), 10, 64)
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if neg {
+		n = -n
+	}
+	return n, nil
+}
+
 // parseBlkioServiceBytes sums the Read and Write lines over devices of a v1
 // blkio.throttle.io_service_bytes file ("MAJ:MIN Op bytes" lines and a final
 // "Total bytes" line). blkio.throttle.io_serviced has the same format with
@@ -78,43 +154,55 @@ func parseBlkioServiceBytes(data []byte) (read, write int64, err error) {
 // parseIOStat sums rbytes and wbytes over devices of a v2 io.stat file
 // ("MAJ:MIN rbytes=N wbytes=N rios=N wios=N dbytes=N dios=N" lines).
 func parseIOStat(data []byte) (read, write int64, err error) {
-	return parseIOStatKeys(data, "rbytes", "wbytes")
+	var rw [4]int64
+	err = parseIOStatAll(data, &rw)
+	return rw[0], rw[1], err
 }
 
 // parseIOStatOps sums rios and wios (read and write operations) over
 // devices of a v2 io.stat file.
 func parseIOStatOps(data []byte) (read, write int64, err error) {
-	return parseIOStatKeys(data, "rios", "wios")
+	var rw [4]int64
+	err = parseIOStatAll(data, &rw)
+	return rw[2], rw[3], err
 }
 
-// parseIOStatKeys sums the values of keys rk and wk over the devices of an
-// io.stat file.
-func parseIOStatKeys(data []byte, rk, wk string) (read, write int64, err error) {
+// parseIOStatAll sums rbytes, wbytes, rios and wios over the devices of an
+// io.stat file into rw, in that order: one pass for the four figures.
+func parseIOStatAll(data []byte, rw *[4]int64) error {
+	*rw = [4]int64{}
 	for line := range lines(data) {
-		f := strings.Fields(line)
-		if len(f) == 0 {
+		dev, rest := nextField(line)
+		if dev == "" {
 			continue
 		}
-		for _, kv := range f[1:] {
+		for kv, rest := nextField(rest); kv != ""; kv, rest = nextField(rest) {
 			k, v, ok := strings.Cut(kv, "=")
 			if !ok {
-				return 0, 0, fmt.Errorf("device %s: want key=value, got %q", f[0], kv)
+				return fmt.Errorf("device %s: want key=value, got %q", dev, kv)
 			}
-			if k != rk && k != wk {
+			i := -1
+			switch k {
+			case "rbytes":
+				i = 0
+			case "wbytes":
+				i = 1
+			case "rios":
+				i = 2
+			case "wios":
+				i = 3
+			}
+			if i < 0 {
 				continue
 			}
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil {
-				return 0, 0, fmt.Errorf("device %s %s: %w", f[0], k, err)
+				return fmt.Errorf("device %s %s: %w", dev, k, err)
 			}
-			if k == rk {
-				read += n
-			} else {
-				write += n
-			}
+			rw[i] += n
 		}
 	}
-	return read, write, nil
+	return nil
 }
 
 // parsePressure parses a PSI file: "some avg10=A avg60=B avg300=C total=T"

@@ -4,5 +4,13 @@ package cgroup
 
 import "os"
 
-// pread reads f from offset 0 (only fixture trees are read off Linux).
-func pread(f *os.File, buf []byte) (int, error) { return f.ReadAt(buf, 0) }
+// handle is an open cgroup file (only fixture trees are read off Linux).
+type handle = *os.File
+
+var noHandle handle
+
+func openHandle(path string) (handle, error) { return os.Open(path) }
+
+func preadHandle(h handle, buf []byte) (int, error) { return h.ReadAt(buf, 0) }
+
+func closeHandle(h handle) error { return h.Close() }

@@ -1,12 +1,11 @@
 package cgroup
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"time"
 )
 
@@ -86,48 +85,75 @@ var noPressure = Pressure{NA, NA, NA, NA}
 // file leaves its figures NA; a malformed or unreadable one is an error
 // naming the file, and the other figures are still read.
 func Read(d Dirs) (Stats, error) {
-	return readStats(d, nil, false)
+	return readStats(d, nil, readOpts{})
 }
 
+// readOpts says which figures readStats takes.
+type readOpts struct {
+	// noMemoryStat leaves st.Memory NA without reading memory.stat.
+	noMemoryStat bool
+	// hot takes only the hot figures (see Reader.ReadHot).
+	hot bool
+	// unthrottled gives v1 cpu.stat's counters as 0 without reading it
+	// (see Reader.ReadHot).
+	unthrottled bool
+}
+
+// Keys of cpu.stat: v1 (cpu controller) and v2.
+var (
+	v1CPUStatKeys = []string{"nr_periods", "nr_throttled", "throttled_time"}
+	v2CPUStatKeys = []string{"usage_usec", "user_usec", "system_usec", "nr_periods", "nr_throttled", "throttled_usec"}
+)
+
 // readStats is Read with the files' contents coming from src (os.ReadFile
-// when nil).
-// noMemoryStat leaves st.Memory NA without reading memory.stat.
-func readStats(d Dirs, src func(file) ([]byte, error), noMemoryStat bool) (Stats, error) {
+// when nil), of the figures o selects.
+func readStats(d Dirs, src func(file) ([]byte, error), o readOpts) (Stats, error) {
 	st := NoStats()
 	r := reader{src: src}
+	// v2 cpu.stat holds the CPU times and the throttling: read it once.
+	var v2cpu [6]int64
+	if _, v1acct := d.V1["cpuacct"]; d.V2 != "" && (!v1acct || d.V1["cpu"] == "") {
+		r.flatKeys(join(d.V2, "cpu.stat"), v2CPUStatKeys, v2cpu[:])
+	}
 	if dir, ok := d.V1["cpuacct"]; ok {
 		st.CPU = r.nanos(join(dir, "cpuacct.usage"))
-		st.User = r.nanos(join(dir, "cpuacct.usage_user"))
-		st.Sys = r.nanos(join(dir, "cpuacct.usage_sys"))
+		if !o.hot {
+			st.User = r.nanos(join(dir, "cpuacct.usage_user"))
+			st.Sys = r.nanos(join(dir, "cpuacct.usage_sys"))
+		}
 	} else if d.V2 != "" {
-		kv := r.flatKeyed(join(d.V2, "cpu.stat"))
-		st.CPU = usec(kv, "usage_usec")
-		st.User = usec(kv, "user_usec")
-		st.Sys = usec(kv, "system_usec")
+		st.CPU, st.User, st.Sys = usecs(v2cpu[0]), usecs(v2cpu[1]), usecs(v2cpu[2])
 	}
-	if dir, ok := d.V1["cpu"]; ok {
-		kv := r.flatKeyed(join(dir, "cpu.stat"))
-		st.Periods, st.ThrottledPeriods = key(kv, "nr_periods"), key(kv, "nr_throttled")
-		st.Throttled = time.Duration(key(kv, "throttled_time"))
+	if _, ok := d.V1["cpu"]; ok && o.unthrottled {
+		st.Periods, st.ThrottledPeriods, st.Throttled = 0, 0, 0
+	} else if dir, ok := d.V1["cpu"]; ok {
+		var kv [3]int64
+		r.flatKeys(join(dir, "cpu.stat"), v1CPUStatKeys, kv[:])
+		st.Periods, st.ThrottledPeriods, st.Throttled = kv[0], kv[1], time.Duration(kv[2])
 	} else if d.V2 != "" {
-		kv := r.flatKeyed(join(d.V2, "cpu.stat"))
-		st.Periods, st.ThrottledPeriods = key(kv, "nr_periods"), key(kv, "nr_throttled")
-		st.Throttled = usec(kv, "throttled_usec")
+		st.Periods, st.ThrottledPeriods, st.Throttled = v2cpu[3], v2cpu[4], usecs(v2cpu[5])
 	}
 	if dir, ok := d.V1["memory"]; ok {
 		st.MemoryCurrent = r.int(join(dir, "memory.usage_in_bytes"))
-		st.MemoryPeak = r.int(join(dir, "memory.max_usage_in_bytes"))
-		if !noMemoryStat {
+		if !o.hot {
+			st.MemoryPeak = r.int(join(dir, "memory.max_usage_in_bytes"))
+		}
+		if !o.hot && !o.noMemoryStat {
 			kv := r.flatKeyed(join(dir, "memory.stat"))
 			st.Memory = MemoryStat{key(kv, "total_rss"), key(kv, "total_cache"), key(kv, "total_pgmajfault")}
 		}
 	} else if d.V2 != "" {
 		st.MemoryCurrent = r.int(join(d.V2, "memory.current"))
-		st.MemoryPeak = r.int(join(d.V2, "memory.peak"))
-		if !noMemoryStat {
+		if !o.hot {
+			st.MemoryPeak = r.int(join(d.V2, "memory.peak"))
+		}
+		if !o.hot && !o.noMemoryStat {
 			kv := r.flatKeyed(join(d.V2, "memory.stat"))
 			st.Memory = MemoryStat{key(kv, "anon"), key(kv, "file"), key(kv, "pgmajfault")}
 		}
+	}
+	if o.hot {
+		return st, errors.Join(r.errs...)
 	}
 	pids := d.V2
 	if dir, ok := d.V1["pids"]; ok {
@@ -141,8 +167,14 @@ func readStats(d Dirs, src func(file) ([]byte, error), noMemoryStat bool) (Stats
 		st.IORead, st.IOWrite = r.io(join(dir, "blkio.throttle.io_service_bytes"), parseBlkioServiceBytes)
 		st.IOReadOps, st.IOWriteOps = r.io(join(dir, "blkio.throttle.io_serviced"), parseBlkioServiceBytes)
 	} else if d.V2 != "" {
-		st.IORead, st.IOWrite = r.io(join(d.V2, "io.stat"), parseIOStat)
-		st.IOReadOps, st.IOWriteOps = r.io(join(d.V2, "io.stat"), parseIOStatOps)
+		var rw [4]int64
+		if data := r.read(join(d.V2, "io.stat")); data != nil {
+			if err := parseIOStatAll(data, &rw); err != nil {
+				r.fail(join(d.V2, "io.stat"), err)
+			} else {
+				st.IORead, st.IOWrite, st.IOReadOps, st.IOWriteOps = rw[0], rw[1], rw[2], rw[3]
+			}
+		}
 	}
 	if d.V2 != "" {
 		st.CPUPressure = r.pressure(join(d.V2, "cpu.pressure"))
@@ -165,9 +197,8 @@ func (f file) String() string { return f.dir + string(filepath.Separator) + f.na
 // reader reads cgroup files, turning an absent file into "not available"
 // and collecting the errors of the others.
 type reader struct {
-	src   func(file) ([]byte, error) // nil: os.ReadFile
-	errs  []error
-	files map[file]map[string]int64 // flat keyed files read once (cpu.stat)
+	src  func(file) ([]byte, error) // nil: os.ReadFile
+	errs []error
 }
 
 // read returns a file's content, or nil when the file is absent.
@@ -197,11 +228,11 @@ func (r *reader) int(path file) int64 {
 	if data == nil {
 		return NA
 	}
-	s := strings.TrimSpace(string(data))
-	if s == "max" {
+	data = bytes.TrimSpace(data)
+	if string(data) == "max" {
 		return NA
 	}
-	v, err := strconv.ParseInt(s, 10, 64)
+	v, err := parseInt(data)
 	if err != nil {
 		r.fail(path, err)
 		return NA
@@ -213,24 +244,38 @@ func (r *reader) nanos(path file) time.Duration {
 	return time.Duration(r.int(path))
 }
 
-// flatKeyed reads a "key value" per line file (cpu.stat, memory.stat);
-// nil when absent or malformed.
+// flatKeyed reads a "key value" per line file (memory.stat); nil when
+// absent or malformed.
 func (r *reader) flatKeyed(path file) map[string]int64 {
-	if kv, ok := r.files[path]; ok {
-		return kv
+	data := r.read(path)
+	if data == nil {
+		return nil
 	}
-	var kv map[string]int64
-	if data := r.read(path); data != nil {
-		var err error
-		if kv, err = parseFlatKeyed(data); err != nil {
-			r.fail(path, err)
-		}
+	kv, err := parseFlatKeyed(data)
+	if err != nil {
+		r.fail(path, err)
 	}
-	if r.files == nil {
-		r.files = map[file]map[string]int64{}
-	}
-	r.files[path] = kv
 	return kv
+}
+
+// flatKeys reads the values of keys from a "key value" per line file
+// (cpu.stat) into out, without building a map: the collector reads
+// cpu.stat of every target at every tick. A key that is absent, or every
+// key of an absent or malformed file, is NA.
+func (r *reader) flatKeys(path file, keys []string, out []int64) {
+	for i := range out {
+		out[i] = NA
+	}
+	data := r.read(path)
+	if data == nil {
+		return
+	}
+	if err := parseFlatKeys(data, keys, out); err != nil {
+		for i := range out {
+			out[i] = NA
+		}
+		r.fail(path, err)
+	}
 }
 
 func (r *reader) io(path file, parse func([]byte) (int64, int64, error)) (read, write int64) {
@@ -259,18 +304,18 @@ func (r *reader) pressure(path file) Pressure {
 	return p
 }
 
+// usecs turns microseconds into a duration, NA staying NA.
+func usecs(v int64) time.Duration {
+	if v == NA {
+		return NA
+	}
+	return time.Duration(v) * time.Microsecond
+}
+
 // key returns kv[k], NA when absent.
 func key(kv map[string]int64, k string) int64 {
 	if v, ok := kv[k]; ok {
 		return v
-	}
-	return NA
-}
-
-// usec returns kv[k], microseconds, as a duration; NA when absent.
-func usec(kv map[string]int64, k string) time.Duration {
-	if v, ok := kv[k]; ok {
-		return time.Duration(v) * time.Microsecond
 	}
 	return NA
 }
@@ -292,7 +337,9 @@ func (r Root) HostCPU() (time.Duration, error) {
 	case r.v1["cpuacct"] != "":
 		cpu = rd.nanos(join(r.v1["cpuacct"], "cpuacct.usage"))
 	case r.Unified != "":
-		cpu = usec(rd.flatKeyed(join(r.Unified, "cpu.stat")), "usage_usec")
+		var kv [1]int64
+		rd.flatKeys(join(r.Unified, "cpu.stat"), v2CPUStatKeys[:1], kv[:])
+		cpu = usecs(kv[0])
 	default:
 		return NA, fmt.Errorf("cgroup root %s: no cpuacct or unified hierarchy", r.Path)
 	}

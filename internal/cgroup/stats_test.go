@@ -401,3 +401,117 @@ func TestReaderNoMemoryStat(t *testing.T) {
 		t.Errorf("Reader without memory.stat:\n got %+v\nwant %+v", got, want)
 	}
 }
+
+// TestReaderReadHot: ReadHot has Read's CPU total, throttling and memory
+// current (and on v2 the user/system split, from the same cpu.stat), and
+// nothing else.
+func TestReaderReadHot(t *testing.T) {
+	tests := []struct {
+		name string
+		dirs Dirs
+		v2   bool
+	}{
+		{"v2", Dirs{V2: filepath.Join(v2Root, "system.slice/benchrig.service/benchrig-trials/benchrig-trial")}, true},
+		{"hybrid", Dirs{V1: map[string]string{
+			"cpuacct": filepath.Join(hybridRoot, "cpuacct", "benchrig-fixture"),
+			"memory":  filepath.Join(hybridRoot, "memory", memOwn, "benchrig-fixture"),
+			"pids":    filepath.Join(hybridRoot, "pids", "benchrig-fixture"),
+			"blkio":   filepath.Join(hybridRoot, "blkio", "benchrig-fixture"),
+		}}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			full, err := Read(tt.dirs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := NewReader(tt.dirs)
+			defer r.Close()
+			got, err := r.ReadHot()
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := with(func(s *Stats) {
+				s.CPU, s.Periods, s.ThrottledPeriods, s.Throttled = full.CPU, full.Periods, full.ThrottledPeriods, full.Throttled
+				s.MemoryCurrent = full.MemoryCurrent
+				if tt.v2 {
+					s.User, s.Sys = full.User, full.Sys
+				}
+			})
+			if got != want {
+				t.Errorf("ReadHot:\n got %+v\nwant %+v", got, want)
+			}
+			if got.CPU == NA {
+				t.Errorf("ReadHot of a fixture with CPU: %+v", got)
+			}
+			// A full read after hot ones has everything.
+			if again, err := r.Read(); err != nil || again != full {
+				t.Errorf("Read after ReadHot: %+v, %v; want %+v", again, err, full)
+			}
+		})
+	}
+}
+
+func BenchmarkReaderRead(b *testing.B) {
+	d := Dirs{V2: filepath.Join(v2Root, "system.slice/benchrig.service/benchrig-trials/benchrig-trial")}
+	r := NewReader(d)
+	r.NoMemoryStat = true
+	defer r.Close()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := r.Read(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkReaderReadHot(b *testing.B) {
+	d := Dirs{V2: filepath.Join(v2Root, "system.slice/benchrig.service/benchrig-trials/benchrig-trial")}
+	r := NewReader(d)
+	defer r.Close()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := r.ReadHot(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// TestReaderReadHotUnthrottled: in v1, after a Read that found no CFS
+// period, ReadHot gives the throttling counters as 0 without reading
+// cpu.stat; once a Read sees periods, ReadHot reads them again.
+func TestReaderReadHotUnthrottled(t *testing.T) {
+	dir := t.TempDir()
+	cpu, acct := filepath.Join(dir, "cpu"), filepath.Join(dir, "cpuacct")
+	for _, d := range []string{cpu, acct} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write := func(d, name, v string) {
+		if err := os.WriteFile(filepath.Join(d, name), []byte(v), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stat := func(periods int) string {
+		return "nr_periods " + itoa(int64(periods)) + "\nnr_throttled 1\nthrottled_time 7\n"
+	}
+	write(acct, "cpuacct.usage", "100\n")
+	write(cpu, "cpu.stat", "nr_periods 0\nnr_throttled 0\nthrottled_time 0\n")
+	r := NewReader(Dirs{V1: map[string]string{"cpu": cpu, "cpuacct": acct}})
+	defer r.Close()
+	check := func(what string, read func() (Stats, error), periods, throttled int64) {
+		t.Helper()
+		st, err := read()
+		if err != nil || st.CPU != 100 || st.Periods != periods || st.ThrottledPeriods != throttled {
+			t.Errorf("%s: CPU %d, periods %d, throttled %d, %v; want 100, %d, %d", what, st.CPU, st.Periods, st.ThrottledPeriods, err, periods, throttled)
+		}
+	}
+	check("hot before any Read", r.ReadHot, 0, 0)
+	check("Read without a quota", r.Read, 0, 0)
+	write(cpu, "cpu.stat", stat(5)) // a quota was set since
+	check("hot after a Read without periods", r.ReadHot, 0, 0)
+	check("Read with a quota", r.Read, 5, 1)
+	write(cpu, "cpu.stat", stat(9))
+	check("hot after a Read with periods", r.ReadHot, 9, 1)
+}
