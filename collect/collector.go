@@ -610,7 +610,11 @@ func (c *Collector) TrialExited(ref benchrig.TrialRef) *benchrig.Noise {
 			CPUs:     c.host.cpus,
 			OtherCPU: max(0, (end.hostCPU-tg.base.hostCPU)-(end.trialCPU-tg.base.trialCPU)),
 			Steal:    max(0, end.steal-tg.base.steal),
-		}.Judge()
+		}
+		if !c.root.HostCPUPrecise() {
+			n.Resolution = cgroup.HostCPUTick * time.Duration(c.host.cpus)
+		}
+		n = n.Judge()
 		noise = &n
 	})
 	return noise

@@ -188,6 +188,11 @@ func TestTrialSamplesOnFixtureTrees(t *testing.T) {
 			if noise == nil || noise.OtherCPU != 0 || noise.Disturbed || noise.CPUs == 0 {
 				t.Errorf("noise = %+v, want zero other CPU on a still fixture", noise)
 			}
+			// A v2 root's CPU total is tick-based: the noise says how
+			// coarse; v1 cpuacct (hybrid and v1 hosts) is precise.
+			if want := tt.root == v2; noise != nil && (noise.Resolution > 0) != want {
+				t.Errorf("noise resolution %v on %s, want one only on v2", noise.Resolution, tt.name)
+			}
 		})
 	}
 }

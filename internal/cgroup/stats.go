@@ -320,10 +320,20 @@ func key(kv map[string]int64, k string) int64 {
 	return NA
 }
 
+// HostCPUTick is the granularity of HostCPU per CPU when it is tick-based:
+// cgroup v2's root usage_usec is summed from scheduler ticks on some
+// kernels (seen here in 4 ms steps); 10 ms is USER_HZ, the coarsest.
+const HostCPUTick = 10 * time.Millisecond
+
+// HostCPUPrecise reports whether HostCPU is ns-precise (v1 cpuacct), as
+// opposed to tick-based (HostCPUTick per CPU).
+func (r Root) HostCPUPrecise() bool { return r.v1["cpuacct"] != "" }
+
 // HostCPU returns the CPU time used by every task on the host since boot,
-// summed over CPUs and nanosecond-precise, from the root cgroup: v1
+// summed over CPUs, from the root cgroup: v1
 // cpuacct.usage at the cpuacct root (V1 and Hybrid hosts), v2 cpu.stat
-// usage_usec at the unified root. It is the measure noise attribution
+// usage_usec at the unified root (tick-based on some kernels: see
+// HostCPUPrecise). It is the measure noise attribution
 // subtracts a trial's cgroup CPU from, since both come from the same
 // scheduler accounting (/proc/stat's ticks are 10 ms coarse).
 //
