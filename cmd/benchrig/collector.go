@@ -41,8 +41,9 @@ func newCollectorCommand(d *deps) *cobra.Command {
 engine's events of containers labelled benchrig.run (only --run's when given), samples each
 running container's cgroup and the host every --interval, and writes one JSON object a line on
 standard output: {"sample":{...}} and {"event":{...}} (create, start, die with its exit code,
-oom) as they come, and a final {"cost":{...}} with what the collector itself cost. With --es
-(or $BENCHRIG_ES_URL) the samples go to Elasticsearch instead, spooled while it is down.
+oom) as they come, and a final {"cost":{...}} with what the collector itself cost. With --es URL
+the samples go to Elasticsearch instead, spooled while it is down ($BENCHRIG_ES_URL alone does
+not: a sidecar ships only when told to).
 
 It stops on SIGINT or SIGTERM, or when its standard input ends, so a run that starts it as a
 child stops it by closing its stdin (--ignore-stdin for a sidecar started without one). In a
@@ -106,7 +107,9 @@ func runCollector(ctx context.Context, d *deps, opts collectorOptions) error {
 	defer cancel()
 	out := collect.NewStreamWriter(d.stdout)
 	var sink collect.Sink = out
-	if opts.es.enabled(d) {
+	// Only --es makes a sidecar ship (not $BENCHRIG_ES_URL, which a shell
+	// set for runs may carry): its stdout stream is the default.
+	if len(opts.es.urls) > 0 {
 		// A sidecar on a node of its own ships its samples itself; its
 		// container events stay on stdout (their numbers in a run's log
 		// are the run's to give).
