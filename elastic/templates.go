@@ -166,18 +166,21 @@ func templateBody(t Template) []byte {
 // updated in place; that is an error naming the indices.
 func (c *Client) EnsureTemplates(ctx context.Context) error {
 	for _, t := range Templates {
-		if err := c.put(ctx, "/_index_template/"+t.Name, templateBody(t), "install template "+t.Name); err != nil {
+		if err := c.put(ctx, "/_index_template/"+t.Name, templateBody(t), "install template "+t.Name, 0); err != nil {
 			return err
 		}
-		if err := c.put(ctx, "/"+t.Pattern+"/_mapping", []byte(mappingJSON), "update the mapping of the existing "+t.Pattern+" indices"); err != nil {
+		// No such index yet (a fresh server) is nothing to update.
+		err := c.put(ctx, "/"+t.Pattern+"/_mapping", []byte(mappingJSON), "update the mapping of the existing "+t.Pattern+" indices", http.StatusNotFound)
+		if err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// put sends body with PUT to path; what failed says what for.
-func (c *Client) put(ctx context.Context, path string, body []byte, what string) error {
+// put sends body with PUT to path; what failed says what for. An answer
+// with status ok (besides 2xx) is no error.
+func (c *Client) put(ctx context.Context, path string, body []byte, what string, ok int) error {
 	{
 		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		req, err := http.NewRequestWithContext(ctx, http.MethodPut, path, bytes.NewReader(body))
@@ -194,7 +197,7 @@ func (c *Client) put(ctx context.Context, path string, body []byte, what string)
 		answer, _ := readAll(res.Body, 1<<20)
 		res.Body.Close()
 		cancel()
-		if res.StatusCode >= 300 {
+		if res.StatusCode >= 300 && res.StatusCode != ok {
 			return errStatus(what, res.StatusCode, answer)
 		}
 	}
