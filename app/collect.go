@@ -86,7 +86,6 @@ type CollectionSetter interface {
 // Warnings of a run's Collection that say what was not collected.
 const (
 	warnPools      = "no node collector in this benchrig: container trials have their totals from the in-container shim, no periodic samples and no noise figures"
-	warnNoise      = "container trials have no noise figures yet: only local trials are attributed the host's other CPU"
 	warnRusage     = "trials not sampled: the local executor measures with rusage (no trial cgroups); only the host was sampled"
 	warnNoFactory  = "no collector in this benchrig: nothing was sampled"
 	warnNoSink     = "no sink for samples: the store cannot keep them"
@@ -362,7 +361,6 @@ func (a *App) startCollection(ctx context.Context, p *Pending) *collection {
 		if a.NewNodeCollector == nil {
 			c.warn(warnPools)
 		} else {
-			c.warn(warnNoise)
 			c.newNode, c.runID, c.started = a.NewNodeCollector, run.ID, a.now()
 			if s, ok := p.nodes.(interface{ Settle() }); ok {
 				c.settle = s.Settle

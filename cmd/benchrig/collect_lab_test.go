@@ -84,6 +84,13 @@ warmup: 0
 			t.Errorf("trial %v ran %v but has no periodic sample from its node's collector", tr.Ref(), tr.Wall)
 		}
 	}
+	// The shim attributes the host's other CPU to each trial that ran
+	// alone on its node (lab2 runs one trial at a time).
+	for _, tr := range run.Trials {
+		if tr.Node == "lab2" && (tr.Noise == nil || tr.Noise.CPUs == 0 || tr.Noise.Window <= 0 || tr.Noise.Resolution <= 0) {
+			t.Errorf("trial %v on lab2: noise %+v, want the shim's", tr.Ref(), tr.Noise)
+		}
+	}
 	if hosts["lab1"] == 0 || hosts["lab2"] == 0 {
 		t.Errorf("host samples per node: %v; collection %+v", hosts, run.Collection)
 	}

@@ -424,6 +424,11 @@ func measurement(r shimrun.Result, metrics map[string]float64) benchrig.Measurem
 		set("container_mem_peak_bytes", cg.MemPeak)
 		set("pids_peak", cg.PidsPeak)
 	}
+	if n := r.Noise; n != nil {
+		noise := benchrig.Noise{Window: time.Duration(n.Window), CPUs: n.CPUs, OtherCPU: time.Duration(n.Other),
+			Steal: time.Duration(n.Steal), Resolution: time.Duration(n.Resolution)}.Judge()
+		m.Noise = &noise
+	}
 	return m
 }
 

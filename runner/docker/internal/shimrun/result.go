@@ -70,6 +70,10 @@ type Result struct {
 	// which file was malformed when the other figures are there.
 	Cgroup      *Cgroup `json:"cgroup,omitempty"`
 	CgroupError string  `json:"cgroup_error,omitempty"`
+
+	// Noise is what else used the host during the command; nil when
+	// /proc/stat or the container's cgroup could not be read.
+	Noise *Noise `json:"noise,omitempty"`
 }
 
 // Cgroup is the container cgroup's figures. They cover the whole container:

@@ -109,6 +109,7 @@ func Run(o Options) Result {
 
 	var mu sync.Mutex
 	reason, exited := "", false
+	h0, cg0 := readHostTicks(o.ProcRoot), cgroupCPU(o.CgroupRoot) // outside the timed interval
 	t0 := time.Now()
 	p, err := os.StartProcess(path, o.Argv, attr)
 	if err != nil {
@@ -141,6 +142,7 @@ func Run(o Options) Result {
 	}
 	st, werr := p.Wait()
 	t1 := time.Now()
+	r.Noise = noiseBetween(h0, readHostTicks(o.ProcRoot), cg0, cgroupCPU(o.CgroupRoot), int64(t1.Sub(t0)))
 	mu.Lock()
 	exited = true
 	mu.Unlock()
