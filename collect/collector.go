@@ -125,6 +125,7 @@ type Collector struct {
 	warnings  []string
 	lostWarns int
 	ended     time.Time
+	closed    bool // Run returned: nothing more is shipped
 
 	running atomic.Bool
 	kick    chan struct{}
@@ -258,6 +259,11 @@ func (c *Collector) Run(ctx context.Context) error {
 			timer.Stop()
 			c.mu.Lock()
 			c.ended = time.Now()
+			// What came after the final flush took the buffer (a Watch or
+			// TrialExited racing the stop) will never be shipped: counted.
+			c.closed = true
+			c.dropped += int64(len(c.buf))
+			c.buf = c.buf[:0]
 			c.mu.Unlock()
 			return err
 		case <-tick.C:
@@ -424,7 +430,7 @@ func (c *Collector) add(s benchrig.Sample) {
 // sampler never waits for the sink.
 func (c *Collector) addLocked(s benchrig.Sample) {
 	c.samples++
-	if len(c.buf) >= c.cfg.Buffer {
+	if c.closed || len(c.buf) >= c.cfg.Buffer {
 		c.dropped++
 		return
 	}

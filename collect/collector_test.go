@@ -631,3 +631,32 @@ func TestHotAndFullSamples(t *testing.T) {
 		t.Errorf("Final sample %+v: want every figure", final.Cgroup)
 	}
 }
+
+// TestSamplesAfterStopAreCounted: a trial whose exit races the end of the
+// collection (its final sample comes after the final flush) is counted as
+// dropped, never lost without a trace.
+func TestSamplesAfterStopAreCounted(t *testing.T) {
+	root := t.TempDir()
+	acct := filepath.Join(root, "cpuacct")
+	trial := filepath.Join(acct, "benchrig-trial")
+	writeFile(t, acct, "cpuacct.usage", "1000000000\n")
+	writeFile(t, trial, "cpuacct.usage", "0\n")
+	sink := &memSink{}
+	c := newTest(t, Config{CgroupRoot: root, Sink: sink})
+	stop := runCollector(t, c)
+	ref := benchrig.TrialRef{Run: "r1", Case: "late", Rep: 0}
+	c.TrialStarted(ref, runner.Target{Cgroup: cgroup.Dirs{V1: map[string]string{"cpuacct": trial}}, Started: time.Now()})
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	before := c.Cost().Dropped
+	c.TrialExited(ref) // after Run returned
+	if got := c.Cost().Dropped; got != before+1 {
+		t.Errorf("Dropped %d after a final sample that came too late, want %d", got, before+1)
+	}
+	for _, s := range sink.all() {
+		if s.Kind == benchrig.SampleTrial && s.Final {
+			t.Errorf("a sample taken after the stop reached the sink: %+v", s)
+		}
+	}
+}
