@@ -142,7 +142,9 @@ type HostSample struct {
 	// CPUTotal is every CPU state summed (the denominator of shares).
 	CPUTotal time.Duration `json:"cpu_total_ns"`
 
-	Load1, Load5, Load15 float64
+	Load1  float64 `json:"load_1"`
+	Load5  float64 `json:"load_5"`
+	Load15 float64 `json:"load_15"`
 
 	MemoryTotal     uint64 `json:"memory_total_bytes"`
 	MemoryUsed      uint64 `json:"memory_used_bytes"`

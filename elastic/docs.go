@@ -119,26 +119,9 @@ type brTrial struct {
 	Warmup  bool   `json:"warmup,omitempty"`
 }
 
+// hostFields is a host sample with the busy share the shipper derives.
 type hostFields struct {
-	CPUs            int           `json:"cpus"`
-	CPUUser         time.Duration `json:"cpu_user_ns"`
-	CPUSystem       time.Duration `json:"cpu_system_ns"`
-	CPUIdle         time.Duration `json:"cpu_idle_ns"`
-	CPUIOWait       time.Duration `json:"cpu_iowait_ns"`
-	CPUSteal        time.Duration `json:"cpu_steal_ns"`
-	CPUTotal        time.Duration `json:"cpu_total_ns"`
-	Load1           float64       `json:"load_1"`
-	Load5           float64       `json:"load_5"`
-	Load15          float64       `json:"load_15"`
-	MemoryTotal     uint64        `json:"memory_total_bytes"`
-	MemoryUsed      uint64        `json:"memory_used_bytes"`
-	MemoryAvailable uint64        `json:"memory_available_bytes"`
-	DiskReadBytes   uint64        `json:"disk_read_bytes"`
-	DiskWriteBytes  uint64        `json:"disk_write_bytes"`
-	DiskReadOps     uint64        `json:"disk_read_ops"`
-	DiskWriteOps    uint64        `json:"disk_write_ops"`
-	NetRecvBytes    uint64        `json:"net_recv_bytes"`
-	NetSentBytes    uint64        `json:"net_sent_bytes"`
+	benchrig.HostSample
 	// CPUBusy is the host's busy share (0-1) since its previous sample.
 	CPUBusy *float64 `json:"cpu_busy,omitempty"`
 }

@@ -248,13 +248,7 @@ func (s *Shipper) sampleDoc(sm *benchrig.Sample) doc {
 		d.Benchrig.Collector = &cc
 	}
 	if h := sm.Host; h != nil {
-		d.Benchrig.HostM = &hostFields{
-			CPUs: h.CPUs, CPUUser: h.CPUUser, CPUSystem: h.CPUSystem, CPUIdle: h.CPUIdle, CPUIOWait: h.CPUIOWait,
-			CPUSteal: h.CPUSteal, CPUTotal: h.CPUTotal, Load1: h.Load1, Load5: h.Load5, Load15: h.Load15,
-			MemoryTotal: h.MemoryTotal, MemoryUsed: h.MemoryUsed, MemoryAvailable: h.MemoryAvailable,
-			DiskReadBytes: h.DiskReadBytes, DiskWriteBytes: h.DiskWriteBytes, DiskReadOps: h.DiskReadOps,
-			DiskWriteOps: h.DiskWriteOps, NetRecvBytes: h.NetRecvBytes, NetSentBytes: h.NetSentBytes,
-		}
+		d.Benchrig.HostM = &hostFields{HostSample: *h}
 	}
 	s.rates.apply(sm, &d)
 	return d
