@@ -10,6 +10,8 @@ import (
 	"strconv"
 
 	"github.com/shirou/gopsutil/v4/cpu"
+
+	"github.com/benchrig/benchrig/internal/procfs"
 )
 
 // procFiles reads the host's hot /proc files (stat, loadavg, meminfo)
@@ -64,31 +66,18 @@ type hostCPU struct {
 	User, Nice, System, Idle, Iowait, Irq, Softirq, Steal float64
 }
 
-// cpuTimes reads the all-CPU line of /proc/stat ("cpu  user nice system
-// idle iowait irq softirq steal guest guest_nice", in clock ticks).
+// cpuTimes reads the all-CPU line of /proc/stat.
 func (p *procFiles) cpuTimes() (hostCPU, error) {
 	data, err := p.read("stat")
 	if err != nil {
 		return hostCPU{}, fmt.Errorf("cpu times: %w", err)
 	}
-	line, _, _ := bytes.Cut(data, []byte("\n"))
-	name, rest := field(line)
-	if string(name) != "cpu" {
-		return hostCPU{}, errors.New("cpu times: no cpu line in stat")
+	t, err := procfs.CPUTicks(data)
+	if err != nil {
+		return hostCPU{}, err
 	}
-	var v [8]float64
-	for i := range v {
-		var f []byte
-		if f, rest = field(rest); len(f) == 0 {
-			if i < 4 {
-				return hostCPU{}, fmt.Errorf("cpu times: short cpu line %q", line)
-			}
-			break // older kernels have fewer columns
-		}
-		n, err := parseUint(f)
-		if err != nil {
-			return hostCPU{}, fmt.Errorf("cpu times: %w", err)
-		}
+	var v [procfs.NumCPUTimes]float64
+	for i, n := range t {
 		v[i] = float64(n) / cpu.ClocksPerSec
 	}
 	return hostCPU{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]}, nil
@@ -104,7 +93,7 @@ func (p *procFiles) loadAvg() (l1, l5, l15 float64, err error) {
 	rest := data
 	for i := range l {
 		var f []byte
-		f, rest = field(rest)
+		f, rest = procfs.Field(rest)
 		if l[i], err = parseDecimal(f); err != nil {
 			return 0, 0, 0, fmt.Errorf("load: %q: %w", data, err)
 		}
@@ -135,8 +124,8 @@ func (p *procFiles) memory() (total, available uint64, ok bool, err error) {
 		default:
 			continue
 		}
-		f, _ := field(v)
-		n, err := parseUint(f)
+		f, _ := procfs.Field(v)
+		n, err := procfs.ParseUint(f)
 		if err != nil {
 			return 0, 0, false, fmt.Errorf("memory: %s: %w", k, err)
 		}
@@ -149,31 +138,6 @@ func (p *procFiles) memory() (total, available uint64, ok bool, err error) {
 		return 0, 0, false, errors.New("memory: no MemTotal in meminfo")
 	}
 	return total, available, ok, nil
-}
-
-// field returns the first space-separated field of b and what follows.
-func field(b []byte) (f, rest []byte) {
-	b = bytes.TrimLeft(b, " \t\n")
-	i := bytes.IndexAny(b, " \t\n")
-	if i < 0 {
-		return b, nil
-	}
-	return b[:i], b[i:]
-}
-
-// parseUint parses a decimal counter without allocating.
-func parseUint(b []byte) (uint64, error) {
-	if len(b) == 0 || len(b) > 19 {
-		return strconv.ParseUint(string(b), 10, 64)
-	}
-	var n uint64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return strconv.ParseUint(string(b), 10, 64)
-		}
-		n = n*10 + uint64(c-'0')
-	}
-	return n, nil
 }
 
 // parseDecimal parses "12.34" exactly as strconv.ParseFloat does (an

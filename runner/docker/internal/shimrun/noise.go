@@ -1,12 +1,11 @@
 package shimrun
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
-	"strconv"
 
 	"github.com/benchrig/benchrig/internal/cgroup"
+	"github.com/benchrig/benchrig/internal/procfs"
 )
 
 // Noise is what else used the host while the command ran, as the shim
@@ -38,34 +37,16 @@ func readHostTicks(procRoot string) hostTicks {
 	if err != nil {
 		return hostTicks{}
 	}
-	var h hostTicks
-	for _, line := range bytes.Split(b, []byte("\n")) {
-		f := bytes.Fields(line)
-		if len(f) == 0 || !bytes.HasPrefix(f[0], []byte("cpu")) {
-			continue
-		}
-		if len(f[0]) > 3 {
-			h.cpus++
-			continue
-		}
-		if len(f) < 9 {
-			return hostTicks{}
-		}
-		var v [8]int64
-		for i := range v {
-			n, err := strconv.ParseInt(string(f[i+1]), 10, 64)
-			if err != nil {
-				return hostTicks{}
-			}
-			v[i] = n
-		}
-		// user nice system idle iowait irq softirq steal (guest time is
-		// already in user and nice).
-		h.busy = v[0] + v[1] + v[2] + v[5] + v[6]
-		h.steal = v[7]
-		h.ok = true
+	t, err := procfs.CPUTicks(b)
+	if err != nil {
+		return hostTicks{}
 	}
-	return h
+	return hostTicks{
+		busy:  int64(t[procfs.User] + t[procfs.Nice] + t[procfs.System] + t[procfs.IRQ] + t[procfs.SoftIRQ]),
+		steal: int64(t[procfs.Steal]),
+		cpus:  procfs.CountCPUs(b),
+		ok:    true,
+	}
 }
 
 // cgroupCPU is the container's own CPU total so far, or -1.
