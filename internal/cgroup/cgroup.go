@@ -6,7 +6,8 @@
 // tested on fixture trees under testdata/.
 //
 // It only reads: creating cgroups, moving processes and setting limits
-// belong to their callers. It imports only the standard library, since the
+// belong to their callers. It imports only the standard library (and
+// internal/procfs, which does too), since the
 // shim is a static binary built for every architecture of the lab.
 package cgroup
 

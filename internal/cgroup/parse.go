@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/benchrig/benchrig/internal/procfs"
 )
 
 // lines yields data's lines without their newlines. Unlike a
@@ -53,12 +55,12 @@ func parseFlatKeyed(data []byte) (map[string]int64, error) {
 // target at every tick.
 func parseFlatKeys(data []byte, keys []string, out []int64) error {
 	for line := range bytes.Lines(data) {
-		k, rest := nextFieldBytes(line)
+		k, rest := procfs.Field(line)
 		if len(k) == 0 {
 			continue
 		}
-		v, rest := nextFieldBytes(rest)
-		if extra, _ := nextFieldBytes(rest); len(v) == 0 || len(extra) != 0 {
+		v, rest := procfs.Field(rest)
+		if extra, _ := procfs.Field(rest); len(v) == 0 || len(extra) != 0 {
 			return fmt.Errorf("want key value, got %q", bytes.TrimSuffix(line, []byte("\n")))
 		}
 		i := 0
@@ -75,16 +77,6 @@ func parseFlatKeys(data []byte, keys []string, out []int64) error {
 		out[i] = n
 	}
 	return nil
-}
-
-// nextFieldBytes is nextField of bytes.
-func nextFieldBytes(b []byte) (field, rest []byte) {
-	b = bytes.TrimLeft(b, " \t\n")
-	i := bytes.IndexAny(b, " \t\n")
-	if i < 0 {
-		return b, nil
-	}
-	return b[:i], b[i:]
 }
 
 // nextField returns the first space-separated field of s and what follows
