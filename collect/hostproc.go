@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"strconv"
 
@@ -22,7 +20,7 @@ import (
 // safe for concurrent use: hostSampler serializes it.
 type procFiles struct {
 	root  string
-	files map[string]*os.File
+	files map[string]procfs.Handle
 	buf   []byte
 }
 
@@ -30,34 +28,28 @@ func newProcFiles(root string) *procFiles {
 	if root == "" {
 		root = "/proc"
 	}
-	return &procFiles{root: root, files: map[string]*os.File{}, buf: make([]byte, 16<<10)}
+	return &procFiles{root: root, files: map[string]procfs.Handle{}, buf: make([]byte, 16<<10)}
 }
 
 // read returns name's content (valid until the next read), opening it at
 // its first read. A failed read closes the file, so the next read opens it
 // again.
 func (p *procFiles) read(name string) ([]byte, error) {
-	f := p.files[name]
-	if f == nil {
+	h, ok := p.files[name]
+	if !ok {
 		var err error
-		if f, err = os.Open(filepath.Join(p.root, name)); err != nil {
+		if h, err = procfs.Open(filepath.Join(p.root, name)); err != nil {
 			return nil, err
 		}
-		p.files[name] = f
+		p.files[name] = h
 	}
-	for {
-		n, err := preadAt0(f, p.buf)
-		if n == len(p.buf) {
-			p.buf = make([]byte, 2*len(p.buf)) // larger than the buffer: read it whole
-			continue
-		}
-		if err != nil && !errors.Is(err, io.EOF) {
-			_ = f.Close() // read-only: nothing to lose
-			delete(p.files, name)
-			return nil, err
-		}
-		return p.buf[:n], nil
+	data, err := procfs.ReadWhole(h, &p.buf)
+	if err != nil {
+		_ = procfs.Close(h) // read-only: nothing to lose
+		delete(p.files, name)
+		return nil, err
 	}
+	return data, nil
 }
 
 // hostCPU is the all-CPU line of /proc/stat, in seconds as gopsutil gives
@@ -165,8 +157,8 @@ var pow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1
 
 // close closes the open files.
 func (p *procFiles) close() {
-	for name, f := range p.files {
-		_ = f.Close() // read-only
+	for name, h := range p.files {
+		_ = procfs.Close(h) // read-only
 		delete(p.files, name)
 	}
 }

@@ -3,10 +3,11 @@ package cgroup
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"sync"
 	"syscall"
+
+	"github.com/benchrig/benchrig/internal/procfs"
 )
 
 // Reader reads one cgroup's figures again and again, as a collector does,
@@ -29,7 +30,7 @@ type Reader struct {
 	fetch func(file) ([]byte, error) // r.fetchFile, bound once: a method value per read would be an allocation
 
 	mu    sync.Mutex
-	files map[file]handle // noHandle: absent at first read
+	files map[file]procfs.Handle // procfs.NoHandle: absent at first read
 	// unthrottled: the last Read found v1 cpu.stat's nr_periods at 0
 	// (no CFS quota), so ReadHot need not read it.
 	unthrottled bool
@@ -40,7 +41,7 @@ type Reader struct {
 // NewReader returns a Reader of the cgroup d. It opens nothing yet: each
 // file is opened at its first read.
 func NewReader(d Dirs) *Reader {
-	r := &Reader{dirs: d, files: map[file]handle{}, buf: make([]byte, 8<<10)}
+	r := &Reader{dirs: d, files: map[file]procfs.Handle{}, buf: make([]byte, 8<<10)}
 	r.fetch = r.fetchFile
 	return r
 }
@@ -88,34 +89,28 @@ func (r *Reader) fetchFile(path file) ([]byte, error) {
 	f, seen := r.files[path]
 	if !seen {
 		var err error
-		if f, err = openHandle(path.String()); err != nil {
+		if f, err = procfs.Open(path.String()); err != nil {
 			if notExist(err) {
-				r.files[path] = noHandle // a missing controller or kernel feature stays missing
+				r.files[path] = procfs.NoHandle // a missing controller or kernel feature stays missing
 			}
 			return nil, err
 		}
 		r.files[path] = f
 	}
-	if f == noHandle {
+	if f == procfs.NoHandle {
 		return nil, fs.ErrNotExist
 	}
-	for {
-		n, err := preadHandle(f, r.buf)
-		if n == len(r.buf) {
-			r.buf = make([]byte, 2*len(r.buf)) // larger than the buffer: read it whole
-			continue
+	data, err := procfs.ReadWhole(f, &r.buf)
+	if err != nil {
+		if errors.Is(err, syscall.ENODEV) {
+			// The cgroup was removed: its open files are dead.
+			return nil, fmt.Errorf("%s: %w", path, fs.ErrNotExist)
 		}
-		if err != nil && !errors.Is(err, io.EOF) {
-			if errors.Is(err, syscall.ENODEV) {
-				// The cgroup was removed: its open files are dead.
-				return nil, fmt.Errorf("%s: %w", path, fs.ErrNotExist)
-			}
-			return nil, &fs.PathError{Op: "read", Path: path.String(), Err: err}
-		}
-		// Not a copy: readStats parses each file before it fetches the
-		// next one, and keeps no bytes of it.
-		return r.buf[:n], nil
+		return nil, &fs.PathError{Op: "read", Path: path.String(), Err: err}
 	}
+	// Not a copy: readStats parses each file before it fetches the next
+	// one, and keeps no bytes of it.
+	return data, nil
 }
 
 // Close closes the cgroup's files.
@@ -125,8 +120,8 @@ func (r *Reader) Close() error {
 	r.closed = true
 	var errs []error
 	for p, f := range r.files {
-		if f != noHandle {
-			errs = append(errs, closeHandle(f))
+		if f != procfs.NoHandle {
+			errs = append(errs, procfs.Close(f))
 		}
 		delete(r.files, p)
 	}

@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 )
 
@@ -90,4 +91,22 @@ func ParseUint(b []byte) (uint64, error) {
 		n = n*10 + uint64(c-'0')
 	}
 	return n, nil
+}
+
+// ReadWhole reads h from offset 0 into *buf, growing *buf until the file
+// fits (a read that fills the buffer may have been cut short), and returns
+// the content, valid until the next read into *buf. Errors are the read's
+// own (io.EOF is none); the caller says which file.
+func ReadWhole(h Handle, buf *[]byte) ([]byte, error) {
+	for {
+		n, err := ReadAt0(h, *buf)
+		if n == len(*buf) {
+			*buf = make([]byte, 2*len(*buf))
+			continue
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, err
+		}
+		return (*buf)[:n], nil
+	}
 }
