@@ -194,7 +194,6 @@ type collection struct {
 	nodeCtx   context.Context
 	nodeStop  context.CancelFunc
 	nodeWG    sync.WaitGroup
-	emit      atomic.Pointer[func(benchrig.Event)]
 	nodesDone bool
 	nodeCosts []benchrig.CollectorCost // once stopped
 	// settle, when set, waits until the node driver's engines said all
@@ -204,7 +203,8 @@ type collection struct {
 	mu       sync.Mutex
 	warnings []string
 	nodes    map[string]NodeCollector
-	early    []benchrig.Event // container events before setEmit
+	emit     func(benchrig.Event) // the run's event log; nil until setEmit
+	early    []benchrig.Event     // container events before setEmit
 }
 
 // setEmit gives the collection the run's event log, for container events,
@@ -213,13 +213,12 @@ type collection struct {
 // open).
 func (c *collection) setEmit(emit func(benchrig.Event)) {
 	c.mu.Lock()
-	early := c.early
-	c.early = nil
-	c.emit.Store(&emit)
-	c.mu.Unlock()
-	for _, e := range early {
+	defer c.mu.Unlock()
+	c.emit = emit
+	for _, e := range c.early {
 		emit(e)
 	}
+	c.early = nil
 }
 
 // nodesSeen starts a collector for each node of facts that has none yet.
@@ -266,17 +265,15 @@ func (c *collection) containerEvent(node string, e collect.ContainerEvent) {
 		ref := *e.Ref
 		ev.Trial, ev.Case = &ref, ref.Case
 	}
-	emit := c.emit.Load()
-	if emit == nil {
-		c.mu.Lock()
-		if emit = c.emit.Load(); emit == nil {
-			c.early = append(c.early, ev)
-			c.mu.Unlock()
-			return
-		}
-		c.mu.Unlock()
+	// Under c.mu, so that events reach the log in the order they came,
+	// the early ones first. emit never blocks (it queues on the run's bus).
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.emit == nil {
+		c.early = append(c.early, ev)
+		return
 	}
-	(*emit)(ev)
+	c.emit(ev)
 }
 
 // stopNodes stops the node collectors and waits for their final samples
