@@ -190,7 +190,7 @@ type collection struct {
 	// as the run reports its nodes (teeRecorder.RecordNodeEvents).
 	newNode   func(NodeCollectorConfig) (NodeCollector, error)
 	runID     string
-	started   time.Time
+	started   time.Time // this part of the run: the samples' epoch, the node collectors' Since
 	nodeCtx   context.Context
 	nodeStop  context.CancelFunc
 	nodeWG    sync.WaitGroup
@@ -331,7 +331,7 @@ func (c *collection) warn(format string, args ...any) {
 // startCollection makes and starts what run p collects, before the run
 // starts (so the collector sees its first trial).
 func (a *App) startCollection(ctx context.Context, p *Pending) *collection {
-	c := &collection{plan: p.collect, results: a.Results}
+	c := &collection{plan: p.collect, results: a.Results, started: a.now()}
 	run := p.Run()
 	switch {
 	case a.Results != nil:
@@ -349,7 +349,7 @@ func (a *App) startCollection(ctx context.Context, p *Pending) *collection {
 		return c // nothing collected, nothing shipped: the run records no Collection
 	}
 	if c.sink != nil {
-		c.sink = &epochSink{Sink: c.sink, epoch: a.now().UnixNano()}
+		c.sink = &epochSink{Sink: c.sink, epoch: c.started.UnixNano()}
 	}
 	if c.plan.interval > 0 && c.sink == nil {
 		c.warn(warnNoSink)
@@ -358,7 +358,7 @@ func (a *App) startCollection(ctx context.Context, p *Pending) *collection {
 		if a.NewNodeCollector == nil {
 			c.warn(warnPools)
 		} else {
-			c.newNode, c.runID, c.started = a.NewNodeCollector, run.ID, a.now()
+			c.newNode, c.runID = a.NewNodeCollector, run.ID
 			if s, ok := p.nodes.(interface{ Settle() }); ok {
 				c.settle = s.Settle
 			}
