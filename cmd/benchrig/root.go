@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -70,15 +69,9 @@ func (d *deps) newNodeCollector(cfg app.NodeCollectorConfig) (app.NodeCollector,
 	if cfg.Node.Arch != "" {
 		args = append(args, "--arch", cfg.Node.Arch)
 	}
-	// The child writes its samples to us, whatever the environment says
-	// about Elasticsearch: the run's sink is ours to choose.
-	env := make([]string, 0, len(d.environ))
-	for _, kv := range d.environ {
-		if !strings.HasPrefix(kv, "BENCHRIG_ES_") {
-			env = append(env, kv)
-		}
-	}
-	return &collect.Process{Node: cfg.Node.Name, Path: exe, Args: args, Env: env}, nil
+	// Without --es the child writes its samples to us (the run's sink is
+	// ours to choose), whatever $BENCHRIG_ES_URL says.
+	return &collect.Process{Node: cfg.Node.Name, Path: exe, Args: args, Env: d.environ}, nil
 }
 
 // newCollector is the in-process collector of a run's local trials and
