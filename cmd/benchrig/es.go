@@ -97,9 +97,10 @@ func (o *esOptions) spoolDir(d *deps) string {
 }
 
 // attach makes a the shipper of its run's samples, trials, events and
-// statistics when an Elasticsearch URL was given (flag or environment),
-// and returns what closes it. A server that does not answer is no error:
-// the shipper spools until it does. The App runs one run with it.
+// statistics when an Elasticsearch URL was given (flag or environment);
+// the run closes it when it ends (closeUnused when none started). A server
+// that does not answer is no error: the shipper spools until it does. The
+// App runs one run with it.
 func (o *esOptions) attach(ctx context.Context, d *deps, a *app.App) error {
 	if !o.enabled(d) {
 		return nil

@@ -49,17 +49,23 @@ func readHostTicks(procRoot string) hostTicks {
 	}
 }
 
-// cgroupCPU is the container's own CPU total so far, or -1.
-func cgroupCPU(root string) int64 {
+// cgroupCPU returns a reader of the container's own CPU total so far (-1
+// when it cannot be read): the cgroup found once, its CPU file kept open
+// between the readings around the command (ReadHot: one or two files).
+func cgroupCPU(root string) (read func() int64, done func()) {
+	none := func() int64 { return -1 }
 	if root == "" {
-		return -1
+		return none, func() {}
 	}
 	r, err := cgroup.Detect(root)
 	if err != nil || r.Mode == cgroup.None {
-		return -1
+		return none, func() {}
 	}
-	st, _ := cgroup.Read(r.Top())
-	return int64(st.CPU)
+	rd := cgroup.NewReader(r.Top())
+	return func() int64 {
+		st, _ := rd.ReadHot()
+		return int64(st.CPU)
+	}, func() { _ = rd.Close() }
 }
 
 // noiseBetween is the noise of a window from two readings of the host and

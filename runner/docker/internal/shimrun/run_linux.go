@@ -109,7 +109,9 @@ func Run(o Options) Result {
 
 	var mu sync.Mutex
 	reason, exited := "", false
-	h0, cg0 := readHostTicks(o.ProcRoot), cgroupCPU(o.CgroupRoot) // outside the timed interval
+	readCPU, doneCPU := cgroupCPU(o.CgroupRoot)
+	defer doneCPU()
+	h0, cg0 := readHostTicks(o.ProcRoot), readCPU() // outside the timed interval
 	t0 := time.Now()
 	p, err := os.StartProcess(path, o.Argv, attr)
 	if err != nil {
@@ -142,7 +144,7 @@ func Run(o Options) Result {
 	}
 	st, werr := p.Wait()
 	t1 := time.Now()
-	r.Noise = noiseBetween(h0, readHostTicks(o.ProcRoot), cg0, cgroupCPU(o.CgroupRoot), int64(t1.Sub(t0)))
+	r.Noise = noiseBetween(h0, readHostTicks(o.ProcRoot), cg0, readCPU(), int64(t1.Sub(t0)))
 	mu.Lock()
 	exited = true
 	mu.Unlock()
