@@ -452,16 +452,7 @@ func TestPeriodicSamples(t *testing.T) {
 	trial := filepath.Join(root, "cpuacct", "t")
 	writeFile(t, filepath.Join(root, "cpuacct"), "cpuacct.usage", "100\n")
 	writeFile(t, trial, "cpuacct.usage", "5\n")
-	got := make(chan benchrig.Sample, 100)
-	sink := &FakeSink{WriteSamplesFn: func(_ context.Context, s []benchrig.Sample) error {
-		for _, x := range s {
-			select {
-			case got <- x:
-			default:
-			}
-		}
-		return nil
-	}}
+	sink, got := chanSink(100)
 	c := newTest(t, Config{CgroupRoot: root, ProcRoot: "testdata/host/proc", Sink: sink, Host: true,
 		Interval: MinInterval, FlushEvery: MinInterval, CostEvery: 2, Run: "r"})
 	ref := benchrig.TrialRef{Run: "r", Case: "c"}
@@ -578,16 +569,7 @@ func TestHotAndFullSamples(t *testing.T) {
 	writeFile(t, trial["cpuacct"], "cpuacct.usage_user", "3\n")
 	writeFile(t, trial["cpuacct"], "cpuacct.usage_sys", "2\n")
 	writeFile(t, trial["pids"], "pids.current", "4\n")
-	got := make(chan benchrig.Sample, 100)
-	sink := &FakeSink{WriteSamplesFn: func(_ context.Context, s []benchrig.Sample) error {
-		for _, x := range s {
-			select {
-			case got <- x:
-			default:
-			}
-		}
-		return nil
-	}}
+	sink, got := chanSink(100)
 	c := newTest(t, Config{CgroupRoot: root, ProcRoot: "testdata/host/proc", Sink: sink, Host: true,
 		Interval: MinInterval, FlushEvery: MinInterval, Run: "r"})
 	ref := benchrig.TrialRef{Run: "r", Case: "c"}
@@ -659,4 +641,19 @@ func TestSamplesAfterStopAreCounted(t *testing.T) {
 			t.Errorf("a sample taken after the stop reached the sink: %+v", s)
 		}
 	}
+}
+
+// chanSink is a sink that hands each sample to the channel it returns,
+// dropping what does not fit in n.
+func chanSink(n int) (*FakeSink, chan benchrig.Sample) {
+	got := make(chan benchrig.Sample, n)
+	return &FakeSink{WriteSamplesFn: func(_ context.Context, s []benchrig.Sample) error {
+		for _, x := range s {
+			select {
+			case got <- x:
+			default:
+			}
+		}
+		return nil
+	}}, got
 }

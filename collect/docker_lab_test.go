@@ -186,16 +186,7 @@ func TestDockerWatchLabAlreadyRunning(t *testing.T) {
 	ref := benchrig.TrialRef{Run: runID, Case: "late", Rep: 0}
 	id := startLabelled(t, ctx, cli, ref, "sleep", "30")
 
-	got := make(chan benchrig.Sample, 100)
-	sink := &FakeSink{WriteSamplesFn: func(_ context.Context, b []benchrig.Sample) error {
-		for _, s := range b {
-			select {
-			case got <- s:
-			default:
-			}
-		}
-		return nil
-	}}
+	sink, got := chanSink(100)
 	c, err := New(Config{Run: runID, Node: "lab1", Interval: MinInterval, FlushEvery: MinInterval, Sink: sink})
 	if err != nil {
 		t.Fatal(err)
