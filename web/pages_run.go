@@ -1,0 +1,4 @@
+package web
+
+// runPageRoutes registers the run, compare and history pages.
+func (s *Server) runPageRoutes() {}
