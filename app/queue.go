@@ -386,6 +386,9 @@ func (q *Queue) Run(ctx context.Context) error {
 	q.running = true
 	q.mu.Unlock()
 	if err := q.recover(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while it took back the store's runs: they stay there
+		}
 		return err
 	}
 	runCtx, stopRuns := context.WithCancel(context.WithoutCancel(ctx))

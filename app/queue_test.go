@@ -322,14 +322,34 @@ func TestQueueOrderAndPoolLimits(t *testing.T) {
 
 func TestQueueLocalRuns(t *testing.T) {
 	g := newGates()
-	w := openWorld(t, t.TempDir(), g, nil, func(c *QueueConfig) { c.AllowLocal = true })
-	r1 := w.submit(t, []byte("name: l1\ncommand: 'true'\nrepeat: 1\nwarmup: 0\n"))
-	r2 := w.submit(t, []byte("name: l2\ncommand: 'true'\nrepeat: 1\nwarmup: 0\n"))
+	var mu sync.Mutex
+	var now, most int
+	w := openWorld(t, t.TempDir(), g, nil, func(c *QueueConfig) {
+		c.AllowLocal = true
+		c.App.Executors["local"] = func(bool) Executor {
+			return &fakeExec{mode: "rusage", run: func(job runner.Job) {
+				mu.Lock()
+				now++
+				most = max(most, now)
+				mu.Unlock()
+				time.Sleep(20 * time.Millisecond) // a trial that lasts, so that overlapping runs would show
+				mu.Lock()
+				now--
+				mu.Unlock()
+			}}
+		}
+	})
+	r1 := w.submit(t, []byte("name: l1\ncommand: 'true'\nrepeat: 2\nwarmup: 0\n"))
+	r2 := w.submit(t, []byte("name: l2\ncommand: 'true'\nrepeat: 2\nwarmup: 0\n"))
 	w.start(t)
 	w.waitStatus(t, r1.ID, benchrig.RunFinished)
 	w.waitStatus(t, r2.ID, benchrig.RunFinished)
-	if st := w.q.Stats(); st.Limits[LocalPool] != 1 || st.Running != 0 {
+	waitFor(t, "slots freed", func() bool { return w.q.Stats().Running == 0 })
+	if st := w.q.Stats(); st.Limits[LocalPool] != 1 || len(st.ByPool) != 0 {
 		t.Errorf("stats %+v", st)
+	}
+	if most != 1 {
+		t.Errorf("%d local trials at once, want 1: local runs take turns", most)
 	}
 }
 
@@ -361,6 +381,7 @@ func TestQueueCancel(t *testing.T) {
 	if g.trials(queued.ID) != 0 {
 		t.Error("the cancelled queued run ran")
 	}
+	waitFor(t, "the run released", func() bool { return w.q.Stats().Running == 0 })
 	if err := w.q.Cancel(ctx, running.ID); benchrig.ErrorCode(err) != benchrig.EInvalid {
 		t.Errorf("cancel an ended run: %v, want EInvalid", err)
 	}
@@ -381,9 +402,7 @@ func TestQueueRunThatCannotStartFails(t *testing.T) {
 	if len(got.Warnings) != 1 || !strings.Contains(got.Warnings[0], "could not start") || !strings.Contains(got.Warnings[0], "connection refused") {
 		t.Errorf("warnings %q, want why it could not start", got.Warnings)
 	}
-	if st := w.q.Stats(); st.Running != 0 || len(st.ByPool) != 0 {
-		t.Errorf("slots not freed: %+v", st)
-	}
+	waitFor(t, "slots freed", func() bool { st := w.q.Stats(); return st.Running == 0 && len(st.ByPool) == 0 })
 }
 
 // drain reads a watch channel to its end.
