@@ -35,7 +35,7 @@ type QueueConfig struct {
 	// Policies loads the named pools' policies from a pools file (see
 	// nodes.Policies), so that Submit refuses what a pool forbids before
 	// the run is queued; nil leaves the check to the run's start.
-	Policies func(poolsFile string, pools []string) (map[string]runner.Policy, error)
+	Policies func(poolsFile string, pools []string) (map[string]benchrig.PoolPolicy, error)
 	// Limits are the runs at once per pool; a pool not listed takes 1.
 	Limits map[string]int
 	// AllowLocal lets specs without pools run as processes on the

@@ -108,7 +108,7 @@ type queueWorld struct {
 	q     *Queue
 	stop  context.CancelFunc
 	done  chan error
-	pols  map[string]runner.Policy
+	pols  map[string]benchrig.PoolPolicy
 	limit map[string]int
 }
 
@@ -121,10 +121,10 @@ func openWorld(t *testing.T, dir string, g *gates, limits map[string]int, mod fu
 	t.Cleanup(func() { db.Close() })
 	a := &App{Store: db, Nodes: func(_ string, pools []string) (NodeDriver, error) { return &gateDriver{g: g, pools: pools}, nil },
 		Executors: map[string]func(bool) Executor{"local": func(bool) Executor { return &fakeExec{mode: "rusage"} }}}
-	w := &queueWorld{db: db, dir: dir, g: g, pols: map[string]runner.Policy{"a": {}, "b": {}, "down": {}, "priv": {Privileged: true}}}
+	w := &queueWorld{db: db, dir: dir, g: g, pols: map[string]benchrig.PoolPolicy{"a": {}, "b": {}, "down": {}, "priv": {Privileged: true}}}
 	cfg := QueueConfig{App: a, DataDir: filepath.Join(dir, "data"), PoolsFile: "/pools.yaml", Limits: limits,
-		Policies: func(_ string, pools []string) (map[string]runner.Policy, error) {
-			out := map[string]runner.Policy{}
+		Policies: func(_ string, pools []string) (map[string]benchrig.PoolPolicy, error) {
+			out := map[string]benchrig.PoolPolicy{}
 			for _, p := range pools {
 				pol, ok := w.pols[p]
 				if !ok {
@@ -251,7 +251,7 @@ func TestQueueSubmitRefuses(t *testing.T) {
 		name, spec, field, msg string
 	}{
 		{"no pools", "name: x\ncommand: 'true'\n", "pools", "--allow-local"},
-		{"privileged", "name: x\ncommand: 'true'\nimage: i\npools: [a]\ncontainer: {privileged: true}\n", "container.privileged", "pool a does not allow it"},
+		{"privileged", "name: x\ncommand: 'true'\nimage: i\npools: [a]\ncontainer: {privileged: true}\n", "container.privileged", "pool a"},
 		{"unknown pool", "name: x\ncommand: 'true'\nimage: i\npools: [nope]\n", "pools", "nope"},
 		{"bad yaml field", "name: x\ncommand: 'true'\nrepeat: lots\n", "repeat", ""},
 	} {

@@ -168,8 +168,9 @@ func checkPolicy(spec *benchrig.Spec, nodes map[string]*Node) error {
 // does not allow, before any node is contacted: what a server checks when
 // a spec is submitted. It is the check every run makes again on the nodes
 // it picks (one list of refusals, policyRefusals).
-func CheckPolicy(spec *benchrig.Spec, pool string, pol Policy) error {
-	return policyRefusals(spec, "", pool, pol).Err()
+func CheckPolicy(spec *benchrig.Spec, pool string, pol benchrig.PoolPolicy) error {
+	rp := Policy{Privileged: pol.Privileged, HostMounts: len(pol.HostMounts) > 0, Devices: pol.Devices, HostNetwork: pol.HostNetwork}
+	return policyRefusals(spec, " on pool "+pool, pool, rp).Err()
 }
 
 // policyRefusals lists what spec asks of a container that pol forbids;
