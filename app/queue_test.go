@@ -570,3 +570,59 @@ func TestQueueRestartLeavesInterrupted(t *testing.T) {
 		t.Errorf("stats %+v, want nothing taken back", st)
 	}
 }
+
+// BenchmarkWatchFanOut is the cost of live events to many watchers: one
+// queued run, 100 watchers, b.N events published as the runner's
+// subscriber does (and the store as the journal does); every watcher
+// receives every event.
+func BenchmarkWatchFanOut(b *testing.B) {
+	dir := b.TempDir()
+	db, err := sqlite.Open(context.Background(), filepath.Join(dir, "store.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	q, err := NewQueue(QueueConfig{App: &App{Store: db}, DataDir: dir, AllowLocal: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	run, err := q.Submit(context.Background(), benchrig.Submission{Spec: []byte("name: fan\ncommand: 'true'\n")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	const watchers = 100
+	var wg sync.WaitGroup
+	for range watchers {
+		ch, err := q.Watch(context.Background(), run.ID, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range ch {
+			}
+		}()
+	}
+	q.mu.Lock()
+	f := q.feeds[run.ID]
+	q.mu.Unlock()
+	b.ResetTimer()
+	// As the runner's journal and subscriber do: events reach the store
+	// in batches, and the feed one by one.
+	var batch []benchrig.Event
+	for i := range b.N {
+		e := benchrig.Event{Run: run.ID, Seq: int64(i + 1), Kind: benchrig.EventNote}
+		if batch = append(batch, e); len(batch) == 512 || i == b.N-1 {
+			if err := db.AddEvents(context.Background(), batch); err != nil {
+				b.Fatal(err)
+			}
+			batch = batch[:0]
+		}
+		f.add(e)
+	}
+	f.add(benchrig.Event{Run: run.ID, Seq: int64(b.N + 1), Kind: benchrig.EventRunFinished})
+	f.close()
+	wg.Wait()
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*watchers), "ns/delivery")
+}
