@@ -231,3 +231,104 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// A server stopped mid-run leaves the run interrupted, with why; the next
+// server on the same store resumes it on the lab and runs only the
+// trials it is missing.
+func TestServeRestartResumesOnLab(t *testing.T) {
+	needLab(t)
+	c := labCLI(t, labNodes)
+	d := c.deps(io.Discard, io.Discard)
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(c.dir, "store.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	newQueue := func() *app.Queue {
+		q, err := app.NewQueue(app.QueueConfig{App: d.newApp(db), DataDir: filepath.Join(c.dir, "server"),
+			PoolsFile: c.env["BENCHRIG_POOLS"], Policies: nodes.Policies})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return q
+	}
+	q1 := newQueue()
+	spec := "name: restarted\ncommand: 'sleep 0.3'\nimage: 'benchrig/busybox:{{.arch}}'\nrepeat: 5\nwarmup: 0\npools: [lab]\nplacement: {nodes: [lab2]}\n"
+	run, err := q1.Submit(ctx, benchrig.Submission{SpecName: "restarted.yaml", Spec: []byte(spec), By: "ci"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	watch, err := q1.Watch(ctx, run.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx1, stop1 := context.WithCancel(ctx)
+	defer stop1()
+	done1 := make(chan error, 1)
+	go func() { done1 <- q1.Run(ctx1) }()
+	// Stop the server once two trials are recorded.
+	finished := 0
+	for e := range watch {
+		if e.Kind == benchrig.EventTrialFinished {
+			if finished++; finished == 2 {
+				stop1()
+			}
+		}
+	}
+	if err := <-done1; err != nil {
+		t.Fatal(err)
+	}
+	before, err := db.GetRun(ctx, run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if before.Status != benchrig.RunInterrupted || len(before.Trials) < 2 || len(before.Trials) >= 5 {
+		t.Fatalf("after the stop: %s with %d trials, want interrupted with 2 to 4", before.Status, len(before.Trials))
+	}
+	lastSeq := int64(0)
+	if evs, err := db.Events(ctx, run.ID, 0); err == nil && len(evs) > 0 {
+		lastSeq = evs[len(evs)-1].Seq
+	}
+
+	q2 := newQueue()
+	ctx2, stop2 := context.WithCancel(ctx)
+	done2 := make(chan error, 1)
+	go func() { done2 <- q2.Run(ctx2) }()
+	defer func() {
+		stop2()
+		if err := <-done2; err != nil {
+			t.Errorf("queue: %v", err)
+		}
+	}()
+	deadline := time.Now().Add(3 * time.Minute)
+	var after *benchrig.Run
+	for {
+		if after, err = db.GetRun(ctx, run.ID); err != nil {
+			t.Fatal(err)
+		}
+		if after.Status == benchrig.RunFinished {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("resumed run is %s", after.Status)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if len(after.Trials) != 5 || after.By != "ci" {
+		t.Errorf("resumed run: %d trials by %q, want 5 by ci", len(after.Trials), after.By)
+	}
+	evs, err := db.Events(ctx, run.ID, lastSeq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	started := 0
+	for _, e := range evs {
+		if e.Kind == benchrig.EventTrialStarted {
+			started++
+		}
+	}
+	if want := 5 - len(before.Trials); started != want {
+		t.Errorf("the resumed run started %d trials, want the %d missing", started, want)
+	}
+}
