@@ -89,15 +89,6 @@ type PoolStatus struct {
 	Nodes   []NodeStatus `json:"nodes"`
 }
 
-// PoolPolicy is what specs may ask of a pool's nodes.
-type PoolPolicy struct {
-	Privileged   bool     `json:"privileged"`
-	HostMounts   []string `json:"host_mounts,omitempty"` // host paths a spec may mount (and what is under them)
-	HostMountsRW bool     `json:"host_mounts_rw"`        // whether those mounts may be read-write
-	Devices      bool     `json:"devices"`
-	HostNetwork  bool     `json:"host_network"`
-}
-
 // NodeStatus is one node of a pool: its facts when it answered, or why
 // it did not.
 type NodeStatus struct {

@@ -32,17 +32,12 @@ type Node struct {
 	ClassLabels map[string]string
 	// MaxTrials is the node's own cap on trials at once.
 	MaxTrials int
-	Policy    Policy
+	Policy    benchrig.PoolPolicy // what the node's pool allows of its host
 	Executor  Executor
 	// Down, when set, says the node is still listed but its engine does
 	// not answer (a periodic health check failed): the runner treats it
 	// as lost, as when its trials fail to run.
 	Down string
-}
-
-// Policy says which risky container options a node's pool allows.
-type Policy struct {
-	Privileged, HostMounts, Devices, HostNetwork bool
 }
 
 // class is what makes two nodes interchangeable for a case: the same
@@ -153,28 +148,18 @@ func nodeNames(ns []*Node) string {
 }
 
 // checkPolicy refuses, before anything runs, container options that a
-// picked node's pool does not allow. It names the spec field, the node,
-// its pool and the policy switch that would allow it.
+// picked node's pool does not allow (PoolPolicy.Check, as the executor
+// checks each container again with its mounts expanded). Each refusal
+// names the spec's file and field, the node, its pool and the rule.
 func checkPolicy(spec *benchrig.Spec, nodes map[string]*Node) error {
 	c := spec.Container
+	ask := benchrig.HostAccess{Privileged: c.Privileged, Network: c.Network, Devices: c.Devices, Mounts: c.Mounts, Unexpanded: true}
 	var errs benchrig.Errors
 	for _, key := range slices.Sorted(maps.Keys(nodes)) {
 		n := nodes[key]
-		refuse := func(field, what, policy string) {
-			errs = append(errs, &benchrig.Error{Code: benchrig.EInvalid, File: spec.File, Field: field,
-				Msg: fmt.Sprintf("%s refused on node %s: pool %s does not allow it (its owner can set policy: {%s: true} in the pools file)", what, n.Name, n.Pool, policy)})
-		}
-		if c.Privileged && !n.Policy.Privileged {
-			refuse("container.privileged", "a privileged container", "privileged")
-		}
-		if len(c.Mounts) > 0 && !n.Policy.HostMounts {
-			refuse("container.mounts", "host mounts", "host_mounts")
-		}
-		if len(c.Devices) > 0 && !n.Policy.Devices {
-			refuse("container.devices", "devices", "devices")
-		}
-		if c.Network == "host" && !n.Policy.HostNetwork {
-			refuse("container.network", "the host network", "host_network")
+		for _, e := range n.Policy.Check(n.Pool, n.Name, ask) {
+			e.File = spec.File
+			errs = append(errs, e)
 		}
 	}
 	return errs.Err()

@@ -254,12 +254,24 @@ func TestPolicyRefusesRiskyOptions(t *testing.T) {
 	if benchrig.ErrorCode(err) != benchrig.EInvalid {
 		t.Fatalf("err = %v, want EInvalid", err)
 	}
-	for _, want := range []string{"container.privileged", "container.mounts", "container.network", "container.devices", "policy: {host_mounts: true}"} {
+	for _, want := range []string{"container.privileged", "container.mounts[0]", "container.network", "container.devices", "node lab1 of pool", "policy: {host_mounts: [/srv/bench-data]}"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
 		}
 	}
-	n1.Policy = Policy{Privileged: true, HostMounts: true, HostNetwork: true, Devices: true}
+	// Mounts are allowed under the listed paths only, and read-write only
+	// when the pool says so.
+	n1.Policy = benchrig.PoolPolicy{Privileged: true, HostMounts: []string{"/srv"}, HostMountsRW: true, HostNetwork: true, Devices: true}
+	_, err = Run(context.Background(), nodeConfig(&fakeNodes{nodes: []*Node{n1}}, &memRecorder{}), s)
+	if err == nil || !strings.Contains(err.Error(), "/data is not under the host paths its policy allows (host_mounts: [/srv])") {
+		t.Fatalf("a mount outside the allowed paths: %v", err)
+	}
+	n1.Policy = benchrig.PoolPolicy{Privileged: true, HostMounts: []string{"/data"}, HostNetwork: true, Devices: true}
+	_, err = Run(context.Background(), nodeConfig(&fakeNodes{nodes: []*Node{n1}}, &memRecorder{}), s)
+	if err == nil || !strings.Contains(err.Error(), "read-only mounts only") {
+		t.Fatalf("a read-write mount without host_mounts_rw: %v", err)
+	}
+	n1.Policy.HostMountsRW = true
 	if _, err := Run(context.Background(), nodeConfig(&fakeNodes{nodes: []*Node{n1}}, &memRecorder{}), s); err != nil {
 		t.Fatalf("with a permissive policy: %v", err)
 	}

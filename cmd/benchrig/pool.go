@@ -288,7 +288,7 @@ func runPoolCheck(ctx context.Context, d *deps, opts *poolOptions, names []strin
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				exec, err := nodes.NewDockerExecutor(n, path, p.Policy, shimDir(d))
+				exec, err := nodes.NewDockerExecutor(n, p.Name, p.Policy, path, shimDir(d))
 				if err != nil {
 					row.Error = err.Error()
 					return
