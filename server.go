@@ -24,6 +24,11 @@ type QueueStats struct {
 	Running int            `json:"running"`
 	ByPool  map[string]int `json:"by_pool"` // running runs per pool ("local" for the local executor)
 	Limits  map[string]int `json:"limits"`  // each pool's concurrency limit
+	// RunningRuns and QueuedByPool say which runs: the IDs running on
+	// each pool, and how many runs wait for each pool (a run waiting for
+	// two pools counts on both). For the pools view; nil when unknown.
+	RunningRuns  map[string][]string `json:"running_runs,omitempty"`
+	QueuedByPool map[string]int      `json:"queued_by_pool,omitempty"`
 }
 
 // ScheduleOverlap is what a schedule does when its previous run is still
