@@ -604,6 +604,25 @@ func readSSE(t *testing.T, r io.Reader) (events []sseEvent, comments int) {
 	return events, comments
 }
 
+// getEvents opens an event stream with a read token, resuming after
+// lastID when it is not "".
+func getEvents(t *testing.T, u, lastID string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest("GET", u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+readSecret)
+	if lastID != "" {
+		req.Header.Set("Last-Event-ID", lastID)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
 func TestRunEventsResume(t *testing.T) {
 	_, ts, _ := testServer(t, Config{}, Deps{Runs: replayRuns()})
 	for _, c := range []struct {
@@ -618,15 +637,7 @@ func TestRunEventsResume(t *testing.T) {
 		{"the header wins", "5", "?after=1", 6},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			req, _ := http.NewRequest("GET", ts.URL+"/api/v1/runs/run-1/events"+c.query, nil)
-			req.Header.Set("Authorization", "Bearer "+readSecret)
-			if c.header != "" {
-				req.Header.Set("Last-Event-ID", c.header)
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
+			resp := getEvents(t, ts.URL+"/api/v1/runs/run-1/events"+c.query, c.header)
 			defer resp.Body.Close()
 			if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
 				t.Fatalf("status %d, %s", resp.StatusCode, resp.Header.Get("Content-Type"))
@@ -653,15 +664,7 @@ func TestRunEventsResume(t *testing.T) {
 	}
 	for _, c := range []struct{ name, header, query string }{{"bad header", "x", ""}, {"bad after", "", "?after=-1"}} {
 		t.Run(c.name, func(t *testing.T) {
-			req, _ := http.NewRequest("GET", ts.URL+"/api/v1/runs/run-1/events"+c.query, nil)
-			req.Header.Set("Authorization", "Bearer "+readSecret)
-			if c.header != "" {
-				req.Header.Set("Last-Event-ID", c.header)
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
+			resp := getEvents(t, ts.URL+"/api/v1/runs/run-1/events"+c.query, c.header)
 			resp.Body.Close()
 			if resp.StatusCode != 400 {
 				t.Errorf("status %d", resp.StatusCode)
