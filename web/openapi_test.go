@@ -23,6 +23,8 @@ var otherAreas = map[string]bool{
 	"DELETE /api/v1/schedules/{id}":  true,
 	"POST /api/v1/runs/{id}/share":   true,
 	"DELETE /api/v1/runs/{id}/share": true,
+	"POST /api/v1/compare/share":     true,
+	"DELETE /api/v1/compare/share":   true,
 }
 
 type openAPIDoc struct {
@@ -125,5 +127,46 @@ func TestOpenAPIServed(t *testing.T) {
 	b, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != 200 || string(b) != string(openAPI) {
 		t.Errorf("status %d, %d bytes", resp.StatusCode, len(b))
+	}
+}
+
+// TestOpenAPIRefsResolve checks that every $ref names a component the
+// document defines.
+func TestOpenAPIRefsResolve(t *testing.T) {
+	var doc map[string]any
+	if err := yaml.Unmarshal(openAPI, &doc); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, x := range v {
+				if k != "$ref" {
+					walk(x)
+					continue
+				}
+				ref, _ := x.(string)
+				n++
+				var cur any = doc
+				for _, part := range strings.Split(strings.TrimPrefix(ref, "#/"), "/") {
+					m, ok := cur.(map[string]any)
+					if !ok || m[part] == nil {
+						t.Errorf("$ref %q does not resolve", ref)
+						return
+					}
+					cur = m[part]
+				}
+			}
+		case []any:
+			for _, x := range v {
+				walk(x)
+			}
+		}
+	}
+	walk(doc)
+	if n == 0 {
+		t.Error("no $ref found: the walk is broken")
 	}
 }
