@@ -34,6 +34,25 @@ func Probe(ctx context.Context, n pools.Node, pool *pools.Pool, poolsPath string
 	return facts, nil
 }
 
+// Policies loads the policies of the named pools of a pools file, for the
+// check of a submitted spec before any node is contacted
+// (runner.CheckPolicy). An unknown pool is EInvalid.
+func Policies(poolsFile string, names []string) (map[string]benchrig.PoolPolicy, error) {
+	f, err := pools.Load(poolsFile)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]benchrig.PoolPolicy, len(names))
+	for _, name := range names {
+		p, err := f.Pool(name)
+		if err != nil {
+			return nil, &benchrig.Error{Code: benchrig.EInvalid, File: poolsFile, Field: "pools", Msg: err.Error()}
+		}
+		out[name] = p.Policy
+	}
+	return out, nil
+}
+
 // Status is the server's view of the pools (web.Pools): every pool of a
 // pools file with its policy, its nodes' facts and health as last
 // checked, and what the queue runs on it. The file is read on every call,

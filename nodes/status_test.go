@@ -162,3 +162,22 @@ func TestStatusBadPoolsFile(t *testing.T) {
 		t.Errorf("err = %v, want the pools file's error", err)
 	}
 }
+
+func TestPolicies(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "pools.yaml")
+	y := "pools:\n  lab:\n    policy: {host_mounts: [/srv/data], privileged: true}\n    nodes:\n      - {name: a, host: \"tcp://127.0.0.1:1\"}\n" +
+		"  plain:\n    nodes:\n      - {name: b, host: \"tcp://127.0.0.1:1\"}\n"
+	if err := os.WriteFile(path, []byte(y), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pols, err := Policies(path, []string{"lab", "plain"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := pols["lab"]; !p.Privileged || !slices.Equal(p.HostMounts, []string{"/srv/data"}) || len(pols) != 2 || pols["plain"].Privileged {
+		t.Errorf("policies %+v", pols)
+	}
+	if _, err := Policies(path, []string{"nope"}); benchrig.ErrorCode(err) != benchrig.EInvalid {
+		t.Errorf("unknown pool: %v", err)
+	}
+}

@@ -152,17 +152,32 @@ func nodeNames(ns []*Node) string {
 // checks each container again with its mounts expanded). Each refusal
 // names the spec's file and field, the node, its pool and the rule.
 func checkPolicy(spec *benchrig.Spec, nodes map[string]*Node) error {
-	c := spec.Container
-	ask := benchrig.HostAccess{Privileged: c.Privileged, Network: c.Network, Devices: c.Devices, Mounts: c.Mounts, Unexpanded: true}
 	var errs benchrig.Errors
 	for _, key := range slices.Sorted(maps.Keys(nodes)) {
 		n := nodes[key]
-		for _, e := range n.Policy.Check(n.Pool, n.Name, ask) {
-			e.File = spec.File
-			errs = append(errs, e)
-		}
+		errs = append(errs, policyRefusals(spec, n.Pool, n.Name, n.Policy)...)
 	}
 	return errs.Err()
+}
+
+// CheckPolicy refuses the container options of spec that pool's policy
+// does not allow, before any node is contacted: what a server checks when
+// a spec is submitted. Every run checks again on the nodes it picks, and
+// the executor on each container, through the same PoolPolicy.Check.
+func CheckPolicy(spec *benchrig.Spec, pool string, pol benchrig.PoolPolicy) error {
+	return policyRefusals(spec, pool, "", pol).Err()
+}
+
+// policyRefusals is pol's judgement of what spec asks of a container on
+// node ("" before one is picked) of pool, located in spec's file.
+func policyRefusals(spec *benchrig.Spec, pool, node string, pol benchrig.PoolPolicy) benchrig.Errors {
+	c := spec.Container
+	ask := benchrig.HostAccess{Privileged: c.Privileged, Network: c.Network, Devices: c.Devices, Mounts: c.Mounts, Unexpanded: true}
+	errs := pol.Check(pool, node, ask)
+	for _, e := range errs {
+		e.File = spec.File
+	}
+	return errs
 }
 
 // containerOf builds the container part of a job for a case on node n.

@@ -696,3 +696,26 @@ func TestExcludeByArchOnNodes(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckPolicyBeforeNodes is the submit-time check: the same refusals
+// as a run's, without a node, naming the pool and the spec's file.
+func TestCheckPolicyBeforeNodes(t *testing.T) {
+	s := containerSpec()
+	s.File = "submitted.yaml"
+	s.Container = benchrig.ContainerSpec{Privileged: true, Mounts: []benchrig.Mount{{Source: "{{.data}}", ReadOnly: true}, {Source: "/etc", ReadOnly: true}}}
+	err := CheckPolicy(s, "lab", benchrig.PoolPolicy{HostMounts: []string{"/srv"}})
+	var es benchrig.Errors
+	if !errors.As(err, &es) || len(es) != 2 {
+		t.Fatalf("err = %v, want two refusals", err)
+	}
+	if es[0].File != "submitted.yaml" || es[0].Field != "container.privileged" || !strings.Contains(es[0].Msg, "refused on pool lab:") {
+		t.Errorf("first refusal %+v", es[0])
+	}
+	// The template is judged once expanded; the plain path now.
+	if es[1].Field != "container.mounts[1]" || !strings.Contains(es[1].Msg, "/etc is not under") {
+		t.Errorf("second refusal %+v", es[1])
+	}
+	if err := CheckPolicy(s, "lab", benchrig.PoolPolicy{Privileged: true, HostMounts: []string{"/"}}); err != nil {
+		t.Errorf("allowed: %v", err)
+	}
+}
