@@ -44,9 +44,10 @@ type HostAccess struct {
 	Unexpanded bool
 }
 
-// Check returns why the policy refuses what a asks, one error per refusal,
-// each naming the spec field, the pool (and node, when given) and the
-// pools-file rule that would allow it; nil when all is allowed.
+// Check returns why the policy of pool refuses what a asks, one error per
+// refusal, each naming the spec field, the mount, the node (when given),
+// the pool and the pools-file rule that would allow it; nil when all is
+// allowed.
 //
 // A mount is allowed when its source is one of HostMounts or under one.
 // The comparison is on the path's text after filepath.Clean, and a source
@@ -57,16 +58,16 @@ type HostAccess struct {
 // under an allowed directory; with HostMountsRW a trial can create such a
 // link, so allow read-write only where the host's contents do not matter.
 func (p PoolPolicy) Check(pool, node string, a HostAccess) Errors {
-	where := "pool " + pool
+	where := ""
 	if node != "" {
-		where = "node " + node + " of pool " + pool
+		where = " on node " + node
 	}
 	var errs Errors
 	refuse := func(field, format string, args ...any) {
 		errs = append(errs, &Error{Code: EInvalid, Field: field, Msg: fmt.Sprintf(format, args...)})
 	}
 	if a.Privileged && !p.Privileged {
-		refuse("container.privileged", "a privileged container is refused on %s: its policy does not allow it (the pool's owner can set policy: {privileged: true} in the pools file)", where)
+		refuse("container.privileged", "a privileged container refused%s: pool %s does not allow it (its owner can set policy: {privileged: true} in the pools file)", where, pool)
 	}
 	for i, m := range a.Mounts {
 		field := fmt.Sprintf("container.mounts[%d]", i)
@@ -78,24 +79,24 @@ func (p PoolPolicy) Check(pool, node string, a HostAccess) Errors {
 			desc += " (read-write)"
 		}
 		if len(p.HostMounts) == 0 {
-			refuse(field, "mount %s is refused on %s: its policy allows no host mounts (the pool's owner can list the host paths specs may mount: policy: {host_mounts: [/srv/bench-data]})", desc, where)
+			refuse(field, "mount %s refused%s: pool %s allows no host mounts (its owner can list the host paths specs may mount: policy: {host_mounts: [/srv/bench-data]} in the pools file)", desc, where, pool)
 			continue
 		}
 		if !m.ReadOnly && !p.HostMountsRW {
-			refuse(field, "mount %s is refused on %s: its policy allows read-only mounts only (mount it read-only, or the pool's owner can set policy: {host_mounts_rw: true})", desc, where)
+			refuse(field, "mount %s refused%s: pool %s allows read-only mounts only (mount it read-only, or its owner can set policy: {host_mounts_rw: true} in the pools file)", desc, where, pool)
 		}
 		if a.Unexpanded && (strings.Contains(m.Source, "{{") || !filepath.IsAbs(m.Source)) {
 			continue // judged once expanded
 		}
 		if reason := p.outside(m.Source); reason != "" {
-			refuse(field, "mount %s is refused on %s: %s", desc, where, reason)
+			refuse(field, "mount %s refused%s: pool %s: %s", desc, where, pool, reason)
 		}
 	}
 	if len(a.Devices) > 0 && !p.Devices {
-		refuse("container.devices", "host device %s is refused on %s: its policy does not allow devices (the pool's owner can set policy: {devices: true})", strings.Join(a.Devices, ", "), where)
+		refuse("container.devices", "host device %s refused%s: pool %s does not allow it (its owner can set policy: {devices: true} in the pools file)", strings.Join(a.Devices, ", "), where, pool)
 	}
 	if a.Network == "host" && !p.HostNetwork {
-		refuse("container.network", "the host network is refused on %s: its policy does not allow it (the pool's owner can set policy: {host_network: true})", where)
+		refuse("container.network", "the host network refused%s: pool %s does not allow it (its owner can set policy: {host_network: true} in the pools file)", where, pool)
 	}
 	return errs
 }
@@ -115,7 +116,7 @@ func (p PoolPolicy) outside(src string) string {
 			return ""
 		}
 	}
-	return fmt.Sprintf("%s is not under the host paths its policy allows (host_mounts: [%s])", c, strings.Join(p.HostMounts, ", "))
+	return fmt.Sprintf("%s is not under the host paths it allows (host_mounts: [%s])", c, strings.Join(p.HostMounts, ", "))
 }
 
 // UnderPath reports whether path is dir or under it, comparing cleaned

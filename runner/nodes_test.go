@@ -254,7 +254,7 @@ func TestPolicyRefusesRiskyOptions(t *testing.T) {
 	if benchrig.ErrorCode(err) != benchrig.EInvalid {
 		t.Fatalf("err = %v, want EInvalid", err)
 	}
-	for _, want := range []string{"container.privileged", "container.mounts[0]", "container.network", "container.devices", "node lab1 of pool", "policy: {host_mounts: [/srv/bench-data]}"} {
+	for _, want := range []string{"container.privileged", "container.mounts[0]", "container.network", "container.devices", "refused on node lab1: pool", "policy: {host_mounts: [/srv/bench-data]}"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
 		}
@@ -263,7 +263,7 @@ func TestPolicyRefusesRiskyOptions(t *testing.T) {
 	// when the pool says so.
 	n1.Policy = benchrig.PoolPolicy{Privileged: true, HostMounts: []string{"/srv"}, HostMountsRW: true, HostNetwork: true, Devices: true}
 	_, err = Run(context.Background(), nodeConfig(&fakeNodes{nodes: []*Node{n1}}, &memRecorder{}), s)
-	if err == nil || !strings.Contains(err.Error(), "/data is not under the host paths its policy allows (host_mounts: [/srv])") {
+	if err == nil || !strings.Contains(err.Error(), "/data is not under the host paths it allows (host_mounts: [/srv])") {
 		t.Fatalf("a mount outside the allowed paths: %v", err)
 	}
 	n1.Policy = benchrig.PoolPolicy{Privileged: true, HostMounts: []string{"/data"}, HostNetwork: true, Devices: true}
@@ -708,7 +708,7 @@ func TestCheckPolicyBeforeNodes(t *testing.T) {
 	if !errors.As(err, &es) || len(es) != 2 {
 		t.Fatalf("err = %v, want two refusals", err)
 	}
-	if es[0].File != "submitted.yaml" || es[0].Field != "container.privileged" || !strings.Contains(es[0].Msg, "refused on pool lab:") {
+	if es[0].File != "submitted.yaml" || es[0].Field != "container.privileged" || !strings.Contains(es[0].Msg, "refused: pool lab does not allow it") {
 		t.Errorf("first refusal %+v", es[0])
 	}
 	// The template is judged once expanded; the plain path now.
