@@ -7,7 +7,7 @@ PKGS := ./...
 SHIM_ARCHS := amd64 arm64
 SHIM_PKG := ./runner/docker/shim
 
-.PHONY: help build shims test unit vet fmt-check testenv testenv-down lab lab-down fuzz bench bench-docker bench-grep bench-collector bench-es data clean
+.PHONY: help build shims test unit vet fmt-check testenv testenv-down lab lab-down fuzz bench bench-docker bench-grep bench-collector bench-es bench-serve data clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -73,6 +73,9 @@ bench-collector: testenv build ## collector vs Docker stats polling (CPU, 1 and 
 bench-es: testenv ## sustained ingest into the local Elasticsearch through the shipper (documents/s, none lost)
 	set -a; . .testenv/env; set +a; \
 	$(GO) test -run '^$$' -bench BenchmarkIngest -benchtime 1x -count 3 ./elastic
+
+bench-serve: build ## benchrig serve under 200 API clients and 100 live-event watchers for 60 s (errors, p50/p90/p99)
+	bash bench/serve-load.sh
 
 data: build ## the reference benchmarks' data: SMILES chunks, small files, SDF
 	$(BIN) data smiles

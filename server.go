@@ -24,6 +24,11 @@ type QueueStats struct {
 	Running int            `json:"running"`
 	ByPool  map[string]int `json:"by_pool"` // running runs per pool ("local" for the local executor)
 	Limits  map[string]int `json:"limits"`  // each pool's concurrency limit
+	// RunningRuns and QueuedByPool say which runs: the IDs running on
+	// each pool, and how many runs wait for each pool (a run waiting for
+	// two pools counts on both). For the pools view; nil when unknown.
+	RunningRuns  map[string][]string `json:"running_runs,omitempty"`
+	QueuedByPool map[string]int      `json:"queued_by_pool,omitempty"`
 }
 
 // ScheduleOverlap is what a schedule does when its previous run is still
@@ -87,15 +92,6 @@ type PoolStatus struct {
 	Queued  int          `json:"queued"`
 	Policy  PoolPolicy   `json:"policy"`
 	Nodes   []NodeStatus `json:"nodes"`
-}
-
-// PoolPolicy is what specs may ask of a pool's nodes.
-type PoolPolicy struct {
-	Privileged   bool     `json:"privileged"`
-	HostMounts   []string `json:"host_mounts,omitempty"` // host paths a spec may mount (and what is under them)
-	HostMountsRW bool     `json:"host_mounts_rw"`        // whether those mounts may be read-write
-	Devices      bool     `json:"devices"`
-	HostNetwork  bool     `json:"host_network"`
 }
 
 // NodeStatus is one node of a pool: its facts when it answered, or why

@@ -104,14 +104,14 @@ var (
 
 // selected returns the nodes of the selected pools, in file order, with
 // their pool and its policy.
-func (d *Docker) selected() ([]pools.Node, []string, []pools.Policy, error) {
+func (d *Docker) selected() ([]pools.Node, []string, []benchrig.PoolPolicy, error) {
 	f, err := pools.Load(d.path)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	var nodes []pools.Node
 	var names []string
-	var policies []pools.Policy
+	var policies []benchrig.PoolPolicy
 	for _, name := range d.pools {
 		p, err := f.Pool(name)
 		if err != nil {
@@ -203,8 +203,8 @@ func sameEntry(a, b pools.Node) bool {
 
 // contact makes an executor for a node, fingerprints it and removes what
 // dead benchrig processes left on it.
-func (d *Docker) contact(ctx context.Context, e pools.Node, pool string, pol pools.Policy) (*knownNode, error) {
-	exec, err := NewDockerExecutor(e, d.path, pol, d.shimDir)
+func (d *Docker) contact(ctx context.Context, e pools.Node, pool string, pol benchrig.PoolPolicy) (*knownNode, error) {
+	exec, err := NewDockerExecutor(e, pool, pol, d.path, d.shimDir)
 	if err != nil {
 		return nil, err
 	}
@@ -237,7 +237,7 @@ func (d *Docker) contact(ctx context.Context, e pools.Node, pool string, pol poo
 	node := &runner.Node{
 		Name: e.Name, Pool: pool, Facts: facts, Labels: labels, MaxTrials: e.MaxTrials, Executor: exec,
 		ClassLabels: classLabels(e.Labels),
-		Policy:      runner.Policy{Privileged: pol.Privileged, HostMounts: pol.HostMounts, Devices: pol.Devices, HostNetwork: pol.HostNetwork},
+		Policy:      pol,
 	}
 	return &knownNode{entry: e, pool: pool, node: node, exec: exec, checked: time.Now()}, nil
 }
@@ -260,13 +260,11 @@ func (d *Docker) check(ctx context.Context, k *knownNode) {
 	}
 }
 
-// NewDockerExecutor makes the executor of one pools-file node, with its pool's
-// policy; TLS files are resolved against the pools file's directory.
-func NewDockerExecutor(e pools.Node, poolsPath string, pol pools.Policy, shimDir string) (*docker.Executor, error) {
-	cfg := docker.Config{
-		Node: e.Name, Host: e.Host, Arch: e.Arch, ShimDir: shimDir,
-		Policy: docker.Policy{Privileged: pol.Privileged, HostMounts: pol.HostMounts, Devices: pol.Devices, HostNetwork: pol.HostNetwork},
-	}
+// NewDockerExecutor makes the executor of one pools-file node, with its
+// pool's name and policy; TLS files are resolved against the pools file's
+// directory.
+func NewDockerExecutor(e pools.Node, pool string, pol benchrig.PoolPolicy, poolsPath, shimDir string) (*docker.Executor, error) {
+	cfg := docker.Config{Node: e.Name, Pool: pool, Host: e.Host, Arch: e.Arch, ShimDir: shimDir, Policy: pol}
 	if e.TLS != nil {
 		t := e.TLS.Resolve(filepath.Dir(poolsPath))
 		cfg.TLS = &docker.TLS{CA: t.CA, Cert: t.Cert, Key: t.Key}

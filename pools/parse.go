@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -21,7 +23,7 @@ import (
 var (
 	topFields    = []string{"pools"}
 	poolFields   = []string{"policy", "nodes"}
-	policyFields = []string{"privileged", "host_mounts", "devices", "host_network"}
+	policyFields = []string{"privileged", "host_mounts", "host_mounts_rw", "devices", "host_network"}
 	nodeFields   = []string{"name", "host", "arch", "labels", "max_trials", "tls"}
 	tlsFields    = []string{"ca", "cert", "key"}
 )
@@ -133,13 +135,13 @@ func (p *parser) pool(kv pair, field string) *Pool {
 	return pool
 }
 
-func (p *parser) policy(n *yaml.Node, field string) Policy {
-	var pol Policy
+func (p *parser) policy(n *yaml.Node, field string) benchrig.PoolPolicy {
+	var pol benchrig.PoolPolicy
 	if yamlnode.IsNull(n) {
 		return pol
 	}
 	if n.Kind != yaml.MappingNode {
-		p.Errorf(n, field, "expected a mapping of %s to true or false, got %s", strings.Join(policyFields, ", "), yamlnode.Describe(n))
+		p.Errorf(n, field, "expected a mapping of %s, got %s", strings.Join(policyFields, ", "), yamlnode.Describe(n))
 		return pol
 	}
 	for _, kv := range p.mapping(n, field) {
@@ -148,7 +150,10 @@ func (p *parser) policy(n *yaml.Node, field string) Policy {
 		case "privileged":
 			dst = &pol.Privileged
 		case "host_mounts":
-			dst = &pol.HostMounts
+			pol.HostMounts = p.hostMounts(kv.v, field+"."+kv.key)
+			continue
+		case "host_mounts_rw":
+			dst = &pol.HostMountsRW
 		case "devices":
 			dst = &pol.Devices
 		case "host_network":
@@ -162,6 +167,48 @@ func (p *parser) policy(n *yaml.Node, field string) Policy {
 		}
 	}
 	return pol
+}
+
+// hostMounts reads policy.host_mounts: the host paths specs may mount.
+// It used to be a switch, and true let a spec mount any path, / included,
+// read-write: true is refused with what to write instead; false is an
+// empty list.
+func (p *parser) hostMounts(n *yaml.Node, field string) []string {
+	n = yamlnode.Deref(n)
+	if yamlnode.IsNull(n) {
+		return nil
+	}
+	if n.Kind == yaml.ScalarNode && (n.Value == "true" || n.Value == "false") && n.Tag == "!!bool" {
+		if n.Value == "true" {
+			p.Errorf(n, field, "host_mounts is a list of the host paths specs may mount (and what is under them), "+
+				"no longer true, which allowed any path, / included, read-write: write host_mounts: [/srv/bench-data], "+
+				"and host_mounts_rw: true only if specs may write there")
+		}
+		return nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		p.Errorf(n, field, "expected a list of absolute host paths, got %s", yamlnode.Describe(n))
+		return nil
+	}
+	var out []string
+	for i, item := range n.Content {
+		item = yamlnode.Deref(item)
+		f := fmt.Sprintf("%s[%d]", field, i)
+		if item.Kind != yaml.ScalarNode || item.Tag != "!!str" || item.Value == "" {
+			p.Errorf(item, f, "expected an absolute host path, got %s", yamlnode.Describe(item))
+			continue
+		}
+		v := item.Value
+		switch {
+		case !filepath.IsAbs(v):
+			p.Errorf(item, f, "%q is not an absolute path: a host path is named from the root of the node's host", v)
+		case slices.Contains(strings.Split(v, "/"), ".."):
+			p.Errorf(item, f, "%q has a .. element: name the directory itself", v)
+		default:
+			out = append(out, filepath.Clean(v))
+		}
+	}
+	return out
 }
 
 func (p *parser) node(n *yaml.Node, field string) (Node, bool) {

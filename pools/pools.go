@@ -36,18 +36,8 @@ type File struct {
 // Pool is a named set of nodes sharing a container policy.
 type Pool struct {
 	Name   string
-	Policy Policy
-	Nodes  []Node // in file order
-}
-
-// Policy says which risky container options a pool's nodes accept. All
-// default to false: a benchmark must not reach into the host unless the
-// pool's owner allowed it.
-type Policy struct {
-	Privileged  bool
-	HostMounts  bool
-	Devices     bool
-	HostNetwork bool
+	Policy benchrig.PoolPolicy // what specs may ask of the nodes' hosts
+	Nodes  []Node              // in file order
 }
 
 // Node is one Docker engine. Its name identifies it across the whole file.

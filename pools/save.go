@@ -25,10 +25,11 @@ type poolYAML struct {
 }
 
 type policyYAML struct {
-	Privileged  bool `yaml:"privileged"`
-	HostMounts  bool `yaml:"host_mounts"`
-	Devices     bool `yaml:"devices"`
-	HostNetwork bool `yaml:"host_network"`
+	Privileged   bool     `yaml:"privileged"`
+	HostMounts   []string `yaml:"host_mounts,flow"`
+	HostMountsRW bool     `yaml:"host_mounts_rw"`
+	Devices      bool     `yaml:"devices"`
+	HostNetwork  bool     `yaml:"host_network"`
 }
 
 type nodeYAML struct {
@@ -53,7 +54,7 @@ const header = "# benchrig pools file. benchrig pool add/remove rewrite it and d
 func (f *File) Marshal() ([]byte, error) {
 	out := fileYAML{Pools: map[string]poolYAML{}}
 	for name, p := range f.Pools {
-		py := poolYAML{Policy: policyYAML(p.Policy), Nodes: []nodeYAML{}}
+		py := poolYAML{Policy: policyYAML{Privileged: p.Policy.Privileged, HostMounts: nonNil(p.Policy.HostMounts), HostMountsRW: p.Policy.HostMountsRW, Devices: p.Policy.Devices, HostNetwork: p.Policy.HostNetwork}, Nodes: []nodeYAML{}}
 		for _, n := range p.Nodes {
 			ny := nodeYAML{Name: n.Name, Host: n.Host, Arch: n.Arch, Labels: n.Labels, MaxTrials: n.MaxTrials}
 			if ny.MaxTrials == 0 {
@@ -150,4 +151,13 @@ func locate(err error, path string) error {
 		e.File = path
 	}
 	return err
+}
+
+// nonNil writes an empty list as [], which says "no host paths" more
+// plainly than null.
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }

@@ -32,17 +32,12 @@ type Node struct {
 	ClassLabels map[string]string
 	// MaxTrials is the node's own cap on trials at once.
 	MaxTrials int
-	Policy    Policy
+	Policy    benchrig.PoolPolicy // what the node's pool allows of its host
 	Executor  Executor
 	// Down, when set, says the node is still listed but its engine does
 	// not answer (a periodic health check failed): the runner treats it
 	// as lost, as when its trials fail to run.
 	Down string
-}
-
-// Policy says which risky container options a node's pool allows.
-type Policy struct {
-	Privileged, HostMounts, Devices, HostNetwork bool
 }
 
 // class is what makes two nodes interchangeable for a case: the same
@@ -153,47 +148,34 @@ func nodeNames(ns []*Node) string {
 }
 
 // checkPolicy refuses, before anything runs, container options that a
-// picked node's pool does not allow. It names the spec field, the node,
-// its pool and the policy switch that would allow it.
+// picked node's pool does not allow (PoolPolicy.Check, as the executor
+// checks each container again with its mounts expanded). Each refusal
+// names the spec's file and field, the node, its pool and the rule.
 func checkPolicy(spec *benchrig.Spec, nodes map[string]*Node) error {
 	var errs benchrig.Errors
 	for _, key := range slices.Sorted(maps.Keys(nodes)) {
 		n := nodes[key]
-		errs = append(errs, policyRefusals(spec, " on node "+n.Name, n.Pool, n.Policy)...)
+		errs = append(errs, policyRefusals(spec, n.Pool, n.Name, n.Policy)...)
 	}
 	return errs.Err()
 }
 
 // CheckPolicy refuses the container options of spec that pool's policy
 // does not allow, before any node is contacted: what a server checks when
-// a spec is submitted. It is the check every run makes again on the nodes
-// it picks (one list of refusals, policyRefusals).
+// a spec is submitted. Every run checks again on the nodes it picks, and
+// the executor on each container, through the same PoolPolicy.Check.
 func CheckPolicy(spec *benchrig.Spec, pool string, pol benchrig.PoolPolicy) error {
-	rp := Policy{Privileged: pol.Privileged, HostMounts: len(pol.HostMounts) > 0, Devices: pol.Devices, HostNetwork: pol.HostNetwork}
-	return policyRefusals(spec, " on pool "+pool, pool, rp).Err()
+	return policyRefusals(spec, pool, "", pol).Err()
 }
 
-// policyRefusals lists what spec asks of a container that pol forbids;
-// where says where it would have run (" on node n1"), pool whose policy
-// it is.
-func policyRefusals(spec *benchrig.Spec, where, pool string, pol Policy) benchrig.Errors {
+// policyRefusals is pol's judgement of what spec asks of a container on
+// node ("" before one is picked) of pool, located in spec's file.
+func policyRefusals(spec *benchrig.Spec, pool, node string, pol benchrig.PoolPolicy) benchrig.Errors {
 	c := spec.Container
-	var errs benchrig.Errors
-	refuse := func(field, what, policy string) {
-		errs = append(errs, &benchrig.Error{Code: benchrig.EInvalid, File: spec.File, Field: field,
-			Msg: fmt.Sprintf("%s refused%s: pool %s does not allow it (its owner can set policy: {%s: true} in the pools file)", what, where, pool, policy)})
-	}
-	if c.Privileged && !pol.Privileged {
-		refuse("container.privileged", "a privileged container", "privileged")
-	}
-	if len(c.Mounts) > 0 && !pol.HostMounts {
-		refuse("container.mounts", "host mounts", "host_mounts")
-	}
-	if len(c.Devices) > 0 && !pol.Devices {
-		refuse("container.devices", "devices", "devices")
-	}
-	if c.Network == "host" && !pol.HostNetwork {
-		refuse("container.network", "the host network", "host_network")
+	ask := benchrig.HostAccess{Privileged: c.Privileged, Network: c.Network, Devices: c.Devices, Mounts: c.Mounts, Unexpanded: true}
+	errs := pol.Check(pool, node, ask)
+	for _, e := range errs {
+		e.File = spec.File
 	}
 	return errs
 }

@@ -254,12 +254,24 @@ func TestPolicyRefusesRiskyOptions(t *testing.T) {
 	if benchrig.ErrorCode(err) != benchrig.EInvalid {
 		t.Fatalf("err = %v, want EInvalid", err)
 	}
-	for _, want := range []string{"container.privileged", "container.mounts", "container.network", "container.devices", "policy: {host_mounts: true}"} {
+	for _, want := range []string{"container.privileged", "container.mounts[0]", "container.network", "container.devices", "refused on node lab1: pool", "policy: {host_mounts: [/srv/bench-data]}"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
 		}
 	}
-	n1.Policy = Policy{Privileged: true, HostMounts: true, HostNetwork: true, Devices: true}
+	// Mounts are allowed under the listed paths only, and read-write only
+	// when the pool says so.
+	n1.Policy = benchrig.PoolPolicy{Privileged: true, HostMounts: []string{"/srv"}, HostMountsRW: true, HostNetwork: true, Devices: true}
+	_, err = Run(context.Background(), nodeConfig(&fakeNodes{nodes: []*Node{n1}}, &memRecorder{}), s)
+	if err == nil || !strings.Contains(err.Error(), "/data is not under the host paths it allows (host_mounts: [/srv])") {
+		t.Fatalf("a mount outside the allowed paths: %v", err)
+	}
+	n1.Policy = benchrig.PoolPolicy{Privileged: true, HostMounts: []string{"/data"}, HostNetwork: true, Devices: true}
+	_, err = Run(context.Background(), nodeConfig(&fakeNodes{nodes: []*Node{n1}}, &memRecorder{}), s)
+	if err == nil || !strings.Contains(err.Error(), "read-only mounts only") {
+		t.Fatalf("a read-write mount without host_mounts_rw: %v", err)
+	}
+	n1.Policy.HostMountsRW = true
 	if _, err := Run(context.Background(), nodeConfig(&fakeNodes{nodes: []*Node{n1}}, &memRecorder{}), s); err != nil {
 		t.Fatalf("with a permissive policy: %v", err)
 	}
@@ -682,5 +694,28 @@ func TestExcludeByArchOnNodes(t *testing.T) {
 		if strings.Contains(j.Container.Labels[LabelCase], "impl="+impl[1]) {
 			t.Errorf("lab3 ran excluded case %s", j.Container.Labels[LabelCase])
 		}
+	}
+}
+
+// TestCheckPolicyBeforeNodes is the submit-time check: the same refusals
+// as a run's, without a node, naming the pool and the spec's file.
+func TestCheckPolicyBeforeNodes(t *testing.T) {
+	s := containerSpec()
+	s.File = "submitted.yaml"
+	s.Container = benchrig.ContainerSpec{Privileged: true, Mounts: []benchrig.Mount{{Source: "{{.data}}", ReadOnly: true}, {Source: "/etc", ReadOnly: true}}}
+	err := CheckPolicy(s, "lab", benchrig.PoolPolicy{HostMounts: []string{"/srv"}})
+	var es benchrig.Errors
+	if !errors.As(err, &es) || len(es) != 2 {
+		t.Fatalf("err = %v, want two refusals", err)
+	}
+	if es[0].File != "submitted.yaml" || es[0].Field != "container.privileged" || !strings.Contains(es[0].Msg, "refused: pool lab does not allow it") {
+		t.Errorf("first refusal %+v", es[0])
+	}
+	// The template is judged once expanded; the plain path now.
+	if es[1].Field != "container.mounts[1]" || !strings.Contains(es[1].Msg, "/etc is not under") {
+		t.Errorf("second refusal %+v", es[1])
+	}
+	if err := CheckPolicy(s, "lab", benchrig.PoolPolicy{Privileged: true, HostMounts: []string{"/"}}); err != nil {
+		t.Errorf("allowed: %v", err)
 	}
 }

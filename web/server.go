@@ -85,6 +85,7 @@ type Server struct {
 	routes []Route
 	log    *slog.Logger
 	stats  *httpStats
+	trials *trialStats // finished trials' durations, for /metrics (metrics.go)
 }
 
 // Access is what a route needs of its caller.

@@ -81,12 +81,12 @@ func labShimDir(t *testing.T) string {
 
 // labCLI is a cli whose pools file lists the lab's nodes at the given
 // addresses (a node missing from hosts is left out), with a policy that
-// allows read-only host mounts for data.
+// allows read-only host mounts of the test's directory, for data.
 func labCLI(t *testing.T, hosts map[string]string) *cli {
 	t.Helper()
 	c := newCLI(t)
 	var b strings.Builder
-	b.WriteString("pools:\n  lab:\n    policy: {host_mounts: true}\n    nodes:\n")
+	fmt.Fprintf(&b, "pools:\n  lab:\n    policy: {host_mounts: [%q]}\n    nodes:\n", c.dir)
 	for _, n := range []string{"lab1", "lab2", "lab3"} {
 		h, ok := hosts[n]
 		if !ok {

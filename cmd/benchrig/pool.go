@@ -288,25 +288,12 @@ func runPoolCheck(ctx context.Context, d *deps, opts *poolOptions, names []strin
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				exec, err := nodes.NewDockerExecutor(n, path, p.Policy, shimDir(d))
-				if err != nil {
-					row.Error = err.Error()
-					return
-				}
-				defer exec.Close()
 				fctx, cancel := context.WithTimeout(ctx, nodes.FactsTimeout)
 				defer cancel()
-				facts, err := exec.Facts(fctx)
+				facts, err := nodes.Probe(fctx, n, p, path)
 				if err != nil {
 					row.Error = err.Error()
 					return
-				}
-				facts.Pool = p.Name
-				if len(n.Labels) > 0 && facts.Labels == nil {
-					facts.Labels = map[string]string{}
-				}
-				for k, v := range n.Labels {
-					facts.Labels[k] = v
 				}
 				row.Reachable, row.Facts = true, &facts
 			}()

@@ -26,6 +26,7 @@ var mayskip = map[string]string{
 	"TestBenchTrialCost":        "a measurement, not a test: it prints the cost of a trial and asserts nothing; make bench-docker runs it (BENCHRIG_BENCH=1)",
 	"TestBenchCollectorVsStats": "a measurement of a minute on the lab (collector against the Docker stats API); run with BENCHRIG_BENCH=1",
 	"TestBenchCollectorTruth":   "a measurement (collector's CPU of a container against cpuacct and docker stats); run with BENCHRIG_BENCH=1",
+	"TestServeLoadFull":         "a measurement of a minute (200 API clients and 100 watchers against an in-process server); run with BENCHRIG_BENCH=1",
 }
 
 // InCI reports whether the tests run under CI=true.

@@ -105,8 +105,10 @@ type Config struct {
 	// Arch is the declared architecture (GOARCH name, e.g. "arm64") of an
 	// emulated node; "" means the engine's.
 	Arch string
+	// Pool is the node's pool, named when its policy refuses a container.
+	Pool string
 	// Policy says which risky options this node's pool allows.
-	Policy Policy
+	Policy benchrig.PoolPolicy
 	// ShimDir holds benchrig-shim-linux-<arch> (see ShimName).
 	ShimDir string
 	// Owner is the benchrig.owner label value; "" means DefaultOwner().
@@ -116,14 +118,6 @@ type Config struct {
 // TLS holds the paths of a tcp engine's TLS material.
 type TLS struct {
 	CA, Cert, Key string
-}
-
-// Policy is what a node's pool allows beyond a plain container.
-type Policy struct {
-	Privileged  bool
-	HostMounts  bool
-	Devices     bool
-	HostNetwork bool
 }
 
 // Timeouts. dialTimeout bounds reaching an engine, so that a lost node is

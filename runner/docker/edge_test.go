@@ -100,7 +100,7 @@ func TestConcurrentTrialsDoNotWaitForEachOthersRemovals(t *testing.T) {
 func TestBadStartDoesNotRefillTheVolume(t *testing.T) {
 	host := labHost(t, "DOCKER_HOST")
 	p := newProxy(t, strings.TrimPrefix(host, "tcp://"), "PUT /v")
-	e, err := New(Config{Node: "lab1-counted", Host: "tcp://" + p.addr(), ShimDir: testShimDir, Policy: Policy{Devices: true}})
+	e, err := New(Config{Node: "lab1-counted", Host: "tcp://" + p.addr(), ShimDir: testShimDir, Policy: benchrig.PoolPolicy{Devices: true}})
 	if err != nil {
 		t.Fatal(err)
 	}

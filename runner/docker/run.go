@@ -53,20 +53,14 @@ func (e *Executor) Check(job runner.Job) error {
 			return e.invalid("platform %q: want linux/ARCH", c.Platform)
 		}
 	}
-	deny := func(what, key string) error {
-		return e.invalid("%s is not allowed by this node's policy (the pool owner can allow it with `policy: {%s: true}` in the pools file)", what, key)
+	// The pool's policy, as the runner checked the spec before the run,
+	// now with each mount's real path.
+	ask := benchrig.HostAccess{Privileged: c.Privileged, Network: c.Network, Devices: c.Devices}
+	for _, m := range c.Mounts {
+		ask.Mounts = append(ask.Mounts, benchrig.Mount{Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly})
 	}
-	if c.Privileged && !e.cfg.Policy.Privileged {
-		return deny("a privileged container", "privileged")
-	}
-	if len(c.Mounts) > 0 && !e.cfg.Policy.HostMounts {
-		return deny(fmt.Sprintf("mounting host path %s", c.Mounts[0].Source), "host_mounts")
-	}
-	if len(c.Devices) > 0 && !e.cfg.Policy.Devices {
-		return deny(fmt.Sprintf("host device %s", c.Devices[0]), "devices")
-	}
-	if c.Network == "host" && !e.cfg.Policy.HostNetwork {
-		return deny("host networking", "host_network")
+	if errs := e.cfg.Policy.Check(e.cfg.Pool, e.cfg.Node, ask); errs != nil {
+		return errs.Err()
 	}
 	for _, m := range c.Mounts {
 		if !strings.HasPrefix(m.Source, "/") || !strings.HasPrefix(m.Target, "/") {

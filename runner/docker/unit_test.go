@@ -240,10 +240,11 @@ func TestCheck(t *testing.T) {
 		}
 		return j
 	}
-	all := Policy{Privileged: true, HostMounts: true, Devices: true, HostNetwork: true}
+	all := benchrig.PoolPolicy{Privileged: true, HostMounts: []string{"/"}, HostMountsRW: true, Devices: true, HostNetwork: true}
+	data := benchrig.PoolPolicy{HostMounts: []string{"/data"}}
 	tests := []struct {
 		name    string
-		policy  Policy
+		policy  benchrig.PoolPolicy
 		job     runner.Job
 		wantErr string
 	}{
@@ -259,7 +260,14 @@ func TestCheck(t *testing.T) {
 		{name: "read cap on a directory", job: job(func(j *runner.Job) { j.ReadBPS, j.ReadDevice = 1<<20, "/data" }), wantErr: "needs the device node"},
 		{name: "bad platform", job: job(func(j *runner.Job) { j.Container.Platform = "arm64" }), wantErr: "want linux/ARCH"},
 		{name: "privileged", job: job(func(j *runner.Job) { j.Container.Privileged = true }), wantErr: "policy: {privileged: true}"},
-		{name: "host mount", job: job(func(j *runner.Job) { j.Container.Mounts = []runner.Mount{{Source: "/data", Target: "/data"}} }), wantErr: "mounting host path /data is not allowed by this node's policy (the pool owner can allow it with `policy: {host_mounts: true}`"},
+		{name: "host mount", job: job(func(j *runner.Job) { j.Container.Mounts = []runner.Mount{{Source: "/data", Target: "/data"}} }), wantErr: "container.mounts[0]: mount /data (read-write) refused on node lab9: pool lab allows no host mounts"},
+		{name: "host mount under an allowed path", policy: data, job: job(func(j *runner.Job) {
+			j.Container.Mounts = []runner.Mount{{Source: "/data/set1", Target: "/in", ReadOnly: true}}
+		})},
+		{name: "host mount outside the allowed paths", policy: data, job: job(func(j *runner.Job) {
+			j.Container.Mounts = []runner.Mount{{Source: "/data/../etc", Target: "/in", ReadOnly: true}}
+		}), wantErr: "has a .. element"},
+		{name: "host mount read-write", policy: data, job: job(func(j *runner.Job) { j.Container.Mounts = []runner.Mount{{Source: "/data", Target: "/data"}} }), wantErr: "read-only mounts only"},
 		{name: "device", job: job(func(j *runner.Job) { j.Container.Devices = []string{"/dev/fuse"} }), wantErr: "policy: {devices: true}"},
 		{name: "host network", job: job(func(j *runner.Job) { j.Container.Network = "host" }), wantErr: "policy: {host_network: true}"},
 		{name: "all allowed", policy: all, job: job(func(j *runner.Job) {
@@ -273,7 +281,7 @@ func TestCheck(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e, err := New(Config{Node: "lab9", Host: "tcp://127.0.0.1:1", Policy: tt.policy})
+			e, err := New(Config{Node: "lab9", Pool: "lab", Host: "tcp://127.0.0.1:1", Policy: tt.policy})
 			if err != nil {
 				t.Fatal(err)
 			}
