@@ -230,6 +230,38 @@ var migrations = []string{
 	CREATE INDEX samples_run ON samples (run_id, kind, time);
 	ALTER TABLE runs ADD COLUMN collection TEXT NOT NULL DEFAULT 'null'; -- JSON benchrig.Collection
 	ALTER TABLE trials ADD COLUMN noise TEXT;                             -- JSON benchrig.Noise; NULL without`,
+	// 7 (schedules; the queue's 6 goes before it): the server's cron
+	// schedules and their latest firings (see schedules.go). Next is not
+	// stored: it is computed from the expression. checked is the latest
+	// time a schedule accounted for, so that a server that was down can
+	// record the times it missed. A schedule's firings go with it.
+	`CREATE TABLE schedules (
+		id         TEXT NOT NULL PRIMARY KEY,
+		name       TEXT NOT NULL,
+		cron       TEXT NOT NULL,
+		time_zone  TEXT NOT NULL,  -- IANA name; '' is UTC
+		enabled    INTEGER NOT NULL,
+		spec       TEXT NOT NULL,  -- the spec's YAML
+		sets       TEXT NOT NULL,  -- JSON array of strings
+		labels     TEXT NOT NULL,  -- JSON object
+		overlap    TEXT NOT NULL,  -- benchrig.ScheduleOverlap
+		created    TEXT NOT NULL,
+		created_by TEXT NOT NULL,
+		last_run   TEXT NOT NULL DEFAULT '',
+		last_time  TEXT,           -- NULL when it never submitted a run
+		checked    TEXT            -- NULL: created
+	) WITHOUT ROWID;
+	CREATE TABLE schedule_firings (
+		schedule_id TEXT NOT NULL REFERENCES schedules (id) ON DELETE CASCADE,
+		n           INTEGER NOT NULL, -- order of recording, per schedule
+		time        TEXT NOT NULL,
+		last        TEXT,             -- the last time of a collapsed entry; NULL for one
+		count       INTEGER NOT NULL,
+		run_id      TEXT NOT NULL,
+		skipped     TEXT NOT NULL,
+		error       TEXT NOT NULL,
+		PRIMARY KEY (schedule_id, n)
+	) WITHOUT ROWID;`,
 }
 
 // DB is an open run store. It is safe for use by several goroutines, and
