@@ -48,9 +48,9 @@ func (st *schedStore) RecordFiring(ctx context.Context, id string, f benchrig.Sc
 	return err
 }
 
-// fakeSubmitter queues runs named r1, r2... with status queued, or fails
+// schedSubmitter queues runs named r1, r2... with status queued, or fails
 // with err; each submission is also sent on subs when it is set.
-type fakeSubmitter struct {
+type schedSubmitter struct {
 	store *schedStore
 	mu    sync.Mutex
 	n     int
@@ -60,7 +60,7 @@ type fakeSubmitter struct {
 	block chan struct{} // when set, Submit waits for it
 }
 
-func (f *fakeSubmitter) Submit(ctx context.Context, sub benchrig.Submission) (*benchrig.Run, error) {
+func (f *schedSubmitter) Submit(ctx context.Context, sub benchrig.Submission) (*benchrig.Run, error) {
 	if f.block != nil {
 		<-f.block
 	}
@@ -80,21 +80,21 @@ func (f *fakeSubmitter) Submit(ctx context.Context, sub benchrig.Submission) (*b
 	return &benchrig.Run{ID: id, Status: benchrig.RunQueued}, nil
 }
 
-var _ Submitter = (*fakeSubmitter)(nil)
+var _ Submitter = (*schedSubmitter)(nil)
 var _ ScheduleStore = (*sqlite.DB)(nil)
 
-// clock is a settable fake clock.
-type clock struct {
+// schedClock is a settable fake clock.
+type schedClock struct {
 	mu sync.Mutex
 	t  time.Time
 }
 
-func (c *clock) now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
+func (c *schedClock) now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *schedClock) set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
 
-var t0 = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+var schedT0 = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 
-func newSchedTest(t *testing.T) (*Scheduler, *schedStore, *fakeSubmitter, *clock) {
+func newSchedTest(t *testing.T) (*Scheduler, *schedStore, *schedSubmitter, *schedClock) {
 	t.Helper()
 	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "store.db"))
 	if err != nil {
@@ -102,8 +102,8 @@ func newSchedTest(t *testing.T) (*Scheduler, *schedStore, *fakeSubmitter, *clock
 	}
 	t.Cleanup(func() { db.Close() })
 	st := &schedStore{DB: db, status: map[string]benchrig.RunStatus{}}
-	sub := &fakeSubmitter{store: st}
-	clk := &clock{t: t0}
+	sub := &schedSubmitter{store: st}
+	clk := &schedClock{t: schedT0}
 	return NewScheduler(SchedulerConfig{Store: st, Submit: sub, Now: clk.now}), st, sub, clk
 }
 
@@ -174,7 +174,7 @@ func TestScheduleCreateAndNext(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sc.Name != "nightly" || sc.Overlap != benchrig.OverlapSkip || !strings.HasPrefix(sc.ID, "s-") || !sc.Created.Equal(t0) {
+	if sc.Name != "nightly" || sc.Overlap != benchrig.OverlapSkip || !strings.HasPrefix(sc.ID, "s-") || !sc.Created.Equal(schedT0) {
 		t.Errorf("created %+v: want the spec's name, overlap skip, an ID, created now", sc)
 	}
 	// 03:00 in Paris is 02:00 UTC in December.
@@ -213,7 +213,7 @@ func TestScheduleFiringSkipsOverlap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	at := func(i int) time.Time { return t0.Add(time.Duration(i) * 10 * time.Second) }
+	at := func(i int) time.Time { return schedT0.Add(time.Duration(i) * 10 * time.Second) }
 	s.fire(ctx, sc.ID, at(1)) // r1, queued
 	s.fire(ctx, sc.ID, at(2)) // skipped: r1 still queued
 	st.setStatus("r1", benchrig.RunRunning)
@@ -261,8 +261,8 @@ func TestScheduleOverlapQueue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.fire(ctx, sc.ID, t0.Add(time.Hour))
-	s.fire(ctx, sc.ID, t0.Add(2*time.Hour)) // r1 still queued: queued behind it
+	s.fire(ctx, sc.ID, schedT0.Add(time.Hour))
+	s.fire(ctx, sc.ID, schedT0.Add(2*time.Hour)) // r1 still queued: queued behind it
 	if len(sub.got) != 2 {
 		t.Errorf("%d submissions, want 2 (overlap queue)", len(sub.got))
 	}
@@ -281,7 +281,7 @@ func TestScheduleFiringWhileSubmitting(t *testing.T) {
 		t.Fatal(err)
 	}
 	done := make(chan struct{})
-	go func() { s.fire(ctx, sc.ID, t0.Add(time.Second)); close(done) }()
+	go func() { s.fire(ctx, sc.ID, schedT0.Add(time.Second)); close(done) }()
 	// The first firing holds the schedule once it reads it; wait until it
 	// does by polling the flag (memory, not time).
 	deadline := time.Now().Add(10 * time.Second)
@@ -297,8 +297,8 @@ func TestScheduleFiringWhileSubmitting(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	s.fire(ctx, sc.ID, t0.Add(2*time.Second))
-	if f := <-st.recorded; f.Skipped != skippedBusy || !f.Time.Equal(t0.Add(2*time.Second)) {
+	s.fire(ctx, sc.ID, schedT0.Add(2*time.Second))
+	if f := <-st.recorded; f.Skipped != skippedBusy || !f.Time.Equal(schedT0.Add(2*time.Second)) {
 		t.Errorf("second time recorded %+v, want skipped: %s", f, skippedBusy)
 	}
 	close(sub.block)
@@ -331,11 +331,11 @@ func TestScheduleMissedTimes(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The hourly one ran at 13:00, then the server stopped.
-	s.fire(ctx, hourly.ID, t0.Add(time.Hour))
+	s.fire(ctx, hourly.ID, schedT0.Add(time.Hour))
 	st.setStatus("r1", benchrig.RunFinished)
 
 	// Restarted at 18:20 with a new scheduler on the same store.
-	clk.set(t0.Add(6*time.Hour + 20*time.Minute))
+	clk.set(schedT0.Add(6*time.Hour + 20*time.Minute))
 	s2 := NewScheduler(SchedulerConfig{Store: st, Submit: sub, Now: clk.now})
 	sctx, cancel := context.WithCancel(ctx)
 	if err := s2.start(sctx); err != nil {
@@ -352,27 +352,27 @@ func TestScheduleMissedTimes(t *testing.T) {
 		return sc
 	}
 	h := get(hourly.ID)
-	wantH := benchrig.ScheduleFiring{Time: t0.Add(2 * time.Hour), Last: t0.Add(6 * time.Hour), Count: 5, Skipped: "server was down"}
+	wantH := benchrig.ScheduleFiring{Time: schedT0.Add(2 * time.Hour), Last: schedT0.Add(6 * time.Hour), Count: 5, Skipped: "server was down"}
 	if len(h.History) != 2 || h.History[0] != wantH || h.History[1].RunID != "r1" {
 		t.Errorf("hourly history %+v, want %+v then r1", h.History, wantH)
 	}
 	// 12:00:10 to 18:20:00 every 10 s.
 	e := get(every.ID)
-	wantE := benchrig.ScheduleFiring{Time: t0.Add(10 * time.Second), Last: t0.Add(6*time.Hour + 20*time.Minute), Count: 6*360 + 120, Skipped: "server was down"}
+	wantE := benchrig.ScheduleFiring{Time: schedT0.Add(10 * time.Second), Last: schedT0.Add(6*time.Hour + 20*time.Minute), Count: 6*360 + 120, Skipped: "server was down"}
 	if len(e.History) != 1 || e.History[0] != wantE {
 		t.Errorf("@every history %+v, want %+v", e.History, wantE)
 	}
 	if o := get(off.ID); len(o.History) != 0 {
 		t.Errorf("disabled schedule recorded %+v", o.History)
 	}
-	if o := get(once.ID); len(o.History) != 1 || o.History[0] != (benchrig.ScheduleFiring{Time: t0.Add(30 * time.Minute), Skipped: "server was down"}) {
+	if o := get(once.ID); len(o.History) != 1 || o.History[0] != (benchrig.ScheduleFiring{Time: schedT0.Add(30 * time.Minute), Skipped: "server was down"}) {
 		t.Errorf("one missed time: %+v", o.History)
 	}
 	if len(sub.got) != 1 {
 		t.Errorf("%d submissions, want only the one before the restart", len(sub.got))
 	}
-	if !h.Checked.Equal(t0.Add(6 * time.Hour)) {
-		t.Errorf("checked %v after catching up, want the last missed time %v", h.Checked, t0.Add(6*time.Hour))
+	if !h.Checked.Equal(schedT0.Add(6 * time.Hour)) {
+		t.Errorf("checked %v after catching up, want the last missed time %v", h.Checked, schedT0.Add(6*time.Hour))
 	}
 
 	// Disable, restart later: nothing missed; enable at 20:00 and restart at
@@ -381,21 +381,21 @@ func TestScheduleMissedTimes(t *testing.T) {
 	if _, err := s2.Update(ctx, every.ID, benchrig.SchedulePatch{Enabled: &no}); err != nil {
 		t.Fatal(err)
 	}
-	clk.set(t0.Add(8 * time.Hour))
+	clk.set(schedT0.Add(8 * time.Hour))
 	if _, err := s2.Update(ctx, every.ID, benchrig.SchedulePatch{Enabled: &yes}); err != nil {
 		t.Fatal(err)
 	}
 	if got := get(every.ID); len(got.History) != 1 {
 		t.Errorf("enabling ran or recorded missed times: %+v", got.History)
 	}
-	clk.set(t0.Add(8*time.Hour + 25*time.Second))
+	clk.set(schedT0.Add(8*time.Hour + 25*time.Second))
 	s3 := NewScheduler(SchedulerConfig{Store: st, Submit: sub, Now: clk.now})
 	if err := s3.start(sctx); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { <-s3.cron.Stop().Done() })
 	got := get(every.ID)
-	want := benchrig.ScheduleFiring{Time: t0.Add(8*time.Hour + 10*time.Second), Last: t0.Add(8*time.Hour + 20*time.Second), Count: 2, Skipped: "server was down"}
+	want := benchrig.ScheduleFiring{Time: schedT0.Add(8*time.Hour + 10*time.Second), Last: schedT0.Add(8*time.Hour + 20*time.Second), Count: 2, Skipped: "server was down"}
 	if len(got.History) != 2 || got.History[0] != want {
 		t.Errorf("after enabling and a restart: %+v, want %+v first", got.History, want)
 	}
@@ -409,7 +409,7 @@ func TestScheduleHistoryKeepsLatest(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 1; i <= HistoryKeep+5; i++ {
-		s.fire(ctx, sc.ID, t0.Add(time.Duration(i)*time.Minute))
+		s.fire(ctx, sc.ID, schedT0.Add(time.Duration(i)*time.Minute))
 	}
 	got, err := s.Get(ctx, sc.ID)
 	if err != nil {
@@ -423,13 +423,13 @@ func TestScheduleHistoryKeepsLatest(t *testing.T) {
 	if _, err := s.Update(ctx, sc.ID, benchrig.SchedulePatch{Enabled: &no}); err != nil {
 		t.Fatal(err)
 	}
-	s.fire(ctx, sc.ID, t0.Add(time.Hour*2))
+	s.fire(ctx, sc.ID, schedT0.Add(time.Hour*2))
 	if got, _ := s.Get(ctx, sc.ID); len(got.History) != HistoryKeep || got.History[0].RunID != fmt.Sprintf("r%d", HistoryKeep+5) {
 		t.Errorf("disabled: history changed to %d entries, newest %+v", len(got.History), got.History[0])
 	}
 }
 
-// The real clock: "@every 1s" submits at two times, and the third is
+// The real schedClock: "@every 1s" submits at two times, and the third is
 // skipped while the second run is still running. Waits on the fake's
 // channels, never on time.
 func TestSchedulerRealTime(t *testing.T) {
@@ -439,7 +439,7 @@ func TestSchedulerRealTime(t *testing.T) {
 	}
 	defer db.Close()
 	st := &schedStore{DB: db, status: map[string]benchrig.RunStatus{}, recorded: make(chan benchrig.ScheduleFiring, 16)}
-	sub := &fakeSubmitter{store: st, subs: make(chan benchrig.Submission, 16)}
+	sub := &schedSubmitter{store: st, subs: make(chan benchrig.Submission, 16)}
 	s := NewScheduler(SchedulerConfig{Store: st, Submit: sub})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -153,14 +153,14 @@ func (s *Server) readScheduleJSON(w http.ResponseWriter, r *http.Request, v any)
 	case errors.Is(err, io.EOF):
 		bad.Msg = `empty: send the schedule as JSON, {"cron": "@every 10m", "spec": "<yaml>"}`
 	case errors.As(err, &te) && te.Field != "":
-		bad.Field, bad.Msg = te.Field, fmt.Sprintf("%s, not %s", jsonKind(te.Type.Kind().String()), te.Value)
+		bad.Field, bad.Msg = te.Field, fmt.Sprintf("%s, not %s", scheduleJSONKind(te.Type.Kind().String()), te.Value)
 	}
 	s.writeError(w, r, bad)
 	return false
 }
 
-// jsonKind names a Go kind as JSON calls it.
-func jsonKind(k string) string {
+// scheduleJSONKind names a Go kind as JSON calls it.
+func scheduleJSONKind(k string) string {
 	switch k {
 	case "string":
 		return "a string"

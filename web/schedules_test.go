@@ -20,18 +20,18 @@ import (
 var _ web.Schedules = (*app.Scheduler)(nil)
 
 const (
-	readToken   = "read-token-0123456789"
-	submitToken = "submit-token-0123456789"
+	schedReadToken   = "read-token-0123456789"
+	schedSubmitToken = "submit-token-0123456789"
 )
 
-// countingSubmitter queues nothing: it hands out run IDs. The scheduler
+// schedSubmitter queues nothing: it hands out run IDs. The scheduler
 // itself is the real one, on a real store.
-type countingSubmitter struct {
+type schedSubmitter struct {
 	mu sync.Mutex
 	n  int
 }
 
-func (c *countingSubmitter) Submit(ctx context.Context, sub benchrig.Submission) (*benchrig.Run, error) {
+func (c *schedSubmitter) Submit(ctx context.Context, sub benchrig.Submission) (*benchrig.Run, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.n++
@@ -47,14 +47,14 @@ func scheduleServer(t *testing.T, cfg web.Config) *httptest.Server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	sched := app.NewScheduler(app.SchedulerConfig{Store: db, Submit: &countingSubmitter{}})
-	cfg.Tokens = web.Tokens{web.NewToken("dash", web.RoleRead, readToken), web.NewToken("ci", web.RoleSubmit, submitToken)}
+	sched := app.NewScheduler(app.SchedulerConfig{Store: db, Submit: &schedSubmitter{}})
+	cfg.Tokens = web.Tokens{web.NewToken("dash", web.RoleRead, schedReadToken), web.NewToken("ci", web.RoleSubmit, schedSubmitToken)}
 	srv := httptest.NewServer(web.New(cfg, web.Deps{Store: db, Schedules: sched}).Handler())
 	t.Cleanup(srv.Close)
 	return srv
 }
 
-type apiErr struct {
+type schedAPIErr struct {
 	Error struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`
@@ -68,7 +68,7 @@ type apiErr struct {
 	} `json:"error"`
 }
 
-func call(t *testing.T, srv *httptest.Server, method, path, token, body string) (*http.Response, []byte) {
+func schedCall(t *testing.T, srv *httptest.Server, method, path, token, body string) (*http.Response, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
 	if err != nil {
@@ -90,12 +90,12 @@ func call(t *testing.T, srv *httptest.Server, method, path, token, body string) 
 	return resp, b
 }
 
-const webSpec = "name: web-nightly\\ncommand: \\\"echo {{.n}}\\\"\\nparams:\\n  n: [1, 2]\\n"
+const schedSpec = "name: web-nightly\\ncommand: \\\"echo {{.n}}\\\"\\nparams:\\n  n: [1, 2]\\n"
 
 func TestScheduleAPILifecycle(t *testing.T) {
 	srv := scheduleServer(t, web.Config{})
-	resp, body := call(t, srv, "POST", "/api/v1/schedules", submitToken,
-		`{"cron": "0 3 * * *", "spec": "`+webSpec+`", "time_zone": "Europe/Paris", "set": ["n=2"], "labels": {"team": "perf"}}`)
+	resp, body := schedCall(t, srv, "POST", "/api/v1/schedules", schedSubmitToken,
+		`{"cron": "0 3 * * *", "spec": "`+schedSpec+`", "time_zone": "Europe/Paris", "set": ["n=2"], "labels": {"team": "perf"}}`)
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("create: %s %s", resp.Status, body)
 	}
@@ -114,29 +114,29 @@ func TestScheduleAPILifecycle(t *testing.T) {
 		t.Errorf("body shows next and hides checked? %s", body)
 	}
 
-	resp, body = call(t, srv, "GET", "/api/v1/schedules", readToken, "")
+	resp, body = schedCall(t, srv, "GET", "/api/v1/schedules", schedReadToken, "")
 	var list web.ScheduleList
 	if resp.StatusCode != 200 || json.Unmarshal(body, &list) != nil || len(list.Schedules) != 1 || list.Schedules[0].ID != sc.ID {
 		t.Errorf("list: %s %s", resp.Status, body)
 	}
 
-	resp, body = call(t, srv, "PATCH", "/api/v1/schedules/"+sc.ID, submitToken, `{"enabled": false, "overlap": "queue"}`)
+	resp, body = schedCall(t, srv, "PATCH", "/api/v1/schedules/"+sc.ID, schedSubmitToken, `{"enabled": false, "overlap": "queue"}`)
 	var got benchrig.Schedule
 	if resp.StatusCode != 200 || json.Unmarshal(body, &got) != nil || got.Enabled || got.Overlap != benchrig.OverlapQueue || !got.Next.IsZero() {
 		t.Errorf("patch: %s %s", resp.Status, body)
 	}
-	resp, body = call(t, srv, "GET", "/api/v1/schedules/"+sc.ID, readToken, "")
+	resp, body = schedCall(t, srv, "GET", "/api/v1/schedules/"+sc.ID, schedReadToken, "")
 	if resp.StatusCode != 200 || json.Unmarshal(body, &got) != nil || got.Enabled {
 		t.Errorf("get after patch: %s %s", resp.Status, body)
 	}
 
-	if resp, body := call(t, srv, "DELETE", "/api/v1/schedules/"+sc.ID, submitToken, ""); resp.StatusCode != http.StatusNoContent {
+	if resp, body := schedCall(t, srv, "DELETE", "/api/v1/schedules/"+sc.ID, schedSubmitToken, ""); resp.StatusCode != http.StatusNoContent {
 		t.Errorf("delete: %s %s", resp.Status, body)
 	}
-	if resp, body := call(t, srv, "GET", "/api/v1/schedules/"+sc.ID, readToken, ""); resp.StatusCode != http.StatusNotFound {
+	if resp, body := schedCall(t, srv, "GET", "/api/v1/schedules/"+sc.ID, schedReadToken, ""); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("get deleted: %s %s", resp.Status, body)
 	}
-	resp, body = call(t, srv, "GET", "/api/v1/schedules", readToken, "")
+	resp, body = schedCall(t, srv, "GET", "/api/v1/schedules", schedReadToken, "")
 	if resp.StatusCode != 200 || !strings.Contains(string(body), `"schedules": []`) {
 		t.Errorf("empty list: %s %s", resp.Status, body)
 	}
@@ -151,37 +151,37 @@ func TestScheduleAPIRefuses(t *testing.T) {
 		line                            int
 		want                            string
 	}{
-		{"malformed cron", "POST", "/api/v1/schedules", submitToken, `{"cron": "61 * * *", "spec": "` + webSpec + `"}`,
+		{"malformed cron", "POST", "/api/v1/schedules", schedSubmitToken, `{"cron": "61 * * *", "spec": "` + schedSpec + `"}`,
 			400, "cron", 0, "expected exactly 5 fields, found 4"},
-		{"cron out of range", "POST", "/api/v1/schedules", submitToken, `{"cron": "61 * * * *", "spec": "` + webSpec + `"}`,
+		{"cron out of range", "POST", "/api/v1/schedules", schedSubmitToken, `{"cron": "61 * * * *", "spec": "` + schedSpec + `"}`,
 			400, "cron", 0, "end of range (61) above maximum (59)"},
-		{"unknown time zone", "POST", "/api/v1/schedules", submitToken, `{"cron": "@daily", "time_zone": "Europe/Atlantis", "spec": "` + webSpec + `"}`,
+		{"unknown time zone", "POST", "/api/v1/schedules", schedSubmitToken, `{"cron": "@daily", "time_zone": "Europe/Atlantis", "spec": "` + schedSpec + `"}`,
 			400, "time_zone", 0, "not an IANA time zone"},
-		{"bad spec", "POST", "/api/v1/schedules", submitToken, `{"cron": "@daily", "name": "nightly", "spec": "name: x\nrepeat: 3\ncommand: true\nwarmup: lots\n"}`,
+		{"bad spec", "POST", "/api/v1/schedules", schedSubmitToken, `{"cron": "@daily", "name": "nightly", "spec": "name: x\nrepeat: 3\ncommand: true\nwarmup: lots\n"}`,
 			400, "warmup", 4, ""},
-		{"unknown field", "POST", "/api/v1/schedules", submitToken, `{"cron": "@daily", "timezone": "UTC", "spec": "` + webSpec + `"}`,
+		{"unknown field", "POST", "/api/v1/schedules", schedSubmitToken, `{"cron": "@daily", "timezone": "UTC", "spec": "` + schedSpec + `"}`,
 			400, "body", 0, `unknown field "timezone"`},
-		{"wrong type", "POST", "/api/v1/schedules", submitToken, `{"cron": "@daily", "enabled": "yes", "spec": "` + webSpec + `"}`,
+		{"wrong type", "POST", "/api/v1/schedules", schedSubmitToken, `{"cron": "@daily", "enabled": "yes", "spec": "` + schedSpec + `"}`,
 			400, "enabled", 0, "true or false"},
-		{"empty body", "POST", "/api/v1/schedules", submitToken, ``, 400, "body", 0, "empty"},
-		{"too large", "POST", "/api/v1/schedules", submitToken, `{"cron": "@daily", "spec": "` + strings.Repeat("#", 5000) + `"}`,
+		{"empty body", "POST", "/api/v1/schedules", schedSubmitToken, ``, 400, "body", 0, "empty"},
+		{"too large", "POST", "/api/v1/schedules", schedSubmitToken, `{"cron": "@daily", "spec": "` + strings.Repeat("#", 5000) + `"}`,
 			413, "", 0, "larger than 4 KiB"},
-		{"read token creates", "POST", "/api/v1/schedules", readToken, `{"cron": "@daily", "spec": "` + webSpec + `"}`,
+		{"read token creates", "POST", "/api/v1/schedules", schedReadToken, `{"cron": "@daily", "spec": "` + schedSpec + `"}`,
 			403, "", 0, `token "dash" is read-only`},
-		{"no token creates", "POST", "/api/v1/schedules", "", `{"cron": "@daily", "spec": "` + webSpec + `"}`,
+		{"no token creates", "POST", "/api/v1/schedules", "", `{"cron": "@daily", "spec": "` + schedSpec + `"}`,
 			401, "", 0, "needs a bearer token"},
 		{"no token lists", "GET", "/api/v1/schedules", "", ``, 401, "", 0, "needs a bearer token"},
 		{"wrong token", "GET", "/api/v1/schedules", "guess-guess-guess", ``, 401, "", 0, "unknown token"},
-		{"read token deletes", "DELETE", "/api/v1/schedules/s-1", readToken, ``, 403, "", 0, "read-only"},
-		{"patch unknown", "PATCH", "/api/v1/schedules/s-none", submitToken, `{"enabled": true}`, 404, "", 0, "schedule s-none not found"},
-		{"delete unknown", "DELETE", "/api/v1/schedules/s-none", submitToken, ``, 404, "", 0, "not found"},
+		{"read token deletes", "DELETE", "/api/v1/schedules/s-1", schedReadToken, ``, 403, "", 0, "read-only"},
+		{"patch unknown", "PATCH", "/api/v1/schedules/s-none", schedSubmitToken, `{"enabled": true}`, 404, "", 0, "schedule s-none not found"},
+		{"delete unknown", "DELETE", "/api/v1/schedules/s-none", schedSubmitToken, ``, 404, "", 0, "not found"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			resp, body := call(t, srv, tc.method, tc.path, tc.token, tc.body)
+			resp, body := schedCall(t, srv, tc.method, tc.path, tc.token, tc.body)
 			if resp.StatusCode != tc.status {
 				t.Fatalf("%s, want %d: %s", resp.Status, tc.status, body)
 			}
-			var e apiErr
+			var e schedAPIErr
 			if err := json.Unmarshal(body, &e); err != nil {
 				t.Fatalf("body %s: %v", body, err)
 			}
@@ -200,7 +200,7 @@ func TestScheduleAPIRefuses(t *testing.T) {
 		})
 	}
 	// Nothing was created by the refusals.
-	if _, body := call(t, srv, "GET", "/api/v1/schedules", readToken, ""); !strings.Contains(string(body), `"schedules": []`) {
+	if _, body := schedCall(t, srv, "GET", "/api/v1/schedules", schedReadToken, ""); !strings.Contains(string(body), `"schedules": []`) {
 		t.Errorf("after refusals: %s", body)
 	}
 }
@@ -208,10 +208,10 @@ func TestScheduleAPIRefuses(t *testing.T) {
 // Reads need no token when the dashboards are public; changes still do.
 func TestScheduleAPIPublicRead(t *testing.T) {
 	srv := scheduleServer(t, web.Config{PublicRead: true})
-	if resp, body := call(t, srv, "GET", "/api/v1/schedules", "", ""); resp.StatusCode != 200 {
+	if resp, body := schedCall(t, srv, "GET", "/api/v1/schedules", "", ""); resp.StatusCode != 200 {
 		t.Errorf("public list: %s %s", resp.Status, body)
 	}
-	if resp, body := call(t, srv, "POST", "/api/v1/schedules", "", `{"cron": "@daily", "spec": "`+webSpec+`"}`); resp.StatusCode != 401 {
+	if resp, body := schedCall(t, srv, "POST", "/api/v1/schedules", "", `{"cron": "@daily", "spec": "`+schedSpec+`"}`); resp.StatusCode != 401 {
 		t.Errorf("public create: %s %s", resp.Status, body)
 	}
 }
@@ -219,7 +219,7 @@ func TestScheduleAPIPublicRead(t *testing.T) {
 func TestScheduleAPIWithoutScheduler(t *testing.T) {
 	srv := httptest.NewServer(web.New(web.Config{PublicRead: true}, web.Deps{}).Handler())
 	defer srv.Close()
-	if resp, body := call(t, srv, "GET", "/api/v1/schedules", "", ""); resp.StatusCode != http.StatusNotImplemented {
+	if resp, body := schedCall(t, srv, "GET", "/api/v1/schedules", "", ""); resp.StatusCode != http.StatusNotImplemented {
 		t.Errorf("without a scheduler: %s %s", resp.Status, body)
 	}
 }

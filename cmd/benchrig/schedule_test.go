@@ -19,13 +19,13 @@ import (
 
 var _ web.Schedules = (*app.Scheduler)(nil)
 
-// idSubmitter stands for the queue: it hands out run IDs.
-type idSubmitter struct {
+// schedSubmitter stands for the queue: it hands out run IDs.
+type schedSubmitter struct {
 	mu sync.Mutex
 	n  int
 }
 
-func (s *idSubmitter) Submit(ctx context.Context, sub benchrig.Submission) (*benchrig.Run, error) {
+func (s *schedSubmitter) Submit(ctx context.Context, sub benchrig.Submission) (*benchrig.Run, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.n++
@@ -33,8 +33,8 @@ func (s *idSubmitter) Submit(ctx context.Context, sub benchrig.Submission) (*ben
 }
 
 const (
-	cliReadToken   = "read-token-for-the-cli-tests"
-	cliSubmitToken = "submit-token-for-the-cli-tests"
+	schedReadToken   = "read-token-for-the-cli-tests"
+	schedSubmitToken = "submit-token-for-the-cli-tests"
 )
 
 // scheduleCLI is a CLI whose BENCHRIG_SERVER is an in-process server with
@@ -47,11 +47,11 @@ func scheduleCLI(t *testing.T) *cli {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	sched := app.NewScheduler(app.SchedulerConfig{Store: db, Submit: &idSubmitter{}})
-	tokens := web.Tokens{web.NewToken("dash", web.RoleRead, cliReadToken), web.NewToken("ci", web.RoleSubmit, cliSubmitToken)}
+	sched := app.NewScheduler(app.SchedulerConfig{Store: db, Submit: &schedSubmitter{}})
+	tokens := web.Tokens{web.NewToken("dash", web.RoleRead, schedReadToken), web.NewToken("ci", web.RoleSubmit, schedSubmitToken)}
 	srv := httptest.NewServer(web.New(web.Config{Tokens: tokens}, web.Deps{Store: db, Schedules: sched}).Handler())
 	t.Cleanup(srv.Close)
-	c.env = map[string]string{"BENCHRIG_SERVER": srv.URL, "BENCHRIG_TOKEN": cliSubmitToken}
+	c.env = map[string]string{"BENCHRIG_SERVER": srv.URL, "BENCHRIG_TOKEN": schedSubmitToken}
 	return c
 }
 
@@ -77,7 +77,7 @@ func TestScheduleCommands(t *testing.T) {
 	}
 
 	// list reads with the read token.
-	c.env["BENCHRIG_TOKEN"] = cliReadToken
+	c.env["BENCHRIG_TOKEN"] = schedReadToken
 	code, out, errOut = c.run(ctx, "schedule", "list")
 	if code != 0 {
 		t.Fatalf("list: exit %d %s", code, errOut)
@@ -106,11 +106,11 @@ func TestScheduleCommands(t *testing.T) {
 		t.Errorf("disable with a read token: exit %d %s", code, errOut)
 	}
 	// --token wins over $BENCHRIG_TOKEN.
-	code, out, errOut = c.run(ctx, "schedule", "disable", id, "--token", cliSubmitToken)
+	code, out, errOut = c.run(ctx, "schedule", "disable", id, "--token", schedSubmitToken)
 	if code != 0 || out != "schedule "+id+" disabled, next -\n" {
 		t.Errorf("disable: exit %d %q %s", code, out, errOut)
 	}
-	c.env["BENCHRIG_TOKEN"] = cliSubmitToken
+	c.env["BENCHRIG_TOKEN"] = schedSubmitToken
 	code, out, errOut = c.run(ctx, "schedule", "enable", id)
 	if code != 0 || !strings.HasPrefix(out, "schedule "+id+" enabled, next 20") {
 		t.Errorf("enable: exit %d %q %s", code, out, errOut)
