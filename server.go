@@ -58,17 +58,28 @@ type Schedule struct {
 	LastRun  string            `json:"last_run,omitempty"`
 	LastTime time.Time         `json:"last_time,omitzero"`
 	Next     time.Time         `json:"next,omitzero"` // zero when disabled
+	// Checked is the latest time the schedule has accounted for: fired,
+	// skipped, or passed while it was disabled or had another expression.
+	// Its times after Checked and before now were missed (the server was
+	// down). The store keeps it; the API does not show it.
+	Checked time.Time `json:"-"`
 	// History is the latest firings, newest first: each run started, and
 	// each time skipped with its reason (previous run still going, server
 	// down at that time).
 	History []ScheduleFiring `json:"history,omitempty"`
 }
 
-// ScheduleFiring is one time of a schedule.
+// ScheduleFiring is one time of a schedule, or several skipped for the
+// same reason (times missed while the server was down, collapsed).
 type ScheduleFiring struct {
 	Time    time.Time `json:"time"`
 	RunID   string    `json:"run_id,omitempty"`  // the run submitted
 	Skipped string    `json:"skipped,omitempty"` // why no run was submitted
+	Error   string    `json:"error,omitempty"`   // the submit failed: why
+	// Count is how many times this entry stands for when several were
+	// skipped at once (0 and 1: one); Last is the last of them.
+	Count int       `json:"count,omitempty"`
+	Last  time.Time `json:"last,omitzero"`
 }
 
 // SchedulePatch changes a schedule; nil fields stay as they are.

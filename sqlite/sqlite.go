@@ -235,6 +235,38 @@ var migrations = []string{
 	// CreateRun then records the started run over its queued row. The
 	// queue reads its queued runs, oldest first, through runs_status.
 	`ALTER TABLE runs ADD COLUMN submitted_by TEXT NOT NULL DEFAULT '';`,
+	// 7: schedules: the server's cron
+	// schedules and their latest firings (see schedules.go). Next is not
+	// stored: it is computed from the expression. checked is the latest
+	// time a schedule accounted for, so that a server that was down can
+	// record the times it missed. A schedule's firings go with it.
+	`CREATE TABLE schedules (
+		id         TEXT NOT NULL PRIMARY KEY,
+		name       TEXT NOT NULL,
+		cron       TEXT NOT NULL,
+		time_zone  TEXT NOT NULL,  -- IANA name; '' is UTC
+		enabled    INTEGER NOT NULL,
+		spec       TEXT NOT NULL,  -- the spec's YAML
+		sets       TEXT NOT NULL,  -- JSON array of strings
+		labels     TEXT NOT NULL,  -- JSON object
+		overlap    TEXT NOT NULL,  -- benchrig.ScheduleOverlap
+		created    TEXT NOT NULL,
+		created_by TEXT NOT NULL,
+		last_run   TEXT NOT NULL DEFAULT '',
+		last_time  TEXT,           -- NULL when it never submitted a run
+		checked    TEXT            -- NULL: created
+	) WITHOUT ROWID;
+	CREATE TABLE schedule_firings (
+		schedule_id TEXT NOT NULL REFERENCES schedules (id) ON DELETE CASCADE,
+		n           INTEGER NOT NULL, -- order of recording, per schedule
+		time        TEXT NOT NULL,
+		last        TEXT,             -- the last time of a collapsed entry; NULL for one
+		count       INTEGER NOT NULL,
+		run_id      TEXT NOT NULL,
+		skipped     TEXT NOT NULL,
+		error       TEXT NOT NULL,
+		PRIMARY KEY (schedule_id, n)
+	) WITHOUT ROWID;`,
 }
 
 // DB is an open run store. It is safe for use by several goroutines, and

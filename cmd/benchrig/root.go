@@ -18,6 +18,7 @@ import (
 	"github.com/benchrig/benchrig/collect"
 	"github.com/benchrig/benchrig/nodes"
 	"github.com/benchrig/benchrig/runner/local"
+	"github.com/benchrig/benchrig/web/client"
 )
 
 // deps is what subcommands get from the process, so that they can be run
@@ -161,8 +162,12 @@ func execute(ctx context.Context, d *deps, args []string) int {
 
 // exitCode maps an error to the process exit code, in one place:
 // 2 for bad input, 1 for failed trials and internal errors, 130 for a
-// cancelled run (as a shell reports Ctrl-C).
+// cancelled run (as a shell reports Ctrl-C), 3 for a benchrig server that
+// could not be reached (a script can retry it).
 func exitCode(err error) int {
+	if client.IsUnreachable(err) {
+		return 3
+	}
 	switch benchrig.ErrorCode(err) {
 	case "":
 		return 0
@@ -209,7 +214,7 @@ reports medians with confidence intervals and significance-tested comparisons.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newValidateCommand(d), newRunCommand(d), newRunsCommand(d), newDataCommand(d), newPoolCommand(d), newImportCommand(d), newESCommand(d), newCollectorCommand(d), newServeCommand(d))
+	root.AddCommand(newValidateCommand(d), newRunCommand(d), newRunsCommand(d), newDataCommand(d), newPoolCommand(d), newImportCommand(d), newESCommand(d), newCollectorCommand(d), newServeCommand(d), newScheduleCommand(d))
 	return root
 }
 
