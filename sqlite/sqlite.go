@@ -230,6 +230,17 @@ var migrations = []string{
 	CREATE INDEX samples_run ON samples (run_id, kind, time);
 	ALTER TABLE runs ADD COLUMN collection TEXT NOT NULL DEFAULT 'null'; -- JSON benchrig.Collection
 	ALTER TABLE trials ADD COLUMN noise TEXT;                             -- JSON benchrig.Noise; NULL without`,
+	// shares (8, after the queue's 6 and the schedules' 7): the runs and
+	// comparisons made public (web.ShareStore). what is a run ID or
+	// "RUN_A..RUN_B"; key is 128 random bits, base64url. Unsharing deletes
+	// the row, so a revoked key never works again, and sharing anew makes
+	// a new key. No foreign key: what may name two runs; a share of a
+	// deleted run leads nowhere (the page 404s when the run is gone).
+	`CREATE TABLE shares (
+		key     TEXT NOT NULL PRIMARY KEY,
+		what    TEXT NOT NULL UNIQUE,
+		created TEXT NOT NULL
+	) WITHOUT ROWID;`,
 }
 
 // DB is an open run store. It is safe for use by several goroutines, and
