@@ -74,20 +74,15 @@ func (s *Server) seriesView(ctx context.Context, run *benchrig.Run, lbl func(str
 	if len(samples) == 0 {
 		return nil, nil
 	}
-	t0, t1 := samples[0].Time, samples[0].Time
+	lo, hi := samples[0].Time.UnixNano(), samples[0].Time.UnixNano()
 	for i := range samples {
-		t := samples[i].Time
-		if t.Before(t0) {
-			t0 = t
-		}
-		if t.After(t1) {
-			t1 = t
-		}
+		t := samples[i].Time.UnixNano()
+		lo, hi = min(lo, t), max(hi, t)
 	}
-	if !run.Started.IsZero() && run.Started.Before(t0) {
-		t0 = run.Started
+	if !run.Started.IsZero() {
+		lo = min(lo, run.Started.UnixNano())
 	}
-	span := t1.Sub(t0).Seconds()
+	span := float64(hi-lo) / 1e9
 	buckets := chart.PlotWidth(seriesWidth)
 	caseColor := map[string]int{}
 	for i, c := range run.Cases {
@@ -126,7 +121,7 @@ func (s *Server) seriesView(ctx context.Context, run *benchrig.Run, lbl func(str
 			}
 			last = ts
 		}
-		x := sm.Time.Sub(t0).Seconds()
+		x := float64(sm.Time.UnixNano()-lo) / 1e9
 		cg := sm.Cgroup
 		ts.n++
 		cpu, io := math.NaN(), math.NaN()
@@ -187,7 +182,7 @@ func (s *Server) seriesView(ctx context.Context, run *benchrig.Run, lbl func(str
 	xf := func(sec float64) string { return reports.FormatDuration(time.Duration(sec * float64(time.Second))) }
 	add := func(title, y string, ss []chart.Series, yf func(float64) string) {
 		v.Charts = append(v.Charts, seriesChart{Title: title, SVG: chart.LineChart{
-			Title: title, XAxis: "time since the run started", YAxis: y, Series: ss, XFormat: xf, YFormat: yf, Width: seriesWidth, Height: 220,
+			Title: title, XAxis: "time since the run started", YAxis: y, Series: ss, XFormat: xf, YFormat: yf, Width: seriesWidth, Height: 220, XRange: true, XTo: span,
 		}.SVG()})
 	}
 	add("CPU per trial (cores busy; band: min to max per pixel)", "cores", cpuS, nil)

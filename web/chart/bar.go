@@ -127,7 +127,7 @@ func (c BarChart) SVG() template.HTML {
 // clip shortens s to fit width px, with an ellipsis.
 func clip(s string, width float64) string {
 	r := []rune(s)
-	maxRunes := int(width / 6.8)
+	maxRunes := int(width / 7.4)
 	if len(r) <= maxRunes || maxRunes < 2 {
 		return s
 	}

@@ -54,7 +54,7 @@ func n(v float64) string {
 }
 
 func (b *svgBuf) open(class, title string, w, h int) {
-	b.f(`<svg xmlns="http://www.w3.org/2000/svg" class="chart %s" viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-label="%s" font-family="%s" font-size="12" fill="%s">`,
+	b.f(`<svg xmlns="http://www.w3.org/2000/svg" class="chart %s" viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-label="%s" font-family="%s" font-size="13" fill="%s">`,
 		esc(class), w, h, w, h, esc(title), font, ink)
 	b.f(`<title>%s</title>`, esc(title))
 }
@@ -85,8 +85,10 @@ func Ticks(lo, hi float64, count int) []float64 {
 		}
 	}
 	var out []float64
-	for v := math.Ceil(lo/step) * step; v <= hi+step*1e-9; v += step {
-		out = append(out, math.Round(v/step)*step)
+	for k := math.Ceil(lo / step); k*step <= hi+step*1e-9; k++ {
+		// 12 significant digits drop the binary noise (0.6000000000000001).
+		v, _ := strconv.ParseFloat(strconv.FormatFloat(k*step, 'g', 12, 64), 64)
+		out = append(out, v)
 	}
 	return out
 }
@@ -133,4 +135,4 @@ func trim(v float64) string {
 
 // textWidth estimates the width of s at font-size 12: good enough to lay
 // out labels without measuring fonts (none is fetched or embedded).
-func textWidth(s string) float64 { return 6.8 * float64(len([]rune(s))) }
+func textWidth(s string) float64 { return 7.4 * float64(len([]rune(s))) }

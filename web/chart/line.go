@@ -34,6 +34,10 @@ type LineChart struct {
 	Marks               []Mark
 	XFormat, YFormat    func(float64) string // nil: Num
 	Width, Height       int                  // of the viewBox; 0: 720 x 260
+	// XFrom..XTo is the x axis's span when XRange; otherwise the
+	// series' own.
+	XFrom, XTo float64
+	XRange     bool
 	// Legend lists the series' names under the plot; pages with many
 	// series (one per trial) put their legend in HTML instead.
 	Legend bool
@@ -87,6 +91,9 @@ func (c LineChart) SVG() template.HTML {
 	if math.IsInf(xlo, 0) {
 		xlo, xhi = 0, 1
 	}
+	if c.XRange {
+		xlo, xhi = c.XFrom, c.XTo
+	}
 	if xhi == xlo {
 		xlo, xhi = xlo-1, xhi+1
 	}
@@ -111,6 +118,9 @@ func (c LineChart) SVG() template.HTML {
 	b.f(`<text x="12" y="%s" text-anchor="middle" transform="rotate(-90 12 %s)" class="axis">%s</text>`, n((top+bottom)/2), n((top+bottom)/2), esc(c.YAxis))
 
 	for _, s := range c.Series {
+		if len(s.X) == 0 {
+			continue
+		}
 		col := Color(s.Color)
 		if len(s.Lo) == len(s.X) && len(s.Hi) == len(s.X) && len(s.X) > 0 {
 			// The band: along the maxima, back along the minima.
@@ -224,7 +234,7 @@ func NewMinMax(x0, x1 float64, buckets int) *MinMax {
 
 // Add adds one point; NaN values are left out.
 func (m *MinMax) Add(x, y float64) {
-	if math.IsNaN(y) || math.IsNaN(x) {
+	if y != y || x != x { // NaN
 		return
 	}
 	i := 0
@@ -233,17 +243,24 @@ func (m *MinMax) Add(x, y float64) {
 	}
 	i = max(0, min(i, m.buckets-1))
 	k := len(m.b) - 1
-	for k >= 0 && m.b[k].i > i { // out of order: rare; find its place
-		k--
-	}
 	if k < 0 || m.b[k].i != i {
-		m.b = append(m.b, bucket{})
-		copy(m.b[k+2:], m.b[k+1:])
-		m.b[k+1] = bucket{i: i, lo: y, hi: y}
-		k++
+		for k >= 0 && m.b[k].i > i { // out of order: rare; find its place
+			k--
+		}
+		if k < 0 || m.b[k].i != i {
+			m.b = append(m.b, bucket{})
+			copy(m.b[k+2:], m.b[k+1:])
+			m.b[k+1] = bucket{i: i, lo: y, hi: y}
+			k++
+		}
 	}
 	bk := &m.b[k]
-	bk.lo, bk.hi = math.Min(bk.lo, y), math.Max(bk.hi, y)
+	if y < bk.lo {
+		bk.lo = y
+	}
+	if y > bk.hi {
+		bk.hi = y
+	}
 	bk.sum += y
 	bk.xsum += x
 	bk.count++
