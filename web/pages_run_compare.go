@@ -142,7 +142,7 @@ func (s *Server) comparePage(w http.ResponseWriter, r *http.Request, a, b *bench
 	}
 	if len(bars) > 0 {
 		v.Chart = chart.BarChart{Title: "Time ratio per case, run " + b.ID + " over run " + a.ID + " (1 is no change), with 95% CIs",
-			Axis: "time ratio B/A (< 1: B faster), dashed line: 1", Bars: bars, Ref: 1, RefSet: true, Format: ratioFmt}.SVG()
+			Axis: "time ratio B/A (< 1: B faster)", Bars: bars, Ref: 1, RefSet: true, Format: ratioFmt}.SVG()
 	}
 	for _, w := range rc.Warnings {
 		v.Warnings = append(v.Warnings, w.Message)

@@ -297,3 +297,37 @@ func TestHistoryPage(t *testing.T) {
 		t.Errorf("history of an unknown spec: %d, want 404", code)
 	}
 }
+
+// The run page over the store's samples (what a server without
+// Elasticsearch charts), and the source's trial filter.
+func TestRunPageStoreSamples(t *testing.T) {
+	db := openStore(t)
+	run := recordRun(t, db, "s1", "sort", runT0, benchrig.RunFinished, sweepCases(1))
+	samples := manySamples(run, 42*50)
+	host := benchrig.Sample{Time: runT0, Run: "s1", Node: "local", Kind: benchrig.SampleHost, Seq: 1, Host: &benchrig.HostSample{CPUs: 8}}
+	if err := db.WriteSamples(context.Background(), append(samples, host)); err != nil {
+		t.Fatal(err)
+	}
+	src := NewSampleSource("store", db)
+	s := publicServer(Deps{Store: db, Samples: src})
+	code, body := get(t, s.Handler(), "/runs/s1")
+	if code != 200 {
+		t.Fatalf("GET: %d", code)
+	}
+	if !strings.Contains(body, "2100 collector samples from the store") {
+		t.Error("the page does not count the store's trial samples (2100; the host sample is not a trial's)")
+	}
+	if n := strings.Count(body, `class="band"`); n != 3*42 {
+		t.Errorf("%d bands, want 3 charts x 42 trials", n)
+	}
+	ref := run.Trials[3].Ref()
+	one, err := src.Samples(context.Background(), "s1", SampleQuery{Trial: ref.String()})
+	if err != nil || len(one) != 50 {
+		t.Fatalf("samples of trial %s: %d, %v; want 50", ref, len(one), err)
+	}
+	for _, sm := range one {
+		if *sm.Trial != ref {
+			t.Fatalf("sample of trial %s returned for %s", sm.Trial, ref)
+		}
+	}
+}
