@@ -1,6 +1,9 @@
 package web
 
 import (
+	"context"
+	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -78,4 +81,73 @@ func TestBrowserComparePage(t *testing.T) {
 		}
 		checkConsole(t, ctx)
 	}
+}
+
+// TestBrowserRunPageLive: a running run's page follows its event stream
+// and fetches its live part again when a trial finishes and when the run
+// finishes, without a reload. The stream here is a stand-in for the API's
+// /api/v1/runs/{id}/events (another file's route), speaking the same
+// server-sent events.
+func TestBrowserRunPageLive(t *testing.T) {
+	db := openStore(t)
+	cases := sweepCases(1)
+	last := cases[5]
+	cases[5].walls = nil // impl=busybox,jobs=4 has not run yet
+	recordRun(t, db, "live1", "sort", runT0, benchrig.RunRunning, cases)
+	s := publicServer(Deps{Store: db})
+
+	events := make(chan string)
+	mux := http.NewServeMux()
+	mux.Handle("/", s.Handler())
+	mux.HandleFunc("GET /api/v1/runs/live1/events", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.WriteHeader(200)
+		w.(http.Flusher).Flush()
+		for {
+			select {
+			case kind := <-events:
+				fmt.Fprintf(w, "event: %s\ndata: {}\n\n", kind)
+				w.(http.Flusher).Flush()
+			case <-r.Context().Done():
+				return
+			}
+		}
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	ctx := newBrowser(t)
+	navigate(t, ctx, srv.URL+"/runs/live1")
+	if got := textOf(t, ctx, "#run-live .status"); !strings.Contains(got, "running") || !strings.Contains(got, "35 trials recorded") {
+		t.Fatalf("live page status: %q", got)
+	}
+	// The last case's trials are recorded, then the stream says so.
+	var trials []benchrig.Trial
+	for i, w := range last.walls {
+		trials = append(trials, benchrig.Trial{RunID: "live1", CaseID: benchrig.CaseID(last.params), Seq: 35 + i, Index: i, Node: "local",
+			Outcome: benchrig.OutcomeOK, Measurement: benchrig.Measurement{Start: runT0.Add(time.Minute), Wall: w}})
+	}
+	if err := db.AddTrials(context.Background(), trials); err != nil {
+		t.Fatal(err)
+	}
+	send := func(kind string) {
+		select {
+		case events <- kind:
+		case <-time.After(browserTimeout):
+			t.Fatalf("the page did not follow the event stream (no %s taken)", kind)
+		}
+	}
+	send("trial-finished")
+	waitFor(t, ctx, "the new trials on the page", `document.querySelector("#run-live .status").textContent.includes("42 trials recorded")`)
+	if err := db.FinishRun(context.Background(), "live1", benchrig.RunFinished, runT0.Add(2*time.Minute), nil); err != nil {
+		t.Fatal(err)
+	}
+	send("run-finished")
+	waitFor(t, ctx, "the finished status", `document.querySelector("#run-live .badge").textContent === "finished" && !document.querySelector("[data-live-note]")`)
+	body := textOf(t, ctx, "#run-live")
+	if !strings.Contains(body, "impl=busybox,jobs=4") || !strings.Contains(body, "100 ms") {
+		t.Errorf("the refreshed part lacks the new case's median:\n%s", body)
+	}
+	screenshot(t, ctx, "", "run-live-finished", desktopWidth)
+	checkConsole(t, ctx)
 }
