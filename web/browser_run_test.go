@@ -14,6 +14,14 @@ import (
 	"github.com/benchrig/benchrig"
 )
 
+// visibleCharts defines, in a page, helpers that see only what is on
+// screen: each chart is drawn twice (wide and narrow) and one is hidden.
+const visibleCharts = `
+const shown = (sel) => getComputedStyle(document.querySelector(sel)).display !== "none";
+const visible = (sel) => [...document.querySelectorAll(sel)].filter((e) => e.getClientRects().length > 0);
+const count = (sel) => visible(sel).length;
+`
+
 // TestBrowserRunPage serves a recorded run with collector samples and
 // checks its page in Chromium: the cases, the charts drawn (bars, the
 // speedup line, the metric bands), the verdicts, no console errors or CSP
@@ -34,20 +42,28 @@ func TestBrowserRunPage(t *testing.T) {
 				t.Errorf("at %d px the run page does not show %q", width, want)
 			}
 		}
-		counts, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]int](`({
-			bars: document.querySelectorAll("svg.chart.bar rect").length,
-			whiskers: document.querySelectorAll("svg.chart.bar .whisker").length,
-			lines: document.querySelectorAll("svg.chart.line path.series").length,
-			bands: document.querySelectorAll("svg.chart.line path.band").length,
+		// Only the drawing for this width is shown.
+		counts, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]int](visibleCharts+`({
+			wide: shown(".chart-wide") ? 1 : 0,
+			narrow: shown(".chart-narrow") ? 1 : 0,
+			bars: count("svg.chart.bar rect"),
+			whiskers: count("svg.chart.bar .whisker"),
+			lines: count("svg.chart.line path.series"),
+			bands: count("svg.chart.line path.band"),
 			// drawn, not only present: the bars have a width on screen
-			barWidth: Math.round(document.querySelector("svg.chart.bar rect").getBoundingClientRect().width),
+			barWidth: Math.round(visible("svg.chart.bar rect")[0].getBoundingClientRect().width),
+			// and the labels are not shrunk below 10 px
+			fontPx: Math.round(10 * visible("svg.chart.bar text.label")[0].getBoundingClientRect().height) / 10 >= 10 ? 1 : 0,
 			overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth,
 		})`))
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Logf("at %d px: %v", width, counts)
-		if counts["bars"] != 6 || counts["whiskers"] != 6 || counts["lines"] < 4 || counts["bands"] != 3*42 || counts["barWidth"] < 5 {
+		if wantWide := width > 600; (counts["wide"] == 1) != wantWide || (counts["narrow"] == 1) == wantWide {
+			t.Errorf("at %d px the wrong drawing is shown: %v", width, counts)
+		}
+		if counts["bars"] != 6 || counts["whiskers"] != 6 || counts["lines"] < 4 || counts["bands"] != 3*42 || counts["barWidth"] < 5 || counts["fontPx"] != 1 {
 			t.Errorf("at %d px the charts are not all drawn: %v", width, counts)
 		}
 		if counts["overflow"] > 0 {
@@ -75,7 +91,7 @@ func TestBrowserComparePage(t *testing.T) {
 				t.Errorf("at %d px the compare page does not show %q", width, want)
 			}
 		}
-		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("svg.chart.bar g.regression rect").length`))
+		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](visibleCharts+`count("svg.chart.bar g.regression rect")`))
 		if err != nil || n != 3 {
 			t.Errorf("at %d px: %d regression bars drawn (%v), want 3", width, n, err)
 		}
@@ -149,5 +165,32 @@ func TestBrowserRunPageLive(t *testing.T) {
 		t.Errorf("the refreshed part lacks the new case's median:\n%s", body)
 	}
 	screenshot(t, ctx, "", "run-live-finished", desktopWidth)
+	checkConsole(t, ctx)
+}
+
+// TestBrowserHistoryPage: a spec's history charts each case across its
+// runs, and a point of a chart is a link that opens its run.
+func TestBrowserHistoryPage(t *testing.T) {
+	db := openStore(t)
+	for i := range 4 {
+		recordRun(t, db, fmt.Sprintf("h%d", i), "sort", runT0.Add(time.Duration(i)*time.Hour), benchrig.RunFinished, sweepCases(1+float64(i%3)/10))
+	}
+	srv := httptest.NewServer(publicServer(Deps{Store: db}).Handler())
+	defer srv.Close()
+	ctx := newBrowser(t)
+	screenshot(t, ctx, srv.URL+"/history?spec=sort", "history", phoneWidth)
+	screenshot(t, ctx, srv.URL+"/history?spec=sort", "history", desktopWidth)
+	n, err := chromedp.Run(ctx, chromedp.Evaluate[int](visibleCharts+`count("svg.chart.line a circle")`))
+	if err != nil || n != 6*4 {
+		t.Fatalf("%d linked points (%v), want 6 cases x 4 runs", n, err)
+	}
+	// SVG links are clicked as a user would: the first point is the oldest run.
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(".chart-wide svg.chart.line a circle"))); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "the run page", `location.pathname === "/runs/h0"`)
+	if got := textOf(t, ctx, "h1"); !strings.Contains(got, "h0") {
+		t.Errorf("the point opened %q, want run h0", got)
+	}
 	checkConsole(t, ctx)
 }

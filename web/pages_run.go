@@ -324,11 +324,12 @@ func mediansChart(rep *reports.Report, run *benchrig.Run) template.HTML {
 	for i, r := range rows {
 		bars[i] = r.bar
 	}
-	return chart.BarChart{
+	bc := chart.BarChart{
 		Title: "Median time per case of " + run.SpecName + ", with 95% confidence intervals",
 		Axis:  "median (" + unit + "), whiskers: 95% CI",
 		Bars:  bars,
-	}.SVG()
+	}
+	return twoSizes(func(w int) template.HTML { bc.Width = w; return bc.SVG() })
 }
 
 // sweepViews draws, per numeric param and group of the other params, the
@@ -368,7 +369,7 @@ func sweepViews(rep *reports.Report, lbl func(string) string) []sweepView {
 					}
 				}
 			}
-			sv.Chart = lc.SVG()
+			sv.Chart = twoSizes(func(w int) template.HTML { lc.Width = w; return lc.SVG() })
 			out = append(out, sv)
 		}
 	}
@@ -387,6 +388,19 @@ func pctOrDash(f float64) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.0f%%", 100*f)
+}
+
+// Charts are drawn twice, for a wide and a narrow screen, and the
+// stylesheet shows one: an SVG scaled from 720 to a phone's 360 px would
+// halve its labels, and one scrolled sideways hides half of it.
+const (
+	wideChart   = 720
+	narrowChart = 400
+)
+
+// twoSizes draws a chart at both widths.
+func twoSizes(draw func(width int) template.HTML) template.HTML {
+	return `<div class="chart-wide">` + draw(wideChart) + `</div><div class="chart-narrow">` + draw(narrowChart) + `</div>`
 }
 
 // renderPart writes one template of page name alone, without the layout:

@@ -141,8 +141,9 @@ func (s *Server) comparePage(w http.ResponseWriter, r *http.Request, a, b *bench
 		v.Sentences = append(v.Sentences, reports.Describe(c, lbl(d.CaseID)+" in B", "in A"))
 	}
 	if len(bars) > 0 {
-		v.Chart = chart.BarChart{Title: "Time ratio per case, run " + b.ID + " over run " + a.ID + " (1 is no change), with 95% CIs",
-			Axis: "time ratio B/A (< 1: B faster)", Bars: bars, Ref: 1, RefSet: true, Format: ratioFmt}.SVG()
+		bc := chart.BarChart{Title: "Time ratio per case, run " + b.ID + " over run " + a.ID + " (1 is no change), with 95% CIs",
+			Axis: "time ratio B/A (< 1: B faster)", Bars: bars, Ref: 1, RefSet: true, Format: ratioFmt}
+		v.Chart = twoSizes(func(w int) template.HTML { bc.Width = w; return bc.SVG() })
 	}
 	for _, w := range rc.Warnings {
 		v.Warnings = append(v.Warnings, w.Message)
@@ -262,7 +263,8 @@ func historyCaseOf(spec, name string, pts []benchrig.CasePoint) historyCase {
 		hc.Points = append(hc.Points, hp)
 	}
 	slices.Reverse(hc.Points) // the table newest first, as runs are listed
-	hc.Chart = chart.LineChart{Title: "Median of " + name + " in runs of " + spec, XAxis: "run started (UTC)", YAxis: "median (" + unit + ")",
-		Series: []chart.Series{s}, Height: 220, XFormat: func(x float64) string { return time.Unix(int64(x), 0).UTC().Format("01-02 15:04") }}.SVG()
+	lc := chart.LineChart{Title: "Median of " + name + " in runs of " + spec, XAxis: "run started (UTC)", YAxis: "median (" + unit + ")",
+		Series: []chart.Series{s}, Height: 220, XTicks: chart.TimeTicks, XFormat: func(x float64) string { return time.Unix(int64(x), 0).UTC().Format("01-02 15:04") }}
+	hc.Chart = twoSizes(func(w int) template.HTML { lc.Width = w; return lc.SVG() })
 	return hc
 }

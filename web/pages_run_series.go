@@ -34,10 +34,6 @@ type trialRow struct {
 	Trial, Node, Samples, CPU, PeakMem, Read, Write string
 }
 
-// seriesWidth is the viewBox width of the metric charts; each series is
-// reduced to one min/max bucket per pixel of its plot.
-const seriesWidth = 720
-
 // maxTrialRows caps the table under the charts: past it a table is not
 // read, and the page must stay small.
 const maxTrialRows = 200
@@ -83,7 +79,7 @@ func (s *Server) seriesView(ctx context.Context, run *benchrig.Run, lbl func(str
 		lo = min(lo, run.Started.UnixNano())
 	}
 	span := float64(hi-lo) / 1e9
-	buckets := chart.PlotWidth(seriesWidth)
+	buckets := chart.PlotWidth(wideChart) // the narrow chart draws the same buckets
 	caseColor := map[string]int{}
 	for i, c := range run.Cases {
 		caseColor[c.ID] = i
@@ -181,9 +177,8 @@ func (s *Server) seriesView(ctx context.Context, run *benchrig.Run, lbl func(str
 	}
 	xf := func(sec float64) string { return reports.FormatDuration(time.Duration(sec * float64(time.Second))) }
 	add := func(title, y string, ss []chart.Series, yf func(float64) string) {
-		v.Charts = append(v.Charts, seriesChart{Title: title, SVG: chart.LineChart{
-			Title: title, XAxis: "time since the run started", YAxis: y, Series: ss, XFormat: xf, YFormat: yf, Width: seriesWidth, Height: 220, XRange: true, XTo: span,
-		}.SVG()})
+		lc := chart.LineChart{Title: title, XAxis: "time since the run started", YAxis: y, Series: ss, XFormat: xf, YFormat: yf, Height: 220, XRange: true, XTo: span}
+		v.Charts = append(v.Charts, seriesChart{Title: title, SVG: twoSizes(func(w int) template.HTML { lc.Width = w; return lc.SVG() })})
 	}
 	add("CPU per trial (cores busy; band: min to max per pixel)", "cores", cpuS, nil)
 	add("Memory per trial (current; band: min to max per pixel)", "bytes", memS, nil)

@@ -143,9 +143,9 @@ func TestRunPage(t *testing.T) {
 			t.Errorf("run page lacks %q", want)
 		}
 	}
-	// Each busybox bar sits in the group of its jobs value.
-	if n := strings.Count(body, `<rect x=`); n != 6 {
-		t.Errorf("bar chart has %d bars, want 6", n)
+	// One bar per case, in the wide and the narrow drawing.
+	if n := strings.Count(body, `<rect x=`); n != 2*6 {
+		t.Errorf("bar charts have %d bars, want 2 x 6", n)
 	}
 	// A finished run does not follow events.
 	if strings.Contains(body, "data-events") {
@@ -285,8 +285,8 @@ func TestHistoryPage(t *testing.T) {
 	if code != 200 {
 		t.Fatalf("history: %d\n%s", code, body)
 	}
-	if n := strings.Count(body, `class="chart line"`); n != 6 {
-		t.Errorf("%d charts, want one per case (6)", n)
+	if n := strings.Count(body, `class="chart line"`); n != 2*6 {
+		t.Errorf("%d charts, want one per case (6), wide and narrow", n)
 	}
 	for i := range 3 {
 		if !strings.Contains(body, fmt.Sprintf(`<a href="/runs/h%d"><circle`, i)) {
@@ -317,8 +317,8 @@ func TestRunPageStoreSamples(t *testing.T) {
 	if !strings.Contains(body, "2100 collector samples from the store") {
 		t.Error("the page does not count the store's trial samples (2100; the host sample is not a trial's)")
 	}
-	if n := strings.Count(body, `class="band"`); n != 3*42 {
-		t.Errorf("%d bands, want 3 charts x 42 trials", n)
+	if n := strings.Count(body, `class="band"`); n != 2*3*42 {
+		t.Errorf("%d bands, want 3 charts x 42 trials, wide and narrow", n)
 	}
 	ref := run.Trials[3].Ref()
 	one, err := src.Samples(context.Background(), "s1", SampleQuery{Trial: ref.String()})

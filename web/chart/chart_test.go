@@ -94,3 +94,11 @@ func TestChartsAccessibleEscapedNoStyle(t *testing.T) {
 		t.Error("line chart: no band or no mark")
 	}
 }
+
+func TestTimeTicks(t *testing.T) {
+	// 10:00 to 13:00 UTC: one an hour, on the hour.
+	lo := float64(1772359200) // 2026-03-01 10:00 UTC
+	if got, want := TimeTicks(lo, lo+3*3600, 4), []float64{lo, lo + 3600, lo + 7200, lo + 10800}; !slices.Equal(got, want) {
+		t.Errorf("TimeTicks = %v, want %v", got, want)
+	}
+}

@@ -33,7 +33,10 @@ type LineChart struct {
 	Series              []Series
 	Marks               []Mark
 	XFormat, YFormat    func(float64) string // nil: Num
-	Width, Height       int                  // of the viewBox; 0: 720 x 260
+	// XTicks places the x axis's ticks (TimeTicks for Unix seconds);
+	// nil: Ticks.
+	XTicks        func(lo, hi float64, count int) []float64
+	Width, Height int // of the viewBox; 0: 720 x 260
 	// XFrom..XTo is the x axis's span when XRange; otherwise the
 	// series' own.
 	XFrom, XTo float64
@@ -49,7 +52,25 @@ func PlotWidth(width int) int {
 	if width == 0 {
 		width = 720
 	}
-	return width - 64 - 16
+	return width - 64 - 36
+}
+
+// TimeTicks places about count ticks on an axis of Unix seconds at round
+// times: whole minutes, hours or days (UTC).
+func TimeTicks(lo, hi float64, count int) []float64 {
+	steps := []float64{60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 7 * 86400, 30 * 86400, 365 * 86400}
+	step := steps[len(steps)-1]
+	for _, st := range steps {
+		if (hi-lo)/st <= float64(count) {
+			step = st
+			break
+		}
+	}
+	var out []float64
+	for v := math.Ceil(lo/step) * step; v <= hi; v += step {
+		out = append(out, v)
+	}
+	return out
 }
 
 // SVG draws the chart.
@@ -72,7 +93,7 @@ func (c LineChart) SVG() template.HTML {
 	if c.Legend {
 		legendH = 20
 	}
-	left, right, top, bottom := 64.0, w-16, 10.0, h-40-legendH
+	left, right, top, bottom := 64.0, w-36, 10.0, h-40-legendH // right: room for the last x label
 	xlo, xhi := math.Inf(1), math.Inf(-1)
 	yhi := 0.0
 	for _, s := range c.Series {
@@ -108,7 +129,11 @@ func (c LineChart) SVG() template.HTML {
 		b.f(`<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s"/>`, n(left), n(y), n(right), n(y), grid)
 		b.text(left-6, y+4, "end", "tick", yf(t))
 	}
-	for _, t := range Ticks(xlo, xhi, 6) {
+	xticks := c.XTicks
+	if xticks == nil {
+		xticks = Ticks
+	}
+	for _, t := range xticks(xlo, xhi, max(2, int((right-left)/120))) {
 		x := xs(t)
 		b.f(`<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s"/>`, n(x), n(bottom), n(x), n(bottom+4), muted)
 		b.text(x, bottom+17, "middle", "tick", xf(t))
