@@ -112,26 +112,29 @@ func BenchmarkRunPage1MPoints(b *testing.B) {
 	db := openStore(b)
 	run := recordRun(b, db, "big", "sort", runT0, benchrig.RunFinished, sweepCases(1))
 	src := &memSamples{samples: manySamples(run, million)}
-	s := publicServer(Deps{Store: db, Samples: src})
+	benchPage(b, publicServer(Deps{Store: db, Samples: src}), "/runs/big")
+}
+
+// benchPage GETs path b.N times and reports the page's size and the CPU
+// time per page beside the wall time: on a shared machine ns/op also
+// counts waiting for a core.
+func benchPage(b *testing.B, s *Server, path string) {
 	h := s.Handler()
 	var size int
-	runtime.GC() // the samples' garbage is setup's, not the page's
+	runtime.GC() // setup's garbage is not the page's
 	cpu0 := processCPU()
 	b.ResetTimer()
 	for range b.N {
 		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest("GET", "/runs/big", nil))
+		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
 		if rec.Code != 200 {
-			b.Fatalf("GET: %d", rec.Code)
+			b.Fatalf("GET %s: %d", path, rec.Code)
 		}
 		size = rec.Body.Len()
 	}
 	b.StopTimer()
-	// CPU time per page, GC included: on a shared machine the wall time
-	// (ns/op) also counts waiting for a core.
 	b.ReportMetric(float64((processCPU()-cpu0).Milliseconds())/float64(b.N), "cpu-ms/op")
 	b.ReportMetric(float64(size), "page-bytes")
-	b.ReportMetric(float64(million), "samples")
 }
 
 // processCPU is the process's user and system CPU time so far.
@@ -157,17 +160,5 @@ func BenchmarkRunPage1MPointsStore(b *testing.B) {
 		}
 	}
 	all = nil
-	s := publicServer(Deps{Store: db, Samples: NewSampleSource("store", db)})
-	h := s.Handler()
-	var size int
-	b.ResetTimer()
-	for range b.N {
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest("GET", "/runs/big", nil))
-		if rec.Code != 200 {
-			b.Fatalf("GET: %d", rec.Code)
-		}
-		size = rec.Body.Len()
-	}
-	b.ReportMetric(float64(size), "page-bytes")
+	benchPage(b, publicServer(Deps{Store: db, Samples: NewSampleSource("store", db)}), "/runs/big")
 }

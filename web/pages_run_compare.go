@@ -142,7 +142,7 @@ func (s *Server) comparePage(w http.ResponseWriter, r *http.Request, a, b *bench
 	}
 	if len(bars) > 0 {
 		bc := chart.BarChart{Title: "Time ratio per case, run " + b.ID + " over run " + a.ID + " (1 is no change), with 95% CIs",
-			Axis: "time ratio B/A (< 1: B faster)", Bars: bars, Ref: 1, RefSet: true, Format: ratioFmt}
+			Axis: "time ratio B/A (< 1: B faster)", Bars: bars, Ref: 1, RefSet: true, Format: ratioOrDash}
 		v.Chart = twoSizes(func(w int) template.HTML { bc.Width = w; return bc.SVG() })
 	}
 	for _, w := range rc.Warnings {
@@ -151,13 +151,6 @@ func (s *Server) comparePage(w http.ResponseWriter, r *http.Request, a, b *bench
 	v.OnlyA, v.OnlyB = reports.CaseList(rc.OnlyA), reports.CaseList(rc.OnlyB)
 	title := "Compare " + b.ID + " with " + a.ID
 	s.render(w, r, http.StatusOK, "compare", page{Title: title, Nav: "compare", Public: public, Data: v})
-}
-
-func ratioFmt(f float64) string {
-	if math.IsNaN(f) {
-		return "-"
-	}
-	return reports.FormatRatio(f)
 }
 
 func secondsOrDash(sec float64) string {
