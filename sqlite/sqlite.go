@@ -267,6 +267,17 @@ var migrations = []string{
 		error       TEXT NOT NULL,
 		PRIMARY KEY (schedule_id, n)
 	) WITHOUT ROWID;`,
+	// 8: shares: the runs and
+	// comparisons made public (web.ShareStore). what is a run ID or
+	// "RUN_A..RUN_B"; key is 128 random bits, base64url. Unsharing deletes
+	// the row, so a revoked key never works again, and sharing anew makes
+	// a new key. No foreign key: what may name two runs; a share of a
+	// deleted run leads nowhere (the page 404s when the run is gone).
+	`CREATE TABLE shares (
+		key     TEXT NOT NULL PRIMARY KEY,
+		what    TEXT NOT NULL UNIQUE,
+		created TEXT NOT NULL
+	) WITHOUT ROWID;`,
 }
 
 // DB is an open run store. It is safe for use by several goroutines, and
