@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -21,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
 	"gopkg.in/yaml.v3"
 
 	"github.com/benchrig/benchrig/internal/testenv"
@@ -300,8 +302,8 @@ func TestConfigLabOverride(t *testing.T) {
 		t.Errorf("collector's /var/run/docker.sock comes from %v, want only the lab node's socket", socks)
 	}
 	for _, n := range []string{"benchrig", "collector"} {
-		if svcs[n].NetworkMode != "host" {
-			t.Errorf("%s: network_mode %q, want host (the lab node's namespace)", n, svcs[n].NetworkMode)
+		if svcs[n].NetworkMode != "" {
+			t.Errorf("%s: network_mode %q, want the compose network, as without the override", n, svcs[n].NetworkMode)
 		}
 		if !strings.Contains(strings.Join(svcs[n].Command, " "), "--es http://10.99.0.1:9999") {
 			t.Errorf("%s: command %v does not use BENCHRIG_TEST_ES_URL", n, svcs[n].Command)
@@ -350,14 +352,60 @@ func run(ctx context.Context, t *testing.T, vars map[string]string, name string,
 	return strings.TrimSpace(string(out))
 }
 
-// proxy forwards TCP connections from addr to target until t ends: the
-// test Elasticsearch listens on 127.0.0.1 of this machine, which a lab
-// node's namespace cannot reach; the lab bridge's address can be.
-func proxy(t *testing.T, addr, target string) string {
+// listenIn listens on addr inside the network namespace netns (a file
+// such as /run/netns/lab1): a socket belongs to the namespace of the thread
+// that created it, and keeps it. The goroutine's thread is locked while it
+// is in the other namespace; were the switch back to fail, the thread ends
+// with the goroutine (still locked) instead of serving other goroutines in
+// the wrong namespace.
+func listenIn(netns, addr string) (net.Listener, error) {
+	type result struct {
+		ln  net.Listener
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread()
+		own, err := os.Open(fmt.Sprintf("/proc/%d/task/%d/ns/net", os.Getpid(), unix.Gettid()))
+		if err != nil {
+			ch <- result{err: err}
+			return
+		}
+		defer own.Close()
+		target, err := os.Open(netns)
+		if err != nil {
+			ch <- result{err: err}
+			return
+		}
+		defer target.Close()
+		if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
+			ch <- result{err: fmt.Errorf("setns %s: %w", netns, err)}
+			return
+		}
+		ln, lerr := net.Listen("tcp", addr)
+		if err := unix.Setns(int(own.Fd()), unix.CLONE_NEWNET); err != nil {
+			if ln != nil {
+				ln.Close()
+			}
+			ch <- result{err: fmt.Errorf("setns back: %w", err)}
+			return // the thread stays locked and ends with this goroutine
+		}
+		runtime.UnlockOSThread()
+		ch <- result{ln, lerr}
+	}()
+	r := <-ch
+	return r.ln, r.err
+}
+
+// proxy forwards TCP connections from addr, in the network namespace
+// netns, to target until t ends: the test Elasticsearch listens on
+// 127.0.0.1 of this machine, which a lab node's containers cannot reach;
+// a port on the node's own address they can.
+func proxy(t *testing.T, netns, addr, target string) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", addr)
+	ln, err := listenIn(netns, addr)
 	if err != nil {
-		t.Fatalf("proxy to Elasticsearch on %s: %v", addr, err)
+		t.Fatalf("proxy to Elasticsearch on %s in %s: %v", addr, netns, err)
 	}
 	var mu sync.Mutex
 	conns := map[net.Conn]bool{}
@@ -487,20 +535,14 @@ func TestLab(t *testing.T) {
 	run(ctx, t, nil, "make", "-s", "-C", dir, "image-bin", "IMAGE_BIN="+filepath.Join(bctx, "bin", "image"))
 	t.Logf("image binaries built in %v", time.Since(start).Round(time.Millisecond))
 
-	// The lab node behind DOCKER_HOST: its address, the local address that
-	// reaches it (the lab bridge), its engine's socket (scripts/lab.sh
-	// names it /run/benchrig-NAME.sock) and the socket's group.
+	// The lab node behind DOCKER_HOST (scripts/lab.sh): its address, its
+	// network namespace (/run/netns/NAME), its engine's socket
+	// (/run/benchrig-NAME.sock) and the socket's group.
 	du, err := url.Parse(dockerHost)
 	if err != nil || du.Scheme != "tcp" {
 		t.Fatalf("DOCKER_HOST %q: want tcp://ADDRESS:PORT, the lab's first node", dockerHost)
 	}
 	nodeIP := du.Hostname()
-	udp, err := net.Dial("udp", du.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bridgeIP := udp.LocalAddr().(*net.UDPAddr).IP.String()
-	udp.Close()
 	name := run(ctx, t, nil, "docker", "info", "-f", "{{.Name}}")
 	sock := "/run/benchrig-" + name + ".sock"
 	st, err := os.Stat(sock)
@@ -513,7 +555,11 @@ func TestLab(t *testing.T) {
 	if err != nil {
 		t.Fatalf("BENCHRIG_ES_URL %q: %v", esURL, err)
 	}
-	esProxy := "http://" + proxy(t, net.JoinHostPort(bridgeIP, "0"), eu.Host)
+	_, esPort, err := net.SplitHostPort(proxy(t, "/run/netns/"+name, net.JoinHostPort(nodeIP, "0"), eu.Host))
+	if err != nil {
+		t.Fatal(err)
+	}
+	esProxy := "http://" + net.JoinHostPort(nodeIP, esPort)
 
 	node := "compose-" + randHex(4)
 	vars := merged(secrets, map[string]string{
@@ -526,6 +572,8 @@ func TestLab(t *testing.T) {
 		"BENCHRIG_TEST_DOCKER_SOCK": sock,
 		"BENCHRIG_DOCKER_GID":       fmt.Sprint(gid),
 		"BENCHRIG_NODE":             node,
+		// The server's port on the lab node's address.
+		"BENCHRIG_PUBLISH": net.JoinHostPort(nodeIP, "8080"),
 	})
 	files := []string{"compose/testdata/lab.override.yml"}
 	dc := func(args ...string) string {
@@ -551,7 +599,16 @@ func TestLab(t *testing.T) {
 		}
 	})
 
+	// The server service runs once benchrig has the serve command (issue
+	// 13's queue branch); until then the collector alone.
 	services := []string{"collector"}
+	_, err = os.Stat(filepath.Join(dir, "cmd", "benchrig", "serve.go"))
+	withServer := err == nil
+	if withServer {
+		services = append(services, "benchrig")
+	} else {
+		t.Log("cmd/benchrig/serve.go does not exist yet: the benchrig (server) service is not started, the collector is")
+	}
 	built := time.Now()
 	dc(append([]string{"build"}, services...)...)
 	t.Logf("image built in %v", time.Since(built).Round(time.Millisecond))
@@ -575,6 +632,41 @@ func TestLab(t *testing.T) {
 	waitFor(t, 2*time.Minute, "samples of container "+cid[:12]+" (run "+runID+") in benchrig-metrics-*", logs, func() bool {
 		return esCount(t, esURL, runQ) > 0
 	})
-	_ = nodeIP
+	if withServer {
+		checkServer(t, dc, nodeIP, logs)
+	}
 	t.Logf("TestLab took %v", time.Since(start).Round(time.Millisecond))
+}
+
+// checkServer waits until Docker calls the server's container healthy (its
+// healthcheck asks /healthz from inside), then asks /healthz from here, on
+// the lab node's address.
+func checkServer(t *testing.T, dc func(...string) string, nodeIP string, logs func() string) {
+	t.Helper()
+	id := dc("ps", "-q", "benchrig")
+	if id == "" {
+		t.Fatalf("no benchrig container; logs:\n%s", logs())
+	}
+	var status string
+	waitFor(t, 2*time.Minute, "healthy benchrig container", func() string { return "health: " + status + "\n" + logs() }, func() bool {
+		out, err := exec.Command("docker", "inspect", "-f", "{{.State.Status}} {{.State.Health.Status}}", id).CombinedOutput()
+		if err != nil {
+			t.Fatalf("docker inspect %s: %v\n%s", id, err, out)
+		}
+		status = strings.TrimSpace(string(out))
+		if strings.HasPrefix(status, "exited") || strings.HasSuffix(status, "unhealthy") {
+			t.Fatalf("benchrig container is %s; logs:\n%s", status, logs())
+		}
+		return status == "running healthy"
+	})
+	c := &http.Client{Timeout: 10 * time.Second}
+	res, err := c.Get("http://" + net.JoinHostPort(nodeIP, "8080") + "/healthz")
+	if err != nil {
+		t.Fatalf("GET /healthz on the lab node: %v", err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("GET /healthz on the lab node: %s %s", res.Status, body)
+	}
 }
