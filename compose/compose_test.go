@@ -655,7 +655,8 @@ func checkServer(t *testing.T, dc func(...string) string, nodeIP string, logs fu
 		}
 		status = strings.TrimSpace(string(out))
 		if strings.HasPrefix(status, "exited") || strings.HasSuffix(status, "unhealthy") {
-			t.Fatalf("benchrig container is %s; logs:\n%s", status, logs())
+			health, _ := exec.Command("docker", "inspect", "-f", "{{json .State.Health}}", id).CombinedOutput()
+			t.Fatalf("benchrig container is %s; its health checks: %s\nlogs:\n%s", status, health, logs())
 		}
 		return status == "running healthy"
 	})
