@@ -700,7 +700,7 @@ const (
 )
 
 // RunStatuses lists every status, in the order they are shown.
-var RunStatuses = []RunStatus{RunRunning, RunFinished, RunFailed, RunCancelled, RunInterrupted}
+var RunStatuses = []RunStatus{RunQueued, RunRunning, RunFinished, RunFailed, RunCancelled, RunInterrupted}
 
 // Run is one execution of a spec.
 type Run struct {
@@ -721,7 +721,11 @@ type Run struct {
 	Labels map[string]string
 	// Request is what was asked for, so the run can be resumed with the
 	// same spec, overrides, pools and settings.
-	Request     *RunRequest
+	Request *RunRequest
+	// By is who submitted the run to a server (a token's name,
+	// "schedule:ID"); "" for a run started by the CLI. A queued run's
+	// Started is when it was submitted, until it starts.
+	By          string
 	Fingerprint Fingerprint
 	Cases       []Case
 	BaselineID  string // the case others are compared to

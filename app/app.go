@@ -79,6 +79,11 @@ type App struct {
 	// ("elasticsearch https://es:9200").
 	Results     ResultSink
 	ResultsName string
+	// NewResults, when set (and Results is not), makes each run's own
+	// result sink and its name, closed when that run ends: what a server
+	// that runs many runs uses. An error is a warning on the run, which
+	// then collects into the store.
+	NewResults func(runID string) (ResultSink, string, error)
 	// Now defaults to time.Now.
 	Now func() time.Time
 }
@@ -135,12 +140,19 @@ func (h *Handle) Wait() (*benchrig.Run, error) {
 // Prepare loads the request's spec, applies its overrides, contacts the
 // nodes of its pools (if any) and plans every case. Nothing is recorded.
 func (a *App) Prepare(ctx context.Context, req benchrig.RunRequest, subs ...runner.Subscriber) (*Pending, error) {
+	return a.PrepareAs(ctx, "", req, subs...)
+}
+
+// PrepareAs is Prepare for a run whose ID was assigned before (a server's
+// queued run, recorded with status queued): the run keeps id, and Start
+// records it over its queued record. id "" assigns a new one.
+func (a *App) PrepareAs(ctx context.Context, id string, req benchrig.RunRequest, subs ...runner.Subscriber) (*Pending, error) {
 	if len(req.Commands) > 0 {
 		s, err := spec.AdHoc(req.Commands, req.Names)
 		if err != nil {
 			return nil, err
 		}
-		return a.prepare(ctx, req, s, nil, subs)
+		return a.prepare(ctx, id, req, s, nil, subs)
 	}
 	file := req.SpecFile
 	if !filepath.IsAbs(file) && req.Dir != "" {
@@ -150,7 +162,7 @@ func (a *App) Prepare(ctx context.Context, req benchrig.RunRequest, subs ...runn
 	if err != nil {
 		return nil, err
 	}
-	return a.prepare(ctx, req, s, nil, subs)
+	return a.prepare(ctx, id, req, s, nil, subs)
 }
 
 // overrides applies the request's changes to the spec and lists them as
@@ -188,7 +200,7 @@ func overrides(s *benchrig.Spec, req benchrig.RunRequest) ([]string, []string, e
 	return out, notes, nil
 }
 
-func (a *App) prepare(ctx context.Context, req benchrig.RunRequest, s *benchrig.Spec, resume *benchrig.Run, subs []runner.Subscriber) (*Pending, error) {
+func (a *App) prepare(ctx context.Context, id string, req benchrig.RunRequest, s *benchrig.Spec, resume *benchrig.Run, subs []runner.Subscriber) (*Pending, error) {
 	ovr, setNotes, err := overrides(s, req)
 	if err != nil {
 		return nil, err
@@ -212,6 +224,9 @@ func (a *App) prepare(ctx context.Context, req benchrig.RunRequest, s *benchrig.
 		Subscribers: subs,
 		Resume:      resume,
 		Now:         a.Now,
+	}
+	if id != "" {
+		cfg.NewID = func(time.Time) string { return id }
 	}
 	p := &Pending{Spec: s, Request: req, Notes: setNotes}
 	p.collect.interval = collectInterval(s, req)
@@ -353,7 +368,7 @@ func (a *App) PrepareResume(ctx context.Context, ref string, opts ResumeOptions,
 	if err != nil {
 		return nil, fmt.Errorf("resume run %s: its recorded spec: %w", run.ID, err)
 	}
-	return a.prepare(ctx, *run.Request, s, run, subs)
+	return a.prepare(ctx, "", *run.Request, s, run, subs)
 }
 
 // specUnchanged checks that the spec file still holds what the run ran.

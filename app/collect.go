@@ -331,11 +331,20 @@ func (c *collection) warn(format string, args ...any) {
 // startCollection makes and starts what run p collects, before the run
 // starts (so the collector sees its first trial).
 func (a *App) startCollection(ctx context.Context, p *Pending) *collection {
-	c := &collection{plan: p.collect, results: a.Results, started: a.now()}
+	c := &collection{plan: p.collect, started: a.now()}
 	run := p.Run()
+	c.results, c.sinkName = a.Results, a.ResultsName
+	if c.results == nil && a.NewResults != nil {
+		rs, name, err := a.NewResults(run.ID)
+		if err != nil {
+			c.warn("results not shipped: %v", err)
+		} else {
+			c.results, c.sinkName = rs, name
+		}
+	}
 	switch {
-	case a.Results != nil:
-		c.sink, c.sinkName = a.Results, a.ResultsName
+	case c.results != nil:
+		c.sink = c.results
 		if c.sinkName == "" {
 			c.sinkName = "result sink"
 		}

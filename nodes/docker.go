@@ -237,7 +237,7 @@ func (d *Docker) contact(ctx context.Context, e pools.Node, pool string, pol poo
 	node := &runner.Node{
 		Name: e.Name, Pool: pool, Facts: facts, Labels: labels, MaxTrials: e.MaxTrials, Executor: exec,
 		ClassLabels: classLabels(e.Labels),
-		Policy:      runner.Policy{Privileged: pol.Privileged, HostMounts: pol.HostMounts, Devices: pol.Devices, HostNetwork: pol.HostNetwork},
+		Policy:      runnerPolicy(pol),
 	}
 	return &knownNode{entry: e, pool: pool, node: node, exec: exec, checked: time.Now()}, nil
 }
@@ -342,4 +342,28 @@ func classLabels(m map[string]string) map[string]string {
 func fileExists(p string) bool {
 	fi, err := os.Stat(p)
 	return err == nil && fi.Mode().IsRegular()
+}
+
+// runnerPolicy is a pool's policy as the runner checks it.
+func runnerPolicy(pol pools.Policy) runner.Policy {
+	return runner.Policy{Privileged: pol.Privileged, HostMounts: pol.HostMounts, Devices: pol.Devices, HostNetwork: pol.HostNetwork}
+}
+
+// Policies loads the policies of the named pools of a pools file, for a
+// check before any node is contacted (runner.CheckPolicy). An unknown
+// pool is EInvalid.
+func Policies(poolsFile string, names []string) (map[string]runner.Policy, error) {
+	f, err := pools.Load(poolsFile)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]runner.Policy, len(names))
+	for _, name := range names {
+		p, err := f.Pool(name)
+		if err != nil {
+			return nil, &benchrig.Error{Code: benchrig.EInvalid, File: poolsFile, Field: "pools", Msg: err.Error()}
+		}
+		out[name] = runnerPolicy(p.Policy)
+	}
+	return out, nil
 }

@@ -156,28 +156,45 @@ func nodeNames(ns []*Node) string {
 // picked node's pool does not allow. It names the spec field, the node,
 // its pool and the policy switch that would allow it.
 func checkPolicy(spec *benchrig.Spec, nodes map[string]*Node) error {
-	c := spec.Container
 	var errs benchrig.Errors
 	for _, key := range slices.Sorted(maps.Keys(nodes)) {
 		n := nodes[key]
-		refuse := func(field, what, policy string) {
-			errs = append(errs, &benchrig.Error{Code: benchrig.EInvalid, File: spec.File, Field: field,
-				Msg: fmt.Sprintf("%s refused on node %s: pool %s does not allow it (its owner can set policy: {%s: true} in the pools file)", what, n.Name, n.Pool, policy)})
-		}
-		if c.Privileged && !n.Policy.Privileged {
-			refuse("container.privileged", "a privileged container", "privileged")
-		}
-		if len(c.Mounts) > 0 && !n.Policy.HostMounts {
-			refuse("container.mounts", "host mounts", "host_mounts")
-		}
-		if len(c.Devices) > 0 && !n.Policy.Devices {
-			refuse("container.devices", "devices", "devices")
-		}
-		if c.Network == "host" && !n.Policy.HostNetwork {
-			refuse("container.network", "the host network", "host_network")
-		}
+		errs = append(errs, policyRefusals(spec, " on node "+n.Name, n.Pool, n.Policy)...)
 	}
 	return errs.Err()
+}
+
+// CheckPolicy refuses the container options of spec that pool's policy
+// does not allow, before any node is contacted: what a server checks when
+// a spec is submitted. It is the check every run makes again on the nodes
+// it picks (one list of refusals, policyRefusals).
+func CheckPolicy(spec *benchrig.Spec, pool string, pol Policy) error {
+	return policyRefusals(spec, "", pool, pol).Err()
+}
+
+// policyRefusals lists what spec asks of a container that pol forbids;
+// where says where it would have run (" on node n1"), pool whose policy
+// it is.
+func policyRefusals(spec *benchrig.Spec, where, pool string, pol Policy) benchrig.Errors {
+	c := spec.Container
+	var errs benchrig.Errors
+	refuse := func(field, what, policy string) {
+		errs = append(errs, &benchrig.Error{Code: benchrig.EInvalid, File: spec.File, Field: field,
+			Msg: fmt.Sprintf("%s refused%s: pool %s does not allow it (its owner can set policy: {%s: true} in the pools file)", what, where, pool, policy)})
+	}
+	if c.Privileged && !pol.Privileged {
+		refuse("container.privileged", "a privileged container", "privileged")
+	}
+	if len(c.Mounts) > 0 && !pol.HostMounts {
+		refuse("container.mounts", "host mounts", "host_mounts")
+	}
+	if len(c.Devices) > 0 && !pol.Devices {
+		refuse("container.devices", "devices", "devices")
+	}
+	if c.Network == "host" && !pol.HostNetwork {
+		refuse("container.network", "the host network", "host_network")
+	}
+	return errs
 }
 
 // containerOf builds the container part of a job for a case on node n.

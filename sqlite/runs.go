@@ -20,7 +20,9 @@ import (
 // CreateRun records a new run: everything in run except Trials, which are
 // added one by one with AddTrial. A running run gets its Heartbeat, or a
 // fresh one (the store's clock) when that is zero. An ID already in the
-// store is EInvalid.
+// store is EInvalid, unless that run is queued (a server's run, recorded
+// when it was submitted): the run is then recorded over its queued record,
+// keeping who submitted it (By) and its place (n).
 func (d *DB) CreateRun(ctx context.Context, run *benchrig.Run) error {
 	if run.ID == "" {
 		return benchrig.Errorf(benchrig.EInvalid, "create run: empty run ID")
@@ -40,11 +42,17 @@ func (d *DB) CreateRun(ctx context.Context, run *benchrig.Run) error {
 		return fmt.Errorf("create run %s: %w", run.ID, err)
 	}
 	defer tx.Rollback()
-	_, err = tx.ExecContext(ctx, `INSERT INTO runs (`+runInsertCols+`) VALUES (`+placeholders(len(cols))+`)`, cols...)
+	res, err := tx.ExecContext(ctx, `INSERT INTO runs (`+runInsertCols+`, submitted_by) VALUES (`+placeholders(len(cols)+1)+`)
+		ON CONFLICT (id) DO UPDATE SET `+runUpsertSet+` WHERE runs.status = 'queued'`, append(cols, run.By)...)
 	if err != nil {
-		if isConstraint(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE) {
-			return &benchrig.Error{Code: benchrig.EInvalid, Msg: fmt.Sprintf("create run %s: a run with this ID is already recorded", run.ID)}
-		}
+		return fmt.Errorf("create run %s: %w", run.ID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("create run %s: %w", run.ID, err)
+	} else if n == 0 {
+		return &benchrig.Error{Code: benchrig.EInvalid, Msg: fmt.Sprintf("create run %s: a run with this ID is already recorded", run.ID)}
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM run_labels WHERE run_id = ?`, run.ID); err != nil {
 		return fmt.Errorf("create run %s: %w", run.ID, err)
 	}
 	if err := putRunNodes(ctx, tx, run.ID, run.Nodes, run.Placements, run.Fingerprint); err != nil {
@@ -685,9 +693,18 @@ const (
 	runInsertCols = `id, spec_name, spec_hash, spec_file, spec_source, overrides, status, started, finished,
 		fingerprint, cases, baseline_id, notes, throughput, throughput_unit, scaling_param, case_maps,
 		heartbeat, labels, request, collection`
+	// runUpsertSet records a queued run's start over its queued row: every
+	// column but id, n and submitted_by.
+	runUpsertSet = `spec_name = excluded.spec_name, spec_hash = excluded.spec_hash, spec_file = excluded.spec_file,
+		spec_source = excluded.spec_source, overrides = excluded.overrides, status = excluded.status,
+		started = excluded.started, finished = excluded.finished, fingerprint = excluded.fingerprint,
+		cases = excluded.cases, baseline_id = excluded.baseline_id, notes = excluded.notes,
+		throughput = excluded.throughput, throughput_unit = excluded.throughput_unit,
+		scaling_param = excluded.scaling_param, case_maps = excluded.case_maps, heartbeat = excluded.heartbeat,
+		labels = excluded.labels, request = excluded.request, collection = excluded.collection`
 	runSelectCols = `r.id, r.spec_name, r.spec_hash, r.spec_file, r.spec_source, r.overrides, r.status, r.started, r.finished,
 		r.fingerprint, r.cases, r.baseline_id, r.notes, r.throughput, r.throughput_unit, r.scaling_param, r.case_maps,
-		r.heartbeat, r.labels, r.request, r.collection`
+		r.heartbeat, r.labels, r.request, r.collection, r.submitted_by`
 )
 
 // runColumns encodes run for runInsertCols, with heartbeat hb.
@@ -826,13 +843,13 @@ type runCols struct {
 	scaling, caseMaps                            string
 	heartbeat                                    sql.NullString
 	labels, request                              string
-	collection                                   string
+	collection, by                               string
 }
 
 func (c *runCols) dests() []any {
 	return []any{&c.id, &c.specName, &c.specHash, &c.specFile, &c.specSource, &c.overrides, &c.status,
 		&c.started, &c.finished, &c.fingerprint, &c.cases, &c.baselineID, &c.notes, &c.tp, &c.u, &c.scaling, &c.caseMaps,
-		&c.heartbeat, &c.labels, &c.request, &c.collection}
+		&c.heartbeat, &c.labels, &c.request, &c.collection, &c.by}
 }
 
 // decode fills run; its status is the effective one at now (see
@@ -844,6 +861,7 @@ func (c *runCols) decode(run *benchrig.Run, now time.Time) error {
 	run.BaselineID = c.baselineID
 	run.ThroughputUnit = benchrig.ThroughputUnit(c.u)
 	run.ScalingParam = c.scaling
+	run.By = c.by
 	var err error
 	if run.Started, err = decodeTime(c.started); err != nil {
 		return fmt.Errorf("run %s: started: %w", c.id, err)

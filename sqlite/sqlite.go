@@ -230,6 +230,11 @@ var migrations = []string{
 	CREATE INDEX samples_run ON samples (run_id, kind, time);
 	ALTER TABLE runs ADD COLUMN collection TEXT NOT NULL DEFAULT 'null'; -- JSON benchrig.Collection
 	ALTER TABLE trials ADD COLUMN noise TEXT;                             -- JSON benchrig.Noise; NULL without`,
+	// 6: the server's queue. A submitted run is recorded with status
+	// 'queued' (its started is when it was submitted) and who submitted it;
+	// CreateRun then records the started run over its queued row. The
+	// queue reads its queued runs, oldest first, through runs_status.
+	`ALTER TABLE runs ADD COLUMN submitted_by TEXT NOT NULL DEFAULT '';`,
 }
 
 // DB is an open run store. It is safe for use by several goroutines, and

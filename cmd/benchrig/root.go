@@ -209,7 +209,7 @@ reports medians with confidence intervals and significance-tested comparisons.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newValidateCommand(d), newRunCommand(d), newRunsCommand(d), newDataCommand(d), newPoolCommand(d), newImportCommand(d), newESCommand(d), newCollectorCommand(d))
+	root.AddCommand(newValidateCommand(d), newRunCommand(d), newRunsCommand(d), newDataCommand(d), newPoolCommand(d), newImportCommand(d), newESCommand(d), newCollectorCommand(d), newServeCommand(d))
 	return root
 }
 
