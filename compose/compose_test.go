@@ -290,6 +290,7 @@ func TestConfigLabOverride(t *testing.T) {
 		"BENCHRIG_TEST_ES_URL":      "http://10.99.0.1:9999",
 		"BENCHRIG_TEST_DOCKER_SOCK": "/run/benchrig-lab1.sock",
 		"BENCHRIG_NODE":             "lab1",
+		"BENCHRIG_TEST_RUN":         "compose-run",
 	})
 	svcs := config(t, vars, "compose/testdata/lab.override.yml")
 	var socks []string
@@ -562,6 +563,7 @@ func TestLab(t *testing.T) {
 	esProxy := "http://" + net.JoinHostPort(nodeIP, esPort)
 
 	node := "compose-" + randHex(4)
+	runID := "compose-" + randHex(6)
 	vars := merged(secrets, map[string]string{
 		"DOCKER_HOST":               dockerHost,
 		"COMPOSE_PROJECT_NAME":      "benchrigtest",
@@ -572,6 +574,7 @@ func TestLab(t *testing.T) {
 		"BENCHRIG_TEST_DOCKER_SOCK": sock,
 		"BENCHRIG_DOCKER_GID":       fmt.Sprint(gid),
 		"BENCHRIG_NODE":             node,
+		"BENCHRIG_TEST_RUN":         runID,
 		// The server's port on the lab node's address.
 		"BENCHRIG_PUBLISH": net.JoinHostPort(nodeIP, "8080"),
 	})
@@ -624,7 +627,6 @@ func TestLab(t *testing.T) {
 	// A trial's container, labelled as a run labels it (runner.Label*):
 	// the collector finds it through the engine's socket and samples its
 	// cgroup through the host's /proc and cgroup tree.
-	runID := "compose-" + randHex(6)
 	cid := run(ctx, t, nil, "docker", "run", "-d", "--network", "none",
 		"--label", "benchrig.run="+runID, "--label", "benchrig.case=impl=a", "--label", "benchrig.trial="+runID+"/impl=a#0",
 		"benchrig/busybox:amd64", "sleep", "300")
