@@ -7,7 +7,7 @@ PKGS := ./...
 SHIM_ARCHS := amd64 arm64
 SHIM_PKG := ./runner/docker/shim
 
-.PHONY: help build shims test unit vet fmt-check testenv testenv-down lab lab-down fuzz bench bench-docker bench-grep bench-collector bench-es bench-serve data clean
+.PHONY: help build shims image-bin image test unit vet fmt-check testenv testenv-down lab lab-down fuzz bench bench-docker bench-grep bench-collector bench-es bench-serve data clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -23,6 +23,23 @@ shims: ## build bin/benchrig-shim-linux-{amd64,arm64}
 		echo "CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build -trimpath -ldflags='-s -w' -o bin/benchrig-shim-linux-$$arch $(SHIM_PKG)"; \
 		CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build -trimpath -ldflags='-s -w' -o bin/benchrig-shim-linux-$$arch $(SHIM_PKG) || exit 1; \
 	done
+
+# The image's binaries: static (CGO off, so they run on any base image),
+# built on the host because no golang image can be pulled here (Dockerfile).
+IMAGE_BIN ?= bin/image
+IMAGE ?= benchrig/benchrig:latest
+BASE ?= debian:bookworm-slim
+
+image-bin: ## build the image's static binaries into $(IMAGE_BIN)/ (benchrig and the shims)
+	mkdir -p $(IMAGE_BIN)
+	CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -ldflags='-s -w' -o $(IMAGE_BIN)/benchrig ./cmd/benchrig
+	@for arch in $(SHIM_ARCHS); do \
+		echo "CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build -trimpath -ldflags='-s -w' -o $(IMAGE_BIN)/benchrig-shim-linux-$$arch $(SHIM_PKG)"; \
+		CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build -trimpath -ldflags='-s -w' -o $(IMAGE_BIN)/benchrig-shim-linux-$$arch $(SHIM_PKG) || exit 1; \
+	done
+
+image: image-bin ## build the benchrig image $(IMAGE) FROM $(BASE) (here: make image BASE=benchrig/debian:amd64)
+	DOCKER_BUILDKIT=0 docker build --build-arg BASE=$(BASE) -t $(IMAGE) .
 
 testenv: ## install and start what the tests need, the Docker lab included (idempotent)
 	@bash scripts/testenv.sh up

@@ -8,7 +8,8 @@
 # compressors) and an Alpine-like busybox built against musl, which is the
 # seed experiments' slow grep. The Docker test lab (scripts/lab.sh: three
 # dockerd nodes, one arm64 under qemu) serves the container executors'
-# integration tests. Elasticsearch joins here when the collector lands.
+# integration tests; Elasticsearch (scripts/es.sh) the collector's and the
+# shipper's. The server's tests need Debian's chromium and docker-compose.
 #
 # Built artifacts that do not depend on the clone (lab images, the musl
 # busybox) are cached per machine in ${BENCHRIG_CACHE:-/var/cache/benchrig},
@@ -26,7 +27,10 @@ for tool in hyperfine:hyperfine busybox:busybox-static git:git; do
 done
 # Packages checked by dpkg status (some ship only data, e.g. rdkit-data): one
 # dpkg-query call, so the second run stays quick.
-bench_pkgs=(rdkit-data openbabel musl-tools mawk perl gzip findutils bzip2 xz-utils patch file)
+# The server's tests add two: Debian's chromium (headless, the dashboards'
+# browser tests through chromedp) and docker-compose (docker-compose.yml
+# validated and its services run on the lab).
+bench_pkgs=(rdkit-data openbabel musl-tools mawk perl gzip findutils bzip2 xz-utils patch file chromium docker-compose)
 installed=" $(dpkg-query -W -f='${db:Status-Status}:${Package} ' "${bench_pkgs[@]}" 2>/dev/null || true)"
 for pkg in "${bench_pkgs[@]}"; do
 	[[ $installed == *" installed:$pkg "* ]] || need_pkgs+=("$pkg")
