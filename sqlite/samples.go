@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/bits"
 
 	"github.com/benchrig/benchrig"
 )
@@ -24,8 +25,8 @@ func (d *DB) WriteSamples(ctx context.Context, samples []benchrig.Sample) error 
 	}
 	defer tx.Rollback()
 	stmt, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO samples
-		(id, run_id, kind, node, trial_case, trial_rep, trial_attempt, seq, final, time, sample)
-		VALUES (`+placeholders(11)+`)`)
+		(id, run_id, kind, node, trial_case, trial_rep, trial_attempt, seq, final, time, sample, lvl)
+		VALUES (`+placeholders(12)+`)`)
 	if err != nil {
 		return fmt.Errorf("write %d samples: %w", len(samples), err)
 	}
@@ -41,7 +42,7 @@ func (d *DB) WriteSamples(ctx context.Context, samples []benchrig.Sample) error 
 			tc, tr, ta = s.Trial.Case, s.Trial.Rep, s.Trial.Attempt
 		}
 		if _, err := stmt.ExecContext(ctx, s.ID(), s.Run, s.Kind.String(), s.Node, tc, tr, ta,
-			s.Seq, s.Final, encodeTime(s.Time), string(enc)); err != nil {
+			s.Seq, s.Final, encodeTime(s.Time), string(enc), level(s)); err != nil {
 			return fmt.Errorf("write sample %s: %w", s.ID(), err)
 		}
 	}
@@ -55,15 +56,19 @@ func (d *DB) WriteSamples(ctx context.Context, samples []benchrig.Sample) error 
 // kinds when none), in time order (ties in ID order). A run without
 // samples, or one not in the store, has none: no error.
 func (d *DB) Samples(ctx context.Context, runID string, kinds ...benchrig.SampleKind) ([]benchrig.Sample, error) {
-	q := `SELECT sample FROM samples WHERE run_id = ?`
+	where := `run_id = ?`
 	args := []any{runID}
 	if len(kinds) > 0 {
-		q += ` AND kind IN (` + placeholders(len(kinds)) + `)`
+		where += ` AND kind IN (` + placeholders(len(kinds)) + `)`
 		for _, k := range kinds {
 			args = append(args, k.String())
 		}
 	}
-	rows, err := d.db.QueryContext(ctx, q+` ORDER BY ifnull(time, ''), id`, args...)
+	return d.querySamples(ctx, runID, where, args...)
+}
+
+func (d *DB) querySamples(ctx context.Context, runID, where string, args ...any) ([]benchrig.Sample, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT sample FROM samples WHERE `+where+` ORDER BY ifnull(time, ''), id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("samples of run %s: %w", runID, err)
 	}
@@ -84,6 +89,54 @@ func (d *DB) Samples(ctx context.Context, runID string, kinds ...benchrig.Sample
 		return nil, fmt.Errorf("samples of run %s: %w", runID, err)
 	}
 	return out, nil
+}
+
+// level is a sample's lvl (see migration 9): how many times 2 divides
+// its seq, 63 for a target's first and final samples.
+func level(s *benchrig.Sample) int {
+	if s.Final || s.Seq <= 1 {
+		return 63
+	}
+	return bits.TrailingZeros64(uint64(s.Seq))
+}
+
+// SamplesThinned returns at most about max of run runID's samples of the
+// given kinds, in time order: every stride-th sample of each target (by
+// its seq), with each target's first and final samples, for the smallest
+// power-of-two stride that keeps the count within max (stride 1: all of
+// them). It reads only the samples it returns, through an index, so a
+// chart of a run with millions of samples costs what the chart shows.
+// max <= 0 means all.
+func (d *DB) SamplesThinned(ctx context.Context, runID string, max int, kinds ...benchrig.SampleKind) (samples []benchrig.Sample, stride int64, err error) {
+	if max <= 0 {
+		s, err := d.Samples(ctx, runID, kinds...)
+		return s, 1, err
+	}
+	where := `run_id = ?`
+	args := []any{runID}
+	if len(kinds) > 0 {
+		where += ` AND kind IN (` + placeholders(len(kinds)) + `)`
+		for _, k := range kinds {
+			args = append(args, k.String())
+		}
+	}
+	// From the sparsest level down, stop before the level that would
+	// exceed max: each count scans only index entries of samples at least
+	// that level, about twice the ones the level before returned.
+	lvl := 0
+	for l := 24; l >= 0; l-- {
+		var n int
+		if err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM samples WHERE `+where+` AND lvl >= ?`,
+			append(args, l)...).Scan(&n); err != nil {
+			return nil, 0, fmt.Errorf("samples of run %s: %w", runID, err)
+		}
+		if n > max {
+			lvl = l + 1
+			break
+		}
+	}
+	samples, err = d.querySamples(ctx, runID, where+` AND lvl >= ?`, append(args, lvl)...)
+	return samples, int64(1) << lvl, err
 }
 
 // SetCollection records what was collected beside run runID and what it

@@ -201,3 +201,95 @@ func BenchmarkWriteSamples(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "samples/s")
 }
+
+// thinRun writes trials trials of n samples each (seq 1..n, the last one
+// final) of run "thin".
+func thinRun(t testing.TB, db *DB, trials, n int) {
+	t0 := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
+	var batch []benchrig.Sample
+	for tr := range trials {
+		ref := benchrig.TrialRef{Run: "thin", Case: "c", Rep: tr}
+		for k := 1; k <= n; k++ {
+			cpu := time.Duration(k) * time.Millisecond
+			batch = append(batch, benchrig.Sample{Time: t0.Add(time.Duration(tr*n+k) * 10 * time.Millisecond), Run: "thin",
+				Node: "local", Kind: benchrig.SampleTrial, Seq: int64(k), Final: k == n, Trial: &ref,
+				Cgroup: &benchrig.CgroupSample{CPU: &cpu}})
+			if len(batch) == 5000 {
+				if err := db.WriteSamples(context.Background(), batch); err != nil {
+					t.Fatal(err)
+				}
+				batch = batch[:0]
+			}
+		}
+	}
+	if err := db.WriteSamples(context.Background(), batch); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSamplesThinned(t *testing.T) {
+	db, _ := openTest(t)
+	ctx := context.Background()
+	thinRun(t, db, 3, 1000)
+	all, err := db.Samples(ctx, "thin")
+	if err != nil || len(all) != 3000 {
+		t.Fatalf("%d samples, %v", len(all), err)
+	}
+	for _, tt := range []struct {
+		max        int
+		wantStride int64
+	}{{0, 1}, {3000, 1}, {2999, 2}, {1503, 2}, {1502, 4}, {400, 8}, {10, 512}, {1, 1 << 25}} {
+		got, stride, err := db.SamplesThinned(ctx, "thin", tt.max, benchrig.SampleTrial)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if stride != tt.wantStride {
+			t.Errorf("max %d: stride %d, want %d", tt.max, stride, tt.wantStride)
+		}
+		if tt.max > 6 && len(got) > tt.max {
+			t.Errorf("max %d: %d samples", tt.max, len(got))
+		}
+		// Each trial keeps its first and final sample and every
+		// stride-th between them, in time order.
+		per := map[int][]int64{}
+		for i, s := range got {
+			if i > 0 && s.Time.Before(got[i-1].Time) {
+				t.Fatalf("max %d: not in time order at %d", tt.max, i)
+			}
+			per[s.Trial.Rep] = append(per[s.Trial.Rep], s.Seq)
+		}
+		for rep := range 3 {
+			seqs := per[rep]
+			if len(seqs) < 2 || seqs[0] != 1 || seqs[len(seqs)-1] != 1000 {
+				t.Fatalf("max %d: trial %d lost an end: %v", tt.max, rep, seqs)
+			}
+			for _, q := range seqs[1 : len(seqs)-1] {
+				if q%tt.wantStride != 0 {
+					t.Fatalf("max %d: trial %d has seq %d, not a multiple of %d", tt.max, rep, q, tt.wantStride)
+				}
+			}
+			want := 2 + int(999/tt.wantStride) // seq 1, the multiples up to 999, the final 1000
+			if tt.wantStride == 1 {
+				want = 1000
+			}
+			if len(seqs) != want {
+				t.Errorf("max %d: trial %d has %d samples, want %d", tt.max, rep, len(seqs), want)
+			}
+		}
+	}
+}
+
+// BenchmarkSamplesThinned1M compares reading a 1,000,000-sample run whole
+// with reading it thinned to what a chart draws (about 4,000 samples).
+func BenchmarkSamplesThinned1M(b *testing.B) {
+	db, _ := openTest(b)
+	thinRun(b, db, 100, 10000)
+	ctx := context.Background()
+	b.ResetTimer()
+	for range b.N {
+		s, _, err := db.SamplesThinned(ctx, "thin", 4000, benchrig.SampleTrial)
+		if err != nil || len(s) == 0 {
+			b.Fatal(len(s), err)
+		}
+	}
+}

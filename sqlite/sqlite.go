@@ -278,6 +278,41 @@ var migrations = []string{
 		what    TEXT NOT NULL UNIQUE,
 		created TEXT NOT NULL
 	) WITHOUT ROWID;`,
+	// 9: thinned samples. lvl is how many times 2 divides a sample's seq (its
+	// trailing zero bits), 63 for a target's first and final samples: a
+	// read that wants at most N samples of a run takes those with
+	// lvl >= L for the smallest L that fits, every 2^L-th sample of each
+	// target plus its ends, through the index alone. Counters are
+	// cumulative, so rates between the samples kept are exact averages.
+	`ALTER TABLE samples ADD COLUMN lvl INTEGER NOT NULL DEFAULT 0;
+	UPDATE samples SET lvl = CASE
+		WHEN final OR seq <= 1 THEN 63
+		WHEN seq % 16777216 = 0 THEN 24
+		WHEN seq % 8388608 = 0 THEN 23
+		WHEN seq % 4194304 = 0 THEN 22
+		WHEN seq % 2097152 = 0 THEN 21
+		WHEN seq % 1048576 = 0 THEN 20
+		WHEN seq % 524288 = 0 THEN 19
+		WHEN seq % 262144 = 0 THEN 18
+		WHEN seq % 131072 = 0 THEN 17
+		WHEN seq % 65536 = 0 THEN 16
+		WHEN seq % 32768 = 0 THEN 15
+		WHEN seq % 16384 = 0 THEN 14
+		WHEN seq % 8192 = 0 THEN 13
+		WHEN seq % 4096 = 0 THEN 12
+		WHEN seq % 2048 = 0 THEN 11
+		WHEN seq % 1024 = 0 THEN 10
+		WHEN seq % 512 = 0 THEN 9
+		WHEN seq % 256 = 0 THEN 8
+		WHEN seq % 128 = 0 THEN 7
+		WHEN seq % 64 = 0 THEN 6
+		WHEN seq % 32 = 0 THEN 5
+		WHEN seq % 16 = 0 THEN 4
+		WHEN seq % 8 = 0 THEN 3
+		WHEN seq % 4 = 0 THEN 2
+		WHEN seq % 2 = 0 THEN 1
+		ELSE 0 END;
+	CREATE INDEX samples_lvl ON samples (run_id, kind, lvl);`,
 }
 
 // DB is an open run store. It is safe for use by several goroutines, and
