@@ -50,6 +50,10 @@ type QueueConfig struct {
 	// containers to be removed).
 	ShutdownGrace time.Duration
 	Logger        *slog.Logger
+	// OnEvent, when set, is given every event of the runs the queue runs
+	// (the server's /metrics counts trials from it). It is called on the
+	// run's subscriber goroutine and must not block.
+	OnEvent func(benchrig.Event)
 }
 
 // Queue runs submitted specs through App, at most each pool's limit at
@@ -360,7 +364,8 @@ func (q *Queue) lastSeq(ctx context.Context, runID string) (int64, error) {
 func (q *Queue) Stats() benchrig.QueueStats {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	st := benchrig.QueueStats{Queued: len(q.waiting), Running: len(q.active), ByPool: map[string]int{}, Limits: map[string]int{LocalPool: 1}}
+	st := benchrig.QueueStats{Queued: len(q.waiting), Running: len(q.active), ByPool: map[string]int{},
+		Limits: map[string]int{}, RunningRuns: map[string][]string{}, QueuedByPool: map[string]int{}}
 	for p, n := range q.busy {
 		if n > 0 {
 			st.ByPool[p] = n
@@ -368,6 +373,19 @@ func (q *Queue) Stats() benchrig.QueueStats {
 	}
 	maps.Copy(st.Limits, q.cfg.Limits)
 	st.Limits[LocalPool] = 1
+	for _, e := range q.active {
+		for _, p := range e.pools {
+			st.RunningRuns[p] = append(st.RunningRuns[p], e.id)
+		}
+	}
+	for _, ids := range st.RunningRuns {
+		slices.Sort(ids)
+	}
+	for _, e := range q.waiting {
+		for _, p := range e.pools {
+			st.QueuedByPool[p]++
+		}
+	}
 	return st
 }
 
@@ -465,6 +483,9 @@ func (q *Queue) run(ctx context.Context, e *entry) {
 		f = newFeed()
 	}
 	sub := runner.Subscriber{Name: "server watchers", Handle: f.add}
+	if on := q.cfg.OnEvent; on != nil {
+		sub.Handle = func(e benchrig.Event) { f.add(e); on(e) }
+	}
 	var p *Pending
 	var err error
 	if e.resume {

@@ -602,17 +602,7 @@ func TestLab(t *testing.T) {
 		}
 	})
 
-	// The server service is tested once benchrig serve exists and answers
-	// /healthz, which its healthcheck asks: issue 13 builds the two on
-	// branches of their own (the queue's and the API's). Until both are
-	// merged, the collector alone. TODO(integration): drop this check.
-	services := []string{"collector"}
-	withServer, why := serverReady(t, dir)
-	if withServer {
-		services = append(services, "benchrig")
-	} else {
-		t.Logf("the benchrig (server) service is not started, the collector is: %s", why)
-	}
+	services := []string{"collector", "benchrig"}
 	built := time.Now()
 	dc(append([]string{"build"}, services...)...)
 	t.Logf("image built in %v", time.Since(built).Round(time.Millisecond))
@@ -635,9 +625,7 @@ func TestLab(t *testing.T) {
 	waitFor(t, 2*time.Minute, "samples of container "+cid[:12]+" (run "+runID+") in benchrig-metrics-*", logs, func() bool {
 		return esCount(t, esURL, runQ) > 0
 	})
-	if withServer {
-		checkServer(t, dc, nodeIP, logs)
-	}
+	checkServer(t, dc, nodeIP, logs)
 	t.Logf("TestLab took %v", time.Since(start).Round(time.Millisecond))
 }
 
@@ -675,28 +663,3 @@ func checkServer(t *testing.T, dc func(...string) string, nodeIP string, logs fu
 	}
 }
 
-// serverReady reports whether this tree has benchrig serve and registers
-// /healthz, and if not, which is missing.
-func serverReady(t *testing.T, dir string) (bool, string) {
-	t.Helper()
-	if _, err := os.Stat(filepath.Join(dir, "cmd", "benchrig", "serve.go")); err != nil {
-		return false, "no cmd/benchrig/serve.go"
-	}
-	files, err := filepath.Glob(filepath.Join(dir, "web", "*.go"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
-			continue
-		}
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if bytes.Contains(b, []byte(`"/healthz"`)) {
-			return true, ""
-		}
-	}
-	return false, "no route registers /healthz in web/"
-}

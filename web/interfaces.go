@@ -31,7 +31,12 @@ type Pools interface {
 type SampleSource interface {
 	// Samples returns the samples of one trial (ref "RUN/CASE#REP"), or of
 	// the run's host when ref is "" and host is true, in time order.
-	Samples(ctx context.Context, runID string, q SampleQuery) ([]benchrig.Sample, error)
+	//
+	// With q.Max > 0 it returns at most about Max samples: every
+	// stride-th sample of each target (by seq) with its first and final
+	// ones, for the smallest power-of-two stride that fits; stride is 1
+	// when every sample is returned.
+	Samples(ctx context.Context, runID string, q SampleQuery) (samples []benchrig.Sample, stride int64, err error)
 	Name() string // "store" or "elasticsearch"
 }
 
@@ -39,6 +44,7 @@ type SampleSource interface {
 type SampleQuery struct {
 	Trial string                // a trial reference; "" all trials
 	Kinds []benchrig.SampleKind // nil: all kinds
+	Max   int                   // 0: all of them
 }
 
 // ShareStore keeps which runs and comparisons are public. A share is a

@@ -29,11 +29,14 @@ type RunCounter interface {
 	CountRuns(ctx context.Context) (map[benchrig.RunStatus]int, error)
 }
 
-// ObserveTrial records a finished trial's wall time for /metrics. The
-// queue calls it (through the run's observer) for every trial it records;
-// it is safe for concurrent use and does no I/O.
-func (s *Server) ObserveTrial(t benchrig.Trial) {
-	s.trials.observe(t)
+// ObserveEvent counts a run's event for /metrics: a trial-finished
+// event's wall time goes to the trial histogram by outcome. The queue
+// calls it for every event of the runs it runs (cmd wires it); it is safe
+// for concurrent use and does no I/O.
+func (s *Server) ObserveEvent(e benchrig.Event) {
+	if e.Kind == benchrig.EventTrialFinished && e.Outcome != nil {
+		s.trials.observe(e.Outcome.String(), e.Duration)
+	}
 }
 
 // trialStats is a histogram of trial wall times per outcome.
@@ -48,8 +51,7 @@ func newTrialStats() *trialStats { return &trialStats{dur: map[string]*histogram
 // milliseconds (a micro case) to many minutes (a build).
 var trialBuckets = []float64{0.001, 0.01, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600}
 
-func (ts *trialStats) observe(t benchrig.Trial) {
-	outcome := t.Result().String()
+func (ts *trialStats) observe(outcome string, wall time.Duration) {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	h := ts.dur[outcome]
@@ -57,7 +59,7 @@ func (ts *trialStats) observe(t benchrig.Trial) {
 		h = newHistogram(trialBuckets)
 		ts.dur[outcome] = h
 	}
-	h.observe(t.Wall.Seconds())
+	h.observe(wall.Seconds())
 }
 
 // metricsTimeout bounds the store's count during a scrape.

@@ -37,9 +37,9 @@ func TestMetrics(t *testing.T) {
 	if err := db.CreateRun(context.Background(), stale); err != nil {
 		t.Fatal(err)
 	}
-	s.ObserveTrial(benchrig.Trial{Outcome: benchrig.OutcomeOK, Measurement: benchrig.Measurement{Wall: 2 * time.Second}})
-	s.ObserveTrial(benchrig.Trial{Outcome: benchrig.OutcomeOK, Measurement: benchrig.Measurement{Wall: 20 * time.Millisecond}})
-	s.ObserveTrial(benchrig.Trial{Outcome: benchrig.OutcomeTimeout, Measurement: benchrig.Measurement{Wall: time.Minute}})
+	s.ObserveEvent(trialFinished(benchrig.OutcomeOK, 2 * time.Second))
+	s.ObserveEvent(trialFinished(benchrig.OutcomeOK, 20 * time.Millisecond))
+	s.ObserveEvent(trialFinished(benchrig.OutcomeTimeout, time.Minute))
 	for range 3 {
 		do(t, "GET", ts.URL+"/healthz", "", "", nil)
 	}
@@ -132,4 +132,8 @@ func TestMetrics(t *testing.T) {
 			}
 		}
 	}
+}
+
+func trialFinished(o benchrig.Outcome, wall time.Duration) benchrig.Event {
+	return benchrig.Event{Kind: benchrig.EventTrialFinished, Outcome: &o, Duration: wall}
 }

@@ -17,6 +17,7 @@ import (
 type seriesView struct {
 	Source  string // "store" or "elasticsearch"
 	Samples int    // trial samples read
+	Stride  int64  // every Stride-th sample of each trial was read (1: all)
 	Charts  []seriesChart
 	Legend  []legendItem
 	Trials  []trialRow // the figures behind the charts, per trial
@@ -33,6 +34,15 @@ type legendItem struct{ Label, Color string }
 type trialRow struct {
 	Trial, Node, Samples, CPU, PeakMem, Read, Write string
 }
+
+// maxChartSamples caps the samples the charts read: about six per pixel
+// of a 640-pixel chart. A run with more is read thinned (every 2^k-th
+// sample of each trial, with its first and final ones), which keeps the
+// page of a 1,000,000-sample run near 100 ms (BenchmarkRunPage1MPointsStore).
+// Counters are cumulative, so CPU and IO between the samples read are
+// exact averages; memory is sampled, and its peak comes from the final
+// sample's memory.peak.
+const maxChartSamples = 4000
 
 // maxTrialRows caps the table under the charts: past it a table is not
 // read, and the page must stay small.
@@ -63,7 +73,7 @@ type trialSeries struct {
 // seriesView reads the run's trial samples and reduces them; nil when
 // the run has none.
 func (s *Server) seriesView(ctx context.Context, run *benchrig.Run, lbl func(string) string) (*seriesView, error) {
-	samples, err := s.deps.Samples.Samples(ctx, run.ID, SampleQuery{Kinds: []benchrig.SampleKind{benchrig.SampleTrial}})
+	samples, stride, err := s.deps.Samples.Samples(ctx, run.ID, SampleQuery{Kinds: []benchrig.SampleKind{benchrig.SampleTrial}, Max: maxChartSamples})
 	if err != nil {
 		return nil, err
 	}
@@ -152,7 +162,7 @@ func (s *Server) seriesView(ctx context.Context, run *benchrig.Run, lbl func(str
 		return nil, nil
 	}
 
-	v := &seriesView{Source: s.deps.Samples.Name(), Samples: len(samples)}
+	v := &seriesView{Source: s.deps.Samples.Name(), Samples: len(samples), Stride: stride}
 	var cpuS, memS, ioS []chart.Series
 	seen := map[int]bool{}
 	for _, ts := range order {

@@ -321,13 +321,40 @@ func TestRunPageStoreSamples(t *testing.T) {
 		t.Errorf("%d bands, want 3 charts x 42 trials, wide and narrow", n)
 	}
 	ref := run.Trials[3].Ref()
-	one, err := src.Samples(context.Background(), "s1", SampleQuery{Trial: ref.String()})
+	one, _, err := src.Samples(context.Background(), "s1", SampleQuery{Trial: ref.String()})
 	if err != nil || len(one) != 50 {
 		t.Fatalf("samples of trial %s: %d, %v; want 50", ref, len(one), err)
 	}
 	for _, sm := range one {
 		if *sm.Trial != ref {
 			t.Fatalf("sample of trial %s returned for %s", sm.Trial, ref)
+		}
+	}
+}
+
+// TestThin: thinning in memory keeps what sqlite.DB.SamplesThinned keeps:
+// each target's first and final samples and every stride-th between.
+func TestThin(t *testing.T) {
+	var in []benchrig.Sample
+	for tr := range 2 {
+		ref := benchrig.TrialRef{Run: "r", Case: "c", Rep: tr}
+		for k := int64(1); k <= 100; k++ {
+			in = append(in, benchrig.Sample{Seq: k, Final: k == 100, Trial: &ref})
+		}
+	}
+	for _, tt := range []struct {
+		max        int
+		wantStride int64
+		wantLen    int
+	}{{200, 1, 200}, {199, 2, 2 * 51}, {60, 4, 2 * 26}, {6, 64, 2 * 3}, {4, 128, 2 * 2}} {
+		out, stride := thin(in, tt.max)
+		if stride != tt.wantStride || len(out) != tt.wantLen {
+			t.Errorf("max %d: stride %d, %d samples; want %d, %d", tt.max, stride, len(out), tt.wantStride, tt.wantLen)
+		}
+		for _, sm := range out {
+			if !sm.Final && sm.Seq != 1 && sm.Seq%stride != 0 {
+				t.Fatalf("max %d: kept seq %d with stride %d", tt.max, sm.Seq, stride)
+			}
 		}
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -145,14 +146,17 @@ func runServe(ctx context.Context, d *deps, o *serveOptions) error {
 		}
 		a.NewResults = es.newSink
 	}
+	var srv *web.Server // the queue's events feed its /metrics
 	q, err := app.NewQueue(app.QueueConfig{
 		App: a, DataDir: dataDir, PoolsFile: poolsFile, Policies: nodes.Policies, Limits: limits,
 		AllowLocal: o.allowLocal, LeaveInterrupted: !o.resumeOnRestart, Logger: log,
+		OnEvent: func(e benchrig.Event) { srv.ObserveEvent(e) },
 	})
 	if err != nil {
 		return err
 	}
 
+	sched := app.NewScheduler(app.SchedulerConfig{Store: db, Submit: q, Logger: log})
 	deps := web.Deps{
 		Store: db,
 		Runs:  q,
@@ -160,15 +164,16 @@ func runServe(ctx context.Context, d *deps, o *serveOptions) error {
 			_, err := db.ListRuns(ctx, benchrig.RunFilter{Limit: 1})
 			return err
 		},
-		// INTEGRATOR: Schedules (app.Scheduler over q), Pools (pool status
-		// over poolsFile and q.Stats), Samples (ES when es != nil, else the
-		// store) and Shares (the sqlite share store) are built by the other
-		// parts of issue 13; wire them here.
+		Schedules: sched,
+		Pools:     nodes.NewStatus(poolsFile, q.Stats),
+		Samples:   web.NewSampleSource("store", db),
+		Shares:    db,
 	}
 	if es != nil {
 		deps.Metrics = es.writeMetrics
+		deps.Samples = web.NewSampleSource("elasticsearch", es.client)
 	}
-	srv := web.New(web.Config{Tokens: tokens, PublicRead: o.publicRead, MaxBody: o.maxBody, BaseURL: o.baseURL, Logger: log}, deps)
+	srv = web.New(web.Config{Tokens: tokens, PublicRead: o.publicRead, MaxBody: o.maxBody, BaseURL: o.baseURL, Logger: log}, deps)
 
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
@@ -180,12 +185,14 @@ func runServe(ctx context.Context, d *deps, o *serveOptions) error {
 	// does) and takes back what a previous server left.
 	qerr := make(chan error, 1)
 	go func() { qerr <- q.Run(ctx) }()
+	cerr := make(chan error, 1)
+	go func() { cerr <- sched.Run(ctx) }()
 	serr := srv.Serve(ctx, ln)
 	if serr != nil {
 		// The listener failed: stop the queue too.
 		log.Error("serve", "err", serr)
 	}
-	err = <-qerr
+	err = errors.Join(<-qerr, <-cerr)
 	if es != nil {
 		es.close(ctx)
 	}
