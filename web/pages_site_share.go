@@ -226,6 +226,13 @@ type sharedData struct {
 	SpecName string        // the spec offered for download (B's in a comparison)
 	Spec     string
 	SpecDiff bool // a comparison of runs of different specs
+	// RowA and RowB are a comparison's runs as its summary lists them.
+	RowA, RowB sharedRunRow
+}
+
+type sharedRunRow struct {
+	Role string // baseline, compared
+	R    sharedRun
 }
 
 type sharedRun struct {
@@ -279,6 +286,7 @@ func (s *Server) sharedPage(w http.ResponseWriter, r *http.Request) {
 	} else {
 		d.Compare = true
 		d.B = sharedRunOf(b, now)
+		d.RowA, d.RowB = sharedRunRow{"baseline", d.A}, sharedRunRow{"compared", d.B}
 		d.SpecName, d.Spec = b.SpecName, string(b.SpecSource)
 		d.SpecDiff = a.SpecHash != b.SpecHash
 		title = b.SpecName + ": two runs compared"

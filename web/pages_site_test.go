@@ -196,7 +196,7 @@ func TestRunsList(t *testing.T) {
 	if strings.Contains(body, "data-poll=") {
 		t.Error("the list polls though no run is active")
 	}
-	if got := strings.Count(body, "<tr data-active") + strings.Count(body, "<tr>\n  <td><span class=\"status"); got != 50 {
+	if got := strings.Count(body, `<td class="spec">`); got != 50 {
 		t.Errorf("%d rows on the first page, want 50", got)
 	}
 
@@ -388,7 +388,7 @@ func TestShareRun(t *testing.T) {
 			t.Errorf("the shared page lacks %q", want)
 		}
 	}
-	for _, private := range []string{`href="/runs`, `href="/pools`, `href="/submit`, "--pool"} {
+	for _, private := range []string{`href="/"`, `href="/runs`, `href="/pools`, `href="/submit`, "--pool"} {
 		if strings.Contains(body, private) {
 			t.Errorf("the shared page shows %q", private)
 		}

@@ -128,6 +128,9 @@
       list.append(li);
     });
     const src = spec.value.split("\n");
+    if (src.length > 1 && src[src.length - 1] === "") {
+      src.pop(); // the newline that ends the last line starts no line
+    }
     const context = 2;
     let last = 0;
     src.forEach(function (text, i) {
