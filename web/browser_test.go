@@ -317,8 +317,34 @@ func TestBrowserHarness(t *testing.T) {
 		w.Header().Set("Content-Type", "text/javascript")
 		fmt.Fprint(w, `console.error("bad thing")`)
 	})
+	mux.HandleFunc("/fetches", page(`<script src="/fetch.js"></script>`))
+	mux.HandleFunc("/fetch.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript")
+		fmt.Fprint(w, `fetch("/api/missing").then(function () { document.title = "fetched"; });`)
+	})
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
+
+	// A failed request is a problem, unless the test expects it.
+	t.Run("failed-fetch", func(t *testing.T) {
+		for _, allow := range []bool{false, true} {
+			ctx, c := startBrowser(t)
+			if allow {
+				allowFailedLoads(ctx, "/api/missing")
+			}
+			navigate(t, ctx, srv.URL+"/fetches")
+			deadline := time.Now().Add(10 * time.Second)
+			for !strings.Contains(strings.Join(c.Messages(), "\n"), "/api/missing") {
+				if time.Now().After(deadline) {
+					t.Fatalf("the failed fetch was not logged: %q", c.Messages())
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			if p := c.Problems(); allow != (len(p) == 0) {
+				t.Errorf("allowed %v: problems %q", allow, p)
+			}
+		}
+	})
 
 	tests := []struct {
 		path string
