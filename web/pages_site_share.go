@@ -21,10 +21,10 @@ import (
 // ShareStore's (128 random bits); the page reads the runs by their full
 // IDs, so nothing but a share's own runs is reachable through /s/.
 func (s *Server) shareRoutes() {
-	s.route("POST", "/api/v1/runs/{id}/share", Submit, true, s.shareRun)
-	s.route("DELETE", "/api/v1/runs/{id}/share", Submit, true, s.unshareRun)
-	s.route("POST", "/api/v1/compare/share", Submit, true, s.shareCompare)
-	s.route("DELETE", "/api/v1/compare/share", Submit, true, s.unshareCompare)
+	s.route("POST", "/api/v1/runs/{id}/share", Submit, true, s.ofRun(s.share))
+	s.route("DELETE", "/api/v1/runs/{id}/share", Submit, true, s.ofRun(s.unshare))
+	s.route("POST", "/api/v1/compare/share", Submit, true, s.ofComparison(s.share))
+	s.route("DELETE", "/api/v1/compare/share", Submit, true, s.ofComparison(s.unshare))
 	s.route("GET", "/s/{key}", Public, false, s.sharedPage)
 	s.route("GET", "/s/{key}/spec.yaml", Public, false, s.sharedSpec)
 }
@@ -73,18 +73,21 @@ func (s *Server) sharesOff(w http.ResponseWriter) bool {
 	return false
 }
 
-// shareRun is POST /api/v1/runs/{id}/share: the run becomes public; the
-// same key when it already is.
-func (s *Server) shareRun(w http.ResponseWriter, r *http.Request) {
-	if s.sharesOff(w) {
-		return
+// ofRun serves do for the run of the path's {id}: shareRun is POST
+// /api/v1/runs/{id}/share (the run becomes public; the same key when it
+// already is), unshareRun DELETE (private again, its link dead for good).
+func (s *Server) ofRun(do func(w http.ResponseWriter, r *http.Request, what string)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if s.sharesOff(w) {
+			return
+		}
+		run, err := s.deps.Store.GetRun(r.Context(), r.PathValue("id"))
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		do(w, r, run.ID)
 	}
-	run, err := s.deps.Store.GetRun(r.Context(), r.PathValue("id"))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	s.share(w, r, run.ID)
 }
 
 func (s *Server) share(w http.ResponseWriter, r *http.Request, what string) {
@@ -95,20 +98,6 @@ func (s *Server) share(w http.ResponseWriter, r *http.Request, what string) {
 	}
 	s.log.Info("shared", "what", what, "by", callerOf(r).Name)
 	writeJSON(w, http.StatusOK, shared{Key: key, URL: s.shareURL(r, key)})
-}
-
-// unshareRun is DELETE /api/v1/runs/{id}/share: the run is private again
-// and its link dead for good.
-func (s *Server) unshareRun(w http.ResponseWriter, r *http.Request) {
-	if s.sharesOff(w) {
-		return
-	}
-	run, err := s.deps.Store.GetRun(r.Context(), r.PathValue("id"))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	s.unshare(w, r, run.ID)
 }
 
 func (s *Server) unshare(w http.ResponseWriter, r *http.Request, what string) {
@@ -155,27 +144,17 @@ func (s *Server) comparedRuns(w http.ResponseWriter, r *http.Request) (a, b *ben
 	return a, b, true
 }
 
-// shareCompare is POST /api/v1/compare/share {"a","b"}: the comparison
-// of b against a becomes public (sharing it does not share either run on
-// its own).
-func (s *Server) shareCompare(w http.ResponseWriter, r *http.Request) {
-	if s.sharesOff(w) {
-		return
-	}
-	a, b, ok := s.comparedRuns(w, r)
-	if ok {
-		s.share(w, r, compareWhat(a.ID, b.ID))
-	}
-}
-
-// unshareCompare is DELETE /api/v1/compare/share {"a","b"}.
-func (s *Server) unshareCompare(w http.ResponseWriter, r *http.Request) {
-	if s.sharesOff(w) {
-		return
-	}
-	a, b, ok := s.comparedRuns(w, r)
-	if ok {
-		s.unshare(w, r, compareWhat(a.ID, b.ID))
+// ofComparison serves do for the comparison of the body's {"a","b"}:
+// b compared against a. Sharing a comparison (POST /api/v1/compare/share)
+// does not share either run on its own; DELETE unshares it.
+func (s *Server) ofComparison(do func(w http.ResponseWriter, r *http.Request, what string)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if s.sharesOff(w) {
+			return
+		}
+		if a, b, ok := s.comparedRuns(w, r); ok {
+			do(w, r, compareWhat(a.ID, b.ID))
+		}
 	}
 }
 
