@@ -507,3 +507,38 @@ func TestPoolsAndSchedulesPages(t *testing.T) {
 		t.Errorf("pools error not shown:\n%s", body)
 	}
 }
+
+// BenchmarkRunsPage measures GET /runs (a page of 50 of 2,000 runs) and
+// its polled rows, served from a real store.
+func BenchmarkRunsPage(b *testing.B) {
+	db, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "runs.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	now := time.Now()
+	for i := range 2000 {
+		run := &benchrig.Run{ID: fmt.Sprintf("run-%05d", i), SpecName: fmt.Sprintf("spec-%d", i%7), SpecHash: "h", SpecFile: "s.yaml",
+			Status: benchrig.RunFinished, Started: now.Add(-time.Duration(i) * time.Minute), Finished: now.Add(-time.Duration(i)*time.Minute + time.Second),
+			Nodes: []benchrig.NodeFacts{{Name: "n1", Arch: "amd64"}, {Name: "n2", Arch: "arm64"}}}
+		if err := db.CreateRun(context.Background(), run); err != nil {
+			b.Fatal(err)
+		}
+	}
+	s := New(Config{PublicRead: true}, Deps{Store: db, Shares: db})
+	h := s.Handler()
+	for _, path := range []string{"/runs", "/runs?part=rows", "/runs?spec=spec-3"} {
+		b.Run(path, func(b *testing.B) {
+			var n int
+			for b.Loop() {
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, httptest.NewRequest("GET", path, nil))
+				if w.Code != 200 {
+					b.Fatalf("%d %s", w.Code, w.Body)
+				}
+				n = w.Body.Len()
+			}
+			b.ReportMetric(float64(n), "bytes/page")
+		})
+	}
+}
