@@ -821,9 +821,12 @@ func TestSecurityHeadersOnEveryRoute(t *testing.T) {
 	runs.cancel = func(ctx context.Context, id string) error { return nil }
 	s, ts, _ := testServer(t, Config{}, Deps{Runs: runs})
 	for _, rt := range s.Routes() {
-		path := strings.ReplaceAll(rt.Pattern, "{id}", "run-1")
-		if strings.HasSuffix(path, "/") {
+		path := strings.NewReplacer("{id}", "run-1", "{key}", "k", "{$}", "").Replace(rt.Pattern)
+		switch {
+		case path == "/static/":
 			path += "style.css"
+		case path == "/":
+			path = "/no/such/page"
 		}
 		for _, tok := range []string{"", submitSecret} {
 			resp, _ := do(t, rt.Method, ts.URL+path, tok, "application/yaml", strings.NewReader("name: x\n"))

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -56,12 +57,18 @@ func chromiumPath() (string, bool) {
 // stylesheet is one with source "network"). Everything else is kept to be
 // logged.
 type consoleLog struct {
-	mu       sync.Mutex
-	problems []string
-	all      []string
+	mu      sync.Mutex
+	msgs    []chromedp.ConsoleMessage
+	allowed []string // URLs whose failed loads are expected (see allowFailedLoads)
 }
 
 func (c *consoleLog) add(m chromedp.ConsoleMessage) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.msgs = append(c.msgs, m)
+}
+
+func consoleLine(m chromedp.ConsoleMessage) string {
 	line := fmt.Sprintf("%s: %s", m.Type, m.Text)
 	if m.Source != "" {
 		line = fmt.Sprintf("%s (%s): %s", m.Type, m.Source, m.Text)
@@ -69,12 +76,18 @@ func (c *consoleLog) add(m chromedp.ConsoleMessage) {
 	if m.URL != "" {
 		line += fmt.Sprintf(" [%s:%d]", m.URL, m.Line+1)
 	}
+	return line
+}
+
+// allowFailedLoads tells the collector of ctx's browser that a request to
+// a URL ending in path may answer an error status (the browser logs each
+// as an error): a page that shows a 400's field errors, or asks for a
+// token on a 401, expects them. Anything else stays a problem.
+func allowFailedLoads(ctx context.Context, path string) {
+	c := consoleOf(ctx)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.all = append(c.all, line)
-	if isProblem(m) {
-		c.problems = append(c.problems, line)
-	}
+	c.allowed = append(c.allowed, path)
 }
 
 // isProblem is whether a console message fails a test: an exception, an
@@ -98,14 +111,28 @@ func isProblem(m chromedp.ConsoleMessage) bool {
 func (c *consoleLog) Problems() []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return append([]string(nil), c.problems...)
+	var out []string
+	for _, m := range c.msgs {
+		if !isProblem(m) {
+			continue
+		}
+		if m.Source == "network" && slices.ContainsFunc(c.allowed, func(p string) bool { return strings.HasSuffix(m.URL, p) }) {
+			continue
+		}
+		out = append(out, consoleLine(m))
+	}
+	return out
 }
 
 // Messages is everything the page reported so far.
 func (c *consoleLog) Messages() []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return append([]string(nil), c.all...)
+	var out []string
+	for _, m := range c.msgs {
+		out = append(out, consoleLine(m))
+	}
+	return out
 }
 
 type consoleKey struct{}
@@ -290,8 +317,34 @@ func TestBrowserHarness(t *testing.T) {
 		w.Header().Set("Content-Type", "text/javascript")
 		fmt.Fprint(w, `console.error("bad thing")`)
 	})
+	mux.HandleFunc("/fetches", page(`<script src="/fetch.js"></script>`))
+	mux.HandleFunc("/fetch.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript")
+		fmt.Fprint(w, `fetch("/api/missing").then(function () { document.title = "fetched"; });`)
+	})
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
+
+	// A failed request is a problem, unless the test expects it.
+	t.Run("failed-fetch", func(t *testing.T) {
+		for _, allow := range []bool{false, true} {
+			ctx, c := startBrowser(t)
+			if allow {
+				allowFailedLoads(ctx, "/api/missing")
+			}
+			navigate(t, ctx, srv.URL+"/fetches")
+			deadline := time.Now().Add(10 * time.Second)
+			for !strings.Contains(strings.Join(c.Messages(), "\n"), "/api/missing") {
+				if time.Now().After(deadline) {
+					t.Fatalf("the failed fetch was not logged: %q", c.Messages())
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			if p := c.Problems(); allow != (len(p) == 0) {
+				t.Errorf("allowed %v: problems %q", allow, p)
+			}
+		}
+	})
 
 	tests := []struct {
 		path string

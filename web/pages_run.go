@@ -1,7 +1,6 @@
 package web
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"html/template"
@@ -403,25 +402,3 @@ func twoSizes(draw func(width int) template.HTML) template.HTML {
 	return `<div class="chart-wide">` + draw(wideChart) + `</div><div class="chart-narrow">` + draw(narrowChart) + `</div>`
 }
 
-// renderPart writes one template of page name alone, without the layout:
-// a page's live part, fetched again while the run goes.
-func (s *Server) renderPart(w http.ResponseWriter, r *http.Request, name, part string, data any) {
-	ts, err := parseTemplates()
-	if err != nil {
-		s.writePageError(w, r, err)
-		return
-	}
-	t := ts[name]
-	if t == nil {
-		s.writePageError(w, r, &templateMissing{name})
-		return
-	}
-	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, part, data); err != nil {
-		s.writePageError(w, r, err)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	_, _ = buf.WriteTo(w)
-}

@@ -88,6 +88,30 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	_, _ = buf.WriteTo(w)
 }
 
+// renderPart writes one template (part) of page name's set alone, without
+// the layout: the part of a page that it fetches again while a run goes
+// (a run's live part, the runs list's rows).
+func (s *Server) renderPart(w http.ResponseWriter, r *http.Request, name, part string, data any) {
+	ts, err := parseTemplates()
+	if err != nil {
+		s.writePageError(w, r, err)
+		return
+	}
+	t := ts[name]
+	if t == nil || t.Lookup(part) == nil {
+		s.writePageError(w, r, &templateMissing{name + "/" + part})
+		return
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, part, data); err != nil {
+		s.writePageError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = buf.WriteTo(w)
+}
+
 type templateMissing struct{ name string }
 
 func (e *templateMissing) Error() string { return "no template " + e.name }
