@@ -41,4 +41,4 @@ echo "watching run $run"
 
 go run ./bench/serveload -url "$base" -token "$tok" -submit-token "$tok" \
 	-spec bench/serveload/testdata/tiny.yaml -run "$run" \
-	-clients "${CLIENTS:-200}" -watchers "${WATCHERS:-100}" -duration "${DURATION:-60s}"
+	-clients "${CLIENTS:-200}" -watchers "${WATCHERS:-100}" -duration "${DURATION:-60s}" -think "${THINK:-0s}"

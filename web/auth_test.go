@@ -106,7 +106,9 @@ func TestAccess(t *testing.T) {
 		}
 		for _, tt := range []req{
 			{"GET", "/t/public", "", "", http.StatusOK},
-			{"GET", "/t/public", "Bearer wrong", "", http.StatusUnauthorized},
+			{"GET", "/t/public", "Bearer wrong", "", http.StatusOK},
+			{"GET", "/t/read", "Bearer wrong", "", readStatus},
+			{"GET", "/t/page", "", "wrong", pageStatus},
 			{"GET", "/t/read", "", "", readStatus},
 			{"GET", "/t/read", "Bearer read-secret-0123456789", "", http.StatusOK},
 			{"GET", "/t/read", "", "read-secret-0123456789", http.StatusOK},

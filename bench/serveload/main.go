@@ -54,6 +54,7 @@ type options struct {
 	submitShare float64
 	retry       time.Duration
 	timeout     time.Duration
+	think       time.Duration
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -70,6 +71,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.duration, "duration", 60*time.Second, "how long to load the server")
 	fs.Float64Var(&o.submitShare, "submit-share", 0.01, "share of client requests that submit (with -submit-token and -spec)")
 	fs.DurationVar(&o.retry, "retry", 2*time.Second, "how long a watcher waits before reconnecting after its stream ended (the server's retry)")
+	fs.DurationVar(&o.think, "think", 0, "mean pause of a client between its requests (uniform in [0, 2*think]): 0 is a closed loop that saturates the server, where latency is clients/throughput; 1s is a person or dashboard that asks once a second")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "a request's time limit (to its answer's headers for a watcher)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -301,6 +303,12 @@ func (l *load) clientLoop(ctx context.Context, seed uint64) {
 		if resp.StatusCode != want || err != nil {
 			l.fail("%s %s: %s (%v)", method, path, resp.Status, err)
 		}
+		if l.o.think > 0 {
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Duration(rng.Float64() * 2 * float64(l.o.think))):
+			}
+		}
 	}
 }
 
@@ -411,7 +419,7 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 
 func (r result) print(w io.Writer, o options) {
 	ms := func(d time.Duration) string { return strconv.FormatFloat(float64(d)/1e6, 'f', 2, 64) + " ms" }
-	fmt.Fprintf(w, "serveload: %d clients, %d watchers, %s against %s\n", o.clients, o.watchers, r.elapsed.Round(time.Millisecond), o.url)
+	fmt.Fprintf(w, "serveload: %d clients (think %s), %d watchers, %s against %s\n", o.clients, o.think, o.watchers, r.elapsed.Round(time.Millisecond), o.url)
 	fmt.Fprintf(w, "requests    %d (%.0f/s, %d submits)\n", r.requests, float64(r.requests)/r.elapsed.Seconds(), r.submits)
 	fmt.Fprintf(w, "errors      %d\n", r.errors)
 	var maxLat time.Duration
