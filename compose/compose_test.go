@@ -662,4 +662,3 @@ func checkServer(t *testing.T, dc func(...string) string, nodeIP string, logs fu
 		t.Fatalf("GET /healthz on the lab node: %s %s", res.Status, body)
 	}
 }
-

@@ -37,8 +37,8 @@ func TestMetrics(t *testing.T) {
 	if err := db.CreateRun(context.Background(), stale); err != nil {
 		t.Fatal(err)
 	}
-	s.ObserveEvent(trialFinished(benchrig.OutcomeOK, 2 * time.Second))
-	s.ObserveEvent(trialFinished(benchrig.OutcomeOK, 20 * time.Millisecond))
+	s.ObserveEvent(trialFinished(benchrig.OutcomeOK, 2*time.Second))
+	s.ObserveEvent(trialFinished(benchrig.OutcomeOK, 20*time.Millisecond))
 	s.ObserveEvent(trialFinished(benchrig.OutcomeTimeout, time.Minute))
 	for range 3 {
 		do(t, "GET", ts.URL+"/healthz", "", "", nil)

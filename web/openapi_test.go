@@ -10,7 +10,6 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-
 type openAPIDoc struct {
 	OpenAPI  string                `yaml:"openapi"`
 	Security []map[string][]string `yaml:"security"`

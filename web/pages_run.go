@@ -401,4 +401,3 @@ const (
 func twoSizes(draw func(width int) template.HTML) template.HTML {
 	return `<div class="chart-wide">` + draw(wideChart) + `</div><div class="chart-narrow">` + draw(narrowChart) + `</div>`
 }
-

@@ -129,7 +129,6 @@ func (s *Server) runsPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "runs", page{Title: "Runs", Nav: "runs", Data: d})
 }
 
-
 func cloneValues(v url.Values) url.Values {
 	out := url.Values{}
 	for k, vs := range v {
