@@ -16,15 +16,19 @@ type RunRequest struct {
 	Names    []string `json:"names,omitempty"`
 	// Prepare is run --prepare: a shell command before every trial,
 	// replacing the spec's prepare.
-	Prepare   string            `json:"prepare,omitempty"`
-	Sets      []string          `json:"sets,omitempty"`   // --set key=v1,v2
-	Repeat    int               `json:"repeat,omitempty"` // 0: the spec's
-	Warmup    *int              `json:"warmup,omitempty"` // nil: the spec's
-	Pools     []string          `json:"pools,omitempty"`  // --pool; empty: the spec's pools
-	PoolsFile string            `json:"pools_file,omitempty"`
-	Executor  string            `json:"executor,omitempty"` // "local" (the default) when no pools
-	Cgroups   string            `json:"cgroups,omitempty"`  // "auto" or "off" for the local executor
-	Dir       string            `json:"dir"`                // where relative paths are resolved and commands run
+	Prepare   string   `json:"prepare,omitempty"`
+	Sets      []string `json:"sets,omitempty"`   // --set key=v1,v2
+	Repeat    int      `json:"repeat,omitempty"` // 0: the spec's
+	Warmup    *int     `json:"warmup,omitempty"` // nil: the spec's
+	Pools     []string `json:"pools,omitempty"`  // --pool; empty: the spec's pools
+	PoolsFile string   `json:"pools_file,omitempty"`
+	Executor  string   `json:"executor,omitempty"` // "local" (the default) when no pools
+	Cgroups   string   `json:"cgroups,omitempty"`  // "auto" or "off" for the local executor
+	Dir       string   `json:"dir"`                // where relative paths are resolved and commands run
+	// FilesRoot confines the files this host reads for the spec
+	// (requires.files, throughput.files) to a directory: a server's data
+	// directory, so a submitted spec cannot probe the server's files.
+	FilesRoot string            `json:"files_root,omitempty"`
 	Labels    map[string]string `json:"labels,omitempty"`
 	// MaxCases caps the spec's matrix (0: spec.DefaultMaxCases).
 	MaxCases int `json:"max_cases,omitempty"`

@@ -218,6 +218,7 @@ func (a *App) prepare(ctx context.Context, id string, req benchrig.RunRequest, s
 		Fingerprint: fp,
 		Environ:     a.Environ,
 		Dir:         req.Dir,
+		FilesRoot:   req.FilesRoot,
 		Overrides:   ovr,
 		Labels:      req.Labels,
 		Request:     &req,

@@ -172,7 +172,7 @@ func (q *Queue) Submit(ctx context.Context, sub benchrig.Submission) (*benchrig.
 	if err != nil {
 		return nil, err
 	}
-	req.SpecFile, req.Dir = file, q.cfg.DataDir
+	req.SpecFile, req.Dir, req.FilesRoot = file, q.cfg.DataDir, q.cfg.DataDir
 	now := q.a.now()
 	run := &benchrig.Run{SpecName: s.Name, SpecHash: s.Hash, SpecFile: file, SpecSource: sub.Spec, Overrides: ovr,
 		Status: benchrig.RunQueued, Started: now, Labels: req.Labels, Request: &req, By: sub.By, Cases: benchrig.Matrix(nil)}
@@ -231,10 +231,15 @@ func (q *Queue) checkPlace(s *benchrig.Spec, name string, pools []string) error 
 	pols, err := q.cfg.Policies(q.cfg.PoolsFile, pools)
 	if err != nil {
 		var be *benchrig.Error
-		if errors.As(err, &be) && be.Code == benchrig.EInvalid {
+		if errors.As(err, &be) && be.Code == benchrig.EInvalid && be.Field == "pools" {
 			return &benchrig.Error{Code: benchrig.EInvalid, File: name, Field: "pools", Msg: be.Msg}
 		}
-		return err
+		// The server's own pools file is missing or broken: the
+		// operator's problem, said in the log; the submitter learns that
+		// the server cannot take pool runs now, not the server's paths.
+		q.log.Error("submit: the pools file cannot be used", "file", q.cfg.PoolsFile, "err", err)
+		return &benchrig.Error{Code: benchrig.EUnavailable, Retryable: true,
+			Msg: "the server's pools file cannot be used (its log says why): no run on pools can be submitted until its operator fixes it"}
 	}
 	var errs benchrig.Errors
 	for _, p := range slices.Sorted(maps.Keys(pols)) {
@@ -371,8 +376,10 @@ func (q *Queue) Stats() benchrig.QueueStats {
 			st.ByPool[p] = n
 		}
 	}
-	maps.Copy(st.Limits, q.cfg.Limits)
-	st.Limits[LocalPool] = 1
+	for p := range q.cfg.Limits {
+		st.Limits[p] = q.limit(p)
+	}
+	st.Limits[LocalPool] = q.limit(LocalPool)
 	for _, e := range q.active {
 		for _, p := range e.pools {
 			st.RunningRuns[p] = append(st.RunningRuns[p], e.id)
@@ -384,6 +391,12 @@ func (q *Queue) Stats() benchrig.QueueStats {
 	for _, e := range q.waiting {
 		for _, p := range e.pools {
 			st.QueuedByPool[p]++
+		}
+	}
+	// Every pool the queue knows of has its limit said, the default too.
+	for _, m := range []map[string]int{st.ByPool, st.QueuedByPool} {
+		for p := range m {
+			st.Limits[p] = q.limit(p)
 		}
 	}
 	return st

@@ -128,7 +128,7 @@ func openWorld(t *testing.T, dir string, g *gates, limits map[string]int, mod fu
 			for _, p := range pools {
 				pol, ok := w.pols[p]
 				if !ok {
-					return nil, benchrig.Errorf(benchrig.EInvalid, "no pool %q in the pools file", p)
+					return nil, &benchrig.Error{Code: benchrig.EInvalid, Field: "pools", Msg: fmt.Sprintf("no pool %q in the pools file", p)}
 				}
 				out[p] = pol
 			}
@@ -230,7 +230,7 @@ func TestQueueSubmitRecordsQueuedRun(t *testing.T) {
 	}
 	if got.Status != benchrig.RunQueued || got.By != "tester" || got.SpecName != "queued-spec" || got.Request == nil ||
 		got.Request.PoolsFile != "/pools.yaml" || !strings.HasPrefix(got.SpecFile, filepath.Join(w.dir, "data", "specs")+"/") ||
-		filepath.Base(got.SpecFile) != got.SpecHash+".yaml" {
+		filepath.Base(got.SpecFile) != got.SpecHash+".yaml" || got.Request.FilesRoot != got.Request.Dir || got.Request.Dir == "" {
 		t.Errorf("recorded %+v", got)
 	}
 	page, err := w.db.ListRuns(context.Background(), benchrig.RunFilter{Status: []benchrig.RunStatus{benchrig.RunQueued}})
@@ -240,7 +240,7 @@ func TestQueueSubmitRecordsQueuedRun(t *testing.T) {
 	if len(page.Runs) != 1 || page.Runs[0].ID != r.ID {
 		t.Errorf("queued runs %+v, want %s", page.Runs, r.ID)
 	}
-	if st := w.q.Stats(); st.Queued != 1 || st.Running != 0 || st.Limits["a"] != 0 && st.Limits["local"] != 1 {
+	if st := w.q.Stats(); st.Queued != 1 || st.Running != 0 || st.Limits["a"] != 1 || st.Limits["local"] != 1 || st.QueuedByPool["a"] != 1 {
 		t.Errorf("stats %+v", st)
 	}
 }
@@ -625,4 +625,18 @@ func BenchmarkWatchFanOut(b *testing.B) {
 	f.close()
 	wg.Wait()
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*watchers), "ns/delivery")
+}
+
+// TestQueueSubmitBrokenPoolsFile: a server whose pools file is missing
+// says it cannot take pool runs (503), without its paths.
+func TestQueueSubmitBrokenPoolsFile(t *testing.T) {
+	w := openWorld(t, t.TempDir(), newGates(), nil, func(c *QueueConfig) {
+		c.Policies = func(string, []string) (map[string]benchrig.PoolPolicy, error) {
+			return nil, &benchrig.Error{Code: benchrig.ENotFound, File: "/etc/secret/pools.yaml", Msg: "no pools file"}
+		}
+	})
+	_, err := w.q.Submit(context.Background(), benchrig.Submission{Spec: []byte(poolSpec("x", 1, "a")), SpecName: "mine.yaml"})
+	if benchrig.ErrorCode(err) != benchrig.EUnavailable || strings.Contains(err.Error(), "/etc/secret") {
+		t.Fatalf("err %v (%s), want EUnavailable without the server's path", err, benchrig.ErrorCode(err))
+	}
 }

@@ -35,6 +35,12 @@ type Config struct {
 	// Dir is the directory relative paths (workdir, throughput files) are
 	// resolved against; commands run there unless the spec sets workdir.
 	Dir string
+	// FilesRoot, when set, confines the files this host reads for a spec
+	// (requires.files, throughput.files) to that directory: a glob that
+	// expands outside it, or a match that is a symlink leading out, is an
+	// error. A server sets it to its data directory, so that a submitted
+	// spec cannot learn which files exist on the server, or their sizes.
+	FilesRoot string
 	// Overrides are the command-line changes to the spec, kept with the run.
 	Overrides []string
 	// Labels and Request are kept with the run (see benchrig.Run).
@@ -803,7 +809,7 @@ func (r *state) preparePlans(runID string, homes map[string]*Node, placeParam st
 		if node != nil {
 			ddir = cfg.Dir // data files are checked on this host, which mounts them
 		}
-		if l, err := lackingData(spec.Requires, vars, len(p.instances), ddir); err != nil {
+		if l, err := lackingData(spec.Requires, vars, len(p.instances), ddir, cfg.FilesRoot); err != nil {
 			bad("requires", "case %s: %v", c.ID, err)
 			continue
 		} else if l != nil {
@@ -872,13 +878,13 @@ func (r *state) preparePlans(runID string, homes map[string]*Node, placeParam st
 				vars["instance"] = strconv.Itoa(i)
 				var amount float64
 				var files int
-				if amount, files, field, err = throughputOf(spec.Throughput, vars, tdir); err != nil {
+				if amount, files, field, err = throughputOf(spec.Throughput, vars, tdir, cfg.FilesRoot); err != nil {
 					break
 				}
 				p.throughput += amount
 				p.files += files
 				if tb := spec.Throughput.Bytes; tb != nil {
-					if amount, files, field, err = throughputOf(tb, vars, tdir); err != nil {
+					if amount, files, field, err = throughputOf(tb, vars, tdir, cfg.FilesRoot); err != nil {
 						break
 					}
 					p.bytes += amount
@@ -964,7 +970,7 @@ type lack struct {
 // lackingData checks the data files the spec requires for one case, every
 // instance of it, with relative globs resolved against dir. It returns
 // what is missing, or nil.
-func lackingData(reqs []benchrig.Requirement, vars map[string]string, instances int, dir string) (*lack, error) {
+func lackingData(reqs []benchrig.Requirement, vars map[string]string, instances int, dir, root string) (*lack, error) {
 	var l *lack
 	seen := map[string]bool{}
 	defer func() { vars["instance"] = "1" }()
@@ -980,9 +986,9 @@ func lackingData(reqs []benchrig.Requirement, vars map[string]string, instances 
 					continue // the same glob for every instance
 				}
 				seen[g] = true
-				matches, err := filepath.Glob(resolve(dir, g))
+				matches, err := confinedGlob(root, resolve(dir, g))
 				if err != nil {
-					return nil, fmt.Errorf("bad pattern %q: %v", g, err)
+					return nil, err
 				}
 				if len(matches) > 0 {
 					continue
@@ -1199,7 +1205,7 @@ func environ(base []string, specEnv map[string]string, vars map[string]string) (
 
 // throughputOf returns the amount of work one trial does and, for
 // throughput.files, how many regular files that is.
-func throughputOf(tp *benchrig.Throughput, vars map[string]string, dir string) (float64, int, string, error) {
+func throughputOf(tp *benchrig.Throughput, vars map[string]string, dir, root string) (float64, int, string, error) {
 	if len(tp.Files) == 0 {
 		s, err := benchrig.Expand(tp.Value, vars)
 		if err != nil {
@@ -1219,9 +1225,9 @@ func throughputOf(tp *benchrig.Throughput, vars map[string]string, dir string) (
 			return 0, 0, "throughput.files", err
 		}
 		g = resolve(dir, g)
-		matches, err := filepath.Glob(g)
+		matches, err := confinedGlob(root, g)
 		if err != nil {
-			return 0, 0, "throughput.files", fmt.Errorf("bad pattern %q: %v", g, err)
+			return 0, 0, "throughput.files", err
 		}
 		if len(matches) == 0 {
 			return 0, 0, "throughput.files", fmt.Errorf("no file matches %q", g)
@@ -1376,6 +1382,39 @@ func selectCases(spec *benchrig.Spec, field string, sel map[string]string, cases
 		}
 	}
 	return matched[0].ID, per, nil
+}
+
+// confinedGlob is filepath.Glob, confined to root when root is set (see
+// Config.FilesRoot): a pattern outside root is an error, and so is a
+// match whose real path (symlinks followed) leaves it.
+func confinedGlob(root, pattern string) ([]string, error) {
+	refuse := func(what string) error {
+		return fmt.Errorf("%s is outside %s: on this server a spec may read files only under its data directory", what, root)
+	}
+	if root != "" && (!filepath.IsAbs(pattern) || !benchrig.UnderPath(pattern, root)) {
+		return nil, refuse(strconv.Quote(pattern))
+	}
+	matches, err := filepath.Glob(pattern)
+	if err != nil {
+		return nil, fmt.Errorf("bad pattern %q: %v", pattern, err)
+	}
+	if root == "" {
+		return matches, nil
+	}
+	realRoot, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return nil, fmt.Errorf("files root %s: %w", root, err)
+	}
+	for _, m := range matches {
+		real, err := filepath.EvalSymlinks(m)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", m, err)
+		}
+		if !benchrig.UnderPath(real, realRoot) {
+			return nil, refuse(strconv.Quote(m) + " (through a symlink)")
+		}
+	}
+	return matches, nil
 }
 
 func resolve(base, p string) string {

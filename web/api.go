@@ -386,7 +386,13 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request, keepAlive 
 			buf.WriteString(": keep-alive\n\n")
 		case ev, ok := <-events:
 			if !ok {
-				buf.WriteString("event: end\ndata: {}\n\n")
+				// The watch ended without run-finished: say end only for a
+				// run that did end; otherwise (the watch failed: a busy
+				// store) close the stream, and the client comes back with
+				// Last-Event-ID for what it missed.
+				if s.runEnded(ctx, r.PathValue("id")) {
+					buf.WriteString("event: end\ndata: {}\n\n")
+				}
 				done = true
 				break
 			}
@@ -455,4 +461,14 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// runEnded says whether the run is recorded as ended (neither queued nor
+// running); false when the store cannot say.
+func (s *Server) runEnded(ctx context.Context, id string) bool {
+	if s.deps.Store == nil {
+		return true
+	}
+	run, err := s.deps.Store.GetRun(ctx, id)
+	return err == nil && run.Status != benchrig.RunQueued && run.Status != benchrig.RunRunning
 }
