@@ -56,6 +56,13 @@ func (d *DB) WriteSamples(ctx context.Context, samples []benchrig.Sample) error 
 // kinds when none), in time order (ties in ID order). A run without
 // samples, or one not in the store, has none: no error.
 func (d *DB) Samples(ctx context.Context, runID string, kinds ...benchrig.SampleKind) ([]benchrig.Sample, error) {
+	where, args := samplesOf(runID, kinds)
+	return d.querySamples(ctx, runID, where, args...)
+}
+
+// samplesOf is the WHERE clause (and its arguments) of run runID's
+// samples of the given kinds (all when none).
+func samplesOf(runID string, kinds []benchrig.SampleKind) (string, []any) {
 	where := `run_id = ?`
 	args := []any{runID}
 	if len(kinds) > 0 {
@@ -64,7 +71,7 @@ func (d *DB) Samples(ctx context.Context, runID string, kinds ...benchrig.Sample
 			args = append(args, k.String())
 		}
 	}
-	return d.querySamples(ctx, runID, where, args...)
+	return where, args
 }
 
 func (d *DB) querySamples(ctx context.Context, runID, where string, args ...any) ([]benchrig.Sample, error) {
@@ -112,14 +119,7 @@ func (d *DB) SamplesThinned(ctx context.Context, runID string, max int, kinds ..
 		s, err := d.Samples(ctx, runID, kinds...)
 		return s, 1, err
 	}
-	where := `run_id = ?`
-	args := []any{runID}
-	if len(kinds) > 0 {
-		where += ` AND kind IN (` + placeholders(len(kinds)) + `)`
-		for _, k := range kinds {
-			args = append(args, k.String())
-		}
-	}
+	where, args := samplesOf(runID, kinds)
 	// From the sparsest level down, stop before the level that would
 	// exceed max: each count scans only index entries of samples at least
 	// that level, about twice the ones the level before returned.
