@@ -122,6 +122,9 @@ func NewScheduler(cfg SchedulerConfig) *Scheduler {
 // ends, and waits for firings in progress to finish.
 func (s *Scheduler) Run(ctx context.Context) error {
 	if err := s.start(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while it started: a clean stop, like the queue's
+		}
 		return err
 	}
 	<-ctx.Done()
