@@ -40,15 +40,7 @@ func compareWhat(a, b string) string { return a + ".." + b }
 
 // shareURL is the link of a share key.
 func (s *Server) shareURL(r *http.Request, key string) string {
-	base := strings.TrimRight(s.cfg.BaseURL, "/")
-	if base == "" {
-		scheme := "http"
-		if r.TLS != nil {
-			scheme = "https"
-		}
-		base = scheme + "://" + r.Host
-	}
-	return base + "/s/" + url.PathEscape(key)
+	return s.baseURL(r) + "/s/" + url.PathEscape(key)
 }
 
 // sharedLink is the link of what (a run ID, or compareWhat of two), ""
