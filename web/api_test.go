@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -77,17 +76,16 @@ const (
 
 var testTokens = Tokens{NewToken("dashboards", RoleRead, readSecret), NewToken("ci", RoleSubmit, submitSecret)}
 
-// testServer serves web.New(cfg, deps) with the test tokens and, unless
-// deps has one, a real store in t.TempDir().
+// testServer serves web.New(cfg, deps) with the test tokens and a real
+// store in t.TempDir(), which deps.Store and deps.Shares default to.
 func testServer(t *testing.T, cfg Config, deps Deps) (*Server, *httptest.Server, *sqlite.DB) {
 	t.Helper()
-	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "runs.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := openStore(t)
 	if deps.Store == nil {
 		deps.Store = db
+	}
+	if deps.Shares == nil {
+		deps.Shares = db
 	}
 	if cfg.Tokens == nil {
 		cfg.Tokens = testTokens

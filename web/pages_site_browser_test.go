@@ -26,7 +26,7 @@ import (
 // (the page polls its rows) until it finishes.
 func TestBrowserRunsList(t *testing.T) {
 	now := time.Now().UTC()
-	s, _, db := siteServer(t, Config{PublicRead: true}, Deps{})
+	s, _, db := testServer(t, Config{PublicRead: true}, Deps{})
 	ts := httptest.NewServer(s.Handler())
 	t.Cleanup(ts.Close)
 	siteRun(t, db, "20261201-sort-a1b2", "sort-implementations", benchrig.RunFinished, now.Add(-26*time.Hour), map[string]string{"branch": "main"})
@@ -166,7 +166,7 @@ params:
 // token it says one is needed; a bad spec shows its error under the
 // offending line; a good one with a submit token lands on its run page.
 func TestBrowserSubmit(t *testing.T) {
-	s0, _, db := siteServer(t, Config{PublicRead: true}, Deps{})
+	s0, _, db := testServer(t, Config{PublicRead: true}, Deps{})
 	q := &siteQueue{db: db}
 	s := New(s0.cfg, Deps{Store: db, Shares: db, Runs: q})
 	ts := httptest.NewServer(withStandIns(s))
@@ -203,7 +203,7 @@ func TestBrowserSubmit(t *testing.T) {
 	}
 
 	// Type the token, as a user would, then a bad spec.
-	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS("#submit-token"), siteSubmitSecret)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS("#submit-token"), submitSecret)); err != nil {
 		t.Fatal(err)
 	}
 	paste("#spec", badSpec)
@@ -253,7 +253,7 @@ func TestBrowserSubmit(t *testing.T) {
 	waitFor(t, ctx, "the run page's content", `document.body.textContent.includes("echo")`)
 
 	// The token stayed in the tab's sessionStorage, never in a cookie.
-	if tok, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`sessionStorage.getItem("benchrig.submitToken") || ""`)); tok != siteSubmitSecret {
+	if tok, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`sessionStorage.getItem("benchrig.submitToken") || ""`)); tok != submitSecret {
 		t.Errorf("sessionStorage holds %q", tok)
 	}
 	if c, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.cookie`)); c != "" {
@@ -284,7 +284,7 @@ func TestBrowserSitePages(t *testing.T) {
 				{Time: now.Add(-53 * time.Hour), Skipped: "the server was down at that time"}}},
 		{ID: "sch-2", Name: "grep every 10 s", Cron: "@every 10s", Enabled: false},
 	}}
-	s, _, db := siteServer(t, Config{PublicRead: true}, Deps{Pools: pools, Schedules: scheds})
+	s, _, db := testServer(t, Config{PublicRead: true}, Deps{Pools: pools, Schedules: scheds})
 	ts := httptest.NewServer(s.Handler())
 	t.Cleanup(ts.Close)
 	a := siteRun(t, db, "20261205-sort-0009", "sort-implementations", benchrig.RunFinished, now.Add(-29*time.Hour), nil)

@@ -18,38 +18,6 @@ import (
 	"github.com/benchrig/benchrig/sqlite"
 )
 
-// Tokens of the site tests.
-const (
-	siteSubmitSecret = "site-submit-secret-0123456789"
-	siteReadSecret   = "site-read-secret-0123456789"
-)
-
-var siteTokens = Tokens{NewToken("ci", RoleSubmit, siteSubmitSecret), NewToken("dash", RoleRead, siteReadSecret)}
-
-// siteServer serves cfg and deps with a real store in a temporary file
-// (deps.Store and deps.Shares default to it).
-func siteServer(t *testing.T, cfg Config, deps Deps) (*Server, *httptest.Server, *sqlite.DB) {
-	t.Helper()
-	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "runs.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if deps.Store == nil {
-		deps.Store = db
-	}
-	if deps.Shares == nil {
-		deps.Shares = db
-	}
-	if cfg.Tokens == nil {
-		cfg.Tokens = siteTokens
-	}
-	s := New(cfg, deps)
-	ts := httptest.NewServer(s.Handler())
-	t.Cleanup(ts.Close)
-	return s, ts, db
-}
-
 // noRedirects is a client that shows redirects instead of following them.
 var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
@@ -146,7 +114,7 @@ func TestSitePagesEscapeHTML(t *testing.T) {
 	scheds := &siteSchedules{list: []benchrig.Schedule{{ID: "s1", Name: htmlName, Cron: htmlName, TimeZone: "Europe/Paris",
 		Enabled: true, LastRun: htmlName, LastTime: started, Next: started.Add(time.Hour),
 		History: []benchrig.ScheduleFiring{{Time: started, Skipped: htmlName}}}}}
-	_, ts, db := siteServer(t, Config{PublicRead: true}, Deps{Pools: pools, Schedules: scheds})
+	_, ts, db := testServer(t, Config{PublicRead: true}, Deps{Pools: pools, Schedules: scheds})
 	a := siteRun(t, db, "run-a", htmlName, benchrig.RunFinished, started, nil)
 	b := siteRun(t, db, "run-b", htmlName, benchrig.RunRunning, started.Add(time.Hour), nil)
 	ctx := context.Background()
@@ -181,7 +149,7 @@ func TestSitePagesEscapeHTML(t *testing.T) {
 // its rows only while a run on it is queued or running.
 func TestRunsList(t *testing.T) {
 	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
-	_, ts, db := siteServer(t, Config{PublicRead: true}, Deps{Now: func() time.Time { return now }})
+	_, ts, db := testServer(t, Config{PublicRead: true}, Deps{Now: func() time.Time { return now }})
 	for i := range 55 {
 		siteRun(t, db, fmt.Sprintf("old-%02d", i), "sort", benchrig.RunFinished, now.Add(-time.Duration(100-i)*time.Hour), map[string]string{"branch": "main"})
 	}
@@ -254,7 +222,7 @@ func TestRunsList(t *testing.T) {
 // The runs list needs a read token unless reads are public: a browser
 // without one goes to the login page, which sends it back.
 func TestRunsListNeedsLogin(t *testing.T) {
-	_, ts, _ := siteServer(t, Config{}, Deps{})
+	_, ts, _ := testServer(t, Config{}, Deps{})
 	resp, _ := siteDo(t, "GET", ts.URL+"/runs?spec=a", "", nil)
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/login?next="+url.QueryEscape("/runs?spec=a") {
 		t.Fatalf("without a token: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
@@ -285,10 +253,10 @@ func postLogin(t *testing.T, h http.Handler, token, next string, tlsConn bool) *
 // Logging in sets the token cookie HttpOnly, SameSite=Strict, on / and
 // Secure over TLS, and goes to next only when it is a local path.
 func TestLogin(t *testing.T) {
-	s, ts, _ := siteServer(t, Config{}, Deps{})
+	s, ts, _ := testServer(t, Config{}, Deps{})
 	h := s.Handler()
 
-	resp := postLogin(t, h, siteReadSecret, "/runs?spec=a", false)
+	resp := postLogin(t, h, readSecret, "/runs?spec=a", false)
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/runs?spec=a" {
 		t.Fatalf("login: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
@@ -297,10 +265,10 @@ func TestLogin(t *testing.T) {
 		t.Fatalf("cookies %v", cs)
 	}
 	c := cs[0]
-	if c.Name != tokenCookie || c.Value != siteReadSecret || !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.Path != "/" || c.Secure {
+	if c.Name != tokenCookie || c.Value != readSecret || !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.Path != "/" || c.Secure {
 		t.Errorf("cookie %+v", c)
 	}
-	if c := postLogin(t, h, siteReadSecret, "/runs", true).Cookies()[0]; !c.Secure {
+	if c := postLogin(t, h, readSecret, "/runs", true).Cookies()[0]; !c.Secure {
 		t.Errorf("over TLS the cookie is not Secure: %+v", c)
 	}
 
@@ -313,7 +281,7 @@ func TestLogin(t *testing.T) {
 
 	for _, next := range []string{"//evil.example/x", "https://evil.example/", "/\\evil.example", "\\\\evil.example",
 		"javascript:alert(1)", "evil.example", "/\t/evil.example", "http:/evil.example", ""} {
-		resp := postLogin(t, h, siteReadSecret, next, false)
+		resp := postLogin(t, h, readSecret, next, false)
 		if loc := resp.Header.Get("Location"); loc != "/runs" {
 			t.Errorf("next %q: sent to %q, want /runs", next, loc)
 		}
@@ -339,7 +307,7 @@ func TestLogin(t *testing.T) {
 // it; sharing needs a submit token; a private run is never reachable
 // through /s/, whatever the key.
 func TestShareRun(t *testing.T) {
-	_, ts, db := siteServer(t, Config{BaseURL: "https://bench.example/"}, Deps{})
+	_, ts, db := testServer(t, Config{BaseURL: "https://bench.example/"}, Deps{})
 	started := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 	run := siteRun(t, db, "run-shared-1", "sort", benchrig.RunFinished, started, nil)
 	private := siteRun(t, db, "run-private-1", "secret-spec", benchrig.RunFinished, started, nil)
@@ -364,17 +332,17 @@ func TestShareRun(t *testing.T) {
 	if st, _ := share("POST", "/api/v1/runs/run-shared-1/share", "", ""); st != 401 {
 		t.Errorf("sharing without a token: %d", st)
 	}
-	if st, _ := share("POST", "/api/v1/runs/run-shared-1/share", siteReadSecret, ""); st != 403 {
+	if st, _ := share("POST", "/api/v1/runs/run-shared-1/share", readSecret, ""); st != 403 {
 		t.Errorf("sharing with a read token: %d", st)
 	}
-	if st, _ := share("POST", "/api/v1/runs/nope/share", siteSubmitSecret, ""); st != 404 {
+	if st, _ := share("POST", "/api/v1/runs/nope/share", submitSecret, ""); st != 404 {
 		t.Errorf("sharing an unknown run: %d", st)
 	}
-	st, sh := share("POST", "/api/v1/runs/run-shared-1/share", siteSubmitSecret, "")
+	st, sh := share("POST", "/api/v1/runs/run-shared-1/share", submitSecret, "")
 	if st != 200 || sh.Key == "" || sh.URL != "https://bench.example/s/"+sh.Key {
 		t.Fatalf("share: %d %+v", st, sh)
 	}
-	if _, again := share("POST", "/api/v1/runs/run-shared-1/share", siteSubmitSecret, ""); again != sh {
+	if _, again := share("POST", "/api/v1/runs/run-shared-1/share", submitSecret, ""); again != sh {
 		t.Errorf("sharing again gave %+v, want %+v", again, sh)
 	}
 
@@ -399,7 +367,7 @@ func TestShareRun(t *testing.T) {
 	}
 
 	// A comparison is shared on its own.
-	st, csh := share("POST", "/api/v1/compare/share", siteSubmitSecret, `{"a":"run-base-1","b":"run-shared-1"}`)
+	st, csh := share("POST", "/api/v1/compare/share", submitSecret, `{"a":"run-base-1","b":"run-shared-1"}`)
 	if st != 200 || csh.Key == sh.Key {
 		t.Fatalf("compare share: %d %+v", st, csh)
 	}
@@ -407,12 +375,12 @@ func TestShareRun(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(body, "two runs compared") || !strings.Contains(body, base.ID) {
 		t.Errorf("the shared comparison: %d\n%s", resp.StatusCode, body)
 	}
-	if st, _ := share("POST", "/api/v1/compare/share", siteSubmitSecret, `{"a":"run-base-1"}`); st != 400 {
+	if st, _ := share("POST", "/api/v1/compare/share", submitSecret, `{"a":"run-base-1"}`); st != 400 {
 		t.Errorf("a comparison without b: %d", st)
 	}
 
 	// Revoked: the link is dead, sharing anew makes another.
-	if resp, _ := siteDo(t, "DELETE", ts.URL+"/api/v1/runs/run-shared-1/share", siteSubmitSecret, nil); resp.StatusCode != 204 {
+	if resp, _ := siteDo(t, "DELETE", ts.URL+"/api/v1/runs/run-shared-1/share", submitSecret, nil); resp.StatusCode != 204 {
 		t.Fatalf("unshare: %d", resp.StatusCode)
 	}
 	for _, p := range []string{"/s/" + sh.Key, "/s/" + sh.Key + "/spec.yaml"} {
@@ -420,10 +388,10 @@ func TestShareRun(t *testing.T) {
 			t.Errorf("%s after unsharing: %d", p, resp.StatusCode)
 		}
 	}
-	if _, renewed := share("POST", "/api/v1/runs/run-shared-1/share", siteSubmitSecret, ""); renewed.Key == sh.Key || renewed.Key == "" {
+	if _, renewed := share("POST", "/api/v1/runs/run-shared-1/share", submitSecret, ""); renewed.Key == sh.Key || renewed.Key == "" {
 		t.Errorf("sharing after a revoke gave the old key")
 	}
-	if resp, _ := siteDo(t, "DELETE", ts.URL+"/api/v1/compare/share", siteSubmitSecret, strings.NewReader(`{"a":"run-base-1","b":"run-shared-1"}`)); resp.StatusCode != 204 {
+	if resp, _ := siteDo(t, "DELETE", ts.URL+"/api/v1/compare/share", submitSecret, strings.NewReader(`{"a":"run-base-1","b":"run-shared-1"}`)); resp.StatusCode != 204 {
 		t.Errorf("unshare the comparison: %d", resp.StatusCode)
 	}
 	if resp, _ := siteDo(t, "GET", ts.URL+"/s/"+csh.Key, "", nil); resp.StatusCode != 404 {
@@ -454,7 +422,7 @@ func TestShareRun(t *testing.T) {
 
 // Pages of parts the server runs without say so instead of failing.
 func TestSitePagesWithoutParts(t *testing.T) {
-	_, ts, _ := siteServer(t, Config{PublicRead: true}, Deps{})
+	_, ts, _ := testServer(t, Config{PublicRead: true}, Deps{})
 	for path, want := range map[string]string{
 		"/pools":     "No pools configured",
 		"/schedules": "This server runs no schedules",
@@ -465,7 +433,7 @@ func TestSitePagesWithoutParts(t *testing.T) {
 			t.Errorf("%s: %d, want %q in\n%s", path, resp.StatusCode, want, body)
 		}
 	}
-	if resp, _ := siteDo(t, "POST", ts.URL+"/api/v1/runs/x/share", siteSubmitSecret, nil); resp.StatusCode != 404 {
+	if resp, _ := siteDo(t, "POST", ts.URL+"/api/v1/runs/x/share", submitSecret, nil); resp.StatusCode != 404 {
 		// Shares default to the store here: an unknown run is 404.
 		t.Errorf("share of an unknown run: %d", resp.StatusCode)
 	}
@@ -486,7 +454,7 @@ func TestPoolsAndSchedulesPages(t *testing.T) {
 	scheds := &siteSchedules{list: []benchrig.Schedule{{ID: "s1", Name: "nightly", Cron: "0 3 * * *", TimeZone: "Europe/Paris",
 		Enabled: true, LastRun: "run-7", LastTime: time.Date(2026, 12, 6, 2, 0, 0, 0, time.UTC), Next: time.Date(2026, 12, 7, 2, 0, 0, 0, time.UTC),
 		History: []benchrig.ScheduleFiring{{Time: time.Date(2026, 12, 5, 2, 0, 0, 0, time.UTC), Skipped: "the previous run was still going"}}}}}
-	_, ts, _ := siteServer(t, Config{PublicRead: true}, Deps{Pools: pools, Schedules: scheds, Now: func() time.Time { return checked.Add(time.Minute) }})
+	_, ts, _ := testServer(t, Config{PublicRead: true}, Deps{Pools: pools, Schedules: scheds, Now: func() time.Time { return checked.Add(time.Minute) }})
 	_, body := siteDo(t, "GET", ts.URL+"/pools", "", nil)
 	for _, want := range []string{"lab", "At most <strong>2</strong> runs", "3 queued", `href="/runs/run-7"`, "arm64 (emulated on amd64)",
 		"healthy", "down", "connection refused", "17.2 GB", "run-7/n=1#2", "checked 1 min ago", "nothing privileged"} {
