@@ -354,7 +354,7 @@ func sweepViews(rep *reports.Report, lbl func(string) string) []sweepView {
 				ideal.X = append(ideal.X, p.Value)
 				ideal.Y = append(ideal.Y, p.Value/base)
 				pts = append(pts, sweepPoint{Value: chart.Num(p.Value), Median: reports.FormatSeconds(p.Median),
-					Speedup: ratioOrDash(p.Speedup) + "x", Efficiency: pctOrDash(p.Efficiency)})
+					Speedup: reports.FormatRatio(p.Speedup) + "x", Efficiency: pctOrDash(p.Efficiency)})
 			}
 			lc := chart.LineChart{Title: title, XAxis: sc.Param, YAxis: "speedup", Series: []chart.Series{ideal, measured}, Legend: true, Height: 280}
 			sv := sweepView{Title: title, Points: pts}
@@ -373,13 +373,6 @@ func sweepViews(rep *reports.Report, lbl func(string) string) []sweepView {
 		}
 	}
 	return out
-}
-
-func ratioOrDash(f float64) string {
-	if math.IsNaN(f) {
-		return "-"
-	}
-	return reports.FormatRatio(f)
 }
 
 func pctOrDash(f float64) string {

@@ -120,7 +120,7 @@ func (s *Server) comparePage(w http.ResponseWriter, r *http.Request, a, b *bench
 	var bars []chart.Bar
 	for _, d := range rc.Cases {
 		c := d.Comparison
-		row := compareRow{Case: lbl(d.CaseID), MedianA: secondsOrDash(d.MedianA), MedianB: secondsOrDash(d.MedianB),
+		row := compareRow{Case: lbl(d.CaseID), MedianA: reports.FormatSeconds(d.MedianA), MedianB: reports.FormatSeconds(d.MedianB),
 			Ratio: reports.FormatRatio(c.Ratio), CI: reports.RatioCI(c), Verdict: reports.VerdictCell(c)}
 		bar := chart.Bar{Label: lbl(d.CaseID), Value: c.Ratio, Lo: c.CILow, Hi: c.CIHigh, Color: 4}
 		switch c.Verdict {
@@ -142,7 +142,7 @@ func (s *Server) comparePage(w http.ResponseWriter, r *http.Request, a, b *bench
 	}
 	if len(bars) > 0 {
 		bc := chart.BarChart{Title: "Time ratio per case, run " + b.ID + " over run " + a.ID + " (1 is no change), with 95% CIs",
-			Axis: "time ratio B/A (< 1: B faster)", Bars: bars, Ref: 1, RefSet: true, Format: ratioOrDash}
+			Axis: "time ratio B/A (< 1: B faster)", Bars: bars, Ref: 1, RefSet: true, Format: reports.FormatRatio}
 		v.Chart = twoSizes(func(w int) template.HTML { bc.Width = w; return bc.SVG() })
 	}
 	for _, w := range rc.Warnings {
@@ -151,13 +151,6 @@ func (s *Server) comparePage(w http.ResponseWriter, r *http.Request, a, b *bench
 	v.OnlyA, v.OnlyB = reports.CaseList(rc.OnlyA), reports.CaseList(rc.OnlyB)
 	title := "Compare " + b.ID + " with " + a.ID
 	s.render(w, r, http.StatusOK, "compare", page{Title: title, Nav: "compare", Public: public, Data: v})
-}
-
-func secondsOrDash(sec float64) string {
-	if math.IsNaN(sec) {
-		return "-"
-	}
-	return reports.FormatSeconds(sec)
 }
 
 // historyView is what history.html shows: a spec's cases across runs.

@@ -43,19 +43,6 @@ func (s *Server) shareURL(r *http.Request, key string) string {
 	return s.baseURL(r) + "/s/" + url.PathEscape(key)
 }
 
-// sharedLink is the link of what (a run ID, or compareWhat of two), ""
-// when it is private: what the run and compare pages show beside their
-// share buttons.
-func (s *Server) sharedLink(r *http.Request, what string) (string, error) {
-	if s.deps.Shares == nil {
-		return "", nil
-	}
-	key, err := s.deps.Shares.SharedKey(r.Context(), what)
-	if err != nil || key == "" {
-		return "", err
-	}
-	return s.shareURL(r, key), nil
-}
 
 func (s *Server) sharesOff(w http.ResponseWriter) bool {
 	if s.deps.Shares == nil || s.deps.Store == nil {
