@@ -33,14 +33,13 @@ func (s *Server) handleRunPage(w http.ResponseWriter, r *http.Request) {
 		s.writePageError(w, r, err)
 		return
 	}
-	s.runPage(w, r, run, false)
+	s.runPage(w, r, run)
 }
 
 // runView is what run.html shows.
 type runView struct {
 	Run         *benchrig.Run
 	Live        bool   // queued or running: the page follows its events
-	Public      bool   // a shared page: no live updates, no links to private pages
 	EventsURL   string // the run's event stream
 	LiveURL     string // the page's live part
 	Took        string
@@ -82,18 +81,17 @@ type sweepPoint struct{ Value, Median, Speedup, Efficiency string }
 type warningView struct{ What, Cases, Action string }
 
 // runPage renders run's page: the full page, or with ?part=live only its
-// live part (what changes while the run goes). public is a shared page,
-// served without a token (the share route calls this).
-func (s *Server) runPage(w http.ResponseWriter, r *http.Request, run *benchrig.Run, public bool) {
-	v := s.runView(r.Context(), run, public)
+// live part (what changes while the run goes).
+func (s *Server) runPage(w http.ResponseWriter, r *http.Request, run *benchrig.Run) {
+	v := s.runView(r.Context(), run)
 	if r.URL.Query().Get("part") == "live" {
 		s.renderPart(w, r, "run", "live", v)
 		return
 	}
-	s.render(w, r, http.StatusOK, "run", page{Title: "Run " + run.ID + " · " + run.SpecName, Nav: "runs", Public: public, Data: v})
+	s.render(w, r, http.StatusOK, "run", page{Title: "Run " + run.ID + " · " + run.SpecName, Nav: "runs", Data: v})
 }
 
-func (s *Server) runView(ctx context.Context, run *benchrig.Run, public bool) *runView {
+func (s *Server) runView(ctx context.Context, run *benchrig.Run) *runView {
 	rep := reports.Build(run)
 	label, fixed := reports.ShortLabels(rep)
 	lbl := func(id string) string {
@@ -104,8 +102,7 @@ func (s *Server) runView(ctx context.Context, run *benchrig.Run, public bool) *r
 	}
 	v := &runView{
 		Run:         run,
-		Public:      public,
-		Live:        !public && (run.Status == benchrig.RunQueued || run.Status == benchrig.RunRunning),
+		Live:        run.Status == benchrig.RunQueued || run.Status == benchrig.RunRunning,
 		EventsURL:   "/api/v1/runs/" + url.PathEscape(run.ID) + "/events",
 		LiveURL:     "/runs/" + url.PathEscape(run.ID) + "?part=live",
 		Fingerprint: run.Fingerprint.String(),

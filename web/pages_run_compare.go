@@ -20,7 +20,6 @@ type compareView struct {
 	Form        bool // no runs asked for: the page is a form
 	A, B        *benchrig.Run
 	AURL, BURL  string
-	Public      bool
 	Rows        []compareRow
 	Sentences   []string
 	Chart       template.HTML
@@ -83,7 +82,7 @@ func (s *Server) handleComparePage(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusOK, "compare", page{Title: "Compare runs", Nav: "compare", Data: &compareView{Form: true}})
 		return
 	}
-	s.comparePage(w, r, a, b, false)
+	s.comparePage(w, r, a, b)
 }
 
 // loadRun loads ref for the parameter named what; an unknown or empty
@@ -100,8 +99,8 @@ func (s *Server) loadRun(ctx context.Context, what, ref string) (*benchrig.Run, 
 }
 
 // comparePage renders the comparison of run b against run a (a is the
-// baseline). public is a shared comparison, served without a token.
-func (s *Server) comparePage(w http.ResponseWriter, r *http.Request, a, b *benchrig.Run, public bool) {
+// baseline).
+func (s *Server) comparePage(w http.ResponseWriter, r *http.Request, a, b *benchrig.Run) {
 	ra, rb := reports.Build(a), reports.Build(b)
 	rc := reports.CompareRuns(ra, rb)
 	label, _ := reports.ShortLabels(ra)
@@ -111,7 +110,7 @@ func (s *Server) comparePage(w http.ResponseWriter, r *http.Request, a, b *bench
 		}
 		return id
 	}
-	v := &compareView{A: a, B: b, Public: public, RefA: a.ID, RefB: b.ID,
+	v := &compareView{A: a, B: b, RefA: a.ID, RefB: b.ID,
 		AURL: "/runs/" + a.ID, BURL: "/runs/" + b.ID}
 	if rc.GeoMean != nil {
 		v.GeoMean = fmt.Sprintf("geometric mean of %d time ratios (B over A): %s (95%% CI %s-%s)", rc.GeoMean.N,
@@ -150,7 +149,7 @@ func (s *Server) comparePage(w http.ResponseWriter, r *http.Request, a, b *bench
 	}
 	v.OnlyA, v.OnlyB = reports.CaseList(rc.OnlyA), reports.CaseList(rc.OnlyB)
 	title := "Compare " + b.ID + " with " + a.ID
-	s.render(w, r, http.StatusOK, "compare", page{Title: title, Nav: "compare", Public: public, Data: v})
+	s.render(w, r, http.StatusOK, "compare", page{Title: title, Nav: "compare", Data: v})
 }
 
 // historyView is what history.html shows: a spec's cases across runs.

@@ -214,8 +214,6 @@ type sharedDelta struct {
 
 // sharedPage is GET /s/{key}: a shared run or comparison, with no nav and
 // no link to a private page, and its spec with how to run it yourself.
-// The run page helper's runPage(…, public) may replace the run summary
-// here; the spec and the hint stay this page's.
 func (s *Server) sharedPage(w http.ResponseWriter, r *http.Request) {
 	key := r.PathValue("key")
 	a, b, err := s.sharedRuns(r.Context(), key)
