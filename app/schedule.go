@@ -25,14 +25,6 @@ type Submitter interface {
 	Submit(ctx context.Context, sub benchrig.Submission) (*benchrig.Run, error)
 }
 
-// SubmissionChecker is an optional ability of a Submitter: it validates a
-// submission as Submit would (the pools' policy: privileged containers,
-// host mounts) without queuing it, so that a schedule is refused when it
-// is created rather than failing at every time.
-type SubmissionChecker interface {
-	CheckSubmission(ctx context.Context, sub benchrig.Submission) error
-}
-
 // ScheduleStore keeps schedules and their history (sqlite.DB), and reads
 // the runs they submitted. Safe for concurrent use.
 type ScheduleStore interface {
@@ -519,11 +511,6 @@ func (s *Scheduler) check(ctx context.Context, sc *benchrig.Schedule) (cron.Sche
 	}
 	if len(errs) > 0 {
 		return nil, errs
-	}
-	if c, ok := s.submit.(SubmissionChecker); ok {
-		if err := c.CheckSubmission(ctx, submission(sc)); err != nil {
-			return nil, err
-		}
 	}
 	return sched, nil
 }

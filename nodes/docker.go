@@ -290,7 +290,6 @@ func (d *Docker) RemoveRun(ctx context.Context, runID string) (int, error) {
 	return total, errors.Join(errs...)
 }
 
-// Close waits for every executor's pending container removals.
 // Settle waits until the containers of trials that ended are removed, so
 // that everything the engines will say about them (their die and destroy
 // events) has been said. The driver stays usable.
@@ -306,6 +305,7 @@ func (d *Docker) Settle() {
 	}
 }
 
+// Close waits for every executor's pending container removals.
 func (d *Docker) Close() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()

@@ -43,7 +43,6 @@ func (s *Server) shareURL(r *http.Request, key string) string {
 	return s.baseURL(r) + "/s/" + url.PathEscape(key)
 }
 
-
 func (s *Server) sharesOff(w http.ResponseWriter) bool {
 	if s.deps.Shares == nil || s.deps.Store == nil {
 		writeStatus(w, http.StatusNotImplemented, "not_implemented", "this server does not share runs")
