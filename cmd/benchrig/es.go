@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"path/filepath"
@@ -195,9 +194,7 @@ func runESCheck(ctx context.Context, d *deps, es *esOptions, opts esCheckOptions
 	st, cerr := c.Check(ctx)
 	st.URLs = redacted(st.URLs)
 	if opts.json {
-		enc := json.NewEncoder(d.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(st); err != nil {
+		if err := printJSON(d.stdout, st); err != nil {
 			return err
 		}
 	} else {

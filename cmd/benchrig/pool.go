@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"sort"
@@ -109,9 +108,7 @@ func runPoolList(d *deps, opts *poolOptions) error {
 		}
 	}
 	if opts.json {
-		enc := json.NewEncoder(d.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rows)
+		return printJSON(d.stdout, rows)
 	}
 	if len(rows) == 0 {
 		fmt.Fprintln(d.stdout, "no pools (add a node with: benchrig pool add POOL NODE HOST)")
@@ -307,9 +304,7 @@ func runPoolCheck(ctx context.Context, d *deps, opts *poolOptions, names []strin
 		}
 	}
 	if opts.json {
-		enc := json.NewEncoder(d.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rows); err != nil {
+		if err := printJSON(d.stdout, rows); err != nil {
 			return err
 		}
 	} else {

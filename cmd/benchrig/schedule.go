@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -221,9 +220,7 @@ func runScheduleList(ctx context.Context, d *deps, opts *scheduleOptions) error 
 		if list == nil {
 			list = []benchrig.Schedule{}
 		}
-		enc := json.NewEncoder(d.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(web.ScheduleList{Schedules: list})
+		return printJSON(d.stdout, web.ScheduleList{Schedules: list})
 	}
 	if len(list) == 0 {
 		fmt.Fprintf(d.stdout, "no schedules on %s\n", c.URL())
