@@ -781,7 +781,10 @@ type Run struct {
 	// it cost; nil when nothing was collected (collection off, or a run
 	// recorded before benchrig had a collector).
 	Collection *Collection
-	Trials     []Trial // filled when a run is loaded whole
+	// Gate is the run judged against its baseline (the request's Gate);
+	// nil when none was asked for, or until it is judged.
+	Gate   *GateResult
+	Trials []Trial // filled when a run is loaded whole
 }
 
 // NodeFacts are what a node's engine says about itself, fingerprinted on

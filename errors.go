@@ -16,6 +16,7 @@ const (
 	EUnavailable  Code = "unavailable"   // a service or node that cannot be reached; retryable
 	ETrialsFailed Code = "trials_failed" // the run completed but some trials failed (exit 1)
 	ECancelled    Code = "cancelled"     // stopped by the user
+	ERegression   Code = "regression"    // the gate found a regression (exit 1)
 )
 
 // Error is benchrig's error type. File, Line and Field locate bad input.

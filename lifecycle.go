@@ -144,6 +144,10 @@ const (
 	EventNote                                // a case's note: setup/cleanup outcome, adaptive stop, skip
 	EventTrialDiscarded                      // a trial that started measured nothing and will start again (or never)
 	EventContainer                           // a Docker engine reported a benchmark container's create, start, die or oom (Msg), seen by the node's collector
+	// EventGate is the regression gate at work after the run finished: a
+	// confirmation run started (Msg names it), and last the verdict (Msg
+	// is GateResult.Summary). A run that asked for a gate ends with it.
+	EventGate
 )
 
 var eventNames = map[EventKind]string{
@@ -159,6 +163,7 @@ var eventNames = map[EventKind]string{
 	EventNote:           "note",
 	EventTrialDiscarded: "trial-discarded",
 	EventContainer:      "container",
+	EventGate:           "gate",
 }
 
 func (k EventKind) String() string {

@@ -36,6 +36,16 @@ type RunRequest struct {
 	// NoCollect run --no-collect; both win over the spec's collect block.
 	CollectInterval time.Duration `json:"collect_interval_ns,omitempty"`
 	NoCollect       bool          `json:"no_collect,omitempty"`
+	// Gate, when set, judges the run against a baseline when it ends (see
+	// GateRequest); the result is kept on the run (Run.Gate).
+	Gate *GateRequest `json:"gate,omitempty"`
+	// Cases, when set, runs only these cases of the matrix (by case ID): a
+	// confirmation run re-runs the suspected ones.
+	Cases []string `json:"cases,omitempty"`
+	// AvoidNodes maps a case ID to the node it should not run on when its
+	// placement has another node of the same class (a confirmation re-run
+	// goes elsewhere); a case whose node has no such sibling runs there.
+	AvoidNodes map[string]string `json:"avoid_nodes,omitempty"`
 }
 
 // RunSummary is a run without its trials, as listed, with counts of them.
@@ -73,6 +83,8 @@ type BaselineQuery struct {
 	Arch    string    // an architecture the run used; "" any
 	Before  time.Time // started before; zero means now
 	Exclude string    // a run ID to leave out (the run being judged)
+	// Labels selects runs carrying all of these labels (label:branch=main).
+	Labels map[string]string
 }
 
 // CasePoint is one case of one run in a spec's history.
