@@ -120,8 +120,8 @@ func TestMosesKAgainstBruteForce(t *testing.T) {
 func TestRatioCICoverage(t *testing.T) {
 	const ratio, reps = 1.1, 4000
 	for _, c := range []struct {
-		n, m    int
-		tol     float64
+		n, m     int
+		tol      float64
 		offByOne bool // check that k±1 falls outside tol
 	}{
 		{5, 5, 0.009, true}, // level 0.968; k-1: 0.984, k+1: 0.944
