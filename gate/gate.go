@@ -164,6 +164,9 @@ func Confirm(res *benchrig.GateResult, baseline, candidate, confirmation *benchr
 		case confirmation == nil:
 			v, _, why := classify(p, t, true, po)
 			cg.Verdict, cg.Reason = v, "not re-run (the confirmation run could not be made), judged on the first evidence alone: "+why
+		case conf.N == 0:
+			v, _, why := classify(p, t, true, po)
+			cg.Verdict, cg.Reason = v, "not re-run (the confirmation run "+confirmation.ID+" has no trials of this case), judged on the first evidence alone: "+why
 		case conf.Held:
 			cg.Verdict = benchrig.VerdictRegression
 			cg.Reason = fmt.Sprintf("confirmed: held on pooled evidence (n=%d): %s, beyond %s; %s; the re-run alone (run %s, n=%d): %s; first evidence: %s",
@@ -174,6 +177,7 @@ func Confirm(res *benchrig.GateResult, baseline, candidate, confirmation *benchr
 			cg.Reason = fmt.Sprintf("not confirmed: the re-run (run %s, n=%d) gave %s; on the pooled evidence (n=%d): %s", confirmation.ID, conf.N, rerunText(conf), conf.PooledN, why)
 		}
 	}
+	res.Judged = time.Now()
 	settle(res, req)
 }
 
@@ -416,6 +420,9 @@ func settle(res *benchrig.GateResult, req benchrig.GateRequest) {
 	count := map[benchrig.GateVerdict]int{}
 	pending := 0
 	res.Verdict = benchrig.VerdictNoBaseline
+	if len(res.Cases) == 0 {
+		res.Verdict = benchrig.VerdictPass // nothing ran that could regress
+	}
 	for _, c := range res.Cases {
 		count[c.Verdict]++
 		if c.Suspected && c.Confirmation == nil {
@@ -440,14 +447,20 @@ func summary(res *benchrig.GateResult, req benchrig.GateRequest, count map[bench
 	switch res.Verdict {
 	case benchrig.VerdictRegression:
 		reg := casesWith(res, benchrig.VerdictRegression)
+		confirmed := true
+		for _, c := range reg {
+			if c.Confirmation == nil || c.Confirmation.N == 0 || !c.Confirmation.Held {
+				confirmed = false
+			}
+		}
 		how := "confirmed by a re-run"
 		switch {
 		case pending > 0:
 			how = "suspected, to be confirmed by a re-run"
 		case req.NoConfirm:
 			how = "not re-run: no confirmation asked"
-		case res.ConfirmationRun == "":
-			how = "not confirmed: the re-run could not be made"
+		case !confirmed:
+			how = "not confirmed by a re-run: on the first evidence alone"
 		}
 		head = fmt.Sprintf("regression: %d of %d cases slower beyond %s than %s (%s)", len(reg), n, thresholds(reg), against, how)
 		if pending > 0 {
@@ -470,12 +483,12 @@ func summary(res *benchrig.GateResult, req benchrig.GateRequest, count map[bench
 		}
 	case benchrig.VerdictPass:
 		ok := casesWith(res, benchrig.VerdictPass, benchrig.VerdictImproved)
-		head = fmt.Sprintf("pass: %d cases within %s of %s", len(ok), thresholds(ok), against)
+		head = fmt.Sprintf("pass: %s within %s of %s", cases(len(ok)), thresholds(ok), against)
 	case benchrig.VerdictImproved:
-		head = fmt.Sprintf("improved: %d cases significantly faster than %s", count[benchrig.VerdictImproved], against)
+		head = fmt.Sprintf("improved: %s significantly faster than %s", cases(count[benchrig.VerdictImproved]), against)
 	case benchrig.VerdictNoBaseline:
 		if res.BaselineRun == "" {
-			head = fmt.Sprintf("no baseline: no run found for %q; %d cases passed unjudged", res.Baseline, n)
+			head = fmt.Sprintf("no baseline: no run found for %q; %s passed unjudged", res.Baseline, cases(n))
 		} else {
 			head = fmt.Sprintf("no baseline: run %s has none of the %d cases; passed unjudged", res.BaselineRun, n)
 		}
@@ -487,7 +500,7 @@ func summary(res *benchrig.GateResult, req benchrig.GateRequest, count map[bench
 		if v == res.Verdict || count[v] == 0 || (res.Verdict == benchrig.VerdictPass && v == benchrig.VerdictImproved) {
 			continue
 		}
-		rest = append(rest, fmt.Sprintf("%d %s", count[v], v))
+		rest = append(rest, fmt.Sprintf("%s: %d", v, count[v]))
 	}
 	if res.Verdict == benchrig.VerdictPass && count[benchrig.VerdictImproved] > 0 {
 		rest = append([]string{fmt.Sprintf("%d of them improved", count[benchrig.VerdictImproved])}, rest...)
@@ -496,6 +509,14 @@ func summary(res *benchrig.GateResult, req benchrig.GateRequest, count map[bench
 		head += "; " + strings.Join(rest, ", ")
 	}
 	return head
+}
+
+// cases is "1 case", "6 cases".
+func cases(n int) string {
+	if n == 1 {
+		return "1 case"
+	}
+	return strconv.Itoa(n) + " cases"
 }
 
 // shortReason is a reason up to its first ':' ("baseline too noisy").

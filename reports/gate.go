@@ -263,14 +263,14 @@ func regressionMessage(c benchrig.CaseGate, g *benchrig.GateResult) string {
 	}
 	msg := fmt.Sprintf("slower by %s (95%% CI %s) > %s", strings.TrimPrefix(gate.FormatChange(ratio), "+"), gate.FormatCI(lo, hi), gate.FormatPercent(c.MaxRegression))
 	switch {
-	case cf != nil && cf.Run != "":
+	case cf != nil && cf.Run != "" && cf.N > 0:
 		msg += ", confirmed by run " + cf.Run
 		if cf.Node != "" {
 			msg += " on " + cf.Node
 		}
 		msg += fmt.Sprintf(" (pooled n=%d)", cf.PooledN)
 	case cf != nil:
-		msg += ", not confirmed: the re-run could not be made (first evidence only)"
+		msg += ", not confirmed: the re-run could not be made or had no trials (first evidence only)"
 	default:
 		msg += " (no confirmation re-run)"
 	}
