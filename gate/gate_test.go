@@ -490,3 +490,32 @@ func TestJudgeNoCases(t *testing.T) {
 		t.Errorf("%+v", res)
 	}
 }
+
+// FuzzParseMaxRegression: any value parses to thresholds strictly between
+// 0 and 1, or is refused with an invalid max-regression error.
+func FuzzParseMaxRegression(f *testing.F) {
+	for _, s := range []string{"5%", "0.05", "impl=busybox,n=4:10%", "5", ":", "a=b:c=d:5%", "1e-3", "99.9%"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		def, cases, err := ParseMaxRegression([]string{v})
+		if err != nil {
+			var e *benchrig.Error
+			if !errors.As(err, &e) || e.Code != benchrig.EInvalid || e.Field != "max-regression" {
+				t.Fatalf("%q: %v", v, err)
+			}
+			return
+		}
+		if def != 0 && !(def > 0 && def < 1) {
+			t.Fatalf("%q: def %v", v, def)
+		}
+		for _, c := range cases {
+			if !(c.MaxRegression > 0 && c.MaxRegression < 1) || len(c.Match) == 0 {
+				t.Fatalf("%q: case %+v", v, c)
+			}
+		}
+		if def == 0 && len(cases) == 0 {
+			t.Fatalf("%q: accepted, but gave nothing", v)
+		}
+	})
+}
