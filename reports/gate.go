@@ -132,25 +132,25 @@ func confirmationText(c benchrig.CaseGate) string {
 // testcase with failure or skipped.
 type (
 	junitSuites struct {
-		XMLName  xml.Name     `xml:"testsuites"`
-		Name     string       `xml:"name,attr"`
-		Tests    int          `xml:"tests,attr"`
-		Failures int          `xml:"failures,attr"`
-		Errors   int          `xml:"errors,attr"`
-		Skipped  int          `xml:"skipped,attr"`
-		Time     string       `xml:"time,attr"`
-		Suites   []junitSuite `xml:"testsuite"`
+		XMLName xml.Name `xml:"testsuites"`
+		Name    string   `xml:"name,attr"`
+		junitCounts
+		Suites []junitSuite `xml:"testsuite"`
 	}
 	junitSuite struct {
-		Name       string          `xml:"name,attr"`
-		Tests      int             `xml:"tests,attr"`
-		Failures   int             `xml:"failures,attr"`
-		Errors     int             `xml:"errors,attr"`
-		Skipped    int             `xml:"skipped,attr"`
-		Time       string          `xml:"time,attr"`
+		Name string `xml:"name,attr"`
+		junitCounts
 		Timestamp  string          `xml:"timestamp,attr,omitempty"`
 		Properties []junitProperty `xml:"properties>property"`
 		Cases      []junitCase     `xml:"testcase"`
+	}
+	// junitCounts are the attributes a suite and the document share.
+	junitCounts struct {
+		Tests    int    `xml:"tests,attr"`
+		Failures int    `xml:"failures,attr"`
+		Errors   int    `xml:"errors,attr"`
+		Skipped  int    `xml:"skipped,attr"`
+		Time     string `xml:"time,attr"`
 	}
 	junitProperty struct {
 		Name  string `xml:"name,attr"`
@@ -178,7 +178,7 @@ type (
 // regression or failed trials is a failure whose message has the numbers;
 // an inconclusive case is skipped with its reason. g may be nil (no gate).
 func WriteJUnit(w io.Writer, run *benchrig.Run, g *benchrig.GateResult) error {
-	suite := junitSuite{Name: run.SpecName, Time: secondsAttr(runDuration(run)), Timestamp: timestampAttr(run.Started)}
+	suite := junitSuite{Name: run.SpecName, junitCounts: junitCounts{Time: secondsAttr(runDuration(run))}, Timestamp: timestampAttr(run.Started)}
 	prop := func(k, v string) {
 		if v != "" {
 			suite.Properties = append(suite.Properties, junitProperty{k, v})
@@ -237,7 +237,7 @@ func WriteJUnit(w io.Writer, run *benchrig.Run, g *benchrig.GateResult) error {
 		}
 		suite.Cases = append(suite.Cases, jc)
 	}
-	doc := junitSuites{Name: "benchrig", Tests: suite.Tests, Failures: suite.Failures, Skipped: suite.Skipped, Time: suite.Time, Suites: []junitSuite{suite}}
+	doc := junitSuites{Name: "benchrig", junitCounts: suite.junitCounts, Suites: []junitSuite{suite}}
 	var b bytes.Buffer
 	b.WriteString(xml.Header)
 	enc := xml.NewEncoder(&b)
