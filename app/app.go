@@ -111,8 +111,8 @@ type Pending struct {
 	ConfirmSubscribers []runner.Subscriber
 	subs               []runner.Subscriber
 	prepared           *runner.Prepared
-	nodes    NodeDriver
-	collect  collectPlan
+	nodes              NodeDriver
+	collect            collectPlan
 }
 
 // Cases are the run's cases as they will run.
