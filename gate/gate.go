@@ -44,17 +44,17 @@ func Judge(baseline, candidate *benchrig.Run, req benchrig.GateRequest) *benchri
 	for _, c := range candidate.Cases {
 		t := Threshold(c, req)
 		cg := benchrig.CaseGate{Case: c.ID, MaxRegression: t}
-		cand := trialsOf(candidate, c.ID)
-		cg.CandidateN, cg.Failed = len(cand.ok), cand.failed
-		if len(cand.ok) > 0 {
-			cg.CandidateMedian = stats.Median(cand.ok)
+		cand := SamplesOf(candidate, c.ID)
+		cg.CandidateN, cg.Failed = len(cand.OK), cand.Failed
+		if len(cand.OK) > 0 {
+			cg.CandidateMedian = stats.Median(cand.OK)
 		}
-		var base samples
+		var base Samples
 		if baseline != nil {
-			base = trialsOf(baseline, c.ID)
-			cg.BaselineN = len(base.ok)
-			if len(base.ok) > 0 {
-				s := stats.Summarize(base.ok)
+			base = SamplesOf(baseline, c.ID)
+			cg.BaselineN = len(base.OK)
+			if len(base.OK) > 0 {
+				s := stats.Summarize(base.OK)
 				cg.BaselineMedian = s.Median
 				if s.Median > 0 {
 					cg.BaselineCV = s.MADScaled / s.Median
@@ -62,24 +62,24 @@ func Judge(baseline, candidate *benchrig.Run, req benchrig.GateRequest) *benchri
 			}
 		}
 		switch {
-		case cand.failed > 0:
+		case cand.Failed > 0:
 			cg.Verdict = benchrig.VerdictTrialsFailed
 			cg.Reason = failedText(cand, "")
 		case baseline == nil:
 			cg.Verdict = benchrig.VerdictNoBaseline
 			cg.Reason = fmt.Sprintf("nothing to compare with: no run found for baseline %q; this case passes unjudged (median %s, n=%d)", req.Baseline, seconds(cg.CandidateMedian), cg.CandidateN)
-		case !baseCases[c.ID] || len(base.ok) == 0:
+		case !baseCases[c.ID] || len(base.OK) == 0:
 			cg.Verdict = benchrig.VerdictNoBaseline
 			why := "has no case " + c.ID
 			if baseCases[c.ID] {
 				why = "has no successful measured trials of " + c.ID
 			}
 			cg.Reason = fmt.Sprintf("nothing to compare with: baseline run %s %s; this case passes unjudged (median %s, n=%d)", baseline.ID, why, seconds(cg.CandidateMedian), cg.CandidateN)
-		case len(cand.ok) == 0 && candidate.Skipped[c.ID] != "":
+		case len(cand.OK) == 0 && candidate.Skipped[c.ID] != "":
 			cg.Verdict = benchrig.VerdictInconclusive
 			cg.Reason = "case skipped: " + candidate.Skipped[c.ID]
 		default:
-			ri := stats.RatioCI(base.ok, cand.ok)
+			ri := stats.RatioCI(base.OK, cand.OK)
 			setInterval(&cg, ri)
 			switch {
 			case !ri.OK:
@@ -123,29 +123,29 @@ func Confirm(res *benchrig.GateResult, baseline, candidate, confirmation *benchr
 		if !cg.Suspected || cg.Confirmation != nil {
 			continue
 		}
-		var base samples
+		var base Samples
 		if baseline != nil {
-			base = trialsOf(baseline, cg.Case)
+			base = SamplesOf(baseline, cg.Case)
 		}
-		cand := trialsOf(candidate, cg.Case)
+		cand := SamplesOf(candidate, cg.Case)
 		conf := &benchrig.CaseConfirmation{}
 		cg.Confirmation = conf
-		pooled := slices.Clone(cand.ok)
-		var rerun samples
+		pooled := slices.Clone(cand.OK)
+		var rerun Samples
 		if confirmation == nil {
 			conf.Where = "not re-run: the confirmation run could not be made"
 		} else {
 			conf.Run = confirmation.ID
-			rerun = trialsOf(confirmation, cg.Case)
-			conf.N = len(rerun.ok)
-			if ri := stats.RatioCI(base.ok, rerun.ok); ri.OK {
+			rerun = SamplesOf(confirmation, cg.Case)
+			conf.N = len(rerun.OK)
+			if ri := stats.RatioCI(base.OK, rerun.OK); ri.OK {
 				conf.Ratio, conf.CILow, conf.CIHigh = ri.Estimate, ri.Low, ri.High
 			} else if !math.IsNaN(ri.Estimate) {
 				conf.Ratio = ri.Estimate
 			}
-			pooled = append(pooled, rerun.ok...)
+			pooled = append(pooled, rerun.OK...)
 		}
-		p := stats.RatioCI(base.ok, pooled)
+		p := stats.RatioCI(base.OK, pooled)
 		conf.PooledN = len(pooled)
 		if !math.IsNaN(p.Estimate) {
 			conf.PooledRatio = p.Estimate
@@ -155,10 +155,10 @@ func Confirm(res *benchrig.GateResult, baseline, candidate, confirmation *benchr
 		}
 		t := cg.MaxRegression
 		// A re-run with failed trials confirms nothing.
-		conf.Held = p.OK && p.Low > 1+t && rerun.failed == 0
-		po := pooledObs(base.ok, pooled)
+		conf.Held = p.OK && p.Low > 1+t && rerun.Failed == 0
+		po := pooledObs(base.OK, pooled)
 		switch {
-		case rerun.failed > 0:
+		case rerun.Failed > 0:
 			cg.Verdict = benchrig.VerdictTrialsFailed
 			cg.Reason = failedText(rerun, "the confirmation run "+confirmation.ID+": ")
 		case confirmation == nil:
@@ -294,6 +294,27 @@ func intervalOf(cg benchrig.CaseGate) stats.RatioInterval {
 
 func ciText(lo, hi float64) string { return signedPercent(lo-1) + ".." + signedPercent(hi-1) }
 
+// FormatChange renders a time ratio as a signed change: 1.098 is "+9.8%",
+// 0.969 "-3.1%"; "-" when there is no ratio (0 or NaN).
+func FormatChange(ratio float64) string {
+	if !(ratio > 0) || math.IsInf(ratio, 0) {
+		return "-"
+	}
+	return signedPercent(ratio - 1)
+}
+
+// FormatCI renders a ratio interval as changes: "+7.9%..+11.6%"; "-"
+// when there is none (zero).
+func FormatCI(lo, hi float64) string {
+	if !(lo > 0) || !(hi > 0) || math.IsInf(hi, 0) {
+		return "-"
+	}
+	return ciText(lo, hi)
+}
+
+// FormatPercent renders a threshold or CV: 0.05 is "5%", 0.075 "7.5%".
+func FormatPercent(f float64) string { return percent(f) }
+
 // signedPercent renders a relative change: "+9.8%", "-3.1%", "+0.0%".
 func signedPercent(f float64) string {
 	s := strconv.FormatFloat(math.Abs(f)*100, 'f', 1, 64)
@@ -325,17 +346,20 @@ func setInterval(cg *benchrig.CaseGate, ri stats.RatioInterval) {
 	}
 }
 
-// samples are a case's measured trials in a run: the wall times of the
-// successful ones, and the failed ones counted with the first's reason.
-type samples struct {
-	ok       []float64
-	measured int
-	failed   int
-	firstErr string
+// Samples are a case's measured trials in a run (warmups left out): the
+// wall times in seconds of the successful ones, and the failed ones
+// counted, with the first one's reason.
+type Samples struct {
+	OK         []float64
+	Measured   int
+	Failed     int
+	FirstError string
 }
 
-func trialsOf(run *benchrig.Run, caseID string) samples {
-	var s samples
+// SamplesOf are the measured trials of case caseID in run (none when run
+// is nil).
+func SamplesOf(run *benchrig.Run, caseID string) Samples {
+	var s Samples
 	if run == nil {
 		return s
 	}
@@ -344,26 +368,26 @@ func trialsOf(run *benchrig.Run, caseID string) samples {
 		if tr.CaseID != caseID || tr.Warmup {
 			continue
 		}
-		s.measured++
+		s.Measured++
 		if tr.Failed() {
-			if s.failed == 0 {
-				s.firstErr = tr.Why()
+			if s.Failed == 0 {
+				s.FirstError = tr.Why()
 			}
-			s.failed++
+			s.Failed++
 			continue
 		}
-		s.ok = append(s.ok, tr.Wall.Seconds())
+		s.OK = append(s.OK, tr.Wall.Seconds())
 	}
 	return s
 }
 
 // failedText is "3 of 10 trials failed: exit status 1".
-func failedText(s samples, prefix string) string {
-	why := s.firstErr
+func failedText(s Samples, prefix string) string {
+	why := s.FirstError
 	if why == "" {
 		why = "no reason recorded"
 	}
-	return fmt.Sprintf("%s%d of %d trials failed: %s", prefix, s.failed, s.measured, why)
+	return fmt.Sprintf("%s%d of %d trials failed: %s", prefix, s.Failed, s.Measured, why)
 }
 
 // testText names the statistics and the decision rule in words.
