@@ -113,7 +113,9 @@ func (c HistoryChange) Words() string {
 }
 
 // FormatP renders a p-value with the precision a permutation test has.
-func FormatP(p float64) string { return strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.3f", p), "0"), ".") }
+func FormatP(p float64) string {
+	return strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.3f", p), "0"), ".")
+}
 
 // LoadHistory reads and analyses spec's history from r: the cases are
 // those of the spec's latest run that is not a confirmation run. A spec
