@@ -55,6 +55,9 @@ type Report struct {
 	// Collection is what the collector gathered beside the run and what
 	// it cost (benchrig.Run.Collection); nil when nothing was.
 	Collection *benchrig.Collection
+	// Gate is the run judged against its baseline (benchrig.Run.Gate);
+	// nil when no gate was asked for or it has not judged yet.
+	Gate *benchrig.GateResult
 }
 
 // Comparison is one case's samples compared against a baseline case's.
@@ -228,6 +231,7 @@ func Build(run *benchrig.Run) *Report {
 		NodeEvents:     run.NodeEvents,
 		RunWarnings:    run.Warnings,
 		Collection:     run.Collection,
+		Gate:           run.Gate,
 		Labels:         run.Labels,
 		Repeat:         run.Repeat,
 	}

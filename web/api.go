@@ -25,6 +25,9 @@ func (s *Server) apiRoutes() {
 	s.route("GET", "/api/v1/runs/{id}", Read, true, s.getRun)
 	s.route("POST", "/api/v1/runs/{id}/cancel", Submit, true, s.cancelRun)
 	s.route("GET", "/api/v1/runs/{id}/events", Read, true, s.runEvents)
+	s.route("GET", "/api/v1/runs/{id}/report", Read, true, s.runReport(reportText))
+	s.route("GET", "/api/v1/runs/{id}/junit", Read, true, s.runReport(reportJUnit))
+	s.route("GET", "/api/v1/runs/{id}/summary.md", Read, true, s.runReport(reportMarkdown))
 	s.route("GET", "/api/v1/pools", Read, true, s.listPools)
 	s.route("GET", "/api/v1/openapi.yaml", Public, true, serveOpenAPI)
 	s.route("GET", "/healthz", Public, true, s.healthz)
@@ -49,6 +52,26 @@ type submitRequest struct {
 	Pools  []string          `json:"pools"`
 	Labels map[string]string `json:"labels"`
 	Name   string            `json:"name"` // how errors name the spec
+	// Gate judges the run against a baseline when it ends; the run's
+	// JSON then carries the result ("gate") and its event stream ends
+	// after the gate's verdict.
+	Gate *benchrig.GateRequest `json:"gate"`
+}
+
+// gateFieldErrors names the gate's field errors as the request body
+// does: gate.baseline, gate.cases[0].match.
+func gateFieldErrors(err error) error {
+	var es benchrig.Errors
+	if !errors.As(err, &es) {
+		return err
+	}
+	out := make(benchrig.Errors, len(es))
+	for i, e := range es {
+		c := *e
+		c.File, c.Field = "request body", "gate."+e.Field
+		out[i] = &c
+	}
+	return out
 }
 
 // submittedName is how errors name a spec sent without a name.
@@ -96,11 +119,17 @@ func (s *Server) submitRun(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, &benchrig.Error{Code: benchrig.EInvalid, File: "request body", Field: "repeat", Msg: "must be positive (0: the spec's)"})
 			return
 		}
+		if req.Gate != nil {
+			if err := req.Gate.Check(); err != nil {
+				s.writeError(w, r, gateFieldErrors(err))
+				return
+			}
+		}
 		sub.Spec = []byte(req.Spec)
 		if req.Name != "" {
 			sub.SpecName = req.Name
 		}
-		sub.Request = benchrig.RunRequest{Sets: req.Sets, Repeat: req.Repeat, Pools: req.Pools, Labels: req.Labels}
+		sub.Request = benchrig.RunRequest{Sets: req.Sets, Repeat: req.Repeat, Pools: req.Pools, Labels: req.Labels, Gate: req.Gate}
 	} else {
 		sub.Spec = body
 		if n := r.URL.Query().Get("name"); n != "" {
@@ -360,6 +389,10 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request, keepAlive 
 		s.writeError(w, r, err)
 		return
 	}
+	// A run that asked for a gate goes on after run-finished: the gate's
+	// events (a confirmation run, the verdict) come last, and the watch
+	// closes after them.
+	gated := s.runGated(ctx, r.PathValue("id"))
 	rc := http.NewResponseController(w)
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream; charset=utf-8")
@@ -402,7 +435,7 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request, keepAlive 
 				return
 			}
 			fmt.Fprintf(&buf, "id: %d\nevent: %s\ndata: %s\n\n", ev.Seq, ev.Kind, data)
-			if ev.Kind == benchrig.EventRunFinished {
+			if ev.Kind == benchrig.EventRunFinished && !gated {
 				buf.WriteString("event: end\ndata: {}\n\n")
 				done = true
 			}
@@ -461,6 +494,64 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// runGated says whether the run asked for a gate (false when the store
+// cannot say: the stream then ends at run-finished, as before gates).
+func (s *Server) runGated(ctx context.Context, id string) bool {
+	if s.deps.Store == nil {
+		return false
+	}
+	run, err := s.deps.Store.GetRun(ctx, id)
+	return err == nil && run.Request != nil && run.Request.Gate != nil
+}
+
+// The run's reports as files, for a client that writes them (benchrig
+// submit --junit, --md) or shows them (the text report).
+const (
+	reportText     = "text"
+	reportJUnit    = "junit"
+	reportMarkdown = "markdown"
+)
+
+// runReport answers one of a run's reports, built as the CLI builds them
+// for a local run: the text report and the gate's verdict, JUnit XML, or
+// the --md summary.
+func (s *Server) runReport(kind string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if s.deps.Store == nil {
+			unavailable(w, "a store")
+			return
+		}
+		run, err := s.deps.Store.GetRun(r.Context(), r.PathValue("id"))
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		var buf bytes.Buffer
+		ctype := "text/plain; charset=utf-8"
+		switch kind {
+		case reportText:
+			err = reports.WriteText(&buf, reports.Build(run))
+			if err == nil && run.Gate != nil {
+				buf.WriteString("\n")
+				err = reports.WriteGateText(&buf, run.Gate)
+			}
+		case reportJUnit:
+			ctype = "application/xml; charset=utf-8"
+			err = reports.WriteJUnit(&buf, run, run.Gate)
+		case reportMarkdown:
+			ctype = "text/markdown; charset=utf-8"
+			err = reports.WriteSummaryMarkdown(&buf, run)
+		}
+		if err != nil {
+			s.writeError(w, r, fmt.Errorf("%s report of run %s: %w", kind, run.ID, err))
+			return
+		}
+		w.Header().Set("Content-Type", ctype)
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(buf.Bytes())
+	}
 }
 
 // runEnded says whether the run is recorded as ended (neither queued nor
