@@ -44,8 +44,8 @@ func unavailable(w http.ResponseWriter, what string) {
 	writeStatus(w, http.StatusNotImplemented, "not_implemented", "this server runs without "+what)
 }
 
-// submitRequest is the JSON body of POST /api/v1/runs.
-type submitRequest struct {
+// SubmitRequest is the JSON body of POST /api/v1/runs.
+type SubmitRequest struct {
 	Spec   string            `json:"spec"`
 	Sets   []string          `json:"set"`
 	Repeat int               `json:"repeat"`
@@ -77,8 +77,8 @@ func gateFieldErrors(err error) error {
 // submittedName is how errors name a spec sent without a name.
 const submittedName = "submitted.yaml"
 
-// submitted is the answer to a submit: where the run can be followed.
-type submitted struct {
+// Submitted is the answer to a submit: where the run can be followed.
+type Submitted struct {
 	ID     string             `json:"id"`
 	Status benchrig.RunStatus `json:"status"`
 	URL    string             `json:"url"`
@@ -104,7 +104,7 @@ func (s *Server) submitRun(w http.ResponseWriter, r *http.Request) {
 	}
 	sub := benchrig.Submission{SpecName: submittedName, By: callerOf(r).Name}
 	if mt == "application/json" {
-		var req submitRequest
+		var req SubmitRequest
 		dec := json.NewDecoder(bytes.NewReader(body))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&req); err != nil {
@@ -142,7 +142,7 @@ func (s *Server) submitRun(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	base := s.baseURL(r)
-	ans := submitted{ID: run.ID, Status: run.Status,
+	ans := Submitted{ID: run.ID, Status: run.Status,
 		URL: base + "/runs/" + url.PathEscape(run.ID), API: base + "/api/v1/runs/" + url.PathEscape(run.ID)}
 	w.Header().Set("Location", ans.API)
 	writeJSON(w, http.StatusCreated, ans)
