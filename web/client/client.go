@@ -259,7 +259,21 @@ const (
 
 // RunReport reads one of a run's rendered reports.
 func (c *Client) RunReport(ctx context.Context, id, kind string) ([]byte, error) {
-	path := runPath(id) + "/" + kind
+	return c.raw(ctx, runPath(id)+"/"+kind)
+}
+
+// RunJSON reads a run's JSON as the server wrote it (reports/SCHEMA.md).
+func (c *Client) RunJSON(ctx context.Context, id string) ([]byte, error) {
+	return c.raw(ctx, runPath(id))
+}
+
+// CancelRun cancels a queued or running run.
+func (c *Client) CancelRun(ctx context.Context, id string) error {
+	return c.do(ctx, "POST", runPath(id)+"/cancel", nil, nil)
+}
+
+// raw GETs path and returns a 2xx answer's body as it is.
+func (c *Client) raw(ctx context.Context, path string) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, "GET", c.base.String()+path, nil)
 	if err != nil {
 		return nil, fmt.Errorf("GET %s: %w", path, err)
