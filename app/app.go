@@ -32,6 +32,9 @@ type Store interface {
 	// InterruptStale marks every running run whose heartbeat is stale at
 	// now as interrupted, and returns them.
 	InterruptStale(ctx context.Context, now time.Time) ([]benchrig.RunSummary, error)
+	// SetGate records the regression gate's verdict on a run (nil
+	// clears it); GetRun and ListRuns then return it as Run.Gate.
+	SetGate(ctx context.Context, runID string, g *benchrig.GateResult) error
 }
 
 // Executor is a runner.Executor that can say how it measures.
@@ -102,9 +105,14 @@ type Pending struct {
 	Request  benchrig.RunRequest
 	Warnings []string // about how trials will be measured
 	Notes    []string
-	prepared *runner.Prepared
-	nodes    NodeDriver
-	collect  collectPlan
+	// ConfirmSubscribers watch the confirmation run the gate starts when
+	// the run's request has Gate and a case is suspected (nil: none
+	// does). The run's own subscribers get its gate events.
+	ConfirmSubscribers []runner.Subscriber
+	subs               []runner.Subscriber
+	prepared           *runner.Prepared
+	nodes              NodeDriver
+	collect            collectPlan
 }
 
 // Cases are the run's cases as they will run.
@@ -128,13 +136,28 @@ type Handle struct {
 	done  chan struct{}
 	run   *benchrig.Run
 	err   error
+	// stopGate cancels the gate (its confirmation run) of a gated run.
+	stopGate context.CancelFunc
 }
 
 // Wait waits for the run's end; a cancelled run's containers are removed
-// from its nodes before it returns.
+// from its nodes before it returns. A run whose request has Gate is
+// judged first (see App.Gate): the run returned has Run.Gate, and its
+// subscribers got its gate events. A cancelled run is not judged; a gate
+// that could not judge the run is the error, unless the run had one.
 func (h *Handle) Wait() (*benchrig.Run, error) {
 	<-h.done
 	return h.run, h.err
+}
+
+// Done is closed when Wait would return: after the gate.
+func (h *Handle) Done() <-chan struct{} { return h.done }
+
+// Cancel stops the run, or the gate's confirmation run when the run is
+// over; a run cancelled before it ended is not judged.
+func (h *Handle) Cancel() {
+	h.Handle.Cancel()
+	h.stopGate()
 }
 
 // Prepare loads the request's spec, applies its overrides, contacts the
@@ -229,7 +252,11 @@ func (a *App) prepare(ctx context.Context, id string, req benchrig.RunRequest, s
 	if id != "" {
 		cfg.NewID = func(time.Time) string { return id }
 	}
-	p := &Pending{Spec: s, Request: req, Notes: setNotes}
+	cfg.Cases, cfg.AvoidNodes = req.Cases, req.AvoidNodes
+	if err := a.checkGate(ctx, req.Gate); err != nil {
+		return nil, err
+	}
+	p := &Pending{Spec: s, Request: req, Notes: setNotes, subs: subs}
 	p.collect.interval = collectInterval(s, req)
 	if resume != nil {
 		p.collect.prev = resume.Collection
@@ -300,27 +327,66 @@ func (a *App) Start(ctx context.Context, p *Pending) (*Handle, error) {
 		p.Close()
 		return nil, err
 	}
-	h := &Handle{Handle: rh, nodes: p.nodes, done: make(chan struct{})}
+	gctx, stopGate := context.WithCancel(ctx)
+	h := &Handle{Handle: rh, nodes: p.nodes, done: make(chan struct{}), stopGate: stopGate}
 	coll.setEmit(rh.Emit)
 	go func() {
 		defer close(h.done)
+		defer stopGate()
 		h.run, h.err = rh.Wait()
 		coll.finish(ctx, a.Store, h.run)
-		if h.nodes == nil {
-			return
-		}
-		if benchrig.ErrorCode(h.err) == benchrig.ECancelled {
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-			if _, err := h.nodes.RemoveRun(rctx, h.ID); err != nil && h.run != nil {
-				h.run.Warnings = append(h.run.Warnings, err.Error())
-			}
-			cancel()
-		}
-		if err := h.nodes.Close(); err != nil && h.run != nil {
-			h.run.Warnings = append(h.run.Warnings, err.Error())
+		h.releaseNodes(ctx)
+		if g := p.Request.Gate; g != nil && h.run != nil && benchrig.ErrorCode(h.err) != benchrig.ECancelled && gctx.Err() == nil {
+			a.gateRun(gctx, h, *g, p)
 		}
 	}()
 	return h, nil
+}
+
+// releaseNodes removes a cancelled run's containers from its nodes and
+// lets the node driver go, before the run's Wait returns.
+func (h *Handle) releaseNodes(ctx context.Context) {
+	if h.nodes == nil {
+		return
+	}
+	if benchrig.ErrorCode(h.err) == benchrig.ECancelled {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		if _, err := h.nodes.RemoveRun(rctx, h.ID); err != nil && h.run != nil {
+			h.run.Warnings = append(h.run.Warnings, err.Error())
+		}
+		cancel()
+	}
+	if err := h.nodes.Close(); err != nil && h.run != nil {
+		h.run.Warnings = append(h.run.Warnings, err.Error())
+	}
+}
+
+// gateRun judges the ended run of h under g, giving its gate events to
+// the run's subscribers (in order, after the run's own). A gate that
+// cannot judge the run says why in a last gate event and is the run's
+// error, unless it has one: a CI job must not read it as a pass.
+func (a *App) gateRun(ctx context.Context, h *Handle, g benchrig.GateRequest, p *Pending) {
+	deliver := func(e benchrig.Event) {
+		for _, s := range p.subs {
+			if s.Handle != nil {
+				s.Handle(e)
+			}
+		}
+	}
+	res, err := a.Gate(ctx, h.run, g, GateOptions{OnEvent: deliver, Subscribers: p.ConfirmSubscribers})
+	if err == nil {
+		h.run.Gate = res
+		return
+	}
+	ev := &gateEvents{a: a, runID: h.run.ID, on: deliver}
+	if benchrig.ErrorCode(err) != benchrig.ECancelled { // a cancelled confirmation said so already
+		if rerr := ev.add(context.WithoutCancel(ctx), "the gate could not judge the run: "+err.Error()); rerr != nil {
+			h.run.Warnings = append(h.run.Warnings, rerr.Error())
+		}
+	}
+	if h.err == nil {
+		h.err = err
+	}
 }
 
 // Run prepares and starts a run.

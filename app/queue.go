@@ -168,6 +168,9 @@ func (q *Queue) Submit(ctx context.Context, sub benchrig.Submission) (*benchrig.
 	if err := q.checkPlace(s, name, pools); err != nil {
 		return nil, err
 	}
+	if err := q.a.checkGate(ctx, req.Gate); err != nil {
+		return nil, err
+	}
 	file, err := q.keepSpec(s.Hash, sub.Spec)
 	if err != nil {
 		return nil, err
@@ -355,14 +358,8 @@ func (q *Queue) end(ctx context.Context, runID string, f *feed, status benchrig.
 }
 
 func (q *Queue) lastSeq(ctx context.Context, runID string) (int64, error) {
-	evs, err := q.a.Store.Events(ctx, runID, 0)
-	if err != nil {
-		return 0, err
-	}
-	if len(evs) == 0 {
-		return 0, nil
-	}
-	return evs[len(evs)-1].Seq, nil
+	e, err := q.a.lastEvent(ctx, runID)
+	return e.Seq, err
 }
 
 // Stats is the queue now.
@@ -486,7 +483,9 @@ func (q *Queue) dispatch(ctx context.Context) {
 	}
 }
 
-// run prepares, starts and waits for one run, then frees its slots.
+// run prepares, starts and waits for one run, then frees its slots. A
+// gated run's gate is part of its Wait: the slots stay held through its
+// confirmation run, and its feed ends with its gate events.
 func (q *Queue) run(ctx context.Context, e *entry) {
 	defer q.runs.Done()
 	q.mu.Lock()
@@ -508,6 +507,10 @@ func (q *Queue) run(ctx context.Context, e *entry) {
 	}
 	var h *Handle
 	if err == nil {
+		if on := q.cfg.OnEvent; on != nil {
+			// A gated run's confirmation run is counted too.
+			p.ConfirmSubscribers = []runner.Subscriber{{Name: "server metrics", Handle: on}}
+		}
 		h, err = q.a.Start(ctx, p)
 	}
 	if err != nil {

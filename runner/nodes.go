@@ -88,7 +88,9 @@ func matches(pl benchrig.Placement, n *Node) string {
 
 // placeNodes picks, from the nodes there are, the ones the spec's cases
 // are planned on, and returns the placement param (node or arch) whose
-// values name them, with the home node of each value.
+// values name them, with the home node of each value. No node to place
+// on is EUnavailable: the run could not run (no node of the pools can
+// take it now), which is not bad input.
 func placeNodes(spec *benchrig.Spec, all []*Node) (benchrig.Param, map[string]*Node, error) {
 	pl := spec.Placement
 	var picked []*Node
@@ -102,7 +104,7 @@ func placeNodes(spec *benchrig.Spec, all []*Node) (benchrig.Param, map[string]*N
 	}
 	for _, name := range pl.Nodes {
 		if !slices.ContainsFunc(all, func(n *Node) bool { return n.Name == name }) {
-			return benchrig.Param{}, nil, &benchrig.Error{Code: benchrig.EInvalid, File: spec.File, Field: "placement.nodes",
+			return benchrig.Param{}, nil, &benchrig.Error{Code: benchrig.EUnavailable, File: spec.File, Field: "placement.nodes",
 				Msg: fmt.Sprintf("no reachable node %q in the pools (nodes: %s)", name, nodeNames(all))}
 		}
 	}
@@ -114,7 +116,7 @@ func placeNodes(spec *benchrig.Spec, all []*Node) (benchrig.Param, map[string]*N
 		if len(why) > 0 {
 			msg += " (" + strings.Join(why, "; ") + ")"
 		}
-		return benchrig.Param{}, nil, &benchrig.Error{Code: benchrig.EInvalid, File: spec.File, Field: "placement", Msg: msg}
+		return benchrig.Param{}, nil, &benchrig.Error{Code: benchrig.EUnavailable, File: spec.File, Field: "placement", Msg: msg}
 	}
 	home := map[string]*Node{}
 	if pl.Per == benchrig.PerArch {

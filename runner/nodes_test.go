@@ -203,8 +203,8 @@ func TestPerArchAndConstraints(t *testing.T) {
 			s.Warmup = 0
 			run, err := Run(context.Background(), nodeConfig(nodes, &memRecorder{}), s)
 			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) || benchrig.ErrorCode(err) != benchrig.EInvalid {
-					t.Fatalf("err = %v, want EInvalid with %q", err, tc.err)
+				if err == nil || !strings.Contains(err.Error(), tc.err) || benchrig.ErrorCode(err) != benchrig.EUnavailable {
+					t.Fatalf("err = %v, want EUnavailable (could not run) with %q", err, tc.err)
 				}
 				return
 			}

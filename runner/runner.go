@@ -87,6 +87,18 @@ type Config struct {
 	// spec, loaded whole: the runner keeps its ID and its trials and runs
 	// only the trials it is missing.
 	Resume *benchrig.Run
+
+	// Cases, when set, runs only these cases of the matrix (by case ID),
+	// in the matrix's order and interleaved as any run's: what a
+	// confirmation re-run of suspected cases asks. An ID the matrix does
+	// not have is EInvalid.
+	Cases []string
+	// AvoidNodes maps a case ID to a node its trials should not run on.
+	// On node pools, such a case whose home is that node is planned on
+	// another node of the node's class (the one with the fewest cases)
+	// when there is one, and stays there otherwise. The local executor
+	// has one node: it is ignored there.
+	AvoidNodes map[string]string
 }
 
 // plan is a case with everything expanded for execution.
@@ -316,6 +328,12 @@ func Prepare(ctx context.Context, cfg Config, spec *benchrig.Spec) (*Prepared, e
 	if len(cases) == 0 {
 		return nil, &benchrig.Error{Code: benchrig.EInvalid, File: spec.File, Field: "exclude", Msg: "leaves no case of the matrix to run"}
 	}
+	if err := knownCases(cases, cfg); err != nil {
+		return nil, err
+	}
+	if len(cfg.Cases) > 0 {
+		cases = slices.DeleteFunc(cases, func(c benchrig.Case) bool { return !slices.Contains(cfg.Cases, c.ID) })
+	}
 	if cfg.Resume != nil {
 		if err := sameCases(cfg.Resume.Cases, cases); err != nil {
 			return nil, err
@@ -340,6 +358,11 @@ func Prepare(ctx context.Context, cfg Config, spec *benchrig.Spec) (*Prepared, e
 		}
 	}
 	baseline, baselines, err := selectCases(spec, "baseline", baseSel, cases)
+	if err != nil && len(cfg.Cases) > 0 {
+		// Some cases only (a confirmation re-run) may leave the spec's
+		// baseline out: the run compares its cases with its first.
+		baseline, baselines, err = cases[0].ID, nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -359,9 +382,13 @@ func Prepare(ctx context.Context, cfg Config, spec *benchrig.Spec) (*Prepared, e
 		baselines = nil // one baseline for every case: BaselineID says it
 	}
 	_, ceilings, err := selectCases(spec, "ceiling", spec.Ceiling, cases)
+	if err != nil && len(cfg.Cases) > 0 {
+		ceilings, err = nil, nil // the ceiling left out with the cases not re-run
+	}
 	if err != nil {
 		return nil, err
 	}
+	moved := r.avoidNodes(plans)
 
 	run := &benchrig.Run{
 		ID:             runID,
@@ -410,6 +437,9 @@ func Prepare(ctx context.Context, cfg Config, spec *benchrig.Spec) (*Prepared, e
 			run.Nodes = append(run.Nodes, ns.Facts)
 		}
 	}
+	for id, msg := range moved {
+		run.Notes[id] = msg
+	}
 	for _, p := range plans {
 		if p.files > 0 {
 			if run.Files == nil {
@@ -427,6 +457,61 @@ func Prepare(ctx context.Context, cfg Config, spec *benchrig.Spec) (*Prepared, e
 	}
 	r.run, r.plans = run, plans
 	return &Prepared{r: r}, nil
+}
+
+// knownCases checks that the case IDs cfg.Cases and cfg.AvoidNodes name
+// are cases of the matrix, naming every one that is not.
+func knownCases(cases []benchrig.Case, cfg Config) error {
+	has := func(id string) bool {
+		return slices.ContainsFunc(cases, func(c benchrig.Case) bool { return c.ID == id })
+	}
+	var errs benchrig.Errors
+	for _, id := range cfg.Cases {
+		if !has(id) {
+			errs = append(errs, &benchrig.Error{Code: benchrig.EInvalid, Field: "cases",
+				Msg: fmt.Sprintf("no case %q in the run's matrix (its cases: %s)", id, caseList(cases))})
+		}
+	}
+	for _, id := range benchrig.SortedKeys(cfg.AvoidNodes) {
+		if !has(id) {
+			errs = append(errs, &benchrig.Error{Code: benchrig.EInvalid, Field: "avoid_nodes",
+				Msg: fmt.Sprintf("no case %q in the run's matrix (its cases: %s)", id, caseList(cases))})
+		}
+	}
+	return errs.Err()
+}
+
+// caseList names cases for an error, the first ten of them.
+func caseList(cases []benchrig.Case) string {
+	var ids []string
+	for i, c := range cases {
+		if i == 10 {
+			ids = append(ids, fmt.Sprintf("and %d more", len(cases)-10))
+			break
+		}
+		ids = append(ids, c.ID)
+	}
+	return strings.Join(ids, ", ")
+}
+
+// avoidNodes plans each case cfg.AvoidNodes names away from that node,
+// on the node of its class with the fewest cases, when its home is that
+// node and its class has another; it returns the note of each case it
+// moved. Its job is the one planned for its first home, as when a lost
+// node's case moves. Called before the run starts.
+func (r *state) avoidNodes(plans []*plan) map[string]string {
+	moved := map[string]string{}
+	for _, p := range plans {
+		avoid, ok := r.cfg.AvoidNodes[p.c.ID]
+		if !ok || p.home == nil || p.home.Name != avoid || p.unavailable != "" {
+			continue
+		}
+		if sub := r.substitute(p.home); sub != nil {
+			moved[p.c.ID] = fmt.Sprintf("runs on %s, not %s: another node of its class, as asked", sub.Name, p.home.Name)
+			p.home = sub
+		}
+	}
+	return moved
 }
 
 // sameCases checks that a resumed run's cases are the ones the spec plans

@@ -285,8 +285,10 @@ func listQuery(f benchrig.RunFilter, now time.Time, spell spelling) (query strin
 }
 
 // LatestFinished returns the latest run of q.Spec whose status is
-// finished (every trial ran, none failed), without its trials: the
-// baseline a new run is compared against. An empty Spec is EInvalid; no
+// finished (every trial ran, none failed) and that carries all of
+// q.Labels, without its trials: the baseline a new run is compared
+// against. A confirmation run (label benchrig.LabelConfirms) is never
+// returned: it holds only the cases it re-ran. An empty Spec is EInvalid; no
 // such run is ENotFound.
 func (d *DB) LatestFinished(ctx context.Context, q benchrig.BaselineQuery) (*benchrig.RunSummary, error) {
 	if q.Spec == "" {
@@ -312,6 +314,13 @@ func (d *DB) LatestFinished(ctx context.Context, q benchrig.BaselineQuery) (*ben
 		}
 		if !q.Before.IsZero() {
 			what += " before " + q.Before.UTC().Format(time.RFC3339)
+		}
+		if len(q.Labels) > 0 {
+			var kv []string
+			for _, k := range benchrig.SortedKeys(q.Labels) {
+				kv = append(kv, k+"="+q.Labels[k])
+			}
+			what += " labelled " + strings.Join(kv, ",")
 		}
 		if q.Exclude != "" {
 			what += " other than " + q.Exclude
@@ -342,6 +351,12 @@ func latestQuery(q benchrig.BaselineQuery, now time.Time) (string, []any) {
 	if q.Exclude != "" {
 		c.add(`r.id != ?`, q.Exclude)
 	}
+	for _, k := range benchrig.SortedKeys(q.Labels) {
+		c.add(hasLabel.probe(), k, q.Labels[k])
+	}
+	// A confirmation run re-ran only a run's suspected cases: never a
+	// baseline.
+	c.add(`NOT EXISTS (SELECT 1 FROM run_labels l WHERE l.run_id = r.id AND l.key = ?)`, benchrig.LabelConfirms)
 	return `SELECT ` + summaryCols + ` FROM runs r` + c.where() + ` ORDER BY ` + newestFirst + ` LIMIT 1`, c.args
 }
 

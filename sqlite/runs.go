@@ -200,6 +200,32 @@ func (d *DB) FinishRun(ctx context.Context, id string, status benchrig.RunStatus
 	}, "status = ?, finished = ?, heartbeat = NULL", string(status), encodeTime(finished))
 }
 
+// SetGate records the regression gate's verdict on run runID, replacing
+// the one before; nil clears it (the run reads as not gated). An unknown
+// ID is ENotFound.
+func (d *DB) SetGate(ctx context.Context, runID string, g *benchrig.GateResult) error {
+	var val any // NULL for nil
+	if g != nil {
+		enc, err := json.Marshal(g)
+		if err != nil {
+			return fmt.Errorf("set gate %s: encode: %w", runID, err)
+		}
+		val = string(enc)
+	}
+	d.wmu.Lock()
+	res, err := d.db.ExecContext(ctx, `UPDATE runs SET gate = ? WHERE id = ?`, val, runID)
+	d.wmu.Unlock()
+	if err != nil {
+		return fmt.Errorf("set gate %s: %w", runID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("set gate %s: %w", runID, err)
+	} else if n == 0 {
+		return benchrig.Errorf(benchrig.ENotFound, "set gate: run %s not found", runID)
+	}
+	return nil
+}
+
 // SetNote sets case caseID's note, replacing the one before; an empty note
 // removes it. An unknown ID is ENotFound.
 func (d *DB) SetNote(ctx context.Context, runID, caseID, note string) error {
@@ -704,7 +730,7 @@ const (
 		labels = excluded.labels, request = excluded.request, collection = excluded.collection`
 	runSelectCols = `r.id, r.spec_name, r.spec_hash, r.spec_file, r.spec_source, r.overrides, r.status, r.started, r.finished,
 		r.fingerprint, r.cases, r.baseline_id, r.notes, r.throughput, r.throughput_unit, r.scaling_param, r.case_maps,
-		r.heartbeat, r.labels, r.request, r.collection, r.submitted_by`
+		r.heartbeat, r.labels, r.request, r.collection, r.submitted_by, r.gate`
 )
 
 // runColumns encodes run for runInsertCols, with heartbeat hb.
@@ -844,12 +870,13 @@ type runCols struct {
 	heartbeat                                    sql.NullString
 	labels, request                              string
 	collection, by                               string
+	gate                                         sql.NullString
 }
 
 func (c *runCols) dests() []any {
 	return []any{&c.id, &c.specName, &c.specHash, &c.specFile, &c.specSource, &c.overrides, &c.status,
 		&c.started, &c.finished, &c.fingerprint, &c.cases, &c.baselineID, &c.notes, &c.tp, &c.u, &c.scaling, &c.caseMaps,
-		&c.heartbeat, &c.labels, &c.request, &c.collection, &c.by}
+		&c.heartbeat, &c.labels, &c.request, &c.collection, &c.by, &c.gate}
 }
 
 // decode fills run; its status is the effective one at now (see
@@ -878,6 +905,12 @@ func (c *runCols) decode(run *benchrig.Run, now time.Time) error {
 	}
 	if err := json.Unmarshal([]byte(c.collection), &run.Collection); err != nil {
 		return fmt.Errorf("run %s: collection: %w", c.id, err)
+	}
+	if c.gate.Valid {
+		run.Gate = &benchrig.GateResult{}
+		if err := json.Unmarshal([]byte(c.gate.String), run.Gate); err != nil {
+			return fmt.Errorf("run %s: gate: %w", c.id, err)
+		}
 	}
 	if err := json.Unmarshal([]byte(c.request), &run.Request); err != nil {
 		return fmt.Errorf("run %s: request: %w", c.id, err)

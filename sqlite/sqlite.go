@@ -313,6 +313,9 @@ var migrations = []string{
 		WHEN seq % 2 = 0 THEN 1
 		ELSE 0 END;
 	CREATE INDEX samples_lvl ON samples (run_id, kind, lvl);`,
+	// 10: the regression gate's verdict on a run (SetGate): JSON
+	// benchrig.GateResult, NULL when the run was not gated (or not yet).
+	`ALTER TABLE runs ADD COLUMN gate TEXT;`,
 }
 
 // DB is an open run store. It is safe for use by several goroutines, and

@@ -500,11 +500,29 @@ func MannWhitney(x, y []float64) (u, p float64, method string) {
 }
 
 // exactMWp is the exact two-sided p-value of U == u for sample sizes n1, n2
-// without ties. The null distribution is counted by dynamic programming
-// over the merged order: state (x values placed, U so far); placing a y
-// adds the number of x values already placed. Only additions, so no
-// cancellation even for counts near C(100,50).
+// without ties, from the null distribution of mwNullCounts.
 func exactMWp(n1, n2, u int) float64 {
+	final := mwNullCounts(n1, n2)
+	total, le, ge := 0.0, 0.0, 0.0
+	for v, w := range final {
+		total += w
+		if v <= u {
+			le += w
+		}
+		if v >= u {
+			ge += w
+		}
+	}
+	return math.Min(1, 2*math.Min(le, ge)/total)
+}
+
+// mwNullCounts is the null distribution of the Mann-Whitney U for sample
+// sizes n1, n2 without ties: element v counts the orderings of the merged
+// sample with U == v (they sum to C(n1+n2, n1)). It is counted by dynamic
+// programming over the merged order: state (x values placed, U so far);
+// placing a y adds the number of x values already placed. Only additions,
+// so no cancellation even for counts near C(100,50).
+func mwNullCounts(n1, n2 int) []float64 {
 	maxU := n1 * n2
 	width := maxU + 1
 	// dp[a*width+v]: ways to place a x's and (step-a) y's with U == v.
@@ -533,18 +551,7 @@ func exactMWp(n1, n2, u int) float64 {
 		}
 		dp, next = next, dp
 	}
-	final := dp[n1*width : (n1+1)*width]
-	total, le, ge := 0.0, 0.0, 0.0
-	for v, w := range final {
-		total += w
-		if v <= u {
-			le += w
-		}
-		if v >= u {
-			ge += w
-		}
-	}
-	return math.Min(1, 2*math.Min(le, ge)/total)
+	return dp[n1*width : (n1+1)*width]
 }
 
 // Median is the median of xs (NaN when empty). It does not modify xs.
