@@ -54,24 +54,9 @@ type SubmitRequest struct {
 	Name   string            `json:"name"` // how errors name the spec
 	// Gate judges the run against a baseline when it ends; the run's
 	// JSON then carries the result ("gate") and its event stream ends
-	// after the gate's verdict.
+	// after the gate's verdict. The queue checks it (a bad one, or a
+	// baseline run that does not exist, is a 400 naming the field).
 	Gate *benchrig.GateRequest `json:"gate"`
-}
-
-// gateFieldErrors names the gate's field errors as the request body
-// does: gate.baseline, gate.cases[0].match.
-func gateFieldErrors(err error) error {
-	var es benchrig.Errors
-	if !errors.As(err, &es) {
-		return err
-	}
-	out := make(benchrig.Errors, len(es))
-	for i, e := range es {
-		c := *e
-		c.File, c.Field = "request body", "gate."+e.Field
-		out[i] = &c
-	}
-	return out
 }
 
 // submittedName is how errors name a spec sent without a name.
@@ -118,12 +103,6 @@ func (s *Server) submitRun(w http.ResponseWriter, r *http.Request) {
 		if req.Repeat < 0 {
 			s.writeError(w, r, &benchrig.Error{Code: benchrig.EInvalid, File: "request body", Field: "repeat", Msg: "must be positive (0: the spec's)"})
 			return
-		}
-		if req.Gate != nil {
-			if err := req.Gate.Check(); err != nil {
-				s.writeError(w, r, gateFieldErrors(err))
-				return
-			}
 		}
 		sub.Spec = []byte(req.Spec)
 		if req.Name != "" {

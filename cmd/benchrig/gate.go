@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"maps"
 	"math"
@@ -64,7 +63,8 @@ func (g *gateOptions) flags(f *pflag.FlagSet) {
 
 // request is the gate the flags ask for, nil without --baseline. A gate
 // flag without --baseline, or a bad value, is a usage error naming the
-// flag.
+// flag; the app checks the request itself (a bad baseline, a baseline run
+// that does not exist: EInvalid naming the field) before anything runs.
 func (g gateOptions) request() (*benchrig.GateRequest, error) {
 	if g.baseline == "" {
 		for _, f := range []struct {
@@ -92,31 +92,7 @@ func (g gateOptions) request() (*benchrig.GateRequest, error) {
 		}
 		req.MaxBaselineCV = v
 	}
-	if err := req.Check(); err != nil {
-		return nil, gateFlagErrors(err)
-	}
 	return req, nil
-}
-
-// gateFlags names the flag of each field GateRequest.Check names.
-var gateFlags = map[string]string{"baseline": "--baseline", "max_regression": "--max-regression", "max_baseline_cv": "--max-baseline-cv"}
-
-// gateFlagErrors turns GateRequest.Check's field errors into one usage
-// error naming the flags.
-func gateFlagErrors(err error) error {
-	var es benchrig.Errors
-	if !errors.As(err, &es) {
-		return usageError{err}
-	}
-	lines := make([]string, len(es))
-	for i, e := range es {
-		flag := gateFlags[e.Field]
-		if flag == "" {
-			flag = "--max-regression" // cases[i].*: a per-case threshold
-		}
-		lines[i] = flag + ": " + e.Msg
-	}
-	return usageError{fmt.Errorf("%s", strings.Join(lines, "\n"))}
 }
 
 // parseFraction reads "10%" or "0.1".
