@@ -171,7 +171,7 @@ func checkSpec(d *deps, file string, sets []string) ([]byte, error) {
 // finishSubmit prints and writes what the server says of the ended run,
 // and returns the error that sets the exit code.
 func finishSubmit(ctx context.Context, d *deps, c *client.Client, sub *web.Submitted, gated bool, out exportOptions) error {
-	run, err := c.GetRun(ctx, sub.ID)
+	run, err := endedRun(ctx, c, sub.ID)
 	if err != nil {
 		return err
 	}
@@ -202,6 +202,27 @@ func finishSubmit(ctx context.Context, d *deps, c *client.Client, sub *web.Submi
 		}
 	}
 	return submittedOutcome(run, gated)
+}
+
+// endWait bounds how long a run may still read as running after its
+// event stream said it ended: the runner sends run-finished just before
+// the store records the end.
+const endWait = 30 * time.Second
+
+// endedRun reads the run once the store has recorded its end.
+func endedRun(ctx context.Context, c *client.Client, id string) (*client.Run, error) {
+	deadline := time.Now().Add(endWait)
+	for wait := 50 * time.Millisecond; ; wait = min(2*wait, time.Second) {
+		run, err := c.GetRun(ctx, id)
+		if err != nil || (run.Status != benchrig.RunRunning && run.Status != benchrig.RunQueued) || time.Now().After(deadline) {
+			return run, err
+		}
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return nil, &benchrig.Error{Code: benchrig.ECancelled, Msg: "read run " + id, Err: ctx.Err()}
+		}
+	}
 }
 
 // submittedOutcome is the exit of a submitted run, as printRun's of a

@@ -48,7 +48,7 @@ answer=$(cat "$tmp/answer")
 case $status in
 201) ;;
 400 | 401 | 403 | 413 | 415)
-	echo "curl.sh: the server refused the submission ($status): $(jq -r '.error.errors[]?.text // empty, .error.message' <<<"$answer")" >&2
+	echo "curl.sh: the server refused the submission ($status): $(jq -r 'if (.error.errors // []) == [] then .error.message else .error.errors[].text end' <<<"$answer")" >&2
 	exit 2 ;;
 *)
 	echo "curl.sh: the server answered $status: $answer" >&2
@@ -59,11 +59,14 @@ echo "run $id: $(jq -r .url <<<"$answer")" >&2
 
 # The event stream: one `event:` and one `data:` line per event, until the
 # server says end (for a gated run: after the gate's verdict). Show each
-# event's kind and message.
+# finished trial and what else happened (notes, warnings, the gate).
 curl -sS -N -H "Authorization: Bearer $token" -H 'Accept: text/event-stream' "$server/api/v1/runs/$id/events" |
 	while IFS= read -r line; do
 		case $line in
-		data:*) jq -r '"\(.kind) \(.case // "")\(.msg // "" | if . == "" then "" else ": " + . end)"' <<<"${line#data: }" 2>/dev/null >&2 || true ;;
+		data:*) jq -r 'select(.kind != null and .kind != "trial-planned" and .kind != "trial-started") |
+			if .kind == "trial-finished" then "[\(.done)/\(.total)] \(.trial.case) \(if .warmup then "warmup" else "trial" end) \(.number): \(.duration_ns / 1e6 | round) ms"
+			else "\(.kind)\(if .case then " " + .case else "" end)\(if .msg then ": " + .msg else "" end)" end' \
+			<<<"${line#data: }" >&2 2>/dev/null || true ;;
 		esac
 	done
 
