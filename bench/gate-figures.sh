@@ -93,8 +93,8 @@ for line in open(sys.argv[1]):
 def load(path):
     return json.load(open(path)) if os.path.exists(path) and os.path.getsize(path) else None
 
-def median_wall(doc):
-    return statistics.median(t["wall_s"] for c in doc["cases"] for t in c["trials"] if not t["warmup"] and not t["failed"])
+def median_wall(doc, key="wall_s"):
+    return statistics.median(t[key] for c in doc["cases"] for t in c["trials"] if not t["warmup"] and not t["failed"])
 
 def med(xs):
     return statistics.median(xs) if xs else float("nan")
@@ -102,7 +102,7 @@ def med(xs):
 order = sorted(rows, key=lambda e: (e != "aa", e != "aa-nc", rows[e][0]["pct"]))
 print()
 print(f"{'experiment':10} {'pairs':>5} {'failed':>6} {'other':>5} "
-      f"{'suspected':>9} {'confirmed':>9} {'med A':>8} {'med B/A':>7} {'gate ratio':>10} {'CI low':>6}  verdicts")
+      f"{'suspected':>9} {'confirmed':>9} {'med A':>8} {'med B/A':>7} {'cpu B/A':>7} {'gate ratio':>10} {'CI low':>6}  verdicts")
 test, conf_all, total_all, gate_missing = "", [], [], 0
 for exp in order:
     rs = rows[exp]
@@ -110,13 +110,14 @@ for exp in order:
     other = sum(r["rc"] > 1 for r in rs)
     verdicts = defaultdict(int)
     suspected = held = 0
-    ratio_ab, med_a, gate_ratio, ci_low = [], [], [], []
+    ratio_ab, cpu_ab, med_a, gate_ratio, ci_low = [], [], [], [], []
     for r in rs:
         b, c = load(r["base"]), load(r["cand"])
         if not b or not c:
             continue
         med_a.append(median_wall(b))
         ratio_ab.append(median_wall(c) / median_wall(b))
+        cpu_ab.append(median_wall(c, "user_s") / median_wall(b, "user_s"))
         g = c.get("gate")
         if not g:
             gate_missing += 1
@@ -133,12 +134,13 @@ for exp in order:
             conf_all.append((exp, g.get("confirm_time_ns", 0) / 1e9, r["wall"]))
         total_all.append(r["wall"])
     print(f"{exp:10} {len(rs):5} {failed:6} {other:5} "
-          f"{suspected:9} {held:9} {med(med_a)*1e3:5.1f} ms {med(ratio_ab):7.3f} {med(gate_ratio):10.3f} {med(ci_low):6.3f}  "
+          f"{suspected:9} {held:9} {med(med_a)*1e3:5.1f} ms {med(ratio_ab):7.3f} {med(cpu_ab):7.3f} {med(gate_ratio):10.3f} {med(ci_low):6.3f}  "
           + ", ".join(f"{v} {n}" for v, n in sorted(verdicts.items())))
 print("failed: builds that exited 1 (a regression or failed trials); other: exit 2 or 3, no verdict; suspected:")
 print("cases the first evidence flagged; confirmed: those the pooled evidence held; med A: median trial of the")
-print("baselines; med B/A: median of the per-pair ratios of the run medians; gate ratio, CI low: medians of the")
-print("gate's estimates of the time ratio and of its interval's low end; verdicts: the gate's, per candidate run.")
+print("baselines; med B/A, cpu B/A: medians of the per-pair ratios of the runs' median wall and user CPU times (cpu:")
+print("the work done); gate ratio, CI low: medians of the gate's time ratio and of its 95% interval's low end;")
+print("verdicts: the gate's, per candidate run.")
 if test:
     print(f"test: {test}")
 if gate_missing:
