@@ -103,7 +103,7 @@ order = sorted(rows, key=lambda e: (e != "aa", e != "aa-nc", rows[e][0]["pct"]))
 print()
 print(f"{'experiment':10} {'pairs':>5} {'failed':>6} {'other':>5} "
       f"{'suspected':>9} {'confirmed':>9} {'med A':>8} {'med B/A':>7} {'cpu B/A':>7} {'gate ratio':>10} {'CI low':>6}  verdicts")
-test, conf_all, total_all, gate_missing = "", [], [], 0
+test, conf_all, total_all, gate_missing, susp = "", [], [], 0, {}
 for exp in order:
     rs = rows[exp]
     failed = sum(r["rc"] == 1 for r in rs)
@@ -133,6 +133,7 @@ for exp in order:
         if g.get("confirmation_run"):
             conf_all.append((exp, g.get("confirm_time_ns", 0) / 1e9, r["wall"]))
         total_all.append(r["wall"])
+    susp[exp] = (suspected, held)
     print(f"{exp:10} {len(rs):5} {failed:6} {other:5} "
           f"{suspected:9} {held:9} {med(med_a)*1e3:5.1f} ms {med(ratio_ab):7.3f} {med(cpu_ab):7.3f} {med(gate_ratio):10.3f} {med(ci_low):6.3f}  "
           + ", ".join(f"{v} {n}" for v, n in sorted(verdicts.items())))
@@ -150,7 +151,8 @@ aa = rows.get("aa", [])
 aanc = rows.get("aa-nc", [])
 if aa and aanc:
     print(f"\nfalse alarms at {len(aa)} A/A pairs: {sum(r['rc'] == 1 for r in aa)} failed builds with confirmation, "
-          f"{sum(r['rc'] == 1 for r in aanc)} with --no-confirm")
+          f"{sum(r['rc'] == 1 for r in aanc)} with --no-confirm; with confirmation {susp['aa'][0]} suspected at first, "
+          f"{susp['aa'][0] - susp['aa'][1]} of them removed by the confirmation re-run")
 print("smallest slowdown caught:", ", ".join(
     f"{rows[e][0]['pct']}%: {sum(r['rc'] == 1 for r in rows[e])}/{len(rows[e])}" for e in order if rows[e][0]["pct"] > 0))
 if conf_all:
