@@ -203,18 +203,9 @@ func LoadHistory(ctx context.Context, r benchrig.RunReader, spec string, o Histo
 }
 
 func settingsOf(o stats.ChangePointOptions) HistorySettings {
-	s := HistorySettings{Method: "E-divisive means (energy statistic, alpha 1) with a permutation test",
+	o = o.WithDefaults()
+	return HistorySettings{Method: "E-divisive means (energy statistic, alpha 1) with a permutation test",
 		MinSegment: o.MinSegment, PValue: o.PValue, Permutations: o.Permutations, Seed: o.Seed}
-	if s.MinSegment <= 0 {
-		s.MinSegment = stats.DefaultMinSegment
-	}
-	if s.PValue <= 0 {
-		s.PValue = stats.DefaultChangePValue
-	}
-	if s.Permutations <= 0 {
-		s.Permutations = stats.DefaultPermutations
-	}
-	return s
 }
 
 // HistoryOf is one case's history from its points as CaseHistory returns

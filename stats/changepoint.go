@@ -56,7 +56,9 @@ type ChangePointOptions struct {
 	Seed         uint64  // the shuffles' seed: the same series, options and seed give the same change points
 }
 
-func (o ChangePointOptions) withDefaults() ChangePointOptions {
+// WithDefaults is o with its zero fields set to the defaults, as
+// ChangePoints uses it.
+func (o ChangePointOptions) WithDefaults() ChangePointOptions {
 	if o.MinSegment <= 0 {
 		o.MinSegment = DefaultMinSegment
 	}
@@ -96,7 +98,7 @@ type ChangePoint struct {
 // so a series of a few hundred points takes milliseconds per change point
 // found.
 func ChangePoints(xs []float64, o ChangePointOptions) []ChangePoint {
-	o = o.withDefaults()
+	o = o.WithDefaults()
 	n := len(xs)
 	if n < 2*o.MinSegment {
 		return nil

@@ -62,7 +62,7 @@ func TestRunPageGate(t *testing.T) {
 		`in run <a href="/runs/k1">k1</a>, which took 1 min 35 s`,
 		// The regressed case by its label, with its numbers.
 		`<tr class="gate-case gate-bad"><td>impl=busybox,jobs=1</td><td class="verdict bad">regression</td><td class="num">+12.0%</td><td class="num">+9.0%..+15.0%</td><td class="num">5%</td>`,
-		"200 ms → 224 ms", `<td class="num">7/7</td>`, `<td class="num">1.2%</td>`,
+		"200 ms → 224 ms", `<td class="num">7/7</td>`, `<td class="num">1.2%</td>`, `<span class="reason">slower than 5% `,
 		// Its confirmation.
 		`Re-run in <a href="/runs/k1">k1</a>`, "+11.0% (95% CI +8.0%..+14.0%, n=7)",
 		"pooled with this run: +11.5% (95% CI +10.0%..+13.0%, n=14)", "the regression held",

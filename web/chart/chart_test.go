@@ -71,6 +71,7 @@ func TestChartsAccessibleEscapedNoStyle(t *testing.T) {
 	svgs := map[string]string{
 		"bar": string(BarChart{Title: evil, Axis: evil, Bars: []Bar{{Group: evil, Label: evil, Value: 1, Lo: 0.9, Hi: 1.1, Note: evil}, {Label: "b", Value: math.NaN()}}, Ref: 1, RefSet: true}.SVG()),
 		"line": string(LineChart{Title: evil, XAxis: evil, YAxis: evil, Legend: true, Marks: []Mark{{X: 1, Y: 1, Label: evil}},
+			VLines: []VLine{{X: 0.5, Label: evil, Title: evil, Link: `/runs/"><x`}, {X: 7, Label: "off the axis"}},
 			Series: []Series{{Name: evil, X: []float64{0, 1}, Y: []float64{1, 2}, Points: true, Links: []string{`/runs/"><x`, ""}}, {Name: "band", X: []float64{0, 1}, Lo: []float64{0, 1}, Hi: []float64{1, 2}, Y: []float64{0.5, 1.5}}}}.SVG()),
 	}
 	for name, svg := range svgs {
@@ -92,6 +93,9 @@ func TestChartsAccessibleEscapedNoStyle(t *testing.T) {
 	}
 	if !strings.Contains(svgs["line"], `class="band"`) || !strings.Contains(svgs["line"], `class="mark"`) {
 		t.Error("line chart: no band or no mark")
+	}
+	if n := strings.Count(svgs["line"], `<g class="vline">`); n != 1 || !strings.Contains(svgs["line"], `<a href="/runs/&#34;&gt;&lt;x"><g class="vline"><title>&lt;script&gt;`) {
+		t.Errorf("line chart: %d vertical markers, want 1 linked and escaped (the other is off the x axis)", n)
 	}
 }
 
