@@ -49,6 +49,9 @@ type (
 		RunWarnings   []string             `json:"run_warnings,omitempty"`
 		Labels        map[string]string    `json:"labels,omitempty"`
 		Collection    *jsonCollection      `json:"collection"`
+		// Gate is the run judged against its baseline, as recorded
+		// (benchrig.GateResult's own JSON); omitted without a gate.
+		Gate *benchrig.GateResult `json:"gate,omitempty"`
 	}
 	jsonSpec struct {
 		Name string `json:"name"`
@@ -257,6 +260,7 @@ func WriteJSON(w io.Writer, r *Report) error {
 		RunWarnings:   r.RunWarnings,
 		Labels:        r.Labels,
 		Collection:    jsonCollectionOf(r.Collection),
+		Gate:          r.Gate,
 	}
 	if doc.Overrides == nil {
 		doc.Overrides = []string{}

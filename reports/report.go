@@ -55,6 +55,9 @@ type Report struct {
 	// Collection is what the collector gathered beside the run and what
 	// it cost (benchrig.Run.Collection); nil when nothing was.
 	Collection *benchrig.Collection
+	// Gate is the run judged against its baseline (benchrig.Run.Gate);
+	// nil without a gate.
+	Gate *benchrig.GateResult
 }
 
 // Comparison is one case's samples compared against a baseline case's.
@@ -229,6 +232,7 @@ func Build(run *benchrig.Run) *Report {
 		RunWarnings:    run.Warnings,
 		Collection:     run.Collection,
 		Labels:         run.Labels,
+		Gate:           run.Gate,
 		Repeat:         run.Repeat,
 	}
 	byCase := map[string][]benchrig.Trial{}
