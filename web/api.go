@@ -25,6 +25,9 @@ func (s *Server) apiRoutes() {
 	s.route("GET", "/api/v1/runs/{id}", Read, true, s.getRun)
 	s.route("POST", "/api/v1/runs/{id}/cancel", Submit, true, s.cancelRun)
 	s.route("GET", "/api/v1/runs/{id}/events", Read, true, s.runEvents)
+	s.route("GET", "/api/v1/runs/{id}/report", Read, true, s.runReport(reportText))
+	s.route("GET", "/api/v1/runs/{id}/junit", Read, true, s.runReport(reportJUnit))
+	s.route("GET", "/api/v1/runs/{id}/summary.md", Read, true, s.runReport(reportMarkdown))
 	s.route("GET", "/api/v1/pools", Read, true, s.listPools)
 	s.route("GET", "/api/v1/openapi.yaml", Public, true, serveOpenAPI)
 	s.route("GET", "/healthz", Public, true, s.healthz)
@@ -41,21 +44,26 @@ func unavailable(w http.ResponseWriter, what string) {
 	writeStatus(w, http.StatusNotImplemented, "not_implemented", "this server runs without "+what)
 }
 
-// submitRequest is the JSON body of POST /api/v1/runs.
-type submitRequest struct {
+// SubmitRequest is the JSON body of POST /api/v1/runs.
+type SubmitRequest struct {
 	Spec   string            `json:"spec"`
 	Sets   []string          `json:"set"`
 	Repeat int               `json:"repeat"`
 	Pools  []string          `json:"pools"`
 	Labels map[string]string `json:"labels"`
 	Name   string            `json:"name"` // how errors name the spec
+	// Gate judges the run against a baseline when it ends; the run's
+	// JSON then carries the result ("gate") and its event stream ends
+	// after the gate's verdict. The queue checks it (a bad one, or a
+	// baseline run that does not exist, is a 400 naming the field).
+	Gate *benchrig.GateRequest `json:"gate"`
 }
 
 // submittedName is how errors name a spec sent without a name.
 const submittedName = "submitted.yaml"
 
-// submitted is the answer to a submit: where the run can be followed.
-type submitted struct {
+// Submitted is the answer to a submit: where the run can be followed.
+type Submitted struct {
 	ID     string             `json:"id"`
 	Status benchrig.RunStatus `json:"status"`
 	URL    string             `json:"url"`
@@ -81,7 +89,7 @@ func (s *Server) submitRun(w http.ResponseWriter, r *http.Request) {
 	}
 	sub := benchrig.Submission{SpecName: submittedName, By: callerOf(r).Name}
 	if mt == "application/json" {
-		var req submitRequest
+		var req SubmitRequest
 		dec := json.NewDecoder(bytes.NewReader(body))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&req); err != nil {
@@ -100,7 +108,7 @@ func (s *Server) submitRun(w http.ResponseWriter, r *http.Request) {
 		if req.Name != "" {
 			sub.SpecName = req.Name
 		}
-		sub.Request = benchrig.RunRequest{Sets: req.Sets, Repeat: req.Repeat, Pools: req.Pools, Labels: req.Labels}
+		sub.Request = benchrig.RunRequest{Sets: req.Sets, Repeat: req.Repeat, Pools: req.Pools, Labels: req.Labels, Gate: req.Gate}
 	} else {
 		sub.Spec = body
 		if n := r.URL.Query().Get("name"); n != "" {
@@ -113,7 +121,7 @@ func (s *Server) submitRun(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	base := s.baseURL(r)
-	ans := submitted{ID: run.ID, Status: run.Status,
+	ans := Submitted{ID: run.ID, Status: run.Status,
 		URL: base + "/runs/" + url.PathEscape(run.ID), API: base + "/api/v1/runs/" + url.PathEscape(run.ID)}
 	w.Header().Set("Location", ans.API)
 	writeJSON(w, http.StatusCreated, ans)
@@ -360,6 +368,10 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request, keepAlive 
 		s.writeError(w, r, err)
 		return
 	}
+	// A run that asked for a gate goes on after run-finished: the gate's
+	// events (a confirmation run, the verdict) come last, and the watch
+	// closes after them.
+	gated := s.runGated(ctx, r.PathValue("id"))
 	rc := http.NewResponseController(w)
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream; charset=utf-8")
@@ -402,7 +414,7 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request, keepAlive 
 				return
 			}
 			fmt.Fprintf(&buf, "id: %d\nevent: %s\ndata: %s\n\n", ev.Seq, ev.Kind, data)
-			if ev.Kind == benchrig.EventRunFinished {
+			if ev.Kind == benchrig.EventRunFinished && !gated {
 				buf.WriteString("event: end\ndata: {}\n\n")
 				done = true
 			}
@@ -461,6 +473,64 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// runGated says whether the run asked for a gate (false when the store
+// cannot say: the stream then ends at run-finished, as before gates).
+func (s *Server) runGated(ctx context.Context, id string) bool {
+	if s.deps.Store == nil {
+		return false
+	}
+	run, err := s.deps.Store.GetRun(ctx, id)
+	return err == nil && run.Request != nil && run.Request.Gate != nil
+}
+
+// The run's reports as files, for a client that writes them (benchrig
+// submit --junit, --md) or shows them (the text report).
+const (
+	reportText     = "text"
+	reportJUnit    = "junit"
+	reportMarkdown = "markdown"
+)
+
+// runReport answers one of a run's reports, built as the CLI builds them
+// for a local run: the text report and the gate's verdict, JUnit XML, or
+// the --md summary.
+func (s *Server) runReport(kind string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if s.deps.Store == nil {
+			unavailable(w, "a store")
+			return
+		}
+		run, err := s.deps.Store.GetRun(r.Context(), r.PathValue("id"))
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		var buf bytes.Buffer
+		ctype := "text/plain; charset=utf-8"
+		switch kind {
+		case reportText:
+			err = reports.WriteText(&buf, reports.Build(run))
+			if err == nil && run.Gate != nil {
+				buf.WriteString("\n")
+				err = reports.WriteGateText(&buf, run.Gate)
+			}
+		case reportJUnit:
+			ctype = "application/xml; charset=utf-8"
+			err = reports.WriteJUnit(&buf, run, run.Gate)
+		case reportMarkdown:
+			ctype = "text/markdown; charset=utf-8"
+			err = reports.WriteSummaryMarkdown(&buf, run)
+		}
+		if err != nil {
+			s.writeError(w, r, fmt.Errorf("%s report of run %s: %w", kind, run.ID, err))
+			return
+		}
+		w.Header().Set("Content-Type", ctype)
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(buf.Bytes())
+	}
 }
 
 // runEnded says whether the run is recorded as ended (neither queued nor

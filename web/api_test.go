@@ -216,11 +216,11 @@ func TestSubmit(t *testing.T) {
 		if resp.StatusCode != 201 {
 			t.Fatalf("status %d: %s", resp.StatusCode, b)
 		}
-		var ans submitted
+		var ans Submitted
 		if err := json.Unmarshal(b, &ans); err != nil {
 			t.Fatal(err)
 		}
-		want := submitted{ID: "20260101-abc", Status: benchrig.RunQueued, URL: "https://bench.example/runs/20260101-abc", API: "https://bench.example/api/v1/runs/20260101-abc"}
+		want := Submitted{ID: "20260101-abc", Status: benchrig.RunQueued, URL: "https://bench.example/runs/20260101-abc", API: "https://bench.example/api/v1/runs/20260101-abc"}
 		if ans != want {
 			t.Errorf("answer %+v, want %+v", ans, want)
 		}

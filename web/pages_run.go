@@ -57,6 +57,8 @@ type runView struct {
 	SeriesNote  string // why there are no metric charts
 	Spec        string
 	Labels      []benchrig.KV
+	Gate        *gateView // the run judged against its baseline; nil when not gated
+	Confirms    string    // the run whose suspected regression this run re-ran ("" for most runs)
 }
 
 type caseRow struct {
@@ -119,6 +121,10 @@ func (s *Server) runView(ctx context.Context, run *benchrig.Run) *runView {
 		v.Labels = append(v.Labels, benchrig.KV{Name: k, Value: val})
 	}
 	slices.SortFunc(v.Labels, func(a, b benchrig.KV) int { return strings.Compare(a.Name, b.Name) })
+	if run.Gate != nil {
+		v.Gate = gateViewOf(run.Gate, lbl)
+	}
+	v.Confirms = run.Labels[benchrig.LabelConfirms]
 
 	cmps := map[string]reports.Comparison{}
 	for _, c := range rep.Comparisons {

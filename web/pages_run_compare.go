@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"math"
 	"net/http"
+	"net/url"
 	"slices"
 	"time"
 
@@ -152,21 +153,34 @@ func (s *Server) comparePage(w http.ResponseWriter, r *http.Request, a, b *bench
 	s.render(w, r, http.StatusOK, "compare", page{Title: title, Nav: "compare", Data: v})
 }
 
-// historyView is what history.html shows: a spec's cases across runs.
+// historyView is what history.html shows: a spec's cases across runs,
+// with the steps (change points) in them.
 type historyView struct {
-	Spec  string
-	Cases []historyCase
-	More  int // cases left out
+	Spec     string
+	Settings string // how the steps were found, in words
+	Cases    []historyCase
+	More     int // cases left out
 }
 
 type historyCase struct {
 	Case   string
 	Chart  template.HTML
 	Points []historyPoint
+	Steps  []historyStep
 }
 
 type historyPoint struct {
 	RunID, RunURL, Started, Status, Median, N, Node string
+	Step                                            string // "+12.3%" on the first run of a new level
+}
+
+// historyStep is a change point, ready to show.
+type historyStep struct {
+	RunID, RunURL, Started string
+	Change                 string // "+12.3%"
+	Class                  string // slower or faster
+	Before, After          string
+	Confidence             string // "99.5% (p=0.005)"
 }
 
 // maxHistoryCases caps the charts of a history page.
@@ -177,79 +191,91 @@ func (s *Server) handleHistoryPage(w http.ResponseWriter, r *http.Request) {
 		s.writePageError(w, r, benchrig.Errorf(benchrig.EUnavailable, "this server has no store"))
 		return
 	}
-	ctx := r.Context()
 	spec := r.URL.Query().Get("spec")
 	if spec == "" {
 		s.render(w, r, http.StatusOK, "history", page{Title: "History", Nav: "runs", Data: &historyView{}})
 		return
 	}
-	// The cases are the latest run's: what the spec measures today.
-	pg, err := s.deps.Store.ListRuns(ctx, benchrig.RunFilter{Spec: spec, Limit: 1})
+	h, err := reports.LoadHistory(r.Context(), s.deps.Store, spec, reports.HistoryOptions{MaxCases: maxHistoryCases})
 	if err != nil {
 		s.writePageError(w, r, err)
 		return
 	}
-	if len(pg.Runs) == 0 {
-		s.writePageError(w, r, benchrig.Errorf(benchrig.ENotFound, "spec %q: no runs recorded", spec))
-		return
-	}
-	latest, err := s.deps.Store.GetRun(ctx, pg.Runs[0].ID)
-	if err != nil {
-		s.writePageError(w, r, err)
-		return
-	}
-	rep := reports.Build(latest)
-	label, _ := reports.ShortLabels(rep)
-	v := &historyView{Spec: spec}
-	for i, c := range latest.Cases {
-		if i == maxHistoryCases {
-			v.More = len(latest.Cases) - i
-			break
-		}
-		pts, err := s.deps.Store.CaseHistory(ctx, spec, c.ID, 50)
-		if err != nil {
-			s.writePageError(w, r, err)
-			return
-		}
-		name := label(c.ID)
-		if name == "" {
-			name = c.ID
-		}
-		v.Cases = append(v.Cases, historyCaseOf(spec, name, pts))
+	cp := h.ChangePoints
+	v := &historyView{Spec: spec, More: h.More,
+		Settings: fmt.Sprintf("Steps are change points found by %s: p ≤ %s over %d shuffles, each level lasting at least %d runs.",
+			cp.Method, reports.FormatP(cp.PValue), cp.Permutations, cp.MinSegment)}
+	for _, c := range h.Cases {
+		v.Cases = append(v.Cases, historyCaseOf(spec, c))
 	}
 	s.render(w, r, http.StatusOK, "history", page{Title: "History of " + spec, Nav: "runs", Data: v})
 }
 
 // historyCaseOf charts one case's medians, oldest first, each point a
-// link to its run.
-func historyCaseOf(spec, name string, pts []benchrig.CasePoint) historyCase {
-	pts = slices.Clone(pts)
-	slices.Reverse(pts) // oldest first
+// link to its run; each step is a dashed vertical line between the last
+// run of the old level and the first of the new, and the levels' medians
+// are a dashed line.
+func historyCaseOf(spec string, c reports.CaseHistory) historyCase {
+	name := c.Label
 	hc := historyCase{Case: name}
 	hi := 0.0
-	for _, p := range pts {
-		hi = max(hi, p.Median.Seconds())
+	for _, p := range c.Points {
+		hi = max(hi, p.MedianS)
 	}
 	scale, unit := benchrig.TimeUnit(max(hi, 1e-9))
+	x := func(p reports.HistoryPoint) float64 { return float64(p.Started.Unix()) }
 	s := chart.Series{Name: name, Points: true}
-	for _, p := range pts {
+	for _, p := range c.Points {
 		y := math.NaN()
-		if p.Measured > 0 {
-			y = p.Median.Seconds() * scale
+		if p.N > 0 {
+			y = p.MedianS * scale
 		}
-		s.X = append(s.X, float64(p.Started.Unix()))
+		s.X = append(s.X, x(p))
 		s.Y = append(s.Y, y)
-		s.Links = append(s.Links, "/runs/"+p.RunID)
-		hp := historyPoint{RunID: p.RunID, RunURL: "/runs/" + p.RunID, Started: p.Started.UTC().Format("2006-01-02 15:04"),
-			Status: string(p.Status), Median: "-", N: fmt.Sprintf("%d/%d", p.Measured, p.Measured+p.Failed), Node: p.Node}
-		if p.Measured > 0 {
-			hp.Median = reports.FormatDuration(p.Median)
+		s.Links = append(s.Links, "/runs/"+url.PathEscape(p.Run))
+		hp := historyPoint{RunID: p.Run, RunURL: "/runs/" + url.PathEscape(p.Run), Started: p.Started.UTC().Format("2006-01-02 15:04"),
+			Status: string(p.Status), Median: "-", N: fmt.Sprintf("%d/%d", p.N, p.N+p.Failed), Node: p.Node}
+		if p.N > 0 {
+			hp.Median = reports.FormatSeconds(p.MedianS)
+		}
+		if p.Change >= 0 {
+			hp.Step = c.Changes[p.Change].Percent()
 		}
 		hc.Points = append(hc.Points, hp)
 	}
 	slices.Reverse(hc.Points) // the table newest first, as runs are listed
+	series := []chart.Series{s}
+	var vlines []chart.VLine
+	if len(c.Changes) > 0 {
+		// The levels: each segment's median from its first run to its last.
+		levels := chart.Series{Name: "level (median of the runs' medians)", Color: 1, Dashed: true}
+		for k, ch := range c.Changes {
+			from := 0
+			if k > 0 {
+				from = c.Changes[k-1].Point
+			}
+			levels.X = append(levels.X, x(c.Points[from]), x(c.Points[ch.Point-1]), x(c.Points[ch.Point-1])) // NaN y: lift the pen
+			levels.Y = append(levels.Y, ch.BeforeS*scale, ch.BeforeS*scale, math.NaN())
+		}
+		last := c.Changes[len(c.Changes)-1]
+		levels.X = append(levels.X, x(c.Points[last.Point]), x(c.Points[len(c.Points)-1]))
+		levels.Y = append(levels.Y, last.AfterS*scale, last.AfterS*scale)
+		series = append(series, levels)
+		for _, ch := range c.Changes {
+			prev, at := c.Points[ch.Point-1], c.Points[ch.Point]
+			step := historyStep{RunID: ch.Run, RunURL: "/runs/" + url.PathEscape(ch.Run), Started: ch.Started.UTC().Format("2006-01-02 15:04"),
+				Change: ch.Percent(), Class: "faster", Before: reports.FormatSeconds(ch.BeforeS), After: reports.FormatSeconds(ch.AfterS),
+				Confidence: fmt.Sprintf("%.1f%% (p=%s)", ch.Confidence*100, reports.FormatP(ch.P))}
+			if ch.Magnitude > 0 {
+				step.Class = "slower"
+			}
+			hc.Steps = append(hc.Steps, step)
+			vlines = append(vlines, chart.VLine{X: (x(prev) + x(at)) / 2, Label: ch.Percent(), Link: step.RunURL,
+				Title: fmt.Sprintf("step %s at run %s: %s -> %s, confidence %s", ch.Percent(), ch.Run, step.Before, step.After, step.Confidence)})
+		}
+	}
 	lc := chart.LineChart{Title: "Median of " + name + " in runs of " + spec, XAxis: "run started (UTC)", YAxis: "median (" + unit + ")",
-		Series: []chart.Series{s}, Height: 220, XTicks: chart.TimeTicks, XFormat: func(x float64) string { return time.Unix(int64(x), 0).UTC().Format("01-02 15:04") }}
+		Series: series, VLines: vlines, Height: 220, XTicks: chart.TimeTicks, XFormat: func(x float64) string { return time.Unix(int64(x), 0).UTC().Format("01-02 15:04") }}
 	hc.Chart = twoSizes(func(w int) template.HTML { lc.Width = w; return lc.SVG() })
 	return hc
 }

@@ -63,8 +63,15 @@ func sweepCases(slow float64) []testCase {
 // recordRun writes a run with its trials through the store's API.
 func recordRun(t testing.TB, db *sqlite.DB, id, spec string, started time.Time, status benchrig.RunStatus, cases []testCase) *benchrig.Run {
 	t.Helper()
+	return recordLabelledRun(t, db, id, spec, started, status, cases, nil)
+}
+
+// recordLabelledRun is recordRun of a run with labels (branch=main, or a
+// confirmation run's benchrig.confirms).
+func recordLabelledRun(t testing.TB, db *sqlite.DB, id, spec string, started time.Time, status benchrig.RunStatus, cases []testCase, labels map[string]string) *benchrig.Run {
+	t.Helper()
 	ctx := context.Background()
-	run := &benchrig.Run{ID: id, SpecName: spec, SpecHash: "h-" + spec, SpecFile: spec + ".yaml",
+	run := &benchrig.Run{ID: id, SpecName: spec, SpecHash: "h-" + spec, SpecFile: spec + ".yaml", Labels: labels,
 		SpecSource: []byte("name: " + spec + "\ncommand: sort -S 1M <input>\nparams:\n  impl: [gnu, busybox]\n  jobs: [1, 2, 4]\n"),
 		Status:     benchrig.RunRunning, Started: started, Heartbeat: time.Now(), // not stale: still running
 		Fingerprint:  benchrig.Fingerprint{Arch: "amd64", Executor: "local", OS: "linux", CPUModel: "Test CPU", CPUs: 8},

@@ -64,6 +64,10 @@ type runRow struct {
 	Verdict      string
 	VerdictClass string // good, bad, warn or ""
 	Active       bool   // queued or running: the list follows it
+	Gate         string // the regression gate's verdict; "" when the run was not gated
+	GateClass    string // bad, warn, good or muted
+	GateTitle    string // the gate's summary
+	Confirms     string // the run whose suspected regression this run re-ran
 }
 
 // runsPage is GET /runs: the runs, newest first, filtered by the GET form
@@ -210,6 +214,10 @@ func runRowOf(sum benchrig.RunSummary, now time.Time) runRow {
 	default:
 		row.Verdict = trials
 	}
+	if g := r.Gate; g != nil {
+		row.Gate, row.GateClass, row.GateTitle = string(g.Verdict), gateClass(g.Verdict), g.Summary
+	}
+	row.Confirms = r.Labels[benchrig.LabelConfirms]
 	if len(r.Warnings) > 0 {
 		row.Verdict += "; " + plural(len(r.Warnings), "warning")
 		if row.VerdictClass == "good" {

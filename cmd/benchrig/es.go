@@ -219,7 +219,7 @@ func runESCheck(ctx context.Context, d *deps, es *esOptions, opts esCheckOptions
 		return cerr
 	}
 	if !st.Ready() {
-		return benchrig.Errorf(benchrig.EUnavailable, "benchrig's index templates are not all installed and current")
+		return checkFailed{benchrig.Errorf(benchrig.EUnavailable, "benchrig's index templates are not all installed and current")}
 	}
 	return nil
 }

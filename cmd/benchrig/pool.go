@@ -332,7 +332,7 @@ func runPoolCheck(ctx context.Context, d *deps, opts *poolOptions, names []strin
 		}
 	}
 	if down > 0 {
-		return &benchrig.Error{Code: benchrig.EUnavailable, Msg: fmt.Sprintf("%d of %d node(s) unreachable", down, len(rows))}
+		return checkFailed{&benchrig.Error{Code: benchrig.EUnavailable, Msg: fmt.Sprintf("%d of %d node(s) unreachable", down, len(rows))}}
 	}
 	return nil
 }

@@ -178,6 +178,10 @@ func (p *progress) observe(e benchrig.Event) {
 	case benchrig.EventWarning:
 		p.clear()
 		fmt.Fprintf(p.w, "warning: %s\n", e.Msg)
+	case benchrig.EventGate:
+		// The gate at work after the run: a confirmation run, the verdict.
+		p.clear()
+		fmt.Fprintf(p.w, "gate: %s\n", e.Msg)
 	case benchrig.EventNodeLost, benchrig.EventNodeDrained, benchrig.EventNodeJoined:
 		p.clear()
 		fmt.Fprintf(p.w, "%s\n", nodeEventText(e))

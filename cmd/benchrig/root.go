@@ -161,11 +161,18 @@ func execute(ctx context.Context, d *deps, args []string) int {
 	return exitCode(err)
 }
 
-// exitCode maps an error to the process exit code, in one place:
-// 2 for bad input, 1 for failed trials and internal errors, 130 for a
-// cancelled run (as a shell reports Ctrl-C), 3 for a benchrig server that
-// could not be reached (a script can retry it).
+// exitCode maps an error to the process exit code, in one place (the
+// codes are listed in exitCodesHelp): 2 for bad input (a token the server
+// refused is one: its 401 and 403 are EInvalid), 1 for failed trials, a
+// regression and internal errors, 3 for what could not run or be reached
+// (a benchrig server, a node: a script can retry it), 130 for a cancelled
+// run (as a shell reports Ctrl-C). A check that ran and found problems
+// (checkFailed) is 1 whatever it found.
 func exitCode(err error) int {
+	var cf checkFailed
+	if errors.As(err, &cf) {
+		return 1
+	}
 	if client.IsUnreachable(err) {
 		return 3
 	}
@@ -176,10 +183,18 @@ func exitCode(err error) int {
 		return 2
 	case benchrig.ECancelled:
 		return 130
+	case benchrig.EUnavailable:
+		return 3
 	default:
 		return 1
 	}
 }
+
+// checkFailed is what a check command (pool check, es check) found wrong:
+// exit 1, as their help says, even when what it found is unreachable.
+type checkFailed struct{ error }
+
+func (e checkFailed) Unwrap() error { return e.error }
 
 // usageError is a wrong flag or argument.
 type usageError struct{ error }
@@ -210,12 +225,16 @@ func newRootCommand(d *deps) *cobra.Command {
 		Short: "Run benchmark specs and compare the results honestly",
 		Long: `benchrig runs every case of a benchmark spec's parameter matrix, measures each trial
 (wall time, CPU, peak memory, output bytes), keeps every raw sample in a store, and
-reports medians with confidence intervals and significance-tested comparisons.`,
+reports medians with confidence intervals and significance-tested comparisons.
+In CI, run and submit judge a run against a baseline (--baseline) and write JUnit
+(--junit) and a Markdown summary (--md): see 'benchrig run --help'.
+
+` + exitCodesHelp,
 		Version:       benchrig.Version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newValidateCommand(d), newRunCommand(d), newRunsCommand(d), newDataCommand(d), newPoolCommand(d), newImportCommand(d), newESCommand(d), newCollectorCommand(d), newServeCommand(d), newScheduleCommand(d))
+	root.AddCommand(newValidateCommand(d), newRunCommand(d), newSubmitCommand(d), newRunsCommand(d), newDataCommand(d), newPoolCommand(d), newImportCommand(d), newESCommand(d), newCollectorCommand(d), newServeCommand(d), newScheduleCommand(d))
 	return root
 }
 

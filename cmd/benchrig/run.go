@@ -50,6 +50,8 @@ type runOptions struct {
 	// es ships samples, trials, events and statistics to Elasticsearch
 	// when a URL is given.
 	es esOptions
+	// gate is --baseline and the gate's flags, and --junit.
+	gate gateOptions
 }
 
 func newRunCommand(d *deps) *cobra.Command {
@@ -78,14 +80,16 @@ Without a spec file, -c compares commands as hyperfine does: each -c is a case, 
 store, exports and flags (--repeat, --warmup, --json ...) as a spec; the first is the
 baseline.
 
-Exit codes: 0 all trials succeeded, 1 some trials failed, 2 invalid spec or flags,
-130 cancelled.`,
+` + gateHelp + `
+
+` + exitCodesHelp,
 		Example: `  benchrig run spec.yaml
   benchrig run spec.yaml --dry-run
   benchrig run -c 'gzip -1 <data' -c 'gzip -9 <data' --repeat 20
   benchrig run spec.yaml --set impl=gnu,busybox --repeat 20 --json out.json
   benchrig run spec.yaml --csv trials.csv --md summary.md --store ./bench.db --label branch=main
-  benchrig run benchmarks/grep-impl.yaml --pools .testenv/pools.yaml --pool lab`,
+  benchrig run benchmarks/grep-impl.yaml --pools .testenv/pools.yaml --pool lab
+  benchrig run spec.yaml --baseline label:branch=main --max-regression 5% --junit benchrig.xml --md summary.md`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: wrap(func(cmd *cobra.Command, args []string) error {
 			switch {
@@ -130,6 +134,7 @@ Exit codes: 0 all trials succeeded, 1 some trials failed, 2 invalid spec or flag
 	f.DurationVar(&opts.collectInterval, "collect-interval", 0, "sample the trials' cgroups and the host every `D` (at least 100ms; default the spec's collect.interval, else 1s)")
 	f.BoolVar(&opts.noCollect, "no-collect", false, "run no collector beside the run (overrides the spec's collect block)")
 	opts.es.addFlags(f)
+	opts.gate.flags(f)
 	return cmd
 }
 
@@ -147,14 +152,18 @@ func (o runOptions) request(d *deps, file string) (benchrig.RunRequest, error) {
 	if _, ok := d.executors[o.executor]; !ok {
 		return benchrig.RunRequest{}, usageError{fmt.Errorf("unknown executor %q: the executors are %s (containers run with --pool)", o.executor, strings.Join(slices.Sorted(maps.Keys(d.executors)), ", "))}
 	}
-	labels, err := parseLabels(o.labels)
+	labels, err := runLabels(d, o.labels)
+	if err != nil {
+		return benchrig.RunRequest{}, err
+	}
+	g, err := o.gate.request()
 	if err != nil {
 		return benchrig.RunRequest{}, err
 	}
 	req := benchrig.RunRequest{
 		SpecFile: file, Commands: o.commands, Names: o.names, Prepare: o.prepare, Sets: o.sets, Repeat: o.repeat, Pools: o.pool,
 		Executor: o.executor, Cgroups: o.cgroups, Dir: d.cwd, Labels: labels, MaxCases: o.maxCases,
-		CollectInterval: o.collectInterval, NoCollect: o.noCollect,
+		CollectInterval: o.collectInterval, NoCollect: o.noCollect, Gate: g,
 	}
 	if o.warmupOn {
 		w := o.warmup
@@ -190,6 +199,7 @@ func runRun(ctx context.Context, d *deps, opts runOptions, file string) error {
 		return err
 	}
 	store := storePath(d, opts.store)
+	opts.exportOptions.junit = opts.gate.junit
 	if err := checkWritable(store, opts.paths()...); err != nil {
 		return err
 	}
@@ -268,8 +278,14 @@ func printRun(d *deps, run *benchrig.Run, err error, store string, e exportOptio
 	for _, w := range run.Warnings {
 		fmt.Fprintf(d.stderr, "warning: %s\n", w)
 	}
+	if run.Gate != nil {
+		fmt.Fprintln(d.stdout)
+		if werr := reports.WriteGateText(d.stdout, run.Gate); werr != nil && err == nil {
+			err = werr
+		}
+	}
 	fmt.Fprintf(d.stdout, "\nstored as run %s in %s (benchrig runs show %s)\n", run.ID, store, run.ID)
-	if werr := writeExports(rep, store, e); werr != nil && err == nil {
+	if werr := writeRunExports(run, rep, store, e); werr != nil && err == nil {
 		err = werr
 	}
 	switch {
@@ -288,7 +304,7 @@ func printRun(d *deps, run *benchrig.Run, err error, store string, e exportOptio
 	case len(run.Cases) > 0 && len(run.Skipped) == len(run.Cases):
 		return &benchrig.Error{Code: benchrig.ETrialsFailed, Msg: fmt.Sprintf("run %s: no case could run here; every case was skipped (reasons above)", run.ID)}
 	}
-	return nil
+	return gateError(run.ID, run.Request != nil && run.Request.Gate != nil, run.Gate)
 }
 
 // printPlan prints what a run would do: every case with its node, image,
@@ -418,6 +434,18 @@ func prefixed(prefix string, xs []string) []string {
 	return out
 }
 
+// writeRunExports writes the exports of a run that ended: writeExports',
+// with --md the summary of the run's gate when it asked for one
+// (reports.WriteSummaryMarkdown), and --junit.
+func writeRunExports(run *benchrig.Run, rep *reports.Report, store string, e exportOptions) error {
+	md := e.md
+	e.md = ""
+	if err := writeExports(rep, store, e); err != nil {
+		return err
+	}
+	return writeGateFiles(run, store, e.junit, md)
+}
+
 // writeExports writes the report to each export file given ("" skips it),
 // never over the run store at store.
 func writeExports(rep *reports.Report, store string, e exportOptions) error {
@@ -433,6 +461,9 @@ func writeExports(rep *reports.Report, store string, e exportOptions) error {
 type exportOptions struct {
 	json, csv, md string
 	bench         string // --benchstat
+	// junit is --junit of the commands that take it (run, submit: see
+	// gateOptions); flags does not register it.
+	junit string
 }
 
 // flags registers --json, --csv, --md and --benchstat, the same on every
@@ -445,7 +476,7 @@ func (e *exportOptions) flags(f *pflag.FlagSet) {
 }
 
 // paths are the export files given, for checkWritable.
-func (e exportOptions) paths() []string { return []string{e.json, e.csv, e.md, e.bench} }
+func (e exportOptions) paths() []string { return []string{e.json, e.csv, e.md, e.bench, e.junit} }
 
 // export is one file to write: path ("" for none) and its writer.
 type export struct {

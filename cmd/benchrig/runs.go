@@ -141,7 +141,7 @@ had never stopped. Refused (exit 2) when the spec file changed since the run sta
 	resume.Flags().BoolVarP(&opts.quiet, "quiet", "q", false, "no progress output")
 	opts.exportOptions.flags(resume.Flags())
 	opts.es.addFlags(resume.Flags())
-	cmd.AddCommand(list, show, compare, events, resume)
+	cmd.AddCommand(list, show, compare, events, resume, newHistoryCommand(d, &opts.store))
 	return cmd
 }
 

@@ -27,11 +27,21 @@ type Mark struct {
 	Label string
 }
 
+// VLine is a vertical marker across the plot at X, e.g. a change point
+// of a history, labelled at the top and, with Link, a link.
+type VLine struct {
+	X     float64
+	Label string
+	Title string // the tooltip: the marker in words
+	Link  string
+}
+
 // LineChart plots series against a numeric x axis.
 type LineChart struct {
 	Title, XAxis, YAxis string
 	Series              []Series
 	Marks               []Mark
+	VLines              []VLine
 	XFormat, YFormat    func(float64) string // nil: Num
 	// XTicks places the x axis's ticks (TimeTicks for Unix seconds);
 	// nil: Ticks.
@@ -188,6 +198,23 @@ func (c LineChart) SVG() template.HTML {
 				b.WriteString(dot)
 			}
 		}
+	}
+	for _, v := range c.VLines {
+		x := xs(v.X)
+		if x < left || x > right {
+			continue
+		}
+		mark := `<g class="vline"><title>` + esc(v.Title) + `</title>` +
+			`<line x1="` + n(x) + `" y1="` + n(top) + `" x2="` + n(x) + `" y2="` + n(bottom) + `" stroke="` + ink + `" stroke-width="1.5" stroke-dasharray="3 3"/>`
+		anchor, tx := "start", x+4
+		if x > (left+right)/2 {
+			anchor, tx = "end", x-4
+		}
+		mark += `<text x="` + n(tx) + `" y="` + n(top+12) + `" text-anchor="` + anchor + `" class="mark-label">` + esc(v.Label) + `</text></g>`
+		if v.Link != "" {
+			mark = `<a href="` + esc(v.Link) + `">` + mark + `</a>`
+		}
+		b.WriteString(mark)
 	}
 	for _, m := range c.Marks {
 		x, y := xs(m.X), ys(m.Y)

@@ -1,11 +1,12 @@
 // Package client talks to a benchrig server's API (package web) for the
-// front ends that are not the server: benchrig schedule now, the CI client
-// next. It turns the server's answers back into benchrig errors: a 400's
+// front ends that are not the server: benchrig schedule and benchrig
+// submit (the CI client: submit, follow the events, read the reports). It turns the server's answers back into benchrig errors: a 400's
 // field errors become benchrig.Errors with their file, line and field, as
 // benchrig validate prints them, so a front end prints them unchanged.
 package client
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -14,6 +15,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -111,25 +113,14 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", "application/json")
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
-	resp, err := c.http.Do(req)
+	resp, err := c.send(ctx, req)
 	if err != nil {
-		if ctx.Err() != nil {
-			return &benchrig.Error{Code: benchrig.ECancelled, Msg: method + " " + path, Err: ctx.Err()}
-		}
-		var ue *url.Error // "Get URL: ..." repeats the URL
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return &benchrig.Error{Code: benchrig.EUnavailable, Retryable: true, Err: &UnreachableError{URL: c.base.String(), Err: err}}
+		return err
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
 	if err != nil {
-		return &benchrig.Error{Code: benchrig.EUnavailable, Retryable: true,
-			Err: &UnreachableError{URL: c.base.String(), Err: fmt.Errorf("read answer: %w", err)}}
+		return c.unreachable(fmt.Errorf("read answer: %w", err))
 	}
 	if resp.StatusCode >= 300 {
 		return statusError(resp, raw)
@@ -216,4 +207,237 @@ func (c *Client) DeleteSchedule(ctx context.Context, id string) error {
 func IsUnreachable(err error) bool {
 	var u *UnreachableError
 	return errors.As(err, &u)
+}
+
+func runPath(id string) string { return "/api/v1/runs/" + url.PathEscape(id) }
+
+// SubmitRun validates and queues a spec on the server; the answer says
+// where to follow the run.
+func (c *Client) SubmitRun(ctx context.Context, req web.SubmitRequest) (*web.Submitted, error) {
+	var out web.Submitted
+	if err := c.do(ctx, "POST", "/api/v1/runs", req, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Run is what a client reads of a run's JSON (GET /api/v1/runs/ID,
+// reports/SCHEMA.md) to say how it ended.
+type Run struct {
+	ID     string             `json:"run_id"`
+	Status benchrig.RunStatus `json:"status"`
+	Spec   struct {
+		Name string `json:"name"`
+	} `json:"spec"`
+	Cases []struct {
+		ID      string `json:"id"`
+		Skipped string `json:"skipped"`
+		Trials  []struct {
+			Warmup bool `json:"warmup"`
+			Failed bool `json:"failed"`
+		} `json:"trials"`
+	} `json:"cases"`
+	RunWarnings []string             `json:"run_warnings"`
+	Gate        *benchrig.GateResult `json:"gate"`
+}
+
+// GetRun reads a run's JSON.
+func (c *Client) GetRun(ctx context.Context, id string) (*Run, error) {
+	var out Run
+	if err := c.do(ctx, "GET", runPath(id), nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// The reports the server renders of a run, as RunReport's kind.
+const (
+	ReportText     = "report"     // the text report and the gate's verdict
+	ReportJUnit    = "junit"      // JUnit XML
+	ReportMarkdown = "summary.md" // the --md summary
+)
+
+// RunReport reads one of a run's rendered reports.
+func (c *Client) RunReport(ctx context.Context, id, kind string) ([]byte, error) {
+	return c.raw(ctx, runPath(id)+"/"+kind)
+}
+
+// RunJSON reads a run's JSON as the server wrote it (reports/SCHEMA.md).
+func (c *Client) RunJSON(ctx context.Context, id string) ([]byte, error) {
+	return c.raw(ctx, runPath(id))
+}
+
+// CancelRun cancels a queued or running run.
+func (c *Client) CancelRun(ctx context.Context, id string) error {
+	return c.do(ctx, "POST", runPath(id)+"/cancel", nil, nil)
+}
+
+// raw GETs path and returns a 2xx answer's body as it is.
+func (c *Client) raw(ctx context.Context, path string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, "GET", c.base.String()+path, nil)
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: %w", path, err)
+	}
+	resp, err := c.send(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	if err != nil {
+		return nil, c.unreachable(fmt.Errorf("read answer: %w", err))
+	}
+	if resp.StatusCode >= 300 {
+		return nil, statusError(resp, raw)
+	}
+	return raw, nil
+}
+
+// send sends req with the token through hc (c.http when nil), turning a
+// request that got no answer into EUnavailable (or ECancelled when ctx
+// ended).
+func (c *Client) send(ctx context.Context, req *http.Request, hc ...*http.Client) (*http.Response, error) {
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	h := c.http
+	if len(hc) > 0 {
+		h = hc[0]
+	}
+	resp, err := h.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, &benchrig.Error{Code: benchrig.ECancelled, Msg: req.Method + " " + req.URL.Path, Err: ctx.Err()}
+		}
+		var ue *url.Error // "Get URL: ..." repeats the URL
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, c.unreachable(err)
+	}
+	return resp, nil
+}
+
+func (c *Client) unreachable(err error) error {
+	return &benchrig.Error{Code: benchrig.EUnavailable, Retryable: true, Err: &UnreachableError{URL: c.base.String(), Err: err}}
+}
+
+// streamIdle is how long an event stream may be silent before it is taken
+// as broken and opened again: the server sends a comment every 15 s.
+var streamIdle = 45 * time.Second
+
+// streamRetries is how many times in a row Events opens a stream again
+// that broke without a new event; a stream that delivers resets it.
+const streamRetries = 5
+
+// Events follows a run's events (GET /api/v1/runs/ID/events, server-sent
+// events) from after, calling on with each, in order, until the server
+// says the run ended (for a run that asked for a gate: after the gate's
+// verdict), ctx ends, or the stream cannot be opened again. A stream that
+// breaks is opened again from the last event seen (Last-Event-ID), so
+// none is missed or repeated.
+func (c *Client) Events(ctx context.Context, id string, after int64, on func(benchrig.Event)) error {
+	stream := &http.Client{Transport: c.http.Transport} // no overall timeout: a run takes what it takes
+	var lastErr error
+	for tries := 0; tries <= streamRetries; tries++ {
+		if tries > 0 {
+			select {
+			case <-time.After(time.Duration(tries) * 500 * time.Millisecond):
+			case <-ctx.Done():
+				return &benchrig.Error{Code: benchrig.ECancelled, Msg: "follow run " + id, Err: ctx.Err()}
+			}
+		}
+		ended, got, err := c.followOnce(ctx, stream, id, &after, on)
+		switch {
+		case ended:
+			return nil
+		case ctx.Err() != nil:
+			return &benchrig.Error{Code: benchrig.ECancelled, Msg: "follow run " + id, Err: ctx.Err()}
+		case err != nil && !IsUnreachable(err) && benchrig.ErrorCode(err) != benchrig.EUnavailable:
+			return err // an answer: 401, 404
+		}
+		if got {
+			tries = 0
+		}
+		lastErr = err
+	}
+	if lastErr == nil {
+		lastErr = c.unreachable(fmt.Errorf("the event stream of run %s kept closing before the run ended", id))
+	}
+	return lastErr
+}
+
+// followOnce reads one event stream: ended when the server said end, got
+// when at least one event came.
+func (c *Client) followOnce(ctx context.Context, hc *http.Client, id string, after *int64, on func(benchrig.Event)) (ended, got bool, err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	path := runPath(id) + "/events"
+	req, err := http.NewRequestWithContext(ctx, "GET", c.base.String()+path, nil)
+	if err != nil {
+		return false, false, fmt.Errorf("GET %s: %w", path, err)
+	}
+	req.Header.Set("Accept", "text/event-stream")
+	if *after > 0 {
+		req.Header.Set("Last-Event-ID", strconv.FormatInt(*after, 10))
+	}
+	resp, err := c.send(ctx, req, hc)
+	if err != nil {
+		return false, false, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+		return false, false, statusError(resp, raw)
+	}
+	// A silent stream is a broken one: the watchdog ends the request.
+	idle := time.AfterFunc(streamIdle, cancel)
+	defer idle.Stop()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 4<<20)
+	var kind string
+	var data strings.Builder
+	for sc.Scan() {
+		idle.Reset(streamIdle)
+		line := sc.Text()
+		if line != "" {
+			field, value, _ := strings.Cut(line, ":")
+			value = strings.TrimPrefix(value, " ")
+			switch field {
+			case "event":
+				kind = value
+			case "data":
+				if data.Len() > 0 {
+					data.WriteByte('\n')
+				}
+				data.WriteString(value)
+			}
+			continue
+		}
+		// A blank line dispatches the event.
+		k, d := kind, data.String()
+		kind = ""
+		data.Reset()
+		switch {
+		case k == "end":
+			return true, got, nil
+		case d == "":
+			continue
+		}
+		var ev benchrig.Event
+		if err := json.Unmarshal([]byte(d), &ev); err != nil {
+			return false, got, fmt.Errorf("run %s: event %q: %w", id, k, err)
+		}
+		if ev.Seq <= *after {
+			continue
+		}
+		*after = ev.Seq
+		got = true
+		on(ev)
+	}
+	err = sc.Err()
+	if err == nil {
+		err = io.ErrUnexpectedEOF
+	}
+	return false, got, c.unreachable(fmt.Errorf("event stream of run %s: %w", id, err))
 }
