@@ -84,10 +84,13 @@ func (a *App) Gate(ctx context.Context, run *benchrig.Run, req benchrig.GateRequ
 func (a *App) confirm(ctx context.Context, run, baseline *benchrig.Run, res *benchrig.GateResult, req benchrig.GateRequest, suspects []string, opts GateOptions, ev *gateEvents) error {
 	start := a.now()
 	ran := ranOn(run, suspects)
-	what := fmt.Sprintf("confirming %d suspected case(s) (%s)", len(suspects), strings.Join(suspects, ", "))
+	what := fmt.Sprintf("confirming 1 suspected case (%s): re-running it", suspects[0])
+	if len(suspects) > 1 {
+		what = fmt.Sprintf("confirming %d suspected cases (%s): re-running them", len(suspects), strings.Join(suspects, ", "))
+	}
 	ca, p, err := a.prepareConfirmation(ctx, run, suspects, ran, opts.Subscribers)
 	if err != nil {
-		if e := ev.add(ctx, fmt.Sprintf("%s: the re-run could not start, so they are decided on the first evidence alone: %v", what, err)); e != nil {
+		if e := ev.add(ctx, fmt.Sprintf("%s could not start, so the first evidence alone decides: %v", what, err)); e != nil {
 			return e
 		}
 		gate.Confirm(res, baseline, run, nil, req)
@@ -104,7 +107,7 @@ func (a *App) confirm(ctx context.Context, run, baseline *benchrig.Run, res *ben
 			places = append(places, w)
 		}
 	}
-	msg := fmt.Sprintf("%s: re-running them once, interleaved, on %s, as run %s", what, strings.Join(places, "; "), p.Run().ID)
+	msg := fmt.Sprintf("%s once, interleaved, on %s, as run %s", what, strings.Join(places, "; "), p.Run().ID)
 	if err := ev.add(ctx, msg); err != nil {
 		p.Close()
 		return err
@@ -121,7 +124,7 @@ func (a *App) confirm(ctx context.Context, run, baseline *benchrig.Run, res *ben
 		}
 		return &benchrig.Error{Code: benchrig.ECancelled, Msg: "gate: the confirmation run was cancelled", Err: err}
 	case conf == nil:
-		if e := ev.add(ctx, fmt.Sprintf("the confirmation run could not run, so the suspects are decided on the first evidence alone: %v", err)); e != nil {
+		if e := ev.add(ctx, fmt.Sprintf("the confirmation run could not run, so the first evidence alone decides: %v", err)); e != nil {
 			return e
 		}
 		gate.Confirm(res, baseline, run, nil, req)
