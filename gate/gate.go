@@ -44,17 +44,17 @@ func Judge(baseline, candidate *benchrig.Run, req benchrig.GateRequest) *benchri
 	for _, c := range candidate.Cases {
 		t := Threshold(c, req)
 		cg := benchrig.CaseGate{Case: c.ID, MaxRegression: t}
-		cand := trialsOf(candidate, c.ID)
-		cg.CandidateN, cg.Failed = len(cand.ok), cand.failed
-		if len(cand.ok) > 0 {
-			cg.CandidateMedian = stats.Median(cand.ok)
+		cand := SamplesOf(candidate, c.ID)
+		cg.CandidateN, cg.Failed = len(cand.OK), cand.Failed
+		if len(cand.OK) > 0 {
+			cg.CandidateMedian = stats.Median(cand.OK)
 		}
-		var base samples
+		var base Samples
 		if baseline != nil {
-			base = trialsOf(baseline, c.ID)
-			cg.BaselineN = len(base.ok)
-			if len(base.ok) > 0 {
-				s := stats.Summarize(base.ok)
+			base = SamplesOf(baseline, c.ID)
+			cg.BaselineN = len(base.OK)
+			if len(base.OK) > 0 {
+				s := stats.Summarize(base.OK)
 				cg.BaselineMedian = s.Median
 				if s.Median > 0 {
 					cg.BaselineCV = s.MADScaled / s.Median
@@ -62,24 +62,24 @@ func Judge(baseline, candidate *benchrig.Run, req benchrig.GateRequest) *benchri
 			}
 		}
 		switch {
-		case cand.failed > 0:
+		case cand.Failed > 0:
 			cg.Verdict = benchrig.VerdictTrialsFailed
 			cg.Reason = failedText(cand, "")
 		case baseline == nil:
 			cg.Verdict = benchrig.VerdictNoBaseline
 			cg.Reason = fmt.Sprintf("nothing to compare with: no run found for baseline %q; this case passes unjudged (median %s, n=%d)", req.Baseline, seconds(cg.CandidateMedian), cg.CandidateN)
-		case !baseCases[c.ID] || len(base.ok) == 0:
+		case !baseCases[c.ID] || len(base.OK) == 0:
 			cg.Verdict = benchrig.VerdictNoBaseline
 			why := "has no case " + c.ID
 			if baseCases[c.ID] {
 				why = "has no successful measured trials of " + c.ID
 			}
 			cg.Reason = fmt.Sprintf("nothing to compare with: baseline run %s %s; this case passes unjudged (median %s, n=%d)", baseline.ID, why, seconds(cg.CandidateMedian), cg.CandidateN)
-		case len(cand.ok) == 0 && candidate.Skipped[c.ID] != "":
+		case len(cand.OK) == 0 && candidate.Skipped[c.ID] != "":
 			cg.Verdict = benchrig.VerdictInconclusive
 			cg.Reason = "case skipped: " + candidate.Skipped[c.ID]
 		default:
-			ri := stats.RatioCI(base.ok, cand.ok)
+			ri := stats.RatioCI(base.OK, cand.OK)
 			setInterval(&cg, ri)
 			switch {
 			case !ri.OK:
@@ -123,29 +123,29 @@ func Confirm(res *benchrig.GateResult, baseline, candidate, confirmation *benchr
 		if !cg.Suspected || cg.Confirmation != nil {
 			continue
 		}
-		var base samples
+		var base Samples
 		if baseline != nil {
-			base = trialsOf(baseline, cg.Case)
+			base = SamplesOf(baseline, cg.Case)
 		}
-		cand := trialsOf(candidate, cg.Case)
+		cand := SamplesOf(candidate, cg.Case)
 		conf := &benchrig.CaseConfirmation{}
 		cg.Confirmation = conf
-		pooled := slices.Clone(cand.ok)
-		var rerun samples
+		pooled := slices.Clone(cand.OK)
+		var rerun Samples
 		if confirmation == nil {
 			conf.Where = "not re-run: the confirmation run could not be made"
 		} else {
 			conf.Run = confirmation.ID
-			rerun = trialsOf(confirmation, cg.Case)
-			conf.N = len(rerun.ok)
-			if ri := stats.RatioCI(base.ok, rerun.ok); ri.OK {
+			rerun = SamplesOf(confirmation, cg.Case)
+			conf.N = len(rerun.OK)
+			if ri := stats.RatioCI(base.OK, rerun.OK); ri.OK {
 				conf.Ratio, conf.CILow, conf.CIHigh = ri.Estimate, ri.Low, ri.High
 			} else if !math.IsNaN(ri.Estimate) {
 				conf.Ratio = ri.Estimate
 			}
-			pooled = append(pooled, rerun.ok...)
+			pooled = append(pooled, rerun.OK...)
 		}
-		p := stats.RatioCI(base.ok, pooled)
+		p := stats.RatioCI(base.OK, pooled)
 		conf.PooledN = len(pooled)
 		if !math.IsNaN(p.Estimate) {
 			conf.PooledRatio = p.Estimate
@@ -155,15 +155,18 @@ func Confirm(res *benchrig.GateResult, baseline, candidate, confirmation *benchr
 		}
 		t := cg.MaxRegression
 		// A re-run with failed trials confirms nothing.
-		conf.Held = p.OK && p.Low > 1+t && rerun.failed == 0
-		po := pooledObs(base.ok, pooled)
+		conf.Held = p.OK && p.Low > 1+t && rerun.Failed == 0
+		po := pooledObs(base.OK, pooled)
 		switch {
-		case rerun.failed > 0:
+		case rerun.Failed > 0:
 			cg.Verdict = benchrig.VerdictTrialsFailed
 			cg.Reason = failedText(rerun, "the confirmation run "+confirmation.ID+": ")
 		case confirmation == nil:
 			v, _, why := classify(p, t, true, po)
 			cg.Verdict, cg.Reason = v, "not re-run (the confirmation run could not be made), judged on the first evidence alone: "+why
+		case conf.N == 0:
+			v, _, why := classify(p, t, true, po)
+			cg.Verdict, cg.Reason = v, "not re-run (the confirmation run "+confirmation.ID+" has no trials of this case), judged on the first evidence alone: "+why
 		case conf.Held:
 			cg.Verdict = benchrig.VerdictRegression
 			cg.Reason = fmt.Sprintf("confirmed: held on pooled evidence (n=%d): %s, beyond %s; %s; the re-run alone (run %s, n=%d): %s; first evidence: %s",
@@ -174,6 +177,7 @@ func Confirm(res *benchrig.GateResult, baseline, candidate, confirmation *benchr
 			cg.Reason = fmt.Sprintf("not confirmed: the re-run (run %s, n=%d) gave %s; on the pooled evidence (n=%d): %s", confirmation.ID, conf.N, rerunText(conf), conf.PooledN, why)
 		}
 	}
+	res.Judged = time.Now()
 	settle(res, req)
 }
 
@@ -294,6 +298,27 @@ func intervalOf(cg benchrig.CaseGate) stats.RatioInterval {
 
 func ciText(lo, hi float64) string { return signedPercent(lo-1) + ".." + signedPercent(hi-1) }
 
+// FormatChange renders a time ratio as a signed change: 1.098 is "+9.8%",
+// 0.969 "-3.1%"; "-" when there is no ratio (0 or NaN).
+func FormatChange(ratio float64) string {
+	if !(ratio > 0) || math.IsInf(ratio, 0) {
+		return "-"
+	}
+	return signedPercent(ratio - 1)
+}
+
+// FormatCI renders a ratio interval as changes: "+7.9%..+11.6%"; "-"
+// when there is none (zero).
+func FormatCI(lo, hi float64) string {
+	if !(lo > 0) || !(hi > 0) || math.IsInf(hi, 0) {
+		return "-"
+	}
+	return ciText(lo, hi)
+}
+
+// FormatPercent renders a threshold or CV: 0.05 is "5%", 0.075 "7.5%".
+func FormatPercent(f float64) string { return percent(f) }
+
 // signedPercent renders a relative change: "+9.8%", "-3.1%", "+0.0%".
 func signedPercent(f float64) string {
 	s := strconv.FormatFloat(math.Abs(f)*100, 'f', 1, 64)
@@ -325,17 +350,20 @@ func setInterval(cg *benchrig.CaseGate, ri stats.RatioInterval) {
 	}
 }
 
-// samples are a case's measured trials in a run: the wall times of the
-// successful ones, and the failed ones counted with the first's reason.
-type samples struct {
-	ok       []float64
-	measured int
-	failed   int
-	firstErr string
+// Samples are a case's measured trials in a run (warmups left out): the
+// wall times in seconds of the successful ones, and the failed ones
+// counted, with the first one's reason.
+type Samples struct {
+	OK         []float64
+	Measured   int
+	Failed     int
+	FirstError string
 }
 
-func trialsOf(run *benchrig.Run, caseID string) samples {
-	var s samples
+// SamplesOf are the measured trials of case caseID in run (none when run
+// is nil).
+func SamplesOf(run *benchrig.Run, caseID string) Samples {
+	var s Samples
 	if run == nil {
 		return s
 	}
@@ -344,26 +372,26 @@ func trialsOf(run *benchrig.Run, caseID string) samples {
 		if tr.CaseID != caseID || tr.Warmup {
 			continue
 		}
-		s.measured++
+		s.Measured++
 		if tr.Failed() {
-			if s.failed == 0 {
-				s.firstErr = tr.Why()
+			if s.Failed == 0 {
+				s.FirstError = tr.Why()
 			}
-			s.failed++
+			s.Failed++
 			continue
 		}
-		s.ok = append(s.ok, tr.Wall.Seconds())
+		s.OK = append(s.OK, tr.Wall.Seconds())
 	}
 	return s
 }
 
 // failedText is "3 of 10 trials failed: exit status 1".
-func failedText(s samples, prefix string) string {
-	why := s.firstErr
+func failedText(s Samples, prefix string) string {
+	why := s.FirstError
 	if why == "" {
 		why = "no reason recorded"
 	}
-	return fmt.Sprintf("%s%d of %d trials failed: %s", prefix, s.failed, s.measured, why)
+	return fmt.Sprintf("%s%d of %d trials failed: %s", prefix, s.Failed, s.Measured, why)
 }
 
 // testText names the statistics and the decision rule in words.
@@ -392,6 +420,9 @@ func settle(res *benchrig.GateResult, req benchrig.GateRequest) {
 	count := map[benchrig.GateVerdict]int{}
 	pending := 0
 	res.Verdict = benchrig.VerdictNoBaseline
+	if len(res.Cases) == 0 {
+		res.Verdict = benchrig.VerdictPass // nothing ran that could regress
+	}
 	for _, c := range res.Cases {
 		count[c.Verdict]++
 		if c.Suspected && c.Confirmation == nil {
@@ -416,14 +447,20 @@ func summary(res *benchrig.GateResult, req benchrig.GateRequest, count map[bench
 	switch res.Verdict {
 	case benchrig.VerdictRegression:
 		reg := casesWith(res, benchrig.VerdictRegression)
+		confirmed := true
+		for _, c := range reg {
+			if c.Confirmation == nil || c.Confirmation.N == 0 || !c.Confirmation.Held {
+				confirmed = false
+			}
+		}
 		how := "confirmed by a re-run"
 		switch {
 		case pending > 0:
 			how = "suspected, to be confirmed by a re-run"
 		case req.NoConfirm:
 			how = "not re-run: no confirmation asked"
-		case res.ConfirmationRun == "":
-			how = "not confirmed: the re-run could not be made"
+		case !confirmed:
+			how = "not confirmed by a re-run: on the first evidence alone"
 		}
 		head = fmt.Sprintf("regression: %d of %d cases slower beyond %s than %s (%s)", len(reg), n, thresholds(reg), against, how)
 		if pending > 0 {
@@ -446,12 +483,12 @@ func summary(res *benchrig.GateResult, req benchrig.GateRequest, count map[bench
 		}
 	case benchrig.VerdictPass:
 		ok := casesWith(res, benchrig.VerdictPass, benchrig.VerdictImproved)
-		head = fmt.Sprintf("pass: %d cases within %s of %s", len(ok), thresholds(ok), against)
+		head = fmt.Sprintf("pass: %s within %s of %s", cases(len(ok)), thresholds(ok), against)
 	case benchrig.VerdictImproved:
-		head = fmt.Sprintf("improved: %d cases significantly faster than %s", count[benchrig.VerdictImproved], against)
+		head = fmt.Sprintf("improved: %s significantly faster than %s", cases(count[benchrig.VerdictImproved]), against)
 	case benchrig.VerdictNoBaseline:
 		if res.BaselineRun == "" {
-			head = fmt.Sprintf("no baseline: no run found for %q; %d cases passed unjudged", res.Baseline, n)
+			head = fmt.Sprintf("no baseline: no run found for %q; %s passed unjudged", res.Baseline, cases(n))
 		} else {
 			head = fmt.Sprintf("no baseline: run %s has none of the %d cases; passed unjudged", res.BaselineRun, n)
 		}
@@ -463,7 +500,7 @@ func summary(res *benchrig.GateResult, req benchrig.GateRequest, count map[bench
 		if v == res.Verdict || count[v] == 0 || (res.Verdict == benchrig.VerdictPass && v == benchrig.VerdictImproved) {
 			continue
 		}
-		rest = append(rest, fmt.Sprintf("%d %s", count[v], v))
+		rest = append(rest, fmt.Sprintf("%s: %d", v, count[v]))
 	}
 	if res.Verdict == benchrig.VerdictPass && count[benchrig.VerdictImproved] > 0 {
 		rest = append([]string{fmt.Sprintf("%d of them improved", count[benchrig.VerdictImproved])}, rest...)
@@ -472,6 +509,14 @@ func summary(res *benchrig.GateResult, req benchrig.GateRequest, count map[bench
 		head += "; " + strings.Join(rest, ", ")
 	}
 	return head
+}
+
+// cases is "1 case", "6 cases".
+func cases(n int) string {
+	if n == 1 {
+		return "1 case"
+	}
+	return strconv.Itoa(n) + " cases"
 }
 
 // shortReason is a reason up to its first ':' ("baseline too noisy").

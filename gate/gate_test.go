@@ -103,7 +103,7 @@ func TestJudge(t *testing.T) {
 			suspected: []bool{true, false},
 			reasons:   []string{"suspected: slower beyond 5%, significantly, on the first evidence; a re-run is to confirm it: +10.0% (95% CI +", ""},
 			verdict:   benchrig.VerdictRegression, passed: false,
-			summary: "suspected regression: 1 of 2 cases slower beyond 5% than run base1 (suspected, to be confirmed by a re-run); 1 pass",
+			summary: "suspected regression: 1 of 2 cases slower beyond 5% than run base1 (suspected, to be confirmed by a re-run); pass: 1",
 		},
 		{
 			name:      "10% slower without confirmation",
@@ -114,7 +114,7 @@ func TestJudge(t *testing.T) {
 			suspected: []bool{false, false},
 			reasons:   []string{"slower beyond 5%, significantly: +10.0% (95% CI +", ""},
 			verdict:   benchrig.VerdictRegression, passed: false,
-			summary: "regression: 1 of 2 cases slower beyond 5% than run base1 (not re-run: no confirmation asked); 1 pass",
+			summary: "regression: 1 of 2 cases slower beyond 5% than run base1 (not re-run: no confirmation asked); pass: 1",
 		},
 		{
 			name:      "a per-case threshold lets busybox be 10% slower",
@@ -149,7 +149,7 @@ func TestJudge(t *testing.T) {
 			verdicts:  []benchrig.GateVerdict{benchrig.VerdictTrialsFailed, benchrig.VerdictPass},
 			reasons:   []string{"2 of 10 trials failed: exit status 1", ""},
 			verdict:   benchrig.VerdictTrialsFailed, passed: false,
-			summary: "trials failed: 1 of 2 cases had failed trials; 1 pass",
+			summary: "trials failed: 1 of 2 cases had failed trials; pass: 1",
 		},
 		{
 			name:      "no baseline run",
@@ -158,7 +158,7 @@ func TestJudge(t *testing.T) {
 			verdicts:  []benchrig.GateVerdict{benchrig.VerdictNoBaseline},
 			reasons:   []string{`nothing to compare with: no run found for baseline "label:branch=main"; this case passes unjudged (median 150 ms, n=10)`},
 			verdict:   benchrig.VerdictNoBaseline, passed: true,
-			summary: `no baseline: no run found for "label:branch=main"; 1 cases passed unjudged`,
+			summary: `no baseline: no run found for "label:branch=main"; 1 case passed unjudged`,
 		},
 		{
 			name:      "a case the baseline lacks",
@@ -167,7 +167,7 @@ func TestJudge(t *testing.T) {
 			verdicts:  []benchrig.GateVerdict{benchrig.VerdictPass, benchrig.VerdictNoBaseline},
 			reasons:   []string{"", "nothing to compare with: baseline run base1 has no case impl=toybox; this case passes unjudged"},
 			verdict:   benchrig.VerdictPass, passed: true,
-			summary: "pass: 1 cases within 5% of run base1; 1 no baseline",
+			summary: "pass: 1 case within 5% of run base1; no baseline: 1",
 		},
 		{
 			name:      "too few trials",
@@ -348,7 +348,7 @@ func TestConfirm(t *testing.T) {
 			rerun:   mkRun("conf", tcase{params: gnu, times: times(10, 0.1, 1.10, 1, 2)}),
 			verdict: benchrig.VerdictRegression, held: true,
 			reason:  "confirmed: held on pooled evidence (n=20): +10.0% (95% CI +",
-			summary: "regression: 1 of 2 cases slower beyond 5% than run base (confirmed by a re-run); 1 pass",
+			summary: "regression: 1 of 2 cases slower beyond 5% than run base (confirmed by a re-run); pass: 1",
 		},
 		{
 			name:    "not held: the re-run is as fast as the baseline",
@@ -377,7 +377,14 @@ func TestConfirm(t *testing.T) {
 			name:    "no re-run could be made",
 			verdict: benchrig.VerdictRegression, held: true,
 			reason:  "not re-run (the confirmation run could not be made), judged on the first evidence alone: slower beyond 5%, significantly: +10.0%",
-			summary: "(not confirmed: the re-run could not be made)",
+			summary: "(not confirmed by a re-run: on the first evidence alone)",
+		},
+		{
+			name:    "the re-run has no trials of the case",
+			rerun:   mkRun("conf", tcase{params: busybox, times: times(10, 1.4, 1, 1, 2)}),
+			verdict: benchrig.VerdictRegression, held: true,
+			reason:  "not re-run (the confirmation run conf has no trials of this case), judged on the first evidence alone: slower beyond 5%",
+			summary: "(not confirmed by a re-run: on the first evidence alone)",
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -474,4 +481,41 @@ func TestParseMaxRegression(t *testing.T) {
 			t.Errorf("%q: %v, want an invalid max-regression error containing %q", bad.value, err, bad.msg)
 		}
 	}
+}
+
+// TestJudgeNoCases: a run without cases has nothing that could regress.
+func TestJudgeNoCases(t *testing.T) {
+	res := Judge(mkRun("b", tcase{params: gnu, times: times(10, 0.1, 1, 1, 0)}), mkRun("c"), benchrig.GateRequest{})
+	if res.Verdict != benchrig.VerdictPass || !res.Passed || len(res.Cases) != 0 {
+		t.Errorf("%+v", res)
+	}
+}
+
+// FuzzParseMaxRegression: any value parses to thresholds strictly between
+// 0 and 1, or is refused with an invalid max-regression error.
+func FuzzParseMaxRegression(f *testing.F) {
+	for _, s := range []string{"5%", "0.05", "impl=busybox,n=4:10%", "5", ":", "a=b:c=d:5%", "1e-3", "99.9%"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		def, cases, err := ParseMaxRegression([]string{v})
+		if err != nil {
+			var e *benchrig.Error
+			if !errors.As(err, &e) || e.Code != benchrig.EInvalid || e.Field != "max-regression" {
+				t.Fatalf("%q: %v", v, err)
+			}
+			return
+		}
+		if def != 0 && !(def > 0 && def < 1) {
+			t.Fatalf("%q: def %v", v, def)
+		}
+		for _, c := range cases {
+			if !(c.MaxRegression > 0 && c.MaxRegression < 1) || len(c.Match) == 0 {
+				t.Fatalf("%q: case %+v", v, c)
+			}
+		}
+		if def == 0 && len(cases) == 0 {
+			t.Fatalf("%q: accepted, but gave nothing", v)
+		}
+	})
 }

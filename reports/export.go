@@ -49,7 +49,9 @@ type (
 		RunWarnings   []string             `json:"run_warnings,omitempty"`
 		Labels        map[string]string    `json:"labels,omitempty"`
 		Collection    *jsonCollection      `json:"collection"`
-		Gate          *benchrig.GateResult `json:"gate,omitempty"`
+		// Gate is the run judged against its baseline, as recorded
+		// (benchrig.GateResult's own JSON); omitted without a gate.
+		Gate *benchrig.GateResult `json:"gate,omitempty"`
 	}
 	jsonSpec struct {
 		Name string `json:"name"`

@@ -56,7 +56,7 @@ type Report struct {
 	// it cost (benchrig.Run.Collection); nil when nothing was.
 	Collection *benchrig.Collection
 	// Gate is the run judged against its baseline (benchrig.Run.Gate);
-	// nil when no gate was asked for or it has not judged yet.
+	// nil without a gate.
 	Gate *benchrig.GateResult
 }
 
@@ -231,8 +231,8 @@ func Build(run *benchrig.Run) *Report {
 		NodeEvents:     run.NodeEvents,
 		RunWarnings:    run.Warnings,
 		Collection:     run.Collection,
-		Gate:           run.Gate,
 		Labels:         run.Labels,
+		Gate:           run.Gate,
 		Repeat:         run.Repeat,
 	}
 	byCase := map[string][]benchrig.Trial{}
