@@ -23,23 +23,30 @@
 # and what the confirmation re-runs cost in wall time.
 #
 #   bash bench/gate-figures.sh [PAIRS] [SWEEP_PAIRS]
-#   ITER=10000000 SWEEP="4 6 7 8" MAX_REGRESSION=5% bash bench/gate-figures.sh 20 20
+#   ITER=10000000 SWEEP="6 8 15 20 30" MAX_REGRESSION=5% bash bench/gate-figures.sh 20 20
+#   EXPERIMENTS="slow10" REPEAT=30 bash bench/gate-figures.sh 20 0   # 10% at 30 trials a side
+# EXPERIMENTS (default "aa aa-nc slow10"; "" for none) picks the paired experiments; REPEAT
+# (default: the spec's, 10) sets --repeat on every run.
+# OUT (default .bench/gate-figures) is where the runs' JSON and logs go (emptied first).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PAIRS=${1:-20}
 SWEEP_PAIRS=${2:-$PAIRS}
 ITER=${ITER:-10000000}
-SWEEP=${SWEEP:-4 6 7 8}
+SWEEP=${SWEEP-6 8 15 20 30}
 MAXREG=${MAX_REGRESSION:-5%}
+EXPERIMENTS=${EXPERIMENTS-aa aa-nc slow10}
+repeat=()
+[ -n "${REPEAT:-}" ] && repeat=(--repeat "$REPEAT")
 
 t0=$(date +%s)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-out=.bench/gate-figures; rm -rf "$out"; mkdir -p "$out"
+out=${OUT:-.bench/gate-figures}; rm -rf "$out"; mkdir -p "$out"
 go build -o "$tmp/benchrig" ./cmd/benchrig
 export BENCHRIG_STORE="$tmp/store.db"
 echo "load at start: $(uptime)"
-echo "benchrig $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . || echo '+dirty'), ITER=$ITER, threshold $MAXREG, pairs $PAIRS, sweep ${SWEEP// /,}% x $SWEEP_PAIRS"
+echo "benchrig $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . || echo '+dirty'), ITER=$ITER, threshold $MAXREG, repeat ${REPEAT:-the spec default}, pairs $PAIRS of $EXPERIMENTS, sweep ${SWEEP// /,}% x $SWEEP_PAIRS"
 
 # spec PCT writes the spec of a candidate PCT% slower (0: the baseline's).
 spec() {
@@ -56,12 +63,12 @@ spec() {
 pair() {
 	local exp=$1 i=$2 pct=$3; shift 3
 	local b="$out/$exp-$i-base.json" c="$out/$exp-$i-cand.json" rc=0
-	"$tmp/benchrig" run -q "$(spec 0)" --json "$b" >"$out/$exp-$i-base.log" 2>&1
+	"$tmp/benchrig" run -q "$(spec 0)" "${repeat[@]}" --json "$b" >"$out/$exp-$i-base.log" 2>&1
 	local id
 	id=$(jq -r .run_id "$b")
 	local s e
 	s=$(date +%s%N)
-	"$tmp/benchrig" run -q "$(spec "$pct")" --baseline "$id" --max-regression "$MAXREG" "$@" \
+	"$tmp/benchrig" run -q "$(spec "$pct")" "${repeat[@]}" --baseline "$id" --max-regression "$MAXREG" "$@" \
 		--json "$c" >"$out/$exp-$i-cand.log" 2>&1 || rc=$?
 	e=$(date +%s%N)
 	if [ "$rc" -gt 1 ]; then
@@ -72,9 +79,14 @@ pair() {
 }
 
 for i in $(seq 1 "$PAIRS"); do
-	pair aa "$i" 0
-	pair aa-nc "$i" 0 --no-confirm
-	pair slow10 "$i" 10
+	for exp in $EXPERIMENTS; do
+		case $exp in
+		aa) pair aa "$i" 0 ;;
+		aa-nc) pair aa-nc "$i" 0 --no-confirm ;;
+		slow*) pair "$exp" "$i" "${exp#slow}" ;;
+		*) echo "unknown experiment $exp" >&2; exit 2 ;;
+		esac
+	done
 	if [ "$i" -le "$SWEEP_PAIRS" ]; then
 		for p in $SWEEP; do pair "slow$p" "$i" "$p"; done
 	fi
