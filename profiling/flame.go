@@ -260,8 +260,8 @@ func pct(n, total int64) float64 {
 	return 100 * float64(n) / float64(total)
 }
 
-// minCount is the fewest samples a frame needs to be drawn.
-func minCount(o SVGOptions, total int64) float64 {
+// drawThreshold is the fewest samples a frame needs to be drawn.
+func drawThreshold(o SVGOptions, total int64) float64 {
 	if o.MinFraction < 0 {
 		return 0
 	}
@@ -279,7 +279,7 @@ func minCount(o SVGOptions, total int64) float64 {
 func WriteFlameSVG(w io.Writer, s Stacks, o SVGOptions) error {
 	o = o.withDefaults("Flame graph")
 	root := buildTree(s)
-	frames := layout(root, nil, minCount(o, root.count))
+	frames := layout(root, nil, drawThreshold(o, root.count))
 	if root.count == 0 {
 		frames = nil
 	}
@@ -318,11 +318,11 @@ func WriteFlameSVG(w io.Writer, s Stacks, o SVGOptions) error {
 func WriteDiffSVG(w io.Writer, before, after Stacks, o SVGOptions) error {
 	o = o.withDefaults("Differential flame graph")
 	aRoot, bRoot := buildTree(after), buildTree(before)
-	frames := layout(aRoot, bRoot, minCount(o, aRoot.count))
+	frames := layout(aRoot, bRoot, drawThreshold(o, aRoot.count))
 	if aRoot.count == 0 {
 		frames = nil
 	}
-	gone := vanished(aRoot, bRoot, minCount(o, bRoot.count))
+	gone := vanished(aRoot, bRoot, drawThreshold(o, bRoot.count))
 	var notes []string
 	if len(frames) == 0 {
 		notes = append(notes, "No samples after.")
