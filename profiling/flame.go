@@ -332,7 +332,11 @@ func WriteDiffSVG(w io.Writer, before, after Stacks, o SVGOptions) error {
 		listed = listed[:svgMaxVanished]
 	}
 	if len(gone) > 0 {
-		notes = append(notes, fmt.Sprintf("Gone since before (%d call paths, %.2f%% of before's samples):", len(gone), sumPct(gone, bRoot.count)))
+		paths := "call paths"
+		if len(gone) == 1 {
+			paths = "call path"
+		}
+		notes = append(notes, fmt.Sprintf("Gone since before (%d %s, %.2f%% of before's samples):", len(gone), paths, sumPct(gone, bRoot.count)))
 	}
 	deltas := make([]float64, len(frames))
 	maxDelta := 0.05 // a 5-point change is full colour unless a bigger one sets the scale
@@ -353,7 +357,7 @@ func WriteDiffSVG(w io.Writer, before, after Stacks, o SVGOptions) error {
 		y += svgNoteLineH
 	}
 	for _, g := range listed {
-		text := fmt.Sprintf("%6.2f%%  %s", pct(g.count, bRoot.count), g.path)
+		text := fmt.Sprintf("%.2f%%  %s", pct(g.count, bRoot.count), g.path)
 		fmt.Fprintf(bw, `<text x="%d" y="%d" fill="#2850c8"><title>%s</title>%s</text>`+"\n", svgPad+10, y,
 			esc(fmt.Sprintf("%s (before %d samples, %.2f%%; after none)", g.path, g.count, pct(g.count, bRoot.count))),
 			esc(fitLabel(text, float64(o.Width-2*svgPad-10))))
