@@ -247,12 +247,12 @@ func parsePerfFrame(line string) (frame string, ok bool) {
 }
 
 // frameName makes s safe as one frame of a folded stack: no ';' (the
-// frame separator) and no '\r' (a folded line's end).
+// frame separator), no '\r' (a folded line's end), not blank.
 func frameName(s string) string {
 	if strings.ContainsAny(s, ";\r") {
 		s = strings.ReplaceAll(strings.ReplaceAll(s, ";", ":"), "\r", " ")
 	}
-	if s == "" {
+	if strings.TrimSpace(s) == "" {
 		return unknownFrame
 	}
 	return s

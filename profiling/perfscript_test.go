@@ -212,8 +212,8 @@ func FuzzParsePerfScript(f *testing.F) {
 		if err != nil {
 			f.Fatal(err)
 		}
-		if len(b) > 8<<10 {
-			b = b[:8<<10]
+		if len(b) > 2<<10 {
+			b = b[:2<<10]
 		}
 		f.Add(string(b))
 	}
