@@ -40,7 +40,10 @@ const unknownFrame = "[unknown]"
 // Header lines are read leniently: the comm is everything before the
 // pid[/tid] that precedes the time stamp (so a comm may hold spaces), and a
 // header in an unknown layout falls back to its first word. Lines starting
-// with '#' (perf script --header) are skipped. The error names the line for
+// with '#' (perf script --header) and side-band records ("PERF_RECORD_...",
+// from --show-task-events and the like) are skipped; lost samples are not
+// in perf script's output, so Profile.Lost comes from elsewhere (perf
+// record's warnings, perf report --stats). The error names the line for
 // input that is not perf script output: a frame before any header, or a
 // frame line that holds neither an address nor a "(module)".
 func ParsePerfScript(r io.Reader) (Stacks, error) {
@@ -68,6 +71,10 @@ func ParsePerfScript(r io.Reader) (Stacks, error) {
 				return nil, fmt.Errorf("perf script line %d: malformed call-chain frame: %q", lineNo, clip(line))
 			}
 			cur.frames = append(cur.frames, f)
+		case strings.Contains(line, " PERF_RECORD_"):
+			// A side-band record that perf script --show-*-events
+			// prints (COMM, MMAP, LOST...): not a sample.
+			cur.flush(out)
 		default:
 			// A header starts the next sample; samples recorded without
 			// -g have no blank line between them.
