@@ -30,9 +30,12 @@ const unknownFrame = "[unknown]"
 // leaf first, and a blank line. Each folded stack is the comm, then the
 // frames root first. A frame is its symbol without the +0xOFF offset;
 // a frame perf could not symbolise is "MODULE+0xADDR" (the base name of its
-// dso and the address perf printed, e.g. "grep+0x55d5a1b2c3d4"), or
-// "[unknown]" when perf knew no module either. Frames in [kernel.kallsyms]
-// keep their symbol (or are "[unknown]") and get the suffix "_[k]". A ';' inside a name (Rust's
+// dso and the address perf printed, e.g. "grep+0x14124"), or "[unknown]"
+// when perf knew no module either. (In call chains perf 6.1 prints the
+// address within the file for a position-independent binary, stable from
+// run to run; in the header of a sample without call chain it prints the
+// run's address.) Frames in [kernel.kallsyms] keep their symbol (or are
+// "[unknown]") and get the suffix "_[k]". A ';' inside a name (Rust's
 // "[u8; 32]") becomes ':' since ';' separates frames. A sample without a
 // call chain folds to its comm and, when the header names the sampled
 // symbol (perf record without -g), that symbol.
@@ -231,9 +234,9 @@ func parsePerfFrame(line string) (frame string, ok bool) {
 		// the stack; its address would only split identical stacks.
 		name = unknownFrame
 	default:
-		// perf 6.1 prints no offset within the dso, so the runtime
-		// address is the best it gives; a "dso+0xoff" form, printed by
-		// later perf with -F +dsoff, is used as it is.
+		// perf 6.1 has no -F dsoff: the address it printed is the best
+		// there is; a "dso+0xoff" form, printed by later perf with
+		// -F +dsoff, is used as it is.
 		base := path.Base(dso)
 		if strings.Contains(base, "+0x") {
 			name = base
