@@ -6,6 +6,7 @@ require (
 	github.com/chromedp/chromedp v0.23.1
 	github.com/containerd/errdefs v1.0.0
 	github.com/elastic/go-elasticsearch/v8 v8.19.7
+	github.com/google/pprof v0.0.0-20261105003125-4bf881d7fb0b
 	github.com/moby/moby/api v1.56.1
 	github.com/moby/moby/client v0.6.2
 	github.com/opencontainers/image-spec v1.1.1
