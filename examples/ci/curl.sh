@@ -5,17 +5,19 @@
 # server unreachable, the run could not start), 130 cancelled.
 #
 #   BENCHRIG_SERVER=http://bench:8080 BENCHRIG_TOKEN=... \
-#     examples/ci/curl.sh SPEC [BASELINE [MAX_REGRESSION]]
+#     examples/ci/curl.sh SPEC [BASELINE [MAX_REGRESSION [MAX_BASELINE_CV]]]
 #
 # BASELINE is last (default), a run ID or label:branch=main; MAX_REGRESSION
-# a fraction (0.05: 5%, the default). Writes benchrig.xml (JUnit) and
+# a fraction (0.05: 5%, the default); MAX_BASELINE_CV a fraction too (the
+# robust CV above which a baseline case is too noisy to judge; default 0.10). Writes benchrig.xml (JUnit) and
 # summary.md beside it, or where BENCHRIG_JUNIT and BENCHRIG_MD say.
 # Needs bash, curl and jq.
 set -euo pipefail
 
-spec=${1:?usage: curl.sh SPEC [BASELINE [MAX_REGRESSION]]}
+spec=${1:?usage: curl.sh SPEC [BASELINE [MAX_REGRESSION [MAX_BASELINE_CV]]]}
 baseline=${2:-last}
 max=${3:-0.05}
+maxcv=${4:-0.10}
 server=${BENCHRIG_SERVER:?set BENCHRIG_SERVER to the server URL, e.g. http://bench:8080}
 server=${server%/}
 token=${BENCHRIG_TOKEN:?set BENCHRIG_TOKEN to a submit token of the server}
@@ -39,9 +41,9 @@ call() {
 
 # The labels say where the run came from; the gate compares it with the
 # baseline when it ends.
-body=$(jq -n --rawfile spec "$spec" --arg name "$spec" --arg baseline "$baseline" --argjson max "$max" \
+body=$(jq -n --rawfile spec "$spec" --arg name "$spec" --arg baseline "$baseline" --argjson max "$max" --argjson maxcv "$maxcv" \
 	--arg commit "${GIT_COMMIT:-${GITHUB_SHA:-}}" --arg branch "${GIT_BRANCH:-${GITHUB_REF_NAME:-}}" \
-	'{spec: $spec, name: $name, gate: {baseline: $baseline, max_regression: $max},
+	'{spec: $spec, name: $name, gate: {baseline: $baseline, max_regression: $max, max_baseline_cv: $maxcv},
 	  labels: ({commit: $commit, branch: $branch} | with_entries(select(.value != "")))}')
 call POST /api/v1/runs "$tmp/answer" -H 'Content-Type: application/json' --data-binary "$body"
 answer=$(cat "$tmp/answer")
