@@ -157,6 +157,9 @@ type HostSample struct {
 
 	NetRecvBytes uint64 `json:"net_recv_bytes"`
 	NetSentBytes uint64 `json:"net_sent_bytes"`
+
+	// GPUs are the host's GPUs, when it has some and nvidia-smi runs.
+	GPUs []GPUSample `json:"gpus,omitempty"`
 }
 
 // CollectorSample is what the collector has cost so far.
