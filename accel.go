@@ -118,7 +118,7 @@ func ParseGPUCount(s string) (int, error) {
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 0 {
-		return 0, fmt.Errorf("GPU count %q: want a number of GPUs (0 or more), true or false", s)
+		return 0, fmt.Errorf("want a number of GPUs (0 or more), true or false; got %q", s)
 	}
 	return n, nil
 }

@@ -367,10 +367,10 @@ func (c *Collector) sampleAll(ctx context.Context, withCost, full bool) {
 // fillGPU adds the GPUs' latest figures to host sample s; why they are
 // missing goes to its Error, beside the host's own.
 func (c *Collector) fillGPU(s *benchrig.Sample) {
-	if c.gpu == nil || s.Host == nil {
+	if c.gpu == nil {
 		return
 	}
-	if err := c.gpu.fill(s.Host); err != nil {
+	if err := c.gpu.fill(s); err != nil {
 		s.Error = joinReasons(s.Error, err.Error())
 	}
 }

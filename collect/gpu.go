@@ -414,17 +414,17 @@ func (g *gpuSampler) setErr(err error) {
 	g.mu.Unlock()
 }
 
-// fill puts the latest reading of every GPU into hs, in index order; the
-// error is why there is none.
-func (g *gpuSampler) fill(hs *benchrig.HostSample) error {
+// fill puts the latest reading of every GPU into host sample s, in index
+// order; the error is why there is none.
+func (g *gpuSampler) fill(s *benchrig.Sample) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if len(g.latest) > 0 {
-		hs.GPUs = make([]benchrig.GPUSample, 0, len(g.latest))
-		for _, s := range g.latest {
-			hs.GPUs = append(hs.GPUs, s)
+		s.GPUs = make([]benchrig.GPUSample, 0, len(g.latest))
+		for _, gs := range g.latest {
+			s.GPUs = append(s.GPUs, gs)
 		}
-		slices.SortFunc(hs.GPUs, func(a, b benchrig.GPUSample) int { return a.Index - b.Index })
+		slices.SortFunc(s.GPUs, func(a, b benchrig.GPUSample) int { return a.Index - b.Index })
 	}
 	if g.err != nil {
 		return fmt.Errorf("gpu: %w", g.err)

@@ -207,7 +207,7 @@ func TestGPUSamplerReadsALoop(t *testing.T) {
 	if !reflect.DeepEqual(gotArgs, want) {
 		t.Errorf("nvidia-smi %q, want %q", gotArgs, want)
 	}
-	var hs benchrig.HostSample
+	var hs benchrig.Sample
 	err := g.fill(&hs)
 	// The recording ends: a loop that ends before the run is an error.
 	if err == nil || !strings.Contains(err.Error(), "loop ended") {
@@ -229,7 +229,7 @@ func TestGPUSamplerReadsALoop(t *testing.T) {
 func TestGPUSamplerWithoutNvidiaSMI(t *testing.T) {
 	g := newGPUSampler(ExecSMI{Path: filepath.Join(t.TempDir(), "nvidia-smi")}, time.Second)
 	g.run(context.Background())
-	var hs benchrig.HostSample
+	var hs benchrig.Sample
 	if err := g.fill(&hs); err == nil || hs.GPUs != nil {
 		t.Errorf("err %v, GPUs %v: want an error and none", err, hs.GPUs)
 	}
@@ -264,7 +264,7 @@ func TestCollectorSamplesGPUs(t *testing.T) {
 	}
 	withGPU := 0
 	for _, s := range sink.all() {
-		if s.Kind == benchrig.SampleHost && s.Host != nil && len(s.Host.GPUs) == 1 {
+		if s.Kind == benchrig.SampleHost && s.Host != nil && len(s.GPUs) == 1 {
 			withGPU++
 		}
 	}

@@ -93,7 +93,7 @@ func TestLackingGPUs(t *testing.T) {
 			"needs 4 GPUs, but this host has 2 GPUs (2 x NVIDIA A40 (45.0 GiB))", "requires[0].gpu"},
 		{"not looked for", []benchrig.Requirement{{GPUs: "1"}}, nil,
 			"needs 1 GPU, but this host has no known GPU (its accelerators were not looked for)", "requires[0].gpu"},
-		{"bad template value", []benchrig.Requirement{{GPUs: "{{.n}}"}}, none, `GPU count "many": want a number of GPUs (0 or more), true or false`, "requires[0].gpu"},
+		{"bad template value", []benchrig.Requirement{{GPUs: "{{.n}}"}}, none, `want a number of GPUs (0 or more), true or false; got "many"`, "requires[0].gpu"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			msg, field := lackingGPUs(tc.reqs, map[string]string{"n": "many"}, tc.acc, "this host")
