@@ -36,6 +36,27 @@ func lackingGPUs(reqs []benchrig.Requirement, vars map[string]string, acc *bench
 	return "", ""
 }
 
+// neededGPUs is how many GPUs one case needs: the largest count of the
+// spec's GPU requirements, expanded for it.
+func neededGPUs(reqs []benchrig.Requirement, vars map[string]string) (need int, field string, err error) {
+	for i, req := range reqs {
+		if req.GPUs == "" {
+			continue
+		}
+		field = fmt.Sprintf("requires[%d].gpu", i)
+		s, err := benchrig.Expand(req.GPUs, vars)
+		if err != nil {
+			return 0, field, err
+		}
+		n, err := benchrig.ParseGPUCount(s)
+		if err != nil {
+			return 0, field, err
+		}
+		need = max(need, n)
+	}
+	return need, "", nil
+}
+
 // haveGPUs says what a host has: "none (nvidia-smi not found)", "1 GPU
 // (1 x NVIDIA A40 ...)".
 func haveGPUs(acc *benchrig.Accelerators) string {

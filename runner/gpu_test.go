@@ -43,6 +43,12 @@ func TestRequiresGPUOnNodes(t *testing.T) {
 		if len(e1.jobs) == 0 || len(e2.jobs) != 0 {
 			t.Errorf("lab1 ran %d jobs, lab2 %d", len(e1.jobs), len(e2.jobs))
 		}
+		for _, j := range e1.jobs {
+			if j.Container == nil || j.Container.GPUs != 1 {
+				t.Errorf("job %v got no GPU", j.Argv)
+				break
+			}
+		}
 	})
 	t.Run("none has enough", func(t *testing.T) {
 		s := containerSpec()

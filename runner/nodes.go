@@ -202,6 +202,11 @@ func containerOf(spec *benchrig.Spec, n *Node, image string, labels map[string]s
 	if c.Network == "" {
 		c.Network = "none"
 	}
+	gpus, field, err := neededGPUs(spec.Requires, vars)
+	if err != nil {
+		return nil, field, err
+	}
+	c.GPUs = gpus
 	if n.Facts.ArchDeclared {
 		c.Platform = "linux/" + n.Facts.Arch
 	}

@@ -1,9 +1,13 @@
 package docker
 
 import (
+	"reflect"
 	"testing"
 
+	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/system"
+
+	"github.com/benchrig/benchrig/runner"
 )
 
 // An engine with CDI lists each GPU by index, by UUID and as "all": only
@@ -25,5 +29,25 @@ func TestEngineGPUs(t *testing.T) {
 	}
 	if a := engineGPUs(nil, []string{"runc"}); a.String() != "none (the engine reports no GPU)" {
 		t.Errorf("nothing: %q", a)
+	}
+}
+
+// A container of a case that requires GPUs gets them as docker run --gpus
+// N would ask; others get none.
+func TestContainerConfigGPUs(t *testing.T) {
+	e, err := New(Config{Node: "n", Host: "tcp://127.0.0.1:1", Owner: "h/1/2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	j := runner.Job{Argv: []string{"nvidia-smi"}, Container: &runner.Container{Image: "img"}}
+	if _, hc := e.containerConfig(j, "vol"); len(hc.DeviceRequests) != 0 {
+		t.Errorf("no GPU asked, device requests %+v", hc.DeviceRequests)
+	}
+	j.Container.GPUs = 2
+	_, hc := e.containerConfig(j, "vol")
+	want := []container.DeviceRequest{{Count: 2, Capabilities: [][]string{{"gpu"}}}}
+	if !reflect.DeepEqual(hc.DeviceRequests, want) {
+		t.Errorf("device requests %+v, want %+v", hc.DeviceRequests, want)
 	}
 }
