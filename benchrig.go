@@ -161,7 +161,7 @@ type Mount struct {
 }
 
 // Requirement is a program or the data files a case needs, and how to get
-// them. Exactly one of Program and Files is set.
+// them. Exactly one of Program, Files and GPUs is set.
 type Requirement struct {
 	Program string // a name looked up in PATH, or a path; a template
 	// Files are globs (templates, expanded for every instance) that must
@@ -170,6 +170,11 @@ type Requirement struct {
 	// naming the hint and the --set that runs the cases whose data exists.
 	Files []string
 	Hint  string // how to install or make it, shown when it is missing; a template
+	// GPUs is how many GPUs a case needs ({gpu: N} or {gpu: true}): a
+	// template giving a count (ParseGPUCount); "" or "0" for none. A
+	// local run on a host with fewer is refused; on node pools, nodes
+	// with fewer are not placed on.
+	GPUs string
 }
 
 // Resources are per-trial limits, as templates expanded per case.
@@ -809,6 +814,10 @@ type NodeFacts struct {
 	Runtimes      []string          `json:"runtimes,omitempty"`
 	Labels        map[string]string `json:"labels,omitempty"` // the pools file's and the engine's, the file's winning
 	Hostname      string            `json:"hostname,omitempty"`
+	// Accelerators are the node's GPUs: the pools file's gpus when it
+	// declares them, else the CDI devices its engine reports; nil when
+	// not looked for.
+	Accelerators *Accelerators `json:"accelerators,omitempty"`
 	// Latency is one round trip to the engine (a ping) when the facts
 	// were taken.
 	Latency time.Duration `json:"latency_ns"`
@@ -864,6 +873,9 @@ type Fingerprint struct {
 	GitDirty    bool   `json:"git_dirty,omitempty"`
 	CgroupMode  string `json:"cgroup_mode"` // how trials were measured: "cgroup-v1", "cgroup-v2" or "rusage"
 	Executor    string `json:"executor"`
+	// Accelerators are the host's GPUs; nil for a run recorded before
+	// benchrig looked for them (and for imports).
+	Accelerators *Accelerators `json:"accelerators,omitempty"`
 }
 
 // String is a short one-line summary. A run imported from go test output
@@ -879,5 +891,9 @@ func (f Fingerprint) String() string {
 		}
 		return s
 	}
-	return fmt.Sprintf("%s %s/%s %s, %d x %s, %.1f GiB", f.Hostname, f.OS, f.Arch, f.Kernel, f.CPUs, f.CPUModel, float64(f.MemoryBytes)/(1<<30))
+	s := fmt.Sprintf("%s %s/%s %s, %d x %s, %.1f GiB", f.Hostname, f.OS, f.Arch, f.Kernel, f.CPUs, f.CPUModel, float64(f.MemoryBytes)/(1<<30))
+	if f.Accelerators != nil {
+		s += ", accelerators: " + f.Accelerators.String()
+	}
+	return s
 }

@@ -79,6 +79,9 @@ type Sample struct {
 	Cgroup    *CgroupSample    `json:"cgroup,omitempty"`
 	Host      *HostSample      `json:"host,omitempty"`
 	Collector *CollectorSample `json:"collector,omitempty"`
+	// GPUs are a host sample's GPUs, when the host has some and
+	// nvidia-smi runs (beside Host, which stays comparable).
+	GPUs []GPUSample `json:"gpus,omitempty"`
 	// Error says why some figures are missing (a file that could not be
 	// read); the sample is still kept: a failed read is data.
 	Error string `json:"error,omitempty"`

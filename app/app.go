@@ -89,6 +89,9 @@ type App struct {
 	NewResults func(runID string) (ResultSink, string, error)
 	// Now defaults to time.Now.
 	Now func() time.Time
+	// Accelerators fingerprints this host's GPUs for every run; nil asks
+	// nvidia-smi (collect.Accelerators with collect.ExecSMI).
+	Accelerators func(context.Context) *benchrig.Accelerators
 }
 
 func (a *App) now() time.Time {
@@ -232,6 +235,11 @@ func (a *App) prepare(ctx context.Context, id string, req benchrig.RunRequest, s
 		return nil, err
 	}
 	fp := collect.Host(collect.Roots{})
+	if a.Accelerators != nil {
+		fp.Accelerators = a.Accelerators(ctx)
+	} else {
+		fp.Accelerators = collect.Accelerators(ctx, collect.ExecSMI{})
+	}
 	fp.SpecHash = s.Hash
 	if s.File != "" {
 		fp.GitCommit, fp.GitDirty = collect.GitCommit(ctx, filepath.Dir(s.File), filepath.Base(s.File))

@@ -33,6 +33,9 @@ type CollectorConfig struct {
 	Interval time.Duration
 	// Sink receives the samples: the run store, or the result sink.
 	Sink collect.Sink
+	// GPUs is how many GPUs the host's fingerprint found: with some, the
+	// collector samples them too.
+	GPUs int
 }
 
 // NodeCollector collects beside a run on one Docker node: the node's
@@ -389,7 +392,8 @@ func (a *App) startCollection(ctx context.Context, p *Pending) *collection {
 		case a.NewCollector == nil:
 			c.warn(warnNoFactory)
 		default:
-			col, err := a.NewCollector(CollectorConfig{RunID: run.ID, Node: "local", Interval: c.plan.interval, Sink: c.sink})
+			col, err := a.NewCollector(CollectorConfig{RunID: run.ID, Node: "local", Interval: c.plan.interval, Sink: c.sink,
+				GPUs: run.Fingerprint.Accelerators.Count()})
 			if err != nil {
 				c.warn("collector not started: %v", err)
 				break

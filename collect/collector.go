@@ -88,6 +88,10 @@ type Config struct {
 	Sink Sink
 	// Host enables host samples (gopsutil) every interval.
 	Host bool
+	// GPU, with Host, adds each GPU's utilisation and memory to the host
+	// samples, read from one nvidia-smi loop for the whole run (see
+	// gpuSampler); nil for none (a host without GPUs).
+	GPU SMI
 	// Buffer is how many samples may wait for the sink (DefaultBuffer when
 	// 0); beyond it samples are dropped and counted.
 	Buffer int
@@ -111,6 +115,7 @@ type Collector struct {
 	cfg   Config
 	root  cgroup.Root
 	host  *hostSampler // host samples when cfg.Host, and steal time for noise always
+	gpu   *gpuSampler  // GPU figures for host samples; nil without cfg.GPU
 	start time.Time
 
 	mu        sync.Mutex // guards what follows; never held across I/O
@@ -222,6 +227,9 @@ func New(cfg Config) (*Collector, error) {
 	if c.host.cpus == 0 {
 		c.host.cpus = runtime.NumCPU()
 	}
+	if cfg.GPU != nil && cfg.Host {
+		c.gpu = newGPUSampler(cfg.GPU, cfg.Interval)
+	}
 	return c, nil
 }
 
@@ -244,6 +252,12 @@ func (c *Collector) Run(ctx context.Context) error {
 	defer cancelFlush()
 	stop, flushed := make(chan struct{}), make(chan error, 1)
 	go c.flusher(flushCtx, stop, flushed)
+	if c.gpu != nil {
+		gctx, cancelGPU := context.WithCancel(ctx)
+		gdone := make(chan struct{})
+		go func() { defer close(gdone); c.gpu.run(gctx) }()
+		defer func() { cancelGPU(); <-gdone }()
+	}
 
 	tick := time.NewTicker(c.cfg.Interval)
 	defer tick.Stop()
@@ -338,6 +352,7 @@ func (c *Collector) sampleAll(ctx context.Context, withCost, full bool) {
 	if c.cfg.Host {
 		s := c.sample(benchrig.SampleHost, now)
 		c.readTier(ctx, c.host, &s, full)
+		c.fillGPU(&s)
 		c.mu.Lock()
 		c.hostSeq++
 		s.Seq = c.hostSeq
@@ -349,12 +364,31 @@ func (c *Collector) sampleAll(ctx context.Context, withCost, full bool) {
 	}
 }
 
+// fillGPU adds the GPUs' latest figures to host sample s; why they are
+// missing goes to its Error, beside the host's own.
+func (c *Collector) fillGPU(s *benchrig.Sample) {
+	if c.gpu == nil {
+		return
+	}
+	if err := c.gpu.fill(s); err != nil {
+		s.Error = joinReasons(s.Error, err.Error())
+	}
+}
+
+func joinReasons(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
+}
+
 // finalSamples takes the Final host and collector samples.
 func (c *Collector) finalSamples(ctx context.Context) {
 	if c.cfg.Host {
 		s := c.sample(benchrig.SampleHost, time.Now())
 		s.Final = true
 		c.read(ctx, c.host, &s)
+		c.fillGPU(&s)
 		c.add(s)
 	}
 	c.costSample(true)

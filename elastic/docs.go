@@ -124,6 +124,8 @@ type hostFields struct {
 	benchrig.HostSample
 	// CPUBusy is the host's busy share (0-1) since its previous sample.
 	CPUBusy *float64 `json:"cpu_busy,omitempty"`
+	// GPUs are the sample's GPUs (benchrig.Sample.GPUs).
+	GPUs []benchrig.GPUSample `json:"gpus,omitempty"`
 }
 
 type trialFields struct {

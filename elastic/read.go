@@ -114,7 +114,7 @@ func sampleOf(d *doc) benchrig.Sample {
 	}
 	if b.HostM != nil {
 		h := b.HostM.HostSample
-		s.Host = &h
+		s.Host, s.GPUs = &h, b.HostM.GPUs
 	}
 	if b.Collector != nil {
 		s.Collector = &benchrig.CollectorSample{CollectorCost: *b.Collector}

@@ -248,7 +248,7 @@ func (s *Shipper) sampleDoc(sm *benchrig.Sample) doc {
 		d.Benchrig.Collector = &cc
 	}
 	if h := sm.Host; h != nil {
-		d.Benchrig.HostM = &hostFields{HostSample: *h}
+		d.Benchrig.HostM = &hostFields{HostSample: *h, GPUs: sm.GPUs}
 	}
 	s.rates.apply(sm, &d)
 	return d

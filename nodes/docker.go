@@ -197,7 +197,7 @@ func (d *Docker) Nodes(ctx context.Context) ([]*runner.Node, error) {
 var errRetryLater = errors.New("contact failed recently")
 
 func sameEntry(a, b pools.Node) bool {
-	return a.Host == b.Host && a.Arch == b.Arch && a.MaxTrials == b.MaxTrials &&
+	return a.Host == b.Host && a.Arch == b.Arch && a.MaxTrials == b.MaxTrials && a.GPUs == b.GPUs &&
 		maps.Equal(a.Labels, b.Labels) && (a.TLS == nil) == (b.TLS == nil) && (a.TLS == nil || *a.TLS == *b.TLS)
 }
 
@@ -216,6 +216,7 @@ func (d *Docker) contact(ctx context.Context, e pools.Node, pool string, pol ben
 		return nil, err
 	}
 	facts.Pool = pool
+	declareGPUs(&facts, e)
 	// Without a timing shim for the node's architecture no trial can run
 	// there: say so once, before the run, not in every case.
 	if shim := filepath.Join(d.shimDir, docker.ShimName(facts.Arch)); !fileExists(shim) {

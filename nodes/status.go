@@ -25,6 +25,7 @@ func Probe(ctx context.Context, n pools.Node, pool *pools.Pool, poolsPath string
 		return benchrig.NodeFacts{}, err
 	}
 	facts.Pool = pool.Name
+	declareGPUs(&facts, n)
 	if len(n.Labels) > 0 && facts.Labels == nil {
 		facts.Labels = map[string]string{}
 	}
@@ -32,6 +33,23 @@ func Probe(ctx context.Context, n pools.Node, pool *pools.Pool, poolsPath string
 		facts.Labels[k] = v
 	}
 	return facts, nil
+}
+
+// declareGPUs puts the GPUs the pools file declares for node e (gpus: N)
+// over what its engine reported, which often is nothing: an engine
+// reports GPUs only as CDI devices.
+func declareGPUs(f *benchrig.NodeFacts, e pools.Node) {
+	if e.GPUs <= 0 {
+		return
+	}
+	a := &benchrig.Accelerators{Source: benchrig.AccelPools, GPUs: make([]benchrig.GPU, e.GPUs)}
+	for i := range a.GPUs {
+		a.GPUs[i].Index = i
+	}
+	if r := f.Accelerators; r.Count() == e.GPUs {
+		a.GPUs = r.GPUs // the engine's own (names, when it gave them) agree
+	}
+	f.Accelerators = a
 }
 
 // Policies loads the policies of the named pools of a pools file, for the

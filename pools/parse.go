@@ -24,7 +24,7 @@ var (
 	topFields    = []string{"pools"}
 	poolFields   = []string{"policy", "nodes"}
 	policyFields = []string{"privileged", "host_mounts", "host_mounts_rw", "devices", "host_network"}
-	nodeFields   = []string{"name", "host", "arch", "labels", "max_trials", "tls"}
+	nodeFields   = []string{"name", "host", "arch", "labels", "max_trials", "tls", "gpus"}
 	tlsFields    = []string{"ca", "cert", "key"}
 )
 
@@ -276,6 +276,16 @@ func (p *parser) node(n *yaml.Node, field string) (Node, bool) {
 		case "tls":
 			tlsNode = kv.k
 			node.TLS = p.tls(kv.v, fld)
+		case "gpus":
+			v, ok := p.Int(kv.v, fld)
+			if !ok {
+				continue
+			}
+			if v < 0 {
+				p.Errorf(kv.v, fld, "must be 0 or more, got %d", v)
+				continue
+			}
+			node.GPUs = v
 		default:
 			// A misspelt name or host is reported once, as the typo.
 			switch p.UnknownField(kv.k, kv.key, field, nodeFields) {

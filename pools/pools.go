@@ -52,6 +52,10 @@ type Node struct {
 	Labels    map[string]string
 	MaxTrials int  // trials at once on this node, at least 1
 	TLS       *TLS // nil for plain tcp or a unix socket
+	// GPUs is how many GPUs the node has, as declared (gpus: N), for
+	// placement on nodes whose engine does not report them; 0 takes what
+	// the engine reports.
+	GPUs int
 }
 
 // TLS holds the client certificate files for a tcp engine. Relative paths

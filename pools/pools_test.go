@@ -111,7 +111,7 @@ func TestPoolsLoadGood(t *testing.T) {
 		"lab": {Name: "lab", Policy: benchrig.PoolPolicy{HostMounts: []string{"/srv/bench-data", "/tmp"}}, Nodes: []Node{
 			{Name: "lab-amd64-1", Host: "tcp://10.99.0.2:2375", Labels: map[string]string{"gpu": "false", "site": "lab"}, MaxTrials: 1},
 			{Name: "lab-arm64-1", Host: "tcp://10.99.0.4:2375", Arch: "arm64", MaxTrials: 2},
-			{Name: "lab-tls", Host: "tcp://lab-tls.example:2376", Arch: "amd64", MaxTrials: 1,
+			{Name: "lab-tls", Host: "tcp://lab-tls.example:2376", Arch: "amd64", MaxTrials: 1, GPUs: 2,
 				TLS: &TLS{CA: "ca.pem", Cert: "cert.pem", Key: "/etc/benchrig/key.pem"}},
 		}},
 		"local": {Name: "local", Nodes: []Node{{Name: "local", Host: "unix:///var/run/docker.sock", MaxTrials: 1}}},

@@ -38,6 +38,7 @@ type nodeYAML struct {
 	Arch      string            `yaml:"arch,omitempty"`
 	Labels    map[string]string `yaml:"labels,omitempty"`
 	MaxTrials int               `yaml:"max_trials"`
+	GPUs      int               `yaml:"gpus,omitempty"`
 	TLS       *tlsYAML          `yaml:"tls,omitempty"`
 }
 
@@ -56,7 +57,7 @@ func (f *File) Marshal() ([]byte, error) {
 	for name, p := range f.Pools {
 		py := poolYAML{Policy: policyYAML{Privileged: p.Policy.Privileged, HostMounts: nonNil(p.Policy.HostMounts), HostMountsRW: p.Policy.HostMountsRW, Devices: p.Policy.Devices, HostNetwork: p.Policy.HostNetwork}, Nodes: []nodeYAML{}}
 		for _, n := range p.Nodes {
-			ny := nodeYAML{Name: n.Name, Host: n.Host, Arch: n.Arch, Labels: n.Labels, MaxTrials: n.MaxTrials}
+			ny := nodeYAML{Name: n.Name, Host: n.Host, Arch: n.Arch, Labels: n.Labels, MaxTrials: n.MaxTrials, GPUs: n.GPUs}
 			if ny.MaxTrials == 0 {
 				ny.MaxTrials = DefaultMaxTrials
 			}

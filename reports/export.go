@@ -1036,6 +1036,11 @@ func writeNodes(b *bytes.Buffer, r *Report) {
 			n.CPUs, float64(n.MemoryBytes)/(1<<30), n.Kernel, FormatDuration(n.Latency))
 	}
 	tw.Flush()
+	for _, n := range r.Nodes {
+		if n.Accelerators.Count() > 0 {
+			fmt.Fprintf(b, "node %s accelerators: %s\n", n.Name, n.Accelerators)
+		}
+	}
 	for _, ev := range r.NodeEvents {
 		fmt.Fprintf(b, "node %s %s at %s", ev.Node, ev.Kind, ev.Time.Format("15:04:05"))
 		if ev.Reason != "" {

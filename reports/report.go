@@ -598,6 +598,13 @@ func CompareRuns(a, b *Report) *RunComparison {
 			diffs = append(diffs, fmt.Sprintf("%s %q vs %q", d.name, d.a, d.b))
 		}
 	}
+	// Accelerators only when both runs looked for them: an older run
+	// says nothing, which is no difference.
+	if fa.Accelerators != nil && fb.Accelerators != nil {
+		if a, b := fa.Accelerators.String(), fb.Accelerators.String(); a != b {
+			diffs = append(diffs, fmt.Sprintf("accelerators %q vs %q", a, b))
+		}
+	}
 	if len(diffs) > 0 {
 		rc.Warnings = append(rc.Warnings, Warning{WHostChanged, "the runs ran on different setups: " + strings.Join(diffs, ", ")})
 	}

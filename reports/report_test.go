@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -377,5 +378,36 @@ func checkGolden(t *testing.T, file string, got []byte) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Errorf("%s differs from the golden file (run with -update after checking):\n%s", file, got)
+	}
+}
+
+// Runs on hosts with different GPUs are said to differ; a run recorded
+// before benchrig looked for GPUs is no difference.
+func TestCompareRunsAccelerators(t *testing.T) {
+	none := &benchrig.Accelerators{Source: benchrig.AccelSMI, GPUs: []benchrig.GPU{}, Note: "nvidia-smi not found"}
+	a40 := &benchrig.Accelerators{Source: benchrig.AccelSMI, Driver: "550.127.05", GPUs: []benchrig.GPU{{Name: "NVIDIA A40"}}}
+	for _, tc := range []struct {
+		name string
+		a, b *benchrig.Accelerators
+		want string // in the host-changed warning; "" for none
+	}{
+		{"same", none, none, ""},
+		{"one not looked for", nil, a40, ""},
+		{"differ", none, a40, `accelerators "none (nvidia-smi not found)" vs "1 x NVIDIA A40, driver 550.127.05"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ra, rb := testRun(), testRun()
+			ra.Fingerprint.Accelerators, rb.Fingerprint.Accelerators = tc.a, tc.b
+			c := CompareRuns(Build(ra), Build(rb))
+			var msg string
+			for _, w := range c.Warnings {
+				if w.Code == WHostChanged {
+					msg = w.Message
+				}
+			}
+			if !strings.Contains(msg, tc.want) || (tc.want == "" && msg != "") {
+				t.Errorf("host warning %q, want %q", msg, tc.want)
+			}
+		})
 	}
 }

@@ -100,6 +100,10 @@ type Container struct {
 	MemoryBytes int64
 	// Network is "none" (the default when ""), "bridge" or "host".
 	Network string
+	// GPUs is how many GPUs the container is given, as docker run
+	// --gpus N does: what the case requires (requires: [{gpu: N}]); 0
+	// for none.
+	GPUs int
 
 	// Risky options: refused unless the pool's policy allows them.
 	Privileged bool

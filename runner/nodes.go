@@ -95,9 +95,14 @@ func placeNodes(spec *benchrig.Spec, all []*Node) (benchrig.Param, map[string]*N
 	pl := spec.Placement
 	var picked []*Node
 	var why []string
+	needGPUs, gpuField := constGPUs(spec)
 	for _, n := range all {
 		if reason := matches(pl, n); reason != "" {
 			why = append(why, n.Name+": "+reason)
+			continue
+		}
+		if have := n.Facts.Accelerators.Count(); have < needGPUs {
+			why = append(why, fmt.Sprintf("%s: has %s, %s asks for %d", n.Name, haveGPUs(n.Facts.Accelerators), gpuField, needGPUs))
 			continue
 		}
 		picked = append(picked, n)
@@ -197,6 +202,11 @@ func containerOf(spec *benchrig.Spec, n *Node, image string, labels map[string]s
 	if c.Network == "" {
 		c.Network = "none"
 	}
+	gpus, field, err := neededGPUs(spec.Requires, vars)
+	if err != nil {
+		return nil, field, err
+	}
+	c.GPUs = gpus
 	if n.Facts.ArchDeclared {
 		c.Platform = "linux/" + n.Facts.Arch
 	}

@@ -902,6 +902,21 @@ func (r *state) preparePlans(runID string, homes map[string]*Node, placeParam st
 			lacking = append(lacking, l)
 			continue
 		}
+		if node == nil {
+			// A local run needs its GPUs on this host: refused, like
+			// missing data, since no case can get them elsewhere.
+			if msg, field := lackingGPUs(spec.Requires, vars, cfg.Fingerprint.Accelerators, "this host"); msg != "" {
+				key := field + "\x00" + msg
+				if caseErrs[key] == nil {
+					caseErrs[key] = &caseErr{field: field, msg: msg}
+					caseErrOrder = append(caseErrOrder, key)
+				}
+				caseErrs[key].cases = append(caseErrs[key].cases, c.ID)
+				continue
+			}
+		} else if msg, _ := lackingGPUs(spec.Requires, vars, node.Facts.Accelerators, "node "+node.Name); msg != "" && p.unavailable == "" {
+			p.unavailable = msg
+		}
 		if node == nil && p.unavailable == "" {
 			// Programs are looked up on the PATH the job runs with (the
 			// spec's env may set its own), as the executor will.

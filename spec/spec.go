@@ -358,10 +358,10 @@ func (p *parser) instances(n *yaml.Node) string {
 	return v
 }
 
-var requireFields = []string{"program", "files", "hint"}
+var requireFields = []string{"program", "files", "gpu", "hint"}
 
 // requires decodes a list of requirements, each a program name,
-// {program, hint} or {files, hint}.
+// {program, hint}, {files, hint} or {gpu, hint}.
 func (p *parser) requires(n *yaml.Node) []benchrig.Requirement {
 	if n.Kind != yaml.SequenceNode {
 		p.Errorf(n, "requires", "expected a list of programs, got %s", yamlnode.Describe(n))
@@ -372,7 +372,7 @@ func (p *parser) requires(n *yaml.Node) []benchrig.Requirement {
 		item = yamlnode.Deref(item)
 		field := fmt.Sprintf("requires[%d]", i)
 		var r benchrig.Requirement
-		hasFiles := false
+		hasFiles, hasGPU := false, false
 		switch item.Kind {
 		case yaml.ScalarNode:
 			r.Program, _ = p.Scalar(item, field, "a program")
@@ -384,6 +384,9 @@ func (p *parser) requires(n *yaml.Node) []benchrig.Requirement {
 				case "files":
 					hasFiles = true
 					r.Files = p.requiredFiles(kv.v, field+".files")
+				case "gpu":
+					hasGPU = true
+					r.GPUs = p.gpuCount(kv.v, field+".gpu")
 				case "hint":
 					r.Hint, _ = p.Scalar(kv.v, field+".hint", "a string")
 				default:
@@ -391,7 +394,19 @@ func (p *parser) requires(n *yaml.Node) []benchrig.Requirement {
 				}
 			}
 		default:
-			p.Errorf(item, field, "expected a program name, {program, hint} or {files, hint}, got %s", yamlnode.Describe(item))
+			p.Errorf(item, field, "expected a program name, {program, hint}, {files, hint} or {gpu, hint}, got %s", yamlnode.Describe(item))
+			continue
+		}
+		if hasGPU {
+			if r.Program != "" || hasFiles {
+				p.Errorf(item, field, "expected one of program, files and gpu, got more")
+				continue
+			}
+			if r.GPUs == "" {
+				continue // reported by gpuCount
+			}
+			p.shellTemplate(item, field+".hint", r.Hint)
+			out = append(out, r)
 			continue
 		}
 		if hasFiles {
@@ -415,6 +430,25 @@ func (p *parser) requires(n *yaml.Node) []benchrig.Requirement {
 		out = append(out, r)
 	}
 	return out
+}
+
+// gpuCount decodes how many GPUs a case needs: a count, true (1), or a
+// template giving a count; "" when it is bad (reported).
+func (p *parser) gpuCount(n *yaml.Node, field string) string {
+	v, ok := p.Scalar(n, field, "a number of GPUs, true, or a template")
+	if !ok {
+		return ""
+	}
+	v = strings.TrimSpace(v)
+	if strings.Contains(v, "{{") {
+		p.template(n, field, v)
+		return v
+	}
+	if _, err := benchrig.ParseGPUCount(v); err != nil {
+		p.Errorf(n, field, "%v", err)
+		return ""
+	}
+	return v
 }
 
 // requiredFiles decodes the globs of a requirement: one or a list.

@@ -308,6 +308,7 @@ type runLink struct{ ID, URL string }
 type nodeView struct {
 	Name, Host, Arch, Platform string
 	CPUs, Memory               string
+	Accelerators               string // "" when not looked for
 	Healthy                    bool
 	Error                      string
 	Checked                    string
@@ -378,6 +379,9 @@ func poolViewOf(p benchrig.PoolStatus, now time.Time) poolView {
 			}
 			if f.MemoryBytes > 0 {
 				nv.Memory = benchrig.FormatBytes(f.MemoryBytes)
+			}
+			if f.Accelerators != nil {
+				nv.Accelerators = f.Accelerators.String()
 			}
 		}
 		v.Nodes = append(v.Nodes, nv)

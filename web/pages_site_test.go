@@ -109,7 +109,8 @@ func TestSitePagesEscapeHTML(t *testing.T) {
 		Policy: benchrig.PoolPolicy{HostMounts: []string{htmlName}},
 		Nodes: []benchrig.NodeStatus{{Name: htmlName, Host: htmlName, Healthy: false, Error: htmlName,
 			Checked: started, Running: []string{htmlName},
-			Facts: &benchrig.NodeFacts{Name: htmlName, Arch: htmlName, OS: htmlName, CPUs: 4}}},
+			Facts: &benchrig.NodeFacts{Name: htmlName, Arch: htmlName, OS: htmlName, CPUs: 4,
+				Accelerators: &benchrig.Accelerators{GPUs: []benchrig.GPU{{Name: htmlName}}}}}},
 	}}}
 	scheds := &siteSchedules{list: []benchrig.Schedule{{ID: "s1", Name: htmlName, Cron: htmlName, TimeZone: "Europe/Paris",
 		Enabled: true, LastRun: htmlName, LastTime: started, Next: started.Add(time.Hour),
@@ -447,7 +448,8 @@ func TestPoolsAndSchedulesPages(t *testing.T) {
 		Name: "lab", Limit: 2, Running: []string{"run-7"}, Queued: 3,
 		Nodes: []benchrig.NodeStatus{
 			{Name: "n1", Host: "tcp://10.0.0.1:2375", Healthy: true, Checked: checked, Running: []string{"run-7/n=1#2"},
-				Facts: &benchrig.NodeFacts{Arch: "arm64", EngineArch: "amd64", OS: "linux", Kernel: "6.1", CPUs: 8, MemoryBytes: 16 << 30}},
+				Facts: &benchrig.NodeFacts{Arch: "arm64", EngineArch: "amd64", OS: "linux", Kernel: "6.1", CPUs: 8, MemoryBytes: 16 << 30,
+					Accelerators: &benchrig.Accelerators{Source: benchrig.AccelPools, GPUs: []benchrig.GPU{{Index: 0}, {Index: 1}}}}},
 			{Name: "n2", Host: "tcp://10.0.0.2:2375", Healthy: false, Error: "connection refused", Checked: checked},
 		},
 	}}}
@@ -457,7 +459,8 @@ func TestPoolsAndSchedulesPages(t *testing.T) {
 	_, ts, _ := testServer(t, Config{PublicRead: true}, Deps{Pools: pools, Schedules: scheds, Now: func() time.Time { return checked.Add(time.Minute) }})
 	_, body := siteDo(t, "GET", ts.URL+"/pools", "", nil)
 	for _, want := range []string{"lab", "At most <strong>2</strong> runs", "3 queued", `href="/runs/run-7"`, "arm64 (emulated on amd64)",
-		"healthy", "down", "connection refused", "17.2 GB", "run-7/n=1#2", "checked 1 min ago", "nothing privileged"} {
+		"healthy", "down", "connection refused", "17.2 GB", "run-7/n=1#2", "checked 1 min ago", "nothing privileged",
+		"2 x GPU (pools file)"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("pools page lacks %q", want)
 		}

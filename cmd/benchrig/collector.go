@@ -133,9 +133,15 @@ func runCollector(ctx context.Context, d *deps, opts collectorOptions) error {
 				c.Sent, c.Retried, c.Spooled, c.Failed, c.Duplicates)
 		}()
 	}
+	// The node's GPUs are sampled with its host when nvidia-smi, on the
+	// collector's PATH, finds some.
+	var gpu collect.SMI
+	if !opts.noHost && collect.Accelerators(ctx, collect.ExecSMI{}).Count() > 0 {
+		gpu = collect.ExecSMI{}
+	}
 	c, err := collect.New(collect.Config{
 		Interval: opts.interval, Node: opts.node, Arch: opts.arch, Run: opts.run, Mode: opts.mode,
-		ProcRoot: opts.procRoot, CgroupRoot: opts.cgroupRoot, Sink: sink, Host: !opts.noHost,
+		ProcRoot: opts.procRoot, CgroupRoot: opts.cgroupRoot, Sink: sink, Host: !opts.noHost, GPU: gpu,
 	})
 	if err != nil {
 		return err

@@ -240,8 +240,10 @@ func newPoolCheckCommand(d *deps, opts *poolOptions) *cobra.Command {
 		Use:   "check [POOL...]",
 		Short: "Contact every node and show its health and facts",
 		Long: `Contact every node of the named pools (all pools when none is named): ping its engine and
-fingerprint it (architecture, OS, kernel, CPUs, memory, engine and API version, runtimes,
-labels). A node's architecture is the one the pools file declares, else its engine's; an
+fingerprint it (architecture, OS, kernel, CPUs, memory, accelerators, engine and API version,
+runtimes, labels). A node's GPUs are the pools file's gpus: N when it declares them, else the
+NVIDIA CDI devices its engine reports ("none (the engine reports no GPU)" otherwise). A node's
+architecture is the one the pools file declares, else its engine's; an
 emulated node shows both. Exit status 1 when a node cannot be reached.`,
 		Example: `  benchrig pool check
   benchrig pool check lab --pools .testenv/pools.yaml --json`,
@@ -309,10 +311,10 @@ func runPoolCheck(ctx context.Context, d *deps, opts *poolOptions, names []strin
 		}
 	} else {
 		tw := tabwriter.NewWriter(d.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "POOL\tNODE\tHOST\tHEALTH\tLATENCY\tENGINE\tARCH\tOS/KERNEL\tCPUS\tMEMORY\tRUNTIMES\tLABELS")
+		fmt.Fprintln(tw, "POOL\tNODE\tHOST\tHEALTH\tLATENCY\tENGINE\tARCH\tOS/KERNEL\tCPUS\tMEMORY\tACCELERATORS\tRUNTIMES\tLABELS")
 		for _, r := range rows {
 			if !r.Reachable {
-				fmt.Fprintf(tw, "%s\t%s\t%s\tunreachable\t-\t-\t-\t-\t-\t-\t-\t-\n", r.Pool, r.Node, r.Host)
+				fmt.Fprintf(tw, "%s\t%s\t%s\tunreachable\t-\t-\t-\t-\t-\t-\t-\t-\t-\n", r.Pool, r.Node, r.Host)
 				continue
 			}
 			fa := r.Facts
@@ -320,9 +322,9 @@ func runPoolCheck(ctx context.Context, d *deps, opts *poolOptions, names []strin
 			if fa.ArchDeclared && fa.EngineArch != fa.Arch {
 				arch += " (declared; engine " + fa.EngineArch + ")"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\tok\t%s\t%s (API %s)\t%s\t%s %s\t%d\t%.1f GiB\t%s\t%s\n", r.Pool, r.Node, r.Host,
+			fmt.Fprintf(tw, "%s\t%s\t%s\tok\t%s\t%s (API %s)\t%s\t%s %s\t%d\t%.1f GiB\t%s\t%s\t%s\n", r.Pool, r.Node, r.Host,
 				benchrig.FormatDuration(fa.Latency), fa.EngineVersion, fa.APIVersion, arch, fa.OS, fa.Kernel, fa.CPUs,
-				float64(fa.MemoryBytes)/(1<<30), strings.Join(fa.Runtimes, ","), labelText(fa.Labels))
+				float64(fa.MemoryBytes)/(1<<30), fa.Accelerators, strings.Join(fa.Runtimes, ","), labelText(fa.Labels))
 		}
 		tw.Flush()
 		for _, r := range rows {

@@ -83,6 +83,10 @@ func newCollector(cfg app.CollectorConfig) (app.Collector, error) {
 	if h, err := os.Hostname(); err == nil && node == "local" {
 		node = h // host.name in Elasticsearch; the trials' node stays "local"
 	}
+	var gpu collect.SMI
+	if cfg.GPUs > 0 {
+		gpu = collect.ExecSMI{}
+	}
 	return collect.New(collect.Config{
 		Run:      cfg.RunID,
 		Node:     node,
@@ -90,6 +94,7 @@ func newCollector(cfg app.CollectorConfig) (app.Collector, error) {
 		Interval: cfg.Interval,
 		Sink:     cfg.Sink,
 		Host:     true,
+		GPU:      gpu,
 		Mode:     collect.ModeInProcess,
 	})
 }

@@ -303,6 +303,7 @@ func (e *Executor) Facts(ctx context.Context) (benchrig.NodeFacts, error) {
 		}
 	}
 	f.Hostname = in.Name
+	f.Accelerators = engineGPUs(in.DiscoveredDevices, f.Runtimes)
 	return f, nil
 }
 

@@ -475,6 +475,11 @@ func (e *Executor) containerConfig(job runner.Job, vol string) (*container.Confi
 		dm, _ := deviceMapping(d) // Check validated
 		hc.Devices = append(hc.Devices, dm)
 	}
+	if c.GPUs > 0 {
+		// docker run --gpus N: the engine's GPU driver (the NVIDIA
+		// container toolkit) picks N of the node's GPUs.
+		hc.DeviceRequests = append(hc.DeviceRequests, container.DeviceRequest{Count: c.GPUs, Capabilities: [][]string{{"gpu"}}})
+	}
 	for _, m := range c.Mounts {
 		hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeBind, Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly})
 	}
