@@ -142,14 +142,37 @@ func goldenStore(t *testing.T, path string) {
 	}
 }
 
+// goldenCase is a command whose output (stdout, then stderr with the
+// test's directory as $DIR) must match testdata/golden/file, and its exit
+// code.
+type goldenCase struct {
+	file string
+	args []string
+	code int
+}
+
+// runGoldenCases runs each case as a subtest in c.
+func runGoldenCases(t *testing.T, c *cli, cases []goldenCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.file, func(t *testing.T) {
+			code, stdout, stderr := c.run(context.Background(), tc.args...)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d\nstderr:\n%s", code, tc.code, stderr)
+			}
+			out := stdout
+			if stderr != "" {
+				out += "--- stderr\n" + strings.ReplaceAll(stderr, c.dir, "$DIR")
+			}
+			golden(t, tc.file, out)
+		})
+	}
+}
+
 func TestGoldenCLIOutput(t *testing.T) {
 	c := newCLI(t)
 	goldenStore(t, filepath.Join(c.dir, "store.db"))
-	for _, tc := range []struct {
-		file string
-		args []string
-		code int
-	}{
+	runGoldenCases(t, c, []goldenCase{
 		{"runs-list.txt", []string{"runs", "list"}, 0},
 		{"runs-list-filtered.txt", []string{"runs", "list", "--label", "branch=main", "--status", "finished"}, 0},
 		{"runs-list-page.txt", []string{"runs", "list", "--limit", "2"}, 0},
@@ -164,17 +187,5 @@ func TestGoldenCLIOutput(t *testing.T) {
 		{"runs-list-bad-status.txt", []string{"runs", "list", "--status", "done"}, 2},
 		{"validate-many-errors.txt", []string{"validate", "../../testdata/specs/many-errors.yaml"}, 2},
 		{"validate-cases-narrowed.txt", []string{"validate", "--cases", "--set", "impl=busybox", "--set", "pattern=regex,class", "../../benchmarks/grep-impl.yaml"}, 0},
-	} {
-		t.Run(tc.file, func(t *testing.T) {
-			code, stdout, stderr := c.run(context.Background(), tc.args...)
-			if code != tc.code {
-				t.Errorf("exit %d, want %d\nstderr:\n%s", code, tc.code, stderr)
-			}
-			out := stdout
-			if stderr != "" {
-				out += "--- stderr\n" + strings.ReplaceAll(stderr, c.dir, "$DIR")
-			}
-			golden(t, tc.file, out)
-		})
-	}
+	})
 }

@@ -113,11 +113,7 @@ func TestRunsHistoryGolden(t *testing.T) {
 	c := newCLI(t)
 	goldenStore(t, filepath.Join(c.dir, "store.db"))
 	c.write("golden.yaml", "name: golden\ncommand: \"gzip -{{.level}} -c data\"\nparams:\n  level: [1, 9]\n")
-	for _, tc := range []struct {
-		file string
-		args []string
-		code int
-	}{
+	runGoldenCases(t, c, []goldenCase{
 		// Run 0003 died (its heartbeat is stale): an interrupted run's
 		// trials are points like any other's.
 		{"runs-history.txt", []string{"runs", "history", "golden"}, 0},
@@ -128,17 +124,5 @@ func TestRunsHistoryGolden(t *testing.T) {
 		{"runs-history-missing-file.txt", []string{"runs", "history", "nope.yaml"}, 2},
 		{"runs-history-bad-p.txt", []string{"runs", "history", "golden", "--p-value", "1.5"}, 2},
 		{"runs-history-bad-min-segment.txt", []string{"runs", "history", "golden", "--min-segment", "1"}, 2},
-	} {
-		t.Run(tc.file, func(t *testing.T) {
-			code, stdout, stderr := c.run(context.Background(), tc.args...)
-			if code != tc.code {
-				t.Errorf("exit %d, want %d\nstderr:\n%s", code, tc.code, stderr)
-			}
-			out := stdout
-			if stderr != "" {
-				out += "--- stderr\n" + strings.ReplaceAll(stderr, c.dir, "$DIR")
-			}
-			golden(t, tc.file, out)
-		})
-	}
+	})
 }
