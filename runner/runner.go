@@ -93,6 +93,11 @@ type Config struct {
 	// confirmation re-run of suspected cases asks. An ID the matrix does
 	// not have is EInvalid.
 	Cases []string
+	// Profiles keeps the call stacks sampled during profiled trials (the
+	// spec's profile block); nil: trials are not profiled, and a spec that
+	// asks is warned.
+	Profiles benchrig.ProfileStore
+
 	// AvoidNodes maps a case ID to a node its trials should not run on.
 	// On node pools, such a case whose home is that node is planned on
 	// another node of the node's class (the one with the fewest cases)
@@ -456,6 +461,11 @@ func Prepare(ctx context.Context, cfg Config, spec *benchrig.Spec) (*Prepared, e
 		}
 	}
 	r.run, r.plans = run, plans
+	// A run that was not profiled stays so when resumed: its trials would
+	// otherwise differ in how they were measured.
+	if cfg.Resume == nil || cfg.Resume.Profiling != nil {
+		r.checkProfiling(ctx)
+	}
 	return &Prepared{r: r}, nil
 }
 
@@ -568,6 +578,9 @@ func (p *Prepared) Start(ctx context.Context) (*Handle, error) {
 		msg = fmt.Sprintf("resumed with %d trial(s) recorded", len(run.Trials))
 	}
 	r.emit(benchrig.Event{Kind: benchrig.EventRunStarted, Msg: msg})
+	for _, w := range r.profWarn {
+		r.warn(w)
+	}
 	if ws, ok := r.cfg.Nodes.(WarningSource); ok {
 		for _, w := range ws.Warnings() { // from the first contact with the nodes
 			r.warn(w)
@@ -633,6 +646,9 @@ func (r *state) restore(res *benchrig.Run) {
 		r.done++
 		if t.Warmup {
 			p.warmups++
+			continue
+		}
+		if t.ProfileOnly {
 			continue
 		}
 		if p.first.IsZero() || t.Start.Before(p.first) {
