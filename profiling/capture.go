@@ -1,0 +1,123 @@
+package profiling
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// Perf captures call stacks with Linux perf: a command runs under
+// `perf record`, which follows every process the command starts (the
+// whole tree: pipelines, xargs workers), and `perf script` turns the
+// recording into stacks. The zero value looks perf up in PATH.
+type Perf struct {
+	// Path is the perf program; "" means "perf" looked up in PATH.
+	Path string
+}
+
+// Program is the path of the perf program, looked up in PATH when Path is
+// not set.
+func (p Perf) Program() (string, error) {
+	if p.Path != "" {
+		return p.Path, nil
+	}
+	path, err := exec.LookPath("perf")
+	if err != nil {
+		return "", fmt.Errorf("perf not found in PATH (Debian: apt-get install linux-perf)")
+	}
+	return path, nil
+}
+
+// Check records event once around `true`, so that a perf that is missing,
+// not permitted (perf_event_paranoid) or without the event is known before
+// any trial runs. The error says why, in perf's own words where it has
+// some.
+func (p Perf) Check(ctx context.Context, event string) error {
+	path, err := p.Program()
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "benchrig-perf-check-")
+	if err != nil {
+		return fmt.Errorf("perf check: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	cmd := exec.CommandContext(ctx, path, "record", "-q", "-e", event, "-o", filepath.Join(dir, "perf.data"), "--", "true")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		if msg := lastLines(out.String(), 2); msg != "" {
+			return fmt.Errorf("%s record -e %s: %s", path, event, msg)
+		}
+		return fmt.Errorf("%s record -e %s: %w", path, event, err)
+	}
+	return nil
+}
+
+// RecordArgs is the command line that runs argv under perf record, sampling
+// event at freq Hz with call graphs into file. Quiet (-q): perf's own
+// messages would otherwise mix with the command's stderr.
+func RecordArgs(perf, event string, freq int, file string, argv []string) []string {
+	args := []string{perf, "record", "-q", "-e", event, "-F", strconv.Itoa(freq), "-g", "-o", file, "--"}
+	return append(args, argv...)
+}
+
+// Read turns a recording into stacks with `perf script`, parsed by
+// ParsePerfScript. Frames perf cannot resolve keep their module and offset.
+func (p Perf) Read(ctx context.Context, file string) (Stacks, error) {
+	path, err := p.Program()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, path, "script", "-i", file)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, fmt.Errorf("perf script: %w", err)
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("perf script: %w", err)
+	}
+	stacks, perr := ParsePerfScript(out)
+	if perr != nil {
+		// Drain, so that perf is not left blocked on a full pipe.
+		_, _ = io.Copy(io.Discard, out)
+	}
+	werr := cmd.Wait()
+	switch {
+	case perr != nil:
+		return nil, fmt.Errorf("parse perf script output: %w", perr)
+	case werr != nil:
+		if msg := lastLines(stderr.String(), 2); msg != "" {
+			return nil, fmt.Errorf("perf script: %s", msg)
+		}
+		return nil, fmt.Errorf("perf script: %w", werr)
+	}
+	return stacks, nil
+}
+
+// ErrNoRecording is Read's error when perf left no recording (the command
+// did not start, or perf was killed before it wrote one).
+var ErrNoRecording = errors.New("perf left no recording")
+
+// lastLines is the last n non-empty lines of s, joined by "; ".
+func lastLines(s string, n int) string {
+	var lines []string
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "; ")
+}
