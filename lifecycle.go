@@ -207,6 +207,9 @@ type Event struct {
 	Case   string    `json:"case,omitempty"`
 	Node   string    `json:"node,omitempty"`
 	Warmup bool      `json:"warmup,omitempty"`
+	// Profiled marks the events of an extra trial run only to be profiled
+	// (Trial.ProfileOnly); its Number counts among those.
+	Profiled bool `json:"profiled,omitempty"`
 	// Number is the trial's number as people count it, from 1: among its
 	// case's warmups when Warmup, else among its measured trials ("warmup
 	// 1", "trial 1", whatever the warmup count). Trial.Rep, the reference,

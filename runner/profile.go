@@ -24,7 +24,7 @@ type Profiler interface {
 	RunProfiled(ctx context.Context, job Job, event string, freq int) (m benchrig.Measurement, prof *benchrig.TrialProfile, perr error, err error)
 }
 
-// profiling decides, once before the run, whether its trials are profiled:
+// checkProfiling decides, once before the run, whether its trials are profiled:
 // the spec asks, the executor can and the store keeps profiles. What
 // prevents it is a warning, and the run goes on unprofiled.
 func (r *state) checkProfiling(ctx context.Context) {
@@ -102,6 +102,9 @@ func (r *state) runJob(ctx context.Context, exec Executor, job Job, profile bool
 		r.mu.Unlock()
 		return m, nil
 	}
+	if prof == nil {
+		return m, nil
+	}
 	if m.Metrics == nil {
 		m.Metrics = map[string]float64{}
 	}
@@ -140,7 +143,7 @@ func (r *state) profileExtra(ctx context.Context) {
 			if p.recorded[ref.Rep] {
 				continue
 			}
-			r.emit(benchrig.Event{Kind: benchrig.EventTrialStarted, Trial: &ref, Node: ns.Name, Msg: "profiled, excluded from statistics"})
+			r.emit(benchrig.Event{Kind: benchrig.EventTrialStarted, Trial: &ref, Node: ns.Name, Profiled: true, Msg: "profiled, excluded from statistics"})
 			p.inflight++
 			r.mu.Unlock()
 			m, ms, err := r.measure(ctx, p, ns, ref)
@@ -173,7 +176,7 @@ func (r *state) profileExtra(ctx context.Context) {
 			t := &benchrig.Trial{
 				RunID: r.run.ID, CaseID: p.c.ID, Seq: r.seq, Index: ref.Rep, Attempt: ref.Attempt,
 				ProfileOnly: true, Profiled: true,
-				Number: benchrig.TrialNumber(ref.Rep, r.spec.Warmup), Node: ns.Name,
+				Number: k + 1, Node: ns.Name,
 				Outcome: outcome, Reason: reason, Measurement: m,
 			}
 			r.pending = append(r.pending, t)
@@ -186,7 +189,7 @@ func (r *state) profileExtra(ctx context.Context) {
 			if outcome != benchrig.OutcomeOK {
 				msg += ": " + t.Why()
 			}
-			r.emit(benchrig.Event{Kind: benchrig.EventTrialFinished, Trial: &ref, Node: ns.Name, Outcome: &o, Duration: m.Wall, Msg: msg})
+			r.emit(benchrig.Event{Kind: benchrig.EventTrialFinished, Trial: &ref, Node: ns.Name, Profiled: true, Outcome: &o, Duration: m.Wall, Msg: msg})
 			r.writePending(ctx)
 		}
 	}

@@ -104,6 +104,9 @@ func (r *state) emit(e benchrig.Event) {
 	if e.Trial != nil {
 		e.Warmup = e.Trial.Rep < r.spec.Warmup
 		e.Number = benchrig.TrialNumber(e.Trial.Rep, r.spec.Warmup)
+		if e.Profiled {
+			e.Number = e.Trial.Rep - r.profileFrom() + 1
+		}
 	}
 	e.Done, e.Total = r.progress()
 	if r.bus != nil {

@@ -170,8 +170,16 @@ func numberTrials(ctx context.Context, q querier, run *benchrig.Run) error {
 			warmups[t.CaseID] = t.Index + 1
 		}
 	}
+	// A profiled extra trial counts among its case's profiled trials,
+	// which come after every rep the spec allows (benchrig.ProfileRep).
+	profiled := map[string]int{}
 	for i := range run.Trials {
 		t := &run.Trials[i]
+		if t.ProfileOnly {
+			profiled[t.CaseID]++
+			t.Number = profiled[t.CaseID]
+			continue
+		}
 		t.Number = benchrig.TrialNumber(t.Index, warmups[t.CaseID])
 	}
 	return nil
