@@ -83,18 +83,16 @@ type (
 		Fraction *float64 `json:"fraction"`
 	}
 	jsonTrial struct {
-		Seq         int     `json:"seq"`
-		Index       int     `json:"index"`
-		Number      int     `json:"number"`
-		Start       *string `json:"start"`
-		WallS       float64 `json:"wall_s"`
-		UserS       float64 `json:"user_s"`
-		SysS        float64 `json:"sys_s"`
-		MaxRSSBytes int64   `json:"max_rss_bytes"`
-		ExitCode    int     `json:"exit_code"`
-		Warmup      bool    `json:"warmup"`
-		// ProfileOnly marks an extra trial run only to be profiled,
-		// excluded from the statistics; Profiled a trial perf sampled.
+		Seq         int                 `json:"seq"`
+		Index       int                 `json:"index"`
+		Number      int                 `json:"number"`
+		Start       *string             `json:"start"`
+		WallS       float64             `json:"wall_s"`
+		UserS       float64             `json:"user_s"`
+		SysS        float64             `json:"sys_s"`
+		MaxRSSBytes int64               `json:"max_rss_bytes"`
+		ExitCode    int                 `json:"exit_code"`
+		Warmup      bool                `json:"warmup"`
 		ProfileOnly bool                `json:"profile_only,omitempty"`
 		Profiled    bool                `json:"profiled,omitempty"`
 		Failed      bool                `json:"failed"`
