@@ -91,6 +91,7 @@ func (r *state) runJob(ctx context.Context, exec Executor, job Job, profile bool
 	}
 	if perr == nil && prof != nil {
 		prof.Run, prof.Case, prof.Rep, prof.Attempt = job.Ref.Run, job.Ref.Case, job.Ref.Rep, job.Ref.Attempt
+		prof.Node = r.cfg.Node // profiling runs on the local executor only
 		perr = r.cfg.Profiles.AddProfile(context.WithoutCancel(ctx), prof)
 		if perr != nil {
 			perr = fmt.Errorf("record profile: %w", perr)
