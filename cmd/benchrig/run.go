@@ -298,6 +298,9 @@ func printRun(d *deps, run *benchrig.Run, err error, store string, e exportOptio
 		}
 	}
 	fmt.Fprintf(d.stdout, "\nstored as run %s in %s (benchrig runs show %s)\n", run.ID, store, run.ID)
+	if run.Profiling != nil {
+		fmt.Fprintf(d.stdout, "where the time went: benchrig runs profile %s (--svg F for a flame graph)\n", run.ID)
+	}
 	if werr := writeRunExports(run, rep, store, e); werr != nil && err == nil {
 		err = werr
 	}
