@@ -19,6 +19,7 @@ import (
 // needs from attributes, never from copies of these.
 const (
 	defaultSVGWidth   = 1200
+	minSVGWidth       = 100 // room for the margins and a readable frame
 	defaultFrameH     = 16
 	defaultMinFrac    = 0.001 // frames under 0.1% of samples are not drawn
 	svgPad            = 10    // left and right margin of the frame area
@@ -41,7 +42,8 @@ type SVGOptions struct {
 	// "cpu-clock at 999 Hz, 12345 samples" or, for a diff, "normalised by
 	// total samples". None when empty.
 	Subtitle string
-	// Width is the image's width in pixels (1200 when 0 or less).
+	// Width is the image's width in pixels (1200 when 0 or less, at
+	// least 100).
 	Width int
 	// FrameHeight is one frame's height in pixels (16 when 0 or less).
 	FrameHeight int
@@ -63,6 +65,7 @@ func (o SVGOptions) withDefaults(title string) SVGOptions {
 	if o.Width <= 0 {
 		o.Width = defaultSVGWidth
 	}
+	o.Width = max(o.Width, minSVGWidth)
 	if o.FrameHeight <= 0 {
 		o.FrameHeight = defaultFrameH
 	}

@@ -32,7 +32,7 @@ const unknownFrame = "[unknown]"
 // a frame perf could not symbolise is "MODULE+0xADDR" (the base name of its
 // dso and the address perf printed, e.g. "grep+0x55d5a1b2c3d4"), or
 // "[unknown]" when perf knew no module either. Frames in [kernel.kallsyms]
-// keep their symbol and get the suffix "_[k]". A ';' inside a name (Rust's
+// keep their symbol (or are "[unknown]") and get the suffix "_[k]". A ';' inside a name (Rust's
 // "[u8; 32]") becomes ':' since ';' separates frames. A sample without a
 // call chain folds to its comm and, when the header names the sampled
 // symbol (perf record without -g), that symbol.
@@ -219,7 +219,9 @@ func parsePerfFrame(line string) (frame string, ok bool) {
 	switch {
 	case sym != "" && sym != unknownFrame:
 		name = sym
-	case dso == "" || dso == unknownFrame:
+	case dso == "" || dso == unknownFrame || kernel:
+		// An unsymbolised kernel address is most often a stale one on
+		// the stack; its address would only split identical stacks.
 		name = unknownFrame
 	default:
 		// perf 6.1 prints no offset within the dso, so the runtime
@@ -244,9 +246,12 @@ func parsePerfFrame(line string) (frame string, ok bool) {
 	return name, true
 }
 
-// frameName makes s safe as one frame of a folded stack.
+// frameName makes s safe as one frame of a folded stack: no ';' (the
+// frame separator) and no '\r' (a folded line's end).
 func frameName(s string) string {
-	s = strings.ReplaceAll(s, ";", ":")
+	if strings.ContainsAny(s, ";\r") {
+		s = strings.ReplaceAll(strings.ReplaceAll(s, ";", ":"), "\r", " ")
+	}
 	if s == "" {
 		return unknownFrame
 	}
@@ -335,9 +340,9 @@ func isHex(s string) bool {
 
 // clip shortens a line quoted in an error.
 func clip(s string) string {
-	const max = 120
-	if len(s) <= max {
+	const limit = 120
+	if len(s) <= limit {
 		return s
 	}
-	return s[:max] + "..."
+	return s[:limit] + "..."
 }
