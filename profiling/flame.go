@@ -260,8 +260,8 @@ func pct(n, total int64) float64 {
 	return 100 * float64(n) / float64(total)
 }
 
-// minCount is the fewest samples a frame needs to be drawn.
-func minCount(o SVGOptions, total int64) float64 {
+// drawThreshold is the fewest samples a frame needs to be drawn.
+func drawThreshold(o SVGOptions, total int64) float64 {
 	if o.MinFraction < 0 {
 		return 0
 	}
@@ -279,7 +279,7 @@ func minCount(o SVGOptions, total int64) float64 {
 func WriteFlameSVG(w io.Writer, s Stacks, o SVGOptions) error {
 	o = o.withDefaults("Flame graph")
 	root := buildTree(s)
-	frames := layout(root, nil, minCount(o, root.count))
+	frames := layout(root, nil, drawThreshold(o, root.count))
 	if root.count == 0 {
 		frames = nil
 	}
@@ -318,11 +318,11 @@ func WriteFlameSVG(w io.Writer, s Stacks, o SVGOptions) error {
 func WriteDiffSVG(w io.Writer, before, after Stacks, o SVGOptions) error {
 	o = o.withDefaults("Differential flame graph")
 	aRoot, bRoot := buildTree(after), buildTree(before)
-	frames := layout(aRoot, bRoot, minCount(o, aRoot.count))
+	frames := layout(aRoot, bRoot, drawThreshold(o, aRoot.count))
 	if aRoot.count == 0 {
 		frames = nil
 	}
-	gone := vanished(aRoot, bRoot, minCount(o, bRoot.count))
+	gone := vanished(aRoot, bRoot, drawThreshold(o, bRoot.count))
 	var notes []string
 	if len(frames) == 0 {
 		notes = append(notes, "No samples after.")
@@ -332,7 +332,11 @@ func WriteDiffSVG(w io.Writer, before, after Stacks, o SVGOptions) error {
 		listed = listed[:svgMaxVanished]
 	}
 	if len(gone) > 0 {
-		notes = append(notes, fmt.Sprintf("Gone since before (%d call paths, %.2f%% of before's samples):", len(gone), sumPct(gone, bRoot.count)))
+		paths := "call paths"
+		if len(gone) == 1 {
+			paths = "call path"
+		}
+		notes = append(notes, fmt.Sprintf("Gone since before (%d %s, %.2f%% of before's samples):", len(gone), paths, sumPct(gone, bRoot.count)))
 	}
 	deltas := make([]float64, len(frames))
 	maxDelta := 0.05 // a 5-point change is full colour unless a bigger one sets the scale
@@ -353,7 +357,7 @@ func WriteDiffSVG(w io.Writer, before, after Stacks, o SVGOptions) error {
 		y += svgNoteLineH
 	}
 	for _, g := range listed {
-		text := fmt.Sprintf("%6.2f%%  %s", pct(g.count, bRoot.count), g.path)
+		text := fmt.Sprintf("%.2f%%  %s", pct(g.count, bRoot.count), g.path)
 		fmt.Fprintf(bw, `<text x="%d" y="%d" fill="#2850c8"><title>%s</title>%s</text>`+"\n", svgPad+10, y,
 			esc(fmt.Sprintf("%s (before %d samples, %.2f%%; after none)", g.path, g.count, pct(g.count, bRoot.count))),
 			esc(fitLabel(text, float64(o.Width-2*svgPad-10))))

@@ -68,7 +68,7 @@ func TestReadFoldedErrors(t *testing.T) {
 func TestWriteFoldedErrors(t *testing.T) {
 	for _, s := range []Stacks{{"": 1}, {"a\nb": 1}, {"a": -1}} {
 		if err := WriteFolded(&bytes.Buffer{}, s); err == nil {
-			t.Errorf("WriteFolded(%q) succeeded, want an error", s)
+			t.Errorf("WriteFolded(%v) succeeded, want an error", s)
 		}
 	}
 	if err := WriteFolded(failWriter{}, Stacks{"a": 1}); err == nil {

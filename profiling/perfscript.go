@@ -57,7 +57,7 @@ func ParsePerfScript(r io.Reader) (Stacks, error) {
 			cur.flush(out)
 		case line[0] == '#':
 			// perf script --header comments.
-		case line[0] == '\t' || (line[0] == ' ' && cur.open && !cur.inlineLeaf):
+		case line[0] == '\t' || (line[0] == ' ' && cur.open && cur.inlineLeaf == ""):
 			// A call-chain frame: perf indents them with a tab; a copy
 			// whose tabs became spaces still has the header above it.
 			if !cur.open {
