@@ -23,6 +23,10 @@ type Profiling struct {
 	// instead of extra ones: their timings then include perf's cost and are
 	// not comparable with unprofiled runs, which the report says.
 	InMeasured bool `json:"in_measured,omitempty"`
+	// Startup, on a run, is how long perf took around a command that does
+	// nothing when it was checked before the run: its fixed start-up and
+	// tear-down, the least it adds to each profiled trial's wall time.
+	Startup time.Duration `json:"startup_ns,omitempty"`
 }
 
 // Profiling defaults and bounds: 99 Hz is perf's customary rate, odd so

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Perf captures call stacks with Linux perf: a command runs under
@@ -38,34 +39,41 @@ func (p Perf) Program() (string, error) {
 // Check records event once around `true`, so that a perf that is missing,
 // not permitted (perf_event_paranoid) or without the event is known before
 // any trial runs. The error says why, in perf's own words where it has
-// some.
-func (p Perf) Check(ctx context.Context, event string) error {
+// some. The duration is how long that took: perf's fixed start-up and
+// tear-down (reading /proc/kallsyms, writing the recording), the least it
+// adds to a profiled trial's wall time whatever the command.
+func (p Perf) Check(ctx context.Context, event string) (time.Duration, error) {
 	path, err := p.Program()
 	if err != nil {
-		return err
+		return 0, err
 	}
 	dir, err := os.MkdirTemp("", "benchrig-perf-check-")
 	if err != nil {
-		return fmt.Errorf("perf check: %w", err)
+		return 0, fmt.Errorf("perf check: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	cmd := exec.CommandContext(ctx, path, "record", "-q", "-e", event, "-o", filepath.Join(dir, "perf.data"), "--", "true")
+	argv := RecordArgs(path, event, 99, filepath.Join(dir, "perf.data"), []string{"true"})
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
 	if err := cmd.Run(); err != nil {
 		if msg := lastLines(out.String(), 2); msg != "" {
-			return fmt.Errorf("%s record -e %s: %s", path, event, msg)
+			return 0, fmt.Errorf("%s record -e %s: %s", path, event, msg)
 		}
-		return fmt.Errorf("%s record -e %s: %w", path, event, err)
+		return 0, fmt.Errorf("%s record -e %s: %w", path, event, err)
 	}
-	return nil
+	return time.Since(start), nil
 }
 
 // RecordArgs is the command line that runs argv under perf record, sampling
 // event at freq Hz with call graphs into file. Quiet (-q): perf's own
-// messages would otherwise mix with the command's stderr.
+// messages would otherwise mix with the command's stderr. --no-bpf-event:
+// perf's side-band thread for BPF events polls with a 1 s timeout and
+// keeps perf alive up to a second after the command exited (perf 6.1),
+// which the trial's wall time would include; trials load no BPF programs.
 func RecordArgs(perf, event string, freq int, file string, argv []string) []string {
-	args := []string{perf, "record", "-q", "-e", event, "-F", strconv.Itoa(freq), "-g", "-o", file, "--"}
+	args := []string{perf, "record", "-q", "--no-bpf-event", "-e", event, "-F", strconv.Itoa(freq), "-g", "-o", file, "--"}
 	return append(args, argv...)
 }
 

@@ -21,11 +21,15 @@ func TestPerfCapture(t *testing.T) {
 		testenv.Skip(t, err)
 		return
 	}
-	if err := p.Check(ctx, "cpu-clock"); err != nil {
+	startup, err := p.Check(ctx, "cpu-clock")
+	if err != nil {
 		testenv.Skipf(t, "perf cannot record here: %v", err)
 		return
 	}
-	if err := p.Check(ctx, "no-such-event"); err == nil || !strings.Contains(err.Error(), "no-such-event") {
+	if startup <= 0 {
+		t.Errorf("Check took %v, want perf's start-up time", startup)
+	}
+	if _, err := p.Check(ctx, "no-such-event"); err == nil || !strings.Contains(err.Error(), "no-such-event") {
 		t.Errorf("Check of an unknown event: %v, want an error naming it", err)
 	}
 	file := filepath.Join(t.TempDir(), "perf.data")

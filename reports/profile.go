@@ -93,7 +93,11 @@ func ProfileLine(r *Report) string {
 	if !math.IsNaN(c.CPU) {
 		fmt.Fprintf(&b, ", CPU %s", costPct(c.CPU))
 	}
-	fmt.Fprintf(&b, " (%d profiled trial%s against the measured ones)", c.Trials, plural(c.Trials))
+	fmt.Fprintf(&b, " (%d profiled trial%s against the measured ones", c.Trials, plural(c.Trials))
+	if p.Startup > 0 {
+		fmt.Fprintf(&b, "; perf's own start-up and tear-down: %s a trial", formatSeconds(p.Startup.Seconds()))
+	}
+	b.WriteString(")")
 	return b.String()
 }
 
@@ -120,6 +124,9 @@ type jsonProfiling struct {
 	WallCost   *float64 `json:"wall_cost"` // profiled / measured median - 1; null when unknown
 	CPUCost    *float64 `json:"cpu_cost"`
 	Compared   int      `json:"compared_trials"`
+	// StartupS is perf's fixed cost around a command that does nothing,
+	// measured before the run (seconds; omitted when unknown).
+	StartupS float64 `json:"perf_startup_s,omitempty"`
 }
 
 func jsonProfilingOf(r *Report) *jsonProfiling {
@@ -128,5 +135,6 @@ func jsonProfilingOf(r *Report) *jsonProfiling {
 		return nil
 	}
 	return &jsonProfiling{Event: p.EventName(), FreqHz: p.Hz(), Trials: p.ExtraTrials(), InMeasured: p.InMeasured,
-		WallCost: num(r.ProfileCost.Wall), CPUCost: num(r.ProfileCost.CPU), Compared: r.ProfileCost.Trials}
+		WallCost: num(r.ProfileCost.Wall), CPUCost: num(r.ProfileCost.CPU), Compared: r.ProfileCost.Trials,
+		StartupS: p.Startup.Seconds()}
 }

@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/benchrig/benchrig"
 )
@@ -14,8 +15,10 @@ import (
 type Profiler interface {
 	// CheckProfiling tells, once before a run, whether event can be
 	// sampled here; a non-nil error says why not, for a user to read.
-	// Cancelling ctx stops the check.
-	CheckProfiling(ctx context.Context, event string) error
+	// The duration is the profiler's fixed cost around a command that does
+	// nothing (its start-up and tear-down), the least it adds to a
+	// profiled trial's wall time. Cancelling ctx stops the check.
+	CheckProfiling(ctx context.Context, event string) (time.Duration, error)
 	// RunProfiled is Run (same measurement, same errors, same
 	// cancellation) with the job's process tree sampled with event at freq
 	// Hz. The profile has the job's Ref; it is nil when the command ran but
@@ -48,12 +51,13 @@ func (r *state) checkProfiling(ctx context.Context) {
 		off("the run store cannot keep profiles")
 		return
 	}
-	if err := pr.CheckProfiling(ctx, want.EventName()); err != nil {
+	startup, err := pr.CheckProfiling(ctx, want.EventName())
+	if err != nil {
 		off("perf is not available: " + err.Error())
 		return
 	}
 	use := want
-	use.Event, use.Freq, use.Trials = want.EventName(), want.Hz(), want.ExtraTrials()
+	use.Event, use.Freq, use.Trials, use.Startup = want.EventName(), want.Hz(), want.ExtraTrials(), startup
 	r.profiler = pr
 	r.run.Profiling = &use
 	if use.InMeasured {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/benchrig/benchrig"
 	"github.com/benchrig/benchrig/profiling"
@@ -18,7 +19,7 @@ var _ runner.Profiler = (*Executor)(nil)
 // CheckProfiling records event once around `true` with perf (see
 // runner.Profiler): a missing perf, one not permitted, or an event this
 // machine lacks (hardware counters in VMs) is known before any trial.
-func (e *Executor) CheckProfiling(ctx context.Context, event string) error {
+func (e *Executor) CheckProfiling(ctx context.Context, event string) (time.Duration, error) {
 	return e.perf().Check(ctx, event)
 }
 
