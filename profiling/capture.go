@@ -72,8 +72,13 @@ func (p Perf) Check(ctx context.Context, event string) (time.Duration, error) {
 // perf's side-band thread for BPF events polls with a 1 s timeout and
 // keeps perf alive up to a second after the command exited (perf 6.1),
 // which the trial's wall time would include; trials load no BPF programs.
+// -B -N: no build-ids collected after the command (a second pass over the
+// recording and every binary it touched, about 70 ms here) and nothing
+// copied into ~/.debug; the recording is read at once, while the binaries
+// it names are still the ones that ran, and a harness leaves no cache
+// behind.
 func RecordArgs(perf, event string, freq int, file string, argv []string) []string {
-	args := []string{perf, "record", "-q", "--no-bpf-event", "-e", event, "-F", strconv.Itoa(freq), "-g", "-o", file, "--"}
+	args := []string{perf, "record", "-q", "--no-bpf-event", "-B", "-N", "-e", event, "-F", strconv.Itoa(freq), "-g", "-o", file, "--"}
 	return append(args, argv...)
 }
 
