@@ -240,6 +240,8 @@ func (e Event) String() string {
 		switch {
 		case e.Number > 0 && e.Warmup:
 			b.WriteString(" " + e.Trial.Case + " warmup " + strconv.Itoa(e.Number) + " (" + ref + ")")
+		case e.Number > 0 && e.Profiled:
+			b.WriteString(" " + e.Trial.Case + " profiled trial " + strconv.Itoa(e.Number) + " (" + ref + ")")
 		case e.Number > 0:
 			b.WriteString(" " + e.Trial.Case + " trial " + strconv.Itoa(e.Number) + " (" + ref + ")")
 		case e.Warmup:

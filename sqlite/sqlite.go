@@ -318,7 +318,8 @@ var migrations = []string{
 	`ALTER TABLE runs ADD COLUMN gate TEXT;`,
 	// 11: profiling. A trial says whether perf sampled it (profiled) and
 	// whether it ran only to be profiled (profile_only: an extra trial
-	// after the measured ones, left out of statistics like a warmup).
+	// after the measured ones, left out of statistics like a warmup), and
+	// so do its events (events.profiled).
 	// profiles holds the call stacks of each profiled trial, keyed by its
 	// TrialRef (rep -1: a case's trials merged), as folded text
 	// ("frame;frame;frame count" lines) compressed with gzip: a trial's
@@ -326,6 +327,7 @@ var migrations = []string{
 	// profiled (event, frequency) is in case_maps.
 	`ALTER TABLE trials ADD COLUMN profile_only INTEGER NOT NULL DEFAULT 0;
 	ALTER TABLE trials ADD COLUMN profiled INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE events ADD COLUMN profiled INTEGER NOT NULL DEFAULT 0; -- an event of a profile_only trial
 	CREATE TABLE profiles (
 		run_id      TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
 		case_id     TEXT NOT NULL,
