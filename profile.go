@@ -27,6 +27,9 @@ type Profiling struct {
 	// nothing when it was checked before the run: its fixed start-up and
 	// tear-down, the least it adds to each profiled trial's wall time.
 	Startup time.Duration `json:"startup_ns,omitempty"`
+	// StartupCPU is the CPU time of that check: perf's own, which a
+	// profiled trial's CPU time includes (perf runs in its process tree).
+	StartupCPU time.Duration `json:"startup_cpu_ns,omitempty"`
 }
 
 // Profiling defaults and bounds: 99 Hz is perf's customary rate, odd so

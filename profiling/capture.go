@@ -39,17 +39,17 @@ func (p Perf) Program() (string, error) {
 // Check records event once around `true`, so that a perf that is missing,
 // not permitted (perf_event_paranoid) or without the event is known before
 // any trial runs. The error says why, in perf's own words where it has
-// some. The duration is how long that took: perf's fixed start-up and
-// tear-down (reading /proc/kallsyms, writing the recording), the least it
-// adds to a profiled trial's wall time whatever the command.
-func (p Perf) Check(ctx context.Context, event string) (time.Duration, error) {
+// some. The cost is what that took: perf's fixed start-up and tear-down
+// (reading /proc/kallsyms, writing the recording), the least it adds to a
+// profiled trial whatever the command.
+func (p Perf) Check(ctx context.Context, event string) (Cost, error) {
 	path, err := p.Program()
 	if err != nil {
-		return 0, err
+		return Cost{}, err
 	}
 	dir, err := os.MkdirTemp("", "benchrig-perf-check-")
 	if err != nil {
-		return 0, fmt.Errorf("perf check: %w", err)
+		return Cost{}, fmt.Errorf("perf check: %w", err)
 	}
 	defer os.RemoveAll(dir)
 	argv := RecordArgs(path, event, 99, filepath.Join(dir, "perf.data"), []string{"true"})
@@ -59,11 +59,19 @@ func (p Perf) Check(ctx context.Context, event string) (time.Duration, error) {
 	start := time.Now()
 	if err := cmd.Run(); err != nil {
 		if msg := lastLines(out.String(), 2); msg != "" {
-			return 0, fmt.Errorf("%s record -e %s: %s", path, event, msg)
+			return Cost{}, fmt.Errorf("%s record -e %s: %s", path, event, msg)
 		}
-		return 0, fmt.Errorf("%s record -e %s: %w", path, event, err)
+		return Cost{}, fmt.Errorf("%s record -e %s: %w", path, event, err)
 	}
-	return time.Since(start), nil
+	wall := time.Since(start)
+	st := cmd.ProcessState
+	return Cost{Wall: wall, CPU: st.UserTime() + st.SystemTime()}, nil
+}
+
+// Cost is what perf took around a command that does nothing: wall time,
+// and CPU time (perf's own, with the command's next to nothing).
+type Cost struct {
+	Wall, CPU time.Duration
 }
 
 // RecordArgs is the command line that runs argv under perf record, sampling

@@ -21,13 +21,13 @@ func TestPerfCapture(t *testing.T) {
 		testenv.Skip(t, err)
 		return
 	}
-	startup, err := p.Check(ctx, "cpu-clock")
+	cost, err := p.Check(ctx, "cpu-clock")
 	if err != nil {
 		testenv.Skipf(t, "perf cannot record here: %v", err)
 		return
 	}
-	if startup <= 0 {
-		t.Errorf("Check took %v, want perf's start-up time", startup)
+	if cost.Wall <= 0 || cost.CPU <= 0 || cost.CPU > 2*cost.Wall {
+		t.Errorf("Check cost %+v, want perf's start-up wall and CPU time", cost)
 	}
 	if _, err := p.Check(ctx, "no-such-event"); err == nil || !strings.Contains(err.Error(), "no-such-event") {
 		t.Errorf("Check of an unknown event: %v, want an error naming it", err)

@@ -95,7 +95,11 @@ func ProfileLine(r *Report) string {
 	}
 	fmt.Fprintf(&b, " (%d profiled trial%s against the measured ones", c.Trials, plural(c.Trials))
 	if p.Startup > 0 {
-		fmt.Fprintf(&b, "; perf's own start-up and tear-down: %s a trial", formatSeconds(p.Startup.Seconds()))
+		fmt.Fprintf(&b, "; perf's own start-up and tear-down: %s", formatSeconds(p.Startup.Seconds()))
+		if p.StartupCPU > 0 {
+			fmt.Fprintf(&b, " (CPU %s)", formatSeconds(p.StartupCPU.Seconds()))
+		}
+		b.WriteString(" a trial")
 	}
 	b.WriteString(")")
 	return b.String()
@@ -126,7 +130,8 @@ type jsonProfiling struct {
 	Compared   int      `json:"compared_trials"`
 	// StartupS is perf's fixed cost around a command that does nothing,
 	// measured before the run (seconds; omitted when unknown).
-	StartupS float64 `json:"perf_startup_s,omitempty"`
+	StartupS    float64 `json:"perf_startup_s,omitempty"`
+	StartupCPUS float64 `json:"perf_startup_cpu_s,omitempty"`
 }
 
 func jsonProfilingOf(r *Report) *jsonProfiling {
@@ -136,5 +141,5 @@ func jsonProfilingOf(r *Report) *jsonProfiling {
 	}
 	return &jsonProfiling{Event: p.EventName(), FreqHz: p.Hz(), Trials: p.ExtraTrials(), InMeasured: p.InMeasured,
 		WallCost: num(r.ProfileCost.Wall), CPUCost: num(r.ProfileCost.CPU), Compared: r.ProfileCost.Trials,
-		StartupS: p.Startup.Seconds()}
+		StartupS: p.Startup.Seconds(), StartupCPUS: p.StartupCPU.Seconds()}
 }

@@ -13,7 +13,7 @@ import (
 // of the statistics, and their cost against the measured ones is reported.
 func TestProfiledTrialsLeftOut(t *testing.T) {
 	run := &benchrig.Run{ID: "r", Cases: []benchrig.Case{{ID: "default"}}, Status: benchrig.RunFinished,
-		Profiling: &benchrig.Profiling{Enabled: true, Event: "cpu-clock", Freq: 99, Trials: 2, Startup: 150 * time.Millisecond}}
+		Profiling: &benchrig.Profiling{Enabled: true, Event: "cpu-clock", Freq: 99, Trials: 2, Startup: 150 * time.Millisecond, StartupCPU: 90 * time.Millisecond}}
 	trial := func(seq, rep int, wall, cpu time.Duration, extra bool) benchrig.Trial {
 		return benchrig.Trial{RunID: "r", CaseID: "default", Seq: seq, Index: rep, ProfileOnly: extra, Profiled: extra,
 			Outcome: benchrig.OutcomeOK, Measurement: benchrig.Measurement{Wall: wall, User: cpu, Start: time.Unix(int64(seq), 0)}}
@@ -33,7 +33,7 @@ func TestProfiledTrialsLeftOut(t *testing.T) {
 	if math.Abs(r.ProfileCost.Wall-0.5) > 1e-9 || math.Abs(r.ProfileCost.CPU-0.25) > 1e-9 || r.ProfileCost.Trials != 2 {
 		t.Errorf("cost = %+v, want wall +50%%, CPU +25%%, 2 trials", r.ProfileCost)
 	}
-	want := "profiled: perf cpu-clock at 99 Hz, 2 extra trials per case (excluded from statistics); cost: wall +50.0%, CPU +25.0% (2 profiled trials against the measured ones; perf's own start-up and tear-down: 150 ms a trial)"
+	want := "profiled: perf cpu-clock at 99 Hz, 2 extra trials per case (excluded from statistics); cost: wall +50.0%, CPU +25.0% (2 profiled trials against the measured ones; perf's own start-up and tear-down: 150 ms (CPU 90.0 ms) a trial)"
 	if got := ProfileLine(r); got != want {
 		t.Errorf("ProfileLine:\n got %s\nwant %s", got, want)
 	}

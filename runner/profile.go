@@ -15,10 +15,10 @@ import (
 type Profiler interface {
 	// CheckProfiling tells, once before a run, whether event can be
 	// sampled here; a non-nil error says why not, for a user to read.
-	// The duration is the profiler's fixed cost around a command that does
-	// nothing (its start-up and tear-down), the least it adds to a
-	// profiled trial's wall time. Cancelling ctx stops the check.
-	CheckProfiling(ctx context.Context, event string) (time.Duration, error)
+	// wall and cpu are the profiler's fixed cost around a command that
+	// does nothing (its start-up and tear-down), the least it adds to a
+	// profiled trial. Cancelling ctx stops the check.
+	CheckProfiling(ctx context.Context, event string) (wall, cpu time.Duration, err error)
 	// RunProfiled is Run (same measurement, same errors, same
 	// cancellation) with the job's process tree sampled with event at freq
 	// Hz. The profile has the job's Ref; it is nil when the command ran but
@@ -51,13 +51,14 @@ func (r *state) checkProfiling(ctx context.Context) {
 		off("the run store cannot keep profiles")
 		return
 	}
-	startup, err := pr.CheckProfiling(ctx, want.EventName())
+	wall, cpu, err := pr.CheckProfiling(ctx, want.EventName())
 	if err != nil {
 		off("perf is not available: " + err.Error())
 		return
 	}
 	use := want
-	use.Event, use.Freq, use.Trials, use.Startup = want.EventName(), want.Hz(), want.ExtraTrials(), startup
+	use.Event, use.Freq, use.Trials = want.EventName(), want.Hz(), want.ExtraTrials()
+	use.Startup, use.StartupCPU = wall, cpu
 	r.profiler = pr
 	r.run.Profiling = &use
 	if use.InMeasured {

@@ -23,8 +23,8 @@ type fakeProfiler struct {
 
 var _ Profiler = (*fakeProfiler)(nil)
 
-func (f *fakeProfiler) CheckProfiling(context.Context, string) (time.Duration, error) {
-	return 250 * time.Millisecond, f.check
+func (f *fakeProfiler) CheckProfiling(context.Context, string) (time.Duration, time.Duration, error) {
+	return 250 * time.Millisecond, 200 * time.Millisecond, f.check
 }
 
 func (f *fakeProfiler) RunProfiled(ctx context.Context, job Job, event string, freq int) (benchrig.Measurement, *benchrig.TrialProfile, error, error) {
@@ -66,7 +66,7 @@ func TestProfileExtraTrials(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if run.Profiling == nil || run.Profiling.Event != "cpu-clock" || run.Profiling.Freq != 199 || run.Profiling.Trials != 2 || run.Profiling.Startup != 250*time.Millisecond {
+	if run.Profiling == nil || run.Profiling.Event != "cpu-clock" || run.Profiling.Freq != 199 || run.Profiling.Trials != 2 || run.Profiling.Startup != 250*time.Millisecond || run.Profiling.StartupCPU != 200*time.Millisecond {
 		t.Errorf("run.Profiling = %+v", run.Profiling)
 	}
 	// 2 cases x (1 warmup + 3 measured + 2 profiled), the profiled last.

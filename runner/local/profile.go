@@ -19,8 +19,9 @@ var _ runner.Profiler = (*Executor)(nil)
 // CheckProfiling records event once around `true` with perf (see
 // runner.Profiler): a missing perf, one not permitted, or an event this
 // machine lacks (hardware counters in VMs) is known before any trial.
-func (e *Executor) CheckProfiling(ctx context.Context, event string) (time.Duration, error) {
-	return e.perf().Check(ctx, event)
+func (e *Executor) CheckProfiling(ctx context.Context, event string) (wall, cpu time.Duration, err error) {
+	c, err := e.perf().Check(ctx, event)
+	return c.Wall, c.CPU, err
 }
 
 // perf is the perf this executor profiles with: Config.Perf, else perf
