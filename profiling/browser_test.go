@@ -26,8 +26,9 @@ const strictCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-
 // with the script inline and once by href behind a strict
 // Content-Security-Policy, and clicks: zooming to a process must widen it
 // to the full width, hide the other processes, dim the root and show the
-// reset control; resetting must restore the widths. The browser must
-// report no error or CSP violation.
+// reset control; resetting must restore the widths; a search must paint
+// the matches and tell their share, and clear. The browser must report no
+// error or CSP violation.
 //
 // Chromium is found as the web package's browser tests find it
 // ($BENCHRIG_CHROMIUM, else chromium on PATH; make testenv installs it).
@@ -119,6 +120,10 @@ func TestFlameScriptInBrowser(t *testing.T) {
 				"restored":    true,
 				"resetHidden": "none",
 				"sortLabel":   true,
+				// sort has 143 of the 185 samples.
+				"searchFill":    "rgb(230,0,230)",
+				"searchDetails": "Matched ^sort$: 77.30% of samples",
+				"searchCleared": true,
 			}
 			for k, v := range want {
 				if got[k] != v {
@@ -173,5 +178,14 @@ const clickScript = `(function () {
 	click(reset);
 	r.restored = sort.querySelector("rect").getAttribute("width") === before && uniq.getAttribute("display") === null;
 	r.resetHidden = reset.getAttribute("display");
+	window.prompt = function () {
+		return "^sort$";
+	};
+	var search = document.getElementById("search");
+	click(search);
+	r.searchFill = sort.querySelector("rect").getAttribute("fill");
+	r.searchDetails = document.getElementById("details").textContent;
+	click(search);
+	r.searchCleared = sort.querySelector("rect").getAttribute("fill") !== r.searchFill && search.textContent === "Search";
 	return r;
 })()`

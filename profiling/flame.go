@@ -211,7 +211,8 @@ func esc(s string) string {
 	return b.String()
 }
 
-// header writes the document start, title, subtitle and zoom control.
+// header writes the document start, title, subtitle and the zoom and
+// search controls.
 func (c svgCanvas) header(w *bufio.Writer) {
 	o := c.o
 	fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8" standalone="no"?>`+"\n")
@@ -223,6 +224,7 @@ func (c svgCanvas) header(w *bufio.Writer) {
 		fmt.Fprintf(w, `<text x="%d" y="%d" text-anchor="middle" fill="#555">%s</text>`+"\n", o.Width/2, svgSubtitleY, esc(o.Subtitle))
 	}
 	fmt.Fprintf(w, `<text id="reset" x="%d" y="%d" display="none" cursor="pointer" fill="#06c">Reset zoom</text>`+"\n", svgPad, svgTitleY)
+	fmt.Fprintf(w, `<text id="search" x="%d" y="%d" text-anchor="end" cursor="pointer" fill="#06c">Search</text>`+"\n", o.Width-svgPad, svgTitleY)
 }
 
 // frameRect writes one frame as <g><title/><rect/><text/></g>.

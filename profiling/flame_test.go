@@ -329,3 +329,25 @@ func TestFitLabel(t *testing.T) {
 		}
 	}
 }
+
+// FuzzWriteSVG checks that any stacks give well-formed flame graphs, plain
+// and differential, whose root spans the samples.
+func FuzzWriteSVG(f *testing.F) {
+	f.Add("p;<f> 3\np;a&b 1\nq 2\n", "p;<f> 1\nr;gone 4\n")
+	f.Add("a 1\n", "")
+	f.Fuzz(func(t *testing.T, after, before string) {
+		a, err := ReadFolded(strings.NewReader(after))
+		if err != nil {
+			return
+		}
+		b, err := ReadFolded(strings.NewReader(before))
+		if err != nil {
+			return
+		}
+		frames, _ := readSVG(t, flameSVG(t, a, SVGOptions{Title: after}))
+		if a.Total() > 0 && (len(frames) == 0 || samplesOf(t, frames[0]) != a.Total()) {
+			t.Fatalf("root %v, want %d samples", frames, a.Total())
+		}
+		readSVG(t, diffSVG(t, b, a, SVGOptions{Subtitle: before}))
+	})
+}

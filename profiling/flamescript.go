@@ -2,8 +2,11 @@ package profiling
 
 // FlameScript is the ECMAScript that makes the flame graphs interactive:
 // click a frame to zoom to it (its ancestors stay below it, full width and
-// dimmed), click "Reset zoom" or the root to see the whole again, and read
-// a hovered frame's title in the details line at the bottom.
+// dimmed), click "Reset zoom" or the root to see the whole again, read a
+// hovered frame's title in the details line at the bottom, and click
+// "Search" for a regular expression whose matching frames turn magenta,
+// the details line saying what share of the samples they hold (of the
+// frames drawn; a frame and its matching callees count once).
 //
 // WriteFlameSVG and WriteDiffSVG inline it, unless SVGOptions.ScriptHref is
 // set: then the SVG references it by that URL, which a server with a
@@ -17,7 +20,7 @@ package profiling
 // the element with id "frames" (attributes data-left, data-width, data-charw:
 // the frame area's left edge and width and the width of one character),
 // each holding a <title> "NAME (details)", a <rect> and a <text>; the
-// controls are the elements with ids "reset" and "details".
+// controls are the elements with ids "reset", "search" and "details".
 const FlameScript = `(function () {
 	"use strict";
 	var doc = document;
@@ -30,7 +33,11 @@ const FlameScript = `(function () {
 	var charW = parseFloat(frames.getAttribute("data-charw"));
 	var reset = doc.getElementById("reset");
 	var details = doc.getElementById("details");
+	var search = doc.getElementById("search");
 	var idle = details ? details.textContent : "";
+	var idleDefault = idle;
+	var searching = false;
+	var matchFill = "rgb(230,0,230)";
 	var eps = 1e-6;
 	var items = [];
 	var gs = frames.getElementsByTagName("g");
@@ -39,6 +46,18 @@ const FlameScript = `(function () {
 	}
 	if (reset) {
 		reset.addEventListener("click", unzoom);
+	}
+	if (search) {
+		search.addEventListener("click", function () {
+			if (searching) {
+				clearSearch();
+				return;
+			}
+			var term = window.prompt("Search frames (a regular expression):", "");
+			if (term) {
+				find(term);
+			}
+		});
 	}
 
 	function load(g) {
@@ -52,7 +71,8 @@ const FlameScript = `(function () {
 			name: cut >= 0 ? label.slice(0, cut) : label,
 			x: parseFloat(r.getAttribute("x")),
 			w: parseFloat(r.getAttribute("width")),
-			y: parseFloat(r.getAttribute("y"))
+			y: parseFloat(r.getAttribute("y")),
+			fill: r.getAttribute("fill")
 		};
 		g.addEventListener("click", function () {
 			zoom(it);
@@ -120,6 +140,58 @@ const FlameScript = `(function () {
 		}
 		if (reset) {
 			reset.removeAttribute("display");
+		}
+	}
+
+	// find paints the frames whose name matches term and tells the share
+	// of the samples they cover: the union of their spans, so a match
+	// inside a match counts once.
+	function find(term) {
+		var re;
+		try {
+			re = new RegExp(term);
+		} catch (e) {
+			setIdle("Not a regular expression: " + term);
+			return;
+		}
+		var spans = [];
+		for (var i = 0; i !== items.length; i++) {
+			var it = items[i];
+			if (re.test(it.name)) {
+				it.r.setAttribute("fill", matchFill);
+				spans.push([it.x, it.x + it.w]);
+			}
+		}
+		spans.sort(function (a, b) {
+			return a[0] - b[0];
+		});
+		var covered = 0;
+		var end = -Infinity;
+		for (var j = 0; j !== spans.length; j++) {
+			var s = spans[j];
+			if (s[1] > end) {
+				covered += s[1] - Math.max(s[0], end);
+				end = s[1];
+			}
+		}
+		setIdle("Matched " + term + ": " + (100 * covered / width).toFixed(2) + "% of samples");
+		searching = true;
+		search.textContent = "Clear search";
+	}
+
+	function clearSearch() {
+		for (var i = 0; i !== items.length; i++) {
+			items[i].r.setAttribute("fill", items[i].fill);
+		}
+		setIdle(idleDefault);
+		searching = false;
+		search.textContent = "Search";
+	}
+
+	function setIdle(text) {
+		idle = text;
+		if (details) {
+			details.textContent = text;
 		}
 	}
 

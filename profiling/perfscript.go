@@ -30,9 +30,12 @@ const unknownFrame = "[unknown]"
 // leaf first, and a blank line. Each folded stack is the comm, then the
 // frames root first. A frame is its symbol without the +0xOFF offset;
 // a frame perf could not symbolise is "MODULE+0xADDR" (the base name of its
-// dso and the address perf printed, e.g. "grep+0x55d5a1b2c3d4"), or
-// "[unknown]" when perf knew no module either. Frames in [kernel.kallsyms]
-// keep their symbol (or are "[unknown]") and get the suffix "_[k]". A ';' inside a name (Rust's
+// dso and the address perf printed, e.g. "grep+0x14124"), or "[unknown]"
+// when perf knew no module either. (In call chains perf 6.1 prints the
+// address within the file for a position-independent binary, stable from
+// run to run; in the header of a sample without call chain it prints the
+// run's address.) Frames in [kernel.kallsyms] keep their symbol (or are
+// "[unknown]") and get the suffix "_[k]". A ';' inside a name (Rust's
 // "[u8; 32]") becomes ':' since ';' separates frames. A sample without a
 // call chain folds to its comm and, when the header names the sampled
 // symbol (perf record without -g), that symbol.
@@ -40,7 +43,10 @@ const unknownFrame = "[unknown]"
 // Header lines are read leniently: the comm is everything before the
 // pid[/tid] that precedes the time stamp (so a comm may hold spaces), and a
 // header in an unknown layout falls back to its first word. Lines starting
-// with '#' (perf script --header) are skipped. The error names the line for
+// with '#' (perf script --header) and side-band records ("PERF_RECORD_...",
+// from --show-task-events and the like) are skipped; lost samples are not
+// in perf script's output, so Profile.Lost comes from elsewhere (perf
+// record's warnings, perf report --stats). The error names the line for
 // input that is not perf script output: a frame before any header, or a
 // frame line that holds neither an address nor a "(module)".
 func ParsePerfScript(r io.Reader) (Stacks, error) {
@@ -68,6 +74,10 @@ func ParsePerfScript(r io.Reader) (Stacks, error) {
 				return nil, fmt.Errorf("perf script line %d: malformed call-chain frame: %q", lineNo, clip(line))
 			}
 			cur.frames = append(cur.frames, f)
+		case strings.Contains(line, " PERF_RECORD_"):
+			// A side-band record that perf script --show-*-events
+			// prints (COMM, MMAP, LOST...): not a sample.
+			cur.flush(out)
 		default:
 			// A header starts the next sample; samples recorded without
 			// -g have no blank line between them.
@@ -224,9 +234,9 @@ func parsePerfFrame(line string) (frame string, ok bool) {
 		// the stack; its address would only split identical stacks.
 		name = unknownFrame
 	default:
-		// perf 6.1 prints no offset within the dso, so the runtime
-		// address is the best it gives; a "dso+0xoff" form, printed by
-		// later perf with -F +dsoff, is used as it is.
+		// perf 6.1 has no -F dsoff: the address it printed is the best
+		// there is; a "dso+0xoff" form, printed by later perf with
+		// -F +dsoff, is used as it is.
 		base := path.Base(dso)
 		if strings.Contains(base, "+0x") {
 			name = base
@@ -247,12 +257,12 @@ func parsePerfFrame(line string) (frame string, ok bool) {
 }
 
 // frameName makes s safe as one frame of a folded stack: no ';' (the
-// frame separator) and no '\r' (a folded line's end).
+// frame separator), no '\r' (a folded line's end), not blank.
 func frameName(s string) string {
 	if strings.ContainsAny(s, ";\r") {
 		s = strings.ReplaceAll(strings.ReplaceAll(s, ";", ":"), "\r", " ")
 	}
-	if s == "" {
+	if strings.TrimSpace(s) == "" {
 		return unknownFrame
 	}
 	return s

@@ -2,6 +2,12 @@
 // stacks, pprof protobuf, a breakdown per process, and interactive flame
 // graphs, plain and differential. It knows nothing of runs, stores or
 // executors; capturing stacks (perf) lives beside it, in the capture files.
+//
+// The way through it: ParsePerfScript folds `perf script` output into
+// Stacks; WriteFolded and ReadFolded keep them as text; Breakdown splits
+// them by process; ToPprof makes a Profile a pprof profile; WriteFlameSVG
+// and WriteDiffSVG draw them, with FlameScript for the interaction. Every
+// output is sorted, so the same input always writes the same bytes.
 package profiling
 
 import "time"
