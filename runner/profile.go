@@ -126,6 +126,21 @@ func total(s map[string]int64) int64 {
 	return n
 }
 
+// extraLeft is how many extra profiled trials case p has still to record
+// (the one in flight included). r.mu is held.
+func (r *state) extraLeft(p *plan) int {
+	if r.profiler == nil || r.run.Profiling.InMeasured || p.skipped != "" || p.unavailable != "" {
+		return 0
+	}
+	n := 0
+	for k := range r.run.Profiling.Trials {
+		if !p.recorded[benchrig.ProfileRep(r.spec.Warmup, r.spec.Repeat, k)] {
+			n++
+		}
+	}
+	return n
+}
+
 // profileExtra runs every case's extra profiled trials once its measured
 // trials are done, one at a time on the local executor, before the
 // cleanups: they are recorded (ProfileOnly) and left out of statistics.
@@ -190,6 +205,11 @@ func (r *state) profileExtra(ctx context.Context) {
 			r.seq++
 			r.done++
 			p.index++
+			p.profiledN++
+			if p.recorded == nil {
+				p.recorded = map[int]bool{}
+			}
+			p.recorded[ref.Rep] = true
 			o := outcome
 			msg := "profiled, excluded from statistics"
 			if outcome != benchrig.OutcomeOK {

@@ -93,6 +93,27 @@ func TestProfileExtraTrials(t *testing.T) {
 	if run.Status != benchrig.RunFinished {
 		t.Errorf("status %s", run.Status)
 	}
+	// Progress counts the profiled trials from the start.
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	for _, e := range rec.events {
+		if e.Total != 12 {
+			t.Errorf("event %d (%s): %d/%d, want a total of 12", e.Seq, e.Kind, e.Done, e.Total)
+			break
+		}
+	}
+	profiledEvents := 0
+	for _, e := range rec.events {
+		if e.Profiled {
+			profiledEvents++
+			if e.Number != e.Trial.Rep-3 {
+				t.Errorf("event %s: number %d, want %d", e, e.Number, e.Trial.Rep-3)
+			}
+		}
+	}
+	if profiledEvents != 8 {
+		t.Errorf("%d events of profiled trials, want 8 (started and finished)", profiledEvents)
+	}
 }
 
 func TestProfileMeasuredTrials(t *testing.T) {

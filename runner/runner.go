@@ -138,7 +138,8 @@ type plan struct {
 	attempts map[int]int
 	recorded map[int]bool
 
-	index       int    // trials recorded so far, warmups included
+	index       int    // trials recorded so far, warmups and extra profiled ones included
+	profiledN   int    // extra profiled trials recorded (see measuredIndex)
 	inflight    int    // trials running now
 	warmups     int    // warmup trials started and not discarded
 	inflightW   int    // warmup trials running now
@@ -153,6 +154,9 @@ type plan struct {
 	// rules are the output checks of each instance (see expect).
 	rules []*expect.Rules
 }
+
+// measuredIndex is how many warmup and measured trials p recorded.
+func (p *plan) measuredIndex() int { return p.index - p.profiledN }
 
 // CasePlan is one case as it will run: what a dry run prints.
 type CasePlan struct {
@@ -649,6 +653,7 @@ func (r *state) restore(res *benchrig.Run) {
 			continue
 		}
 		if t.ProfileOnly {
+			p.profiledN++
 			continue
 		}
 		if p.first.IsZero() || t.Start.Before(p.first) {

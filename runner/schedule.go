@@ -126,12 +126,14 @@ func (r *state) progress() (done, total int) {
 	return r.done, total
 }
 
-// remaining is how many more trials case p may record. r.mu is held.
+// remaining is how many more trials case p may record, its extra profiled
+// ones included. r.mu is held.
 func (r *state) remaining(p *plan) int {
+	extra := r.extraLeft(p)
 	if p.done {
-		return p.inflight
+		return max(p.inflight, extra)
 	}
-	return max(r.spec.Warmup+r.spec.Repeat.Max-p.index, p.inflight)
+	return max(r.spec.Warmup+r.spec.Repeat.Max-p.measuredIndex(), p.inflight) + extra
 }
 
 // note adds msg to case p's note, in the run, the store and the event log.
@@ -345,7 +347,7 @@ func (r *state) finished(p *plan) bool {
 	}
 	rep := r.spec.Repeat
 	n := len(p.measured) + p.failed
-	if p.index < r.spec.Warmup || n < rep.Min {
+	if p.measuredIndex() < r.spec.Warmup || n < rep.Min {
 		return false
 	}
 	stop := benchrig.Stop{Trials: n}
