@@ -91,23 +91,27 @@ func RecordArgs(perf, event string, freq int, file string, argv []string) []stri
 }
 
 // Read turns a recording into stacks with `perf script`, parsed by
-// ParsePerfScript. Frames perf cannot resolve keep their module and offset.
-func (p Perf) Read(ctx context.Context, file string) (Stacks, error) {
+// ParsePerfScript, and counts the samples perf lost (its ring buffer was
+// full: --show-lost-events, "PERF_RECORD_LOST lost N" lines, which the
+// parser skips). Frames perf cannot resolve keep their module and offset.
+func (p Perf) Read(ctx context.Context, file string) (Stacks, int64, error) {
 	path, err := p.Program()
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	cmd := exec.CommandContext(ctx, path, "script", "-i", file)
+	cmd := exec.CommandContext(ctx, path, "script", "--show-lost-events", "-i", file)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		return nil, fmt.Errorf("perf script: %w", err)
+		return nil, 0, fmt.Errorf("perf script: %w", err)
 	}
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("perf script: %w", err)
+		return nil, 0, fmt.Errorf("perf script: %w", err)
 	}
-	stacks, perr := ParsePerfScript(out)
+	var lost lostCounter
+	in := io.TeeReader(out, &lost)
+	stacks, perr := ParsePerfScript(in)
 	if perr != nil {
 		// Drain, so that perf is not left blocked on a full pipe.
 		_, _ = io.Copy(io.Discard, out)
@@ -115,14 +119,65 @@ func (p Perf) Read(ctx context.Context, file string) (Stacks, error) {
 	werr := cmd.Wait()
 	switch {
 	case perr != nil:
-		return nil, fmt.Errorf("parse perf script output: %w", perr)
+		return nil, 0, fmt.Errorf("parse perf script output: %w", perr)
 	case werr != nil:
 		if msg := lastLines(stderr.String(), 2); msg != "" {
-			return nil, fmt.Errorf("perf script: %s", msg)
+			return nil, 0, fmt.Errorf("perf script: %s", msg)
 		}
-		return nil, fmt.Errorf("perf script: %w", werr)
+		return nil, 0, fmt.Errorf("perf script: %w", werr)
 	}
-	return stacks, nil
+	lost.Write([]byte("\n")) // a last line without its newline
+	return stacks, lost.n, nil
+}
+
+// lostCounter adds up the N of perf script's "PERF_RECORD_LOST lost N"
+// lines written to it.
+type lostCounter struct {
+	line []byte // the line so far, up to maxLostLine bytes
+	long bool   // the line so far is longer: not a lost record
+	n    int64
+}
+
+// maxLostLine bounds the part of a line kept: a lost record's line is a
+// header and a count, well under this.
+const maxLostLine = 4096
+
+func (c *lostCounter) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		i := bytes.IndexByte(p, '\n')
+		chunk := p
+		if i >= 0 {
+			chunk = p[:i]
+		}
+		if len(c.line)+len(chunk) > maxLostLine {
+			c.long = true
+		} else if !c.long {
+			c.line = append(c.line, chunk...)
+		}
+		if i < 0 {
+			break
+		}
+		if !c.long {
+			c.n += lostIn(c.line)
+		}
+		c.line, c.long = c.line[:0], false
+		p = p[i+1:]
+	}
+	return n, nil
+}
+
+// lostIn is N for a "... PERF_RECORD_LOST lost N" line, else 0.
+func lostIn(line []byte) int64 {
+	_, after, ok := bytes.Cut(line, []byte("PERF_RECORD_LOST lost "))
+	if !ok {
+		return 0
+	}
+	n, err := strconv.ParseInt(string(bytes.TrimSpace(after)), 10, 64)
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
 }
 
 // ErrNoRecording is Read's error when perf left no recording (the command

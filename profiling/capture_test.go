@@ -41,9 +41,12 @@ func TestPerfCapture(t *testing.T) {
 	if len(out) != len("d41d8cd98f00b204e9800998ecf8427e  -\n") {
 		t.Errorf("perf record -q printed more than the command's output: %q", out)
 	}
-	stacks, err := p.Read(ctx, file)
+	stacks, lost, err := p.Read(ctx, file)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if lost != 0 {
+		t.Errorf("%d samples lost at 999 Hz", lost)
 	}
 	if stacks.Total() == 0 {
 		t.Fatal("no samples")
@@ -55,7 +58,7 @@ func TestPerfCapture(t *testing.T) {
 	if !procs["sort"] {
 		t.Errorf("processes sampled = %v, want sort among them", procs)
 	}
-	if _, err := p.Read(ctx, filepath.Join(t.TempDir(), "missing.data")); err == nil {
+	if _, _, err := p.Read(ctx, filepath.Join(t.TempDir(), "missing.data")); err == nil {
 		t.Error("Read of a missing recording: no error")
 	}
 }
@@ -74,5 +77,26 @@ func TestPerfExitStatus(t *testing.T) {
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != 3 {
 		t.Errorf("perf record -- sh -c 'exit 3': %v, want exit status 3", err)
+	}
+}
+
+// TestLostCounter adds up perf script's lost records, as perf 6.1 prints
+// them with --show-lost-events, whatever the writes' boundaries.
+func TestLostCounter(t *testing.T) {
+	out := ":21520 21520  3060.359361: PERF_RECORD_LOST lost 14\n" +
+		"seq 21520  3060.376363: PERF_RECORD_LOST lost 71\n" +
+		"sort 21521  3060.546769: PERF_RECORD_LOST lost 67\n" +
+		"sort 21521  3060.546770:     1001001 cpu-clock: \n\t  4a1b2 main+0x12 (/usr/bin/sort)\n\n" +
+		strings.Repeat("x", 5000) + " PERF_RECORD_LOST lost 1000\n" +
+		"sh 1 1.0: PERF_RECORD_LOST lost 3"
+	for _, size := range []int{1, 7, 64, len(out)} {
+		var c lostCounter
+		for i := 0; i < len(out); i += size {
+			c.Write([]byte(out[i:min(i+size, len(out))]))
+		}
+		c.Write([]byte("\n"))
+		if c.n != 14+71+67+3 {
+			t.Errorf("writes of %d bytes: lost %d, want %d", size, c.n, 14+71+67+3)
+		}
 	}
 }

@@ -73,9 +73,9 @@ func (e *Executor) RunProfiled(ctx context.Context, job runner.Job, event string
 	if _, serr := os.Stat(file); serr != nil {
 		return m, nil, fmt.Errorf("%w: %s", profiling.ErrNoRecording, m.Error), nil
 	}
-	stacks, perr := e.perf().Read(ctx, file)
+	stacks, lost, perr := e.perf().Read(ctx, file)
 	if perr != nil {
 		return m, nil, perr, nil
 	}
-	return m, &benchrig.TrialProfile{Event: event, Freq: freq, Duration: m.Wall, Stacks: stacks}, nil, nil
+	return m, &benchrig.TrialProfile{Event: event, Freq: freq, Duration: m.Wall, Lost: lost, Stacks: stacks}, nil, nil
 }
