@@ -14,8 +14,10 @@ import (
 // contentSecurityPolicy allows nothing from elsewhere and no inline code:
 // pages load their script and style from this server, charts are inline
 // SVG, and a spec name with HTML in it stays text even if a template
-// forgot to escape it.
-const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+// forgot to escape it. object-src 'self' lets the run and compare pages
+// embed this server's flame graphs with <object> (an <img> would not run
+// their script, so no zoom); plugins and other origins stay out.
+const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'self'; " +
 	"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 // wrap puts a route's handler behind the security headers, the body limit

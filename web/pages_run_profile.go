@@ -1,0 +1,375 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/benchrig/benchrig"
+	"github.com/benchrig/benchrig/profiling"
+	"github.com/benchrig/benchrig/reports"
+)
+
+// profileRoutes registers the flame graphs: a case's (SVG, and pprof to
+// download), the differential one of two cases, and the script that makes
+// them interactive, served from here because the CSP forbids inline
+// script.
+func (s *Server) profileRoutes() {
+	s.route("GET", "/runs/{id}/profile/{file}", Read, false, s.handleCaseProfile)
+	s.route("GET", "/compare/profile.svg", Read, false, s.handleDiffProfile)
+	s.route("GET", flameScriptPath, Public, false, serveFlameScript)
+}
+
+// flameScriptPath is where the flame graphs' script is: the SVGs reference
+// it (SVGOptions.ScriptHref) instead of inlining it.
+const flameScriptPath = "/static/flame.js"
+
+func serveFlameScript(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	_, _ = io.WriteString(w, profiling.FlameScript)
+}
+
+// svgPolicy is the CSP of a flame graph: the pages' own, except that the
+// run and compare pages (this origin) may embed it in an <object>, which
+// frame-ancestors 'none' and X-Frame-Options DENY would block. Its script
+// is still only /static/flame.js ('self'), never inline.
+var svgPolicy = strings.Replace(contentSecurityPolicy, "frame-ancestors 'none'", "frame-ancestors 'self'", 1)
+
+// caseProfile is one case's trial profiles merged, as the run page and
+// the flame graph routes show it.
+type caseProfile struct {
+	ID, Label string
+	Trials    int
+	profiling.Profile
+}
+
+// caseProfiles merges each case's trial profiles, in the run's case
+// order, labelled as the run page labels cases. Its rules are the CLI's
+// (cmd/benchrig mergeProfiles): stacks and lost samples add up, and so
+// does the wall time covered.
+func caseProfiles(run *benchrig.Run, ps []benchrig.TrialProfile) []caseProfile {
+	label, _ := reports.ShortLabels(reports.Build(run))
+	byCase := map[string]*caseProfile{}
+	var order []string
+	for _, p := range ps {
+		c := byCase[p.Case]
+		if c == nil {
+			l := label(p.Case)
+			if l == "" {
+				l = p.Case
+			}
+			c = &caseProfile{ID: p.Case, Label: l, Profile: profiling.Profile{Event: p.Event, Freq: p.Freq, Stacks: profiling.Stacks{}}}
+			byCase[p.Case] = c
+			order = append(order, p.Case)
+		}
+		c.Stacks.Merge(p.Stacks)
+		c.Lost += p.Lost
+		c.Duration += p.Duration
+		c.Trials++
+	}
+	index := map[string]int{}
+	for i, c := range run.Cases {
+		index[c.ID] = i
+	}
+	slices.SortStableFunc(order, func(a, b string) int { return index[a] - index[b] })
+	out := make([]caseProfile, 0, len(order))
+	for _, id := range order {
+		out = append(out, *byCase[id])
+	}
+	return out
+}
+
+// loadProfiles is run's merged case profiles; none (nil, nil) when the
+// server has no profile source or the run was not profiled.
+func (s *Server) loadProfiles(ctx context.Context, run *benchrig.Run) ([]caseProfile, error) {
+	if s.deps.Profiles == nil {
+		return nil, nil
+	}
+	ps, err := s.deps.Profiles.Profiles(ctx, run.ID)
+	if err != nil || len(ps) == 0 {
+		return nil, err
+	}
+	return caseProfiles(run, ps), nil
+}
+
+// pickCase finds a case by its ID or its label; a 404 naming the profiled
+// cases otherwise, or saying the run has none.
+func pickCase(run *benchrig.Run, cases []caseProfile, sel string) (*caseProfile, error) {
+	if len(cases) == 0 {
+		if run.Profiling != nil {
+			return nil, benchrig.Errorf(benchrig.ENotFound, "run %s was profiled but kept no profile (its warnings say why)", run.ID)
+		}
+		return nil, benchrig.Errorf(benchrig.ENotFound, "run %s was not profiled (run its spec with --profile cpu, or add a profile block)", run.ID)
+	}
+	var names []string
+	for i := range cases {
+		if cases[i].ID == sel || cases[i].Label == sel {
+			return &cases[i], nil
+		}
+		names = append(names, cases[i].Label)
+	}
+	return nil, benchrig.Errorf(benchrig.ENotFound, "run %s has no profile of case %q (profiled cases: %s)", run.ID, sel, strings.Join(names, ", "))
+}
+
+// profileURL is the URL of a case's flame graph (ext ".svg") or pprof
+// profile (".pb.gz").
+func profileURL(runID, caseID, ext string) string {
+	return "/runs/" + url.PathEscape(runID) + "/profile/" + url.PathEscape(caseID) + ext
+}
+
+// diffURL is the URL of the differential flame graph of case cb of run b
+// against case ca of run a.
+func diffURL(a, ca, b, cb string) string {
+	q := url.Values{"a": {a}, "case_a": {ca}, "b": {b}, "case_b": {cb}}
+	return "/compare/profile.svg?" + q.Encode()
+}
+
+// handleCaseProfile is GET /runs/{id}/profile/{case}.svg (the case's
+// merged flame graph) or {case}.pb.gz / {case}.pprof (its pprof profile,
+// to download).
+func (s *Server) handleCaseProfile(w http.ResponseWriter, r *http.Request) {
+	if s.deps.Store == nil {
+		s.writePageError(w, r, benchrig.Errorf(benchrig.EUnavailable, "this server has no store"))
+		return
+	}
+	file := r.PathValue("file")
+	var sel, kind string
+	for _, ext := range []string{".svg", ".pb.gz", ".pprof"} {
+		if c, ok := strings.CutSuffix(file, ext); ok && c != "" {
+			sel, kind = c, ext
+			break
+		}
+	}
+	if kind == "" {
+		s.writePageError(w, r, benchrig.Errorf(benchrig.ENotFound, "no profile %q: ask for CASE.svg (flame graph) or CASE.pb.gz (pprof)", file))
+		return
+	}
+	ctx := r.Context()
+	run, err := s.deps.Store.GetRun(ctx, r.PathValue("id"))
+	if err != nil {
+		s.writePageError(w, r, err)
+		return
+	}
+	cases, err := s.loadProfiles(ctx, run)
+	if err != nil {
+		s.writePageError(w, r, err)
+		return
+	}
+	c, err := pickCase(run, cases, sel)
+	if err != nil {
+		s.writePageError(w, r, err)
+		return
+	}
+	var buf bytes.Buffer
+	if kind != ".svg" {
+		if err := profiling.ToPprof(&c.Profile).Write(&buf); err != nil {
+			s.writePageError(w, r, fmt.Errorf("pprof of %s/%s: %w", run.ID, c.ID, err))
+			return
+		}
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Content-Disposition", `attachment; filename="`+fileName(run.ID+"-"+c.Label)+`.pb.gz"`)
+		_, _ = buf.WriteTo(w)
+		return
+	}
+	o := profiling.SVGOptions{
+		Title:      fmt.Sprintf("%s: %s", run.SpecName, c.Label),
+		Subtitle:   fmt.Sprintf("run %s, %s at %d Hz, %d samples over %d trial(s)", run.ID, c.Event, c.Freq, c.Stacks.Total(), c.Trials),
+		ScriptHref: flameScriptPath,
+	}
+	if err := profiling.WriteFlameSVG(&buf, c.Stacks, o); err != nil {
+		s.writePageError(w, r, fmt.Errorf("flame graph of %s/%s: %w", run.ID, c.ID, err))
+		return
+	}
+	writeSVG(w, &buf)
+}
+
+// handleDiffProfile is GET /compare/profile.svg?a=RUN&case_a=C&b=RUN&case_b=C:
+// the differential flame graph of case_b of run b against case_a of run a,
+// both normalised by their total samples (one run, two cases; or one
+// case, two runs).
+func (s *Server) handleDiffProfile(w http.ResponseWriter, r *http.Request) {
+	if s.deps.Store == nil {
+		s.writePageError(w, r, benchrig.Errorf(benchrig.EUnavailable, "this server has no store"))
+		return
+	}
+	q := r.URL.Query()
+	ctx := r.Context()
+	side := func(what, ref, sel string) (*benchrig.Run, *caseProfile, error) {
+		run, err := s.loadRun(ctx, what, ref)
+		if err != nil {
+			return nil, nil, err
+		}
+		if sel == "" {
+			return nil, nil, benchrig.Errorf(benchrig.ENotFound, "%s: no case given (case_%s=)", what, what[len(what)-1:])
+		}
+		cases, err := s.loadProfiles(ctx, run)
+		if err != nil {
+			return nil, nil, err
+		}
+		c, err := pickCase(run, cases, sel)
+		return run, c, err
+	}
+	ra, ca, err := side("run a", q.Get("a"), q.Get("case_a"))
+	if err != nil {
+		s.writePageError(w, r, err)
+		return
+	}
+	rb, cb, err := side("run b", q.Get("b"), q.Get("case_b"))
+	if err != nil {
+		s.writePageError(w, r, err)
+		return
+	}
+	name := func(run *benchrig.Run, c *caseProfile) string {
+		if ra.ID == rb.ID {
+			return c.Label
+		}
+		return c.Label + " of run " + run.ID
+	}
+	title := fmt.Sprintf("%s: %s against %s", rb.SpecName, name(rb, cb), name(ra, ca))
+	if ra.SpecName != rb.SpecName {
+		title = fmt.Sprintf("%s (%s) against %s (%s)", name(rb, cb), rb.SpecName, name(ra, ca), ra.SpecName)
+	}
+	o := profiling.SVGOptions{
+		Title: title,
+		Subtitle: fmt.Sprintf("%s at %d Hz, %d and %d samples, normalised by total samples (red grew, blue shrank)",
+			cb.Event, cb.Freq, ca.Stacks.Total(), cb.Stacks.Total()),
+		ScriptHref: flameScriptPath,
+	}
+	var buf bytes.Buffer
+	if err := profiling.WriteDiffSVG(&buf, ca.Stacks, cb.Stacks, o); err != nil {
+		s.writePageError(w, r, fmt.Errorf("differential flame graph: %w", err))
+		return
+	}
+	writeSVG(w, &buf)
+}
+
+// writeSVG serves a flame graph, which the run and compare pages of this
+// origin may embed (svgPolicy).
+func writeSVG(w http.ResponseWriter, buf *bytes.Buffer) {
+	h := w.Header()
+	h.Set("Content-Type", "image/svg+xml")
+	h.Set("Content-Security-Policy", svgPolicy)
+	h.Set("X-Frame-Options", "SAMEORIGIN")
+	_, _ = buf.WriteTo(w)
+}
+
+// fileName makes s safe as a download's file name: letters, digits, '.',
+// '-' and '_' kept, anything else '_'.
+func fileName(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '-', r == '_':
+			return r
+		}
+		return '_'
+	}, s)
+}
+
+// profilesView is the run page's Profiles section.
+type profilesView struct {
+	Line  string // how the run was profiled and what it cost (reports.ProfileLine)
+	Note  string // why there is no flame graph, when the run was profiled but kept none
+	Cases []profileCaseView
+}
+
+type profileCaseView struct {
+	Label, SVGURL, PprofURL string
+	Event                   string
+	Freq                    int
+	Samples, Lost           int64
+	Trials                  int
+	Duration                string
+	Top                     []processShareView
+	Others                  string // the rest of the processes, in one line
+	Limiter                 string // the process with the largest share, when several ran
+}
+
+type processShareView struct {
+	Process, Samples, Share string
+}
+
+// topProcesses is how many processes a case's breakdown lists.
+const topProcesses = 5
+
+func (s *Server) profilesView(ctx context.Context, run *benchrig.Run) *profilesView {
+	cases, err := s.loadProfiles(ctx, run)
+	if err != nil {
+		s.log.Error("run page profiles", "run", run.ID, "err", err)
+		return &profilesView{Note: "The run's profiles could not be read: see the server's log."}
+	}
+	if len(cases) == 0 && run.Profiling == nil {
+		return nil
+	}
+	v := &profilesView{Line: reports.ProfileLine(reports.Build(run))}
+	if len(cases) == 0 {
+		v.Note = "The run was profiled but kept no profile: its warnings say why."
+		if s.deps.Profiles == nil {
+			v.Note = "This server has no profile store."
+		}
+		return v
+	}
+	for _, c := range cases {
+		cv := profileCaseView{Label: c.Label, SVGURL: profileURL(run.ID, c.ID, ".svg"), PprofURL: profileURL(run.ID, c.ID, ".pb.gz"),
+			Event: c.Event, Freq: c.Freq, Samples: c.Stacks.Total(), Lost: c.Lost, Trials: c.Trials, Duration: reports.FormatDuration(c.Duration)}
+		shares := profiling.Breakdown(c.Stacks)
+		for i, p := range shares {
+			if i == topProcesses {
+				rest, n := 0.0, int64(0)
+				for _, q := range shares[i:] {
+					rest += q.Share
+					n += q.Samples
+				}
+				cv.Others = fmt.Sprintf("%d more processes: %d samples (%.1f%%)", len(shares)-i, n, rest*100)
+				break
+			}
+			cv.Top = append(cv.Top, processShareView{Process: p.Process, Samples: fmt.Sprint(p.Samples), Share: fmt.Sprintf("%.1f%%", p.Share*100)})
+		}
+		if len(shares) > 1 {
+			cv.Limiter = fmt.Sprintf("%s has the largest share (%.1f%% of the samples): in a pipeline, the stage that limits it.", shares[0].Process, shares[0].Share*100)
+		}
+		v.Cases = append(v.Cases, cv)
+	}
+	return v
+}
+
+// compareProfile is a case of both compared runs that both profiled: its
+// differential flame graph, B's stacks coloured by the change from A's.
+type compareProfile struct {
+	Case, URL string
+	Embed     bool // drawn on the page; the others are links
+}
+
+// embeddedDiffs caps the differential flame graphs drawn on the compare
+// page: each is a document of its own, and a sweep has dozens of cases.
+const embeddedDiffs = 4
+
+func (s *Server) compareProfiles(ctx context.Context, a, b *benchrig.Run, lbl func(string) string) []compareProfile {
+	pa, err := s.loadProfiles(ctx, a)
+	if err == nil && len(pa) > 0 {
+		var pb []caseProfile
+		pb, err = s.loadProfiles(ctx, b)
+		if err == nil {
+			inA := map[string]bool{}
+			for _, c := range pa {
+				inA[c.ID] = true
+			}
+			var out []compareProfile
+			for _, c := range pb {
+				if inA[c.ID] {
+					out = append(out, compareProfile{Case: lbl(c.ID), URL: diffURL(a.ID, c.ID, b.ID, c.ID), Embed: len(out) < embeddedDiffs})
+				}
+			}
+			return out
+		}
+	}
+	if err != nil {
+		s.log.Error("compare page profiles", "a", a.ID, "b", b.ID, "err", err)
+	}
+	return nil
+}
