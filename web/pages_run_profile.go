@@ -23,6 +23,7 @@ func (s *Server) profileRoutes() {
 	s.route("GET", "/runs/{id}/profile/{file}", Read, false, s.handleCaseProfile)
 	s.route("GET", "/compare/profile.svg", Read, false, s.handleDiffProfile)
 	s.route("GET", flameScriptPath, Public, false, serveFlameScript)
+	s.route("GET", "/s/{key}/profile/{file}", Public, false, s.handleSharedProfile)
 }
 
 // flameScriptPath is where the flame graphs' script is: the SVGs reference
@@ -138,25 +139,34 @@ func (s *Server) handleCaseProfile(w http.ResponseWriter, r *http.Request) {
 		s.writePageError(w, r, benchrig.Errorf(benchrig.EUnavailable, "this server has no store"))
 		return
 	}
-	file := r.PathValue("file")
-	var sel, kind string
-	for _, ext := range []string{".svg", ".pb.gz", ".pprof"} {
-		if c, ok := strings.CutSuffix(file, ext); ok && c != "" {
-			sel, kind = c, ext
-			break
-		}
-	}
-	if kind == "" {
-		s.writePageError(w, r, benchrig.Errorf(benchrig.ENotFound, "no profile %q: ask for CASE.svg (flame graph) or CASE.pb.gz (pprof)", file))
-		return
-	}
-	ctx := r.Context()
-	run, err := s.deps.Store.GetRun(ctx, r.PathValue("id"))
+	sel, kind, err := profileFile(r.PathValue("file"))
 	if err != nil {
 		s.writePageError(w, r, err)
 		return
 	}
-	cases, err := s.loadProfiles(ctx, run)
+	run, err := s.deps.Store.GetRun(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.writePageError(w, r, err)
+		return
+	}
+	s.serveCaseProfile(w, r, run, sel, kind)
+}
+
+// profileFile splits a profile's file name into the case and its kind
+// (".svg", ".pb.gz" or ".pprof"); a 404 for any other.
+func profileFile(file string) (sel, kind string, err error) {
+	for _, ext := range []string{".svg", ".pb.gz", ".pprof"} {
+		if c, ok := strings.CutSuffix(file, ext); ok && c != "" {
+			return c, ext, nil
+		}
+	}
+	return "", "", benchrig.Errorf(benchrig.ENotFound, "no profile %q: ask for CASE.svg (flame graph) or CASE.pb.gz (pprof)", file)
+}
+
+// serveCaseProfile serves case sel of run: its flame graph (kind ".svg")
+// or its pprof profile.
+func (s *Server) serveCaseProfile(w http.ResponseWriter, r *http.Request, run *benchrig.Run, sel, kind string) {
+	cases, err := s.loadProfiles(r.Context(), run)
 	if err != nil {
 		s.writePageError(w, r, err)
 		return
@@ -225,6 +235,49 @@ func (s *Server) handleDiffProfile(w http.ResponseWriter, r *http.Request) {
 		s.writePageError(w, r, err)
 		return
 	}
+	s.serveDiff(w, r, ra, ca, rb, cb)
+}
+
+// handleSharedProfile is GET /s/{key}/profile/{case}.svg (or .pb.gz) of a
+// shared run: the case's flame graph (or pprof); of a shared comparison:
+// the case's differential flame graph, run B against run A. Like the rest
+// of /s/, it reaches only the share's own runs.
+func (s *Server) handleSharedProfile(w http.ResponseWriter, r *http.Request) {
+	sel, kind, err := profileFile(r.PathValue("file"))
+	if err != nil {
+		s.writePageError(w, r, err)
+		return
+	}
+	a, b, err := s.sharedRuns(r.Context(), r.PathValue("key"))
+	if err != nil {
+		s.writePageError(w, r, err)
+		return
+	}
+	if b == nil {
+		s.serveCaseProfile(w, r, a, sel, kind)
+		return
+	}
+	if kind != ".svg" {
+		s.writePageError(w, r, benchrig.Errorf(benchrig.ENotFound, "a shared comparison has differential flame graphs only: ask for CASE.svg"))
+		return
+	}
+	var cs [2]*caseProfile
+	for i, run := range []*benchrig.Run{a, b} {
+		cases, err := s.loadProfiles(r.Context(), run)
+		if err == nil {
+			cs[i], err = pickCase(run, cases, sel)
+		}
+		if err != nil {
+			s.writePageError(w, r, err)
+			return
+		}
+	}
+	s.serveDiff(w, r, a, cs[0], b, cs[1])
+}
+
+// serveDiff serves the differential flame graph of case cb of run rb
+// against case ca of run ra.
+func (s *Server) serveDiff(w http.ResponseWriter, r *http.Request, ra *benchrig.Run, ca *caseProfile, rb *benchrig.Run, cb *caseProfile) {
 	name := func(run *benchrig.Run, c *caseProfile) string {
 		if ra.ID == rb.ID {
 			return c.Label
@@ -372,4 +425,30 @@ func (s *Server) compareProfiles(ctx context.Context, a, b *benchrig.Run, lbl fu
 		s.log.Error("compare page profiles", "a", a.ID, "b", b.ID, "err", err)
 	}
 	return nil
+}
+
+// sharedFlames maps each profiled case of a shared run (b nil) to its
+// flame graph under /s/KEY, or each case both runs of a shared comparison
+// profiled to its differential one.
+func (s *Server) sharedFlames(ctx context.Context, key string, a, b *benchrig.Run) map[string]string {
+	out := map[string]string{}
+	pa, err := s.loadProfiles(ctx, a)
+	var pb []caseProfile
+	if err == nil && b != nil && len(pa) > 0 {
+		pb, err = s.loadProfiles(ctx, b)
+	}
+	if err != nil {
+		s.log.Error("shared page profiles", "key", key, "err", err)
+		return out
+	}
+	in := map[string]bool{}
+	for _, c := range pb {
+		in[c.ID] = true
+	}
+	for _, c := range pa {
+		if b == nil || in[c.ID] {
+			out[c.ID] = "/s/" + url.PathEscape(key) + "/profile/" + url.PathEscape(c.ID) + ".svg"
+		}
+	}
+	return out
 }

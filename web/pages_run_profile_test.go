@@ -210,3 +210,45 @@ func TestProfileRoutesNeedToken(t *testing.T) {
 		t.Errorf("GET %s without a token: %d, want 200 (the SVGs need it)", flameScriptPath, resp.StatusCode)
 	}
 }
+
+// TestSharedProfiles: a shared run's page links its cases' flame graphs
+// under /s/KEY and a shared comparison's its differential ones; they need
+// no token, and reach only the share's own runs.
+func TestSharedProfiles(t *testing.T) {
+	ctx := context.Background()
+	db := openStore(t)
+	run := recordProfiledRun(t, db, "p1", runT0, 1)
+	recordProfiledRun(t, db, "p2", runT0.Add(time.Hour), 3)
+	runKey, err := db.Share(ctx, "p1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmpKey, err := db.Share(ctx, "p1..p2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := New(Config{Tokens: testTokens}, Deps{Store: db, Shares: db, Profiles: db}).Handler()
+	gnu := run.Cases[0].ID
+	for _, tc := range []struct {
+		path string
+		code int
+		want string
+	}{
+		{"/s/" + runKey, 200, `<a class="flame-link" href="/s/` + runKey + `/profile/impl=gnu.svg">flame graph</a>`},
+		{"/s/" + cmpKey, 200, `<a class="flame-link" href="/s/` + cmpKey + `/profile/impl=gnu.svg">differential flame graph</a>`},
+		{"/s/" + runKey + "/profile/" + gnu + ".svg", 200, `href="/static/flame.js"`},
+		{"/s/" + runKey + "/profile/" + gnu + ".pb.gz", 200, "\x1f\x8b"},
+		{"/s/" + cmpKey + "/profile/" + gnu + ".svg", 200, "of run p2 against"},
+		{"/s/" + cmpKey + "/profile/" + gnu + ".pb.gz", 404, "differential flame graphs only"},
+		{"/s/" + runKey + "/profile/impl=nope.svg", 404, "no profile of case"},
+		{"/s/nokey/profile/" + gnu + ".svg", 404, ""},
+	} {
+		code, body := get(t, h, tc.path)
+		if code != tc.code || !strings.Contains(body, tc.want) {
+			t.Errorf("GET %s: %d, want %d with %q\n%.400s", tc.path, code, tc.code, tc.want, body)
+		}
+		if strings.Contains(body, evilProcess) || strings.Contains(body, "<b>bb") {
+			t.Errorf("GET %s: markup of a frame or case is not escaped", tc.path)
+		}
+	}
+}
