@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 
 	"github.com/benchrig/benchrig"
@@ -42,48 +41,14 @@ func serveFlameScript(w http.ResponseWriter, r *http.Request) {
 // is still only /static/flame.js ('self'), never inline.
 var svgPolicy = strings.Replace(contentSecurityPolicy, "frame-ancestors 'none'", "frame-ancestors 'self'", 1)
 
-// caseProfile is one case's trial profiles merged, as the run page and
-// the flame graph routes show it.
-type caseProfile struct {
-	ID, Label string
-	Trials    int
-	profiling.Profile
-}
+// caseProfile is one case's trial profiles merged, labelled as the run
+// page labels cases.
+type caseProfile = reports.CaseProfile
 
-// caseProfiles merges each case's trial profiles, in the run's case
-// order, labelled as the run page labels cases. Its rules are the CLI's
-// (cmd/benchrig mergeProfiles): stacks and lost samples add up, and so
-// does the wall time covered.
+// caseProfiles merges run's trial profiles per case, as the CLI does.
 func caseProfiles(run *benchrig.Run, ps []benchrig.TrialProfile) []caseProfile {
 	label, _ := reports.ShortLabels(reports.Build(run))
-	byCase := map[string]*caseProfile{}
-	var order []string
-	for _, p := range ps {
-		c := byCase[p.Case]
-		if c == nil {
-			l := label(p.Case)
-			if l == "" {
-				l = p.Case
-			}
-			c = &caseProfile{ID: p.Case, Label: l, Profile: profiling.Profile{Event: p.Event, Freq: p.Freq, Stacks: profiling.Stacks{}}}
-			byCase[p.Case] = c
-			order = append(order, p.Case)
-		}
-		c.Stacks.Merge(p.Stacks)
-		c.Lost += p.Lost
-		c.Duration += p.Duration
-		c.Trials++
-	}
-	index := map[string]int{}
-	for i, c := range run.Cases {
-		index[c.ID] = i
-	}
-	slices.SortStableFunc(order, func(a, b string) int { return index[a] - index[b] })
-	out := make([]caseProfile, 0, len(order))
-	for _, id := range order {
-		out = append(out, *byCase[id])
-	}
-	return out
+	return reports.MergeProfiles(run, ps, label)
 }
 
 // loadProfiles is run's merged case profiles; none (nil, nil) when the
@@ -110,7 +75,7 @@ func pickCase(run *benchrig.Run, cases []caseProfile, sel string) (*caseProfile,
 	}
 	var names []string
 	for i := range cases {
-		if cases[i].ID == sel || cases[i].Label == sel {
+		if cases[i].Case == sel || cases[i].Label == sel {
 			return &cases[i], nil
 		}
 		names = append(names, cases[i].Label)
@@ -179,7 +144,7 @@ func (s *Server) serveCaseProfile(w http.ResponseWriter, r *http.Request, run *b
 	var buf bytes.Buffer
 	if kind != ".svg" {
 		if err := profiling.ToPprof(&c.Profile).Write(&buf); err != nil {
-			s.writePageError(w, r, fmt.Errorf("pprof of %s/%s: %w", run.ID, c.ID, err))
+			s.writePageError(w, r, fmt.Errorf("pprof of %s/%s: %w", run.ID, c.Case, err))
 			return
 		}
 		w.Header().Set("Content-Type", "application/octet-stream")
@@ -193,7 +158,7 @@ func (s *Server) serveCaseProfile(w http.ResponseWriter, r *http.Request, run *b
 		ScriptHref: flameScriptPath,
 	}
 	if err := profiling.WriteFlameSVG(&buf, c.Stacks, o); err != nil {
-		s.writePageError(w, r, fmt.Errorf("flame graph of %s/%s: %w", run.ID, c.ID, err))
+		s.writePageError(w, r, fmt.Errorf("flame graph of %s/%s: %w", run.ID, c.Case, err))
 		return
 	}
 	writeSVG(w, &buf)
@@ -368,7 +333,7 @@ func (s *Server) profilesView(ctx context.Context, run *benchrig.Run) *profilesV
 		return v
 	}
 	for _, c := range cases {
-		cv := profileCaseView{Label: c.Label, SVGURL: profileURL(run.ID, c.ID, ".svg"), PprofURL: profileURL(run.ID, c.ID, ".pb.gz"),
+		cv := profileCaseView{Label: c.Label, SVGURL: profileURL(run.ID, c.Case, ".svg"), PprofURL: profileURL(run.ID, c.Case, ".pb.gz"),
 			Event: c.Event, Freq: c.Freq, Samples: c.Stacks.Total(), Lost: c.Lost, Trials: c.Trials, Duration: reports.FormatDuration(c.Duration)}
 		shares := profiling.Breakdown(c.Stacks)
 		for i, p := range shares {
@@ -410,12 +375,12 @@ func (s *Server) compareProfiles(ctx context.Context, a, b *benchrig.Run, lbl fu
 		if err == nil {
 			inA := map[string]bool{}
 			for _, c := range pa {
-				inA[c.ID] = true
+				inA[c.Case] = true
 			}
 			var out []compareProfile
 			for _, c := range pb {
-				if inA[c.ID] {
-					out = append(out, compareProfile{Case: lbl(c.ID), URL: diffURL(a.ID, c.ID, b.ID, c.ID), Embed: len(out) < embeddedDiffs})
+				if inA[c.Case] {
+					out = append(out, compareProfile{Case: lbl(c.Case), URL: diffURL(a.ID, c.Case, b.ID, c.Case), Embed: len(out) < embeddedDiffs})
 				}
 			}
 			return out
@@ -443,11 +408,11 @@ func (s *Server) sharedFlames(ctx context.Context, key string, a, b *benchrig.Ru
 	}
 	in := map[string]bool{}
 	for _, c := range pb {
-		in[c.ID] = true
+		in[c.Case] = true
 	}
 	for _, c := range pa {
-		if b == nil || in[c.ID] {
-			out[c.ID] = "/s/" + url.PathEscape(key) + "/profile/" + url.PathEscape(c.ID) + ".svg"
+		if b == nil || in[c.Case] {
+			out[c.Case] = "/s/" + url.PathEscape(key) + "/profile/" + url.PathEscape(c.Case) + ".svg"
 		}
 	}
 	return out

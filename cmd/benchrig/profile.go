@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -196,35 +195,14 @@ func writeOut(d *deps, path, store string, write func(*os.File) error) error {
 	return writeFile(target, write)
 }
 
-// mergeProfiles merges each case's trial profiles, in the run's case order.
+// mergeProfiles merges each case's trial profiles, in the run's case order
+// (reports.MergeProfiles, which the web's flame graphs use too).
 func mergeProfiles(run *benchrig.Run, ps []benchrig.TrialProfile) []caseProfile {
 	labels := caseLabels(run.Cases)
-	byCase := map[string]*caseProfile{}
-	var order []string
-	for _, p := range ps {
-		c := byCase[p.Case]
-		if c == nil {
-			label := labels[p.Case]
-			if label == "" {
-				label = p.Case
-			}
-			c = &caseProfile{id: p.Case, label: label, Profile: profiling.Profile{Event: p.Event, Freq: p.Freq, Stacks: profiling.Stacks{}}}
-			byCase[p.Case] = c
-			order = append(order, p.Case)
-		}
-		c.Stacks.Merge(p.Stacks)
-		c.Lost += p.Lost
-		c.Duration += p.Duration
-		c.trials++
-	}
-	index := map[string]int{}
-	for i, c := range run.Cases {
-		index[c.ID] = i
-	}
-	slices.SortStableFunc(order, func(a, b string) int { return index[a] - index[b] })
-	out := make([]caseProfile, 0, len(order))
-	for _, id := range order {
-		out = append(out, *byCase[id])
+	merged := reports.MergeProfiles(run, ps, func(id string) string { return labels[id] })
+	out := make([]caseProfile, len(merged))
+	for i, m := range merged {
+		out[i] = caseProfile{id: m.Case, label: m.Label, trials: m.Trials, Profile: m.Profile}
 	}
 	return out
 }
