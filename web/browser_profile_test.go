@@ -72,6 +72,20 @@ func TestBrowserProfiles(t *testing.T) {
 	})()`)
 	checkZoom(t, ctx, "the embedded differential graph", zoomScript+`(document.querySelector("object.flame").contentDocument)`)
 	screenshot(t, ctx, "", "profiles-compare-zoomed", desktopWidth)
+
+	// At a phone's width the pages do not scroll sideways: the breakdown
+	// tables scroll in their box, the embedded graphs in theirs.
+	for _, path := range []string{"/runs/p1", "/compare?a=p1&b=p2"} {
+		name := "profiles-run"
+		if strings.HasPrefix(path, "/compare") {
+			name = "profiles-compare"
+		}
+		screenshot(t, ctx, srv.URL+path, name, phoneWidth)
+		overflow, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth - document.documentElement.clientWidth`))
+		if err != nil || overflow > 0 {
+			t.Errorf("%s at %d px: scrolls sideways by %d px (%v)", path, phoneWidth, overflow, err)
+		}
+	}
 	time.Sleep(200 * time.Millisecond) // let the last console messages arrive
 	checkConsole(t, ctx)
 }
