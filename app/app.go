@@ -121,6 +121,10 @@ func (p *Pending) Cases() []runner.CasePlan { return p.prepared.Cases() }
 // Run is the run as it will be recorded.
 func (p *Pending) Run() *benchrig.Run { return p.prepared.Run() }
 
+// RunWarnings are what the run will warn about as it starts (profiling
+// asked for and not possible here); the run keeps them.
+func (p *Pending) RunWarnings() []string { return p.prepared.Warnings() }
+
 // Close releases what Prepare acquired when the run is not started.
 func (p *Pending) Close() error {
 	if p.nodes != nil {

@@ -169,6 +169,7 @@ type CasePlan struct {
 	Dir       string
 	Instances int
 	Trials    int    // warmups + the most measured trials
+	Profiled  int    // extra profiled trials after them
 	Setup     string // expanded setup command, if any
 	Prepare   string // expanded prepare command (before every trial), if any
 	Cleanup   string
@@ -186,6 +187,10 @@ type Prepared struct {
 // (no trials yet, unless resumed).
 func (p *Prepared) Run() *benchrig.Run { return p.r.run }
 
+// Warnings are what the run will warn about as it starts: profiling that
+// was asked for and cannot be done here, or measured trials profiled.
+func (p *Prepared) Warnings() []string { return slices.Clone(p.r.profWarn) }
+
 // Cases returns every case as it will run.
 func (p *Prepared) Cases() []CasePlan {
 	r := p.r
@@ -198,7 +203,7 @@ func (p *Prepared) Cases() []CasePlan {
 		cp := CasePlan{
 			Case: *pl.c, Node: r.homeOf(pl).Name, Argv: pl.job.Argv, Dir: pl.job.Dir,
 			Instances: len(pl.instances), Trials: r.spec.Warmup + r.spec.Repeat.Max,
-			Skipped: pl.unavailable,
+			Skipped: pl.unavailable, Profiled: r.extraLeft(pl),
 		}
 		cp.Arch = r.homeOf(pl).Facts.Arch
 		if cp.Arch == "" {

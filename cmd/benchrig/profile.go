@@ -107,7 +107,7 @@ func runProfile(ctx context.Context, d *deps, opts profileOptions, args []string
 		return err
 	}
 	if len(ps) == 0 {
-		msg := fmt.Sprintf("run %s was not profiled (run its spec with --profile cpu, or add a profile block)", run.ID)
+		msg := fmt.Sprintf("run %s was not profiled (run its spec with --profile cpu, or add a profile block; when it asked for profiling, benchrig runs show %s says why it could not)", run.ID, run.ID)
 		if run.Profiling != nil {
 			msg = fmt.Sprintf("run %s was profiled but kept no profile (its warnings say why: benchrig runs show %s)", run.ID, run.ID)
 		}

@@ -234,3 +234,30 @@ func checkSVG(t *testing.T, path string) {
 		t.Errorf("%s: root element %q, want svg", path, root)
 	}
 }
+
+// TestProfileUnavailableEvent asks for an event perf does not have: the
+// dry run and the run warn, and the run goes on unprofiled.
+func TestProfileUnavailableEvent(t *testing.T) {
+	needPerf(t)
+	ctx := context.Background()
+	c := newCLI(t)
+	spec := c.write("spec.yaml", `name: profile-no-event
+command: "true"
+repeat: 2
+warmup: 0
+profile: {event: no-such-event}
+`)
+	code, out, errOut := c.run(ctx, "run", spec, "--dry-run")
+	if code != 0 || !strings.Contains(errOut, "warning: profiling asked for but perf is not available: ") || !strings.Contains(errOut, "no-such-event") ||
+		!strings.Contains(out, "trials:   2\n") || strings.Contains(out, "profiled:") {
+		t.Errorf("dry run exit %d:\n%s%s", code, out, errOut)
+	}
+	code, out, errOut = c.run(ctx, "run", spec, "-q")
+	if code != 0 || !strings.Contains(errOut, "the run goes on unprofiled") || strings.Contains(out, "profiled:") {
+		t.Errorf("run exit %d:\n%s%s", code, out, errOut)
+	}
+	code, _, errOut = c.run(ctx, "runs", "profile", "latest")
+	if code != 2 || !strings.Contains(errOut, "was not profiled") {
+		t.Errorf("runs profile of an unprofiled run: exit %d: %s", code, errOut)
+	}
+}

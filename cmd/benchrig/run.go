@@ -343,10 +343,13 @@ func printPlan(d *deps, p *app.Pending) error {
 			fmt.Fprintf(d.stdout, "  skipped:  %s\n", c.Skipped)
 			continue
 		}
-		trials += c.Trials
+		trials += c.Trials + c.Profiled
 		n := fmt.Sprintf("%d", c.Trials)
 		if c.Instances > 1 {
 			n += fmt.Sprintf(", %d instances each", c.Instances)
+		}
+		if c.Profiled > 0 {
+			n += fmt.Sprintf(", then %d profiled", c.Profiled)
 		}
 		fmt.Fprintf(d.stdout, "  trials:   %s\n", n)
 		fmt.Fprintf(d.stdout, "  command:  %s\n", commandText(c.Argv))
@@ -367,6 +370,16 @@ func printPlan(d *deps, p *app.Pending) error {
 		}
 	}
 	fmt.Fprintf(d.stdout, "\nat most %d trial(s), warmups included\n", trials)
+	if pr := run.Profiling; pr != nil {
+		if pr.InMeasured {
+			fmt.Fprintf(d.stdout, "profiled: perf %s at %d Hz, in the measured trials\n", pr.Event, pr.Freq)
+		} else {
+			fmt.Fprintf(d.stdout, "profiled: perf %s at %d Hz, in %d extra trial(s) per case after the measured ones\n", pr.Event, pr.Freq, pr.Trials)
+		}
+	}
+	for _, w := range p.RunWarnings() {
+		fmt.Fprintf(d.stderr, "warning: %s\n", w)
+	}
 	return nil
 }
 
