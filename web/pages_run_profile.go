@@ -71,7 +71,7 @@ func pickCase(run *benchrig.Run, cases []caseProfile, sel string) (*caseProfile,
 		if run.Profiling != nil {
 			return nil, benchrig.Errorf(benchrig.ENotFound, "run %s was profiled but kept no profile (its warnings say why)", run.ID)
 		}
-		return nil, benchrig.Errorf(benchrig.ENotFound, "run %s was not profiled (run its spec with --profile cpu, or add a profile block)", run.ID)
+		return nil, benchrig.Errorf(benchrig.ENotFound, "run %s was not profiled (run its spec with --profile cpu, or add a profile block; when it asked for profiling, the warnings on its page say why it could not)", run.ID)
 	}
 	var names []string
 	for i := range cases {
