@@ -36,7 +36,7 @@ func serveFlameScript(w http.ResponseWriter, r *http.Request) {
 }
 
 // svgPolicy is the CSP of a flame graph: the pages' own, except that the
-// run and compare pages (this origin) may embed it in an <object>, which
+// compare page (this origin) may embed it in an <object>, which
 // frame-ancestors 'none' and X-Frame-Options DENY would block. Its script
 // is still only /static/flame.js ('self'), never inline.
 var svgPolicy = strings.Replace(contentSecurityPolicy, "frame-ancestors 'none'", "frame-ancestors 'self'", 1)
@@ -253,10 +253,14 @@ func (s *Server) serveDiff(w http.ResponseWriter, r *http.Request, ra *benchrig.
 	if ra.SpecName != rb.SpecName {
 		title = fmt.Sprintf("%s (%s) against %s (%s)", name(rb, cb), rb.SpecName, name(ra, ca), ra.SpecName)
 	}
+	sampled := fmt.Sprintf("%s at %d Hz", cb.Event, cb.Freq)
+	if ca.Event != cb.Event || ca.Freq != cb.Freq {
+		sampled = fmt.Sprintf("%s at %d Hz against %s at %d Hz", cb.Event, cb.Freq, ca.Event, ca.Freq)
+	}
 	o := profiling.SVGOptions{
 		Title: title,
-		Subtitle: fmt.Sprintf("%s at %d Hz, %d and %d samples, normalised by total samples (red grew, blue shrank)",
-			cb.Event, cb.Freq, ca.Stacks.Total(), cb.Stacks.Total()),
+		Subtitle: fmt.Sprintf("%s, %d and %d samples, normalised by total samples (red grew, blue shrank)",
+			sampled, ca.Stacks.Total(), cb.Stacks.Total()),
 		ScriptHref: flameScriptPath,
 	}
 	var buf bytes.Buffer
