@@ -98,6 +98,10 @@ type Spec struct {
 	// Collect is the spec's collect block: whether a collector samples
 	// the run's trials and host beside it, and how often.
 	Collect Collect
+
+	// Profile is the spec's profile block: whether perf samples the call
+	// stacks of trials, how, and which trials. Off by default.
+	Profile Profiling
 }
 
 // Collect says whether a collector samples beside a run and how often.
@@ -643,6 +647,12 @@ type Trial struct {
 	Seq    int  // order of recording within the run, from 0
 	Index  int  // the trial's repetition within the case (TrialRef.Rep), warmups first, from 0
 	Warmup bool // excluded from statistics
+	// ProfileOnly marks an extra trial run only to be profiled (see
+	// Profiling.Trials): recorded, and excluded from statistics like a
+	// warmup. Profiled says perf sampled the trial's call stacks, which
+	// measured trials are too with in: measured.
+	ProfileOnly bool
+	Profiled    bool
 	// Number is the trial's number as people count it (TrialNumber):
 	// among its case's warmups when Warmup, else among its measured
 	// trials, from 1, whatever the warmup count. Derived, not stored.
@@ -786,6 +796,9 @@ type Run struct {
 	// it cost; nil when nothing was collected (collection off, or a run
 	// recorded before benchrig had a collector).
 	Collection *Collection
+	// Profiling is how the run's trials were profiled (the event perf
+	// actually sampled); nil when they were not.
+	Profiling *Profiling
 	// Gate is the run judged against its baseline (the request's Gate);
 	// nil when none was asked for, or until it is judged.
 	Gate   *GateResult

@@ -207,6 +207,9 @@ type Event struct {
 	Case   string    `json:"case,omitempty"`
 	Node   string    `json:"node,omitempty"`
 	Warmup bool      `json:"warmup,omitempty"`
+	// Profiled marks the events of an extra trial run only to be profiled
+	// (Trial.ProfileOnly); its Number counts among those.
+	Profiled bool `json:"profiled,omitempty"`
 	// Number is the trial's number as people count it, from 1: among its
 	// case's warmups when Warmup, else among its measured trials ("warmup
 	// 1", "trial 1", whatever the warmup count). Trial.Rep, the reference,
@@ -237,6 +240,8 @@ func (e Event) String() string {
 		switch {
 		case e.Number > 0 && e.Warmup:
 			b.WriteString(" " + e.Trial.Case + " warmup " + strconv.Itoa(e.Number) + " (" + ref + ")")
+		case e.Number > 0 && e.Profiled:
+			b.WriteString(" " + e.Trial.Case + " profiled trial " + strconv.Itoa(e.Number) + " (" + ref + ")")
 		case e.Number > 0:
 			b.WriteString(" " + e.Trial.Case + " trial " + strconv.Itoa(e.Number) + " (" + ref + ")")
 		case e.Warmup:

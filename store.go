@@ -36,6 +36,11 @@ type RunRequest struct {
 	// NoCollect run --no-collect; both win over the spec's collect block.
 	CollectInterval time.Duration `json:"collect_interval_ns,omitempty"`
 	NoCollect       bool          `json:"no_collect,omitempty"`
+	// Profile is run --profile ("cpu"; "" the spec's) and ProfileFreq run
+	// --profile-freq (0: the spec's, or the default); both win over the
+	// spec's profile block.
+	Profile     string `json:"profile,omitempty"`
+	ProfileFreq int    `json:"profile_freq_hz,omitempty"`
 	// Gate, when set, judges the run against a baseline when it ends (see
 	// GateRequest); the result is kept on the run (Run.Gate).
 	Gate *GateRequest `json:"gate,omitempty"`

@@ -124,6 +124,10 @@ func (p *Pending) Cases() []runner.CasePlan { return p.prepared.Cases() }
 // Run is the run as it will be recorded.
 func (p *Pending) Run() *benchrig.Run { return p.prepared.Run() }
 
+// RunWarnings are what the run will warn about as it starts (profiling
+// asked for and not possible here); the run keeps them.
+func (p *Pending) RunWarnings() []string { return p.prepared.Warnings() }
+
 // Close releases what Prepare acquired when the run is not started.
 func (p *Pending) Close() error {
 	if p.nodes != nil {
@@ -223,6 +227,27 @@ func overrides(s *benchrig.Spec, req benchrig.RunRequest) ([]string, []string, e
 	if req.CollectInterval > 0 {
 		out = append(out, "--collect-interval "+req.CollectInterval.String())
 	}
+	switch req.Profile {
+	case "":
+	case "cpu":
+		s.Profile.Enabled = true
+		out = append(out, "--profile cpu")
+	case "off":
+		s.Profile = benchrig.Profiling{}
+		out = append(out, "--profile off")
+	default:
+		return nil, nil, &benchrig.Error{Code: benchrig.EInvalid, Field: "profile", Msg: fmt.Sprintf("unknown profile %q: cpu or off", req.Profile)}
+	}
+	if req.ProfileFreq != 0 {
+		if req.ProfileFreq < 1 || req.ProfileFreq > benchrig.MaxProfileFreq {
+			return nil, nil, &benchrig.Error{Code: benchrig.EInvalid, Field: "profile-freq", Msg: fmt.Sprintf("must be between 1 and %d Hz, got %d", benchrig.MaxProfileFreq, req.ProfileFreq)}
+		}
+		if !s.Profile.Enabled {
+			return nil, nil, &benchrig.Error{Code: benchrig.EInvalid, Field: "profile-freq", Msg: "profiling is off: add --profile cpu or a profile block to the spec"}
+		}
+		s.Profile.Freq = req.ProfileFreq
+		out = append(out, "--profile-freq "+strconv.Itoa(req.ProfileFreq))
+	}
 	return out, notes, nil
 }
 
@@ -261,6 +286,9 @@ func (a *App) prepare(ctx context.Context, id string, req benchrig.RunRequest, s
 		cfg.NewID = func(time.Time) string { return id }
 	}
 	cfg.Cases, cfg.AvoidNodes = req.Cases, req.AvoidNodes
+	if ps, ok := a.Store.(benchrig.ProfileStore); ok {
+		cfg.Profiles = ps
+	}
 	if err := a.checkGate(ctx, req.Gate); err != nil {
 		return nil, err
 	}

@@ -196,7 +196,7 @@ func (a *App) prepareConfirmation(ctx context.Context, run *benchrig.Run, suspec
 func ranOn(run *benchrig.Run, cases []string) map[string]string {
 	counts := map[string]map[string]int{}
 	for _, t := range run.Trials {
-		if t.Warmup || !slices.Contains(cases, t.CaseID) || t.Node == "" {
+		if t.Excluded() || !slices.Contains(cases, t.CaseID) || t.Node == "" {
 			continue
 		}
 		if counts[t.CaseID] == nil {

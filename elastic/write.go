@@ -100,7 +100,7 @@ func (s *Shipper) WriteRun(ctx context.Context, run *benchrig.Run) error {
 	disturbed := map[string]int{}
 	for i := range run.Trials {
 		t := &run.Trials[i]
-		if t.Warmup {
+		if t.Excluded() {
 			continue
 		}
 		if t.Failed() {

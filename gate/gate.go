@@ -369,7 +369,7 @@ func SamplesOf(run *benchrig.Run, caseID string) Samples {
 	}
 	for i := range run.Trials {
 		tr := &run.Trials[i]
-		if tr.CaseID != caseID || tr.Warmup {
+		if tr.CaseID != caseID || tr.Excluded() {
 			continue
 		}
 		s.Measured++

@@ -102,7 +102,7 @@ func (cw *benchstatWriter) run(r *Report, extra []benchfmt.Config) {
 			name, config = importedName(c.Case, base)
 		}
 		for _, t := range c.Trials {
-			if t.Warmup || t.Failed() {
+			if t.Excluded() || t.Failed() {
 				continue
 			}
 			if !cw.started || !slices.EqualFunc(config, cw.last, func(x, y benchfmt.Config) bool { return x.Key == y.Key && bytes.Equal(x.Value, y.Value) }) {

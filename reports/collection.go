@@ -112,7 +112,7 @@ func noiseOf(trials []benchrig.Trial) (NoiseSummary, bool) {
 	var ns NoiseSummary
 	var dis, quiet []float64
 	for _, t := range trials {
-		if t.Warmup || t.Failed() || t.Noise == nil {
+		if t.Excluded() || t.Failed() || t.Noise == nil {
 			continue
 		}
 		ns.Measured++

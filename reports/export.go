@@ -52,6 +52,9 @@ type (
 		// Gate is the run judged against its baseline, as recorded
 		// (benchrig.GateResult's own JSON); omitted without a gate.
 		Gate *benchrig.GateResult `json:"gate,omitempty"`
+		// Profiling is how the run was profiled and what it cost;
+		// omitted for a run not profiled.
+		Profiling *jsonProfiling `json:"profiling,omitempty"`
 	}
 	jsonSpec struct {
 		Name string `json:"name"`
@@ -90,6 +93,8 @@ type (
 		MaxRSSBytes int64               `json:"max_rss_bytes"`
 		ExitCode    int                 `json:"exit_code"`
 		Warmup      bool                `json:"warmup"`
+		ProfileOnly bool                `json:"profile_only,omitempty"`
+		Profiled    bool                `json:"profiled,omitempty"`
 		Failed      bool                `json:"failed"`
 		Outcome     string              `json:"outcome"`
 		Reason      string              `json:"reason,omitempty"`
@@ -261,6 +266,7 @@ func WriteJSON(w io.Writer, r *Report) error {
 		Labels:        r.Labels,
 		Collection:    jsonCollectionOf(r.Collection),
 		Gate:          r.Gate,
+		Profiling:     jsonProfilingOf(r),
 	}
 	if doc.Overrides == nil {
 		doc.Overrides = []string{}
@@ -339,7 +345,7 @@ func jsonCaseOf(r *Report, c *CaseReport) jsonCase {
 		jt := jsonTrial{
 			Seq: t.Seq, Index: t.Index, Number: t.Number, Start: timeString(t.Start),
 			WallS: t.Wall.Seconds(), UserS: t.User.Seconds(), SysS: t.Sys.Seconds(),
-			MaxRSSBytes: t.MaxRSS, ExitCode: t.ExitCode, Warmup: t.Warmup, Failed: t.Failed(),
+			MaxRSSBytes: t.MaxRSS, ExitCode: t.ExitCode, Warmup: t.Warmup, ProfileOnly: t.ProfileOnly, Profiled: t.Profiled, Failed: t.Failed(),
 			Outcome: t.Result().String(), Reason: t.Reason, Attempt: t.Attempt,
 			StdoutBytes: t.StdoutBytes, StderrBytes: t.StderrBytes, Error: t.Error, Source: t.Source, Node: t.Node,
 			Metrics: map[string]*float64{}, Noise: jsonNoiseOf(t.Noise),
@@ -425,7 +431,8 @@ func paramNames(r *Report) []string {
 	return names
 }
 
-// WriteCSV writes one row per trial, warmups and failed trials included,
+// WriteCSV writes one row per trial, warmups, profiled extra trials and
+// failed trials included,
 // with a header row. Each param is its own column, "param.<name>"; the
 // last, case_warnings, is the codes of the case's warnings.
 func WriteCSV(w io.Writer, r *Report) error {
@@ -437,7 +444,7 @@ func WriteCSV(w io.Writer, r *Report) error {
 	}
 	header = append(header, "seq", "index", "warmup", "failed", "node", "wall_s", "user_s", "sys_s",
 		"max_rss_bytes", "exit_code", "stdout_bytes", "stderr_bytes", "error", "source", "outcome", "attempt", "reason", "number", "case_warnings",
-		"noise_other_cpu_share", "noise_steal_share", "noise_disturbed")
+		"noise_other_cpu_share", "noise_steal_share", "noise_disturbed", "profile_only", "profiled")
 	if err := cw.Write(header); err != nil {
 		return fmt.Errorf("write csv report: %w", err)
 	}
@@ -459,6 +466,7 @@ func WriteCSV(w io.Writer, r *Report) error {
 				strconv.FormatInt(t.StdoutBytes, 10), strconv.FormatInt(t.StderrBytes, 10),
 				t.Error, t.Source, t.Result().String(), strconv.Itoa(t.Attempt), t.Reason, strconv.Itoa(t.Number), strings.Join(codes, " "))
 			row = append(row, noiseCells(t.Noise)...)
+			row = append(row, strconv.FormatBool(t.ProfileOnly), strconv.FormatBool(t.Profiled))
 			if err := cw.Write(row); err != nil {
 				return fmt.Errorf("write csv report: %w", err)
 			}
@@ -491,6 +499,9 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	fmt.Fprintf(&b, ".  \nHost: %s.  \nSpec: `%s` (sha256 %s).", mdEscape(r.Fingerprint.String()), mdEscape(r.SpecFile), short(r.SpecHash))
 	if !r.Fingerprint.Imported() {
 		fmt.Fprintf(&b, "  \n%s.", mdEscape(upperFirst(CollectionLine(r.Collection))))
+		if l := ProfileLine(r); l != "" {
+			fmt.Fprintf(&b, "  \n%s.", mdEscape(upperFirst(l)))
+		}
 	}
 	b.WriteString("\n\n")
 
@@ -771,6 +782,9 @@ func WriteText(w io.Writer, r *Report) error {
 			for _, w := range r.Collection.Warnings {
 				fmt.Fprintf(&b, "  - %s\n", w)
 			}
+		}
+		if l := ProfileLine(r); l != "" {
+			b.WriteString(l + "\n")
 		}
 	}
 	writeNodes(&b, r)

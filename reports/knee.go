@@ -182,7 +182,7 @@ func busyAndReads(c *CaseReport) (busy, readRate, readCap float64) {
 	}
 	var cpu, reads []float64
 	for _, t := range c.Trials {
-		if t.Warmup || t.Failed() || t.Wall <= 0 {
+		if t.Excluded() || t.Failed() || t.Wall <= 0 {
 			continue
 		}
 		wall := t.Wall.Seconds()

@@ -30,7 +30,7 @@ type NodeShare struct {
 func splitByNode(trials []benchrig.Trial) []NodeShare {
 	var out []NodeShare
 	for _, t := range trials {
-		if t.Warmup || t.Failed() {
+		if t.Excluded() || t.Failed() {
 			continue
 		}
 		i := slices.IndexFunc(out, func(s NodeShare) bool { return s.Node == t.Node })

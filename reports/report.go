@@ -58,6 +58,11 @@ type Report struct {
 	// Gate is the run judged against its baseline (benchrig.Run.Gate);
 	// nil without a gate.
 	Gate *benchrig.GateResult
+	// Profiling is how the run's trials were profiled
+	// (benchrig.Run.Profiling), nil when they were not; ProfileCost is
+	// what profiling cost, as the profiled trials measured it.
+	Profiling   *benchrig.Profiling
+	ProfileCost ProfileCost
 }
 
 // Comparison is one case's samples compared against a baseline case's.
@@ -101,6 +106,9 @@ type CaseReport struct {
 	// FailedWarmups counts failed warmup trials; they do not affect the
 	// statistics but usually mean the measured trials fail too.
 	FailedWarmups int
+	// Profiled counts the extra trials run only to be profiled
+	// (benchrig.Trial.ProfileOnly): listed, left out of the statistics.
+	Profiled int
 
 	Stats stats.Summary // Stats.N == 0 when no measured trial succeeded
 	// Resources are the medians of CPU time and peak memory over the same
@@ -136,7 +144,7 @@ type Resources struct {
 func resourcesOf(trials []benchrig.Trial) Resources {
 	var user, sys, rss []float64
 	for _, t := range trials {
-		if t.Warmup || t.Failed() {
+		if t.Excluded() || t.Failed() {
 			continue
 		}
 		if t.Source != benchrig.GoBenchSource { // go test -bench measures no CPU time
@@ -234,6 +242,7 @@ func Build(run *benchrig.Run) *Report {
 		Labels:         run.Labels,
 		Gate:           run.Gate,
 		Repeat:         run.Repeat,
+		Profiling:      run.Profiling,
 	}
 	byCase := map[string][]benchrig.Trial{}
 	for _, t := range run.Trials {
@@ -292,6 +301,7 @@ func Build(run *benchrig.Run) *Report {
 			Comparison: stats.Compare(bs, cs), PerUnit: perUnit, MixedNodes: pooledNodes(base, &c), pair: stats.Pair{Baseline: bs, Other: cs}})
 	}
 	r.GeoMean = geoMean(r.Comparisons)
+	r.ProfileCost = profileCost(r.Cases)
 	for i := range r.Cases {
 		c := &r.Cases[i]
 		ceil := byID[run.Ceilings[c.Case.ID]]
@@ -339,6 +349,10 @@ func buildCase(run *benchrig.Run, c benchrig.Case, trials []benchrig.Trial) Case
 			if t.Failed() {
 				cr.FailedWarmups++
 			}
+			continue
+		}
+		if t.ProfileOnly {
+			cr.Profiled++
 			continue
 		}
 		cr.Measured++

@@ -93,6 +93,11 @@ type Config struct {
 	// confirmation re-run of suspected cases asks. An ID the matrix does
 	// not have is EInvalid.
 	Cases []string
+	// Profiles keeps the call stacks sampled during profiled trials (the
+	// spec's profile block); nil: trials are not profiled, and a spec that
+	// asks is warned.
+	Profiles benchrig.ProfileStore
+
 	// AvoidNodes maps a case ID to a node its trials should not run on.
 	// On node pools, such a case whose home is that node is planned on
 	// another node of the node's class (the one with the fewest cases)
@@ -133,7 +138,8 @@ type plan struct {
 	attempts map[int]int
 	recorded map[int]bool
 
-	index       int    // trials recorded so far, warmups included
+	index       int    // trials recorded so far, warmups and extra profiled ones included
+	profiledN   int    // extra profiled trials recorded (see measuredIndex)
 	inflight    int    // trials running now
 	warmups     int    // warmup trials started and not discarded
 	inflightW   int    // warmup trials running now
@@ -149,6 +155,9 @@ type plan struct {
 	rules []*expect.Rules
 }
 
+// measuredIndex is how many warmup and measured trials p recorded.
+func (p *plan) measuredIndex() int { return p.index - p.profiledN }
+
 // CasePlan is one case as it will run: what a dry run prints.
 type CasePlan struct {
 	Case      benchrig.Case
@@ -160,6 +169,7 @@ type CasePlan struct {
 	Dir       string
 	Instances int
 	Trials    int    // warmups + the most measured trials
+	Profiled  int    // extra profiled trials after them
 	Setup     string // expanded setup command, if any
 	Prepare   string // expanded prepare command (before every trial), if any
 	Cleanup   string
@@ -177,6 +187,10 @@ type Prepared struct {
 // (no trials yet, unless resumed).
 func (p *Prepared) Run() *benchrig.Run { return p.r.run }
 
+// Warnings are what the run will warn about as it starts: profiling that
+// was asked for and cannot be done here, or measured trials profiled.
+func (p *Prepared) Warnings() []string { return slices.Clone(p.r.profWarn) }
+
 // Cases returns every case as it will run.
 func (p *Prepared) Cases() []CasePlan {
 	r := p.r
@@ -189,7 +203,7 @@ func (p *Prepared) Cases() []CasePlan {
 		cp := CasePlan{
 			Case: *pl.c, Node: r.homeOf(pl).Name, Argv: pl.job.Argv, Dir: pl.job.Dir,
 			Instances: len(pl.instances), Trials: r.spec.Warmup + r.spec.Repeat.Max,
-			Skipped: pl.unavailable,
+			Skipped: pl.unavailable, Profiled: r.extraLeft(pl),
 		}
 		cp.Arch = r.homeOf(pl).Facts.Arch
 		if cp.Arch == "" {
@@ -456,6 +470,11 @@ func Prepare(ctx context.Context, cfg Config, spec *benchrig.Spec) (*Prepared, e
 		}
 	}
 	r.run, r.plans = run, plans
+	// A run that was not profiled stays so when resumed: its trials would
+	// otherwise differ in how they were measured.
+	if cfg.Resume == nil || cfg.Resume.Profiling != nil {
+		r.checkProfiling(ctx)
+	}
 	return &Prepared{r: r}, nil
 }
 
@@ -568,6 +587,9 @@ func (p *Prepared) Start(ctx context.Context) (*Handle, error) {
 		msg = fmt.Sprintf("resumed with %d trial(s) recorded", len(run.Trials))
 	}
 	r.emit(benchrig.Event{Kind: benchrig.EventRunStarted, Msg: msg})
+	for _, w := range r.profWarn {
+		r.warn(w)
+	}
 	if ws, ok := r.cfg.Nodes.(WarningSource); ok {
 		for _, w := range ws.Warnings() { // from the first contact with the nodes
 			r.warn(w)
@@ -633,6 +655,10 @@ func (r *state) restore(res *benchrig.Run) {
 		r.done++
 		if t.Warmup {
 			p.warmups++
+			continue
+		}
+		if t.ProfileOnly {
+			p.profiledN++
 			continue
 		}
 		if p.first.IsZero() || t.Start.Before(p.first) {

@@ -56,6 +56,12 @@ type state struct {
 	// judge decides trials' outcomes from what they measured and printed
 	// (the spec's expect); safe for concurrent use without mu.
 	judge *expect.Judge
+
+	// profiler samples profiled trials (run.Profiling says how); nil when
+	// the run is not profiled. profWarn are the warnings of the check made
+	// before the run, told once it starts.
+	profiler Profiler
+	profWarn []string
 }
 
 // nodeState is a node as the scheduler sees it.
@@ -98,6 +104,9 @@ func (r *state) emit(e benchrig.Event) {
 	if e.Trial != nil {
 		e.Warmup = e.Trial.Rep < r.spec.Warmup
 		e.Number = benchrig.TrialNumber(e.Trial.Rep, r.spec.Warmup)
+		if e.Profiled {
+			e.Number = e.Trial.Rep - r.profileFrom() + 1
+		}
 	}
 	e.Done, e.Total = r.progress()
 	if r.bus != nil {
@@ -117,12 +126,14 @@ func (r *state) progress() (done, total int) {
 	return r.done, total
 }
 
-// remaining is how many more trials case p may record. r.mu is held.
+// remaining is how many more trials case p may record, its extra profiled
+// ones included. r.mu is held.
 func (r *state) remaining(p *plan) int {
+	extra := r.extraLeft(p)
 	if p.done {
-		return p.inflight
+		return max(p.inflight, extra)
 	}
-	return max(r.spec.Warmup+r.spec.Repeat.Max-p.index, p.inflight)
+	return max(r.spec.Warmup+r.spec.Repeat.Max-p.measuredIndex(), p.inflight) + extra
 }
 
 // note adds msg to case p's note, in the run, the store and the event log.
@@ -212,6 +223,9 @@ func (r *state) execute(ctx context.Context) error {
 	r.wg.Wait()
 	stopRefresh()
 	<-refreshed
+	// Extra profiled trials come after every measured one, before the
+	// cleanups: they must not disturb what is measured.
+	r.profileExtra(wctx)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.err == nil && ctx.Err() != nil {
@@ -333,7 +347,7 @@ func (r *state) finished(p *plan) bool {
 	}
 	rep := r.spec.Repeat
 	n := len(p.measured) + p.failed
-	if p.index < r.spec.Warmup || n < rep.Min {
+	if p.measuredIndex() < r.spec.Warmup || n < rep.Min {
 		return false
 	}
 	stop := benchrig.Stop{Trials: n}
@@ -658,6 +672,7 @@ func (r *state) record(p *plan, ref benchrig.TrialRef, node string, m benchrig.M
 		Index:       ref.Rep,
 		Attempt:     ref.Attempt,
 		Warmup:      ref.Rep < r.spec.Warmup,
+		Profiled:    r.profiled(ref.Rep) && !m.Start.IsZero() && outcome != benchrig.OutcomeNodeLost,
 		Number:      benchrig.TrialNumber(ref.Rep, r.spec.Warmup),
 		Node:        node,
 		Outcome:     outcome,
@@ -899,7 +914,7 @@ func (r *state) measure(ctx context.Context, p *plan, ns *nodeState, ref benchri
 		}
 	}
 	if len(p.instances) == 1 {
-		m, err := exec.Run(ctx, r.trialJob(p, p.instances[0], ns, ref, true))
+		m, err := r.runJob(ctx, exec, r.trialJob(p, p.instances[0], ns, ref, true), true)
 		return m, []benchrig.Measurement{m}, err
 	}
 	jobs := slices.Clone(p.instances)
@@ -925,7 +940,9 @@ func (r *state) measure(ctx context.Context, p *plan, ns *nodeState, ref benchri
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ms[i], errs[i] = exec.Run(ctx, job)
+			// Only the first copy is profiled, as only it is watched:
+			// a profile is one trial's.
+			ms[i], errs[i] = r.runJob(ctx, exec, job, i == 0)
 		}()
 	}
 	wg.Wait()

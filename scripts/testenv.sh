@@ -9,7 +9,8 @@
 # seed experiments' slow grep. The Docker test lab (scripts/lab.sh: three
 # dockerd nodes, one arm64 under qemu) serves the container executors'
 # integration tests; Elasticsearch (scripts/es.sh) the collector's and the
-# shipper's. The server's tests need Debian's chromium and docker-compose.
+# shipper's. The server's tests need Debian's chromium and docker-compose,
+# profiling's Linux perf.
 #
 # Built artifacts that do not depend on the clone (lab images, the musl
 # busybox) are cached per machine in ${BENCHRIG_CACHE:-/var/cache/benchrig},
@@ -29,8 +30,10 @@ done
 # dpkg-query call, so the second run stays quick.
 # The server's tests add two: Debian's chromium (headless, the dashboards'
 # browser tests through chromedp) and docker-compose (docker-compose.yml
-# validated and its services run on the lab).
-bench_pkgs=(rdkit-data openbabel musl-tools mawk perl gzip findutils bzip2 xz-utils patch file chromium docker-compose)
+# validated and its services run on the lab). Profiling's tests need
+# Linux perf (Debian's linux-perf: the perf binary for the running kernel's
+# major version, which works on newer kernels too).
+bench_pkgs=(rdkit-data openbabel musl-tools mawk perl gzip findutils bzip2 xz-utils patch file chromium docker-compose linux-perf)
 installed=" $(dpkg-query -W -f='${db:Status-Status}:${Package} ' "${bench_pkgs[@]}" 2>/dev/null || true)"
 for pkg in "${bench_pkgs[@]}"; do
 	[[ $installed == *" installed:$pkg "* ]] || need_pkgs+=("$pkg")

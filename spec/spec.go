@@ -52,7 +52,7 @@ var topFields = []string{
 	"name", "description", "command", "params", "exclude", "repeat", "warmup", "timeout",
 	"env", "workdir", "setup", "prepare", "cleanup", "throughput", "image", "images",
 	"baseline", "order", "scaling", "instances", "requires", "resources", "cache",
-	"ceiling", "pools", "placement", "container", "expect", "collect",
+	"ceiling", "pools", "placement", "container", "expect", "collect", "profile",
 }
 
 // maxInstances bounds instances: more copies than this on one node measure
@@ -330,6 +330,9 @@ func (p *parser) spec(n *yaml.Node) *benchrig.Spec {
 	if v, ok := present("collect"); ok {
 		s.Collect = p.collectBlock(v)
 	}
+	if v, ok := present("profile"); ok {
+		s.Profile = p.profileBlock(v)
+	}
 	if v, ok := present("cache"); ok {
 		if c, ok := p.Scalar(v, "cache", "warm or cold"); ok {
 			if out, ok := p.template(v, "cache", c); ok {
@@ -580,6 +583,81 @@ func (p *parser) collectBlock(n *yaml.Node) benchrig.Collect {
 		}
 	}
 	return c
+}
+
+var profileFields = []string{"event", "freq", "trials", "in"}
+
+// perfEventRE is what a perf event name may look like (cpu-clock,
+// sched:sched_switch, r003c, cpu/event=0x3c/): it goes to perf's -e as one
+// argument, and must not read as an option.
+var perfEventRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.:/=,-]*$`)
+
+// profileBlock decodes the profile block: "cpu" (the defaults), or a
+// mapping of event (default cpu-clock), freq (Hz, 1..10000, default 99),
+// trials (extra profiled trials per case, default 1) and in (extra, the
+// default, or measured).
+func (p *parser) profileBlock(n *yaml.Node) benchrig.Profiling {
+	pr := benchrig.Profiling{Enabled: true}
+	if n.Kind == yaml.ScalarNode {
+		if v, ok := p.Scalar(n, "profile", "cpu or a mapping of "+strings.Join(profileFields, ", ")); ok && v != "cpu" {
+			p.Errorf(n, "profile", "expected cpu or a mapping of %s, got %q", strings.Join(profileFields, ", "), v)
+		}
+		return pr
+	}
+	if n.Kind != yaml.MappingNode {
+		p.Errorf(n, "profile", "expected cpu or a mapping of %s, got %s", strings.Join(profileFields, ", "), yamlnode.Describe(n))
+		return pr
+	}
+	var trials *yaml.Node
+	for _, kv := range p.mapping(n, "profile") {
+		field := "profile." + kv.key
+		if yamlnode.IsNull(kv.v) && contains(profileFields, kv.key) {
+			continue
+		}
+		switch kv.key {
+		case "event":
+			if e, ok := p.Scalar(kv.v, field, "a perf event name"); ok {
+				if !perfEventRE.MatchString(e) {
+					p.Errorf(kv.v, field, "expected a perf event name like cpu-clock or task-clock, got %q", e)
+					continue
+				}
+				pr.Event = e
+			}
+		case "freq":
+			if f, ok := p.Int(kv.v, field); ok {
+				if f < 1 || f > benchrig.MaxProfileFreq {
+					p.Errorf(kv.v, field, "must be between 1 and %d Hz, got %d", benchrig.MaxProfileFreq, f)
+					continue
+				}
+				pr.Freq = f
+			}
+		case "trials":
+			if t, ok := p.Int(kv.v, field); ok {
+				if t < 1 {
+					p.Errorf(kv.v, field, "must be at least 1, got %d", t)
+					continue
+				}
+				pr.Trials = t
+				trials = kv.v
+			}
+		case "in":
+			if v, ok := p.Scalar(kv.v, field, "extra or measured"); ok {
+				switch v {
+				case "extra":
+				case "measured":
+					pr.InMeasured = true
+				default:
+					p.Errorf(kv.v, field, "expected extra or measured, got %q", v)
+				}
+			}
+		default:
+			p.UnknownField(kv.k, kv.key, "profile", profileFields)
+		}
+	}
+	if pr.InMeasured && trials != nil {
+		p.Errorf(trials, "profile.trials", "counts extra profiled trials, and in: measured profiles the measured trials instead")
+	}
+	return pr
 }
 
 // scaling checks that the named param exists and that every value of it

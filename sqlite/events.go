@@ -33,8 +33,8 @@ func (d *DB) AddEvents(ctx context.Context, events []benchrig.Event) error {
 	}
 	defer tx.Rollback()
 	stmt, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO events (
-		run_id, seq, time, kind, trial_case, trial_rep, trial_attempt, case_id, node, warmup, outcome, duration_ns, msg, done, total
-	) VALUES (`+placeholders(15)+`)`)
+		run_id, seq, time, kind, trial_case, trial_rep, trial_attempt, case_id, node, warmup, outcome, duration_ns, msg, done, total, profiled
+	) VALUES (`+placeholders(16)+`)`)
 	if err != nil {
 		return fmt.Errorf("add events: %w", err)
 	}
@@ -49,7 +49,7 @@ func (d *DB) AddEvents(ctx context.Context, events []benchrig.Event) error {
 			outcome = e.Outcome.String()
 		}
 		if _, err := stmt.ExecContext(ctx, e.Run, e.Seq, encodeTime(e.Time), e.Kind.String(), tcase, rep, attempt,
-			e.Case, e.Node, e.Warmup, outcome, int64(e.Duration), e.Msg, e.Done, e.Total); err != nil {
+			e.Case, e.Node, e.Warmup, outcome, int64(e.Duration), e.Msg, e.Done, e.Total, e.Profiled); err != nil {
 			if isConstraint(err, sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY) {
 				return benchrig.Errorf(benchrig.ENotFound, "add events: run %s not found", e.Run)
 			}
@@ -64,7 +64,7 @@ func (d *DB) AddEvents(ctx context.Context, events []benchrig.Event) error {
 
 // eventsQuery reads a run's events after a seq: parameters run ID, seq.
 const eventsQuery = `SELECT seq, time, kind, trial_case, trial_rep, trial_attempt, case_id, node, warmup,
-	outcome, duration_ns, msg, done, total FROM events WHERE run_id = ? AND seq > ? ORDER BY seq`
+	outcome, duration_ns, msg, done, total, profiled FROM events WHERE run_id = ? AND seq > ? ORDER BY seq`
 
 // Events returns the run's events with Seq > after, in Seq order: a
 // follower passes the last Seq it has. An unknown run is ENotFound.
@@ -77,6 +77,10 @@ func (d *DB) Events(ctx context.Context, runID string, after int64) ([]benchrig.
 	}
 	defer tx.Rollback()
 	warmups, err := caseWarmups(ctx, tx, runID)
+	if err != nil {
+		return nil, fmt.Errorf("events of run %s: %w", runID, err)
+	}
+	profiledFrom, err := caseProfiledFrom(ctx, tx, runID)
 	if err != nil {
 		return nil, fmt.Errorf("events of run %s: %w", runID, err)
 	}
@@ -95,7 +99,7 @@ func (d *DB) Events(ctx context.Context, runID string, after int64) ([]benchrig.
 			dur            int64
 		)
 		if err := rows.Scan(&e.Seq, &t, &kind, &tcase, &rep, &attempt, &e.Case, &e.Node, &e.Warmup,
-			&outcome, &dur, &e.Msg, &e.Done, &e.Total); err != nil {
+			&outcome, &dur, &e.Msg, &e.Done, &e.Total, &e.Profiled); err != nil {
 			return nil, fmt.Errorf("events of run %s: %w", runID, err)
 		}
 		if e.Time, err = decodeTime(t); err != nil {
@@ -107,6 +111,9 @@ func (d *DB) Events(ctx context.Context, runID string, after int64) ([]benchrig.
 		if tcase.Valid {
 			e.Trial = &benchrig.TrialRef{Run: runID, Case: tcase.String, Rep: int(rep.Int64), Attempt: int(attempt.Int64)}
 			e.Number = benchrig.TrialNumber(e.Trial.Rep, warmups[tcase.String])
+			if e.Profiled {
+				e.Number = e.Trial.Rep - profiledFrom[tcase.String] + 1
+			}
 		}
 		if outcome.Valid {
 			o, err := benchrig.ParseOutcome(outcome.String)
@@ -157,6 +164,27 @@ func caseWarmups(ctx context.Context, tx querier, runID string) (map[string]int,
 	return out, rows.Err()
 }
 
+// caseProfiledFrom returns each case's first rep of its profiled extra
+// trials, as the run's log shows it: their events' Number counts from it.
+func caseProfiledFrom(ctx context.Context, tx querier, runID string) (map[string]int, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT trial_case, min(trial_rep) FROM events
+		WHERE run_id = ? AND profiled AND trial_case IS NOT NULL GROUP BY trial_case`, runID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var c string
+		var rep int
+		if err := rows.Scan(&c, &rep); err != nil {
+			return nil, err
+		}
+		out[c] = rep
+	}
+	return out, rows.Err()
+}
+
 // numberTrials sets each trial's Number from its case's warmup count: as
 // the event log shows it (caseWarmups), or as the recorded warmup trials
 // show it for a run from before the event log, whichever is larger.
@@ -170,8 +198,16 @@ func numberTrials(ctx context.Context, q querier, run *benchrig.Run) error {
 			warmups[t.CaseID] = t.Index + 1
 		}
 	}
+	// A profiled extra trial counts among its case's profiled trials,
+	// which come after every rep the spec allows (benchrig.ProfileRep).
+	profiled := map[string]int{}
 	for i := range run.Trials {
 		t := &run.Trials[i]
+		if t.ProfileOnly {
+			profiled[t.CaseID]++
+			t.Number = profiled[t.CaseID]
+			continue
+		}
 		t.Number = benchrig.TrialNumber(t.Index, warmups[t.CaseID])
 	}
 	return nil

@@ -439,7 +439,7 @@ const caseHistoryQuery = `WITH page AS (
 		WHERE r.spec_name = ?1 AND EXISTS (SELECT 1 FROM trials t WHERE t.run_id = r.id AND t.case_id = ?2)
 		ORDER BY ` + newestFirst + ` LIMIT ?3)
 	SELECT p.id, p.started, p.status, p.heartbeat, t.node, t.outcome, t.wall_ns
-	FROM page p LEFT JOIN trials t ON t.run_id = p.id AND t.case_id = ?2 AND t.warmup = 0
+	FROM page p LEFT JOIN trials t ON t.run_id = p.id AND t.case_id = ?2 AND t.warmup = 0 AND t.profile_only = 0
 	ORDER BY p.sk DESC, p.n DESC`
 
 // median of ds (sorted in place); the mean of the middle two for an even

@@ -143,8 +143,8 @@ func (d *DB) AddTrials(ctx context.Context, trials []benchrig.Trial) error {
 var insertTrialSQL = `INSERT INTO trials (
 		run_id, seq, case_id, idx, warmup, node, start, wall_ns, user_ns, sys_ns, max_rss,
 		exit_code, stdout_bytes, stderr_bytes, stderr_tail, error, source, metrics, attempt, outcome,
-		reason, stdout_lines, stdout_blank_lines, stdout_sha256, noise
-	) VALUES (` + placeholders(25) + `)`
+		reason, stdout_lines, stdout_blank_lines, stdout_sha256, noise, profile_only, profiled
+	) VALUES (` + placeholders(27) + `)`
 
 // insertTrial inserts t with exec, which runs insertTrialSQL.
 func insertTrial(ctx context.Context, exec func(ctx context.Context, args ...any) (sql.Result, error), t *benchrig.Trial) error {
@@ -169,7 +169,7 @@ func insertTrial(ctx context.Context, exec func(ctx context.Context, args ...any
 		t.RunID, t.Seq, t.CaseID, t.Index, t.Warmup, t.Node, encodeTime(t.Start),
 		int64(t.Wall), int64(t.User), int64(t.Sys), t.MaxRSS,
 		t.ExitCode, t.StdoutBytes, t.StderrBytes, t.StderrTail, t.Error, t.Source, metrics,
-		t.Attempt, outcome.String(), t.Reason, lines, blank, sha, noise)
+		t.Attempt, outcome.String(), t.Reason, lines, blank, sha, noise, t.ProfileOnly, t.Profiled)
 	if err != nil {
 		switch {
 		case isConstraint(err, sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY):
@@ -628,7 +628,7 @@ type querier interface {
 const trialsQuery = `SELECT
 	run_id, seq, case_id, idx, warmup, node, start, wall_ns, user_ns, sys_ns, max_rss,
 	exit_code, stdout_bytes, stderr_bytes, stderr_tail, error, source, metrics, attempt, outcome,
-	reason, stdout_lines, stdout_blank_lines, stdout_sha256, noise
+	reason, stdout_lines, stdout_blank_lines, stdout_sha256, noise, profile_only, profiled
 	FROM trials WHERE run_id = ? ORDER BY seq`
 
 func loadRun(ctx context.Context, q querier, id string, now time.Time) (*benchrig.Run, error) {
@@ -665,7 +665,7 @@ func loadRun(ctx context.Context, q querier, id string, now time.Time) (*benchri
 		if err := rows.Scan(&t.RunID, &t.Seq, &t.CaseID, &t.Index, &t.Warmup, &t.Node, &start,
 			&wall, &user, &sys, &t.MaxRSS, &t.ExitCode, &t.StdoutBytes, &t.StderrBytes,
 			&t.StderrTail, &t.Error, &t.Source, &metrics, &t.Attempt, &outcome,
-			&t.Reason, &lines, &blank, &sha, &noise); err != nil {
+			&t.Reason, &lines, &blank, &sha, &noise, &t.ProfileOnly, &t.Profiled); err != nil {
 			return nil, fmt.Errorf("load trials: %w", err)
 		}
 		if noise.Valid {
@@ -761,7 +761,7 @@ func runColumns(run *benchrig.Run, hb time.Time) ([]any, error) {
 	}
 	maps, err := json.Marshal(caseMaps{Baselines: run.Baselines, Ceilings: run.Ceilings, Skipped: run.Skipped, Files: run.Files,
 		Bytes: json.RawMessage(bytes), Placements: run.Placements, Nodes: run.Nodes, NodeEvents: run.NodeEvents,
-		Repeat: toRepeatRecord(run.Repeat), Stops: toStopRecords(run.Stops)})
+		Repeat: toRepeatRecord(run.Repeat), Stops: toStopRecords(run.Stops), Profiling: run.Profiling})
 	if err != nil {
 		return nil, fmt.Errorf("encode case maps: %w", err)
 	}
@@ -800,6 +800,9 @@ type caseMaps struct {
 	// Repeat and Stops: absent in runs recorded before they were kept.
 	Repeat *repeatRecord         `json:"repeat,omitempty"`
 	Stops  map[string]stopRecord `json:"stops,omitempty"`
+	// Profiling is how the run's trials were profiled; absent when they
+	// were not.
+	Profiling *benchrig.Profiling `json:"profiling,omitempty"`
 }
 
 // repeatRecord is the stored form of benchrig.Repeat.
@@ -939,6 +942,7 @@ func (c *runCols) decode(run *benchrig.Run, now time.Time) error {
 	run.Baselines, run.Ceilings, run.Skipped, run.Files = maps.Baselines, maps.Ceilings, maps.Skipped, maps.Files
 	run.Placements, run.Nodes, run.NodeEvents = maps.Placements, maps.Nodes, maps.NodeEvents
 	run.Repeat = maps.Repeat.repeat()
+	run.Profiling = maps.Profiling
 	for id, s := range maps.Stops {
 		if run.Stops == nil {
 			run.Stops = make(map[string]benchrig.Stop, len(maps.Stops))

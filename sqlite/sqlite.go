@@ -316,6 +316,32 @@ var migrations = []string{
 	// 10: the regression gate's verdict on a run (SetGate): JSON
 	// benchrig.GateResult, NULL when the run was not gated (or not yet).
 	`ALTER TABLE runs ADD COLUMN gate TEXT;`,
+	// 11: profiling. A trial says whether perf sampled it (profiled) and
+	// whether it ran only to be profiled (profile_only: an extra trial
+	// after the measured ones, left out of statistics like a warmup), and
+	// so do its events (events.profiled).
+	// profiles holds the call stacks of each profiled trial, keyed by its
+	// TrialRef (rep -1: a case's trials merged), as folded text
+	// ("frame;frame;frame count" lines) compressed with gzip: a trial's
+	// stacks are tens of KiB of highly repetitive text. How the run was
+	// profiled (event, frequency) is in case_maps.
+	`ALTER TABLE trials ADD COLUMN profile_only INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE trials ADD COLUMN profiled INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE events ADD COLUMN profiled INTEGER NOT NULL DEFAULT 0; -- an event of a profile_only trial
+	CREATE TABLE profiles (
+		run_id      TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+		case_id     TEXT NOT NULL,
+		rep         INTEGER NOT NULL, -- the trial's TrialRef.Rep; -1 for a case's trials merged
+		attempt     INTEGER NOT NULL,
+		node        TEXT NOT NULL,
+		event       TEXT NOT NULL,    -- the perf event sampled (cpu-clock)
+		freq_hz     INTEGER NOT NULL,
+		lost        INTEGER NOT NULL, -- samples perf reported lost
+		duration_ns INTEGER NOT NULL, -- the wall time the profile covers
+		samples     INTEGER NOT NULL, -- the stacks' total, readable without inflating them
+		folded      BLOB NOT NULL,    -- gzip of folded stacks
+		PRIMARY KEY (run_id, case_id, rep, attempt)
+	) WITHOUT ROWID;`,
 }
 
 // DB is an open run store. It is safe for use by several goroutines, and

@@ -60,3 +60,12 @@ type ShareStore interface {
 	// SharedKey is what's key, "" when it is private.
 	SharedKey(ctx context.Context, what string) (string, error)
 }
+
+// Profiles reads the call stacks perf sampled during a run's trials (the
+// sqlite store implements it: benchrig.ProfileStore's read half). Safe for
+// concurrent use.
+type Profiles interface {
+	// Profiles returns the run's trial profiles in case and trial order;
+	// a run without any (or unknown) has none, without error.
+	Profiles(ctx context.Context, runID string) ([]benchrig.TrialProfile, error)
+}

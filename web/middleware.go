@@ -14,8 +14,12 @@ import (
 // contentSecurityPolicy allows nothing from elsewhere and no inline code:
 // pages load their script and style from this server, charts are inline
 // SVG, and a spec name with HTML in it stays text even if a template
-// forgot to escape it.
-const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+// forgot to escape it. object-src and frame-src 'self' let the compare
+// page embed this server's flame graphs with <object> (an <img> would not
+// run their script, so no zoom): Chromium checks an <object> holding a
+// document against both. Other origins stay out; the SVG route allows
+// this origin as its frame ancestor (svgPolicy), every other page none.
+const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'self'; frame-src 'self'; " +
 	"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 // wrap puts a route's handler behind the security headers, the body limit

@@ -21,6 +21,7 @@ func (s *Server) runPageRoutes() {
 	s.route("GET", "/runs/{id}", Read, false, s.handleRunPage)
 	s.route("GET", "/compare", Read, false, s.handleComparePage)
 	s.route("GET", "/history", Read, false, s.handleHistoryPage)
+	s.profileRoutes()
 }
 
 func (s *Server) handleRunPage(w http.ResponseWriter, r *http.Request) {
@@ -57,8 +58,9 @@ type runView struct {
 	SeriesNote  string // why there are no metric charts
 	Spec        string
 	Labels      []benchrig.KV
-	Gate        *gateView // the run judged against its baseline; nil when not gated
-	Confirms    string    // the run whose suspected regression this run re-ran ("" for most runs)
+	Gate        *gateView     // the run judged against its baseline; nil when not gated
+	Confirms    string        // the run whose suspected regression this run re-ran ("" for most runs)
+	Profiles    *profilesView // its flame graphs; nil when the run was not profiled
 }
 
 type caseRow struct {
@@ -90,6 +92,7 @@ func (s *Server) runPage(w http.ResponseWriter, r *http.Request, run *benchrig.R
 		s.renderPart(w, r, "run", "live", v)
 		return
 	}
+	v.Profiles = s.profilesView(r.Context(), run)
 	s.render(w, r, http.StatusOK, "run", page{Title: "Run " + run.ID + " · " + run.SpecName, Nav: "runs", Data: v})
 }
 

@@ -30,6 +30,7 @@ type compareView struct {
 	OnlyB       string
 	Regressions int
 	RefA, RefB  string // the form's values
+	Profiles    []compareProfile
 }
 
 type compareRow struct {
@@ -149,6 +150,7 @@ func (s *Server) comparePage(w http.ResponseWriter, r *http.Request, a, b *bench
 		v.Warnings = append(v.Warnings, w.Message)
 	}
 	v.OnlyA, v.OnlyB = reports.CaseList(rc.OnlyA), reports.CaseList(rc.OnlyB)
+	v.Profiles = s.compareProfiles(r.Context(), a, b, lbl)
 	title := "Compare " + b.ID + " with " + a.ID
 	s.render(w, r, http.StatusOK, "compare", page{Title: title, Nav: "compare", Data: v})
 }

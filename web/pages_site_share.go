@@ -202,6 +202,7 @@ type sharedCase struct {
 	ID, Node                   string
 	Measured, Failed           int
 	Median, Spread, VsBaseline string
+	Flame                      string // its flame graph under /s/KEY; "" when not profiled
 }
 
 type sharedDelta struct {
@@ -209,6 +210,7 @@ type sharedDelta struct {
 	MedianA, MedianB, Diff string
 	CI, Verdict            string
 	Class                  string // good, bad or ""
+	Flame                  string // its differential flame graph under /s/KEY; "" unless both runs profiled it
 }
 
 // sharedPage is GET /s/{key}: a shared run or comparison, with no nav and
@@ -224,9 +226,10 @@ func (s *Server) sharedPage(w http.ResponseWriter, r *http.Request) {
 	d := sharedData{Key: key, A: sharedRunOf(a, now), SpecName: a.SpecName, Spec: string(a.SpecSource)}
 	title := a.SpecName
 	ra := reports.Build(a)
+	flame := s.sharedFlames(r.Context(), key, a, b)
 	if b == nil {
 		for _, c := range ra.Cases {
-			sc := sharedCase{ID: c.Case.ID, Node: c.Node, Measured: c.Measured, Failed: c.Failed, Median: "–", Spread: "–"}
+			sc := sharedCase{ID: c.Case.ID, Node: c.Node, Measured: c.Measured, Failed: c.Failed, Median: "–", Spread: "–", Flame: flame[c.Case.ID]}
 			if c.Stats.N > 0 {
 				sc.Median = benchrig.FormatSeconds(c.Stats.Median)
 				sc.Spread = fmt.Sprintf("±%.1f%%", 100*c.Stats.MADScaled/c.Stats.Median)
@@ -248,7 +251,7 @@ func (s *Server) sharedPage(w http.ResponseWriter, r *http.Request) {
 		rc := reports.CompareRuns(ra, reports.Build(b))
 		for _, c := range rc.Cases {
 			sd := sharedDelta{ID: c.CaseID, MedianA: secs(c.MedianA), MedianB: secs(c.MedianB), Diff: "–", CI: "–",
-				Verdict: c.Comparison.Verdict}
+				Verdict: c.Comparison.Verdict, Flame: flame[c.CaseID]}
 			if r := c.Comparison.Ratio; !math.IsNaN(r) {
 				sd.Diff = fmt.Sprintf("%+.1f%%", 100*(r-1))
 			}

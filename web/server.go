@@ -69,6 +69,9 @@ type Deps struct {
 	Pools     Pools
 	Samples   SampleSource
 	Shares    ShareStore
+	// Profiles are the runs' flame graphs; nil: no profile section or
+	// route (404).
+	Profiles Profiles
 	// Ready reports whether the server can take work (the store answers);
 	// /healthz says 503 with the reason otherwise.
 	Ready func(ctx context.Context) error

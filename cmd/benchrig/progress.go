@@ -220,8 +220,11 @@ func nodeEventText(e benchrig.Event) string {
 
 func trialText(e benchrig.Event) string {
 	kind := "trial"
-	if e.Warmup {
+	switch {
+	case e.Warmup:
 		kind = "warmup"
+	case e.Profiled:
+		kind = "profiled trial"
 	}
 	n := e.Number
 	if n == 0 {

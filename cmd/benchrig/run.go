@@ -47,6 +47,10 @@ type runOptions struct {
 	// --no-collect.
 	collectInterval time.Duration
 	noCollect       bool
+	// profile is --profile (cpu or off; "": the spec's) and profileFreq
+	// --profile-freq (0: the spec's, else 99 Hz).
+	profile     string
+	profileFreq int
 	// es ships samples, trials, events and statistics to Elasticsearch
 	// when a URL is given.
 	es esOptions
@@ -133,6 +137,8 @@ baseline.
 	f.StringVar(&opts.prepare, "prepare", "", "run shell `CMD` before every trial, unmeasured (replaces the spec's prepare)")
 	f.DurationVar(&opts.collectInterval, "collect-interval", 0, "sample the trials' cgroups and the host every `D` (at least 100ms; default the spec's collect.interval, else 1s)")
 	f.BoolVar(&opts.noCollect, "no-collect", false, "run no collector beside the run (overrides the spec's collect block)")
+	f.StringVar(&opts.profile, "profile", "", "sample the call stacks of each case's process tree with perf in extra trials: `cpu`, or off (overrides the spec's profile block; see benchrig runs profile)")
+	f.IntVar(&opts.profileFreq, "profile-freq", 0, "sample at `HZ` (1 to 10000; default the spec's profile.freq, else 99)")
 	opts.es.addFlags(f)
 	opts.gate.flags(f)
 	return cmd
@@ -149,6 +155,12 @@ func (o runOptions) request(d *deps, file string) (benchrig.RunRequest, error) {
 	if o.collectInterval != 0 && o.noCollect {
 		return benchrig.RunRequest{}, usageError{fmt.Errorf("--collect-interval and --no-collect contradict each other")}
 	}
+	if o.profile != "" && o.profile != "cpu" && o.profile != "off" {
+		return benchrig.RunRequest{}, usageError{fmt.Errorf("--profile must be cpu or off, got %q", o.profile)}
+	}
+	if o.profileFreq != 0 && (o.profileFreq < 1 || o.profileFreq > benchrig.MaxProfileFreq) {
+		return benchrig.RunRequest{}, usageError{fmt.Errorf("--profile-freq must be between 1 and %d Hz, got %d", benchrig.MaxProfileFreq, o.profileFreq)}
+	}
 	if _, ok := d.executors[o.executor]; !ok {
 		return benchrig.RunRequest{}, usageError{fmt.Errorf("unknown executor %q: the executors are %s (containers run with --pool)", o.executor, strings.Join(slices.Sorted(maps.Keys(d.executors)), ", "))}
 	}
@@ -164,6 +176,7 @@ func (o runOptions) request(d *deps, file string) (benchrig.RunRequest, error) {
 		SpecFile: file, Commands: o.commands, Names: o.names, Prepare: o.prepare, Sets: o.sets, Repeat: o.repeat, Pools: o.pool,
 		Executor: o.executor, Cgroups: o.cgroups, Dir: d.cwd, Labels: labels, MaxCases: o.maxCases,
 		CollectInterval: o.collectInterval, NoCollect: o.noCollect, Gate: g,
+		Profile: o.profile, ProfileFreq: o.profileFreq,
 	}
 	if o.warmupOn {
 		w := o.warmup
@@ -285,6 +298,9 @@ func printRun(d *deps, run *benchrig.Run, err error, store string, e exportOptio
 		}
 	}
 	fmt.Fprintf(d.stdout, "\nstored as run %s in %s (benchrig runs show %s)\n", run.ID, store, run.ID)
+	if run.Profiling != nil {
+		fmt.Fprintf(d.stdout, "where the time went: benchrig runs profile %s (--svg F for a flame graph)\n", run.ID)
+	}
 	if werr := writeRunExports(run, rep, store, e); werr != nil && err == nil {
 		err = werr
 	}
@@ -327,10 +343,13 @@ func printPlan(d *deps, p *app.Pending) error {
 			fmt.Fprintf(d.stdout, "  skipped:  %s\n", c.Skipped)
 			continue
 		}
-		trials += c.Trials
+		trials += c.Trials + c.Profiled
 		n := fmt.Sprintf("%d", c.Trials)
 		if c.Instances > 1 {
 			n += fmt.Sprintf(", %d instances each", c.Instances)
+		}
+		if c.Profiled > 0 {
+			n += fmt.Sprintf(", then %d profiled", c.Profiled)
 		}
 		fmt.Fprintf(d.stdout, "  trials:   %s\n", n)
 		fmt.Fprintf(d.stdout, "  command:  %s\n", commandText(c.Argv))
@@ -351,6 +370,16 @@ func printPlan(d *deps, p *app.Pending) error {
 		}
 	}
 	fmt.Fprintf(d.stdout, "\nat most %d trial(s), warmups included\n", trials)
+	if pr := run.Profiling; pr != nil {
+		if pr.InMeasured {
+			fmt.Fprintf(d.stdout, "profiled: perf %s at %d Hz, in the measured trials\n", pr.Event, pr.Freq)
+		} else {
+			fmt.Fprintf(d.stdout, "profiled: perf %s at %d Hz, in %d extra trial(s) per case after the measured ones\n", pr.Event, pr.Freq, pr.Trials)
+		}
+	}
+	for _, w := range p.RunWarnings() {
+		fmt.Fprintf(d.stderr, "warning: %s\n", w)
+	}
 	return nil
 }
 

@@ -141,7 +141,7 @@ had never stopped. Refused (exit 2) when the spec file changed since the run sta
 	resume.Flags().BoolVarP(&opts.quiet, "quiet", "q", false, "no progress output")
 	opts.exportOptions.flags(resume.Flags())
 	opts.es.addFlags(resume.Flags())
-	cmd.AddCommand(list, show, compare, events, resume, newHistoryCommand(d, &opts.store))
+	cmd.AddCommand(list, show, compare, events, resume, newHistoryCommand(d, &opts.store), newProfileCommand(d, &opts.store))
 	return cmd
 }
 
@@ -149,6 +149,7 @@ had never stopped. Refused (exit 2) when the spec file changed since the run sta
 // interface (read and record), nothing of its adapter.
 type store interface {
 	app.Store
+	benchrig.ProfileStore
 	Path() string
 	Close() error
 	CheckWritable() error

@@ -168,6 +168,7 @@ func runServe(ctx context.Context, d *deps, o *serveOptions) error {
 		Pools:     nodes.NewStatus(poolsFile, q.Stats),
 		Samples:   web.NewSampleSource("store", db),
 		Shares:    db,
+		Profiles:  db,
 	}
 	if es != nil {
 		deps.Metrics = es.writeMetrics

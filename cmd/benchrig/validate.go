@@ -60,7 +60,7 @@ func runValidate(d *deps, opts validateOptions, files []string) error {
 		if n := benchrig.CaseCount(s.Params) - cases; n > 0 {
 			excluded = fmt.Sprintf(" (%d excluded)", n)
 		}
-		fmt.Fprintf(d.stdout, "%s: ok: spec %q, %d case(s)%s, %s trials each, %d warmup%s\n", f, s.Name, cases, excluded, repeatText(s.Repeat), s.Warmup, collectText(s.Collect))
+		fmt.Fprintf(d.stdout, "%s: ok: spec %q, %d case(s)%s, %s trials each, %d warmup%s\n", f, s.Name, cases, excluded, repeatText(s.Repeat), s.Warmup, collectText(s.Collect)+profileText(s.Profile))
 		for _, n := range notes {
 			fmt.Fprintf(d.stdout, "%s: note: %s\n", f, n)
 		}
@@ -86,4 +86,15 @@ func collectText(c benchrig.Collect) string {
 		return ", collector every " + benchrig.FormatDuration(c.Interval)
 	}
 	return ""
+}
+
+// profileText says how a valid spec's trials are profiled, "" when not.
+func profileText(p benchrig.Profiling) string {
+	switch {
+	case !p.Enabled:
+		return ""
+	case p.InMeasured:
+		return fmt.Sprintf(", measured trials profiled (perf %s at %d Hz)", p.EventName(), p.Hz())
+	}
+	return fmt.Sprintf(", %d extra profiled trial(s) per case (perf %s at %d Hz)", p.ExtraTrials(), p.EventName(), p.Hz())
 }

@@ -52,6 +52,9 @@ type Config struct {
 	// exits, for EOF on stdout and stderr: a grandchild may still hold the
 	// pipes. What remains after it is killed. Default 2s.
 	DrainTimeout time.Duration
+	// Perf is the perf program profiled trials run under (see
+	// RunProfiled); "" means perf found in PATH.
+	Perf string
 }
 
 const (

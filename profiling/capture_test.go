@@ -1,0 +1,102 @@
+package profiling
+
+import (
+	"context"
+	"errors"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/benchrig/benchrig/internal/testenv"
+)
+
+// TestPerfCapture records a real pipeline with the real perf: every
+// process of the tree is sampled, and a bad event is refused by Check.
+func TestPerfCapture(t *testing.T) {
+	ctx := context.Background()
+	var p Perf
+	path, err := p.Program()
+	if err != nil {
+		testenv.Skip(t, err)
+		return
+	}
+	cost, err := p.Check(ctx, "cpu-clock")
+	if err != nil {
+		testenv.Skipf(t, "perf cannot record here: %v", err)
+		return
+	}
+	if cost.Wall <= 0 || cost.CPU <= 0 || cost.CPU > 2*cost.Wall {
+		t.Errorf("Check cost %+v, want perf's start-up wall and CPU time", cost)
+	}
+	if _, err := p.Check(ctx, "no-such-event"); err == nil || !strings.Contains(err.Error(), "no-such-event") {
+		t.Errorf("Check of an unknown event: %v, want an error naming it", err)
+	}
+	file := filepath.Join(t.TempDir(), "perf.data")
+	argv := RecordArgs(path, "cpu-clock", 999, file, []string{"/bin/sh", "-c", "seq 1 200000 | sort -n | md5sum"})
+	out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", strings.Join(argv, " "), err, out)
+	}
+	if len(out) != len("d41d8cd98f00b204e9800998ecf8427e  -\n") {
+		t.Errorf("perf record -q printed more than the command's output: %q", out)
+	}
+	stacks, lost, err := p.Read(ctx, file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lost != 0 {
+		t.Errorf("%d samples lost at 999 Hz", lost)
+	}
+	if stacks.Total() == 0 {
+		t.Fatal("no samples")
+	}
+	procs := map[string]bool{}
+	for _, s := range Breakdown(stacks) {
+		procs[s.Process] = true
+	}
+	if !procs["sort"] {
+		t.Errorf("processes sampled = %v, want sort among them", procs)
+	}
+	if _, _, err := p.Read(ctx, filepath.Join(t.TempDir(), "missing.data")); err == nil {
+		t.Error("Read of a missing recording: no error")
+	}
+}
+
+// TestPerfExitStatus checks that perf record passes the command's exit
+// status on: a failing trial must stay a failing trial when profiled.
+func TestPerfExitStatus(t *testing.T) {
+	var p Perf
+	path, err := p.Program()
+	if err != nil {
+		testenv.Skip(t, err)
+		return
+	}
+	argv := RecordArgs(path, "cpu-clock", 99, filepath.Join(t.TempDir(), "perf.data"), []string{"/bin/sh", "-c", "exit 3"})
+	err = exec.Command(argv[0], argv[1:]...).Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 3 {
+		t.Errorf("perf record -- sh -c 'exit 3': %v, want exit status 3", err)
+	}
+}
+
+// TestLostCounter adds up perf script's lost records, as perf 6.1 prints
+// them with --show-lost-events, whatever the writes' boundaries.
+func TestLostCounter(t *testing.T) {
+	out := ":21520 21520  3060.359361: PERF_RECORD_LOST lost 14\n" +
+		"seq 21520  3060.376363: PERF_RECORD_LOST lost 71\n" +
+		"sort 21521  3060.546769: PERF_RECORD_LOST lost 67\n" +
+		"sort 21521  3060.546770:     1001001 cpu-clock: \n\t  4a1b2 main+0x12 (/usr/bin/sort)\n\n" +
+		strings.Repeat("x", 5000) + " PERF_RECORD_LOST lost 1000\n" +
+		"sh 1 1.0: PERF_RECORD_LOST lost 3"
+	for _, size := range []int{1, 7, 64, len(out)} {
+		var c lostCounter
+		for i := 0; i < len(out); i += size {
+			c.Write([]byte(out[i:min(i+size, len(out))]))
+		}
+		c.Write([]byte("\n"))
+		if c.n != 14+71+67+3 {
+			t.Errorf("writes of %d bytes: lost %d, want %d", size, c.n, 14+71+67+3)
+		}
+	}
+}

@@ -1,0 +1,81 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/benchrig/benchrig"
+	"github.com/benchrig/benchrig/profiling"
+	"github.com/benchrig/benchrig/runner"
+)
+
+var _ runner.Profiler = (*Executor)(nil)
+
+// CheckProfiling records event once around `true` with perf (see
+// runner.Profiler): a missing perf, one not permitted, or an event this
+// machine lacks (hardware counters in VMs) is known before any trial.
+func (e *Executor) CheckProfiling(ctx context.Context, event string) (wall, cpu time.Duration, err error) {
+	c, err := e.perf().Check(ctx, event)
+	return c.Wall, c.CPU, err
+}
+
+// perf is the perf this executor profiles with: Config.Perf, else perf
+// found in PATH.
+func (e *Executor) perf() profiling.Perf {
+	return profiling.Perf{Path: e.cfg.Perf}
+}
+
+// RunProfiled runs job under `perf record` (see runner.Profiler). perf is
+// the trial's first process and the command its child: the trial's cgroup,
+// and so its CPU time, includes perf's own work, and its wall time the
+// writing of the recording. The stacks are read (perf script) after the
+// trial, outside its timed interval.
+func (e *Executor) RunProfiled(ctx context.Context, job runner.Job, event string, freq int) (benchrig.Measurement, *benchrig.TrialProfile, error, error) {
+	perfPath, perr := e.perf().Program()
+	// The command is found as Run finds it, so that it is the same
+	// program, profiled or not; one that cannot be found is left to Run,
+	// whose measurement says why it did not start.
+	path := ""
+	if len(job.Argv) > 0 {
+		path = job.Argv[0]
+		if !strings.Contains(path, "/") {
+			var err error
+			if path, err = runner.LookPath(path, job.Env); err != nil {
+				path = ""
+			}
+		}
+	}
+	if perr != nil || path == "" {
+		m, err := e.Run(ctx, job)
+		if perr == nil {
+			perr = errors.New("the command did not start")
+		}
+		return m, nil, perr, err
+	}
+	dir, err := os.MkdirTemp("", "benchrig-perf-")
+	if err != nil {
+		m, err2 := e.Run(ctx, job)
+		return m, nil, fmt.Errorf("perf recording directory: %w", err), err2
+	}
+	defer os.RemoveAll(dir)
+	file := filepath.Join(dir, "perf.data")
+	pj := job
+	pj.Argv = profiling.RecordArgs(perfPath, event, freq, file, append([]string{path}, job.Argv[1:]...))
+	m, err := e.Run(ctx, pj)
+	if err != nil || ctx.Err() != nil {
+		return m, nil, nil, err
+	}
+	if _, serr := os.Stat(file); serr != nil {
+		return m, nil, fmt.Errorf("%w: %s", profiling.ErrNoRecording, m.Error), nil
+	}
+	stacks, lost, perr := e.perf().Read(ctx, file)
+	if perr != nil {
+		return m, nil, perr, nil
+	}
+	return m, &benchrig.TrialProfile{Event: event, Freq: freq, Duration: m.Wall, Lost: lost, Stacks: stacks}, nil, nil
+}
