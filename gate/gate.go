@@ -86,11 +86,21 @@ func Judge(baseline, candidate *benchrig.Run, req benchrig.GateRequest) *benchri
 				need := stats.MinRatioN()
 				cg.Verdict = benchrig.VerdictInconclusive
 				cg.Reason = fmt.Sprintf("too few trials: %d baseline, %d candidate; need %d each for a 95%% interval (%s)", cg.BaselineN, cg.CandidateN, need, obsOf(cg))
-			case cg.BaselineCV > maxCV:
-				cg.Verdict = benchrig.VerdictInconclusive
-				cg.Reason = fmt.Sprintf("baseline too noisy: CV %s > %s; %s", percent(cg.BaselineCV), percent(maxCV), evidence(ri, obsOf(cg)))
 			default:
 				cg.Verdict, cg.Suspected, cg.Reason = classify(ri, t, req.NoConfirm, obsOf(cg))
+				// A noisy baseline widens the interval, which the test
+				// already accounts for: a slowdown whose whole interval
+				// clears the threshold (or a significant speed-up) stands
+				// despite it. What a noisy baseline cannot support is a
+				// pass, or a verdict the interval leaves open.
+				if cg.BaselineCV > maxCV {
+					if ri.Low > 1+t || cg.Verdict == benchrig.VerdictImproved {
+						cg.Reason += fmt.Sprintf(" (the baseline is noisy, CV %s > %s, yet the interval is clear)", percent(cg.BaselineCV), percent(maxCV))
+					} else {
+						cg.Verdict, cg.Suspected = benchrig.VerdictInconclusive, false
+						cg.Reason = fmt.Sprintf("baseline too noisy: CV %s > %s; %s", percent(cg.BaselineCV), percent(maxCV), evidence(ri, obsOf(cg)))
+					}
+				}
 			}
 		}
 		res.Cases = append(res.Cases, cg)

@@ -191,10 +191,20 @@ func TestJudge(t *testing.T) {
 			name: "a noisy baseline",
 			// The pattern times 12 spreads about ±15%: a robust CV near 12%.
 			baseline:  mkRun("base3", tcase{params: gnu, times: times(12, 0.1, 1, 12, 0)}),
-			candidate: mkRun("cand", tcase{params: gnu, times: times(12, 0.1, 1.3, 1, 5)}),
+			candidate: mkRun("cand", tcase{params: gnu, times: times(12, 0.1, 1.0, 1, 5)}),
 			verdicts:  []benchrig.GateVerdict{benchrig.VerdictInconclusive},
 			reasons:   []string{"baseline too noisy: CV 1"},
 			verdict:   benchrig.VerdictInconclusive, passed: true,
+		},
+		{
+			name: "a noisy baseline does not hide a slowdown whose interval clears the threshold",
+			// +30% against the ±15% baseline: the interval is about +17%..+40%.
+			baseline:  mkRun("base3", tcase{params: gnu, times: times(12, 0.1, 1, 12, 0)}),
+			candidate: mkRun("cand", tcase{params: gnu, times: times(12, 0.1, 1.3, 1, 5)}),
+			verdicts:  []benchrig.GateVerdict{benchrig.VerdictRegression},
+			suspected: []bool{true},
+			reasons:   []string{"the baseline is noisy, CV 1"},
+			verdict:   benchrig.VerdictRegression, passed: false,
 		},
 		{
 			name:      "a noisy baseline under a looser bound",

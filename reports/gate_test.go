@@ -67,7 +67,7 @@ func gateFixture(t *testing.T) (*benchrig.Run, *benchrig.GateResult) {
 	base.Labels = map[string]string{"branch": "main", "commit": "a1b2c3"}
 	cand := gateRun("20260102-120000-cand", t0.Add(24*time.Hour), map[string][]float64{
 		"impl=gnu": gateTimes(100, 1.10, 5), "impl=busybox": gateTimes(1400, 1.01, 7), "impl=toybox": gateTimes(200, 0.8, 4),
-		"impl=rust": gateTimes(100, 1.2, 4), "impl=zig": gateTimes(50, 1, 2)[:8],
+		"impl=rust": gateTimes(100, 1.06, 4), "impl=zig": gateTimes(50, 1, 2)[:8],
 	}, order, map[string]int{"impl=zig": 2})
 	cand.Labels = map[string]string{"branch": "fix-sort", "build_url": "https://ci.example.com/job/sort/42/", "commit": "d4e5f6"}
 	req := benchrig.GateRequest{Baseline: "label:branch=main"}

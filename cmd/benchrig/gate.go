@@ -32,8 +32,9 @@ its threshold (--max-regression, default 5%) and significantly so: the 95% distr
 (Hodges-Lehmann) confidence interval of the time ratio lies wholly above 1+threshold. A
 suspected regression is re-run once, interleaved, on another node of the same class where the
 pool has one (--no-confirm skips that), and fails the build only when it holds on the pooled
-evidence. Failed trials, too few trials or a baseline noisier than --max-baseline-cv make a
-case inconclusive: said loudly, and a pass unless --strict. --max-regression, --max-baseline-cv,
+evidence. Failed trials fail it. Too few trials, or a baseline noisier than --max-baseline-cv
+(unless the interval clears the threshold all the same), make a case inconclusive: said
+loudly, and a pass unless --strict. --max-regression, --max-baseline-cv,
 --no-confirm and --strict need --baseline (they are a usage error without it).
 
 The run is labelled with where it came from, read from the CI's variables (Jenkins, GitHub
