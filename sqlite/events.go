@@ -146,29 +146,20 @@ func (d *DB) Events(ctx context.Context, runID string, after int64) ([]benchrig.
 // warmup set, reps 0..W-1), so W is the highest such rep plus one, and 0
 // for a case with none. Event.Number is derived from it, not stored.
 func caseWarmups(ctx context.Context, tx querier, runID string) (map[string]int, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT trial_case, max(trial_rep) + 1 FROM events
+	return caseInts(ctx, tx, `SELECT trial_case, max(trial_rep) + 1 FROM events
 		WHERE run_id = ? AND warmup AND trial_case IS NOT NULL GROUP BY trial_case`, runID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]int{}
-	for rows.Next() {
-		var c string
-		var w int
-		if err := rows.Scan(&c, &w); err != nil {
-			return nil, err
-		}
-		out[c] = w
-	}
-	return out, rows.Err()
 }
 
 // caseProfiledFrom returns each case's first rep of its profiled extra
 // trials, as the run's log shows it: their events' Number counts from it.
 func caseProfiledFrom(ctx context.Context, tx querier, runID string) (map[string]int, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT trial_case, min(trial_rep) FROM events
+	return caseInts(ctx, tx, `SELECT trial_case, min(trial_rep) FROM events
 		WHERE run_id = ? AND profiled AND trial_case IS NOT NULL GROUP BY trial_case`, runID)
+}
+
+// caseInts runs query, whose rows are (case, integer), for runID.
+func caseInts(ctx context.Context, tx querier, query, runID string) (map[string]int, error) {
+	rows, err := tx.QueryContext(ctx, query, runID)
 	if err != nil {
 		return nil, err
 	}
@@ -176,11 +167,11 @@ func caseProfiledFrom(ctx context.Context, tx querier, runID string) (map[string
 	out := map[string]int{}
 	for rows.Next() {
 		var c string
-		var rep int
-		if err := rows.Scan(&c, &rep); err != nil {
+		var n int
+		if err := rows.Scan(&c, &n); err != nil {
 			return nil, err
 		}
-		out[c] = rep
+		out[c] = n
 	}
 	return out, rows.Err()
 }
