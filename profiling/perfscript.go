@@ -35,7 +35,8 @@ const unknownFrame = "[unknown]"
 // address within the file for a position-independent binary, stable from
 // run to run; in the header of a sample without call chain it prints the
 // run's address.) Frames in [kernel.kallsyms] keep their symbol (or are
-// "[unknown]") and get the suffix "_[k]". A ';' inside a name (Rust's
+// "[unknown]") and get the suffix "_[k]". Consecutive "[unknown]" frames
+// fold to one. A ';' inside a name (Rust's
 // "[u8; 32]") becomes ':' since ';' separates frames. A sample without a
 // call chain folds to its comm and, when the header names the sampled
 // symbol (perf record without -g), that symbol.
@@ -120,6 +121,13 @@ func (s *perfSample) flush(out Stacks) {
 	switch {
 	case len(s.frames) > 0:
 		for i := len(s.frames) - 1; i >= 0; i-- {
+			// A run of "[unknown]" frames is one: perf walking the
+			// frame pointers of code built without them (Debian's
+			// busybox-static) yields chains of a hundred, which say
+			// nothing more than one and bury the graph.
+			if s.frames[i] == unknownFrame && i < len(s.frames)-1 && s.frames[i+1] == unknownFrame {
+				continue
+			}
 			b.WriteByte(';')
 			b.WriteString(s.frames[i])
 		}

@@ -107,6 +107,12 @@ func TestParsePerfScript(t *testing.T) {
 			want: Stacks{"x;[unknown]": 1},
 		},
 		{
+			name: "a run of unknown frames is one (frame pointers walked through code without them)",
+			in: "bb 7 2.5: cpu-clock: \n\t  55d5 [unknown] (/bin/busybox)\n\t 0 [unknown] ([unknown])\n\t 0 [unknown] ([unknown])\n" +
+				"\t 0 [unknown] ([unknown])\n\t  11 main (/bin/busybox)\n\t 0 [unknown] ([unknown])\n",
+			want: Stacks{"bb;[unknown];main;[unknown];busybox+0x55d5": 1},
+		},
+		{
 			name: "kernel frames are marked",
 			in: "x 7 2.5: cpu-clock: \n" +
 				"\tffffffff8105d1d6 clear_page_erms+0x16 ([kernel.kallsyms])\n" +
