@@ -21,11 +21,15 @@ import (
 // case IDs stay the same. Ratios are compared within a test's own runs,
 // never with a machine's speed: the slow case sleeps three times as long.
 
+// gateSpecSrc has 10 trials a case: with 6, Moses' interval is the 6th to
+// the 31st of the 36 pairwise ratios, so one trial stalled by CI's load
+// (a 0.5 s sleep of 0.03 s) gives 6 extreme ratios and takes a clear 2.7x
+// slowdown's interval down to 0.18x; with 10 it takes three.
 const gateSpecSrc = `name: gate-test
 command: 'sleep $(cat delay-{{.which}})'
 params:
   which: [a, b]
-repeat: 6
+repeat: 10
 warmup: 0
 `
 
@@ -222,8 +226,8 @@ func TestGateConfirmsARegression(t *testing.T) {
 	if !a.Suspected || a.Verdict != benchrig.VerdictRegression || a.Confirmation == nil || !a.Confirmation.Held {
 		t.Fatalf("which=a: %+v, want suspected, then confirmed on the pooled evidence", a)
 	}
-	if c := a.Confirmation; c.Run != g.ConfirmationRun || c.Node != "local" || c.Where != "this host: the local executor has one" || c.N != 6 {
-		t.Errorf("which=a's confirmation %+v, want 6 trials of run %s on this host", c, g.ConfirmationRun)
+	if c := a.Confirmation; c.Run != g.ConfirmationRun || c.Node != "local" || c.Where != "this host: the local executor has one" || c.N != 10 {
+		t.Errorf("which=a's confirmation %+v, want 10 trials of run %s on this host", c, g.ConfirmationRun)
 	}
 	if g.ConfirmTime <= 0 {
 		t.Errorf("confirm time %v, want the confirmation's wall time", g.ConfirmTime)
