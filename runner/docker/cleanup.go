@@ -11,6 +11,7 @@ import (
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 
 	"github.com/benchrig/benchrig"
@@ -50,7 +51,27 @@ func (e *Executor) removeNow(id string) {
 	_ = e.remove(ctx, id)
 }
 
-// removeLater removes a container in the background; the next trial's
+// exitGrace is how long a container whose result was read is given to exit
+// by itself before its removal kills it: the shim prints its result line,
+// then exits within milliseconds, but a loaded engine may take longer, and
+// a container killed there would show as "die (exit 137)" in the run's
+// container events although its trial succeeded.
+const exitGrace = 2 * time.Second
+
+// awaitExit waits, at most exitGrace, for container id to stop running.
+func (e *Executor) awaitExit(id string) {
+	ctx, cancel := context.WithTimeout(context.Background(), exitGrace)
+	defer cancel()
+	wait := e.cli.ContainerWait(ctx, id, client.ContainerWaitOptions{Condition: container.WaitConditionNotRunning})
+	select {
+	case <-wait.Result:
+	case <-wait.Error:
+	case <-ctx.Done():
+	}
+}
+
+// removeLater removes a container in the background, once it has exited
+// (or exitGrace has passed); the next trial's
 // start waits for it (waitRemovals) and Close waits for all.
 func (e *Executor) removeLater(id string) {
 	done := make(chan struct{})
@@ -60,6 +81,7 @@ func (e *Executor) removeLater(id string) {
 	e.removals.Add(1)
 	go func() {
 		defer e.removals.Done()
+		e.awaitExit(id)
 		e.removeNow(id)
 		e.mu.Lock()
 		delete(e.pending, id)
