@@ -16,9 +16,11 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/benchrig/benchrig"
 	"github.com/benchrig/benchrig/gate"
 	"github.com/benchrig/benchrig/internal/testenv"
 	"github.com/benchrig/benchrig/spec"
+	"github.com/benchrig/benchrig/sqlite"
 )
 
 // Two specs of one name (so each is the other's baseline): the candidate
@@ -305,10 +307,17 @@ func TestRunGate(t *testing.T) {
 	if run.Labels["branch"] != "main" || run.Labels["commit"] != "abc123" || run.Labels["ci"] != "github" {
 		t.Errorf("labels %v: want the CI's, with --label's branch over GITHUB_REF_NAME", run.Labels)
 	}
-	if code, out, errOut := c.run(ctx, "run", fast, "-q", "--baseline", "label:branch=main"); code != 0 {
+	aaJSON := filepath.Join(c.dir, "aa.json")
+	if code, out, errOut := c.run(ctx, "run", fast, "-q", "--baseline", "label:branch=main", "--json", aaJSON); code != 0 {
 		t.Fatalf("A/A: exit %d\n%s%s", code, out, errOut)
 	}
-	if got := latestRun(t, filepath.Join(c.dir, "store.db")); got.Gate == nil || !got.Gate.Passed || got.Gate.BaselineRun != run.ID {
+	// The A/A run by its ID: when noise made a case suspect, the latest
+	// run is its confirmation run.
+	var aa struct {
+		RunID string `json:"run_id"`
+	}
+	readJSON(t, aaJSON, &aa)
+	if got := runByID(t, filepath.Join(c.dir, "store.db"), aa.RunID); got.Gate == nil || !got.Gate.Passed || got.Gate.BaselineRun != run.ID {
 		t.Errorf("A/A gate %+v, want passed against %s", got.Gate, run.ID)
 	}
 	junit := filepath.Join(c.dir, "gate.xml")
@@ -446,4 +455,19 @@ func benchrigLines(script string) []string {
 		}
 	}
 	return out
+}
+
+// runByID reads run id from the store at path.
+func runByID(t *testing.T, path, id string) *benchrig.Run {
+	t.Helper()
+	db, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	run, err := db.GetRun(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return run
 }
