@@ -4,59 +4,17 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/benchrig/benchrig"
+	"github.com/benchrig/benchrig/internal/labshim"
 	"github.com/benchrig/benchrig/internal/testenv"
 	"github.com/benchrig/benchrig/nodes"
-	"github.com/benchrig/benchrig/runner/docker"
 	"github.com/benchrig/benchrig/sqlite"
 )
-
-var (
-	labShimOnce sync.Once
-	labShimPath string
-	labShimErr  error
-)
-
-// labShims returns a directory with the timing shims for amd64 and arm64:
-// $BENCHRIG_SHIM_DIR when it has both (make build), else built here.
-func labShims(t *testing.T) string {
-	t.Helper()
-	labShimOnce.Do(func() {
-		if dir := os.Getenv("BENCHRIG_SHIM_DIR"); dir != "" {
-			_, e1 := os.Stat(filepath.Join(dir, docker.ShimName("amd64")))
-			_, e2 := os.Stat(filepath.Join(dir, docker.ShimName("arm64")))
-			if e1 == nil && e2 == nil {
-				labShimPath = dir
-				return
-			}
-		}
-		dir, err := os.MkdirTemp("", "benchrig-shims-")
-		if err != nil {
-			labShimErr = err
-			return
-		}
-		for _, arch := range []string{"amd64", "arm64"} {
-			cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(dir, docker.ShimName(arch)), "../runner/docker/shim")
-			cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch)
-			if out, err := cmd.CombinedOutput(); err != nil {
-				labShimErr = fmt.Errorf("build shim for %s: %v\n%s", arch, err, out)
-				return
-			}
-		}
-		labShimPath = dir
-	})
-	if labShimErr != nil {
-		t.Fatal(labShimErr)
-	}
-	return labShimPath
-}
 
 // The lab's pool has lab1 and lab2, one class (amd64, no labels), and
 // lab3, a class of its own (arm64 under qemu). A spec that became three
@@ -75,7 +33,7 @@ func TestLabGateConfirmsOnAnotherNodeOfTheClass(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	shims := labShims(t)
+	shims := labshim.Dir(t)
 	a := &App{Store: db, Nodes: func(file string, pools []string) (NodeDriver, error) {
 		return nodes.NewDocker(file, pools, shims), nil
 	}}

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/benchrig/benchrig/internal/labshim"
 	"github.com/benchrig/benchrig/internal/testenv"
 	"github.com/benchrig/benchrig/runner/docker"
 )
@@ -39,46 +40,6 @@ func needLab(t *testing.T) {
 	}
 }
 
-var (
-	shimOnce sync.Once
-	shimPath string
-	shimErr  error
-)
-
-// labShimDir returns a directory with the timing shims for amd64 and
-// arm64: $BENCHRIG_SHIM_DIR when it has both (make build), else built here.
-func labShimDir(t *testing.T) string {
-	t.Helper()
-	shimOnce.Do(func() {
-		if dir := os.Getenv("BENCHRIG_SHIM_DIR"); dir != "" {
-			if _, err := os.Stat(filepath.Join(dir, docker.ShimName("amd64"))); err == nil {
-				if _, err := os.Stat(filepath.Join(dir, docker.ShimName("arm64"))); err == nil {
-					shimPath = dir
-					return
-				}
-			}
-		}
-		dir, err := os.MkdirTemp("", "benchrig-shims-")
-		if err != nil {
-			shimErr = err
-			return
-		}
-		for _, arch := range []string{"amd64", "arm64"} {
-			cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(dir, docker.ShimName(arch)), "../../runner/docker/shim")
-			cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch)
-			if out, err := cmd.CombinedOutput(); err != nil {
-				shimErr = fmt.Errorf("build shim for %s: %v\n%s", arch, err, out)
-				return
-			}
-		}
-		shimPath = dir
-	})
-	if shimErr != nil {
-		t.Fatal(shimErr)
-	}
-	return shimPath
-}
-
 // labCLI is a cli whose pools file lists the lab's nodes at the given
 // addresses (a node missing from hosts is left out), with a policy that
 // allows read-only host mounts of the test's directory, for data.
@@ -100,7 +61,7 @@ func labCLI(t *testing.T, hosts map[string]string) *cli {
 	}
 	c.env = map[string]string{
 		"BENCHRIG_POOLS":    c.write("pools.yaml", b.String()),
-		"BENCHRIG_SHIM_DIR": labShimDir(t),
+		"BENCHRIG_SHIM_DIR": labshim.Dir(t),
 	}
 	return c
 }
