@@ -109,6 +109,15 @@ func (p *TrialProfile) Ref() TrialRef {
 	return TrialRef{Run: p.Run, Case: p.Case, Rep: p.Rep, Attempt: p.Attempt}
 }
 
+// Samples is the number of samples in p's stacks.
+func (p *TrialProfile) Samples() int64 {
+	var n int64
+	for _, v := range p.Stacks {
+		n += v
+	}
+	return n
+}
+
 // ProfileStore keeps the call stacks sampled during a run's trials. An
 // implementation is safe for concurrent use; ctx cancels a call in
 // progress.

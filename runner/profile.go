@@ -114,16 +114,8 @@ func (r *state) runJob(ctx context.Context, exec Executor, job Job, profile bool
 	if m.Metrics == nil {
 		m.Metrics = map[string]float64{}
 	}
-	m.Metrics["profile_samples"] = float64(total(prof.Stacks))
+	m.Metrics["profile_samples"] = float64(prof.Samples())
 	return m, nil
-}
-
-func total(s map[string]int64) int64 {
-	var n int64
-	for _, v := range s {
-		n += v
-	}
-	return n
 }
 
 // extraLeft is how many extra profiled trials case p has still to record

@@ -27,16 +27,12 @@ func (d *DB) AddProfile(ctx context.Context, p *benchrig.TrialProfile) error {
 	if err := zw.Close(); err != nil {
 		return fmt.Errorf("add profile %s: %w", p.Ref(), err)
 	}
-	var samples int64
-	for _, n := range p.Stacks {
-		samples += n
-	}
 	d.wmu.Lock()
 	defer d.wmu.Unlock()
 	_, err := d.db.ExecContext(ctx, `INSERT OR REPLACE INTO profiles
 		(run_id, case_id, rep, attempt, node, event, freq_hz, lost, duration_ns, samples, folded)
 		VALUES (`+placeholders(11)+`)`,
-		p.Run, p.Case, p.Rep, p.Attempt, p.Node, p.Event, p.Freq, p.Lost, int64(p.Duration), samples, buf.Bytes())
+		p.Run, p.Case, p.Rep, p.Attempt, p.Node, p.Event, p.Freq, p.Lost, int64(p.Duration), p.Samples(), buf.Bytes())
 	if isConstraint(err, sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY) {
 		return benchrig.Errorf(benchrig.ENotFound, "add profile %s: run %s not found", p.Ref(), p.Run)
 	}
