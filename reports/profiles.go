@@ -2,6 +2,7 @@ package reports
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/benchrig/benchrig"
 	"github.com/benchrig/benchrig/profiling"
@@ -49,4 +50,24 @@ func MergeProfiles(run *benchrig.Run, ps []benchrig.TrialProfile, label func(cas
 		out = append(out, *byCase[id])
 	}
 	return out
+}
+
+// FindCaseProfile is the profile in cases of the case whose ID or label is
+// sel, or nil.
+func FindCaseProfile(cases []CaseProfile, sel string) *CaseProfile {
+	for i := range cases {
+		if cases[i].Case == sel || cases[i].Label == sel {
+			return &cases[i]
+		}
+	}
+	return nil
+}
+
+// CaseProfileLabels lists the labels of cases, for a message naming them.
+func CaseProfileLabels(cases []CaseProfile) string {
+	names := make([]string, len(cases))
+	for i, c := range cases {
+		names[i] = c.Label
+	}
+	return strings.Join(names, ", ")
 }

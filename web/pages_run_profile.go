@@ -73,14 +73,10 @@ func pickCase(run *benchrig.Run, cases []caseProfile, sel string) (*caseProfile,
 		}
 		return nil, benchrig.Errorf(benchrig.ENotFound, "run %s was not profiled (run its spec with --profile cpu, or add a profile block; when it asked for profiling, the warnings on its page say why it could not)", run.ID)
 	}
-	var names []string
-	for i := range cases {
-		if cases[i].Case == sel || cases[i].Label == sel {
-			return &cases[i], nil
-		}
-		names = append(names, cases[i].Label)
+	if c := reports.FindCaseProfile(cases, sel); c != nil {
+		return c, nil
 	}
-	return nil, benchrig.Errorf(benchrig.ENotFound, "run %s has no profile of case %q (profiled cases: %s)", run.ID, sel, strings.Join(names, ", "))
+	return nil, benchrig.Errorf(benchrig.ENotFound, "run %s has no profile of case %q (profiled cases: %s)", run.ID, sel, reports.CaseProfileLabels(cases))
 }
 
 // profileURL is the URL of a case's flame graph (ext ".svg") or pprof

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -83,11 +82,7 @@ func (o profileOptions) check(args []string) error {
 }
 
 // caseProfile is one case's profiles merged.
-type caseProfile struct {
-	id, label string
-	trials    int
-	profiling.Profile
-}
+type caseProfile = reports.CaseProfile
 
 func runProfile(ctx context.Context, d *deps, opts profileOptions, args []string) error {
 	if err := opts.check(args); err != nil {
@@ -115,13 +110,11 @@ func runProfile(ctx context.Context, d *deps, opts profileOptions, args []string
 	}
 	cases := mergeProfiles(run, ps)
 	pick := func(sel string) (*caseProfile, error) {
-		for i := range cases {
-			if cases[i].id == sel || cases[i].label == sel {
-				return &cases[i], nil
-			}
+		if c := reports.FindCaseProfile(cases, sel); c != nil {
+			return c, nil
 		}
 		return nil, &benchrig.Error{Code: benchrig.ENotFound, Field: "case",
-			Msg: fmt.Sprintf("run %s has no profile of case %q (profiled cases: %s)", run.ID, sel, profiledCases(cases))}
+			Msg: fmt.Sprintf("run %s has no profile of case %q (profiled cases: %s)", run.ID, sel, reports.CaseProfileLabels(cases))}
 	}
 	if opts.diff {
 		a, err := pick(args[1])
@@ -133,14 +126,14 @@ func runProfile(ctx context.Context, d *deps, opts profileOptions, args []string
 			return err
 		}
 		o := profiling.SVGOptions{
-			Title:    fmt.Sprintf("%s: %s against %s", run.SpecName, b.label, a.label),
+			Title:    fmt.Sprintf("%s: %s against %s", run.SpecName, b.Label, a.Label),
 			Subtitle: fmt.Sprintf("run %s, %s at %d Hz, %d and %d samples, normalised by total samples", run.ID, b.Event, b.Freq, a.Stacks.Total(), b.Stacks.Total()),
 		}
 		if err := writeOut(d, opts.svg, db.Path(), func(f *os.File) error { return profiling.WriteDiffSVG(f, a.Stacks, b.Stacks, o) }); err != nil {
 			return err
 		}
 		printBreakdown(d, run, []caseProfile{*a, *b})
-		fmt.Fprintf(d.stdout, "wrote %s: differential flame graph of %s against %s\n", opts.svg, b.label, a.label)
+		fmt.Fprintf(d.stdout, "wrote %s: differential flame graph of %s against %s\n", opts.svg, b.Label, a.Label)
 		return nil
 	}
 	shown := cases
@@ -153,31 +146,31 @@ func runProfile(ctx context.Context, d *deps, opts profileOptions, args []string
 	}
 	if (opts.svg != "" || opts.pprof != "" || opts.folded != "") && len(shown) > 1 {
 		return &benchrig.Error{Code: benchrig.EInvalid, Field: "case",
-			Msg: fmt.Sprintf("run %s profiled %d cases: name one with --case (%s)", run.ID, len(shown), profiledCases(cases))}
+			Msg: fmt.Sprintf("run %s profiled %d cases: name one with --case (%s)", run.ID, len(shown), reports.CaseProfileLabels(cases))}
 	}
 	printBreakdown(d, run, shown)
 	c := shown[0]
 	if opts.svg != "" {
 		o := profiling.SVGOptions{
-			Title:    fmt.Sprintf("%s: %s", run.SpecName, c.label),
-			Subtitle: fmt.Sprintf("run %s, %s at %d Hz, %d samples over %d trial(s)", run.ID, c.Event, c.Freq, c.Stacks.Total(), c.trials),
+			Title:    fmt.Sprintf("%s: %s", run.SpecName, c.Label),
+			Subtitle: fmt.Sprintf("run %s, %s at %d Hz, %d samples over %d trial(s)", run.ID, c.Event, c.Freq, c.Stacks.Total(), c.Trials),
 		}
 		if err := writeOut(d, opts.svg, db.Path(), func(f *os.File) error { return profiling.WriteFlameSVG(f, c.Stacks, o) }); err != nil {
 			return err
 		}
-		fmt.Fprintf(d.stdout, "wrote %s: flame graph of %s\n", opts.svg, c.label)
+		fmt.Fprintf(d.stdout, "wrote %s: flame graph of %s\n", opts.svg, c.Label)
 	}
 	if opts.pprof != "" {
 		if err := writeOut(d, opts.pprof, db.Path(), func(f *os.File) error { return profiling.ToPprof(&c.Profile).Write(f) }); err != nil {
 			return err
 		}
-		fmt.Fprintf(d.stdout, "wrote %s: pprof profile of %s\n", opts.pprof, c.label)
+		fmt.Fprintf(d.stdout, "wrote %s: pprof profile of %s\n", opts.pprof, c.Label)
 	}
 	if opts.folded != "" {
 		if err := writeOut(d, opts.folded, db.Path(), func(f *os.File) error { return profiling.WriteFolded(f, c.Stacks) }); err != nil {
 			return err
 		}
-		fmt.Fprintf(d.stdout, "wrote %s: folded stacks of %s\n", opts.folded, c.label)
+		fmt.Fprintf(d.stdout, "wrote %s: folded stacks of %s\n", opts.folded, c.Label)
 	}
 	return nil
 }
@@ -199,20 +192,7 @@ func writeOut(d *deps, path, store string, write func(*os.File) error) error {
 // (reports.MergeProfiles, which the web's flame graphs use too).
 func mergeProfiles(run *benchrig.Run, ps []benchrig.TrialProfile) []caseProfile {
 	labels := caseLabels(run.Cases)
-	merged := reports.MergeProfiles(run, ps, func(id string) string { return labels[id] })
-	out := make([]caseProfile, len(merged))
-	for i, m := range merged {
-		out[i] = caseProfile{id: m.Case, label: m.Label, trials: m.Trials, Profile: m.Profile}
-	}
-	return out
-}
-
-func profiledCases(cases []caseProfile) string {
-	var names []string
-	for _, c := range cases {
-		names = append(names, c.label)
-	}
-	return strings.Join(names, ", ")
+	return reports.MergeProfiles(run, ps, func(id string) string { return labels[id] })
 }
 
 // printBreakdown prints each case's samples per process, largest first.
@@ -222,7 +202,7 @@ func printBreakdown(d *deps, run *benchrig.Run, cases []caseProfile) {
 			fmt.Fprintln(d.stdout)
 		}
 		total := c.Stacks.Total()
-		fmt.Fprintf(d.stdout, "case %s: %d samples over %d profiled trial(s), %s at %d Hz, %s", c.label, total, c.trials, c.Event, c.Freq, reports.FormatDuration(c.Duration))
+		fmt.Fprintf(d.stdout, "case %s: %d samples over %d profiled trial(s), %s at %d Hz, %s", c.Label, total, c.Trials, c.Event, c.Freq, reports.FormatDuration(c.Duration))
 		if c.Lost > 0 {
 			fmt.Fprintf(d.stdout, ", %d lost", c.Lost)
 		}
