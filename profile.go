@@ -25,7 +25,9 @@ type Profiling struct {
 	InMeasured bool `json:"in_measured,omitempty"`
 	// Startup, on a run, is how long perf took around a command that does
 	// nothing when it was checked before the run: its fixed start-up and
-	// tear-down, the least it adds to each profiled trial's wall time.
+	// tear-down. A profiled trial's wall time leaves it out where perf
+	// recorded the command's exec and exit (the metric perf_wall_s then
+	// keeps the perf-inclusive time); its CPU time includes it.
 	Startup time.Duration `json:"startup_ns,omitempty"`
 	// StartupCPU is the CPU time of that check: perf's own, which a
 	// profiled trial's CPU time includes (perf runs in its process tree).

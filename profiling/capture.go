@@ -90,27 +90,40 @@ func RecordArgs(perf, event string, freq int, file string, argv []string) []stri
 	return append(args, argv...)
 }
 
+// Recording is what Read takes from a perf recording.
+type Recording struct {
+	Stacks Stacks
+	// Lost counts the samples perf lost (its ring buffer was full).
+	Lost int64
+	// Span is the command's own wall time, from the exec of the process
+	// perf started to that process's exit, as perf's task events have
+	// them: the trial without perf's start-up and tear-down (about 0.2 s
+	// here, whatever the command). Zero when either event is missing.
+	Span time.Duration
+}
+
 // Read turns a recording into stacks with `perf script`, parsed by
-// ParsePerfScript, and counts the samples perf lost (its ring buffer was
-// full: --show-lost-events, "PERF_RECORD_LOST lost N" lines, which the
-// parser skips). Frames perf cannot resolve keep their module and offset.
-func (p Perf) Read(ctx context.Context, file string) (Stacks, int64, error) {
+// ParsePerfScript, counts the samples perf lost (--show-lost-events,
+// "PERF_RECORD_LOST lost N" lines, which the parser skips) and finds the
+// command's span (--show-task-events: its COMM exec and EXIT records).
+// Frames perf cannot resolve keep their module and offset.
+func (p Perf) Read(ctx context.Context, file string) (Recording, error) {
 	path, err := p.Program()
 	if err != nil {
-		return nil, 0, err
+		return Recording{}, err
 	}
-	cmd := exec.CommandContext(ctx, path, "script", "--show-lost-events", "-i", file)
+	cmd := exec.CommandContext(ctx, path, "script", "--show-lost-events", "--show-task-events", "-i", file)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		return nil, 0, fmt.Errorf("perf script: %w", err)
+		return Recording{}, fmt.Errorf("perf script: %w", err)
 	}
 	if err := cmd.Start(); err != nil {
-		return nil, 0, fmt.Errorf("perf script: %w", err)
+		return Recording{}, fmt.Errorf("perf script: %w", err)
 	}
-	var lost lostCounter
-	in := io.TeeReader(out, &lost)
+	var side sideband
+	in := io.TeeReader(out, &side)
 	stacks, perr := ParsePerfScript(in)
 	if perr != nil {
 		// Drain, so that perf is not left blocked on a full pipe.
@@ -119,30 +132,36 @@ func (p Perf) Read(ctx context.Context, file string) (Stacks, int64, error) {
 	werr := cmd.Wait()
 	switch {
 	case perr != nil:
-		return nil, 0, fmt.Errorf("parse perf script output: %w", perr)
+		return Recording{}, fmt.Errorf("parse perf script output: %w", perr)
 	case werr != nil:
 		if msg := lastLines(stderr.String(), 2); msg != "" {
-			return nil, 0, fmt.Errorf("perf script: %s", msg)
+			return Recording{}, fmt.Errorf("perf script: %s", msg)
 		}
-		return nil, 0, fmt.Errorf("perf script: %w", werr)
+		return Recording{}, fmt.Errorf("perf script: %w", werr)
 	}
-	lost.Write([]byte("\n")) // a last line without its newline
-	return stacks, lost.n, nil
+	side.Write([]byte("\n")) // a last line without its newline
+	return Recording{Stacks: stacks, Lost: side.lost, Span: side.span()}, nil
 }
 
-// lostCounter adds up the N of perf script's "PERF_RECORD_LOST lost N"
-// lines written to it.
-type lostCounter struct {
-	line []byte // the line so far, up to maxLostLine bytes
-	long bool   // the line so far is longer: not a lost record
-	n    int64
+// sideband reads perf script's side-band lines as they are written to it:
+// it adds up the N of "PERF_RECORD_LOST lost N" lines, and keeps the time
+// of the first "PERF_RECORD_COMM exec" (the command perf started) and of
+// that process's "PERF_RECORD_EXIT(pid:pid)".
+type sideband struct {
+	line []byte // the line so far, up to maxSideLine bytes
+	long bool   // the line so far is longer: not a side-band record
+	lost int64
+
+	pid           int64 // the command's process, once its exec is seen
+	execAt, endAt time.Duration
+	exec, exit    bool
 }
 
-// maxLostLine bounds the part of a line kept: a lost record's line is a
-// header and a count, well under this.
-const maxLostLine = 4096
+// maxSideLine bounds the part of a line kept: a side-band record's line
+// is a header and a few numbers, well under this.
+const maxSideLine = 4096
 
-func (c *lostCounter) Write(p []byte) (int, error) {
+func (c *sideband) Write(p []byte) (int, error) {
 	n := len(p)
 	for len(p) > 0 {
 		i := bytes.IndexByte(p, '\n')
@@ -150,7 +169,7 @@ func (c *lostCounter) Write(p []byte) (int, error) {
 		if i >= 0 {
 			chunk = p[:i]
 		}
-		if len(c.line)+len(chunk) > maxLostLine {
+		if len(c.line)+len(chunk) > maxSideLine {
 			c.long = true
 		} else if !c.long {
 			c.line = append(c.line, chunk...)
@@ -159,7 +178,7 @@ func (c *lostCounter) Write(p []byte) (int, error) {
 			break
 		}
 		if !c.long {
-			c.n += lostIn(c.line)
+			c.record(c.line)
 		}
 		c.line, c.long = c.line[:0], false
 		p = p[i+1:]
@@ -167,17 +186,84 @@ func (c *lostCounter) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-// lostIn is N for a "... PERF_RECORD_LOST lost N" line, else 0.
-func lostIn(line []byte) int64 {
-	_, after, ok := bytes.Cut(line, []byte("PERF_RECORD_LOST lost "))
+// record reads one line: "COMM PID TIME: PERF_RECORD_KIND ...".
+func (c *sideband) record(line []byte) {
+	head, rec, ok := bytes.Cut(line, []byte(" PERF_RECORD_"))
 	if !ok {
+		return
+	}
+	switch {
+	case bytes.HasPrefix(rec, []byte("LOST lost ")):
+		n, err := strconv.ParseInt(string(bytes.TrimSpace(rec[len("LOST lost "):])), 10, 64)
+		if err == nil && n > 0 {
+			c.lost += n
+		}
+	case bytes.HasPrefix(rec, []byte("COMM exec: ")) && !c.exec:
+		// "COMM exec: sleep:2030/2030": the name may hold ':'.
+		i := bytes.LastIndexByte(rec, ':')
+		pid, tid, ok := pidTid(rec[i+1:], '/')
+		at, tok := recordTime(head)
+		if ok && tok && pid == tid {
+			c.pid, c.execAt, c.exec = pid, at, true
+		}
+	case bytes.HasPrefix(rec, []byte("EXIT(")) && c.exec && !c.exit:
+		// "EXIT(2030:2030):(2029:2029)": the process, then its parent.
+		ids, _, _ := bytes.Cut(rec[len("EXIT("):], []byte(")"))
+		pid, tid, ok := pidTid(ids, ':')
+		at, tok := recordTime(head)
+		if ok && tok && pid == c.pid && tid == pid && at >= c.execAt {
+			c.endAt, c.exit = at, true
+		}
+	}
+}
+
+// span is the command's exec to its exit, 0 unless both were seen.
+func (c *sideband) span() time.Duration {
+	if !c.exec || !c.exit {
 		return 0
 	}
-	n, err := strconv.ParseInt(string(bytes.TrimSpace(after)), 10, 64)
-	if err != nil || n < 0 {
-		return 0
+	return c.endAt - c.execAt
+}
+
+// pidTid reads "PID<sep>TID".
+func pidTid(b []byte, sep byte) (pid, tid int64, ok bool) {
+	a, z, found := bytes.Cut(bytes.TrimSpace(b), []byte{sep})
+	if !found {
+		return 0, 0, false
 	}
-	return n
+	pid, err1 := strconv.ParseInt(string(a), 10, 64)
+	tid, err2 := strconv.ParseInt(string(z), 10, 64)
+	return pid, tid, err1 == nil && err2 == nil
+}
+
+// recordTime is the time field, "SECONDS.FRACTION:", that ends a record's
+// header, as a duration since perf's clock origin.
+func recordTime(head []byte) (time.Duration, bool) {
+	f := bytes.Fields(head)
+	if len(f) == 0 {
+		return 0, false
+	}
+	t, ok := bytes.CutSuffix(f[len(f)-1], []byte(":"))
+	if !ok {
+		return 0, false
+	}
+	sec, frac, _ := bytes.Cut(t, []byte("."))
+	s, err := strconv.ParseInt(string(sec), 10, 64)
+	if err != nil || s < 0 || s > 1<<32 || len(frac) > 9 {
+		return 0, false
+	}
+	ns := int64(0)
+	for i := 0; i < 9; i++ {
+		d := byte('0')
+		if i < len(frac) {
+			d = frac[i]
+		}
+		if d < '0' || d > '9' {
+			return 0, false
+		}
+		ns = ns*10 + int64(d-'0')
+	}
+	return time.Duration(s)*time.Second + time.Duration(ns), true
 }
 
 // ErrNoRecording is Read's error when perf left no recording (the command

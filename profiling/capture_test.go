@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/benchrig/benchrig/internal/testenv"
 )
@@ -34,19 +35,28 @@ func TestPerfCapture(t *testing.T) {
 	}
 	file := filepath.Join(t.TempDir(), "perf.data")
 	argv := RecordArgs(path, "cpu-clock", 999, file, []string{"/bin/sh", "-c", "seq 1 200000 | sort -n | md5sum"})
+	start := time.Now()
 	out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput()
+	wall := time.Since(start)
 	if err != nil {
 		t.Fatalf("%s: %v\n%s", strings.Join(argv, " "), err, out)
 	}
 	if len(out) != len("d41d8cd98f00b204e9800998ecf8427e  -\n") {
 		t.Errorf("perf record -q printed more than the command's output: %q", out)
 	}
-	stacks, lost, err := p.Read(ctx, file)
+	rec, err := p.Read(ctx, file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if lost != 0 {
-		t.Errorf("%d samples lost at 999 Hz", lost)
+	stacks := rec.Stacks
+	if rec.Lost != 0 {
+		t.Errorf("%d samples lost at 999 Hz", rec.Lost)
+	}
+	// The command's span is within perf's run, and leaves out at least
+	// part of perf's own start-up and tear-down (Check measured those
+	// around `true`).
+	if rec.Span <= 0 || rec.Span >= wall {
+		t.Errorf("span %v, want the command's own time, within perf's %v", rec.Span, wall)
 	}
 	if stacks.Total() == 0 {
 		t.Fatal("no samples")
@@ -58,7 +68,7 @@ func TestPerfCapture(t *testing.T) {
 	if !procs["sort"] {
 		t.Errorf("processes sampled = %v, want sort among them", procs)
 	}
-	if _, _, err := p.Read(ctx, filepath.Join(t.TempDir(), "missing.data")); err == nil {
+	if _, err := p.Read(ctx, filepath.Join(t.TempDir(), "missing.data")); err == nil {
 		t.Error("Read of a missing recording: no error")
 	}
 }
@@ -80,23 +90,41 @@ func TestPerfExitStatus(t *testing.T) {
 	}
 }
 
-// TestLostCounter adds up perf script's lost records, as perf 6.1 prints
-// them with --show-lost-events, whatever the writes' boundaries.
-func TestLostCounter(t *testing.T) {
-	out := ":21520 21520  3060.359361: PERF_RECORD_LOST lost 14\n" +
+// TestSideband reads perf script's side-band lines as perf 6.1 prints
+// them with --show-lost-events --show-task-events, whatever the writes'
+// boundaries: lost samples add up, and the span runs from the command's
+// exec to its own exit (not a child's, not another thread's).
+func TestSideband(t *testing.T) {
+	out := "perf-exec     0     0.000000: PERF_RECORD_COMM: perf-exec:2064/2064\n" +
+		"sh  2064    85.781552: PERF_RECORD_COMM exec: sh:2064/2064\n" +
+		":21520 21520  3060.359361: PERF_RECORD_LOST lost 14\n" +
+		"sh  2064    85.782303: PERF_RECORD_FORK(2065:2065):(2064:2064)\n" +
+		"my: prog  2065    85.782484: PERF_RECORD_COMM exec: my: prog:2065/2065\n" +
 		"seq 21520  3060.376363: PERF_RECORD_LOST lost 71\n" +
 		"sort 21521  3060.546769: PERF_RECORD_LOST lost 67\n" +
 		"sort 21521  3060.546770:     1001001 cpu-clock: \n\t  4a1b2 main+0x12 (/usr/bin/sort)\n\n" +
+		"sleep  2065    85.883555: PERF_RECORD_EXIT(2065:2065):(2064:2064)\n" +
+		"sh  2064    85.900000: PERF_RECORD_EXIT(2064:2070):(2063:2063)\n" +
 		strings.Repeat("x", 5000) + " PERF_RECORD_LOST lost 1000\n" +
+		"sh  2064    86.558018: PERF_RECORD_EXIT(2064:2064):(2063:2063)\n" +
+		"sh  2064    87.000000: PERF_RECORD_EXIT(2064:2064):(2063:2063)\n" +
 		"sh 1 1.0: PERF_RECORD_LOST lost 3"
 	for _, size := range []int{1, 7, 64, len(out)} {
-		var c lostCounter
+		var c sideband
 		for i := 0; i < len(out); i += size {
 			c.Write([]byte(out[i:min(i+size, len(out))]))
 		}
 		c.Write([]byte("\n"))
-		if c.n != 14+71+67+3 {
-			t.Errorf("writes of %d bytes: lost %d, want %d", size, c.n, 14+71+67+3)
+		if c.lost != 14+71+67+3 {
+			t.Errorf("writes of %d bytes: lost %d, want %d", size, c.lost, 14+71+67+3)
 		}
+		if want := 776466 * time.Microsecond; c.span() != want {
+			t.Errorf("writes of %d bytes: span %v, want %v", size, c.span(), want)
+		}
+	}
+	var none sideband
+	none.Write([]byte("sh  2064    85.781552: PERF_RECORD_COMM exec: sh:2064/2064\n"))
+	if none.span() != 0 {
+		t.Errorf("span without an exit = %v, want 0", none.span())
 	}
 }

@@ -95,11 +95,11 @@ func ProfileLine(r *Report) string {
 	}
 	fmt.Fprintf(&b, " (%d profiled trial%s against the measured ones", c.Trials, plural(c.Trials))
 	if p.Startup > 0 {
-		fmt.Fprintf(&b, "; perf's own start-up and tear-down: %s", formatSeconds(p.Startup.Seconds()))
+		fmt.Fprintf(&b, "; perf's own start-up and tear-down, %s", formatSeconds(p.Startup.Seconds()))
 		if p.StartupCPU > 0 {
 			fmt.Fprintf(&b, " (CPU %s)", formatSeconds(p.StartupCPU.Seconds()))
 		}
-		b.WriteString(" a trial")
+		b.WriteString(" a trial, are left out of its wall time and counted in its CPU time")
 	}
 	b.WriteString(")")
 	return b.String()

@@ -33,7 +33,7 @@ func TestProfiledTrialsLeftOut(t *testing.T) {
 	if math.Abs(r.ProfileCost.Wall-0.5) > 1e-9 || math.Abs(r.ProfileCost.CPU-0.25) > 1e-9 || r.ProfileCost.Trials != 2 {
 		t.Errorf("cost = %+v, want wall +50%%, CPU +25%%, 2 trials", r.ProfileCost)
 	}
-	want := "profiled: perf cpu-clock at 99 Hz, 2 extra trials per case (excluded from statistics); cost: wall +50.0%, CPU +25.0% (2 profiled trials against the measured ones; perf's own start-up and tear-down: 150 ms (CPU 90.0 ms) a trial)"
+	want := "profiled: perf cpu-clock at 99 Hz, 2 extra trials per case (excluded from statistics); cost: wall +50.0%, CPU +25.0% (2 profiled trials against the measured ones; perf's own start-up and tear-down, 150 ms (CPU 90.0 ms) a trial, are left out of its wall time and counted in its CPU time)"
 	if got := ProfileLine(r); got != want {
 		t.Errorf("ProfileLine:\n got %s\nwant %s", got, want)
 	}
