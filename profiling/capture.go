@@ -21,6 +21,13 @@ import (
 type Perf struct {
 	// Path is the perf program; "" means "perf" looked up in PATH.
 	Path string
+	// Root, when set, is the root directory the recorded processes saw:
+	// a container's, /proc/PID/root of one of its processes still alive
+	// when Read runs. Read finds the files they mapped there, and those
+	// it cannot find there (an emulator binfmt_misc opened on the host)
+	// on this host. perf's own namespace support cannot do it: it needs
+	// each sampled process alive, and a trial's have exited.
+	Root string
 }
 
 // Program is the path of the perf program, looked up in PATH when Path is
@@ -102,6 +109,18 @@ type Recording struct {
 	Span time.Duration
 }
 
+// AttachArgs is the command line that samples the running process pid
+// (every thread, and every child it starts from then on) with event at
+// freq Hz with call graphs into file, as RecordArgs does for a command
+// perf starts. perf reads commands from the descriptor ctlFD and
+// acknowledges them on ackFD (--control): an acknowledged "ping" says
+// the events are open, so nothing the process does after it is missed.
+// perf stops when the process exits, or on SIGINT.
+func AttachArgs(perf, event string, freq int, file string, pid, ctlFD, ackFD int) []string {
+	return []string{perf, "record", "-q", "--no-bpf-event", "-B", "-N", "-e", event, "-F", strconv.Itoa(freq), "-g", "-o", file,
+		"-p", strconv.Itoa(pid), "--control", fmt.Sprintf("fd:%d,%d", ctlFD, ackFD)}
+}
+
 // Read turns a recording into stacks with `perf script`, parsed by
 // ParsePerfScript, counts the samples perf lost (--show-lost-events,
 // "PERF_RECORD_LOST lost N" lines, which the parser skips) and finds the
@@ -112,7 +131,20 @@ func (p Perf) Read(ctx context.Context, file string) (Recording, error) {
 	if err != nil {
 		return Recording{}, err
 	}
-	cmd := exec.CommandContext(ctx, path, "script", "--show-lost-events", "--show-task-events", "-i", file)
+	args := []string{"script", "--show-lost-events", "--show-task-events", "-i", file}
+	if p.Root != "" {
+		symfs, err := os.MkdirTemp("", "benchrig-symfs-")
+		if err != nil {
+			return Recording{}, fmt.Errorf("perf script: %w", err)
+		}
+		defer os.RemoveAll(symfs)
+		if err := p.linkMapped(ctx, path, file, symfs); err != nil {
+			return Recording{}, err
+		}
+		// With --symfs perf looks for kallsyms there too: this host's.
+		args = append(args, "--symfs", symfs, "--kallsyms", "/proc/kallsyms")
+	}
+	cmd := exec.CommandContext(ctx, path, args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.StdoutPipe()
@@ -141,6 +173,65 @@ func (p Perf) Read(ctx context.Context, file string) (Recording, error) {
 	}
 	side.Write([]byte("\n")) // a last line without its newline
 	return Recording{Stacks: stacks, Lost: side.lost, Span: side.span()}, nil
+}
+
+// linkMapped makes symfs a tree of links to the files the recording's
+// processes mapped (its PERF_RECORD_MMAP2 lines, as a quick pass of perf
+// script without symbols prints them), each under p.Root where it is
+// there, else on this host.
+func (p Perf) linkMapped(ctx context.Context, perf, file, symfs string) error {
+	cmd := exec.CommandContext(ctx, perf, "script", "-F", "comm", "--show-mmap-events", "-i", file)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		if msg := lastLines(stderr.String(), 2); msg != "" {
+			return fmt.Errorf("perf script --show-mmap-events: %s", msg)
+		}
+		return fmt.Errorf("perf script --show-mmap-events: %w", err)
+	}
+	for _, f := range MappedFiles(out) {
+		target := filepath.Join(p.Root, f)
+		if _, err := os.Stat(target); err != nil {
+			if _, err := os.Stat(f); err != nil {
+				continue // gone: its frames keep module+offset
+			}
+			target = f
+		}
+		link := filepath.Join(symfs, f)
+		if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
+			return fmt.Errorf("symbol tree: %w", err)
+		}
+		if err := os.Symlink(target, link); err != nil && !errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("symbol tree: %w", err)
+		}
+	}
+	return nil
+}
+
+// MappedFiles lists, once each, the absolute, clean paths of the files in
+// perf script's "PERF_RECORD_MMAP2 ...: [...]: PROT PATH" lines; anonymous
+// and special mappings ([vdso], //anon) and deleted files are left out.
+func MappedFiles(out []byte) []string {
+	var files []string
+	seen := map[string]bool{}
+	for _, line := range bytes.Split(out, []byte("\n")) {
+		_, rec, ok := bytes.Cut(line, []byte(" PERF_RECORD_MMAP"))
+		if !ok {
+			continue
+		}
+		i := bytes.LastIndex(rec, []byte("]: "))
+		if i < 0 {
+			continue
+		}
+		_, f, ok := strings.Cut(string(rec[i+len("]: "):]), " ")
+		if !ok || !filepath.IsAbs(f) || filepath.Clean(f) != f || strings.HasSuffix(f, " (deleted)") || seen[f] {
+			continue
+		}
+		seen[f] = true
+		files = append(files, f)
+	}
+	return files
 }
 
 // sideband reads perf script's side-band lines as they are written to it:

@@ -38,11 +38,18 @@ func (r *state) checkProfiling(ctx context.Context) {
 	off := func(why string) {
 		r.profWarn = append(r.profWarn, "profiling asked for but "+why+": the run goes on unprofiled")
 	}
-	if r.cfg.Nodes != nil {
-		off("it runs only with the local executor for now, not on node pools")
-		return
-	}
 	pr, ok := r.cfg.Executor.(Profiler)
+	if r.cfg.Nodes != nil {
+		// perf is this host's: any node's executor checks it. A node
+		// whose containers perf cannot see says so at its first
+		// profiled trial.
+		ok = false
+		for _, ns := range r.order {
+			if pr, ok = ns.Executor.(Profiler); ok {
+				break
+			}
+		}
+	}
 	if !ok {
 		off("this executor cannot profile")
 		return
@@ -81,7 +88,8 @@ func (r *state) profileFrom() int {
 
 // runJob runs one trial job, under the profiler when the trial is
 // profiled, and keeps its profile.
-func (r *state) runJob(ctx context.Context, exec Executor, job Job, profile bool) (benchrig.Measurement, error) {
+func (r *state) runJob(ctx context.Context, ns *nodeState, job Job, profile bool) (benchrig.Measurement, error) {
+	exec := ns.Executor
 	if !profile || !r.profiled(job.Ref.Rep) || job.Ref.Run == "" {
 		return exec.Run(ctx, job)
 	}
@@ -96,7 +104,7 @@ func (r *state) runJob(ctx context.Context, exec Executor, job Job, profile bool
 	}
 	if perr == nil && prof != nil {
 		prof.Run, prof.Case, prof.Rep, prof.Attempt = job.Ref.Run, job.Ref.Case, job.Ref.Rep, job.Ref.Attempt
-		prof.Node = r.cfg.Node // profiling runs on the local executor only
+		prof.Node = ns.Name
 		perr = r.cfg.Profiles.AddProfile(context.WithoutCancel(ctx), prof)
 		if perr != nil {
 			perr = fmt.Errorf("record profile: %w", perr)
@@ -134,7 +142,7 @@ func (r *state) extraLeft(p *plan) int {
 }
 
 // profileExtra runs every case's extra profiled trials once its measured
-// trials are done, one at a time on the local executor, before the
+// trials are done, one at a time on the case's node, before the
 // cleanups: they are recorded (ProfileOnly) and left out of statistics.
 // A trial a resumed run already has is not run again.
 func (r *state) profileExtra(ctx context.Context) {
@@ -143,9 +151,13 @@ func (r *state) profileExtra(ctx context.Context) {
 	if r.profiler == nil || r.run.Profiling.InMeasured || r.err != nil {
 		return
 	}
-	ns := r.local
 	for _, p := range r.plans {
-		if p.skipped != "" || p.unavailable != "" || r.homeOf(p) != ns {
+		ns := r.homeOf(p)
+		if p.skipped != "" || p.unavailable != "" || ns.gone != "" {
+			continue
+		}
+		if _, ok := ns.Executor.(Profiler); !ok {
+			r.warn(fmt.Sprintf("case %s was not profiled: node %s cannot profile", p.c.ID, ns.Name))
 			continue
 		}
 		for k := range r.run.Profiling.Trials {

@@ -914,7 +914,7 @@ func (r *state) measure(ctx context.Context, p *plan, ns *nodeState, ref benchri
 		}
 	}
 	if len(p.instances) == 1 {
-		m, err := r.runJob(ctx, exec, r.trialJob(p, p.instances[0], ns, ref, true), true)
+		m, err := r.runJob(ctx, ns, r.trialJob(p, p.instances[0], ns, ref, true), true)
 		return m, []benchrig.Measurement{m}, err
 	}
 	jobs := slices.Clone(p.instances)
@@ -942,7 +942,7 @@ func (r *state) measure(ctx context.Context, p *plan, ns *nodeState, ref benchri
 			defer wg.Done()
 			// Only the first copy is profiled, as only it is watched:
 			// a profile is one trial's.
-			ms[i], errs[i] = r.runJob(ctx, exec, job, i == 0)
+			ms[i], errs[i] = r.runJob(ctx, ns, job, i == 0)
 		}()
 	}
 	wg.Wait()

@@ -113,6 +113,9 @@ type Config struct {
 	ShimDir string
 	// Owner is the benchrig.owner label value; "" means DefaultOwner().
 	Owner string
+	// Perf is the perf program of this host that profiles the node's
+	// containers (see RunProfiled); "" looks perf up in PATH.
+	Perf string
 }
 
 // TLS holds the paths of a tcp engine's TLS material.

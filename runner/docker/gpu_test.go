@@ -41,11 +41,11 @@ func TestContainerConfigGPUs(t *testing.T) {
 	}
 	defer e.Close()
 	j := runner.Job{Argv: []string{"nvidia-smi"}, Container: &runner.Container{Image: "img"}}
-	if _, hc := e.containerConfig(j, "vol"); len(hc.DeviceRequests) != 0 {
+	if _, hc := e.containerConfig(j, "vol", false); len(hc.DeviceRequests) != 0 {
 		t.Errorf("no GPU asked, device requests %+v", hc.DeviceRequests)
 	}
 	j.Container.GPUs = 2
-	_, hc := e.containerConfig(j, "vol")
+	_, hc := e.containerConfig(j, "vol", false)
 	want := []container.DeviceRequest{{Count: 2, Capabilities: [][]string{{"gpu"}}}}
 	if !reflect.DeepEqual(hc.DeviceRequests, want) {
 		t.Errorf("device requests %+v, want %+v", hc.DeviceRequests, want)

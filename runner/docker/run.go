@@ -111,6 +111,12 @@ func deviceMapping(d string) (container.DeviceMapping, error) {
 // it is at or below the shim's own peak, which may be the shim's memory
 // (runner.OwnMaxRSS): rusage_maxrss_bytes keeps the raw figure.
 func (e *Executor) Run(ctx context.Context, job runner.Job) (benchrig.Measurement, error) {
+	return e.run(ctx, job, nil)
+}
+
+// run is Run, with the trial profiled by np when it is not nil (see
+// RunProfiled).
+func (e *Executor) run(ctx context.Context, job runner.Job, np *nodeProfiler) (benchrig.Measurement, error) {
 	if err := e.Check(job); err != nil {
 		return benchrig.Measurement{}, err
 	}
@@ -167,7 +173,7 @@ func (e *Executor) Run(ctx context.Context, job runner.Job) (benchrig.Measuremen
 		if ctx.Err() != nil {
 			return cancelled, nil
 		}
-		cfg, hc := e.containerConfig(job, vol)
+		cfg, hc := e.containerConfig(job, vol, np != nil)
 		t0 = time.Now()
 		cctx, cancel := op()
 		created, err := e.cli.ContainerCreate(cctx, client.ContainerCreateOptions{Config: cfg, HostConfig: hc, Platform: platform})
@@ -198,7 +204,7 @@ func (e *Executor) Run(ctx context.Context, job runner.Job) (benchrig.Measuremen
 		// the moment it is printed: no wait for the engine to notice the
 		// exit (tens of ms) and no logs call after it.
 		cctx, cancel = op()
-		att, err := e.cli.ContainerAttach(cctx, id, client.ContainerAttachOptions{Stream: true, Stdout: true, Stderr: true})
+		att, err := e.cli.ContainerAttach(cctx, id, client.ContainerAttachOptions{Stream: true, Stdin: np != nil, Stdout: true, Stderr: true})
 		cancel()
 		if err != nil {
 			e.removeNow(id)
@@ -243,6 +249,15 @@ func (e *Executor) Run(ctx context.Context, job runner.Job) (benchrig.Measuremen
 
 	defer stream.Close()
 	got := readStream(stream.Reader)
+	if np != nil {
+		// Whatever ends the trial, perf goes, and the shim's stdin
+		// closes so that it exits.
+		defer np.kill()
+		defer stream.CloseWrite()
+		if err := e.hold(ctx, np, id, stream); err != nil {
+			return fail(err)
+		}
+	}
 	var backstop <-chan time.Time
 	if job.Timeout > 0 {
 		t := time.NewTimer(job.Timeout + killGrace)
@@ -280,6 +295,14 @@ func (e *Executor) Run(ctx context.Context, job runner.Job) (benchrig.Measuremen
 	tRead := time.Now()
 	metrics["container_run_s"] = tRead.Sub(tStarted).Seconds()
 	metrics["trial_total_s"] = tRead.Sub(t0).Seconds()
+	if np != nil {
+		if line != nil && np.err == nil {
+			np.stop(ctx)
+		}
+		np.kill()
+		// The held shim exits once its stdin closes.
+		_ = stream.CloseWrite()
+	}
 
 	r, perr := shimrun.Parse(line)
 	if perr != nil {
@@ -396,6 +419,9 @@ func measurement(r shimrun.Result, metrics map[string]float64) benchrig.Measurem
 	metrics["rusage_maxrss_bytes"] = float64(r.MaxRSS)
 	metrics["shim_maxrss_bytes"] = float64(r.ShimMaxRSS)
 	metrics["shim_setup_s"] = time.Duration(r.Setup).Seconds()
+	if r.Held > 0 {
+		metrics["shim_held_s"] = time.Duration(r.Held).Seconds()
+	}
 	if r.Leftover >= 0 && (r.Error == "" || strings.HasPrefix(r.Error, "signal: ")) {
 		metrics["leftover_processes"] = float64(r.Leftover)
 	}
@@ -427,9 +453,14 @@ func measurement(r shimrun.Result, metrics map[string]float64) benchrig.Measurem
 }
 
 // containerConfig builds the trial container's configuration.
-func (e *Executor) containerConfig(job runner.Job, vol string) (*container.Config, *container.HostConfig) {
+// hold starts the shim held (see RunProfiled), with stdin open to the
+// attach stream.
+func (e *Executor) containerConfig(job runner.Job, vol string, hold bool) (*container.Config, *container.HostConfig) {
 	c := job.Container
 	cmd := []string{}
+	if hold {
+		cmd = append(cmd, "-hold")
+	}
 	if job.Timeout > 0 {
 		cmd = append(cmd, "-timeout", job.Timeout.String())
 	}
@@ -444,12 +475,15 @@ func (e *Executor) containerConfig(job runner.Job, vol string) (*container.Confi
 	}
 	labels[runner.LabelOwner] = e.owner
 	cfg := &container.Config{
-		Image:      c.Image,
-		Entrypoint: []string{shimPath},
-		Cmd:        cmd,
-		Env:        job.Env,
-		WorkingDir: job.Dir,
-		Labels:     labels,
+		Image:       c.Image,
+		Entrypoint:  []string{shimPath},
+		Cmd:         cmd,
+		Env:         job.Env,
+		WorkingDir:  job.Dir,
+		Labels:      labels,
+		OpenStdin:   hold,
+		StdinOnce:   hold,
+		AttachStdin: hold,
 	}
 	network := c.Network
 	if network == "" {

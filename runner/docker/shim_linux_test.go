@@ -2,6 +2,7 @@ package docker
 
 import (
 	"encoding/json"
+	"io"
 	"os/exec"
 	"reflect"
 	"strings"
@@ -108,5 +109,30 @@ func TestShimRunCPU(t *testing.T) {
 	t.Logf("shim: cpu %v wall %v; the loop run here: cpu %v", time.Duration(cpu), time.Duration(r.Wall), time.Duration(refCPU))
 	if r.ExitCode != 0 || refCPU <= 0 || cpu < refCPU/2 || cpu > refCPU*2+int64(20*time.Millisecond) || cpu > r.Wall*11/10+int64(10*time.Millisecond) || r.MaxRSS <= 0 {
 		t.Errorf("user %v sys %v wall %v maxrss %d; want cpu about the loop's own %v, within the wall", time.Duration(r.User), time.Duration(r.Sys), time.Duration(r.Wall), r.MaxRSS, time.Duration(refCPU))
+	}
+}
+
+// TestShimRunHold holds the command until a line arrives: it starts after
+// the release, and the wait is Held, not Setup.
+func TestShimRunHold(t *testing.T) {
+	pr, pw := io.Pipe()
+	done := make(chan shimrun.Result, 1)
+	go func() {
+		done <- shimrun.Run(shimrun.Options{Argv: []string{"true"}, Hold: pr})
+	}()
+	// The write returns once the shim has read the line: it is waiting.
+	released := time.Now()
+	if _, err := pw.Write([]byte("go\n")); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	if r.ExitCode != 0 || r.Error != "" {
+		t.Fatalf("exit %d error %q", r.ExitCode, r.Error)
+	}
+	if r.StartUnix < released.UnixNano() {
+		t.Errorf("command started %v before the release", time.Duration(released.UnixNano()-r.StartUnix))
+	}
+	if r.Held <= 0 || r.Setup < 0 || r.Setup > r.Held+int64(time.Since(released)) {
+		t.Errorf("held %v setup %v: want the wait in Held, not in Setup", time.Duration(r.Held), time.Duration(r.Setup))
 	}
 }

@@ -311,7 +311,7 @@ func TestContainerConfig(t *testing.T) {
 	defer e.Close()
 	j := runner.Job{Argv: []string{"grep", "-c", "x"}, Env: []string{"A=1"}, Dir: "/w", Timeout: 2 * time.Second, ReadBPS: 1000, ReadDevice: "/dev/vda",
 		Container: &runner.Container{Image: "img", Labels: map[string]string{runner.LabelRun: "r1"}, CPUs: 0.5, CPUSet: "1", MemoryBytes: 1 << 26}}
-	cfg, hc := e.containerConfig(j, "vol")
+	cfg, hc := e.containerConfig(j, "vol", false)
 	if !reflect.DeepEqual(cfg.Entrypoint, []string{"/.benchrig/shim"}) || !reflect.DeepEqual(cfg.Cmd, []string{"-timeout", "2s", "--", "grep", "-c", "x"}) {
 		t.Errorf("entrypoint %q cmd %q", cfg.Entrypoint, cfg.Cmd)
 	}
@@ -328,8 +328,14 @@ func TestContainerConfig(t *testing.T) {
 		t.Errorf("mounts %+v", hc.Mounts)
 	}
 	j.DigestStdout = true
-	if cfg, _ := e.containerConfig(j, "vol"); !reflect.DeepEqual(cfg.Cmd, []string{"-timeout", "2s", "-digest", "--", "grep", "-c", "x"}) {
+	if cfg, _ := e.containerConfig(j, "vol", false); !reflect.DeepEqual(cfg.Cmd, []string{"-timeout", "2s", "-digest", "--", "grep", "-c", "x"}) {
 		t.Errorf("with DigestStdout: cmd %q", cfg.Cmd)
+	}
+	// Held (a profiled trial): the shim waits on stdin, which is open to
+	// the attach stream and closes with it.
+	cfg, _ = e.containerConfig(j, "vol", true)
+	if cfg.Cmd[0] != "-hold" || !cfg.OpenStdin || !cfg.StdinOnce || !cfg.AttachStdin {
+		t.Errorf("held: cmd %q, stdin open %v once %v attached %v", cfg.Cmd, cfg.OpenStdin, cfg.StdinOnce, cfg.AttachStdin)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"time"
 
@@ -33,6 +34,7 @@ func run(start time.Time, args []string) int {
 	cgroupRoot := fs.String("cgroup-root", "/sys/fs/cgroup", `the container's cgroup mount ("" reads none)`)
 	digest := fs.Bool("digest", false, "report a digest of the command's stdout (counts, SHA-256, first 64 KiB)")
 	initMode := fs.Bool("init", os.Getpid() == 1, "reap orphans and kill leftovers (default when PID 1)")
+	hold := fs.Bool("hold", false, "start the command on a line on stdin, and exit after the result only at stdin's end (a profiler attaches before, and reads the container's files after)")
 	if err := fs.Parse(args); err != nil {
 		return 125
 	}
@@ -40,7 +42,7 @@ func run(start time.Time, args []string) int {
 		fmt.Fprintln(os.Stderr, "usage: benchrig-shim [flags] -- command [args...]")
 		return 125
 	}
-	r := shimrun.Run(shimrun.Options{
+	o := shimrun.Options{
 		Argv:         fs.Args(),
 		Timeout:      *timeout,
 		TailBytes:    *tail,
@@ -48,10 +50,20 @@ func run(start time.Time, args []string) int {
 		CgroupRoot:   *cgroupRoot,
 		Init:         *initMode,
 		ShimStart:    start,
-	})
+	}
+	if *hold {
+		o.Hold = os.Stdin
+	}
+	r := shimrun.Run(o)
 	if err := json.NewEncoder(os.Stdout).Encode(r); err != nil {
 		fmt.Fprintln(os.Stderr, "benchrig-shim:", err)
 		return 125
+	}
+	if *hold {
+		// The container, its files and this process stay until the
+		// executor has read the profile: /proc/<this pid>/root is where
+		// perf finds the binaries that ran.
+		_, _ = io.Copy(io.Discard, os.Stdin)
 	}
 	return 0
 }

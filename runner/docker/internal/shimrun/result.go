@@ -33,6 +33,9 @@ type Result struct {
 	// Setup is the monotonic time from the shim's main to the child's
 	// start: the shim's own cost inside the container, outside Wall.
 	Setup int64 `json:"setup_ns"`
+	// Held is how long the command was held before its start, waiting for
+	// the executor's go (a profiled trial: the profiler attaching).
+	Held int64 `json:"held_ns,omitempty"`
 	// Wall is monotonic, from just before the child is started to just
 	// after wait returns for it.
 	Wall int64 `json:"wall_ns"`

@@ -3,6 +3,7 @@ package shimrun
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -36,6 +37,11 @@ type Options struct {
 	ProcRoot string // default "/proc"
 	// ShimStart is when the shim's main began.
 	ShimStart time.Time
+	// Hold, when set, is read up to its first newline before the command
+	// starts (EOF releases it too): the docker executor holds a profiled
+	// trial's command until the profiler on the node is attached to the
+	// shim. The wait is Result.Held, not in Setup.
+	Hold io.Reader
 }
 
 // settle is how long processes still alive after EOF on the pipes get to
@@ -111,6 +117,13 @@ func Run(o Options) Result {
 	reason, exited := "", false
 	readCPU, doneCPU := cgroupCPU(o.CgroupRoot)
 	defer doneCPU()
+	var held time.Duration
+	if o.Hold != nil {
+		h := time.Now()
+		waitLine(o.Hold)
+		held = time.Since(h)
+		r.Held = int64(held)
+	}
 	h0, cg0 := readHostTicks(o.ProcRoot), readCPU() // outside the timed interval
 	t0 := time.Now()
 	p, err := os.StartProcess(path, o.Argv, attr)
@@ -121,7 +134,7 @@ func Run(o Options) Result {
 		<-stderr.Done
 		outR.Close()
 		errR.Close()
-		r.Setup = int64(t0.Sub(o.ShimStart))
+		r.Setup = int64(t0.Sub(o.ShimStart) - held)
 		r.StartUnix = t0.UnixNano()
 		r.Error = "start: " + strings.TrimPrefix(err.Error(), "fork/exec ")
 		return finish()
@@ -153,7 +166,7 @@ func Run(o Options) Result {
 	}
 	outW.Close()
 	errW.Close()
-	r.Setup = int64(t0.Sub(o.ShimStart))
+	r.Setup = int64(t0.Sub(o.ShimStart) - held)
 	r.StartUnix = t0.UnixNano()
 	r.Wall = int64(t1.Sub(t0))
 
@@ -255,4 +268,15 @@ func countOthers(procRoot string) int {
 		}
 	}
 	return n
+}
+
+// waitLine reads r up to its first newline, or to its end or an error.
+func waitLine(r io.Reader) {
+	var b [1]byte
+	for {
+		n, err := r.Read(b[:])
+		if err != nil || (n == 1 && b[0] == '\n') {
+			return
+		}
+	}
 }

@@ -1,0 +1,123 @@
+package docker
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/benchrig/benchrig"
+	"github.com/benchrig/benchrig/internal/testenv"
+	"github.com/benchrig/benchrig/profiling"
+	"github.com/benchrig/benchrig/runner"
+)
+
+// labPerf skips (fails under CI) when this host's perf cannot record.
+func labPerf(t *testing.T) {
+	t.Helper()
+	if _, err := (profiling.Perf{}).Check(context.Background(), "cpu-clock"); err != nil {
+		testenv.Skipf(t, "perf cannot record here: %v", err)
+	}
+}
+
+// TestLabRunProfiled profiles a container on a lab node with this host's
+// perf, nothing installed in the image: a program mounted at a path only
+// the container has is named by its own function, read from the
+// container's root; the trial is timed by the shim after perf attached
+// (held, not in the wall time); and the container goes afterwards.
+func TestLabRunProfiled(t *testing.T) {
+	host := labHost(t, "DOCKER_HOST")
+	labPerf(t)
+	dir := t.TempDir()
+	build := exec.Command("go", "build", "-o", filepath.Join(dir, "spin"), "./testdata/spin")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build spin: %v\n%s", err, out)
+	}
+	e, err := New(Config{Node: "lab1", Host: host, ShimDir: testShimDir, Policy: benchrig.PoolPolicy{HostMounts: []string{dir}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		e.Close()
+		if n := countRun(t, host, testRunID(t)); n != 0 {
+			t.Errorf("%d containers of the run left", n)
+			cleanupRun(host, testRunID(t))
+		}
+	})
+	j := job(t, "benchrig/busybox:amd64", "/opt/bench-only/spin", "300ms")
+	j.Container.Mounts = []runner.Mount{{Source: dir, Target: "/opt/bench-only", ReadOnly: true}}
+	m, prof, perr, err := e.RunProfiled(context.Background(), j, "cpu-clock", 999)
+	if err != nil || perr != nil {
+		t.Fatalf("RunProfiled: %v, profile: %v", err, perr)
+	}
+	if m.ExitCode != 0 || m.Error != "" {
+		t.Fatalf("exit %d error %q: %s", m.ExitCode, m.Error, m.StderrTail)
+	}
+	if m.Wall < 300*time.Millisecond || m.Metrics["shim_held_s"] <= 0 || m.Wall.Seconds() >= m.Metrics["trial_total_s"] {
+		t.Errorf("wall %v, held %vs, trial total %vs: want the shim's timing of the command alone", m.Wall, m.Metrics["shim_held_s"], m.Metrics["trial_total_s"])
+	}
+	if prof == nil || prof.Samples() < 100 {
+		t.Fatalf("profile %v: want about 300 samples of 300 ms at 999 Hz", prof)
+	}
+	var spin, in int64
+	for stack, n := range prof.Stacks {
+		if strings.HasPrefix(stack, "spin;") {
+			in += n
+		}
+		if strings.Contains(stack, ";main.spinLoop") {
+			spin += n
+		}
+	}
+	if spin*2 < prof.Samples() {
+		t.Errorf("%d of %d samples in main.spinLoop (%d in process spin); stacks:\n%s", spin, prof.Samples(), in, topStacks(prof.Stacks, 10))
+	}
+}
+
+// TestLabRunProfiledArm64 profiles an arm64 container on the emulated
+// lab node: the samples are host ones, of qemu translating the guest.
+func TestLabRunProfiledArm64(t *testing.T) {
+	host := labHost(t, "BENCHRIG_LAB_ARM64_HOST")
+	labPerf(t)
+	e := labExecutor(t, "lab3", host, "arm64")
+	j := job(t, "benchrig/busybox:arm64", "sh", "-c", "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done")
+	j.Container.Platform = "linux/arm64"
+	m, prof, perr, err := e.RunProfiled(context.Background(), j, "cpu-clock", 999)
+	if err != nil || perr != nil {
+		t.Fatalf("RunProfiled: %v, profile: %v", err, perr)
+	}
+	if m.ExitCode != 0 || prof == nil || prof.Samples() == 0 {
+		t.Fatalf("exit %d %q, profile %v", m.ExitCode, m.Error, prof)
+	}
+	// The command's process (sh, its comm under binfmt_misc) has most
+	// samples: perf followed it from the held shim.
+	var sh int64
+	for stack, n := range prof.Stacks {
+		if strings.HasPrefix(stack, "sh;") {
+			sh += n
+		}
+	}
+	if sh*2 < prof.Samples() {
+		t.Errorf("%d of %d samples in the command's process sh; stacks:\n%s", sh, prof.Samples(), topStacks(prof.Stacks, 10))
+	}
+	t.Logf("arm64 under qemu, %d samples; top stacks:\n%s", prof.Samples(), topStacks(prof.Stacks, 8))
+}
+
+// topStacks is the n stacks with the most samples, one a line.
+func topStacks(s map[string]int64, n int) string {
+	keys := make([]string, 0, len(s))
+	for k := range s {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return s[keys[i]] > s[keys[j]] })
+	var b strings.Builder
+	for _, k := range keys[:min(n, len(keys))] {
+		fmt.Fprintf(&b, "%6d %s\n", s[k], k)
+	}
+	return b.String()
+}
