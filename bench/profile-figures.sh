@@ -17,8 +17,16 @@
 #             the per-process breakdown, and the frames that take the most
 #             samples in each case (what the differential graph shows).
 #
+#   lab       with LAB_POOLS set (the lab's pools file, .testenv/pools.yaml
+#             after make testenv): the same two cases in containers on
+#             every node of pool lab, profiled by this host's perf from
+#             outside the containers (999 Hz: the trials are short), and
+#             the flame graphs of the arm64 node's (qemu) and an amd64
+#             node's busybox grep, with their top frames.
+#
 #   bash bench/profile-figures.sh [ROUNDS] [REPEAT]
 #   FREQ=99 OUT=.bench/profile-figures bash bench/profile-figures.sh 6 5
+#   LAB_POOLS=.testenv/pools.yaml bash bench/profile-figures.sh 6 5
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-6}
@@ -100,5 +108,26 @@ for f in "$out/grep-gnu.folded" "$out/grep-busybox.folded"; do
 	     END {for (l in leaf) printf "  %6.1f%%  %s\n", 100*leaf[l]/total, l}' "$f" | sort -rn | head -8
 done
 echo "flame graphs: $out/grep-gnu.svg $out/grep-busybox.svg $out/grep-diff.svg"
+
+if [ -n "${LAB_POOLS:-}" ]; then
+	# The pool's policy allows host mounts under /tmp only.
+	labdata="$tmp/smiles"
+	br data smiles --out "$labdata" --size 20MB --chunk 10MB >/dev/null
+	echo
+	echo "lab: pool lab of $LAB_POOLS, 999 Hz, profiled from this host"
+	BENCHRIG_POOLS="$LAB_POOLS" BENCHRIG_SHIM_DIR="${BENCHRIG_SHIM_DIR:-bin}" br run -q benchmarks/grep-impl.yaml --pool lab \
+		--set impl=gnu,busybox --set pattern=ignore-case --set data="$labdata" --set chunks=smiles-0001.smi \
+		--repeat 3 --warmup 0 --profile cpu --profile-freq 999 --json "$out/lab.json" >"$out/lab.log" 2>&1
+	lab=$(jq -r .run_id "$out/lab.json")
+	br runs profile "$lab" | tee "$out/lab-breakdown.txt"
+	for node in lab1 lab3; do
+		c=$(jq -r --arg n "$node" '.cases[] | select(.params.node == $n and .params.impl == "busybox") | .id' "$out/lab.json")
+		br runs profile "$lab" --case "$c" --svg "$out/lab-$node-busybox.svg" --folded "$out/lab-$node-busybox.folded" >/dev/null
+		echo "top frames (self) of busybox grep on $node ($(jq -r --arg n "$node" '.nodes[]? | select(.name == $n) | .arch' "$out/lab.json")):"
+		awk '{n=$NF; $NF=""; sub(/ $/, ""); k=split($0, a, ";"); leaf[a[k]] += n; total += n}
+		     END {for (l in leaf) printf "  %6.1f%%  %s\n", 100*leaf[l]/total, l}' "$out/lab-$node-busybox.folded" | sort -rn | head -6
+	done
+	echo "flame graphs: $out/lab-lab1-busybox.svg $out/lab-lab3-busybox.svg"
+fi
 echo "load at end: $(uptime)"
 echo "elapsed: $(($(date +%s) - t0)) s"

@@ -128,3 +128,24 @@ func TestSideband(t *testing.T) {
 		t.Errorf("span without an exit = %v, want 0", none.span())
 	}
 }
+
+// TestMappedFiles lists the files of perf 6.1's mmap lines once each,
+// without anonymous or special mappings, deleted files, or paths that
+// are not absolute and clean (they would lead out of the symbol tree).
+func TestMappedFiles(t *testing.T) {
+	out := "         swapper PERF_RECORD_MMAP -1/0: [0xffffffff81000000(0x125b140) @ 0xffffffff81000000]: x [kernel.kallsyms]_text\n" +
+		"              sh PERF_RECORD_MMAP2 13958/13958: [0x401000(0x184000) @ 0x1000 00:29 5325822 0]: r-xp /bin/busybox\n" +
+		"              sh PERF_RECORD_MMAP2 13958/13958: [0x7feeba1b7000(0x2000) @ 0 00:00 0 0]: r-xp [vdso]\n" +
+		"              sh\n" +
+		"            spin PERF_RECORD_MMAP2 13981/13981: [0x400000(0xa0000) @ 0 fe:00 9978082 2883626321]: r-xp /opt/bench only/spin\n" +
+		"              sh PERF_RECORD_MMAP2 13958/13958: [0x401000(0x184000) @ 0x1000 00:29 5325822 0]: r-xp /bin/busybox\n" +
+		"              sh PERF_RECORD_MMAP2 13958/13958: [0x7f00(0x1000) @ 0 00:00 0 0]: r-xp //anon\n" +
+		"              sh PERF_RECORD_MMAP2 13958/13958: [0x7f00(0x1000) @ 0 00:00 0 0]: r-xp /tmp/x (deleted)\n" +
+		"              sh PERF_RECORD_MMAP2 13958/13958: [0x7f00(0x1000) @ 0 00:00 0 0]: r-xp /../../etc/shadow\n" +
+		"              sh PERF_RECORD_MMAP2 13958/13958: [0x7f00(0x1000) @ 0 00:00 0 0]: r-xp lib/rel.so\n"
+	got := MappedFiles([]byte(out))
+	want := []string{"/bin/busybox", "/opt/bench only/spin"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("MappedFiles = %q, want %q", got, want)
+	}
+}

@@ -57,6 +57,11 @@ type SubmitRequest struct {
 	// after the gate's verdict. The queue checks it (a bad one, or a
 	// baseline run that does not exist, is a 400 naming the field).
 	Gate *benchrig.GateRequest `json:"gate"`
+	// Profile is "cpu" (profile each case in extra trials, with perf on
+	// its node), "off", or "" for the spec's profile block; ProfileFreq
+	// its rate in Hz (0: the spec's, else 99).
+	Profile     string `json:"profile"`
+	ProfileFreq int    `json:"profile_freq"`
 }
 
 // submittedName is how errors name a spec sent without a name.
@@ -108,7 +113,8 @@ func (s *Server) submitRun(w http.ResponseWriter, r *http.Request) {
 		if req.Name != "" {
 			sub.SpecName = req.Name
 		}
-		sub.Request = benchrig.RunRequest{Sets: req.Sets, Repeat: req.Repeat, Pools: req.Pools, Labels: req.Labels, Gate: req.Gate}
+		sub.Request = benchrig.RunRequest{Sets: req.Sets, Repeat: req.Repeat, Pools: req.Pools, Labels: req.Labels, Gate: req.Gate,
+			Profile: req.Profile, ProfileFreq: req.ProfileFreq}
 	} else {
 		sub.Spec = body
 		if n := r.URL.Query().Get("name"); n != "" {

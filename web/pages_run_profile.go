@@ -23,6 +23,56 @@ func (s *Server) profileRoutes() {
 	s.route("GET", "/compare/profile.svg", Read, false, s.handleDiffProfile)
 	s.route("GET", flameScriptPath, Public, false, serveFlameScript)
 	s.route("GET", "/s/{key}/profile/{file}", Public, false, s.handleSharedProfile)
+	s.route("GET", "/api/v1/runs/{id}/profiles", Read, true, s.apiProfiles)
+}
+
+// apiProfile is one profiled case in GET /api/v1/runs/{id}/profiles.
+type apiProfile struct {
+	Case      string                   `json:"case"`
+	Label     string                   `json:"label"`
+	Event     string                   `json:"event"`
+	FreqHz    int                      `json:"freq_hz"`
+	Trials    int                      `json:"trials"`
+	Samples   int64                    `json:"samples"`
+	Lost      int64                    `json:"lost"`
+	Seconds   float64                  `json:"seconds"` // wall time the profiled trials cover
+	Processes []profiling.ProcessShare `json:"processes"`
+	SVG       string                   `json:"svg"`
+	Pprof     string                   `json:"pprof"`
+	Folded    string                   `json:"folded"`
+}
+
+// apiProfiles is GET /api/v1/runs/{id}/profiles: each profiled case's
+// samples, per-process breakdown and where its flame graph, pprof
+// profile and folded stacks are. An empty list for a run not profiled.
+func (s *Server) apiProfiles(w http.ResponseWriter, r *http.Request) {
+	if s.deps.Store == nil {
+		unavailable(w, "a store")
+		return
+	}
+	run, err := s.deps.Store.GetRun(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	cases, err := s.loadProfiles(r.Context(), run)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	base := s.baseURL(r)
+	out := struct {
+		Run      string       `json:"run"`
+		Profiled bool         `json:"profiled"`
+		Cases    []apiProfile `json:"cases"`
+	}{Run: run.ID, Profiled: run.Profiling != nil, Cases: []apiProfile{}}
+	for _, c := range cases {
+		out.Cases = append(out.Cases, apiProfile{Case: c.Case, Label: c.Label, Event: c.Event, FreqHz: c.Freq, Trials: c.Trials,
+			Samples: c.Stacks.Total(), Lost: c.Lost, Seconds: c.Duration.Seconds(), Processes: profiling.Breakdown(c.Stacks),
+			SVG: base + profileURL(run.ID, c.Case, ".svg"), Pprof: base + profileURL(run.ID, c.Case, ".pb.gz"),
+			Folded: base + profileURL(run.ID, c.Case, ".folded")})
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // flameScriptPath is where the flame graphs' script is: the SVGs reference
@@ -93,7 +143,8 @@ func diffURL(a, ca, b, cb string) string {
 }
 
 // handleCaseProfile is GET /runs/{id}/profile/{case}.svg (the case's
-// merged flame graph) or {case}.pb.gz / {case}.pprof (its pprof profile,
+// merged flame graph), {case}.folded (its folded stacks) or {case}.pb.gz /
+// {case}.pprof (its pprof profile,
 // to download).
 func (s *Server) handleCaseProfile(w http.ResponseWriter, r *http.Request) {
 	if s.deps.Store == nil {
@@ -116,12 +167,12 @@ func (s *Server) handleCaseProfile(w http.ResponseWriter, r *http.Request) {
 // profileFile splits a profile's file name into the case and its kind
 // (".svg", ".pb.gz" or ".pprof"); a 404 for any other.
 func profileFile(file string) (sel, kind string, err error) {
-	for _, ext := range []string{".svg", ".pb.gz", ".pprof"} {
+	for _, ext := range []string{".svg", ".pb.gz", ".pprof", ".folded"} {
 		if c, ok := strings.CutSuffix(file, ext); ok && c != "" {
 			return c, ext, nil
 		}
 	}
-	return "", "", benchrig.Errorf(benchrig.ENotFound, "no profile %q: ask for CASE.svg (flame graph) or CASE.pb.gz (pprof)", file)
+	return "", "", benchrig.Errorf(benchrig.ENotFound, "no profile %q: ask for CASE.svg (flame graph), CASE.pb.gz (pprof) or CASE.folded (folded stacks)", file)
 }
 
 // serveCaseProfile serves case sel of run: its flame graph (kind ".svg")
@@ -138,6 +189,16 @@ func (s *Server) serveCaseProfile(w http.ResponseWriter, r *http.Request, run *b
 		return
 	}
 	var buf bytes.Buffer
+	if kind == ".folded" {
+		if err := profiling.WriteFolded(&buf, c.Stacks); err != nil {
+			s.writePageError(w, r, fmt.Errorf("folded stacks of %s/%s: %w", run.ID, c.Case, err))
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Content-Disposition", `attachment; filename="`+fileName(run.ID+"-"+c.Label)+`.folded"`)
+		_, _ = buf.WriteTo(w)
+		return
+	}
 	if kind != ".svg" {
 		if err := profiling.ToPprof(&c.Profile).Write(&buf); err != nil {
 			s.writePageError(w, r, fmt.Errorf("pprof of %s/%s: %w", run.ID, c.Case, err))

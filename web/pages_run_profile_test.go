@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -79,6 +80,7 @@ func TestProfileRoutes(t *testing.T) {
 		{"flame graph by the case's label", "/runs/p1/profile/impl=gnu.svg", 200, svg, nil},
 		{"pprof", profileURL("p1", gnu, ".pb.gz"), 200, pb, []string{"\x1f\x8b"}},
 		{"pprof, other name", profileURL("p1", gnu, ".pprof"), 200, pb, []string{"\x1f\x8b"}},
+		{"folded stacks", profileURL("p1", gnu, ".folded"), 200, "text/plain; charset=utf-8", []string{"sort;"}},
 		{"diff of two cases of a run", diffURL("p1", gnu, "p1", evil), 200, svg, []string{`href="/static/flame.js"`, "normalised by total samples"}},
 		{"diff of a case across runs", diffURL("p1", gnu, "p2", gnu), 200, svg, []string{"of run p2"}},
 		{"diff by labels", "/compare/profile.svg?a=p1&case_a=impl%3Dgnu&b=p2&case_b=impl%3Dgnu", 200, svg, nil},
@@ -103,7 +105,7 @@ func TestProfileRoutes(t *testing.T) {
 					t.Errorf("GET %s: no %q in\n%.600s", tc.path, w, body)
 				}
 			}
-			if strings.Contains(body, evilProcess) || strings.Contains(body, "<b>bb") || strings.Contains(body, "<img src=x") {
+			if tc.ctype != "text/plain; charset=utf-8" && (strings.Contains(body, evilProcess) || strings.Contains(body, "<b>bb") || strings.Contains(body, "<img src=x")) {
 				t.Errorf("GET %s: markup of a frame or case is not escaped", tc.path)
 			}
 			switch tc.ctype {
@@ -122,6 +124,53 @@ func TestProfileRoutes(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestProfilesAPI: GET /api/v1/runs/{id}/profiles lists each profiled
+// case's samples and breakdown with the URLs of its files, which answer;
+// a run not profiled has an empty list; a read token is needed.
+func TestProfilesAPI(t *testing.T) {
+	db := openStore(t)
+	run := recordProfiledRun(t, db, "p1", runT0, 1)
+	recordRun(t, db, "plain", "pipe", runT0, benchrig.RunFinished, profiledCases())
+	ts := httptest.NewServer(New(Config{Tokens: testTokens}, Deps{Store: db, Profiles: db}).Handler())
+	defer ts.Close()
+	if resp, _ := do(t, "GET", ts.URL+"/api/v1/runs/p1/profiles", "", "", nil); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("without a token: %d, want 401", resp.StatusCode)
+	}
+	resp, body := do(t, "GET", ts.URL+"/api/v1/runs/p1/profiles", readSecret, "", nil)
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET profiles: %d\n%s", resp.StatusCode, body)
+	}
+	var got struct {
+		Run      string
+		Profiled bool
+		Cases    []apiProfile
+	}
+	if err := json.Unmarshal(body, &got); err != nil {
+		t.Fatalf("%v\n%s", err, body)
+	}
+	if got.Run != "p1" || len(got.Cases) != 2 || got.Cases[0].Case != run.Cases[0].ID || got.Cases[0].Trials != 2 || got.Cases[0].Samples == 0 ||
+		got.Cases[0].Lost != 2 || got.Cases[0].Event != "cpu-clock" || len(got.Cases[0].Processes) == 0 {
+		t.Fatalf("profiles %+v", got)
+	}
+	for _, u := range []string{got.Cases[1].SVG, got.Cases[1].Pprof, got.Cases[1].Folded} {
+		if !strings.HasPrefix(u, ts.URL+"/runs/p1/profile/") {
+			t.Errorf("URL %q is not this server's", u)
+			continue
+		}
+		if resp, _ := do(t, "GET", u, readSecret, "", nil); resp.StatusCode != 200 {
+			t.Errorf("GET %s: %d", u, resp.StatusCode)
+		}
+	}
+	resp, body = do(t, "GET", ts.URL+"/api/v1/runs/plain/profiles", readSecret, "", nil)
+	got.Cases = nil
+	if resp.StatusCode != 200 || json.Unmarshal(body, &got) != nil || got.Profiled || got.Cases == nil || len(got.Cases) != 0 {
+		t.Errorf("a run not profiled: %d %s", resp.StatusCode, body)
+	}
+	if resp, _ := do(t, "GET", ts.URL+"/api/v1/runs/nope/profiles", readSecret, "", nil); resp.StatusCode != 404 {
+		t.Errorf("an unknown run: %d, want 404", resp.StatusCode)
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/benchrig/benchrig"
 	"github.com/benchrig/benchrig/gate"
 	"github.com/benchrig/benchrig/internal/testenv"
+	"github.com/benchrig/benchrig/profiling"
 	"github.com/benchrig/benchrig/spec"
 	"github.com/benchrig/benchrig/sqlite"
 )
@@ -248,6 +249,8 @@ func TestSubmitExitCodes(t *testing.T) {
 		{"junit dir missing", []string{"submit", good, "--server", u, "--wait", "--junit", "/nonexistent/dir/j.xml"}, "", 2, "/nonexistent/dir/j.xml", false},
 		{"junit without --wait", []string{"submit", good, "--server", u, "--junit", "j.xml"}, "", 2, "--junit needs --wait", false},
 		{"no server", []string{"submit", good}, "", 2, "--server is required", false},
+		{"bad --profile", []string{"submit", good, "--server", u, "--profile", "gpu"}, "", 2, "--profile must be cpu or off", false},
+		{"bad --profile-freq", []string{"submit", good, "--server", u, "--profile", "cpu", "--profile-freq", "20000"}, "", 2, "--profile-freq must be between", false},
 		{"refused token", []string{"submit", good, "--server", u, "--wait"}, "not-a-token-of-this-server", 2, "token", false},
 		{"bad baseline", []string{"submit", good, "--server", u, "--wait", "--baseline", "label:"}, "", 2, "baseline", false},
 		{"unreachable server", []string{"submit", good, "--server", "http://127.0.0.1:1", "--wait"}, "", 3, "cannot reach the benchrig server", false},
@@ -270,6 +273,45 @@ func TestSubmitExitCodes(t *testing.T) {
 			}
 		})
 	}
+
+	// Profiled on the server: the run's JSON says how, and the API lists
+	// each case's profile.
+	t.Run("profiled", func(t *testing.T) {
+		if _, err := (profiling.Perf{}).Check(context.Background(), "cpu-clock"); err != nil {
+			testenv.Skipf(t, "perf cannot record here: %v", err)
+		}
+		j := filepath.Join(c.dir, "profiled.json")
+		code, out, errOut := c.run(context.Background(), "submit", good, "--server", u, "--wait", "-q", "--profile", "cpu", "--profile-freq", "499", "--json", j)
+		if code != 0 {
+			t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+		}
+		b, err := os.ReadFile(j)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc struct {
+			RunID     string `json:"run_id"`
+			Profiling *struct {
+				Event  string `json:"event"`
+				FreqHz int    `json:"freq_hz"`
+			} `json:"profiling"`
+		}
+		if err := json.Unmarshal(b, &doc); err != nil || doc.Profiling == nil || doc.Profiling.FreqHz != 499 {
+			t.Fatalf("the run's JSON: %v, profiling %+v", err, doc.Profiling)
+		}
+		req, _ := http.NewRequest("GET", u+"/api/v1/runs/"+doc.RunID+"/profiles", nil)
+		req.Header.Set("Authorization", "Bearer "+ciToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		var ps struct{ Cases []struct{ Case string } }
+		if resp.StatusCode != 200 || json.Unmarshal(body, &ps) != nil || len(ps.Cases) == 0 {
+			t.Errorf("GET profiles: %d %s", resp.StatusCode, body)
+		}
+	})
 
 	t.Run("cancelled", func(t *testing.T) {
 		slow := c.write("slow.yaml", "name: slow\ncommand: [sleep, '0.2']\nrepeat: 50\nwarmup: 0\n")

@@ -47,10 +47,7 @@ type runOptions struct {
 	// --no-collect.
 	collectInterval time.Duration
 	noCollect       bool
-	// profile is --profile (cpu or off; "": the spec's) and profileFreq
-	// --profile-freq (0: the spec's, else 99 Hz).
-	profile     string
-	profileFreq int
+	profile         profileFlags
 	// es ships samples, trials, events and statistics to Elasticsearch
 	// when a URL is given.
 	es esOptions
@@ -137,8 +134,7 @@ baseline.
 	f.StringVar(&opts.prepare, "prepare", "", "run shell `CMD` before every trial, unmeasured (replaces the spec's prepare)")
 	f.DurationVar(&opts.collectInterval, "collect-interval", 0, "sample the trials' cgroups and the host every `D` (at least 100ms; default the spec's collect.interval, else 1s)")
 	f.BoolVar(&opts.noCollect, "no-collect", false, "run no collector beside the run (overrides the spec's collect block)")
-	f.StringVar(&opts.profile, "profile", "", "sample the call stacks of each case's process tree with perf in extra trials: `cpu`, or off (overrides the spec's profile block; see benchrig runs profile)")
-	f.IntVar(&opts.profileFreq, "profile-freq", 0, "sample at `HZ` (1 to 10000; default the spec's profile.freq, else 99)")
+	opts.profile.addFlags(f)
 	opts.es.addFlags(f)
 	opts.gate.flags(f)
 	return cmd
@@ -155,11 +151,8 @@ func (o runOptions) request(d *deps, file string) (benchrig.RunRequest, error) {
 	if o.collectInterval != 0 && o.noCollect {
 		return benchrig.RunRequest{}, usageError{fmt.Errorf("--collect-interval and --no-collect contradict each other")}
 	}
-	if o.profile != "" && o.profile != "cpu" && o.profile != "off" {
-		return benchrig.RunRequest{}, usageError{fmt.Errorf("--profile must be cpu or off, got %q", o.profile)}
-	}
-	if o.profileFreq != 0 && (o.profileFreq < 1 || o.profileFreq > benchrig.MaxProfileFreq) {
-		return benchrig.RunRequest{}, usageError{fmt.Errorf("--profile-freq must be between 1 and %d Hz, got %d", benchrig.MaxProfileFreq, o.profileFreq)}
+	if err := o.profile.check(); err != nil {
+		return benchrig.RunRequest{}, err
 	}
 	if _, ok := d.executors[o.executor]; !ok {
 		return benchrig.RunRequest{}, usageError{fmt.Errorf("unknown executor %q: the executors are %s (containers run with --pool)", o.executor, strings.Join(slices.Sorted(maps.Keys(d.executors)), ", "))}
@@ -176,7 +169,7 @@ func (o runOptions) request(d *deps, file string) (benchrig.RunRequest, error) {
 		SpecFile: file, Commands: o.commands, Names: o.names, Prepare: o.prepare, Sets: o.sets, Repeat: o.repeat, Pools: o.pool,
 		Executor: o.executor, Cgroups: o.cgroups, Dir: d.cwd, Labels: labels, MaxCases: o.maxCases,
 		CollectInterval: o.collectInterval, NoCollect: o.noCollect, Gate: g,
-		Profile: o.profile, ProfileFreq: o.profileFreq,
+		Profile: o.profile.mode, ProfileFreq: o.profile.freq,
 	}
 	if o.warmupOn {
 		w := o.warmup
@@ -611,4 +604,25 @@ func repeatText(r benchrig.Repeat) string {
 		s += fmt.Sprintf(" (until CI < %.1f%%)", r.UntilCI*100)
 	}
 	return s
+}
+
+// profileFlags are --profile and --profile-freq, of run and submit.
+type profileFlags struct {
+	mode string // cpu or off; "": the spec's
+	freq int    // 0: the spec's, else 99 Hz
+}
+
+func (o *profileFlags) addFlags(f *pflag.FlagSet) {
+	f.StringVar(&o.mode, "profile", "", "sample the call stacks of each case's process tree with perf in extra trials: `cpu`, or off (overrides the spec's profile block; see benchrig runs profile)")
+	f.IntVar(&o.freq, "profile-freq", 0, "sample at `HZ` (1 to 10000; default the spec's profile.freq, else 99)")
+}
+
+func (o profileFlags) check() error {
+	if o.mode != "" && o.mode != "cpu" && o.mode != "off" {
+		return usageError{fmt.Errorf("--profile must be cpu or off, got %q", o.mode)}
+	}
+	if o.freq != 0 && (o.freq < 1 || o.freq > benchrig.MaxProfileFreq) {
+		return usageError{fmt.Errorf("--profile-freq must be between 1 and %d Hz, got %d", benchrig.MaxProfileFreq, o.freq)}
+	}
+	return nil
 }

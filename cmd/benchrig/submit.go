@@ -24,6 +24,7 @@ type submitOptions struct {
 	quiet         bool
 	json, md      string
 	gate          gateOptions
+	profile       profileFlags
 }
 
 func newSubmitCommand(d *deps) *cobra.Command {
@@ -61,6 +62,7 @@ The token is --token or $BENCHRIG_TOKEN (a submit token of the server); the serv
 	f.StringArrayVar(&opts.labels, "label", nil, "label the run `key=value` (repeatable; over the CI's labels)")
 	f.StringArrayVar(&opts.pools, "pool", nil, "run on the nodes of pool `NAME` (repeatable; overrides the spec's pools)")
 	f.IntVar(&opts.repeat, "repeat", 0, "measured trials per case, overriding the spec's repeat")
+	opts.profile.addFlags(f)
 	f.BoolVar(&opts.wait, "wait", false, "follow the run to its end and exit with its outcome")
 	f.BoolVarP(&opts.quiet, "quiet", "q", false, "no progress output")
 	f.StringVar(&opts.json, "json", "", "write the run's JSON (reports/SCHEMA.md, with its gate) to `FILE` (needs --wait)")
@@ -83,6 +85,9 @@ func runSubmit(ctx context.Context, d *deps, opts submitOptions, file string) er
 	}
 	g, err := opts.gate.request()
 	if err != nil {
+		return err
+	}
+	if err := opts.profile.check(); err != nil {
 		return err
 	}
 	server := opts.server
@@ -118,7 +123,7 @@ func runSubmit(ctx context.Context, d *deps, opts submitOptions, file string) er
 		return err
 	}
 	sub, err := c.SubmitRun(ctx, web.SubmitRequest{Spec: string(data), Sets: opts.sets, Repeat: opts.repeat, Pools: opts.pools,
-		Labels: labels, Name: file, Gate: g})
+		Labels: labels, Name: file, Gate: g, Profile: opts.profile.mode, ProfileFreq: opts.profile.freq})
 	if err != nil {
 		return err
 	}
