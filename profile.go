@@ -23,6 +23,10 @@ type Profiling struct {
 	// instead of extra ones: their timings then include perf's cost and are
 	// not comparable with unprofiled runs, which the report says.
 	InMeasured bool `json:"in_measured,omitempty"`
+	// CallGraph is how call stacks are unwound: "" or "fp" (frame
+	// pointers, perf -g), or "dwarf" (perf --call-graph dwarf: whole
+	// chains for binaries built without frame pointers).
+	CallGraph string `json:"call_graph,omitempty"`
 	// Startup, on a run, is how long perf took around a command that does
 	// nothing when it was checked before the run: its fixed start-up and
 	// tear-down. A profiled trial's wall time leaves it out where perf
@@ -50,6 +54,14 @@ func (p Profiling) EventName() string {
 		return DefaultProfileEvent
 	}
 	return p.Event
+}
+
+// Unwind is the call graph mode, "fp" when none was given.
+func (p Profiling) Unwind() string {
+	if p.CallGraph == "" {
+		return "fp"
+	}
+	return p.CallGraph
 }
 
 // Hz is the sampling frequency, the default when none was given.

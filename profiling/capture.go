@@ -43,13 +43,35 @@ func (p Perf) Program() (string, error) {
 	return path, nil
 }
 
-// Check records event once around `true`, so that a perf that is missing,
-// not permitted (perf_event_paranoid) or without the event is known before
-// any trial runs. The error says why, in perf's own words where it has
+// Sampling is how perf samples: the event, the rate and how call stacks
+// are unwound.
+type Sampling struct {
+	Event string // e.g. cpu-clock
+	Freq  int    // Hz
+	// CallGraph is "fp" (frame pointers: perf -g, the default when "")
+	// or "dwarf" (a copy of each sample's user stack, unwound by perf
+	// script from the binaries' .eh_frame: whole call chains for code
+	// built without frame pointers, most of a distribution's; larger
+	// recordings and a slower read).
+	CallGraph string
+}
+
+// args are perf record's options for s.
+func (s Sampling) args() []string {
+	a := []string{"-e", s.Event, "-F", strconv.Itoa(s.Freq)}
+	if s.CallGraph == "dwarf" {
+		return append(a, "--call-graph", "dwarf")
+	}
+	return append(a, "-g")
+}
+
+// Check records s once around `true`, so that a perf that is missing,
+// not permitted (perf_event_paranoid) or without the event (or the call
+// graph mode) is known before any trial runs. The error says why, in perf's own words where it has
 // some. The cost is what that took: perf's fixed start-up and tear-down
 // (reading /proc/kallsyms, writing the recording), the least it adds to a
 // profiled trial whatever the command.
-func (p Perf) Check(ctx context.Context, event string) (Cost, error) {
+func (p Perf) Check(ctx context.Context, s Sampling) (Cost, error) {
 	path, err := p.Program()
 	if err != nil {
 		return Cost{}, err
@@ -59,16 +81,16 @@ func (p Perf) Check(ctx context.Context, event string) (Cost, error) {
 		return Cost{}, fmt.Errorf("perf check: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	argv := RecordArgs(path, event, 99, filepath.Join(dir, "perf.data"), []string{"true"})
+	argv := RecordArgs(path, s, filepath.Join(dir, "perf.data"), []string{"true"})
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
 	if err := cmd.Run(); err != nil {
 		if msg := lastLines(out.String(), 2); msg != "" {
-			return Cost{}, fmt.Errorf("%s record -e %s: %s", path, event, msg)
+			return Cost{}, fmt.Errorf("%s record -e %s: %s", path, s.Event, msg)
 		}
-		return Cost{}, fmt.Errorf("%s record -e %s: %w", path, event, err)
+		return Cost{}, fmt.Errorf("%s record -e %s: %w", path, s.Event, err)
 	}
 	wall := time.Since(start)
 	st := cmd.ProcessState
@@ -82,7 +104,7 @@ type Cost struct {
 }
 
 // RecordArgs is the command line that runs argv under perf record, sampling
-// event at freq Hz with call graphs into file. Quiet (-q): perf's own
+// as s says into file. Quiet (-q): perf's own
 // messages would otherwise mix with the command's stderr. --no-bpf-event:
 // perf's side-band thread for BPF events polls with a 1 s timeout and
 // keeps perf alive up to a second after the command exited (perf 6.1),
@@ -92,8 +114,9 @@ type Cost struct {
 // copied into ~/.debug; the recording is read at once, while the binaries
 // it names are still the ones that ran, and a harness leaves no cache
 // behind.
-func RecordArgs(perf, event string, freq int, file string, argv []string) []string {
-	args := []string{perf, "record", "-q", "--no-bpf-event", "-B", "-N", "-e", event, "-F", strconv.Itoa(freq), "-g", "-o", file, "--"}
+func RecordArgs(perf string, s Sampling, file string, argv []string) []string {
+	args := append([]string{perf, "record", "-q", "--no-bpf-event", "-B", "-N"}, s.args()...)
+	args = append(args, "-o", file, "--")
 	return append(args, argv...)
 }
 
@@ -110,15 +133,14 @@ type Recording struct {
 }
 
 // AttachArgs is the command line that samples the running process pid
-// (every thread, and every child it starts from then on) with event at
-// freq Hz with call graphs into file, as RecordArgs does for a command
-// perf starts. perf reads commands from the descriptor ctlFD and
+// (every thread, and every child it starts from then on) as s says into
+// file, as RecordArgs does for a command perf starts. perf reads commands from the descriptor ctlFD and
 // acknowledges them on ackFD (--control): an acknowledged "ping" says
 // the events are open, so nothing the process does after it is missed.
 // perf stops when the process exits, or on SIGINT.
-func AttachArgs(perf, event string, freq int, file string, pid, ctlFD, ackFD int) []string {
-	return []string{perf, "record", "-q", "--no-bpf-event", "-B", "-N", "-e", event, "-F", strconv.Itoa(freq), "-g", "-o", file,
-		"-p", strconv.Itoa(pid), "--control", fmt.Sprintf("fd:%d,%d", ctlFD, ackFD)}
+func AttachArgs(perf string, s Sampling, file string, pid, ctlFD, ackFD int) []string {
+	args := append([]string{perf, "record", "-q", "--no-bpf-event", "-B", "-N"}, s.args()...)
+	return append(args, "-o", file, "-p", strconv.Itoa(pid), "--control", fmt.Sprintf("fd:%d,%d", ctlFD, ackFD))
 }
 
 // Read turns a recording into stacks with `perf script`, parsed by

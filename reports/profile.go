@@ -78,6 +78,9 @@ func ProfileLine(r *Report) string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "profiled: perf %s at %d Hz, ", p.EventName(), p.Hz())
+	if p.Unwind() == "dwarf" {
+		b.WriteString("dwarf call graphs, ")
+	}
 	if p.InMeasured {
 		b.WriteString("in the measured trials: their timings include perf's cost and are not comparable with unprofiled runs")
 		return b.String()
@@ -125,7 +128,8 @@ type jsonProfiling struct {
 	FreqHz     int      `json:"freq_hz"`
 	Trials     int      `json:"extra_trials_per_case"`
 	InMeasured bool     `json:"in_measured"`
-	WallCost   *float64 `json:"wall_cost"` // profiled / measured median - 1; null when unknown
+	CallGraph  string   `json:"call_graph"` // fp or dwarf
+	WallCost   *float64 `json:"wall_cost"`  // profiled / measured median - 1; null when unknown
 	CPUCost    *float64 `json:"cpu_cost"`
 	Compared   int      `json:"compared_trials"`
 	// StartupS is perf's fixed cost around a command that does nothing,
@@ -139,7 +143,7 @@ func jsonProfilingOf(r *Report) *jsonProfiling {
 	if p == nil {
 		return nil
 	}
-	return &jsonProfiling{Event: p.EventName(), FreqHz: p.Hz(), Trials: p.ExtraTrials(), InMeasured: p.InMeasured,
+	return &jsonProfiling{Event: p.EventName(), FreqHz: p.Hz(), Trials: p.ExtraTrials(), InMeasured: p.InMeasured, CallGraph: p.Unwind(),
 		WallCost: num(r.ProfileCost.Wall), CPUCost: num(r.ProfileCost.CPU), Compared: r.ProfileCost.Trials,
 		StartupS: p.Startup.Seconds(), StartupCPUS: p.StartupCPU.Seconds()}
 }

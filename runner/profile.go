@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/benchrig/benchrig"
+	"github.com/benchrig/benchrig/profiling"
 )
 
 // Profiler is an optional ability of an Executor: it runs a job with the
@@ -13,18 +14,17 @@ import (
 // perf, which follows every child, so pipelines and xargs workers are
 // sampled too). Both methods may be called from several goroutines at once.
 type Profiler interface {
-	// CheckProfiling tells, once before a run, whether event can be
+	// CheckProfiling tells, once before a run, whether s can be
 	// sampled here; a non-nil error says why not, for a user to read.
 	// wall and cpu are the profiler's fixed cost around a command that
 	// does nothing (its start-up and tear-down), the least it adds to a
 	// profiled trial. Cancelling ctx stops the check.
-	CheckProfiling(ctx context.Context, event string) (wall, cpu time.Duration, err error)
+	CheckProfiling(ctx context.Context, s profiling.Sampling) (wall, cpu time.Duration, err error)
 	// RunProfiled is Run (same measurement, same errors, same
-	// cancellation) with the job's process tree sampled with event at freq
-	// Hz. The profile has the job's Ref; it is nil when the command ran but
+	// cancellation) with the job's process tree sampled as s says. The profile has the job's Ref; it is nil when the command ran but
 	// its stacks could not be read, and perr then says why (the trial's
 	// measurement stands).
-	RunProfiled(ctx context.Context, job Job, event string, freq int) (m benchrig.Measurement, prof *benchrig.TrialProfile, perr error, err error)
+	RunProfiled(ctx context.Context, job Job, s profiling.Sampling) (m benchrig.Measurement, prof *benchrig.TrialProfile, perr error, err error)
 }
 
 // checkProfiling decides, once before the run, whether its trials are profiled:
@@ -58,13 +58,13 @@ func (r *state) checkProfiling(ctx context.Context) {
 		off("the run store cannot keep profiles")
 		return
 	}
-	wall, cpu, err := pr.CheckProfiling(ctx, want.EventName())
+	wall, cpu, err := pr.CheckProfiling(ctx, profiling.Sampling{Event: want.EventName(), Freq: want.Hz(), CallGraph: want.Unwind()})
 	if err != nil {
 		off("perf is not available: " + err.Error())
 		return
 	}
 	use := want
-	use.Event, use.Freq, use.Trials = want.EventName(), want.Hz(), want.ExtraTrials()
+	use.Event, use.Freq, use.Trials, use.CallGraph = want.EventName(), want.Hz(), want.ExtraTrials(), want.Unwind()
 	use.Startup, use.StartupCPU = wall, cpu
 	r.profiler = pr
 	r.run.Profiling = &use
@@ -98,7 +98,7 @@ func (r *state) runJob(ctx context.Context, ns *nodeState, job Job, profile bool
 		return exec.Run(ctx, job)
 	}
 	p := r.run.Profiling
-	m, prof, perr, err := pr.RunProfiled(ctx, job, p.Event, p.Freq)
+	m, prof, perr, err := pr.RunProfiled(ctx, job, profiling.Sampling{Event: p.Event, Freq: p.Freq, CallGraph: p.Unwind()})
 	if err != nil || ctx.Err() != nil {
 		return m, err
 	}

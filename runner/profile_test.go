@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/benchrig/benchrig"
+	"github.com/benchrig/benchrig/profiling"
 )
 
 // fakeProfiler is an executor that can profile: each profiled job's
@@ -23,11 +24,12 @@ type fakeProfiler struct {
 
 var _ Profiler = (*fakeProfiler)(nil)
 
-func (f *fakeProfiler) CheckProfiling(context.Context, string) (time.Duration, time.Duration, error) {
+func (f *fakeProfiler) CheckProfiling(context.Context, profiling.Sampling) (time.Duration, time.Duration, error) {
 	return 250 * time.Millisecond, 200 * time.Millisecond, f.check
 }
 
-func (f *fakeProfiler) RunProfiled(ctx context.Context, job Job, event string, freq int) (benchrig.Measurement, *benchrig.TrialProfile, error, error) {
+func (f *fakeProfiler) RunProfiled(ctx context.Context, job Job, s profiling.Sampling) (benchrig.Measurement, *benchrig.TrialProfile, error, error) {
+	event, freq := s.Event, s.Freq
 	m, err := f.run(ctx, job)
 	f.mu.Lock()
 	f.profiled = append(f.profiled, job.Ref)

@@ -16,8 +16,8 @@ func TestProfile(t *testing.T) {
 		{"absent", "", benchrig.Profiling{}, "cpu-clock", 99, 0},
 		{"cpu", "profile: cpu\n", benchrig.Profiling{Enabled: true}, "cpu-clock", 99, 1},
 		{"empty mapping", "profile: {}\n", benchrig.Profiling{Enabled: true}, "cpu-clock", 99, 1},
-		{"every field", "profile: {event: task-clock, freq: 999, trials: 3, in: extra}\n",
-			benchrig.Profiling{Enabled: true, Event: "task-clock", Freq: 999, Trials: 3}, "task-clock", 999, 3},
+		{"every field", "profile: {event: task-clock, freq: 999, trials: 3, in: extra, call_graph: dwarf}\n",
+			benchrig.Profiling{Enabled: true, Event: "task-clock", Freq: 999, Trials: 3, CallGraph: "dwarf"}, "task-clock", 999, 3},
 		{"measured", "profile:\n  in: measured\n  freq: 1\n", benchrig.Profiling{Enabled: true, Freq: 1, InMeasured: true}, "cpu-clock", 1, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -33,7 +33,11 @@ func TestProfile(t *testing.T) {
 		})
 	}
 	_, err := Parse("s.yaml", []byte("name: x\ncommand: [\"true\"]\nprofile: {frequency: 99}\n"))
-	if err == nil || err.Error() != `s.yaml:3: profile.frequency: unknown field "frequency" (known fields: event, freq, trials, in)` {
+	if err == nil || err.Error() != `s.yaml:3: profile.frequency: unknown field "frequency" (known fields: event, freq, trials, in, call_graph)` {
 		t.Errorf("unknown field: %v", err)
+	}
+	_, err = Parse("s.yaml", []byte("name: x\ncommand: [\"true\"]\nprofile: {call_graph: lbr}\n"))
+	if err == nil || err.Error() != `s.yaml:3: profile.call_graph: expected fp (frame pointers) or dwarf (unwinding from the binaries' .eh_frame), got "lbr"` {
+		t.Errorf("bad call_graph: %v", err)
 	}
 }

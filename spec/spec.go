@@ -585,7 +585,7 @@ func (p *parser) collectBlock(n *yaml.Node) benchrig.Collect {
 	return c
 }
 
-var profileFields = []string{"event", "freq", "trials", "in"}
+var profileFields = []string{"event", "freq", "trials", "in", "call_graph"}
 
 // perfEventRE is what a perf event name may look like (cpu-clock,
 // sched:sched_switch, r003c, cpu/event=0x3c/): it goes to perf's -e as one
@@ -594,8 +594,8 @@ var perfEventRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.:/=,-]*$`)
 
 // profileBlock decodes the profile block: "cpu" (the defaults), or a
 // mapping of event (default cpu-clock), freq (Hz, 1..10000, default 99),
-// trials (extra profiled trials per case, default 1) and in (extra, the
-// default, or measured).
+// trials (extra profiled trials per case, default 1), in (extra, the
+// default, or measured) and call_graph (fp, the default, or dwarf).
 func (p *parser) profileBlock(n *yaml.Node) benchrig.Profiling {
 	pr := benchrig.Profiling{Enabled: true}
 	if n.Kind == yaml.ScalarNode {
@@ -648,6 +648,15 @@ func (p *parser) profileBlock(n *yaml.Node) benchrig.Profiling {
 					pr.InMeasured = true
 				default:
 					p.Errorf(kv.v, field, "expected extra or measured, got %q", v)
+				}
+			}
+		case "call_graph":
+			if v, ok := p.Scalar(kv.v, field, "fp or dwarf"); ok {
+				switch v {
+				case "fp", "dwarf":
+					pr.CallGraph = v
+				default:
+					p.Errorf(kv.v, field, "expected fp (frame pointers) or dwarf (unwinding from the binaries' .eh_frame), got %q", v)
 				}
 			}
 		default:

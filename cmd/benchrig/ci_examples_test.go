@@ -277,7 +277,7 @@ func TestSubmitExitCodes(t *testing.T) {
 	// Profiled on the server: the run's JSON says how, and the API lists
 	// each case's profile.
 	t.Run("profiled", func(t *testing.T) {
-		if _, err := (profiling.Perf{}).Check(context.Background(), "cpu-clock"); err != nil {
+		if _, err := (profiling.Perf{}).Check(context.Background(), profiling.Sampling{Event: "cpu-clock", Freq: 99}); err != nil {
 			testenv.Skipf(t, "perf cannot record here: %v", err)
 		}
 		j := filepath.Join(c.dir, "profiled.json")

@@ -35,8 +35,8 @@ func (e *Executor) perf() profiling.Perf { return profiling.Perf{Path: e.cfg.Per
 // runner.Profiler). Whether the node's containers are processes of this
 // host is known at the first profiled trial, which says so when they are
 // not.
-func (e *Executor) CheckProfiling(ctx context.Context, event string) (wall, cpu time.Duration, err error) {
-	c, err := e.perf().Check(ctx, event)
+func (e *Executor) CheckProfiling(ctx context.Context, s profiling.Sampling) (wall, cpu time.Duration, err error) {
+	c, err := e.perf().Check(ctx, s)
 	return c.Wall, c.CPU, err
 }
 
@@ -53,8 +53,8 @@ func (e *Executor) CheckProfiling(ctx context.Context, event string) (wall, cpu 
 // container go. This needs the engine on this host (the lab's namespace
 // nodes, or benchrig on the node itself): for another host's engine the
 // trial runs unprofiled and perr says why.
-func (e *Executor) RunProfiled(ctx context.Context, job runner.Job, event string, freq int) (benchrig.Measurement, *benchrig.TrialProfile, error, error) {
-	np := &nodeProfiler{perf: e.perf(), event: event, freq: freq, node: e.cfg.Node}
+func (e *Executor) RunProfiled(ctx context.Context, job runner.Job, s profiling.Sampling) (benchrig.Measurement, *benchrig.TrialProfile, error, error) {
+	np := &nodeProfiler{perf: e.perf(), sampling: s, node: e.cfg.Node}
 	defer np.close()
 	m, err := e.run(ctx, job, np)
 	if err != nil || ctx.Err() != nil {
@@ -67,14 +67,14 @@ func (e *Executor) RunProfiled(ctx context.Context, job runner.Job, event string
 		return m, nil, fmt.Errorf("%w: the command did not run to a result", profiling.ErrNoRecording), nil
 	}
 	r := np.rec
-	return m, &benchrig.TrialProfile{Event: event, Freq: freq, Duration: m.Wall, Lost: r.Lost, Stacks: r.Stacks}, nil, nil
+	return m, &benchrig.TrialProfile{Event: s.Event, Freq: s.Freq, Duration: m.Wall, Lost: r.Lost, Stacks: r.Stacks}, nil, nil
 }
 
 // nodeProfiler is perf attached to one held trial container.
 type nodeProfiler struct {
-	perf        profiling.Perf
-	event, node string
-	freq        int
+	perf     profiling.Perf
+	sampling profiling.Sampling
+	node     string
 
 	pid    int // the shim's host PID
 	dir    string
@@ -175,7 +175,7 @@ func (p *nodeProfiler) attachOnce(ctx context.Context, pid int) error {
 		return fmt.Errorf("perf control pipe: %w", err)
 	}
 	defer ackR.Close()
-	argv := profiling.AttachArgs(path, p.event, p.freq, filepath.Join(p.dir, "perf.data"), pid, 3, 4)
+	argv := profiling.AttachArgs(path, p.sampling, filepath.Join(p.dir, "perf.data"), pid, 3, 4)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.ExtraFiles = []*os.File{ctlR, ackW}
 	cmd.Stdout, cmd.Stderr = &p.stderr, &p.stderr

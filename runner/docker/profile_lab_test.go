@@ -20,7 +20,7 @@ import (
 // labPerf skips (fails under CI) when this host's perf cannot record.
 func labPerf(t *testing.T) {
 	t.Helper()
-	if _, err := (profiling.Perf{}).Check(context.Background(), "cpu-clock"); err != nil {
+	if _, err := (profiling.Perf{}).Check(context.Background(), profiling.Sampling{Event: "cpu-clock", Freq: 99}); err != nil {
 		testenv.Skipf(t, "perf cannot record here: %v", err)
 	}
 }
@@ -52,7 +52,7 @@ func TestLabRunProfiled(t *testing.T) {
 	})
 	j := job(t, "benchrig/busybox:amd64", "/opt/bench-only/spin", "300ms")
 	j.Container.Mounts = []runner.Mount{{Source: dir, Target: "/opt/bench-only", ReadOnly: true}}
-	m, prof, perr, err := e.RunProfiled(context.Background(), j, "cpu-clock", 999)
+	m, prof, perr, err := e.RunProfiled(context.Background(), j, profiling.Sampling{Event: "cpu-clock", Freq: 999})
 	if err != nil || perr != nil {
 		t.Fatalf("RunProfiled: %v, profile: %v", err, perr)
 	}
@@ -87,7 +87,7 @@ func TestLabRunProfiledArm64(t *testing.T) {
 	e := labExecutor(t, "lab3", host, "arm64")
 	j := job(t, "benchrig/busybox:arm64", "sh", "-c", "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done")
 	j.Container.Platform = "linux/arm64"
-	m, prof, perr, err := e.RunProfiled(context.Background(), j, "cpu-clock", 999)
+	m, prof, perr, err := e.RunProfiled(context.Background(), j, profiling.Sampling{Event: "cpu-clock", Freq: 999})
 	if err != nil || perr != nil {
 		t.Fatalf("RunProfiled: %v, profile: %v", err, perr)
 	}

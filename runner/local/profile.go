@@ -19,8 +19,8 @@ var _ runner.Profiler = (*Executor)(nil)
 // CheckProfiling records event once around `true` with perf (see
 // runner.Profiler): a missing perf, one not permitted, or an event this
 // machine lacks (hardware counters in VMs) is known before any trial.
-func (e *Executor) CheckProfiling(ctx context.Context, event string) (wall, cpu time.Duration, err error) {
-	c, err := e.perf().Check(ctx, event)
+func (e *Executor) CheckProfiling(ctx context.Context, s profiling.Sampling) (wall, cpu time.Duration, err error) {
+	c, err := e.perf().Check(ctx, s)
 	return c.Wall, c.CPU, err
 }
 
@@ -39,7 +39,7 @@ func (e *Executor) perf() profiling.Perf {
 // wall time stays perf-inclusive. The trial's cgroup, and so its CPU
 // time, includes perf's own work. The stacks are read (perf script)
 // after the trial, outside its timed interval.
-func (e *Executor) RunProfiled(ctx context.Context, job runner.Job, event string, freq int) (benchrig.Measurement, *benchrig.TrialProfile, error, error) {
+func (e *Executor) RunProfiled(ctx context.Context, job runner.Job, s profiling.Sampling) (benchrig.Measurement, *benchrig.TrialProfile, error, error) {
 	perfPath, perr := e.perf().Program()
 	// The command is found as Run finds it, so that it is the same
 	// program, profiled or not; one that cannot be found is left to Run,
@@ -69,7 +69,7 @@ func (e *Executor) RunProfiled(ctx context.Context, job runner.Job, event string
 	defer os.RemoveAll(dir)
 	file := filepath.Join(dir, "perf.data")
 	pj := job
-	pj.Argv = profiling.RecordArgs(perfPath, event, freq, file, append([]string{path}, job.Argv[1:]...))
+	pj.Argv = profiling.RecordArgs(perfPath, s, file, append([]string{path}, job.Argv[1:]...))
 	m, err := e.Run(ctx, pj)
 	if err != nil || ctx.Err() != nil {
 		return m, nil, nil, err
@@ -88,5 +88,5 @@ func (e *Executor) RunProfiled(ctx context.Context, job runner.Job, event string
 		m.Metrics["perf_wall_s"] = m.Wall.Seconds()
 		m.Wall = rec.Span
 	}
-	return m, &benchrig.TrialProfile{Event: event, Freq: freq, Duration: m.Wall, Lost: rec.Lost, Stacks: rec.Stacks}, nil, nil
+	return m, &benchrig.TrialProfile{Event: s.Event, Freq: s.Freq, Duration: m.Wall, Lost: rec.Lost, Stacks: rec.Stacks}, nil, nil
 }

@@ -6,7 +6,10 @@ import (
 	"time"
 
 	"github.com/benchrig/benchrig/internal/testenv"
+	"github.com/benchrig/benchrig/profiling"
 )
+
+var cpu99 = profiling.Sampling{Event: "cpu-clock", Freq: 99}
 
 // TestRunProfiledTimesTheCommand runs a trial under the real perf: its
 // wall time is the command's own, from exec to exit as perf recorded
@@ -15,11 +18,11 @@ import (
 func TestRunProfiledTimesTheCommand(t *testing.T) {
 	ctx := context.Background()
 	e := newExecutor(t, Config{})
-	if _, _, err := e.CheckProfiling(ctx, "cpu-clock"); err != nil {
+	if _, _, err := e.CheckProfiling(ctx, cpu99); err != nil {
 		testenv.Skipf(t, "perf cannot record here: %v", err)
 		return
 	}
-	m, prof, perr, err := e.RunProfiled(ctx, sh("sleep 0.2; i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done"), "cpu-clock", 99)
+	m, prof, perr, err := e.RunProfiled(ctx, sh("sleep 0.2; i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done"), cpu99)
 	if err != nil || perr != nil {
 		t.Fatalf("RunProfiled: %v, profile: %v", err, perr)
 	}
@@ -36,7 +39,7 @@ func TestRunProfiledTimesTheCommand(t *testing.T) {
 	if prof.Duration != m.Wall {
 		t.Errorf("profile duration %v, want the trial's wall %v", prof.Duration, m.Wall)
 	}
-	m, _, _, err = e.RunProfiled(ctx, sh("exit 3"), "cpu-clock", 99)
+	m, _, _, err = e.RunProfiled(ctx, sh("exit 3"), cpu99)
 	if err != nil || m.ExitCode != 3 {
 		t.Errorf("profiled `exit 3`: exit %d, %v; want exit status 3", m.ExitCode, err)
 	}
