@@ -25,6 +25,13 @@ type PoolPolicy struct {
 	HostMountsRW bool `json:"host_mounts_rw"`
 	Devices      bool `json:"devices"`
 	HostNetwork  bool `json:"host_network"`
+	// Profiler lets benchrig start its profiler on each node of the pool
+	// for profiled runs: a privileged container sharing the host's PID
+	// namespace (image benchrig/perf:ARCH, the engine's architecture),
+	// which samples the trials' containers from outside with perf.
+	// Without it, only nodes whose engine runs on benchrig's own host are
+	// profiled (by benchrig's perf).
+	Profiler bool `json:"profiler"`
 }
 
 // HostAccess is what a container asks of its node's host: the parts of a

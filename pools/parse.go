@@ -23,7 +23,7 @@ import (
 var (
 	topFields    = []string{"pools"}
 	poolFields   = []string{"policy", "nodes"}
-	policyFields = []string{"privileged", "host_mounts", "host_mounts_rw", "devices", "host_network"}
+	policyFields = []string{"privileged", "host_mounts", "host_mounts_rw", "devices", "host_network", "profiler"}
 	nodeFields   = []string{"name", "host", "arch", "labels", "max_trials", "tls", "gpus"}
 	tlsFields    = []string{"ca", "cert", "key"}
 )
@@ -158,6 +158,8 @@ func (p *parser) policy(n *yaml.Node, field string) benchrig.PoolPolicy {
 			dst = &pol.Devices
 		case "host_network":
 			dst = &pol.HostNetwork
+		case "profiler":
+			dst = &pol.Profiler
 		default:
 			p.UnknownField(kv.k, kv.key, field, policyFields)
 			continue

@@ -114,7 +114,7 @@ func TestPoolsLoadGood(t *testing.T) {
 			{Name: "lab-tls", Host: "tcp://lab-tls.example:2376", Arch: "amd64", MaxTrials: 1, GPUs: 2,
 				TLS: &TLS{CA: "ca.pem", Cert: "cert.pem", Key: "/etc/benchrig/key.pem"}},
 		}},
-		"local": {Name: "local", Nodes: []Node{{Name: "local", Host: "unix:///var/run/docker.sock", MaxTrials: 1}}},
+		"local": {Name: "local", Policy: benchrig.PoolPolicy{Profiler: true}, Nodes: []Node{{Name: "local", Host: "unix:///var/run/docker.sock", MaxTrials: 1}}},
 	}}
 	if !reflect.DeepEqual(f, want) {
 		t.Errorf("Load =\n%s\nwant\n%s", dump(f), dump(want))

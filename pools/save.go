@@ -30,6 +30,7 @@ type policyYAML struct {
 	HostMountsRW bool     `yaml:"host_mounts_rw"`
 	Devices      bool     `yaml:"devices"`
 	HostNetwork  bool     `yaml:"host_network"`
+	Profiler     bool     `yaml:"profiler,omitempty"`
 }
 
 type nodeYAML struct {
@@ -55,7 +56,7 @@ const header = "# benchrig pools file. benchrig pool add/remove rewrite it and d
 func (f *File) Marshal() ([]byte, error) {
 	out := fileYAML{Pools: map[string]poolYAML{}}
 	for name, p := range f.Pools {
-		py := poolYAML{Policy: policyYAML{Privileged: p.Policy.Privileged, HostMounts: nonNil(p.Policy.HostMounts), HostMountsRW: p.Policy.HostMountsRW, Devices: p.Policy.Devices, HostNetwork: p.Policy.HostNetwork}, Nodes: []nodeYAML{}}
+		py := poolYAML{Policy: policyYAML{Privileged: p.Policy.Privileged, HostMounts: nonNil(p.Policy.HostMounts), HostMountsRW: p.Policy.HostMountsRW, Devices: p.Policy.Devices, HostNetwork: p.Policy.HostNetwork, Profiler: p.Policy.Profiler}, Nodes: []nodeYAML{}}
 		for _, n := range p.Nodes {
 			ny := nodeYAML{Name: n.Name, Host: n.Host, Arch: n.Arch, Labels: n.Labels, MaxTrials: n.MaxTrials, GPUs: n.GPUs}
 			if ny.MaxTrials == 0 {

@@ -56,6 +56,10 @@ type Sampling struct {
 	CallGraph string
 }
 
+// RecordOptions are perf record's options for s: the event, the rate and
+// the call graph mode.
+func (s Sampling) RecordOptions() []string { return s.args() }
+
 // args are perf record's options for s.
 func (s Sampling) args() []string {
 	a := []string{"-e", s.Event, "-F", strconv.Itoa(s.Freq)}
@@ -176,9 +180,7 @@ func (p Perf) Read(ctx context.Context, file string) (Recording, error) {
 	if err := cmd.Start(); err != nil {
 		return Recording{}, fmt.Errorf("perf script: %w", err)
 	}
-	var side sideband
-	in := io.TeeReader(out, &side)
-	stacks, perr := ParsePerfScript(in)
+	rec, perr := ParseScript(out)
 	if perr != nil {
 		// Drain, so that perf is not left blocked on a full pipe.
 		_, _ = io.Copy(io.Discard, out)
@@ -186,12 +188,24 @@ func (p Perf) Read(ctx context.Context, file string) (Recording, error) {
 	werr := cmd.Wait()
 	switch {
 	case perr != nil:
-		return Recording{}, fmt.Errorf("parse perf script output: %w", perr)
+		return Recording{}, perr
 	case werr != nil:
 		if msg := lastLines(stderr.String(), 2); msg != "" {
 			return Recording{}, fmt.Errorf("perf script: %s", msg)
 		}
 		return Recording{}, fmt.Errorf("perf script: %w", werr)
+	}
+	return rec, nil
+}
+
+// ParseScript reads the output of `perf script --show-lost-events
+// --show-task-events` (Read's, or perf run elsewhere, as on a node):
+// the stacks, the lost samples and the command's span.
+func ParseScript(r io.Reader) (Recording, error) {
+	var side sideband
+	stacks, err := ParsePerfScript(io.TeeReader(r, &side))
+	if err != nil {
+		return Recording{}, fmt.Errorf("parse perf script output: %w", err)
 	}
 	side.Write([]byte("\n")) // a last line without its newline
 	return Recording{Stacks: stacks, Lost: side.lost, Span: side.span()}, nil

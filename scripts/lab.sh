@@ -188,6 +188,24 @@ build_debian() {
 	log "built benchrig/debian:$arch in $(($(date +%s) - start)) s"
 }
 
+# benchrig/perf:ARCH is the image of benchrig's profiler container on a
+# node (pool policy profiler: true): Debian's perf. Engines here are all
+# amd64 (lab3 emulates arm64 containers), so only amd64 is built.
+build_perf() {
+	local arch=$1 out=$images/perf-$1.tar key mirror pkgs=(linux-perf) start
+	mirror=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
+	mirror=${mirror:-http://deb.debian.org/debian}
+	key="bookworm minbase $arch ${pkgs[*]} $(cat "$here/rootfs-debian.sh" "$here/mkimage.sh" | sha256sum | cut -c1-16)"
+	if cached "$out" "$key"; then return; fi
+	start=$(date +%s)
+	log "building benchrig/perf:$arch (debootstrap minbase bookworm + ${pkgs[*]})"
+	bash "$here/rootfs-debian.sh" "$images/rootfs-perf-$arch" "$mirror" "$arch" "${pkgs[@]}"
+	bash "$here/mkimage.sh" "$images/rootfs-perf-$arch" "$arch" "$out" "benchrig/perf:$arch"
+	set_key "$out" "$key"
+	rm -rf --one-file-system "$images/rootfs-perf-$arch"
+	log "built benchrig/perf:$arch in $(($(date +%s) - start)) s"
+}
+
 debian_arm64() { [ "${LAB_DEBIAN_ARM64:-1}" = 1 ]; }
 
 declare -A bb_versions
@@ -211,16 +229,18 @@ build_images() {
 	[ "$("$images/busybox-arm64.bin" uname -m)" = aarch64 ] || die "an arm64 static binary does not run under qemu-user (binfmt_misc)"
 	build_debian amd64
 	if debian_arm64; then build_debian arm64; fi
+	build_perf amd64
 	exec 8>&-
 }
 
-node_images() { # the archives a node holds: its own architecture only
+node_images() { # the archives a node holds: its own architecture only, and the profiler's (its engine's: amd64)
 	if [ "$(node_arch "$1")" = arm64 ]; then
 		echo "$images/busybox-arm64.tar"
 		if debian_arm64; then echo "$images/debian-arm64.tar"; fi
 	else
 		echo "$images/busybox-amd64.tar $images/debian-amd64.tar"
 	fi
+	echo "$images/perf-amd64.tar"
 }
 
 # --- 3. network and daemons ----------------------------------------------------

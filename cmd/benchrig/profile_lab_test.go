@@ -3,11 +3,14 @@ package main
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/benchrig/benchrig/runner/docker"
 )
 
 // A CPU-bound loop in the busybox image of each node's architecture,
@@ -20,14 +23,37 @@ warmup: 0
 profile: {freq: 499}
 `
 
-// TestLabProfiledRun profiles containers on every lab node with this
-// host's perf, nothing installed in the images: each node's case has
+// TestLabProfiledRun profiles containers on every lab node, with this
+// host's perf and with each node's profiler container (the pool's policy
+// profiler: true), nothing installed in the images: each node's case has
 // samples of the loop's shell, the report says how it was profiled and
 // at what cost, the arm64 node's flame graph shows qemu at work, and no
-// container is left.
+// container is left, the profilers' included.
 func TestLabProfiledRun(t *testing.T) {
 	needLab(t)
-	c := labCLI(t, labNodes)
+	for _, mode := range []struct {
+		name     string
+		profiler bool
+	}{{"host perf", false}, {"node profiler", true}} {
+		t.Run(mode.name, func(t *testing.T) {
+			c := labCLI(t, labNodes)
+			if mode.profiler {
+				pools := c.env["BENCHRIG_POOLS"]
+				b, err := os.ReadFile(pools)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b = []byte(strings.Replace(string(b), "policy: {", "policy: {profiler: true, ", 1))
+				if err := os.WriteFile(pools, b, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			labProfiledRun(t, c)
+		})
+	}
+}
+
+func labProfiledRun(t *testing.T, c *cli) {
 	spec := c.write("profile.yaml", labProfileSpec)
 	code, stdout, stderr := c.run(context.Background(), "run", "-q", spec, "--pool", "lab")
 	if code != 0 {
@@ -64,4 +90,10 @@ func TestLabProfiledRun(t *testing.T) {
 		t.Errorf("the arm64 node's flame graph does not show the emulator at work")
 	}
 	noLeftovers(t)
+	for name, host := range labNodes {
+		out, err := exec.Command("docker", "-H", host, "ps", "-aq", "--filter", "label=benchrig.profiler", "--filter", "label=benchrig.owner="+docker.DefaultOwner()).CombinedOutput()
+		if err != nil || strings.TrimSpace(string(out)) != "" {
+			t.Errorf("node %s: profiler containers left: %s %v", name, out, err)
+		}
+	}
 }

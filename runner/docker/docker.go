@@ -166,6 +166,8 @@ type Executor struct {
 	pending    map[string]chan struct{} // container ID -> closed when removed
 	inflight   int                      // Runs in progress
 	unremoved  map[string]error         // container ID -> why removal failed
+	profMu     sync.Mutex               // guards profilerID
+	profilerID string                   // the node's profiler container, once started
 	volMu      sync.Mutex               // one volume population at a time
 	removals   sync.WaitGroup
 	closed     bool
@@ -330,6 +332,9 @@ func (e *Executor) Close() error {
 		if err := e.remove(ctx, id); err != nil {
 			errs = append(errs, fmt.Errorf("remove container %s: %w", short(id), err))
 		}
+	}
+	if err := e.closeProfiler(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("remove the profiler container: %w", err))
 	}
 	if err := e.cli.Close(); err != nil {
 		errs = append(errs, err)

@@ -41,18 +41,22 @@ func (e *Executor) CheckProfiling(ctx context.Context, s profiling.Sampling) (wa
 }
 
 // RunProfiled runs job as Run does, with its container's processes
-// sampled by perf on this host, from outside the container: nothing is
-// installed in the image. The shim starts held (-hold): once the
-// container runs, perf attaches to the shim's host PID (following every
-// process it starts from then on) and, when perf says its events are
-// open, the shim is told to start the command, which it times as ever:
-// perf's start-up is outside the trial's wall time. After the shim's
-// result, perf is stopped and the stacks are read with the binaries
-// looked up in the container's own root (/proc/PID/root of the shim,
-// which waits for the executor before it exits); only then does the
-// container go. This needs the engine on this host (the lab's namespace
-// nodes, or benchrig on the node itself): for another host's engine the
-// trial runs unprofiled and perr says why.
+// sampled by perf from outside the container: nothing is installed in the
+// image. The shim starts held (-hold): once the container runs, perf
+// attaches to the shim's host PID (following every process it starts from
+// then on) and, when perf says its events are open, the shim is told to
+// start the command, which it times as ever: perf's start-up is outside
+// the trial's wall time. After the shim's result, perf is stopped and the
+// stacks are read with the binaries looked up in the container's own root
+// (/proc/PID/root of the shim, which waits for the executor before it
+// exits); only then does the container go.
+//
+// Where the pool's policy allows it (profiler: true), perf runs on the
+// node, in benchrig's profiler container (ProfilerImage; privileged, in
+// the host's PID namespace), driven over the engine's API by exec:
+// any node. Otherwise perf is this host's, which sees the containers of
+// an engine on this host only (the lab's namespace nodes); for another
+// host's engine the trial runs unprofiled and perr says why.
 func (e *Executor) RunProfiled(ctx context.Context, job runner.Job, s profiling.Sampling) (benchrig.Measurement, *benchrig.TrialProfile, error, error) {
 	np := &nodeProfiler{perf: e.perf(), sampling: s, node: e.cfg.Node}
 	defer np.close()
@@ -84,6 +88,10 @@ type nodeProfiler struct {
 	exited chan struct{} // closed when perf has exited
 	werr   error         // perf's exit, once exited is closed
 
+	// remote is the profile taken by the node's profiler container
+	// (Policy.Profiler) instead of this host's perf.
+	remote *remoteProfile
+
 	rec  profiling.Recording
 	read bool  // rec holds the recording
 	err  error // why there is no profile
@@ -105,7 +113,7 @@ const attachTries = 5
 func (p *nodeProfiler) attach(ctx context.Context, pid int) error {
 	root := "/proc/" + strconv.Itoa(pid) + "/root"
 	if _, err := os.Stat(root + shimPath); err != nil {
-		return fmt.Errorf("node %s: its containers are not processes of this host (%s%s: %v): perf here can profile only an engine on this host", p.node, root, shimPath, errors.Unwrap(err))
+		return fmt.Errorf("node %s: its containers are not processes of this host (%s%s: %v): perf here profiles only an engine on this host; allow benchrig's profiler on the node (policy profiler: true in the pools file)", p.node, root, shimPath, errors.Unwrap(err))
 	}
 	for try := 1; ; try++ {
 		before, err := threads(pid)
@@ -230,6 +238,11 @@ func (p *nodeProfiler) attachOnce(ctx context.Context, pid int) error {
 // stop ends the recording (SIGINT: perf writes it out) and reads it,
 // with binaries looked up in the container's root while its shim lives.
 func (p *nodeProfiler) stop(ctx context.Context) {
+	if p.remote != nil {
+		p.rec, p.err = p.remote.stop()
+		p.read, p.remote = p.err == nil, nil
+		return
+	}
 	if p.cmd == nil {
 		return
 	}
@@ -258,6 +271,10 @@ func (p *nodeProfiler) stop(ctx context.Context) {
 
 // kill stops perf at once, without its recording.
 func (p *nodeProfiler) kill() {
+	if p.remote != nil {
+		p.remote.close()
+		p.remote = nil
+	}
 	if p.cmd == nil {
 		return
 	}
@@ -287,6 +304,12 @@ func (e *Executor) hold(ctx context.Context, p *nodeProfiler, id string, stream 
 		p.err = fmt.Errorf("inspect container %s for its PID: %w", short(id), err)
 	case res.Container.State == nil || res.Container.State.Pid <= 0:
 		p.err = fmt.Errorf("container %s has no PID: not running", short(id))
+	case e.cfg.Policy.Profiler:
+		r, err := e.attachRemote(ctx, res.Container.State.Pid, p.sampling)
+		if err == nil {
+			p.remote = r
+		}
+		p.err = err
 	default:
 		p.err = p.attach(ctx, res.Container.State.Pid)
 	}

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/moby/moby/client"
+
 	"github.com/benchrig/benchrig"
 	"github.com/benchrig/benchrig/internal/testenv"
 	"github.com/benchrig/benchrig/profiling"
@@ -25,11 +27,33 @@ func labPerf(t *testing.T) {
 	}
 }
 
+// profilerModes are the two ways a node's containers are profiled: this
+// host's perf (the lab's engines run on this host), and the node's
+// profiler container, which the pool's policy allows.
+var profilerModes = []struct {
+	name     string
+	profiler bool
+}{{"host perf", false}, {"node profiler", true}}
+
+// profilerLeft counts the profiler containers of executor e still on host.
+func profilerLeft(t *testing.T, host string, e *Executor) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res, err := rawClient(t, host).ContainerList(ctx, client.ContainerListOptions{All: true,
+		Filters: client.Filters{}.Add("label", labelProfiler+"=1").Add("label", runner.LabelOwner+"="+e.owner)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(res.Items)
+}
+
 // TestLabRunProfiled profiles a container on a lab node with this host's
-// perf, nothing installed in the image: a program mounted at a path only
-// the container has is named by its own function, read from the
-// container's root; the trial is timed by the shim after perf attached
-// (held, not in the wall time); and the container goes afterwards.
+// perf and with the node's profiler container, nothing installed in the
+// image: a program mounted at a path only the container has is named by
+// its own function, read from the container's root; the trial is timed
+// by the shim after perf attached (held, not in the wall time); and the
+// containers go afterwards, the profiler's at Close.
 func TestLabRunProfiled(t *testing.T) {
 	host := labHost(t, "DOCKER_HOST")
 	labPerf(t)
@@ -39,73 +63,108 @@ func TestLabRunProfiled(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build spin: %v\n%s", err, out)
 	}
-	e, err := New(Config{Node: "lab1", Host: host, ShimDir: testShimDir, Policy: benchrig.PoolPolicy{HostMounts: []string{dir}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		e.Close()
-		if n := countRun(t, host, testRunID(t)); n != 0 {
-			t.Errorf("%d containers of the run left", n)
-			cleanupRun(host, testRunID(t))
-		}
-	})
-	j := job(t, "benchrig/busybox:amd64", "/opt/bench-only/spin", "300ms")
-	j.Container.Mounts = []runner.Mount{{Source: dir, Target: "/opt/bench-only", ReadOnly: true}}
-	m, prof, perr, err := e.RunProfiled(context.Background(), j, profiling.Sampling{Event: "cpu-clock", Freq: 999})
-	if err != nil || perr != nil {
-		t.Fatalf("RunProfiled: %v, profile: %v", err, perr)
-	}
-	if m.ExitCode != 0 || m.Error != "" {
-		t.Fatalf("exit %d error %q: %s", m.ExitCode, m.Error, m.StderrTail)
-	}
-	if m.Wall < 300*time.Millisecond || m.Metrics["shim_held_s"] <= 0 || m.Wall.Seconds() >= m.Metrics["trial_total_s"] {
-		t.Errorf("wall %v, held %vs, trial total %vs: want the shim's timing of the command alone", m.Wall, m.Metrics["shim_held_s"], m.Metrics["trial_total_s"])
-	}
-	if prof == nil || prof.Samples() < 100 {
-		t.Fatalf("profile %v: want about 300 samples of 300 ms at 999 Hz", prof)
-	}
-	var spin, in int64
-	for stack, n := range prof.Stacks {
-		if strings.HasPrefix(stack, "spin;") {
-			in += n
-		}
-		if strings.Contains(stack, ";main.spinLoop") {
-			spin += n
-		}
-	}
-	if spin*2 < prof.Samples() {
-		t.Errorf("%d of %d samples in main.spinLoop (%d in process spin); stacks:\n%s", spin, prof.Samples(), in, topStacks(prof.Stacks, 10))
+	for _, mode := range profilerModes {
+		t.Run(mode.name, func(t *testing.T) {
+			e, err := New(Config{Node: "lab1", Host: host, ShimDir: testShimDir, Policy: benchrig.PoolPolicy{HostMounts: []string{dir}, Profiler: mode.profiler}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				if err := e.Close(); err != nil {
+					t.Errorf("close: %v", err)
+				}
+				if n := countRun(t, host, testRunID(t)); n != 0 {
+					t.Errorf("%d containers of the run left", n)
+					cleanupRun(host, testRunID(t))
+				}
+				if n := profilerLeft(t, host, e); n != 0 {
+					t.Errorf("%d profiler containers left after Close", n)
+				}
+			})
+			j := job(t, "benchrig/busybox:amd64", "/opt/bench-only/spin", "300ms")
+			j.Container.Mounts = []runner.Mount{{Source: dir, Target: "/opt/bench-only", ReadOnly: true}}
+			m, prof, perr, err := e.RunProfiled(context.Background(), j, profiling.Sampling{Event: "cpu-clock", Freq: 999})
+			if err != nil || perr != nil {
+				t.Fatalf("RunProfiled: %v, profile: %v", err, perr)
+			}
+			if m.ExitCode != 0 || m.Error != "" {
+				t.Fatalf("exit %d error %q: %s", m.ExitCode, m.Error, m.StderrTail)
+			}
+			if m.Wall < 300*time.Millisecond || m.Metrics["shim_held_s"] <= 0 || m.Wall.Seconds() >= m.Metrics["trial_total_s"] {
+				t.Errorf("wall %v, held %vs, trial total %vs: want the shim's timing of the command alone", m.Wall, m.Metrics["shim_held_s"], m.Metrics["trial_total_s"])
+			}
+			if prof == nil || prof.Samples() < 100 {
+				t.Fatalf("profile %v: want about 300 samples of 300 ms at 999 Hz", prof)
+			}
+			var spin, in int64
+			for stack, n := range prof.Stacks {
+				if strings.HasPrefix(stack, "spin;") {
+					in += n
+				}
+				if strings.Contains(stack, ";main.spinLoop") {
+					spin += n
+				}
+			}
+			if spin*2 < prof.Samples() {
+				t.Errorf("%d of %d samples in main.spinLoop (%d in process spin); stacks:\n%s", spin, prof.Samples(), in, topStacks(prof.Stacks, 10))
+			}
+			if mode.profiler && profilerLeft(t, host, e) != 1 {
+				t.Errorf("no profiler container of the executor on the node while it is open")
+			}
+		})
 	}
 }
 
 // TestLabRunProfiledArm64 profiles an arm64 container on the emulated
-// lab node: the samples are host ones, of qemu translating the guest.
+// lab node, both ways: the samples are host ones, of qemu translating
+// the guest, and the command's process has them.
 func TestLabRunProfiledArm64(t *testing.T) {
 	host := labHost(t, "BENCHRIG_LAB_ARM64_HOST")
 	labPerf(t)
-	e := labExecutor(t, "lab3", host, "arm64")
-	j := job(t, "benchrig/busybox:arm64", "sh", "-c", "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done")
-	j.Container.Platform = "linux/arm64"
-	m, prof, perr, err := e.RunProfiled(context.Background(), j, profiling.Sampling{Event: "cpu-clock", Freq: 999})
-	if err != nil || perr != nil {
-		t.Fatalf("RunProfiled: %v, profile: %v", err, perr)
+	for _, mode := range profilerModes {
+		t.Run(mode.name, func(t *testing.T) {
+			e, err := New(Config{Node: "lab3", Host: host, Arch: "arm64", ShimDir: testShimDir, Policy: benchrig.PoolPolicy{Profiler: mode.profiler}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				if err := e.Close(); err != nil {
+					t.Errorf("close: %v", err)
+				}
+				if n := countRun(t, host, testRunID(t)); n != 0 {
+					t.Errorf("%d containers of the run left", n)
+					cleanupRun(host, testRunID(t))
+				}
+				if n := profilerLeft(t, host, e); n != 0 {
+					t.Errorf("%d profiler containers left after Close", n)
+				}
+			})
+			j := job(t, "benchrig/busybox:arm64", "sh", "-c", "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done")
+			j.Container.Platform = "linux/arm64"
+			m, prof, perr, err := e.RunProfiled(context.Background(), j, profiling.Sampling{Event: "cpu-clock", Freq: 999})
+			if err != nil || perr != nil {
+				t.Fatalf("RunProfiled: %v, profile: %v", err, perr)
+			}
+			if m.ExitCode != 0 || prof == nil || prof.Samples() == 0 {
+				t.Fatalf("exit %d %q, profile %v", m.ExitCode, m.Error, prof)
+			}
+			// The command's process (sh, its comm under binfmt_misc) has most
+			// samples: perf followed it from the held shim.
+			var sh, qemu int64
+			for stack, n := range prof.Stacks {
+				if strings.HasPrefix(stack, "sh;") {
+					sh += n
+				}
+				if strings.Contains(stack, "qemu-aarch64") {
+					qemu += n
+				}
+			}
+			if sh*2 < prof.Samples() || qemu == 0 {
+				t.Errorf("%d of %d samples in the command's process sh, %d in qemu's frames; stacks:\n%s", sh, prof.Samples(), qemu, topStacks(prof.Stacks, 10))
+			}
+			t.Logf("arm64 under qemu, %d samples; top stacks:\n%s", prof.Samples(), topStacks(prof.Stacks, 8))
+		})
 	}
-	if m.ExitCode != 0 || prof == nil || prof.Samples() == 0 {
-		t.Fatalf("exit %d %q, profile %v", m.ExitCode, m.Error, prof)
-	}
-	// The command's process (sh, its comm under binfmt_misc) has most
-	// samples: perf followed it from the held shim.
-	var sh int64
-	for stack, n := range prof.Stacks {
-		if strings.HasPrefix(stack, "sh;") {
-			sh += n
-		}
-	}
-	if sh*2 < prof.Samples() {
-		t.Errorf("%d of %d samples in the command's process sh; stacks:\n%s", sh, prof.Samples(), topStacks(prof.Stacks, 10))
-	}
-	t.Logf("arm64 under qemu, %d samples; top stacks:\n%s", prof.Samples(), topStacks(prof.Stacks, 8))
 }
 
 // topStacks is the n stacks with the most samples, one a line.
