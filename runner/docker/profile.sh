@@ -56,5 +56,5 @@ perf script -F comm --show-mmap-events -i "$d/perf.data" 2>/dev/null |
 		mkdir -p "$d/sym${f%/*}" && ln -sf "$t" "$d/sym$f"
 	done
 echo "--- perf script"
-perf script --show-lost-events --show-task-events --symfs "$d/sym" --kallsyms /proc/kallsyms -i "$d/perf.data" 2>"$d/err" ||
+perf script --no-inline --show-lost-events --show-task-events --symfs "$d/sym" --kallsyms /proc/kallsyms -i "$d/perf.data" 2>"$d/err" ||
 	{ echo "error: perf script: $(tail -n 1 "$d/err")"; exit 1; }
