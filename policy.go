@@ -26,9 +26,10 @@ type PoolPolicy struct {
 	Devices      bool `json:"devices"`
 	HostNetwork  bool `json:"host_network"`
 	// Profiler lets benchrig start its profiler on each node of the pool
-	// for profiled runs: a privileged container sharing the host's PID
-	// namespace (image benchrig/perf:ARCH, the engine's architecture),
-	// which samples the trials' containers from outside with perf.
+	// for profiled runs: a container with SYS_ADMIN and SYS_PTRACE (no
+	// seccomp filter) sharing the host's PID namespace (image
+	// benchrig/perf:ARCH, the engine's architecture), which samples the
+	// trials' containers from outside with perf.
 	// Without it, only nodes whose engine runs on benchrig's own host are
 	// profiled (by benchrig's perf).
 	Profiler bool `json:"profiler"`

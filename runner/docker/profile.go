@@ -52,9 +52,9 @@ func (e *Executor) CheckProfiling(ctx context.Context, s profiling.Sampling) (wa
 // exits); only then does the container go.
 //
 // Where the pool's policy allows it (profiler: true), perf runs on the
-// node, in benchrig's profiler container (ProfilerImage; privileged, in
-// the host's PID namespace), driven over the engine's API by exec:
-// any node. Otherwise perf is this host's, which sees the containers of
+// node, in benchrig's profiler container (ProfilerImage; SYS_ADMIN and
+// SYS_PTRACE, in the host's PID namespace), driven over the engine's API
+// by exec: any node. Otherwise perf is this host's, which sees the containers of
 // an engine on this host only (the lab's namespace nodes); for another
 // host's engine the trial runs unprofiled and perr says why.
 func (e *Executor) RunProfiled(ctx context.Context, job runner.Job, s profiling.Sampling) (benchrig.Measurement, *benchrig.TrialProfile, error, error) {
