@@ -25,6 +25,10 @@ type simExec struct {
 	mu    sync.Mutex
 	leave *simLeave
 	ran   *atomic.Int64
+	// inflight counts this node's trials running now; most is the
+	// largest count any node reached.
+	inflight atomic.Int32
+	most     *atomic.Int32
 }
 
 func (e *simExec) Run(ctx context.Context, job Job) (benchrig.Measurement, error) {
@@ -34,6 +38,10 @@ func (e *simExec) Run(ctx context.Context, job Job) (benchrig.Measurement, error
 	e.mu.Unlock()
 	e.leave.started(job.Ref.Case, e.name)
 	e.ran.Add(1)
+	if n := e.inflight.Add(1); e.most != nil && n > e.most.Load() {
+		e.most.Store(n) // racy max: a lower bound, enough to see oversubscription
+	}
+	defer e.inflight.Add(-1)
 	start := time.Now()
 	select {
 	case <-time.After(d):
@@ -262,4 +270,85 @@ func BenchmarkScheduler1000Nodes(b *testing.B) {
 			r.cases, r.trials, r.failed, r.short, r.wall.Round(time.Millisecond), r.cpu.Round(time.Millisecond), r.cpu.Seconds()*1e3/float64(r.trials),
 			float64(r.peakHeap)/(1<<20), r.maxRSS/1024, r.moved, r.resched.Round(time.Millisecond), r.status)
 	}
+}
+
+// BenchmarkScheduler1000NodesTwoRuns runs two specs at once over the same
+// 1,000 simulated nodes (one slot each), 25 trials a case each, as two
+// runs of one pool would with the server's --pool-limit 2: it reports
+// how far the second run had got when the first ended (fairness: 1 is
+// an even share) and the most trials any node ran at once (the runs do
+// not share the nodes' slots).
+//
+//	go test ./runner -run XXX -bench 1000NodesTwoRuns -benchtime 1x
+func BenchmarkScheduler1000NodesTwoRuns(b *testing.B) {
+	const nodesN, repeat = 1000, 25
+	for range b.N {
+		var ran [2]atomic.Int64
+		var most atomic.Int32
+		leave := &simLeave{gone: map[string]bool{}, first: map[string]time.Time{}} // no leave here
+		execs := map[string]*simExec{}
+		nodesFor := func(k int) []*Node {
+			var nodes []*Node
+			for i := range nodesN {
+				arch := "amd64"
+				if i%10 >= 7 {
+					arch = "arm64"
+				}
+				name := fmt.Sprintf("n%04d", i)
+				e := execs[name]
+				if e == nil {
+					e = &simExec{name: name, rng: rand.New(rand.NewPCG(uint64(i), 1)), leave: leave, ran: new(atomic.Int64), most: &most}
+					execs[name] = e
+				}
+				// One executor per node, shared by both runs, counting
+				// each run's trials apart.
+				nodes = append(nodes, &Node{Name: name, Pool: "sim", MaxTrials: 1, Executor: countingExec{e, &ran[k]},
+					Facts: benchrig.NodeFacts{Name: name, Arch: arch, EngineArch: arch}})
+			}
+			return nodes
+		}
+		var wg sync.WaitGroup
+		var done [2]time.Time
+		var atFirstEnd [2]int64
+		var endOnce sync.Once
+		t0 := time.Now()
+		for k := range 2 {
+			d := &fakeNodes{}
+			d.set(nodesFor(k)...)
+			s := containerSpec()
+			s.Name = fmt.Sprintf("spec%d", k)
+			s.Images = map[string]string{"arm64": "x:arm64", "amd64": "x:amd64"}
+			s.Repeat = benchrig.Repeat{Min: repeat, Max: repeat}
+			s.Warmup = 0
+			cfg := nodeConfig(d, &simRecorder{trials: map[string]int{}})
+			cfg.Refresh = time.Second
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := Run(context.Background(), cfg, s); err != nil {
+					b.Error(err)
+				}
+				done[k] = time.Now()
+				endOnce.Do(func() { atFirstEnd = [2]int64{ran[0].Load(), ran[1].Load()} })
+			}()
+		}
+		wg.Wait()
+		total := float64(nodesN * 2 * repeat)
+		fair := min(float64(atFirstEnd[0]), float64(atFirstEnd[1])) / total
+		b.ReportMetric(fair, "share-of-2nd-at-1st-end")
+		b.ReportMetric(float64(most.Load()), "max-trials-per-node")
+		b.Logf("two runs of %d trials each: ended after %v and %v; when the first ended the runs had run %d and %d trials (the slower at %.0f%%); at most %d trials at once on a node of 1 slot",
+			int(total), done[0].Sub(t0).Round(time.Millisecond), done[1].Sub(t0).Round(time.Millisecond), atFirstEnd[0], atFirstEnd[1], fair*100, most.Load())
+	}
+}
+
+// countingExec counts one run's trials on a shared simulated node.
+type countingExec struct {
+	*simExec
+	n *atomic.Int64
+}
+
+func (c countingExec) Run(ctx context.Context, job Job) (benchrig.Measurement, error) {
+	c.n.Add(1)
+	return c.simExec.Run(ctx, job)
 }
