@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -66,6 +67,7 @@ type simLeave struct {
 	at    time.Time
 	gone  map[string]bool      // the nodes that left
 	first map[string]time.Time // case -> its first start on a node that stayed, after the leave
+	where map[string]string    // case -> that node
 }
 
 func (l *simLeave) started(caseID, node string) {
@@ -76,6 +78,9 @@ func (l *simLeave) started(caseID, node string) {
 	}
 	if _, ok := l.first[caseID]; !ok {
 		l.first[caseID] = time.Now()
+		if l.where != nil {
+			l.where[caseID] = node
+		}
 	}
 }
 
@@ -120,6 +125,7 @@ func (m *simRecorder) FinishRun(_ context.Context, _ string, s benchrig.RunStatu
 // simResult is what one simulated run measured.
 type simResult struct {
 	cases, short, moved, failed int
+	joined, toJoined            int // nodes that joined with the leave; moved cases that went to them
 	trials                      int64
 	wall, cpu, resched          time.Duration
 	peakHeap                    uint64 // bytes, sampled
@@ -129,22 +135,29 @@ type simResult struct {
 
 // simulate plans and runs 2 cases on each of nodesN simulated nodes (70%
 // amd64, 30% arm64, four sites), repeat trials a case. When half the
-// trials have started, every tenth node leaves its pool; its cases move
-// to nodes of their class.
+// trials have started, every tenth node leaves its pool, and 5% as many
+// new nodes join it; the cases of those that left move to nodes of their
+// class.
 func simulate(tb testing.TB, nodesN, repeat int) simResult {
 	var ran atomic.Int64
-	leave := &simLeave{gone: map[string]bool{}, first: map[string]time.Time{}}
-	var nodes []*Node
-	for i := range nodesN {
+	leave := &simLeave{gone: map[string]bool{}, first: map[string]time.Time{}, where: map[string]string{}}
+	newNode := func(name string, i int) *Node {
 		arch := "amd64"
 		if i%10 >= 7 {
 			arch = "arm64"
 		}
-		name := fmt.Sprintf("n%04d", i)
 		site := map[string]string{"site": fmt.Sprintf("s%d", i%4)}
 		e := &simExec{name: name, rng: rand.New(rand.NewPCG(uint64(i), 1)), leave: leave, ran: &ran}
-		nodes = append(nodes, &Node{Name: name, Pool: "sim", MaxTrials: 1, Executor: e, Labels: site, ClassLabels: site,
-			Facts: benchrig.NodeFacts{Name: name, Arch: arch, EngineArch: arch}})
+		return &Node{Name: name, Pool: "sim", MaxTrials: 1, Executor: e, Labels: site, ClassLabels: site,
+			Facts: benchrig.NodeFacts{Name: name, Arch: arch, EngineArch: arch}}
+	}
+	var nodes []*Node
+	for i := range nodesN {
+		nodes = append(nodes, newNode(fmt.Sprintf("n%04d", i), i))
+	}
+	var joined []*Node
+	for i := range nodesN / 20 {
+		joined = append(joined, newNode(fmt.Sprintf("j%04d", i), i))
 	}
 	d := &fakeNodes{}
 	d.set(nodes...)
@@ -198,7 +211,7 @@ func simulate(tb testing.TB, nodesN, repeat int) simResult {
 		}
 		leave.at = time.Now()
 		leave.mu.Unlock()
-		d.set(stay...)
+		d.set(append(stay, joined...)...)
 	}()
 
 	runtime.GC()
@@ -213,7 +226,7 @@ func simulate(tb testing.TB, nodesN, repeat int) simResult {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	r := simResult{cases: len(run.Cases), trials: ran.Load(), wall: wall, peakHeap: peak.Load(), maxRSS: u1.Maxrss, status: rec.statusF, failed: rec.failed,
+	r := simResult{joined: len(joined), cases: len(run.Cases), trials: ran.Load(), wall: wall, peakHeap: peak.Load(), maxRSS: u1.Maxrss, status: rec.statusF, failed: rec.failed,
 		cpu: time.Duration((u1.Utime.Nano() + u1.Stime.Nano()) - (u0.Utime.Nano() + u0.Stime.Nano()))}
 	for _, c := range run.Cases {
 		if rec.trials[c.ID] != repeat {
@@ -235,6 +248,9 @@ func simulate(tb testing.TB, nodesN, repeat int) simResult {
 				f = time.Now() // never restarted: its trials were all done
 			}
 			r.resched = max(r.resched, f.Sub(leave.at))
+			if strings.HasPrefix(leave.where[c.ID], "j") {
+				r.toJoined++
+			}
 		}
 	}
 	return r
@@ -247,6 +263,7 @@ func TestSchedulerSimulation(t *testing.T) {
 	if r.cases != 200 || r.short != 0 || r.moved != 20 {
 		t.Errorf("%d cases, %d without their 10 trials, %d moved; want 200, 0, 20 (the cases of the 10 nodes that left)", r.cases, r.short, r.moved)
 	}
+	t.Logf("%d of the %d moved cases went to the %d nodes that joined", r.toJoined, r.moved, r.joined)
 }
 
 // BenchmarkScheduler1000Nodes plans and runs 100,000 trials over 1,000
@@ -266,9 +283,9 @@ func BenchmarkScheduler1000Nodes(b *testing.B) {
 		b.ReportMetric(r.cpu.Seconds()*1e3/float64(r.trials), "ms-cpu/trial")
 		b.ReportMetric(float64(r.peakHeap)/(1<<20), "MB-peak-heap")
 		b.ReportMetric(r.resched.Seconds(), "s-reschedule")
-		b.Logf("%d cases, %d trials run (%d failed: 1 in 200 by design), %d cases short; wall %v, controller CPU %v (%.3f ms a trial), peak heap %.0f MB, maxrss %d MB; %d cases moved off the 100 nodes that left, all restarted within %v; status %s",
+		b.Logf("%d cases, %d trials run (%d failed: 1 in 200 by design), %d cases short; wall %v, controller CPU %v (%.3f ms a trial), peak heap %.0f MB, maxrss %d MB; %d cases moved off the 100 nodes that left, all restarted within %v, %d of them on the %d nodes that joined; status %s",
 			r.cases, r.trials, r.failed, r.short, r.wall.Round(time.Millisecond), r.cpu.Round(time.Millisecond), r.cpu.Seconds()*1e3/float64(r.trials),
-			float64(r.peakHeap)/(1<<20), r.maxRSS/1024, r.moved, r.resched.Round(time.Millisecond), r.status)
+			float64(r.peakHeap)/(1<<20), r.maxRSS/1024, r.moved, r.resched.Round(time.Millisecond), r.toJoined, r.joined, r.status)
 	}
 }
 
