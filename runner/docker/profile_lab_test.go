@@ -180,3 +180,48 @@ func topStacks(s map[string]int64, n int) string {
 	}
 	return b.String()
 }
+
+// TestLabProfilerContainerComesBack: a node's profiler container removed
+// behind the executor's back (an engine restart, a prune) is started
+// again by the profiled trial after the one that found it gone.
+func TestLabProfilerContainerComesBack(t *testing.T) {
+	host := labHost(t, "DOCKER_HOST")
+	labPerf(t)
+	e, err := New(Config{Node: "lab1", Host: host, ShimDir: testShimDir, Policy: benchrig.PoolPolicy{Profiler: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := e.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+		if n := profilerLeft(t, host, e); n != 0 {
+			t.Errorf("%d profiler containers left after Close", n)
+		}
+		if n := countRun(t, host, testRunID(t)); n != 0 {
+			t.Errorf("%d containers of the run left", n)
+			cleanupRun(host, testRunID(t))
+		}
+	})
+	s := profiling.Sampling{Event: "cpu-clock", Freq: 999}
+	j := job(t, "benchrig/busybox:amd64", "sh", "-c", "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done")
+	if _, _, perr, err := e.RunProfiled(context.Background(), j, s); err != nil || perr != nil {
+		t.Fatalf("first trial: %v, profile: %v", err, perr)
+	}
+	e.profMu.Lock()
+	id := e.profilerID
+	e.profMu.Unlock()
+	if _, err := rawClient(t, host).ContainerRemove(context.Background(), id, client.ContainerRemoveOptions{Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	// The trial that finds it gone runs unprofiled, saying why...
+	m, _, perr, err := e.RunProfiled(context.Background(), j, s)
+	if err != nil || m.ExitCode != 0 || perr == nil {
+		t.Fatalf("trial with the profiler gone: exit %d, %v, profile error %v; want a measured trial and an error saying why it has no profile", m.ExitCode, err, perr)
+	}
+	// ...and the next one has a profiler again.
+	_, prof, perr, err := e.RunProfiled(context.Background(), j, s)
+	if err != nil || perr != nil || prof == nil || prof.Samples() == 0 {
+		t.Fatalf("trial after: %v, profile %v: %v", err, prof, perr)
+	}
+}

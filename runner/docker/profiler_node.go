@@ -155,6 +155,14 @@ func (e *Executor) attachRemote(ctx context.Context, pid int, s profiling.Sampli
 		}
 	} else {
 		cancel()
+		// The profiler container may be gone (removed, the engine
+		// restarted): the next profiled trial starts another.
+		e.profMu.Lock()
+		if e.profilerID == id {
+			e.profilerID = ""
+		}
+		e.profMu.Unlock()
+		e.removeNow(id)
 	}
 	return nil, e.apiErr(cctx, "run perf in the profiler container", err)
 }
