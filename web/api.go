@@ -273,14 +273,24 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) {
 
 // getRun answers the run's export: the JSON of benchrig runs show --json
 // (reports/SCHEMA.md), built by the same functions.
-func (s *Server) getRun(w http.ResponseWriter, r *http.Request) {
+// apiRun loads the run of an API route's {id}; on false it has answered
+// (no store, no such run).
+func (s *Server) apiRun(w http.ResponseWriter, r *http.Request) (*benchrig.Run, bool) {
 	if s.deps.Store == nil {
 		unavailable(w, "a store")
-		return
+		return nil, false
 	}
 	run, err := s.deps.Store.GetRun(r.Context(), r.PathValue("id"))
 	if err != nil {
 		s.writeError(w, r, err)
+		return nil, false
+	}
+	return run, true
+}
+
+func (s *Server) getRun(w http.ResponseWriter, r *http.Request) {
+	run, ok := s.apiRun(w, r)
+	if !ok {
 		return
 	}
 	var buf bytes.Buffer
@@ -504,16 +514,12 @@ const (
 // the --md summary.
 func (s *Server) runReport(kind string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if s.deps.Store == nil {
-			unavailable(w, "a store")
-			return
-		}
-		run, err := s.deps.Store.GetRun(r.Context(), r.PathValue("id"))
-		if err != nil {
-			s.writeError(w, r, err)
+		run, ok := s.apiRun(w, r)
+		if !ok {
 			return
 		}
 		var buf bytes.Buffer
+		var err error
 		ctype := "text/plain; charset=utf-8"
 		switch kind {
 		case reportText:

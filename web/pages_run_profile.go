@@ -46,13 +46,8 @@ type apiProfile struct {
 // samples, per-process breakdown and where its flame graph, pprof
 // profile and folded stacks are. An empty list for a run not profiled.
 func (s *Server) apiProfiles(w http.ResponseWriter, r *http.Request) {
-	if s.deps.Store == nil {
-		unavailable(w, "a store")
-		return
-	}
-	run, err := s.deps.Store.GetRun(r.Context(), r.PathValue("id"))
-	if err != nil {
-		s.writeError(w, r, err)
+	run, ok := s.apiRun(w, r)
+	if !ok {
 		return
 	}
 	cases, err := s.loadProfiles(r.Context(), run)
