@@ -56,13 +56,20 @@ type Sampling struct {
 	CallGraph string
 }
 
-// RecordOptions are perf record's options for s: the event, the rate and
-// the call graph mode.
-func (s Sampling) RecordOptions() []string { return s.args() }
-
-// args are perf record's options for s.
-func (s Sampling) args() []string {
-	a := []string{"-e", s.Event, "-F", strconv.Itoa(s.Freq)}
+// RecordOptions are perf record's options for s, wherever perf runs
+// (RecordArgs, AttachArgs, the node profiler's script): the event, the
+// rate and the call graph mode, after these. Quiet (-q): perf's own
+// messages would otherwise mix with the command's stderr.
+// --no-bpf-event: perf's side-band thread for BPF events polls with a 1 s
+// timeout and keeps perf alive up to a second after the command exited
+// (perf 6.1), which the trial's wall time would include; trials load no
+// BPF programs. -B -N: no build-ids collected after the command (a second
+// pass over the recording and every binary it touched, about 70 ms here)
+// and nothing copied into ~/.debug; the recording is read at once, while
+// the binaries it names are still the ones that ran, and a harness
+// leaves no cache behind.
+func (s Sampling) RecordOptions() []string {
+	a := []string{"-q", "--no-bpf-event", "-B", "-N", "-e", s.Event, "-F", strconv.Itoa(s.Freq)}
 	if s.CallGraph == "dwarf" {
 		return append(a, "--call-graph", "dwarf")
 	}
@@ -108,18 +115,9 @@ type Cost struct {
 }
 
 // RecordArgs is the command line that runs argv under perf record, sampling
-// as s says into file. Quiet (-q): perf's own
-// messages would otherwise mix with the command's stderr. --no-bpf-event:
-// perf's side-band thread for BPF events polls with a 1 s timeout and
-// keeps perf alive up to a second after the command exited (perf 6.1),
-// which the trial's wall time would include; trials load no BPF programs.
-// -B -N: no build-ids collected after the command (a second pass over the
-// recording and every binary it touched, about 70 ms here) and nothing
-// copied into ~/.debug; the recording is read at once, while the binaries
-// it names are still the ones that ran, and a harness leaves no cache
-// behind.
+// as s says (RecordOptions) into file.
 func RecordArgs(perf string, s Sampling, file string, argv []string) []string {
-	args := append([]string{perf, "record", "-q", "--no-bpf-event", "-B", "-N"}, s.args()...)
+	args := append([]string{perf, "record"}, s.RecordOptions()...)
 	args = append(args, "-o", file, "--")
 	return append(args, argv...)
 }
@@ -143,7 +141,7 @@ type Recording struct {
 // the events are open, so nothing the process does after it is missed.
 // perf stops when the process exits, or on SIGINT.
 func AttachArgs(perf string, s Sampling, file string, pid, ctlFD, ackFD int) []string {
-	args := append([]string{perf, "record", "-q", "--no-bpf-event", "-B", "-N"}, s.args()...)
+	args := append([]string{perf, "record"}, s.RecordOptions()...)
 	return append(args, "-o", file, "-p", strconv.Itoa(pid), "--control", fmt.Sprintf("fd:%d,%d", ctlFD, ackFD))
 }
 

@@ -18,7 +18,7 @@ threads() { ls "/proc/$pid/task" 2>/dev/null | sort; }
 try=1
 while :; do
 	threads >"$d/before"
-	perf record -q --no-bpf-event -B -N "$@" -o "$d/perf.data" -p "$pid" --control "fifo:$d/ctl,$d/ack" 2>"$d/err" &
+	perf record "$@" -o "$d/perf.data" -p "$pid" --control "fifo:$d/ctl,$d/ack" 2>"$d/err" &
 	perf_pid=$!
 	exec 7<>"$d/ctl" 8<>"$d/ack"
 	echo ping >&7
