@@ -58,7 +58,7 @@ func (r *state) checkProfiling(ctx context.Context) {
 		off("the run store cannot keep profiles")
 		return
 	}
-	wall, cpu, err := pr.CheckProfiling(ctx, profiling.Sampling{Event: want.EventName(), Freq: want.Hz(), CallGraph: want.Unwind()})
+	wall, cpu, err := pr.CheckProfiling(ctx, sampling(want))
 	if err != nil {
 		off("perf is not available: " + err.Error())
 		return
@@ -71,6 +71,11 @@ func (r *state) checkProfiling(ctx context.Context) {
 	if use.InMeasured {
 		r.profWarn = append(r.profWarn, fmt.Sprintf("measured trials were profiled (perf, %s at %d Hz): their timings include perf's cost and are not comparable with unprofiled runs", use.Event, use.Freq))
 	}
+}
+
+// sampling is how perf samples for profile block p, its defaults filled in.
+func sampling(p benchrig.Profiling) profiling.Sampling {
+	return profiling.Sampling{Event: p.EventName(), Freq: p.Hz(), CallGraph: p.Unwind()}
 }
 
 // profiled reports whether a trial of rep is profiled. r.mu need not be held.
@@ -98,7 +103,7 @@ func (r *state) runJob(ctx context.Context, ns *nodeState, job Job, profile bool
 		return exec.Run(ctx, job)
 	}
 	p := r.run.Profiling
-	m, prof, perr, err := pr.RunProfiled(ctx, job, profiling.Sampling{Event: p.Event, Freq: p.Freq, CallGraph: p.Unwind()})
+	m, prof, perr, err := pr.RunProfiled(ctx, job, sampling(*p))
 	if err != nil || ctx.Err() != nil {
 		return m, err
 	}
