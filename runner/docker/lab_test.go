@@ -72,7 +72,18 @@ func testRunID(t *testing.T) string {
 // closes it and fails the test if a container of the test's run is left.
 func labExecutor(t *testing.T, node, host, arch string) *Executor {
 	t.Helper()
-	e, err := New(Config{Node: node, Host: host, Arch: arch, ShimDir: testShimDir})
+	return labExecutorWith(t, Config{Node: node, Host: host, Arch: arch})
+}
+
+// labExecutorWith is labExecutor for any configuration (the test's shims
+// when it names none); on cleanup it also fails the test if a profiler
+// container of the executor is left.
+func labExecutorWith(t *testing.T, cfg Config) *Executor {
+	t.Helper()
+	if cfg.ShimDir == "" {
+		cfg.ShimDir = testShimDir
+	}
+	e, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,9 +92,12 @@ func labExecutor(t *testing.T, node, host, arch string) *Executor {
 		if err := e.Close(); err != nil {
 			t.Errorf("close: %v", err)
 		}
-		if n := countRun(t, host, runID); n != 0 {
-			t.Errorf("%d containers of run %s left on %s", n, runID, host)
-			cleanupRun(host, runID)
+		if n := countRun(t, cfg.Host, runID); n != 0 {
+			t.Errorf("%d containers of run %s left on %s", n, runID, cfg.Host)
+			cleanupRun(cfg.Host, runID)
+		}
+		if n := profilerLeft(t, cfg.Host, e); n != 0 {
+			t.Errorf("%d profiler containers left after Close", n)
 		}
 	})
 	return e

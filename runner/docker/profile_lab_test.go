@@ -65,22 +65,7 @@ func TestLabRunProfiled(t *testing.T) {
 	}
 	for _, mode := range profilerModes {
 		t.Run(mode.name, func(t *testing.T) {
-			e, err := New(Config{Node: "lab1", Host: host, ShimDir: testShimDir, Policy: benchrig.PoolPolicy{HostMounts: []string{dir}, Profiler: mode.profiler}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() {
-				if err := e.Close(); err != nil {
-					t.Errorf("close: %v", err)
-				}
-				if n := countRun(t, host, testRunID(t)); n != 0 {
-					t.Errorf("%d containers of the run left", n)
-					cleanupRun(host, testRunID(t))
-				}
-				if n := profilerLeft(t, host, e); n != 0 {
-					t.Errorf("%d profiler containers left after Close", n)
-				}
-			})
+			e := labExecutorWith(t, Config{Node: "lab1", Host: host, Policy: benchrig.PoolPolicy{HostMounts: []string{dir}, Profiler: mode.profiler}})
 			j := job(t, "benchrig/busybox:amd64", "/opt/bench-only/spin", "300ms")
 			j.Container.Mounts = []runner.Mount{{Source: dir, Target: "/opt/bench-only", ReadOnly: true}}
 			m, prof, perr, err := e.RunProfiled(context.Background(), j, profiling.Sampling{Event: "cpu-clock", Freq: 999})
@@ -123,22 +108,7 @@ func TestLabRunProfiledArm64(t *testing.T) {
 	labPerf(t)
 	for _, mode := range profilerModes {
 		t.Run(mode.name, func(t *testing.T) {
-			e, err := New(Config{Node: "lab3", Host: host, Arch: "arm64", ShimDir: testShimDir, Policy: benchrig.PoolPolicy{Profiler: mode.profiler}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() {
-				if err := e.Close(); err != nil {
-					t.Errorf("close: %v", err)
-				}
-				if n := countRun(t, host, testRunID(t)); n != 0 {
-					t.Errorf("%d containers of the run left", n)
-					cleanupRun(host, testRunID(t))
-				}
-				if n := profilerLeft(t, host, e); n != 0 {
-					t.Errorf("%d profiler containers left after Close", n)
-				}
-			})
+			e := labExecutorWith(t, Config{Node: "lab3", Host: host, Arch: "arm64", Policy: benchrig.PoolPolicy{Profiler: mode.profiler}})
 			j := job(t, "benchrig/busybox:arm64", "sh", "-c", "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done")
 			j.Container.Platform = "linux/arm64"
 			m, prof, perr, err := e.RunProfiled(context.Background(), j, profiling.Sampling{Event: "cpu-clock", Freq: 999})
@@ -187,22 +157,7 @@ func topStacks(s map[string]int64, n int) string {
 func TestLabProfilerContainerComesBack(t *testing.T) {
 	host := labHost(t, "DOCKER_HOST")
 	labPerf(t)
-	e, err := New(Config{Node: "lab1", Host: host, ShimDir: testShimDir, Policy: benchrig.PoolPolicy{Profiler: true}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := e.Close(); err != nil {
-			t.Errorf("close: %v", err)
-		}
-		if n := profilerLeft(t, host, e); n != 0 {
-			t.Errorf("%d profiler containers left after Close", n)
-		}
-		if n := countRun(t, host, testRunID(t)); n != 0 {
-			t.Errorf("%d containers of the run left", n)
-			cleanupRun(host, testRunID(t))
-		}
-	})
+	e := labExecutorWith(t, Config{Node: "lab1", Host: host, Policy: benchrig.PoolPolicy{Profiler: true}})
 	s := profiling.Sampling{Event: "cpu-clock", Freq: 999}
 	j := job(t, "benchrig/busybox:amd64", "sh", "-c", "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done")
 	if _, _, perr, err := e.RunProfiled(context.Background(), j, s); err != nil || perr != nil {
