@@ -22,6 +22,7 @@ import (
 	"github.com/benchrig/benchrig/profiling"
 	"github.com/benchrig/benchrig/spec"
 	"github.com/benchrig/benchrig/sqlite"
+	webclient "github.com/benchrig/benchrig/web/client"
 )
 
 // Two specs of one name (so each is the other's baseline): the candidate
@@ -324,6 +325,20 @@ func TestSubmitExitCodes(t *testing.T) {
 		}, "submit", slow, "--server", u, "--wait")
 		if code != 130 || !strings.Contains(errOut, "cancelled") {
 			t.Fatalf("exit %d, want 130\n%s", code, errOut)
+		}
+		// The cancel is asked and the run stops shortly after; the store
+		// records its end just after its events say so: wait for that
+		// as submit does (endedRun) before reading its status.
+		m := regexp.MustCompile(`(?m)^run (\S+) \w+: `).FindStringSubmatch(errOut)
+		if m == nil {
+			t.Fatalf("no run ID in the output:\n%s", errOut)
+		}
+		wc, err := webclient.New(u, ciToken, "--server")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := endedRun(context.Background(), wc, m[1]); err != nil {
+			t.Fatalf("run %s: %v", m[1], err)
 		}
 		code, out, errOut := c.run(context.Background(), "runs", "list", "--spec", "slow")
 		if code != 0 || !strings.Contains(out, "cancelled") {
