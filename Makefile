@@ -7,7 +7,7 @@ PKGS := ./...
 SHIM_ARCHS := amd64 arm64
 SHIM_PKG := ./runner/docker/shim
 
-.PHONY: help build shims image-bin image test unit vet fmt-check testenv testenv-down lab lab-down fuzz bench bench-docker bench-grep bench-collector bench-es bench-serve data clean
+.PHONY: help build shims image-bin image test unit vet fmt-check testenv testenv-down testenv-swarm lab lab-down fuzz bench bench-docker bench-grep bench-collector bench-es bench-serve data clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -46,6 +46,9 @@ testenv: ## install and start what the tests need, the Docker lab included (idem
 
 testenv-down: ## stop what testenv started (the lab, by pid)
 	@bash scripts/testenv.sh down
+
+testenv-swarm: ## form the lab's 3-node Swarm cluster and its pool `swarm` (testenv does it too)
+	@bash scripts/lab.sh swarm
 
 lab: ## start the Docker test lab (3 dockerd nodes, one arm64 under qemu)
 	@bash scripts/lab.sh up

@@ -103,6 +103,9 @@ type PoolStatus struct {
 	Queued  int          `json:"queued"`
 	Policy  PoolPolicy   `json:"policy"`
 	Nodes   []NodeStatus `json:"nodes"`
+	// Swarm is the manager's address of a pool backed by a Swarm
+	// cluster, whose nodes are the cluster's; "" for a listed pool.
+	Swarm string `json:"swarm,omitempty"`
 }
 
 // NodeStatus is one node of a pool: its facts when it answered, or why
@@ -115,4 +118,7 @@ type NodeStatus struct {
 	Checked time.Time  `json:"checked"`
 	Facts   *NodeFacts `json:"facts,omitempty"`
 	Running []string   `json:"running,omitempty"` // trial refs running there now
+	// Availability is a Swarm node's (active, pause, drain); "" for a
+	// listed node. Only active nodes take trials.
+	Availability string `json:"availability,omitempty"`
 }

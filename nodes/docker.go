@@ -12,6 +12,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"sync"
 	"time"
@@ -46,6 +47,10 @@ type Docker struct {
 	unreachable map[string]failedContact
 	wmu         sync.Mutex // guards warnings: nodes are contacted and closed concurrently
 	warnings    []string
+	// swarms are the selected pools backed by Swarm clusters, by pool
+	// name; retiredSwarms those whose entry changed during the run.
+	swarms        map[string]*swarmPool
+	retiredSwarms []*swarmPool
 }
 
 // NewDocker returns the driver of the named pools of the pools file at
@@ -103,19 +108,24 @@ var (
 )
 
 // selected returns the nodes of the selected pools, in file order, with
-// their pool and its policy.
-func (d *Docker) selected() ([]pools.Node, []string, []benchrig.PoolPolicy, error) {
+// their pool and its policy, and the selected pools backed by Swarm.
+func (d *Docker) selected() ([]pools.Node, []string, []benchrig.PoolPolicy, []*pools.Pool, error) {
 	f, err := pools.Load(d.path)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	var nodes []pools.Node
 	var names []string
 	var policies []benchrig.PoolPolicy
+	var swarms []*pools.Pool
 	for _, name := range d.pools {
 		p, err := f.Pool(name)
 		if err != nil {
-			return nil, nil, nil, &benchrig.Error{Code: benchrig.EInvalid, File: d.path, Field: "pools", Msg: err.Error()}
+			return nil, nil, nil, nil, &benchrig.Error{Code: benchrig.EInvalid, File: d.path, Field: "pools", Msg: err.Error()}
+		}
+		if p.Swarm != nil {
+			swarms = append(swarms, p)
+			continue
 		}
 		for _, n := range p.Nodes {
 			nodes = append(nodes, n)
@@ -123,11 +133,11 @@ func (d *Docker) selected() ([]pools.Node, []string, []benchrig.PoolPolicy, erro
 			policies = append(policies, p.Policy)
 		}
 	}
-	return nodes, names, policies, nil
+	return nodes, names, policies, swarms, nil
 }
 
 func (d *Docker) Nodes(ctx context.Context) ([]*runner.Node, error) {
-	entries, poolNames, policies, err := d.selected()
+	entries, poolNames, policies, swarmPools, err := d.selected()
 	if err != nil {
 		return nil, err
 	}
@@ -189,7 +199,36 @@ func (d *Docker) Nodes(ctx context.Context) ([]*runner.Node, error) {
 		}
 		out = append(out, d.known[e.Name].node)
 	}
+	for _, p := range swarmPools {
+		sp := d.swarms[p.Name]
+		first := false
+		if sp == nil || !sameSwarm(sp.entry, *p.Swarm) || !reflect.DeepEqual(sp.policy, p.Policy) {
+			sw, err := NewSwarm(p, d.path, d.shimDir)
+			if err != nil {
+				return nil, err
+			}
+			if sp != nil {
+				d.retiredSwarms = append(d.retiredSwarms, sp)
+			}
+			sp = &swarmPool{name: p.Name, entry: *p.Swarm, policy: p.Policy, sw: sw, known: map[string]*runner.Node{}, left: map[string]string{}}
+			if d.swarms == nil {
+				d.swarms = map[string]*swarmPool{}
+			}
+			d.swarms[p.Name] = sp
+			first = true
+		}
+		out = append(out, d.swarmNodes(ctx, sp, first)...)
+	}
 	return out, nil
+}
+
+// allSwarms returns every cluster the driver made, retired ones included.
+func (d *Docker) allSwarms() []*docker.Swarm {
+	var out []*docker.Swarm
+	for _, sp := range append(slices.Collect(maps.Values(d.swarms)), d.retiredSwarms...) {
+		out = append(out, sp.sw)
+	}
+	return out
 }
 
 // errRetryLater marks a node whose last contact failed too recently to try
@@ -278,6 +317,7 @@ func NewDockerExecutor(e pools.Node, pool string, pol benchrig.PoolPolicy, pools
 func (d *Docker) RemoveRun(ctx context.Context, runID string) (int, error) {
 	d.mu.Lock()
 	known := append(slices.Collect(maps.Values(d.known)), d.retired...)
+	swarms := d.allSwarms()
 	d.mu.Unlock()
 	total := 0
 	var errs []error
@@ -286,6 +326,13 @@ func (d *Docker) RemoveRun(ctx context.Context, runID string) (int, error) {
 		total += n
 		if err != nil {
 			errs = append(errs, fmt.Errorf("node %s: removing the containers of run %s: %w", k.node.Name, runID, err))
+		}
+	}
+	for _, sw := range swarms {
+		n, err := sw.RemoveRun(ctx, runID)
+		total += n
+		if err != nil {
+			errs = append(errs, fmt.Errorf("removing the services of run %s: %w", runID, err))
 		}
 	}
 	return total, errors.Join(errs...)
@@ -300,9 +347,13 @@ func (d *Docker) Settle() {
 	for _, k := range append(slices.Collect(maps.Values(d.known)), d.retired...) {
 		execs = append(execs, k.exec)
 	}
+	swarms := d.allSwarms()
 	d.mu.Unlock()
 	for _, e := range execs {
 		e.Settle()
+	}
+	for _, sw := range swarms {
+		sw.Settle()
 	}
 }
 
@@ -318,6 +369,17 @@ func (d *Docker) Close() error {
 		go func() {
 			defer wg.Done()
 			if err := k.exec.Close(); err != nil {
+				emu.Lock()
+				errs = append(errs, err)
+				emu.Unlock()
+			}
+		}()
+	}
+	for _, sw := range d.allSwarms() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := sw.Close(); err != nil {
 				emu.Lock()
 				errs = append(errs, err)
 				emu.Unlock()

@@ -90,6 +90,15 @@ type Status struct {
 
 	mu    sync.Mutex // guards cache (never held while contacting a node)
 	cache map[nodeKey]benchrig.NodeStatus
+	// swarms caches each Swarm pool's node list, by pool and manager.
+	swarms map[nodeKey]swarmStatus
+}
+
+// swarmStatus is a Swarm pool's nodes as last listed, or why not.
+type swarmStatus struct {
+	checked time.Time
+	nodes   []benchrig.NodeStatus
+	err     string
 }
 
 // nodeKey is a node as the pools file has it: an edit of its host is a
@@ -118,9 +127,17 @@ func (s *Status) Pools(ctx context.Context, refresh bool) ([]benchrig.PoolStatus
 		pool *pools.Pool
 	}
 	var probes []probe
+	var swarmProbes []probe
 	s.mu.Lock()
 	for _, name := range f.Names() {
 		p := f.Pools[name]
+		if p.Swarm != nil {
+			k := nodeKey{p.Name, "", p.Swarm.Manager}
+			st, ok := s.swarms[k]
+			if !ok || (refresh && now.Sub(st.checked) >= s.MinRefresh) {
+				swarmProbes = append(swarmProbes, probe{key: k, pool: p})
+			}
+		}
 		for _, n := range p.Nodes {
 			k := nodeKey{p.Name, n.Name, n.Host}
 			st, ok := s.cache[k]
@@ -147,6 +164,18 @@ func (s *Status) Pools(ctx context.Context, refresh bool) ([]benchrig.PoolStatus
 			results[i] = st
 		})
 	}
+	swarmResults := make([]swarmStatus, len(swarmProbes))
+	for i, pr := range swarmProbes {
+		wg.Go(func() {
+			pctx, cancel := context.WithTimeout(ctx, FactsTimeout)
+			defer cancel()
+			list, err := ProbeSwarm(pctx, pr.pool, s.path)
+			swarmResults[i] = swarmStatus{checked: s.now(), nodes: list}
+			if err != nil {
+				swarmResults[i].err = err.Error()
+			}
+		})
+	}
 	wg.Wait()
 
 	var load benchrig.QueueStats
@@ -162,11 +191,34 @@ func (s *Status) Pools(ctx context.Context, refresh bool) ([]benchrig.PoolStatus
 		}
 		s.cache[pr.key] = results[i]
 	}
+	if s.swarms == nil {
+		s.swarms = map[nodeKey]swarmStatus{}
+	}
+	for i, pr := range swarmProbes {
+		if ctx.Err() != nil && swarmResults[i].err != "" {
+			continue
+		}
+		s.swarms[pr.key] = swarmResults[i]
+	}
 	live := map[nodeKey]bool{}
 	for _, name := range f.Names() {
 		p := f.Pools[name]
 		ps := benchrig.PoolStatus{Name: p.Name, Policy: p.Policy, Limit: load.Limits[p.Name],
 			Running: slices.Clone(load.RunningRuns[p.Name]), Queued: load.QueuedByPool[p.Name], Nodes: []benchrig.NodeStatus{}}
+		if p.Swarm != nil {
+			ps.Swarm = p.Swarm.Manager
+			k := nodeKey{p.Name, "", p.Swarm.Manager}
+			live[k] = true
+			st, ok := s.swarms[k]
+			switch {
+			case !ok:
+				ps.Nodes = append(ps.Nodes, benchrig.NodeStatus{Name: "(swarm)", Host: p.Swarm.Manager, Error: "not checked yet"})
+			case st.err != "":
+				ps.Nodes = append(ps.Nodes, benchrig.NodeStatus{Name: "(swarm)", Host: p.Swarm.Manager, Checked: st.checked, Error: st.err})
+			default:
+				ps.Nodes = append(ps.Nodes, st.nodes...)
+			}
+		}
 		for _, n := range p.Nodes {
 			k := nodeKey{p.Name, n.Name, n.Host}
 			live[k] = true
@@ -184,6 +236,11 @@ func (s *Status) Pools(ctx context.Context, refresh bool) ([]benchrig.PoolStatus
 	for k := range s.cache {
 		if !live[k] {
 			delete(s.cache, k) // removed from the file
+		}
+	}
+	for k := range s.swarms {
+		if !live[k] {
+			delete(s.swarms, k)
 		}
 	}
 	return out, nil

@@ -22,7 +22,8 @@ import (
 
 var (
 	topFields    = []string{"pools"}
-	poolFields   = []string{"policy", "nodes"}
+	poolFields   = []string{"policy", "nodes", "swarm"}
+	swarmFields  = []string{"manager", "tls", "max_trials"}
 	policyFields = []string{"privileged", "host_mounts", "host_mounts_rw", "devices", "host_network", "profiler"}
 	nodeFields   = []string{"name", "host", "arch", "labels", "max_trials", "tls", "gpus"}
 	tlsFields    = []string{"ca", "cert", "key"}
@@ -125,14 +126,74 @@ func (p *parser) pool(kv pair, field string) *Pool {
 					pool.Nodes = append(pool.Nodes, node)
 				}
 			}
+		case "swarm":
+			pool.Swarm = p.swarm(f.v, fld)
+			if pool.Swarm == nil {
+				sawNodes = true // reported
+			}
 		default:
 			p.UnknownField(f.k, f.key, field, poolFields)
 		}
 	}
-	if !sawNodes {
+	switch {
+	case pool.Swarm != nil && sawNodes:
+		p.Errorf(kv.k, field, "a pool has nodes or swarm, not both: a Swarm pool's nodes are the cluster's")
+	case !sawNodes && pool.Swarm == nil:
 		p.Errorf(kv.k, field, "pool has no nodes; add one with benchrig pool add %s NODE HOST", kv.key)
 	}
 	return pool
+}
+
+// swarm reads a pool's swarm block: the manager to reach the cluster by.
+func (p *parser) swarm(n *yaml.Node, field string) *Swarm {
+	n = yamlnode.Deref(n)
+	if n == nil || n.Kind != yaml.MappingNode {
+		p.Errorf(n, field, "expected a mapping with manager (and tls, max_trials), got %s", yamlnode.Describe(n))
+		return nil
+	}
+	before := len(p.Errs)
+	sw := &Swarm{MaxTrials: DefaultMaxTrials}
+	var tlsNode *yaml.Node
+	for _, kv := range p.mapping(n, field) {
+		fld := field + "." + kv.key
+		switch kv.key {
+		case "manager":
+			s, ok := p.Scalar(kv.v, fld, "a manager's engine address like tcp://host:2376")
+			if !ok {
+				continue
+			}
+			if msg := checkHost(s); msg != "" {
+				p.Errorf(kv.v, fld, "%s", msg)
+				continue
+			}
+			sw.Manager = s
+		case "tls":
+			tlsNode = kv.k
+			sw.TLS = p.tls(kv.v, fld)
+		case "max_trials":
+			v, ok := p.Int(kv.v, fld)
+			if !ok {
+				continue
+			}
+			if v < 1 {
+				p.Errorf(kv.v, fld, "must be at least 1, got %d", v)
+				continue
+			}
+			sw.MaxTrials = v
+		default:
+			p.UnknownField(kv.k, kv.key, field, swarmFields)
+		}
+	}
+	if sw.Manager == "" && len(p.Errs) == before {
+		p.Errorf(n, field+".manager", "swarm has no manager (the address of a manager's engine, tcp://host:2376)")
+	}
+	if sw.TLS != nil && strings.HasPrefix(sw.Manager, "unix:") {
+		p.Errorf(tlsNode, field+".tls", "tls is for tcp hosts; %s is a local unix socket", sw.Manager)
+	}
+	if len(p.Errs) != before {
+		return nil
+	}
+	return sw
 }
 
 func (p *parser) policy(n *yaml.Node, field string) benchrig.PoolPolicy {

@@ -33,11 +33,27 @@ type File struct {
 	Pools map[string]*Pool
 }
 
-// Pool is a named set of nodes sharing a container policy.
+// Pool is a named set of nodes sharing a container policy: the nodes
+// listed in the file, or the nodes of a Docker Swarm cluster.
 type Pool struct {
 	Name   string
 	Policy benchrig.PoolPolicy // what specs may ask of the nodes' hosts
-	Nodes  []Node              // in file order
+	Nodes  []Node              // in file order; none when Swarm is set
+	// Swarm, when set, backs the pool with a Swarm cluster: its nodes are
+	// the cluster's, as its manager lists them at each look.
+	Swarm *Swarm
+}
+
+// Swarm is a pool backed by a Docker Swarm cluster, reached through one
+// manager's engine. Trials run as replicated-job services placed on the
+// nodes benchrig picks; every image must be loaded on every node.
+type Swarm struct {
+	// Manager is the address of a manager's engine: unix:///path or
+	// tcp://host:port.
+	Manager string
+	TLS     *TLS
+	// MaxTrials is each node's cap on trials at once, at least 1.
+	MaxTrials int
 }
 
 // Node is one Docker engine. Its name identifies it across the whole file.
@@ -187,6 +203,9 @@ func (f *File) Add(pool string, n Node) error {
 		f.Pools = map[string]*Pool{}
 	}
 	p := f.Pools[pool]
+	if p != nil && p.Swarm != nil {
+		return &benchrig.Error{Code: benchrig.EInvalid, Field: "pool", Msg: fmt.Sprintf("pool %s is a Swarm cluster (manager %s): its nodes are the cluster's; join a node to the swarm instead", pool, p.Swarm.Manager)}
+	}
 	if p == nil {
 		p = &Pool{Name: pool}
 		f.Pools[pool] = p
@@ -219,6 +238,9 @@ func (f *File) Remove(pool, node string) error {
 	p, err := f.Pool(pool)
 	if err != nil {
 		return err
+	}
+	if p.Swarm != nil {
+		return &benchrig.Error{Code: benchrig.EInvalid, Field: "pool", Msg: fmt.Sprintf("pool %s is a Swarm cluster (manager %s): drain or remove the node in the swarm (docker node update --availability drain)", pool, p.Swarm.Manager)}
 	}
 	i := slices.IndexFunc(p.Nodes, func(n Node) bool { return n.Name == node })
 	if i < 0 {

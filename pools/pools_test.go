@@ -395,3 +395,47 @@ func TestPoolsUpdateKeepsInvalidFile(t *testing.T) {
 		t.Errorf("a rejected first Add created the file")
 	}
 }
+
+// TestPoolsSwarm: a pool backed by a Swarm cluster names its manager
+// instead of listing nodes, survives a rewrite, and refuses node edits.
+func TestPoolsSwarm(t *testing.T) {
+	good := "pools:\n  sw:\n    policy: {profiler: true}\n    swarm:\n      manager: tcp://10.0.0.1:2375\n      max_trials: 2\n"
+	f, err := Parse("p.yaml", []byte(good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := f.Pools["sw"]
+	if p.Swarm == nil || p.Swarm.Manager != "tcp://10.0.0.1:2375" || p.Swarm.MaxTrials != 2 || len(p.Nodes) != 0 || !p.Policy.Profiler {
+		t.Fatalf("pool = %+v, swarm %+v", p, p.Swarm)
+	}
+	data, err := f.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := Parse("p.yaml", data)
+	if err != nil {
+		t.Fatalf("%v in\n%s", err, data)
+	}
+	if !reflect.DeepEqual(again.Pools["sw"].Swarm, p.Swarm) {
+		t.Errorf("rewritten swarm = %+v, want %+v", again.Pools["sw"].Swarm, p.Swarm)
+	}
+	if err := f.Add("sw", Node{Name: "n1", Host: "tcp://10.0.0.2:2375"}); benchrig.ErrorCode(err) != benchrig.EInvalid || !strings.Contains(err.Error(), "Swarm cluster") {
+		t.Errorf("add to a swarm pool: %v", err)
+	}
+	if err := f.Remove("sw", "n1"); benchrig.ErrorCode(err) != benchrig.EInvalid {
+		t.Errorf("remove from a swarm pool: %v", err)
+	}
+	for _, c := range []struct{ yaml, want string }{
+		{"pools:\n  sw:\n    swarm: {max_trials: 1}\n", "pools.sw.swarm.manager: swarm has no manager"},
+		{"pools:\n  sw:\n    swarm: {manager: http://x}\n", "pools.sw.swarm.manager"},
+		{"pools:\n  sw:\n    swarm: {manager: tcp://a:1, max_trials: 0}\n", "must be at least 1"},
+		{"pools:\n  sw:\n    swarm: {manager: tcp://a:1, maneger: x}\n", "maneger"},
+		{"pools:\n  sw:\n    swarm: {manager: tcp://a:1}\n    nodes: [{name: a, host: tcp://b:1}]\n", "nodes or swarm, not both"},
+		{"pools:\n  sw:\n    swarm: tcp://a:1\n", "expected a mapping with manager"},
+	} {
+		_, err := Parse("p.yaml", []byte(c.yaml))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: error %v, want it to say %q", c.yaml, err, c.want)
+		}
+	}
+}

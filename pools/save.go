@@ -21,7 +21,14 @@ type fileYAML struct {
 
 type poolYAML struct {
 	Policy policyYAML `yaml:"policy"`
-	Nodes  []nodeYAML `yaml:"nodes"`
+	Nodes  []nodeYAML `yaml:"nodes,omitempty"`
+	Swarm  *swarmYAML `yaml:"swarm,omitempty"`
+}
+
+type swarmYAML struct {
+	Manager   string   `yaml:"manager"`
+	TLS       *tlsYAML `yaml:"tls,omitempty"`
+	MaxTrials int      `yaml:"max_trials"`
 }
 
 type policyYAML struct {
@@ -57,6 +64,13 @@ func (f *File) Marshal() ([]byte, error) {
 	out := fileYAML{Pools: map[string]poolYAML{}}
 	for name, p := range f.Pools {
 		py := poolYAML{Policy: policyYAML{Privileged: p.Policy.Privileged, HostMounts: nonNil(p.Policy.HostMounts), HostMountsRW: p.Policy.HostMountsRW, Devices: p.Policy.Devices, HostNetwork: p.Policy.HostNetwork, Profiler: p.Policy.Profiler}, Nodes: []nodeYAML{}}
+		if sw := p.Swarm; sw != nil {
+			py.Nodes = nil
+			py.Swarm = &swarmYAML{Manager: sw.Manager, MaxTrials: sw.MaxTrials}
+			if sw.TLS != nil {
+				py.Swarm.TLS = &tlsYAML{CA: sw.TLS.CA, Cert: sw.TLS.Cert, Key: sw.TLS.Key}
+			}
+		}
 		for _, n := range p.Nodes {
 			ny := nodeYAML{Name: n.Name, Host: n.Host, Arch: n.Arch, Labels: n.Labels, MaxTrials: n.MaxTrials, GPUs: n.GPUs}
 			if ny.MaxTrials == 0 {

@@ -10,6 +10,9 @@
 #   lab.sh down    stop the daemons by pid, remove namespaces and the bridge,
 #                  unmount what is left; the image cache stays
 #   lab.sh status  print what runs
+#   lab.sh swarm   form the 3-node swarm (lab1 the manager; lab3 labelled
+#                  benchrig.arch=arm64) and add pool `swarm` to the pools
+#                  file; `up` does it too
 #   lab.sh images  only build (or find cached) the image archives
 #
 # Image archives are cached per machine, not per clone, in
@@ -416,6 +419,13 @@ write_pools() {
 		echo "        host: $(node_host lab3)"
 		echo "        arch: arm64                 # emulated by qemu-user: declared, the engine says x86_64"
 		echo "        labels: {emulated: qemu}"
+		echo "  swarm:"
+		echo "    # The same three engines as one Swarm cluster (lab.sh swarm): lab1 is"
+		echo "    # its manager, lab3 carries the node label benchrig.arch=arm64."
+		echo "    policy: {host_mounts: [${TMPDIR:-/tmp}]}"
+		echo "    swarm:"
+		echo "      manager: $(node_host lab1)"
+		echo "      max_trials: 1"
 	} >"$f.tmp"
 	cmp -s "$f.tmp" "$f" 2>/dev/null && { rm -f "$f.tmp"; return; }
 	mv "$f.tmp" "$f"
@@ -443,9 +453,53 @@ up() {
 	for n in "${nodes[@]}"; do start_daemon "$n"; done
 	for n in "${nodes[@]}"; do wait_daemon "$n"; load_images "$n"; done
 	verify
+	form_swarm
 	write_pools
 	check_pools
 	log "ready: ${nodes[*]} ($(for n in "${nodes[@]}"; do printf '%s ' "$(node_host "$n")"; done | sed 's/ $//'))"
+}
+
+# --- 6. the swarm ------------------------------------------------------------------
+# swarm_state NODE: the engine's LocalNodeState (inactive, active, ...).
+swarm_state() { ndocker "$1" info -f '{{.Swarm.LocalNodeState}}' 2>/dev/null; }
+
+# form_swarm: lab1 is the manager, lab2 and lab3 join as workers; lab3
+# gets the node label that declares its emulated architecture (Swarm
+# reports the engine's, x86_64). Idempotent: nodes already in lab1's swarm
+# are left alone, one in another swarm leaves it first.
+form_swarm() {
+	local n token id ids
+	if [ "$(swarm_state lab1)" != active ]; then
+		log "forming the swarm: lab1 is the manager"
+		ndocker lab1 swarm init --advertise-addr "$(node_ip lab1)" --listen-addr "$(node_ip lab1):2377" >/dev/null
+	fi
+	token=$(ndocker lab1 swarm join-token -q worker)
+	ids=$(ndocker lab1 node ls -q | tr '\n' ' ')
+	for n in lab2 lab3; do
+		if [ "$(swarm_state "$n")" = active ]; then
+			id=$(ndocker "$n" info -f '{{.Swarm.NodeID}}')
+			case " $ids " in *" $id "*) continue ;; esac
+			log "$n is in another swarm: leaving it"
+			ndocker "$n" swarm leave -f >/dev/null
+		fi
+		log "$n joins the swarm"
+		ndocker "$n" swarm join --token "$token" --advertise-addr "$(node_ip "$n")" --listen-addr "$(node_ip "$n"):2377" "$(node_ip lab1):2377" >/dev/null
+	done
+	# Nodes of earlier joins that are down for good (a wiped data root
+	# joins as a new node) would stay listed: remove them.
+	for id in $(ndocker lab1 node ls -q -f role=worker); do
+		if [ "$(ndocker lab1 node inspect -f '{{.Status.State}}' "$id")" = down ]; then
+			ndocker lab1 node rm -f "$id" >/dev/null 2>&1 || true
+		fi
+	done
+	ndocker lab1 node update --label-add benchrig.arch=arm64 lab3 >/dev/null
+	for _ in $(seq 1 60); do
+		[ "$(ndocker lab1 node ls -f role=worker --format '{{.Status}}' | grep -c Ready)" -ge 2 ] && break
+		sleep 0.5
+	done
+	[ "$(ndocker lab1 node ls --format '{{.Hostname}} {{.Status}} {{.Availability}}' | grep -c 'Ready Active')" -eq 3 ] ||
+		die "the swarm does not have 3 ready, active nodes: $(ndocker lab1 node ls --format '{{.Hostname}} {{.Status}} {{.Availability}}' | tr '\n' ';')"
+	log "swarm: lab1 (manager), lab2, lab3 (benchrig.arch=arm64)"
 }
 
 # --- down and status ------------------------------------------------------------
@@ -519,10 +573,15 @@ case "${1:-up}" in
 up) up ;;
 down) down ;;
 status) status ;;
+swarm)
+	form_swarm
+	write_pools
+	check_pools
+	;;
 images)
 	install_packages
 	enable_binfmt
 	build_images
 	;;
-*) echo "usage: $0 up|down|status|images" >&2; exit 2 ;;
+*) echo "usage: $0 up|down|status|swarm|images" >&2; exit 2 ;;
 esac

@@ -70,6 +70,8 @@ up)
 		# built by `make build` into bin/.
 		printf 'DOCKER_HOST=%q\n' tcp://10.99.0.11:2375
 		printf 'BENCHRIG_LAB_ARM64_HOST=%q\n' tcp://10.99.0.13:2375
+		# The same three engines form a Swarm cluster; lab1 is its manager.
+		printf 'BENCHRIG_LAB_SWARM=%q\n' tcp://10.99.0.11:2375
 		printf 'BENCHRIG_LAB_POOLS=%q\n' "$root/.testenv/pools.yaml"
 		printf 'BENCHRIG_SHIM_DIR=%q\n' "$root/bin"
 	} >.testenv/env.tmp

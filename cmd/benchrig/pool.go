@@ -85,6 +85,7 @@ type poolRow struct {
 	MaxTrials int               `json:"max_trials"`
 	Labels    map[string]string `json:"labels"`
 	TLS       bool              `json:"tls"`
+	Swarm     bool              `json:"swarm,omitempty"` // Host is a Swarm manager; the nodes are its cluster's
 }
 
 func runPoolList(d *deps, opts *poolOptions) error {
@@ -99,6 +100,9 @@ func runPoolList(d *deps, opts *poolOptions) error {
 	sort.Strings(names)
 	rows := []poolRow{}
 	for _, pn := range names {
+		if sw := f.Pools[pn].Swarm; sw != nil {
+			rows = append(rows, poolRow{Pool: pn, Node: "(swarm: the cluster's nodes)", Host: sw.Manager, MaxTrials: sw.MaxTrials, Labels: map[string]string{}, TLS: sw.TLS != nil, Swarm: true})
+		}
 		for _, n := range f.Pools[pn].Nodes {
 			labels := n.Labels
 			if labels == nil {
@@ -263,6 +267,8 @@ type checkRow struct {
 	Reachable bool                `json:"reachable"`
 	Error     string              `json:"error,omitempty"`
 	Facts     *benchrig.NodeFacts `json:"facts,omitempty"`
+	// Availability is a Swarm node's: active, pause or drain.
+	Availability string `json:"availability,omitempty"`
 }
 
 func runPoolCheck(ctx context.Context, d *deps, opts *poolOptions, names []string) error {
@@ -276,10 +282,33 @@ func runPoolCheck(ctx context.Context, d *deps, opts *poolOptions, names []strin
 	}
 	var rows []*checkRow
 	var wg sync.WaitGroup
+	swarmRows := map[string][]*checkRow{} // a Swarm pool's nodes, by pool
+	var swarmMu sync.Mutex
 	for _, pn := range names {
 		p, err := f.Pool(pn)
 		if err != nil {
 			return err
+		}
+		if p.Swarm != nil {
+			wg.Add(1)
+			head := &checkRow{Pool: p.Name, Node: "(swarm)", Host: p.Swarm.Manager}
+			rows = append(rows, head)
+			go func() {
+				defer wg.Done()
+				fctx, cancel := context.WithTimeout(ctx, nodes.FactsTimeout)
+				defer cancel()
+				list, err := nodes.ProbeSwarm(fctx, p, path)
+				if err != nil {
+					head.Error = err.Error()
+					return
+				}
+				head.Reachable = true
+				swarmMu.Lock()
+				defer swarmMu.Unlock()
+				for _, st := range list {
+					swarmRows[p.Name] = append(swarmRows[p.Name], &checkRow{Pool: p.Name, Node: st.Name, Host: st.Host, Reachable: st.Healthy, Error: st.Error, Facts: st.Facts, Availability: st.Availability})
+				}
+			}()
 		}
 		for _, n := range p.Nodes {
 			row := &checkRow{Pool: p.Name, Node: n.Name, Host: n.Host}
@@ -299,6 +328,16 @@ func runPoolCheck(ctx context.Context, d *deps, opts *poolOptions, names []strin
 		}
 	}
 	wg.Wait()
+	// A reachable swarm's row gives way to its nodes' rows.
+	var all []*checkRow
+	for _, r := range rows {
+		if r.Node == "(swarm)" && r.Reachable {
+			all = append(all, swarmRows[r.Pool]...)
+			continue
+		}
+		all = append(all, r)
+	}
+	rows = all
 	down := 0
 	for _, r := range rows {
 		if !r.Reachable {
@@ -322,7 +361,11 @@ func runPoolCheck(ctx context.Context, d *deps, opts *poolOptions, names []strin
 			if fa.ArchDeclared && fa.EngineArch != fa.Arch {
 				arch += " (declared; engine " + fa.EngineArch + ")"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\tok\t%s\t%s (API %s)\t%s\t%s %s\t%d\t%.1f GiB\t%s\t%s\t%s\n", r.Pool, r.Node, r.Host,
+			health := "ok"
+			if r.Availability != "" && r.Availability != "active" {
+				health = "ok, " + r.Availability
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s (API %s)\t%s\t%s %s\t%d\t%.1f GiB\t%s\t%s\t%s\n", r.Pool, r.Node, r.Host, health,
 				benchrig.FormatDuration(fa.Latency), fa.EngineVersion, fa.APIVersion, arch, fa.OS, fa.Kernel, fa.CPUs,
 				float64(fa.MemoryBytes)/(1<<30), fa.Accelerators, strings.Join(fa.Runtimes, ","), labelText(fa.Labels))
 		}

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/benchrig/benchrig/internal/testenv"
+	"github.com/benchrig/benchrig/internal/labshim"
+)
+
+// swarmCLI is a cli whose pools file has one pool, swarm, backed by the
+// lab's Swarm cluster (BENCHRIG_LAB_SWARM, lab1 its manager), with a
+// policy that allows read-only host mounts of the test's directory.
+func swarmCLI(t *testing.T) (*cli, string) {
+	t.Helper()
+	manager := os.Getenv("BENCHRIG_LAB_SWARM")
+	if manager == "" {
+		testenv.Skip(t, "BENCHRIG_LAB_SWARM unset: no Swarm lab (make testenv forms one)")
+	}
+	c := newCLI(t)
+	c.env = map[string]string{
+		"BENCHRIG_POOLS":    c.write("pools.yaml", fmt.Sprintf("pools:\n  swarm:\n    policy: {host_mounts: [%q]}\n    swarm: {manager: %q}\n", c.dir, manager)),
+		"BENCHRIG_SHIM_DIR": labshim.Dir(t),
+	}
+	return c, manager
+}
+
+// TestLabSwarmEveryCaseOnEveryNode runs a spec through a pool backed by
+// the lab's swarm: a case on each of its nodes, lab3's as arm64 (placed by
+// its node label), each trial timed by the shim in a Swarm task, and
+// nothing left behind.
+func TestLabSwarmEveryCaseOnEveryNode(t *testing.T) {
+	c, _ := swarmCLI(t)
+	spec := c.write("uname.yaml", unameSpec)
+	out := filepath.Join(c.dir, "out.json")
+	code, stdout, stderr := c.run(context.Background(), "run", "-q", spec, "--pool", "swarm", "--json", out)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	r := readLabReport(t, out)
+	if len(r.Cases) != 6 {
+		t.Fatalf("%d cases, want 3 nodes x 2 images", len(r.Cases))
+	}
+	for _, cs := range r.Cases {
+		node := cs.Params["node"]
+		wantArch := map[string]string{"lab1": "amd64", "lab2": "amd64", "lab3": "arm64"}[node]
+		if cs.Node != node || cs.Arch != wantArch || cs.Image != "benchrig/"+cs.Params["impl"]+":"+wantArch {
+			t.Errorf("case %s: node %q arch %q image %q, want %s %s", cs.ID, cs.Node, cs.Arch, cs.Image, node, wantArch)
+		}
+		if cs.Stats == nil || cs.Stats.N != 3 {
+			t.Errorf("case %s: stats %+v, want 3 successful trials (uname -m matched); note %q trials %+v", cs.ID, cs.Stats, cs.Note, cs.Trials)
+		}
+		for _, tr := range cs.Trials {
+			if tr.Node != node || !strings.HasPrefix(tr.Source, "shim") {
+				t.Errorf("case %s: a trial ran on %s measured by %q", cs.ID, tr.Node, tr.Source)
+			}
+		}
+	}
+	for _, n := range r.Nodes {
+		if n.Name == "lab3" && (n.Arch != "arm64" || !n.ArchDeclared || n.EngineArch != "amd64") {
+			t.Errorf("lab3 facts %+v, want declared arm64 on an amd64 engine", n)
+		}
+	}
+	noLeftovers(t)
+}
+
+// TestLabSwarmDrainDuringARun drains a node of the swarm while a run uses
+// it: Swarm shuts its task down, the trial comes back to the runner, and
+// the node's case finishes on the other node of its class. No trial is
+// lost and none is counted twice.
+func TestLabSwarmDrainDuringARun(t *testing.T) {
+	c, manager := swarmCLI(t)
+	swarmNode := func(args ...string) error {
+		out, err := exec.Command("docker", append([]string{"-H", manager, "node"}, args...)...).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("docker node %s: %v: %s", strings.Join(args, " "), err, out)
+		}
+		return nil
+	}
+	t.Cleanup(func() {
+		if err := swarmNode("update", "--availability", "active", "lab2"); err != nil {
+			t.Error(err)
+		}
+	})
+	spec := c.write("slow.yaml", `name: swarm-drain
+command: 'sleep 0.5'
+repeat: 6
+warmup: 0
+image: 'benchrig/busybox:{{.arch}}'
+placement: {arch: [amd64]}
+`)
+	out := filepath.Join(c.dir, "out.json")
+	drained := make(chan error, 1)
+	lab2Trials := 0
+	watch := func(line string) {
+		if trialDoneOn(line) == "lab2" {
+			if lab2Trials++; lab2Trials == 2 {
+				go func() { drained <- swarmNode("update", "--availability", "drain", "lab2") }()
+			}
+		}
+	}
+	code, stdout, stderr := c.runWatching(context.Background(), watch, "run", spec, "--pool", "swarm", "--json", out)
+	if code != 0 {
+		t.Fatalf("exit %d, want 0: draining a node moves its work\n%s\n%s", code, stdout, stderr)
+	}
+	if err := <-drained; err != nil {
+		t.Fatal(err)
+	}
+	r := readLabReport(t, out)
+	if len(r.NodeEvents) != 1 || r.NodeEvents[0].Node != "lab2" || r.NodeEvents[0].Kind != "removed" {
+		t.Errorf("node events %+v, want lab2 removed\n%s", r.NodeEvents, stderr)
+	}
+	for _, cs := range r.Cases {
+		ok, on := 0, map[string]int{}
+		for _, tr := range cs.Trials {
+			if !tr.Failed {
+				ok++
+			}
+			on[tr.Node]++
+		}
+		if ok != 6 || len(cs.Trials) != 6 {
+			t.Errorf("case %s: %d successful trials of %d, want 6 of 6: %+v", cs.ID, ok, len(cs.Trials), cs.Trials)
+		}
+		if cs.Params["node"] == "lab2" && (on["lab2"] < 2 || on["lab1"] == 0) {
+			t.Errorf("lab2's case ran on %v, want on lab2 until drained, then on lab1", on)
+		}
+	}
+	if !strings.Contains(stderr, "lab2") {
+		t.Errorf("the run's output does not mention lab2 leaving:\n%s", stderr)
+	}
+	noLeftovers(t)
+}
