@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/benchrig/benchrig/internal/testenv"
 	"github.com/benchrig/benchrig/internal/labshim"
+	"github.com/benchrig/benchrig/internal/testenv"
 )
 
 // swarmCLI is a cli whose pools file has one pool, swarm, backed by the

@@ -113,10 +113,10 @@ type Swarm struct {
 	base *Executor // the manager's client, owner, shim files and helpers
 
 	mu       sync.Mutex
-	jobs     *bool                   // trials are job services; nil until the manager's version is known
-	configs  map[string][]string     // shim sha -> its chunks' config names, once created
-	fills    map[string]*sync.Mutex  // node ID + volume -> one fill at a time
-	services map[string]struct{}     // services created and not yet removed
+	jobs     *bool                  // trials are job services; nil until the manager's version is known
+	configs  map[string][]string    // shim sha -> its chunks' config names, once created
+	fills    map[string]*sync.Mutex // node ID + volume -> one fill at a time
+	services map[string]struct{}    // services created and not yet removed
 	removals sync.WaitGroup
 }
 
