@@ -812,6 +812,11 @@ type NodeFacts struct {
 	Name string `json:"name"`
 	Pool string `json:"pool,omitempty"`
 	Host string `json:"host"`
+	// Swarm is the manager's address when the node is one of a Swarm
+	// cluster's (Host is then the manager too), and SwarmNodeID the
+	// node's ID in the cluster.
+	Swarm       string `json:"swarm,omitempty"`
+	SwarmNodeID string `json:"swarm_node_id,omitempty"`
 	// Arch is the architecture trials run as (GOARCH name): the pools
 	// file's declared arch when set, else the engine's. EngineArch is what
 	// the engine itself reported, so an emulated node shows both.

@@ -63,6 +63,9 @@ type NodeCollectorConfig struct {
 	// replayed from then, so a collector started when the run first
 	// reported the node misses none.
 	Since time.Time
+	// PoolsFile is the run's pools file, where a Swarm node's pool says
+	// how its collectors run.
+	PoolsFile string
 }
 
 // ResultSink ships a run's samples, trials, events and the run itself to
@@ -192,6 +195,7 @@ type collection struct {
 	// Node collectors of a run on Docker pools, by node name, started
 	// as the run reports its nodes (teeRecorder.RecordNodeEvents).
 	newNode   func(NodeCollectorConfig) (NodeCollector, error)
+	poolsFile string
 	runID     string
 	started   time.Time // this part of the run: the samples' epoch, the node collectors' Since
 	nodeCtx   context.Context
@@ -238,7 +242,7 @@ func (c *collection) nodesSeen(facts []benchrig.NodeFacts) {
 		if _, ok := c.nodes[f.Name]; ok || f.Name == "" {
 			continue
 		}
-		nc, err := c.newNode(NodeCollectorConfig{RunID: c.runID, Node: f, Interval: c.plan.interval, Since: c.started})
+		nc, err := c.newNode(NodeCollectorConfig{RunID: c.runID, Node: f, Interval: c.plan.interval, Since: c.started, PoolsFile: c.poolsFile})
 		if err != nil {
 			c.warnings = append(c.warnings, fmt.Sprintf("node %s: collector not started: %v", f.Name, err))
 			c.nodes[f.Name] = nil
@@ -370,7 +374,7 @@ func (a *App) startCollection(ctx context.Context, p *Pending) *collection {
 		if a.NewNodeCollector == nil {
 			c.warn(warnPools)
 		} else {
-			c.newNode, c.runID = a.NewNodeCollector, run.ID
+			c.newNode, c.runID, c.poolsFile = a.NewNodeCollector, run.ID, p.Request.PoolsFile
 			if s, ok := p.nodes.(interface{ Settle() }); ok {
 				c.settle = s.Settle
 			}

@@ -87,19 +87,15 @@ func (p *Process) Run(ctx context.Context, sink Sink, onEvent func(ContainerEven
 		}
 	}()
 
-	b := newBatcher(sink)
-	decErr := DecodeStream(stdout, b.add, onEvent, func(c benchrig.CollectorCost) {
+	dropped, decErr, flushErr := ReadStream(stdout, sink, onEvent, func(c benchrig.CollectorCost) {
 		p.mu.Lock()
 		p.cost, p.haveCost = c, true
 		p.mu.Unlock()
-	})
-	if decErr != nil {
+	}, func() {
 		// Stop a child whose stream we can no longer read, rather than
 		// let it block on a full pipe.
 		_ = cmd.Process.Kill()
-		_, _ = io.Copy(io.Discard, stdout)
-	}
-	dropped, flushErr := b.close()
+	})
 	p.mu.Lock()
 	p.dropped = dropped
 	p.mu.Unlock()
@@ -114,6 +110,25 @@ func (p *Process) Run(ctx context.Context, sink Sink, onEvent func(ContainerEven
 		return fmt.Errorf("collector of node %s stopped before the run ended", p.Node)
 	}
 	return flushErr
+}
+
+// ReadStream reads a node collector's stream from r (JSON lines, as
+// `benchrig collector` writes them) until it ends: samples go to sink in
+// batches (processBatch, processFlush), container events to onEvent (nil:
+// none), the final cost to onCost. On a line it cannot decode it calls
+// stop, drains r and returns the decoding error. dropped counts the
+// samples sink refused; flushErr is the sink's last error.
+func ReadStream(r io.Reader, sink Sink, onEvent func(ContainerEvent), onCost func(benchrig.CollectorCost), stop func()) (dropped int64, decErr, flushErr error) {
+	b := newBatcher(sink)
+	decErr = DecodeStream(r, b.add, onEvent, onCost)
+	if decErr != nil {
+		if stop != nil {
+			stop()
+		}
+		_, _ = io.Copy(io.Discard, r)
+	}
+	dropped, flushErr = b.close()
+	return dropped, decErr, flushErr
 }
 
 func (p *Process) warn(w string) {

@@ -23,7 +23,8 @@ import (
 var (
 	topFields    = []string{"pools"}
 	poolFields   = []string{"policy", "nodes", "swarm"}
-	swarmFields  = []string{"manager", "tls", "max_trials"}
+	swarmFields  = []string{"manager", "tls", "max_trials", "collector"}
+	collFields   = []string{"image", "docker_socket"}
 	policyFields = []string{"privileged", "host_mounts", "host_mounts_rw", "devices", "host_network", "profiler"}
 	nodeFields   = []string{"name", "host", "arch", "labels", "max_trials", "tls", "gpus"}
 	tlsFields    = []string{"ca", "cert", "key"}
@@ -180,6 +181,36 @@ func (p *parser) swarm(n *yaml.Node, field string) *Swarm {
 				continue
 			}
 			sw.MaxTrials = v
+		case "collector":
+			c := yamlnode.Deref(kv.v)
+			if c == nil || c.Kind != yaml.MappingNode {
+				p.Errorf(kv.v, fld, "expected a mapping with image (and docker_socket), got %s", yamlnode.Describe(kv.v))
+				continue
+			}
+			for _, ckv := range p.mapping(c, fld) {
+				cf := fld + "." + ckv.key
+				switch ckv.key {
+				case "image":
+					if v, ok := p.Scalar(ckv.v, cf, "an image reference such as benchrig/benchrig:latest"); ok {
+						sw.CollectorImage = v
+					}
+				case "docker_socket":
+					v, ok := p.Scalar(ckv.v, cf, "the absolute path of each node's engine socket")
+					if !ok {
+						continue
+					}
+					if !strings.HasPrefix(v, "/") {
+						p.Errorf(ckv.v, cf, "%q is not an absolute path", v)
+						continue
+					}
+					sw.DockerSocket = v
+				default:
+					p.UnknownField(ckv.k, ckv.key, fld, collFields)
+				}
+			}
+			if sw.CollectorImage == "" {
+				p.Errorf(kv.v, fld+".image", "collector has no image (benchrig's image, loaded on every node)")
+			}
 		default:
 			p.UnknownField(kv.k, kv.key, field, swarmFields)
 		}

@@ -54,6 +54,14 @@ type Swarm struct {
 	TLS     *TLS
 	// MaxTrials is each node's cap on trials at once, at least 1.
 	MaxTrials int
+	// CollectorImage, when set, is the image of benchrig (loaded on every
+	// node) that a run starts as a global service, a collector on each
+	// node for the run's duration; "" runs no collector on the pool.
+	CollectorImage string
+	// DockerSocket is the path of each node's engine socket, mounted into
+	// the collector; it may hold Swarm's templates ({{.Node.Hostname}}).
+	// "" means /var/run/docker.sock.
+	DockerSocket string
 }
 
 // Node is one Docker engine. Its name identifies it across the whole file.

@@ -399,13 +399,15 @@ func TestPoolsUpdateKeepsInvalidFile(t *testing.T) {
 // TestPoolsSwarm: a pool backed by a Swarm cluster names its manager
 // instead of listing nodes, survives a rewrite, and refuses node edits.
 func TestPoolsSwarm(t *testing.T) {
-	good := "pools:\n  sw:\n    policy: {profiler: true}\n    swarm:\n      manager: tcp://10.0.0.1:2375\n      max_trials: 2\n"
+	good := "pools:\n  sw:\n    policy: {profiler: true}\n    swarm:\n      manager: tcp://10.0.0.1:2375\n      max_trials: 2\n" +
+		"      collector: {image: 'benchrig/benchrig:1', docker_socket: '/run/d-{{.Node.Hostname}}.sock'}\n"
 	f, err := Parse("p.yaml", []byte(good))
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := f.Pools["sw"]
-	if p.Swarm == nil || p.Swarm.Manager != "tcp://10.0.0.1:2375" || p.Swarm.MaxTrials != 2 || len(p.Nodes) != 0 || !p.Policy.Profiler {
+	if p.Swarm == nil || p.Swarm.Manager != "tcp://10.0.0.1:2375" || p.Swarm.MaxTrials != 2 || len(p.Nodes) != 0 || !p.Policy.Profiler ||
+		p.Swarm.CollectorImage != "benchrig/benchrig:1" || p.Swarm.DockerSocket != "/run/d-{{.Node.Hostname}}.sock" {
 		t.Fatalf("pool = %+v, swarm %+v", p, p.Swarm)
 	}
 	data, err := f.Marshal()
@@ -432,6 +434,8 @@ func TestPoolsSwarm(t *testing.T) {
 		{"pools:\n  sw:\n    swarm: {manager: tcp://a:1, maneger: x}\n", "maneger"},
 		{"pools:\n  sw:\n    swarm: {manager: tcp://a:1}\n    nodes: [{name: a, host: tcp://b:1}]\n", "nodes or swarm, not both"},
 		{"pools:\n  sw:\n    swarm: tcp://a:1\n", "expected a mapping with manager"},
+		{"pools:\n  sw:\n    swarm: {manager: tcp://a:1, collector: {docker_socket: /x}}\n", "collector has no image"},
+		{"pools:\n  sw:\n    swarm: {manager: tcp://a:1, collector: {image: x, docker_socket: run/x}}\n", "not an absolute path"},
 	} {
 		_, err := Parse("p.yaml", []byte(c.yaml))
 		if err == nil || !strings.Contains(err.Error(), c.want) {

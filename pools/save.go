@@ -26,9 +26,15 @@ type poolYAML struct {
 }
 
 type swarmYAML struct {
-	Manager   string   `yaml:"manager"`
-	TLS       *tlsYAML `yaml:"tls,omitempty"`
-	MaxTrials int      `yaml:"max_trials"`
+	Manager   string         `yaml:"manager"`
+	TLS       *tlsYAML       `yaml:"tls,omitempty"`
+	MaxTrials int            `yaml:"max_trials"`
+	Collector *collectorYAML `yaml:"collector,omitempty"`
+}
+
+type collectorYAML struct {
+	Image        string `yaml:"image"`
+	DockerSocket string `yaml:"docker_socket,omitempty"`
 }
 
 type policyYAML struct {
@@ -67,6 +73,9 @@ func (f *File) Marshal() ([]byte, error) {
 		if sw := p.Swarm; sw != nil {
 			py.Nodes = nil
 			py.Swarm = &swarmYAML{Manager: sw.Manager, MaxTrials: sw.MaxTrials}
+			if sw.CollectorImage != "" {
+				py.Swarm.Collector = &collectorYAML{Image: sw.CollectorImage, DockerSocket: sw.DockerSocket}
+			}
 			if sw.TLS != nil {
 				py.Swarm.TLS = &tlsYAML{CA: sw.TLS.CA, Cert: sw.TLS.Cert, Key: sw.TLS.Key}
 			}

@@ -209,6 +209,23 @@ build_perf() {
 	log "built benchrig/perf:$arch in $(($(date +%s) - start)) s"
 }
 
+# benchrig/collector:amd64 is this checkout's benchrig, static, alone in an
+# image: what a run on pool `swarm` starts as its collector service on
+# every node. Rebuilt when the binary changes (kept in this clone's lab
+# directory, not the shared cache: it is this checkout's code).
+build_collector() {
+	local out=$lab/collector-amd64.tar rootfs=$lab/collector-rootfs key
+	mkdir -p "$rootfs/usr/local/bin" "$rootfs/tmp"
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 go build -trimpath -ldflags='-s -w' -o "$rootfs/usr/local/bin/benchrig.new" ./cmd/benchrig ||
+		die "go build of the collector image's benchrig failed"
+	mv "$rootfs/usr/local/bin/benchrig.new" "$rootfs/usr/local/bin/benchrig"
+	key=$(sha256sum "$rootfs/usr/local/bin/benchrig" "$here/mkimage.sh" | sha256sum | cut -c1-16)
+	if cached "$out" "$key"; then return; fi
+	log "building benchrig/collector:amd64 (this checkout's benchrig)"
+	bash "$here/mkimage.sh" "$rootfs" amd64 "$out" "benchrig/collector:amd64"
+	set_key "$out" "$key"
+}
+
 debian_arm64() { [ "${LAB_DEBIAN_ARM64:-1}" = 1 ]; }
 
 declare -A bb_versions
@@ -244,6 +261,8 @@ node_images() { # the archives a node holds: its own architecture only, and the 
 		echo "$images/busybox-amd64.tar $images/debian-amd64.tar"
 	fi
 	echo "$images/perf-amd64.tar"
+	[ -f "$lab/collector-amd64.tar" ] && echo "$lab/collector-amd64.tar"
+	return 0
 }
 
 # --- 3. network and daemons ----------------------------------------------------
@@ -426,6 +445,9 @@ write_pools() {
 		echo "    swarm:"
 		echo "      manager: $(node_host lab1)"
 		echo "      max_trials: 1"
+		echo "      # A run's collectors: benchrig/collector:amd64 (this checkout's benchrig) on"
+		echo "      # every node; each lab engine's socket is named after its node."
+		echo "      collector: {image: benchrig/collector:amd64, docker_socket: '/run/benchrig-{{.Node.Hostname}}.sock'}"
 	} >"$f.tmp"
 	cmp -s "$f.tmp" "$f" 2>/dev/null && { rm -f "$f.tmp"; return; }
 	mv "$f.tmp" "$f"
@@ -449,6 +471,8 @@ up() {
 	# A node not running as ours starts from a clean slate, whatever a dead
 	# lab (this clone's or another's) left.
 	for n in "${nodes[@]}"; do node_pid "$n" >/dev/null || clean_node "$n"; done
+	mkdir -p "$lab"
+	build_collector
 	start_network
 	for n in "${nodes[@]}"; do start_daemon "$n"; done
 	for n in "${nodes[@]}"; do wait_daemon "$n"; load_images "$n"; done
@@ -574,6 +598,9 @@ up) up ;;
 down) down ;;
 status) status ;;
 swarm)
+	mkdir -p "$lab"
+	build_collector
+	for n in "${nodes[@]}"; do load_images "$n"; done
 	form_swarm
 	write_pools
 	check_pools

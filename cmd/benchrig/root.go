@@ -60,7 +60,14 @@ func (d *deps) newApp(store app.Store) *app.App {
 // cgroups from this host's /proc and cgroup tree, which sees them when
 // the engine runs on this host (the lab's namespace nodes). Elsewhere the
 // child says it cannot see them, and the run keeps that as a warning.
+//
+// A node of a Swarm pool has its collector in the run's collector service
+// on the cluster instead (nodes.SwarmCollector), when its pool names a
+// collector image.
 func (d *deps) newNodeCollector(cfg app.NodeCollectorConfig) (app.NodeCollector, error) {
+	if cfg.Node.Swarm != "" {
+		return nodes.NewSwarmCollector(nodes.SwarmCollectorConfig{PoolsFile: cfg.PoolsFile, Node: cfg.Node, RunID: cfg.RunID, Interval: cfg.Interval, Since: cfg.Since})
+	}
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err

@@ -9,7 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/benchrig/benchrig"
 	"github.com/benchrig/benchrig/internal/labshim"
+	"github.com/benchrig/benchrig/sqlite"
 	"github.com/benchrig/benchrig/internal/testenv"
 )
 
@@ -66,7 +68,7 @@ func TestLabSwarmEveryCaseOnEveryNode(t *testing.T) {
 			t.Errorf("lab3 facts %+v, want declared arm64 on an amd64 engine", n)
 		}
 	}
-	noLeftovers(t)
+	noSwarmLeftovers(t)
 }
 
 // TestLabSwarmDrainDuringARun drains a node of the swarm while a run uses
@@ -133,5 +135,108 @@ placement: {arch: [amd64]}
 	if !strings.Contains(stderr, "lab2") {
 		t.Errorf("the run's output does not mention lab2 leaving:\n%s", stderr)
 	}
-	noLeftovers(t)
+	noSwarmLeftovers(t)
+}
+
+// TestLabSwarmCollectorService: on a Swarm pool the run's collectors are
+// one global service (the pool's collector image on every node), whose
+// output comes back through the manager's logs: each trial's cgroup
+// samples with its node and declared architecture, the hosts', the
+// containers' events, and each node's collector cost. The service is gone
+// when the run ends.
+func TestLabSwarmCollectorService(t *testing.T) {
+	c, manager := swarmCLI(t)
+	image := "benchrig/collector:amd64"
+	if out, err := exec.Command("docker", "-H", manager, "image", "inspect", image).CombinedOutput(); err != nil {
+		t.Fatalf("%s is not on the manager (make testenv builds and loads it): %v %s", image, err, out)
+	}
+	pools := fmt.Sprintf("pools:\n  swarm:\n    policy: {host_mounts: [%q]}\n    swarm:\n      manager: %q\n      collector: {image: %s, docker_socket: '/run/benchrig-{{.Node.Hostname}}.sock'}\n", c.dir, manager, image)
+	c.env["BENCHRIG_POOLS"] = c.write("pools.yaml", pools)
+	spec := c.write("loop.yaml", `name: swarm-collect
+command: 'i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done'
+image: 'benchrig/busybox:{{.arch}}'
+repeat: 2
+warmup: 0
+`)
+	code, stdout, stderr := c.run(context.Background(), "run", "-q", spec, "--pool", "swarm", "--collect-interval", "100ms")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "collector: 3 collectors, ") {
+		t.Errorf("the report does not say what was collected:\n%s", stdout)
+	}
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(c.dir, "store.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	run, err := db.GetRun(ctx, "latest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	samples, err := db.Samples(ctx, run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	final := map[benchrig.TrialRef]benchrig.Sample{}
+	periodic := map[benchrig.TrialRef]int{}
+	hosts := map[string]int{}
+	for _, s := range samples {
+		switch {
+		case s.Kind == benchrig.SampleHost:
+			hosts[s.Node]++
+		case s.Kind == benchrig.SampleTrial && s.Final:
+			final[*s.Trial] = s
+		case s.Kind == benchrig.SampleTrial:
+			periodic[*s.Trial]++
+		}
+	}
+	arch := map[string]string{"lab1": "amd64", "lab2": "amd64", "lab3": "arm64"}
+	for _, tr := range run.Trials {
+		s, ok := final[tr.Ref()]
+		if !ok || s.Node != tr.Node || s.Arch != arch[tr.Node] || s.Cgroup == nil || s.Cgroup.CPU == nil || *s.Cgroup.CPU < tr.User+tr.Sys {
+			t.Errorf("trial %v on %s: final sample %+v", tr.Ref(), tr.Node, s)
+		}
+		if tr.Wall > 300e6 && periodic[tr.Ref()] == 0 {
+			t.Errorf("trial %v ran %v but has no periodic sample from its node's collector", tr.Ref(), tr.Wall)
+		}
+	}
+	for n := range arch {
+		if hosts[n] == 0 {
+			t.Errorf("no host samples of %s: %v", n, hosts)
+		}
+	}
+	events, err := db.Events(ctx, run.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[benchrig.TrialRef]map[string]bool{}
+	for _, e := range events {
+		if e.Kind == benchrig.EventContainer && e.Trial != nil {
+			if seen[*e.Trial] == nil {
+				seen[*e.Trial] = map[string]bool{}
+			}
+			seen[*e.Trial][strings.Fields(e.Msg)[0]] = true
+		}
+	}
+	for _, tr := range run.Trials {
+		if got := seen[tr.Ref()]; !got["create"] || !got["start"] || !got["die"] {
+			t.Errorf("trial %v on %s: container events %v, want create, start and die", tr.Ref(), tr.Node, got)
+		}
+	}
+	col := run.Collection
+	if col == nil || len(col.Collectors) != 3 {
+		t.Fatalf("Collection %+v", col)
+	}
+	for _, cc := range col.Collectors {
+		if cc.Mode != "external" || cc.Samples == 0 || cc.CPU <= 0 || cc.Wall <= 0 || arch[cc.Node] == "" {
+			t.Errorf("collector cost %+v", cc)
+		}
+	}
+	out, err := exec.Command("docker", "-H", manager, "service", "ls", "-q", "--filter", "label=benchrig.run="+run.ID).CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "" {
+		t.Errorf("services of the run left: %q %v", out, err)
+	}
+	noSwarmLeftovers(t)
 }

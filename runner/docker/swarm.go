@@ -183,7 +183,7 @@ func (s *Swarm) describe(n swarm.Node, name string, latency time.Duration) Swarm
 		labels[k] = v
 	}
 	f := benchrig.NodeFacts{
-		Name: name, Pool: s.cfg.Pool, Host: s.cfg.Manager + " (swarm node " + short(n.ID) + ")",
+		Name: name, Pool: s.cfg.Pool, Host: s.cfg.Manager, Swarm: s.cfg.Manager, SwarmNodeID: n.ID,
 		OS: d.Platform.OS, CPUs: int(d.Resources.NanoCPUs / 1e9), MemoryBytes: d.Resources.MemoryBytes,
 		EngineVersion: d.Engine.EngineVersion, Hostname: d.Hostname, Latency: latency,
 		APIVersion: s.base.cli.ClientVersion(), // the manager's, through which every call goes
@@ -260,6 +260,10 @@ func (s *Swarm) Close() error {
 	return nil
 }
 
+// removeService removes a service and, unless its tasks are jobs' (which
+// 20.10 engines keep forever), waits, within ctx, until Swarm has removed
+// its tasks too: their containers are then gone from the node, so that
+// Settle and Close mean what they mean on plain nodes.
 func (s *Swarm) removeService(ctx context.Context, id string) error {
 	_, err := s.base.cli.ServiceRemove(ctx, id, client.ServiceRemoveOptions{})
 	if err != nil && !cerrdefs.IsNotFound(err) {
@@ -267,7 +271,19 @@ func (s *Swarm) removeService(ctx context.Context, id string) error {
 	}
 	s.mu.Lock()
 	delete(s.services, id)
+	jobs := s.jobs != nil && *s.jobs
 	s.mu.Unlock()
+	for poll := pollMin; !jobs; poll = min(2*poll, pollMax) {
+		res, err := s.base.cli.TaskList(ctx, client.TaskListOptions{Filters: client.Filters{}.Add("service", id)})
+		if err != nil || len(res.Items) == 0 {
+			break // gone, or the manager cannot say: the removal itself went through
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(poll):
+		}
+	}
 	return nil
 }
 

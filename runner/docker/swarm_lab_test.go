@@ -260,10 +260,9 @@ func TestLabSwarmReap(t *testing.T) {
 	// A dead process's service: the owner's pid cannot exist.
 	host, _ := os.Hostname()
 	dead := map[string]string{runner.LabelOwner: host + "/999999999/1", runner.LabelRun: testRunID(t)}
-	one := uint64(1)
 	spec := swarm.ServiceSpec{
 		Annotations: swarm.Annotations{Name: "benchrig-deadowner-" + strings.ToLower(testRunIDSuffix(t)), Labels: dead},
-		Mode:        swarm.ServiceMode{ReplicatedJob: &swarm.ReplicatedJob{MaxConcurrent: &one, TotalCompletions: &one}},
+		Mode:        serviceMode(false),
 		TaskTemplate: swarm.TaskSpec{ContainerSpec: &swarm.ContainerSpec{Image: "benchrig/busybox:amd64", Command: []string{"sleep", "30"}, Labels: dead},
 			RestartPolicy: &swarm.RestartPolicy{Condition: swarm.RestartPolicyConditionNone},
 			Placement:     &swarm.Placement{Constraints: []string{"node.id==" + nodes["lab1"].ID}}},
