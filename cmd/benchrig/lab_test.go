@@ -210,11 +210,19 @@ func TestLabEveryCaseOnEveryNode(t *testing.T) {
 
 func TestLabGrepImplBenchmark(t *testing.T) {
 	needLab(t)
-	c := labCLI(t, labNodes)
+	grepImplOnPool(t, labCLI(t, labNodes), "lab")
+	noLeftovers(t)
+}
+
+// grepImplOnPool runs the grep-impl reference benchmark on pool, whose
+// nodes must be the lab's three (lab3 arm64): 5 cases on each node, each
+// node's busybox compared with the same node's GNU grep.
+func grepImplOnPool(t *testing.T, c *cli, pool string) {
+	t.Helper()
 	data := makeSmiles(t, c, "smiles", "4MB", "2MB")
 	out := filepath.Join(c.dir, "grep.json")
 	abs, _ := filepath.Abs("../../benchmarks/grep-impl.yaml")
-	code, stdout, stderr := c.run(context.Background(), "run", "-q", abs, "--pool", "lab", "--json", out,
+	code, stdout, stderr := c.run(context.Background(), "run", "-q", abs, "--pool", pool, "--json", out,
 		"--set", "data="+data, "--set", "chunks=smiles-*.smi", "--set", "impl=gnu,busybox,cat",
 		"--set", "pattern=fixed-common,count-c", "--repeat", "3", "--warmup", "1")
 	if code != 0 {
@@ -256,7 +264,6 @@ func TestLabGrepImplBenchmark(t *testing.T) {
 	if n != 6 {
 		t.Errorf("%d busybox comparisons, want 3 nodes x 2 patterns", n)
 	}
-	noLeftovers(t)
 }
 
 // trialDoneOn returns the home node of the case in a progress line about

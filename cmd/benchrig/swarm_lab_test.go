@@ -11,8 +11,8 @@ import (
 
 	"github.com/benchrig/benchrig"
 	"github.com/benchrig/benchrig/internal/labshim"
-	"github.com/benchrig/benchrig/sqlite"
 	"github.com/benchrig/benchrig/internal/testenv"
+	"github.com/benchrig/benchrig/sqlite"
 )
 
 // swarmCLI is a cli whose pools file has one pool, swarm, backed by the
@@ -68,6 +68,15 @@ func TestLabSwarmEveryCaseOnEveryNode(t *testing.T) {
 			t.Errorf("lab3 facts %+v, want declared arm64 on an amd64 engine", n)
 		}
 	}
+	noSwarmLeftovers(t)
+}
+
+// TestLabSwarmGrepImplBenchmark runs the grep-impl reference benchmark
+// through the swarm, the arm64-labelled node included, as on the plain
+// pool (TestLabGrepImplBenchmark).
+func TestLabSwarmGrepImplBenchmark(t *testing.T) {
+	c, _ := swarmCLI(t)
+	grepImplOnPool(t, c, "swarm")
 	noSwarmLeftovers(t)
 }
 
