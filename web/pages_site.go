@@ -301,6 +301,7 @@ type poolView struct {
 	Queued  int
 	Policy  []string // what specs may ask of its nodes, in words
 	Nodes   []nodeView
+	Swarm   string // the manager of a pool backed by a Swarm cluster
 }
 
 type runLink struct{ ID, URL string }
@@ -313,6 +314,9 @@ type nodeView struct {
 	Error                      string
 	Checked                    string
 	Running                    []string // trial refs
+	// Availability is a Swarm node's when it takes no trials (pause,
+	// drain); "" otherwise.
+	Availability string
 }
 
 // poolsPage is GET /pools: every pool's nodes with their facts and
@@ -342,7 +346,7 @@ func (s *Server) poolsPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func poolViewOf(p benchrig.PoolStatus, now time.Time) poolView {
-	v := poolView{Name: p.Name, Limit: p.Limit, Queued: p.Queued}
+	v := poolView{Name: p.Name, Limit: p.Limit, Queued: p.Queued, Swarm: p.Swarm}
 	for _, id := range p.Running {
 		v.Running = append(v.Running, runLink{ID: id, URL: "/runs/" + url.PathEscape(id)})
 	}
@@ -365,6 +369,12 @@ func poolViewOf(p benchrig.PoolStatus, now time.Time) poolView {
 	}
 	for _, n := range p.Nodes {
 		nv := nodeView{Name: n.Name, Host: n.Host, Healthy: n.Healthy, Error: n.Error, Running: n.Running}
+		if n.Availability != "" && n.Availability != "active" {
+			nv.Availability = n.Availability
+		}
+		if f := n.Facts; f != nil && f.SwarmNodeID != "" {
+			nv.Host = "swarm node " + f.SwarmNodeID
+		}
 		if !n.Checked.IsZero() {
 			nv.Checked = ago(now.Sub(n.Checked))
 		}

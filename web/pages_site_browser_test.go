@@ -276,6 +276,14 @@ func TestBrowserSitePages(t *testing.T) {
 				Facts: &benchrig.NodeFacts{Arch: "arm64", EngineArch: "amd64", OS: "linux", Kernel: "6.1.0-28-amd64", CPUs: 8, MemoryBytes: 32 << 30}},
 			{Name: "amd-2", Host: "tcp://10.0.0.13:2375", Healthy: false, Error: "dial tcp 10.0.0.13:2375: connect: connection refused", Checked: now.Add(-time.Minute)},
 		},
+	}, {
+		Name: "swarm", Limit: 1, Swarm: "tcp://10.0.0.21:2375",
+		Nodes: []benchrig.NodeStatus{
+			{Name: "sw-1", Host: "tcp://10.0.0.21:2375", Healthy: true, Checked: now, Availability: "active",
+				Facts: &benchrig.NodeFacts{Arch: "amd64", EngineArch: "amd64", OS: "linux", CPUs: 4, MemoryBytes: 8 << 30, Swarm: "tcp://10.0.0.21:2375", SwarmNodeID: "kflwvbhvp93j3o38hd1x8ya9m"}},
+			{Name: "sw-2", Host: "tcp://10.0.0.21:2375", Healthy: true, Checked: now, Availability: "drain",
+				Facts: &benchrig.NodeFacts{Arch: "arm64", EngineArch: "amd64", OS: "linux", CPUs: 4, MemoryBytes: 8 << 30, Swarm: "tcp://10.0.0.21:2375", SwarmNodeID: "jwqdokwnlygiurez0d2xlzddg"}},
+		},
 	}}}
 	scheds := &siteSchedules{list: []benchrig.Schedule{
 		{ID: "sch-1", Name: "sort nightly", Cron: "0 3 * * *", TimeZone: "Europe/Paris", Enabled: true, Overlap: benchrig.OverlapSkip,
@@ -324,8 +332,16 @@ func TestBrowserSitePages(t *testing.T) {
 	} {
 		for _, w := range []int{desktopWidth, phoneWidth} {
 			screenshot(t, bctx, ts.URL+p.path, p.name, w)
-			if body := textOf(t, bctx, "main"); !strings.Contains(body, p.want) {
+			body := textOf(t, bctx, "main")
+			if !strings.Contains(body, p.want) {
 				t.Errorf("%s lacks %q:\n%s", p.path, p.want, body)
+			}
+			if p.name == "pools" {
+				for _, want := range []string{"A Docker Swarm cluster, reached through its manager tcp://10.0.0.21:2375", "swarm node jwqdokwnlygiurez0d2xlzddg", "healthy drain"} {
+					if !strings.Contains(body, want) {
+						t.Errorf("%s lacks %q:\n%s", p.path, want, body)
+					}
+				}
 			}
 			if wide, _ := chromedp.Run(bctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`)); wide {
 				t.Errorf("%s is wider than the window at %d px", p.path, w)

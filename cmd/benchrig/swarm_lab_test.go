@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -248,4 +249,36 @@ warmup: 0
 		t.Errorf("services of the run left: %q %v", out, err)
 	}
 	noSwarmLeftovers(t)
+}
+
+// TestLabSwarmPoolCheck: pool check lists a Swarm pool's nodes as the
+// manager describes them, with the same facts as plain nodes; a manager
+// that does not answer is one unreachable row.
+func TestLabSwarmPoolCheck(t *testing.T) {
+	c, _ := swarmCLI(t)
+	code, stdout, stderr := c.run(context.Background(), "pool", "check", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	var rows []checkRow
+	if err := json.Unmarshal([]byte(stdout), &rows); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 3 {
+		t.Fatalf("rows %+v, want lab1, lab2 and lab3", rows)
+	}
+	for _, r := range rows {
+		f := r.Facts
+		if !r.Reachable || r.Availability != "active" || f == nil || f.SwarmNodeID == "" || f.CPUs < 1 || f.MemoryBytes <= 0 || f.EngineVersion == "" {
+			t.Errorf("row %+v facts %+v", r, f)
+			continue
+		}
+		if (r.Node == "lab3") != (f.Arch == "arm64" && f.ArchDeclared) {
+			t.Errorf("%s: arch %s declared %v", r.Node, f.Arch, f.ArchDeclared)
+		}
+	}
+	c.env["BENCHRIG_POOLS"] = c.write("dead.yaml", "pools:\n  swarm:\n    swarm: {manager: 'tcp://127.0.0.1:1'}\n")
+	if code, _, stderr := c.run(context.Background(), "pool", "check"); code != 1 || !strings.Contains(stderr, "1 of 1 node(s) unreachable") {
+		t.Errorf("a dead manager: exit %d\n%s", code, stderr)
+	}
 }
