@@ -282,3 +282,61 @@ func TestLabSwarmPoolCheck(t *testing.T) {
 		t.Errorf("a dead manager: exit %d\n%s", code, stderr)
 	}
 }
+
+// TestLabSwarmManagerLost: the manager stops answering in the middle of a
+// run (a proxy in front of it is killed): every node of the pool is lost
+// with it, their trials in flight come back to the runner, and what could
+// not run is recorded as node-lost. Every trial is accounted for.
+func TestLabSwarmManagerLost(t *testing.T) {
+	c, manager := swarmCLI(t)
+	p := newProxy(t, strings.TrimPrefix(manager, "tcp://"))
+	c.env["BENCHRIG_POOLS"] = c.write("proxied.yaml", fmt.Sprintf("pools:\n  swarm:\n    swarm: {manager: %q}\n", p.host()))
+	spec := c.write("slow.yaml", `name: swarm-lost
+command: 'sleep 0.2'
+repeat: 8
+warmup: 0
+image: 'benchrig/busybox:{{.arch}}'
+placement: {arch: [amd64]}
+`)
+	t.Cleanup(func() {
+		// The services the manager could not be told to remove.
+		exec.Command("sh", "-c", "docker -H "+manager+" service ls -q --filter label=benchrig.spec=swarm-lost | xargs -r docker -H "+manager+" service rm").Run()
+	})
+	out := filepath.Join(c.dir, "out.json")
+	done := map[string]int{}
+	watch := func(line string) {
+		if n := trialDoneOn(line); n != "" {
+			if done[n]++; done["lab1"] >= 2 && done["lab2"] >= 2 {
+				p.kill()
+			}
+		}
+	}
+	code, stdout, stderr := c.runWatching(context.Background(), watch, "run", spec, "--pool", "swarm", "--json", out)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1 (the lost trials failed)\n%s\n%s", code, stdout, stderr)
+	}
+	r := readLabReport(t, out)
+	for _, cs := range r.Cases {
+		ok, lost := 0, 0
+		for _, tr := range cs.Trials {
+			switch {
+			case !tr.Failed:
+				ok++
+			case strings.HasPrefix(tr.Error, "node-lost"):
+				lost++
+			default:
+				t.Errorf("case %s: failed trial %q, want node-lost", cs.ID, tr.Error)
+			}
+		}
+		if ok < 2 || lost == 0 || ok+lost != 8 {
+			t.Errorf("case %s: %d ok, %d node-lost; want the trials before the loss ok and the rest node-lost, 8 in all", cs.ID, ok, lost)
+		}
+	}
+	kinds := map[string]string{}
+	for _, ev := range r.NodeEvents {
+		kinds[ev.Node] = ev.Kind
+	}
+	if kinds["lab1"] != "lost" || kinds["lab2"] != "lost" {
+		t.Errorf("node events %+v, want lab1 and lab2 lost", r.NodeEvents)
+	}
+}
