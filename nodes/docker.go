@@ -1,7 +1,9 @@
 // Package nodes owns the node drivers: how a run finds the nodes of its
 // pools, contacts and health-checks them, and cleans up what runs left on
 // them. The Docker driver reads the pools file and talks to each node's
-// Docker engine; a Swarm driver will sit beside it. The runner sees only
+// Docker engine, and for a pool backed by a Swarm cluster its manager
+// (swarm.go: the cluster's nodes, swarmcollect.go: the run's collector
+// service). The runner sees only
 // runner.Discoverer.
 package nodes
 
