@@ -18,14 +18,20 @@ import (
 
 // simExec is a simulated node's executor: a trial takes a few
 // milliseconds (lognormal, median 2 ms, as an engine's round trip and a
-// short command), and one in 200 fails with exit status 1. It keeps no
-// job: only when each case first ran on it after the leave (see simLeave).
+// short command), and one in 200 fails with exit status 1. With
+// transientEvery N, one call in N fails before the trial starts, as a
+// transport error does (EUnavailable, retryable): the runner must run the
+// trial again. It keeps no job: only when each case first ran on it after
+// the leave (see simLeave).
 type simExec struct {
 	name  string
 	rng   *rand.Rand
 	mu    sync.Mutex
 	leave *simLeave
 	ran   *atomic.Int64
+	// transientEvery and transient: see above; transient counts them.
+	transientEvery int
+	transient      *atomic.Int64
 	// inflight counts this node's trials running now; most is the
 	// largest count any node reached.
 	inflight atomic.Int32
@@ -36,7 +42,12 @@ func (e *simExec) Run(ctx context.Context, job Job) (benchrig.Measurement, error
 	e.mu.Lock()
 	d := time.Duration(float64(2*time.Millisecond) * math.Exp(0.5*e.rng.NormFloat64()))
 	fail := e.rng.IntN(200) == 0
+	transient := e.transientEvery > 0 && e.rng.IntN(e.transientEvery) == 0
 	e.mu.Unlock()
+	if transient {
+		e.transient.Add(1)
+		return benchrig.Measurement{}, &benchrig.Error{Code: benchrig.EUnavailable, Retryable: true, Msg: "node " + e.name + ": connection reset by peer"}
+	}
 	e.leave.started(job.Ref.Case, e.name)
 	e.ran.Add(1)
 	if n := e.inflight.Add(1); e.most != nil && n > e.most.Load() {
@@ -126,7 +137,7 @@ func (m *simRecorder) FinishRun(_ context.Context, _ string, s benchrig.RunStatu
 type simResult struct {
 	cases, short, moved, failed int
 	joined, toJoined            int // nodes that joined with the leave; moved cases that went to them
-	trials                      int64
+	trials, transient           int64 // trials run; calls failed by a simulated transport error
 	wall, cpu, resched          time.Duration
 	peakHeap                    uint64 // bytes, sampled
 	maxRSS                      int64  // KiB, the process's
@@ -134,12 +145,13 @@ type simResult struct {
 }
 
 // simulate plans and runs 2 cases on each of nodesN simulated nodes (70%
-// amd64, 30% arm64, four sites), repeat trials a case. When half the
+// amd64, 30% arm64, four sites), repeat trials a case, one engine call in
+// transientEvery failing as a transport error does. When half the
 // trials have started, every tenth node leaves its pool, and 5% as many
 // new nodes join it; the cases of those that left move to nodes of their
 // class.
-func simulate(tb testing.TB, nodesN, repeat int) simResult {
-	var ran atomic.Int64
+func simulate(tb testing.TB, nodesN, repeat, transientEvery int) simResult {
+	var ran, transient atomic.Int64
 	leave := &simLeave{gone: map[string]bool{}, first: map[string]time.Time{}, where: map[string]string{}}
 	newNode := func(name string, i int) *Node {
 		arch := "amd64"
@@ -147,7 +159,7 @@ func simulate(tb testing.TB, nodesN, repeat int) simResult {
 			arch = "arm64"
 		}
 		site := map[string]string{"site": fmt.Sprintf("s%d", i%4)}
-		e := &simExec{name: name, rng: rand.New(rand.NewPCG(uint64(i), 1)), leave: leave, ran: &ran}
+		e := &simExec{name: name, rng: rand.New(rand.NewPCG(uint64(i), 1)), leave: leave, ran: &ran, transientEvery: transientEvery, transient: &transient}
 		return &Node{Name: name, Pool: "sim", MaxTrials: 1, Executor: e, Labels: site, ClassLabels: site,
 			Facts: benchrig.NodeFacts{Name: name, Arch: arch, EngineArch: arch}}
 	}
@@ -226,7 +238,7 @@ func simulate(tb testing.TB, nodesN, repeat int) simResult {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	r := simResult{joined: len(joined), cases: len(run.Cases), trials: ran.Load(), wall: wall, peakHeap: peak.Load(), maxRSS: u1.Maxrss, status: rec.statusF, failed: rec.failed,
+	r := simResult{joined: len(joined), cases: len(run.Cases), trials: ran.Load(), transient: transient.Load(), wall: wall, peakHeap: peak.Load(), maxRSS: u1.Maxrss, status: rec.statusF, failed: rec.failed,
 		cpu: time.Duration((u1.Utime.Nano() + u1.Stime.Nano()) - (u0.Utime.Nano() + u0.Stime.Nano()))}
 	for _, c := range run.Cases {
 		if rec.trials[c.ID] != repeat {
@@ -259,11 +271,14 @@ func simulate(tb testing.TB, nodesN, repeat int) simResult {
 // TestSchedulerSimulation runs the simulation small: when 10% of the
 // nodes leave mid-run, their cases move and nothing is lost.
 func TestSchedulerSimulation(t *testing.T) {
-	r := simulate(t, 100, 10)
+	r := simulate(t, 100, 10, 100)
 	if r.cases != 200 || r.short != 0 || r.moved != 20 {
 		t.Errorf("%d cases, %d without their 10 trials, %d moved; want 200, 0, 20 (the cases of the 10 nodes that left)", r.cases, r.short, r.moved)
 	}
-	t.Logf("%d of the %d moved cases went to the %d nodes that joined", r.toJoined, r.moved, r.joined)
+	if r.transient == 0 {
+		t.Error("no simulated transport error: the retry path went untested")
+	}
+	t.Logf("%d of the %d moved cases went to the %d nodes that joined; %d transport errors", r.toJoined, r.moved, r.joined, r.transient)
 }
 
 // BenchmarkScheduler1000Nodes plans and runs 100,000 trials over 1,000
@@ -276,15 +291,15 @@ func TestSchedulerSimulation(t *testing.T) {
 //	go test ./runner -run XXX -bench 1000Nodes -benchtime 1x
 func BenchmarkScheduler1000Nodes(b *testing.B) {
 	for range b.N {
-		r := simulate(b, 1000, 50)
+		r := simulate(b, 1000, 50, 2000)
 		if r.cases != 2000 || r.short != 0 {
 			b.Errorf("%d cases, %d of them without their 50 trials", r.cases, r.short)
 		}
 		b.ReportMetric(r.cpu.Seconds()*1e3/float64(r.trials), "ms-cpu/trial")
 		b.ReportMetric(float64(r.peakHeap)/(1<<20), "MB-peak-heap")
 		b.ReportMetric(r.resched.Seconds(), "s-reschedule")
-		b.Logf("%d cases, %d trials run (%d failed: 1 in 200 by design), %d cases short; wall %v, controller CPU %v (%.3f ms a trial), peak heap %.0f MB, maxrss %d MB; %d cases moved off the 100 nodes that left, all restarted within %v, %d of them on the %d nodes that joined; status %s",
-			r.cases, r.trials, r.failed, r.short, r.wall.Round(time.Millisecond), r.cpu.Round(time.Millisecond), r.cpu.Seconds()*1e3/float64(r.trials),
+		b.Logf("%d cases, %d trials run (%d failed: 1 in 200 by design; %d engine calls failed as transport errors, 1 in 2,000, and ran again), %d cases short; wall %v, controller CPU %v (%.3f ms a trial), peak heap %.0f MB, maxrss %d MB; %d cases moved off the 100 nodes that left, all restarted within %v, %d of them on the %d nodes that joined; status %s",
+			r.cases, r.trials, r.failed, r.transient, r.short, r.wall.Round(time.Millisecond), r.cpu.Round(time.Millisecond), r.cpu.Seconds()*1e3/float64(r.trials),
 			float64(r.peakHeap)/(1<<20), r.maxRSS/1024, r.moved, r.resched.Round(time.Millisecond), r.toJoined, r.joined, r.status)
 	}
 }
