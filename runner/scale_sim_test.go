@@ -136,7 +136,7 @@ func (m *simRecorder) FinishRun(_ context.Context, _ string, s benchrig.RunStatu
 // simResult is what one simulated run measured.
 type simResult struct {
 	cases, short, moved, failed int
-	joined, toJoined            int // nodes that joined with the leave; moved cases that went to them
+	joined, toJoined            int   // nodes that joined with the leave; moved cases that went to them
 	trials, transient           int64 // trials run; calls failed by a simulated transport error
 	wall, cpu, resched          time.Duration
 	peakHeap                    uint64 // bytes, sampled

@@ -119,7 +119,9 @@ func TestSwarmCheck(t *testing.T) {
 		{"gpus", func(j *runner.Job) { j.Container.GPUs = 1 }, "GPUs"},
 		{"bridge", func(j *runner.Job) { j.Container.Network = "bridge" }, "network \"bridge\""},
 		{"privileged", func(j *runner.Job) { j.Container.Privileged = true }, "privileged"},
-		{"mount outside the policy", func(j *runner.Job) { j.Container.Mounts = []runner.Mount{{Source: "/etc", Target: "/x", ReadOnly: true}} }, "/etc"},
+		{"mount outside the policy", func(j *runner.Job) {
+			j.Container.Mounts = []runner.Mount{{Source: "/etc", Target: "/x", ReadOnly: true}}
+		}, "/etc"},
 	} {
 		j := base()
 		c.edit(&j)
