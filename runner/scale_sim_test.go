@@ -312,8 +312,26 @@ func BenchmarkScheduler1000Nodes(b *testing.B) {
 // not share the nodes' slots).
 //
 //	go test ./runner -run XXX -bench 1000NodesTwoRuns -benchtime 1x
-func BenchmarkScheduler1000NodesTwoRuns(b *testing.B) {
-	const nodesN, repeat = 1000, 25
+func BenchmarkScheduler1000NodesTwoRuns(b *testing.B) { twoRuns(b, true) }
+
+// BenchmarkScheduler1000NodesTwoPools runs two specs at once in one
+// controller, each on a pool of its own (500 of the 1,000 simulated nodes
+// each, 50 trials a case): fairness across pools, which share the
+// controller and nothing else. It reports how far the second had got when
+// the first ended.
+//
+//	go test ./runner -run XXX -bench 1000NodesTwoPools -benchtime 1x
+func BenchmarkScheduler1000NodesTwoPools(b *testing.B) { twoRuns(b, false) }
+
+// twoRuns is the two benchmarks above: with shared, both runs use all
+// 1,000 nodes (25 trials a case); without, each its own half (50 trials a
+// case), so that each run has 50,000 trials either way.
+func twoRuns(b *testing.B, shared bool) {
+	const nodesN = 1000
+	repeat := 25
+	if !shared {
+		repeat = 50
+	}
 	for range b.N {
 		var ran [2]atomic.Int64
 		var most atomic.Int32
@@ -322,6 +340,9 @@ func BenchmarkScheduler1000NodesTwoRuns(b *testing.B) {
 		nodesFor := func(k int) []*Node {
 			var nodes []*Node
 			for i := range nodesN {
+				if !shared && i%2 != k {
+					continue // pool k: every other node
+				}
 				arch := "amd64"
 				if i%10 >= 7 {
 					arch = "arm64"
@@ -334,7 +355,7 @@ func BenchmarkScheduler1000NodesTwoRuns(b *testing.B) {
 				}
 				// One executor per node, shared by both runs, counting
 				// each run's trials apart.
-				nodes = append(nodes, &Node{Name: name, Pool: "sim", MaxTrials: 1, Executor: countingExec{e, &ran[k]},
+				nodes = append(nodes, &Node{Name: name, Pool: fmt.Sprintf("sim%d", k), MaxTrials: 1, Executor: countingExec{e, &ran[k]},
 					Facts: benchrig.NodeFacts{Name: name, Arch: arch, EngineArch: arch}})
 			}
 			return nodes
@@ -365,7 +386,10 @@ func BenchmarkScheduler1000NodesTwoRuns(b *testing.B) {
 			}()
 		}
 		wg.Wait()
-		total := float64(nodesN * 2 * repeat)
+		total := float64(nodesN * 2 * repeat / 2) // each run's
+		if shared {
+			total = float64(nodesN * 2 * repeat)
+		}
 		fair := min(float64(atFirstEnd[0]), float64(atFirstEnd[1])) / total
 		b.ReportMetric(fair, "share-of-2nd-at-1st-end")
 		b.ReportMetric(float64(most.Load()), "max-trials-per-node")
