@@ -2,6 +2,7 @@ package nodes
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -44,6 +45,10 @@ func labPools(t *testing.T) string {
 	// A lab started before host_mounts became a list wrote the old
 	// switch, which pools files now refuse; scripts/lab.sh writes the list.
 	y = strings.Replace(y, "policy: {host_mounts: true}", "policy: {host_mounts: [/tmp]}", 1)
+	// The lab's Swarm pool (the same engines) has a test of its own.
+	if i := strings.Index(y, "\n  swarm:\n"); i >= 0 {
+		y = y[:i+1]
+	}
 	y += "  gone:\n    nodes:\n      - {name: nowhere, host: \"tcp://127.0.0.1:1\"}\n"
 	path := filepath.Join(t.TempDir(), "pools.yaml")
 	if err := os.WriteFile(path, []byte(y), 0o644); err != nil {
@@ -179,5 +184,43 @@ func TestPolicies(t *testing.T) {
 	}
 	if _, err := Policies(path, []string{"nope"}); benchrig.ErrorCode(err) != benchrig.EInvalid {
 		t.Errorf("unknown pool: %v", err)
+	}
+}
+
+// TestStatusOfTheLabSwarm: a Swarm pool's nodes in the pools view are the
+// cluster's, as its manager lists them, with their availability.
+func TestStatusOfTheLabSwarm(t *testing.T) {
+	manager := os.Getenv("BENCHRIG_LAB_SWARM")
+	if manager == "" {
+		testenv.Skip(t, "BENCHRIG_LAB_SWARM unset: no Swarm lab (make testenv forms one)")
+	}
+	path := filepath.Join(t.TempDir(), "pools.yaml")
+	y := fmt.Sprintf("pools:\n  swarm:\n    swarm: {manager: %q}\n  deadswarm:\n    swarm: {manager: 'tcp://127.0.0.1:1'}\n", manager)
+	if err := os.WriteFile(path, []byte(y), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ps, err := NewStatus(path, nil).Pools(context.Background(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ps) != 2 || ps[0].Name != "deadswarm" || ps[1].Name != "swarm" {
+		t.Fatalf("pools %+v", ps)
+	}
+	if d := ps[0]; d.Swarm != "tcp://127.0.0.1:1" || len(d.Nodes) != 1 || d.Nodes[0].Healthy || d.Nodes[0].Error == "" {
+		t.Errorf("the unreachable manager: %+v", d)
+	}
+	sw := ps[1]
+	if sw.Swarm != manager || len(sw.Nodes) != 3 {
+		t.Fatalf("swarm pool %+v", sw)
+	}
+	for _, n := range sw.Nodes {
+		f := n.Facts
+		if !n.Healthy || f == nil || f.Swarm != manager || f.SwarmNodeID == "" || f.Pool != "swarm" || n.Availability == "" {
+			t.Errorf("node %+v facts %+v", n, f)
+			continue
+		}
+		if (n.Name == "lab3") != (f.Arch == "arm64") {
+			t.Errorf("%s: arch %s", n.Name, f.Arch)
+		}
 	}
 }
