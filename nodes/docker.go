@@ -212,14 +212,26 @@ func (d *Docker) Nodes(ctx context.Context) ([]*runner.Node, error) {
 			if sp != nil {
 				d.retiredSwarms = append(d.retiredSwarms, sp)
 			}
-			sp = &swarmPool{name: p.Name, entry: *p.Swarm, policy: p.Policy, sw: sw, known: map[string]*runner.Node{}, left: map[string]string{}}
+			sp = &swarmPool{name: p.Name, entry: *p.Swarm, policy: p.Policy, sw: sw, known: map[string]*runner.Node{}, left: map[string]string{}, notReady: map[string]int{}}
 			if d.swarms == nil {
 				d.swarms = map[string]*swarmPool{}
 			}
 			d.swarms[p.Name] = sp
 			first = true
 		}
-		out = append(out, d.swarmNodes(ctx, sp, first)...)
+		for _, n := range d.swarmNodes(ctx, sp, first) {
+			// Node names identify nodes in the run: a swarm node named
+			// like a node of another selected pool is left out.
+			if other := slices.IndexFunc(out, func(o *runner.Node) bool { return o.Name == n.Name }); other >= 0 {
+				why := fmt.Sprintf("its name is taken by node %s of pool %s", n.Name, out[other].Pool)
+				if sp.left["name:"+n.Name] != why {
+					d.warnf("swarm node %s of pool %s left out: %s (run the pools one at a time)", n.Name, sp.name, why)
+					sp.left["name:"+n.Name] = why
+				}
+				continue
+			}
+			out = append(out, n)
+		}
 	}
 	return out, nil
 }

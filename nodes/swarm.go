@@ -26,6 +26,12 @@ type swarmPool struct {
 	failures int
 	// left are the nodes reported left out, with why, to say it once.
 	left map[string]string
+	// notReady counts, by node ID, the listings in a row in which Swarm
+	// said a known node was not ready: at healthFailures it is down.
+	notReady map[string]int
+	// last is the last answer given, kept for when the manager does not
+	// answer.
+	last []*runner.Node
 }
 
 // NewSwarm makes the cluster of a pools-file Swarm pool; TLS files are
@@ -70,14 +76,14 @@ func (d *Docker) swarmNodes(ctx context.Context, sp *swarmPool, first bool) []*r
 			}
 			return nil
 		}
-		out := make([]*runner.Node, 0, len(sp.known))
-		for _, n := range sp.known {
+		// The last answer stands (nodes removed since stay removed);
+		// after healthFailures failures in a row its nodes are lost.
+		for _, n := range sp.last {
 			if sp.failures >= healthFailures && n.Down == "" {
 				n.Down = fmt.Sprintf("the swarm manager %s did not answer %d times in a row: %v", sp.entry.Manager, sp.failures, err)
 			}
-			out = append(out, n)
 		}
-		return out
+		return sp.last
 	}
 	sp.failures = 0
 	delete(sp.left, "*")
@@ -92,12 +98,17 @@ func (d *Docker) swarmNodes(ctx context.Context, sp *swarmPool, first bool) []*r
 		case sn.Availability != "active":
 			why = "its availability is " + sn.Availability
 		}
+		if sn.State == "ready" {
+			delete(sp.notReady, sn.ID)
+		}
 		if why != "" {
 			if known != nil && sn.State != "ready" {
-				if known.Down == "" {
+				// One listing is not enough: a new leader lists every
+				// node as unknown until it reports again.
+				if sp.notReady[sn.ID]++; sp.notReady[sn.ID] >= healthFailures && known.Down == "" {
 					known.Down = why
 				}
-				out = append(out, known) // lost: its trials are moved or recorded
+				out = append(out, known) // lost once Down: its trials are moved or recorded
 				continue
 			}
 			if sp.left[sn.ID] != why {
@@ -131,6 +142,7 @@ func (d *Docker) swarmNodes(ctx context.Context, sp *swarmPool, first bool) []*r
 		sp.known[sn.ID] = n
 		out = append(out, n)
 	}
+	sp.last = out
 	return out
 }
 

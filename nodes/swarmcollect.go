@@ -36,9 +36,15 @@ type SwarmCollectorConfig struct {
 	Since     time.Time
 }
 
-// stopWait bounds how long the run waits, once the service is told to
-// stop, for every node's cost line.
-const stopWait = 30 * time.Second
+// stopWait bounds the whole stop: the service told to stop, every node's
+// cost line awaited, the tasks asked why a node gave none. The run waits
+// 30 s for its node collectors (app's stopNodes); a collector takes well
+// under a second to write its cost once told.
+const stopWait = 20 * time.Second
+
+// pendingMax bounds the lines kept for a node whose collector the run
+// has not started yet (one that joined the pool mid-run).
+const pendingMax = 10000
 
 // SwarmCollector is one node's share of the run's collector service. It
 // has the methods of app.NodeCollector.
@@ -54,6 +60,7 @@ type SwarmCollector struct {
 	gotCost  chan struct{} // closed with the cost line
 	pr       *io.PipeReader
 	pw       *io.PipeWriter
+	wmu      sync.Mutex // one writer of pw at a time, in order
 }
 
 // sharedCollector is a run's collector service on one cluster.
@@ -68,7 +75,10 @@ type sharedCollector struct {
 	svc     string
 	err     error
 	nodes   map[string]*SwarmCollector // by swarm node ID
+	pending map[string][][]byte        // lines of nodes not joined yet, by swarm node ID
 	running int
+	closed  bool // the stop has begun: nobody joins any more
+	stopped bool // the follower was stopped on purpose
 	follow  context.CancelFunc
 	done    chan struct{} // closed when the follower returned
 }
@@ -116,7 +126,7 @@ func (c *SwarmCollector) Run(ctx context.Context, sink collect.Sink, onEvent fun
 	}
 	read := make(chan error, 1)
 	go func() {
-		dropped, decErr, flushErr := collect.ReadStream(c.pr, archSink{sink, c.node.Arch}, onEvent, func(cost benchrig.CollectorCost) {
+		dropped, decErr, flushErr := collect.ReadStream(c.pr, nodeSink{sink, c.node.Name, c.node.Arch}, onEvent, func(cost benchrig.CollectorCost) {
 			c.mu.Lock()
 			if !c.haveCost {
 				c.cost, c.haveCost = cost, true
@@ -129,6 +139,7 @@ func (c *SwarmCollector) Run(ctx context.Context, sink collect.Sink, onEvent fun
 		c.mu.Unlock()
 		read <- errors.Join(decErr, flushErr)
 	}()
+	c.shared.attach(c)
 	<-ctx.Done()
 	c.shared.leave()
 	err := <-read
@@ -144,9 +155,7 @@ func (c *SwarmCollector) Cost() (benchrig.CollectorCost, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	cost := c.cost
-	if cost.Node == "" {
-		cost.Node = c.node.Name
-	}
+	cost.Node = c.node.Name // the collector knows its host name only
 	cost.Dropped += c.dropped
 	return cost, c.haveCost
 }
@@ -167,9 +176,17 @@ func (c *SwarmCollector) warn(w string) {
 
 // join registers node collector c and starts the service and its log
 // follower with the first one.
-func (sh *sharedCollector) join(ctx context.Context, c *SwarmCollector) error {
+func (sh *sharedCollector) join(ctx context.Context, c *SwarmCollector) (err error) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
+	defer func() {
+		if err != nil && sh.running == 0 {
+			sh.forget() // a later run of the same ID starts afresh
+		}
+	}()
+	if sh.closed {
+		return errors.New("the run's collector service has stopped already")
+	}
 	if sh.err != nil {
 		return sh.err
 	}
@@ -200,9 +217,33 @@ func (sh *sharedCollector) join(ctx context.Context, c *SwarmCollector) error {
 		sh.done = make(chan struct{})
 		go sh.route(logs)
 	}
-	sh.nodes[c.node.SwarmNodeID] = c
 	sh.running++
 	return nil
+}
+
+// forget takes the shared collector out of the registry.
+func (sh *sharedCollector) forget() {
+	swarmCollectors.Lock()
+	if swarmCollectors.m[sh.key] == sh {
+		delete(swarmCollectors.m, sh.key)
+	}
+	swarmCollectors.Unlock()
+}
+
+// attach routes the node's lines to node collector c from now on, after
+// the lines its node wrote before (its collector started with the
+// service), in order. c's reader runs.
+func (sh *sharedCollector) attach(c *SwarmCollector) {
+	c.wmu.Lock() // before c is visible: route's writes to c wait for the backlog
+	defer c.wmu.Unlock()
+	sh.mu.Lock()
+	lines := sh.pending[c.node.SwarmNodeID]
+	delete(sh.pending, c.node.SwarmNodeID)
+	sh.nodes[c.node.SwarmNodeID] = c
+	sh.mu.Unlock()
+	for _, l := range lines {
+		_, _ = c.pw.Write(l)
+	}
 }
 
 // route demultiplexes the service's logs to the nodes' streams.
@@ -211,7 +252,19 @@ func (sh *sharedCollector) route(logs io.ReadCloser) {
 	defer logs.Close()
 	out := &lineSplitter{line: func(l []byte) { sh.line(l, false) }}
 	errw := &lineSplitter{line: func(l []byte) { sh.line(l, true) }}
-	_, _ = stdcopy.StdCopy(out, errw, logs)
+	_, err := stdcopy.StdCopy(out, errw, logs)
+	sh.mu.Lock()
+	early := !sh.stopped
+	nodes := make([]*SwarmCollector, 0, len(sh.nodes))
+	for _, c := range sh.nodes {
+		nodes = append(nodes, c)
+	}
+	sh.mu.Unlock()
+	if early {
+		for _, c := range nodes {
+			c.warn(fmt.Sprintf("the collector service's log stream through the manager ended before the run (%v): later samples of the node are lost", err))
+		}
+	}
 }
 
 // line hands one line of the logs ("details message") to its node.
@@ -228,10 +281,18 @@ func (sh *sharedCollector) line(l []byte, stderr bool) {
 	}
 	sh.mu.Lock()
 	c := sh.nodes[nodeID]
-	sh.mu.Unlock()
 	if c == nil {
-		return // a node the run does not use
+		// A node the run does not use, or not yet: kept a while.
+		if !stderr && nodeID != "" && len(sh.pending[nodeID]) < pendingMax {
+			if sh.pending == nil {
+				sh.pending = map[string][][]byte{}
+			}
+			sh.pending[nodeID] = append(sh.pending[nodeID], append(msg, '\n'))
+		}
+		sh.mu.Unlock()
+		return
 	}
+	sh.mu.Unlock()
 	if stderr {
 		if w := strings.TrimSpace(strings.TrimPrefix(string(msg), "benchrig collector: ")); w != "" {
 			c.warn(w)
@@ -240,7 +301,9 @@ func (sh *sharedCollector) line(l []byte, stderr bool) {
 	}
 	// The reader is gone only once the stream is closed: a write never
 	// blocks forever.
+	c.wmu.Lock()
 	_, _ = c.pw.Write(append(msg, '\n'))
+	c.wmu.Unlock()
 }
 
 // leave is called by each node collector when the run ends; the last one
@@ -249,17 +312,16 @@ func (sh *sharedCollector) line(l []byte, stderr bool) {
 func (sh *sharedCollector) leave() {
 	sh.mu.Lock()
 	sh.running--
-	last := sh.running == 0
+	last := sh.running == 0 && !sh.closed
+	if last {
+		sh.closed = true
+	}
 	sh.mu.Unlock()
 	if !last {
 		return
 	}
-	defer func() {
-		swarmCollectors.Lock()
-		delete(swarmCollectors.m, sh.key)
-		swarmCollectors.Unlock()
-	}()
-	ctx, cancel := context.WithTimeout(context.Background(), stopWait+collectorGrace)
+	defer sh.forget()
+	ctx, cancel := context.WithTimeout(context.Background(), stopWait)
 	defer cancel()
 	sh.mu.Lock()
 	nodes := make([]*SwarmCollector, 0, len(sh.nodes))
@@ -279,7 +341,9 @@ func (sh *sharedCollector) leave() {
 		}
 	}
 	// Why a node's collector gave nothing: its task's state.
-	tasks, _ := sh.sw.CollectorTasks(context.Background(), sh.svc)
+	tctx, tcancel := context.WithTimeout(context.Background(), 5*time.Second)
+	tasks, _ := sh.sw.CollectorTasks(tctx, sh.svc)
+	tcancel()
 	for _, c := range nodes {
 		select {
 		case <-c.gotCost:
@@ -293,6 +357,9 @@ func (sh *sharedCollector) leave() {
 			}
 		}
 	}
+	sh.mu.Lock()
+	sh.stopped = true
+	sh.mu.Unlock()
 	sh.follow()
 	<-sh.done
 	for _, c := range nodes {
@@ -301,9 +368,6 @@ func (sh *sharedCollector) leave() {
 	sh.sw.RemoveService(sh.svc)
 	sh.sw.Close()
 }
-
-// collectorGrace is the collector's own time to stop, beyond stopWait.
-const collectorGrace = 10 * time.Second
 
 // lineSplitter calls line with each complete line written to it.
 type lineSplitter struct {
@@ -323,17 +387,19 @@ func (w *lineSplitter) Write(p []byte) (int, error) {
 	}
 }
 
-// archSink puts the node's architecture (declared, for an emulated node)
-// on its samples: one collector image serves every node, and it knows
-// only the engine's.
-type archSink struct {
+// nodeSink puts the node's name and architecture (declared, for an
+// emulated node) on its samples: one collector image serves every node,
+// it knows only the engine's architecture, and its name for the node is
+// the host name, which benchrig's differs from when two nodes share one.
+type nodeSink struct {
 	collect.Sink
-	arch string
+	node, arch string
 }
 
-func (s archSink) WriteSamples(ctx context.Context, samples []benchrig.Sample) error {
-	if s.arch != "" {
-		for i := range samples {
+func (s nodeSink) WriteSamples(ctx context.Context, samples []benchrig.Sample) error {
+	for i := range samples {
+		samples[i].Node = s.node
+		if s.arch != "" {
 			samples[i].Arch = s.arch
 		}
 	}

@@ -62,3 +62,29 @@ func TestLineSplitter(t *testing.T) {
 		t.Errorf("lines %q", lines)
 	}
 }
+
+// TestSwarmCollectorBacklog: lines a node wrote before its collector
+// joined the run (a node that joined the pool mid-run) reach it first, in
+// order, before the lines that come after.
+func TestSwarmCollectorBacklog(t *testing.T) {
+	sh := &sharedCollector{nodes: map[string]*SwarmCollector{}}
+	details := "com.docker.swarm.node.id=idl,com.docker.swarm.task.id=t "
+	sh.line([]byte(details+"one"), false)
+	sh.line([]byte(details+"two"), false)
+	pr, pw := io.Pipe()
+	c := &SwarmCollector{shared: sh, node: benchrig.NodeFacts{Name: "late", SwarmNodeID: "idl"}, pr: pr, pw: pw, gotCost: make(chan struct{})}
+	got := make(chan string, 1)
+	go func() {
+		data, _ := io.ReadAll(pr)
+		got <- string(data)
+	}()
+	sh.attach(c)
+	sh.line([]byte(details+"three"), false)
+	pw.Close()
+	if s := <-got; s != "one\ntwo\nthree\n" {
+		t.Errorf("late node got %q", s)
+	}
+	if len(sh.pending) != 0 {
+		t.Errorf("backlog kept after attach: %v", sh.pending)
+	}
+}

@@ -89,6 +89,9 @@ const (
 	pollMax     = 250 * time.Millisecond
 	unplacedMax = 2 * time.Second
 	pendingMax  = 60 * time.Second
+	// nodeCheckEvery is how often a trial's node is looked at while the
+	// trial's task has not ended.
+	nodeCheckEvery = 5 * time.Second
 )
 
 // SwarmConfig configures one Swarm cluster.
@@ -136,7 +139,7 @@ func NewSwarm(cfg SwarmConfig) (*Swarm, error) {
 	if cfg.Mode != "" && cfg.Mode != "job" && cfg.Mode != "replicated" {
 		return nil, &benchrig.Error{Code: benchrig.EInvalid, Field: "mode", Msg: fmt.Sprintf("pool %s: swarm mode %q: want job or replicated", cfg.Pool, cfg.Mode)}
 	}
-	base, err := New(Config{Node: cfg.Pool, Host: cfg.Manager, TLS: cfg.TLS, Pool: cfg.Pool, Policy: cfg.Policy, ShimDir: cfg.ShimDir, Owner: cfg.Owner})
+	base, err := New(Config{Node: "manager of pool " + cfg.Pool, Host: cfg.Manager, TLS: cfg.TLS, Pool: cfg.Pool, Policy: cfg.Policy, ShimDir: cfg.ShimDir, Owner: cfg.Owner})
 	if err != nil {
 		return nil, err
 	}
@@ -204,19 +207,24 @@ func (s *Swarm) describe(n swarm.Node, name string, latency time.Duration) Swarm
 // whether the manager's engine is 23.0 or later (asked once).
 func (s *Swarm) useJobs(ctx context.Context) (bool, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.jobs != nil {
-		return *s.jobs, nil
+	known := s.jobs
+	s.mu.Unlock()
+	if known != nil {
+		return *known, nil
 	}
 	jobs := s.cfg.Mode == "job"
 	if s.cfg.Mode == "" {
-		v, err := s.base.cli.ServerVersion(ctx, client.ServerVersionOptions{})
+		vctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), apiTimeout)
+		defer cancel()
+		v, err := s.base.cli.ServerVersion(vctx, client.ServerVersionOptions{})
 		if err != nil {
-			return false, s.base.apiErr(ctx, "ask the manager's version", err)
+			return false, s.base.apiErr(vctx, "ask the manager's version", err)
 		}
 		jobs = jobsFixed(v.Version)
 	}
+	s.mu.Lock()
 	s.jobs = &jobs
+	s.mu.Unlock()
 	return jobs, nil
 }
 
@@ -240,14 +248,15 @@ func (s *Swarm) Settle() { s.removals.Wait() }
 // process's services and closes the connection.
 func (s *Swarm) Close() error {
 	s.removals.Wait()
-	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
-	defer cancel()
 	s.mu.Lock()
 	ids := keys(s.services)
 	s.mu.Unlock()
 	var errs []error
 	for _, id := range ids {
-		if err := s.removeService(ctx, id); err != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+		err := s.removeService(ctx, id)
+		cancel()
+		if err != nil {
 			errs = append(errs, fmt.Errorf("remove service %s: %w", short(id), err))
 		}
 	}
@@ -378,6 +387,35 @@ var (
 // Node returns the node as last listed.
 func (x *SwarmExecutor) Node() SwarmNode { return x.node }
 
+// Facts asks the manager about the node again: an error unless Swarm says
+// it is ready. (A drained node still answers: its removal from the pool
+// is the discoverer's to see.) The runner asks after a trial failed to
+// run, to tell a hiccup from a lost node.
+func (x *SwarmExecutor) Facts(ctx context.Context) (benchrig.NodeFacts, error) {
+	state, err := x.nodeState(ctx)
+	if err != nil {
+		return x.node.Facts, err
+	}
+	if state != string(swarm.NodeStateReady) {
+		return x.node.Facts, x.unavailable("Swarm says the node is "+state, nil)
+	}
+	return x.node.Facts, nil
+}
+
+// nodeState is the node's state as the manager sees it now.
+func (x *SwarmExecutor) nodeState(ctx context.Context) (string, error) {
+	cctx, cancel := context.WithTimeout(ctx, FactsTimeoutSwarm)
+	defer cancel()
+	res, err := x.sw.base.cli.NodeInspect(cctx, x.node.ID, client.NodeInspectOptions{})
+	if err != nil {
+		return "", x.sw.base.apiErr(cctx, "inspect swarm node "+x.node.Facts.Name, err)
+	}
+	return string(res.Node.Status.State), nil
+}
+
+// FactsTimeoutSwarm bounds one look at a node through the manager.
+const FactsTimeoutSwarm = 5 * time.Second
+
 func (x *SwarmExecutor) invalid(format string, args ...any) error {
 	return &benchrig.Error{Code: benchrig.EInvalid, Msg: fmt.Sprintf("swarm node %s: ", x.node.Facts.Name) + fmt.Sprintf(format, args...)}
 }
@@ -405,7 +443,10 @@ func (x *SwarmExecutor) Check(job runner.Job) error {
 	case job.ReadBPS > 0:
 		return x.invalid("Swarm services cannot cap reads (read_bps); use a plain Docker pool")
 	case c.Network != "" && c.Network != "none" && c.Network != "host":
-		return x.invalid("network %q: a Swarm trial runs with the engine's default network or host", c.Network)
+		// "none" (the default) cannot be asked of a service either: the
+		// task gets the engine's default network (none on the lab's
+		// engines, started with --bridge=none). The README says so.
+		return x.invalid("network %q: a Swarm trial runs on the engine's default network, or host", c.Network)
 	}
 	return nil
 }
@@ -432,8 +473,13 @@ func (x *SwarmExecutor) Run(ctx context.Context, job runner.Job) (benchrig.Measu
 	vol := shimVolumeName(s)
 	for attempt := 0; ; attempt++ {
 		m, missing, err := x.attempt(ctx, job, vol)
-		if !missing || attempt > 0 {
+		if missing == "" {
 			return m, err
+		}
+		if attempt > 0 {
+			// Filled, and still the shim cannot start: not a missing
+			// file but one the node cannot run.
+			return benchrig.Measurement{}, x.invalid("the timing shim in volume %s cannot start in image %s even after the volume was filled: %s", vol, job.Container.Image, missing)
 		}
 		if err := x.fill(ctx, s, vol, job.Container.Image); err != nil {
 			return benchrig.Measurement{}, err
@@ -444,11 +490,11 @@ func (x *SwarmExecutor) Run(ctx context.Context, job runner.Job) (benchrig.Measu
 // attempt runs job once; missing says the node's shim volume lacks the
 // shim (the task could not start it), so the caller fills it and tries
 // again.
-func (x *SwarmExecutor) attempt(ctx context.Context, job runner.Job, vol string) (m benchrig.Measurement, missing bool, err error) {
+func (x *SwarmExecutor) attempt(ctx context.Context, job runner.Job, vol string) (m benchrig.Measurement, missing string, err error) {
 	cancelled := benchrig.Measurement{Start: time.Now().Round(0), ExitCode: -1, Error: "cancelled"}
 	jobs, err := x.sw.useJobs(ctx)
 	if err != nil {
-		return m, false, err
+		return m, "", err
 	}
 	spec := x.serviceSpec(job, vol, jobs)
 	metrics := map[string]float64{}
@@ -457,7 +503,7 @@ func (x *SwarmExecutor) attempt(ctx context.Context, job runner.Job, vol string)
 	created, err := x.sw.base.cli.ServiceCreate(cctx, client.ServiceCreateOptions{Spec: spec, QueryRegistry: false})
 	cancel()
 	if err != nil {
-		return m, false, x.sw.base.apiErr(cctx, "create service for image "+job.Container.Image, err)
+		return m, "", x.sw.base.apiErr(cctx, "create service for image "+job.Container.Image, err)
 	}
 	id := created.ID
 	x.sw.mu.Lock()
@@ -468,10 +514,10 @@ func (x *SwarmExecutor) attempt(ctx context.Context, job runner.Job, vol string)
 
 	task, err := x.await(ctx, id, job.Timeout, t0, metrics)
 	if err != nil {
-		return m, false, err
+		return m, "", err
 	}
 	if task == nil {
-		return cancelled, false, nil // ctx ended; the removal kills the task
+		return cancelled, "", nil // ctx ended; the removal kills the task
 	}
 	tEnded := time.Now()
 	metrics["task_total_s"] = tEnded.Sub(t0).Seconds()
@@ -481,40 +527,42 @@ func (x *SwarmExecutor) attempt(ctx context.Context, job runner.Job, vol string)
 		if st.ContainerStatus == nil || st.ContainerStatus.PID == 0 {
 			// Never started: no shim, a missing image, a refused mount.
 			if strings.Contains(st.Err, shimPath) {
-				return m, true, nil
+				return m, st.Err, nil
 			}
 			if strings.Contains(st.Err, "No such image") || strings.Contains(st.Err, "No such image:") {
-				return m, false, x.invalid("image %s is not loaded on the node (no registry: load it with docker load on every node): %s", job.Container.Image, st.Err)
+				return m, "", x.invalid("image %s is not loaded on the node (no registry: load it with docker load on every node): %s", job.Container.Image, st.Err)
 			}
 			if st.State == swarm.TaskStateRejected {
-				return m, false, x.invalid("task %s rejected: %s", short(task.ID), st.Err)
+				return m, "", x.invalid("task %s rejected: %s", short(task.ID), st.Err)
 			}
 		}
 	case swarm.TaskStateShutdown, swarm.TaskStateOrphaned, swarm.TaskStateRemove:
-		return m, false, x.unavailable(fmt.Sprintf("the trial's task %s was %s before it finished (node drained, paused or lost): %s", short(task.ID), st.State, firstNonEmpty(st.Err, st.Message)), nil)
+		return m, "", x.unavailable(fmt.Sprintf("the trial's task %s was %s before it finished (node drained, paused or lost): %s", short(task.ID), st.State, firstNonEmpty(st.Err, st.Message)), nil)
 	}
 	line, stderr, lerr := x.taskOutput(ctx, task.ID)
 	metrics["trial_total_s"] = time.Since(t0).Seconds()
 	r, perr := shimrun.Parse(line)
 	if perr != nil {
-		if lerr != nil {
-			return m, false, lerr
-		}
 		if job.Timeout > 0 && st.State == swarm.TaskStateRunning {
-			return benchrig.Measurement{Start: t0.Round(0), ExitCode: -1, Error: "timeout", Source: "shim", Metrics: metrics}, false, nil
+			// The backstop: the shim did not kill the command at its
+			// timeout; the deferred removal kills the task.
+			return benchrig.Measurement{Start: t0.Round(0), ExitCode: -1, Error: "timeout", Source: "shim", Metrics: metrics}, "", nil
+		}
+		if lerr != nil {
+			return m, "", lerr
 		}
 		code := -1
 		if st.ContainerStatus != nil {
 			code = st.ContainerStatus.ExitCode
 		}
-		return m, false, &benchrig.Error{Code: benchrig.EInternal,
+		return m, "", &benchrig.Error{Code: benchrig.EInternal,
 			Msg: fmt.Sprintf("swarm node %s: task %s (image %s) ended %s with status %d without a shim result: %s %s",
 				x.node.Facts.Name, short(task.ID), job.Container.Image, st.State, code, firstNonEmpty(st.Err, st.Message), strings.TrimSpace(tailString(stderr, 512))), Err: perr}
 	}
 	if st.ContainerStatus != nil && st.State != swarm.TaskStateRunning && st.ContainerStatus.ExitCode != exitOf(r) {
 		metrics["task_exit_code"] = float64(st.ContainerStatus.ExitCode)
 	}
-	return measurement(r, metrics), false, nil
+	return measurement(r, metrics), "", nil
 }
 
 // exitOf is the status the shim exits with for result r.
@@ -608,7 +656,11 @@ func (x *SwarmExecutor) await(ctx context.Context, id string, timeout time.Durat
 	poll := pollMin
 	var running time.Time
 	var pendingSince time.Time
-	var lastErr error
+	// A task on a node that died keeps its last state for as long as
+	// Swarm takes to call it orphaned (hours): the node's own state is
+	// looked at every nodeCheckEvery, and a node not ready twice in a
+	// row loses the trial.
+	nextCheck, notReady := time.Now().Add(nodeCheckEvery), 0
 	failures := 0
 	for {
 		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), apiTimeout)
@@ -616,7 +668,6 @@ func (x *SwarmExecutor) await(ctx context.Context, id string, timeout time.Durat
 		cancel()
 		if err != nil {
 			failures++
-			lastErr = err
 			if isTransport(err) && failures >= 3 {
 				return nil, x.unavailable("the manager stopped answering while the trial ran", err)
 			}
@@ -648,8 +699,7 @@ func (x *SwarmExecutor) await(ctx context.Context, id string, timeout time.Durat
 						metrics["task_start_s"] = running.Sub(t0).Seconds()
 					}
 					if timeout > 0 && time.Since(running) > timeout+killGrace {
-						x.sw.removeNow(id)
-						return t, nil
+						return t, nil // read as it is; the caller's removal kills it
 					}
 				case swarm.TaskStatePending, swarm.TaskStateNew, swarm.TaskStateAllocated:
 					if pendingSince.IsZero() {
@@ -662,7 +712,19 @@ func (x *SwarmExecutor) await(ctx context.Context, id string, timeout time.Durat
 				}
 			}
 		}
-		_ = lastErr
+		if time.Now().After(nextCheck) {
+			nextCheck = time.Now().Add(nodeCheckEvery)
+			state, err := x.nodeState(ctx)
+			switch {
+			case err == nil && state == string(swarm.NodeStateReady):
+				notReady = 0
+			case err == nil || isTransport(err):
+				if notReady++; notReady >= 2 {
+					x.sw.removeNow(id)
+					return nil, x.unavailable(fmt.Sprintf("the node stopped being ready while its trial ran (Swarm says %q)", state), err)
+				}
+			}
+		}
 		timer := time.NewTimer(poll)
 		select {
 		case <-ctx.Done():

@@ -120,7 +120,8 @@ type CollectorTask struct {
 	Err    string
 }
 
-// CollectorTasks lists the collector service's tasks, newest first.
+// CollectorTasks lists the collector service's tasks (a node's restarts
+// included).
 func (s *Swarm) CollectorTasks(ctx context.Context, id string) ([]CollectorTask, error) {
 	cctx, cancel := context.WithTimeout(ctx, apiTimeout)
 	defer cancel()
