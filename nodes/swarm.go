@@ -38,7 +38,7 @@ type swarmPool struct {
 // resolved against the pools file's directory.
 func NewSwarm(p *pools.Pool, poolsPath, shimDir string) (*docker.Swarm, error) {
 	sw := p.Swarm
-	cfg := docker.SwarmConfig{Pool: p.Name, Manager: sw.Manager, Policy: p.Policy, ShimDir: shimDir}
+	cfg := docker.SwarmConfig{Pool: p.Name, Manager: sw.Manager, Policy: p.Policy, ShimDir: shimDir, CollectorImage: sw.CollectorImage, DockerSocket: sw.DockerSocket}
 	if sw.TLS != nil {
 		t := sw.TLS.Resolve(filepath.Dir(poolsPath))
 		cfg.TLS = &docker.TLS{CA: t.CA, Cert: t.Cert, Key: t.Key}

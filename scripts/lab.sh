@@ -209,9 +209,9 @@ build_perf() {
 	log "built benchrig/perf:$arch in $(($(date +%s) - start)) s"
 }
 
-# benchrig/collector:amd64 is this checkout's benchrig, static, alone in an
-# image: what a run on pool `swarm` starts as its collector service on
-# every node. Rebuilt when the binary changes (kept in this clone's lab
+# benchrig/collector:amd64 is this checkout's benchrig, static, and its
+# timing shims, alone in an image: what a run on pool `swarm` starts as its
+# collector service on every node, and as the helper of a profiled trial. Rebuilt when the binary changes (kept in this clone's lab
 # directory, not the shared cache: it is this checkout's code).
 build_collector() {
 	local out=$lab/collector-amd64.tar rootfs=$lab/collector-rootfs key
@@ -219,7 +219,14 @@ build_collector() {
 	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 go build -trimpath -ldflags='-s -w' -o "$rootfs/usr/local/bin/benchrig.new" ./cmd/benchrig ||
 		die "go build of the collector image's benchrig failed"
 	mv "$rootfs/usr/local/bin/benchrig.new" "$rootfs/usr/local/bin/benchrig"
-	key=$(sha256sum "$rootfs/usr/local/bin/benchrig" "$here/mkimage.sh" | sha256sum | cut -c1-16)
+	# The timing shims beside it: a profiled trial's helper runs trials
+	# on its node's engine (runner/docker's swarm_profile.go).
+	local a
+	for a in amd64 arm64; do
+		CGO_ENABLED=0 GOOS=linux GOARCH=$a go build -trimpath -ldflags='-s -w' -o "$rootfs/usr/local/bin/benchrig-shim-linux-$a" ./runner/docker/shim ||
+			die "go build of the $a shim for the collector image failed"
+	done
+	key=$(sha256sum "$rootfs"/usr/local/bin/* "$here/mkimage.sh" | sha256sum | cut -c1-16)
 	if cached "$out" "$key"; then return; fi
 	log "building benchrig/collector:amd64 (this checkout's benchrig)"
 	bash "$here/mkimage.sh" "$rootfs" amd64 "$out" "benchrig/collector:amd64"
@@ -441,7 +448,7 @@ write_pools() {
 		echo "  swarm:"
 		echo "    # The same three engines as one Swarm cluster (lab.sh swarm): lab1 is"
 		echo "    # its manager, lab3 carries the node label benchrig.arch=arm64."
-		echo "    policy: {host_mounts: [${TMPDIR:-/tmp}]}"
+		echo "    policy: {host_mounts: [${TMPDIR:-/tmp}], profiler: true}"
 		echo "    swarm:"
 		echo "      manager: $(node_host lab1)"
 		echo "      max_trials: 1"

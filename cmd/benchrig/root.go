@@ -246,7 +246,7 @@ In CI, run and submit judge a run against a baseline (--baseline) and write JUni
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newValidateCommand(d), newRunCommand(d), newSubmitCommand(d), newRunsCommand(d), newDataCommand(d), newPoolCommand(d), newImportCommand(d), newESCommand(d), newCollectorCommand(d), newServeCommand(d), newScheduleCommand(d))
+	root.AddCommand(newValidateCommand(d), newRunCommand(d), newSubmitCommand(d), newRunsCommand(d), newDataCommand(d), newPoolCommand(d), newImportCommand(d), newESCommand(d), newCollectorCommand(d), newServeCommand(d), newScheduleCommand(d), newSwarmTrialCommand(d))
 	return root
 }
 

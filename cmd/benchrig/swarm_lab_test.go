@@ -7,11 +7,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/benchrig/benchrig"
 	"github.com/benchrig/benchrig/internal/labshim"
+	"github.com/benchrig/benchrig/runner/docker"
 	"github.com/benchrig/benchrig/internal/testenv"
 	"github.com/benchrig/benchrig/sqlite"
 )
@@ -338,5 +341,54 @@ placement: {arch: [amd64]}
 	}
 	if kinds["lab1"] != "lost" || kinds["lab2"] != "lost" {
 		t.Errorf("node events %+v, want lab1 and lab2 lost", r.NodeEvents)
+	}
+}
+
+// TestLabSwarmProfiledRun profiles trials on every node of the swarm: each
+// profiled trial runs through a helper task (benchrig's image, the node's
+// engine socket) that profiles it as on a plain node, with the node's
+// profiler container. Each node's case has samples, the arm64 node's show
+// qemu at work, and nothing is left on the nodes.
+func TestLabSwarmProfiledRun(t *testing.T) {
+	c, _ := swarmCLI(t)
+	// The lab's own pools file: pool swarm allows the node's profiler and
+	// names benchrig's image.
+	c.env["BENCHRIG_POOLS"] = os.Getenv("BENCHRIG_LAB_POOLS")
+	spec := c.write("profile.yaml", labProfileSpec)
+	code, stdout, stderr := c.run(context.Background(), "run", "-q", spec, "--pool", "swarm", "--no-collect")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "profiled: perf cpu-clock at 499 Hz, 1 extra trial per case") || strings.Contains(stdout, "unprofiled") {
+		t.Errorf("the report does not say the run was profiled:\n%s\n%s", stdout, stderr)
+	}
+	code, out, errOut := c.run(context.Background(), "runs", "profile", "latest")
+	if code != 0 {
+		t.Fatalf("runs profile: exit %d\n%s%s", code, out, errOut)
+	}
+	samples := regexp.MustCompile(`case node=(lab\d): (\d+) samples`)
+	seen := map[string]bool{}
+	for _, m := range samples.FindAllStringSubmatch(out, -1) {
+		if n, _ := strconv.Atoi(m[2]); n == 0 {
+			t.Errorf("node %s's case has no samples", m[1])
+		}
+		seen[m[1]] = true
+	}
+	if len(seen) != 3 {
+		t.Fatalf("profiles of nodes %v, want lab1, lab2 and lab3:\n%s", seen, out)
+	}
+	svg := filepath.Join(c.dir, "lab3.svg")
+	if code, _, errOut := c.run(context.Background(), "runs", "profile", "latest", "--case", "node=lab3", "--svg", svg); code != 0 {
+		t.Fatalf("runs profile --svg: exit %d\n%s", code, errOut)
+	}
+	if b, err := os.ReadFile(svg); err != nil || !strings.Contains(string(b), "qemu-aarch64") {
+		t.Errorf("the arm64 node's flame graph does not show the emulator at work (%v)", err)
+	}
+	noSwarmLeftovers(t)
+	for name, host := range labNodes {
+		out, err := exec.Command("docker", "-H", host, "ps", "-aq", "--filter", "label=benchrig.profiler", "--filter", "label=benchrig.owner="+docker.DefaultOwner()).CombinedOutput()
+		if err != nil || strings.TrimSpace(string(out)) != "" {
+			t.Errorf("node %s: profiler containers left: %s %v", name, out, err)
+		}
 	}
 }

@@ -102,6 +102,11 @@ type SwarmConfig struct {
 	Policy  benchrig.PoolPolicy
 	ShimDir string
 	Owner   string // the benchrig.owner label value; "" means DefaultOwner()
+	// CollectorImage is benchrig's image on every node (with the shims),
+	// which runs collectors and profiled trials; DockerSocket the path of
+	// each node's engine socket ("" means /var/run/docker.sock), mounted
+	// into them.
+	CollectorImage, DockerSocket string
 	// Mode is how a trial runs: "job" (a replicated-job service),
 	// "replicated" (a replicated service of one replica, restart policy
 	// none), or "" for job on managers of engine 23.0 or later and

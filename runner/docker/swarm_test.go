@@ -1,6 +1,8 @@
 package docker
 
 import (
+	"encoding/json"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -10,6 +12,7 @@ import (
 	"github.com/moby/moby/api/types/swarm"
 
 	"github.com/benchrig/benchrig"
+	"github.com/benchrig/benchrig/profiling"
 	"github.com/benchrig/benchrig/runner"
 )
 
@@ -131,5 +134,58 @@ func TestSwarmCheck(t *testing.T) {
 	}
 	if _, err := NewSwarm(SwarmConfig{Pool: "p", Manager: "tcp://a:1", Mode: "global"}); benchrig.ErrorCode(err) != benchrig.EInvalid {
 		t.Errorf("mode global: %v", err)
+	}
+}
+
+// TestSwarmProfilingCheck: a Swarm pool profiles only when its policy
+// allows the node's profiler and it names benchrig's image, which runs
+// the helper.
+func TestSwarmProfilingCheck(t *testing.T) {
+	for _, c := range []struct {
+		profiler bool
+		image    string
+		want     string
+	}{
+		{false, "benchrig/benchrig:1", "profiler: true"},
+		{true, "", "collector: {image"},
+		{true, "benchrig/benchrig:1", ""},
+	} {
+		sw, err := NewSwarm(SwarmConfig{Pool: "sw", Manager: "tcp://127.0.0.1:1", ShimDir: t.TempDir(), CollectorImage: c.image, Policy: benchrig.PoolPolicy{Profiler: c.profiler}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, err = sw.Executor(SwarmNode{ID: "n"}).CheckProfiling(t.Context(), profiling.Sampling{Event: "cpu-clock", Freq: 99})
+		if (c.want == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), c.want) {
+			t.Errorf("profiler %v image %q: %v, want %q", c.profiler, c.image, err, c.want)
+		}
+		sw.Close()
+	}
+}
+
+// TestSwarmTrialWire: the helper's request and result survive their trip
+// through an environment variable and the task's logs, the profile's
+// stacks and the error's code included.
+func TestSwarmTrialWire(t *testing.T) {
+	req := SwarmTrial{Node: "n1", Pool: "sw", Arch: "arm64", Policy: benchrig.PoolPolicy{Profiler: true}, Owner: "h/1/2",
+		Sampling: profiling.Sampling{Event: "cpu-clock", Freq: 499},
+		Job: swarmJob{Argv: []string{"sh", "-c", "x"}, Timeout: time.Second, Ref: benchrig.TrialRef{Run: "r", Case: "c", Rep: 3},
+			Container: runner.Container{Image: "i:arm64", Labels: map[string]string{runner.LabelRun: "r"}, Mounts: []runner.Mount{{Source: "/a", Target: "/b", ReadOnly: true}}}}}
+	b, err := json.Marshal(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back SwarmTrial
+	if err := json.Unmarshal(b, &back); err != nil || !reflect.DeepEqual(back, req) {
+		t.Errorf("request: %+v (%v), want %+v", back, err, req)
+	}
+	res := SwarmTrialResult{Measurement: benchrig.Measurement{Wall: 5 * time.Millisecond, ExitCode: 0, Metrics: map[string]float64{"x": 1}},
+		Profile: &benchrig.TrialProfile{Event: "cpu-clock", Freq: 499}, Stacks: map[string]int64{"sh;main": 7}, Err: &wireError{Code: benchrig.EUnavailable, Msg: "gone", Retryable: true}}
+	b, err = json.Marshal(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got SwarmTrialResult
+	if err := json.Unmarshal(b, &got); err != nil || got.Stacks["sh;main"] != 7 || got.Measurement.Wall != 5*time.Millisecond || got.Err.Code != benchrig.EUnavailable || !got.Err.Retryable {
+		t.Errorf("result %+v (%v)", got, err)
 	}
 }
