@@ -14,8 +14,8 @@ import (
 
 	"github.com/benchrig/benchrig"
 	"github.com/benchrig/benchrig/internal/labshim"
-	"github.com/benchrig/benchrig/runner/docker"
 	"github.com/benchrig/benchrig/internal/testenv"
+	"github.com/benchrig/benchrig/runner/docker"
 	"github.com/benchrig/benchrig/sqlite"
 )
 
