@@ -78,8 +78,12 @@ func TestLabRunProfiled(t *testing.T) {
 			if m.Wall < 300*time.Millisecond || m.Metrics["shim_held_s"] <= 0 || m.Wall.Seconds() >= m.Metrics["trial_total_s"] {
 				t.Errorf("wall %v, held %vs, trial total %vs: want the shim's timing of the command alone", m.Wall, m.Metrics["shim_held_s"], m.Metrics["trial_total_s"])
 			}
-			if prof == nil || prof.Samples() < 100 {
-				t.Fatalf("profile %v: want about 300 samples of 300 ms at 999 Hz", prof)
+			// cpu-clock samples the CPU the command got: about 300 ms of
+			// it when it has a core to itself, less when the machine is
+			// busy (the tests of other packages run meanwhile).
+			cpu := (m.User + m.Sys).Seconds()
+			if want := max(20, int64(cpu*999/3)); prof == nil || prof.Samples() < want {
+				t.Fatalf("profile %v: want about %.0f samples (%.0f ms of CPU at 999 Hz), at least %d", prof, cpu*999, cpu*1e3, want)
 			}
 			var spin, in int64
 			for stack, n := range prof.Stacks {
