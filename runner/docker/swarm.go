@@ -45,6 +45,7 @@ package docker
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -542,9 +543,12 @@ func (x *SwarmExecutor) attempt(ctx context.Context, job runner.Job, vol string)
 			}
 		}
 	case swarm.TaskStateShutdown, swarm.TaskStateOrphaned, swarm.TaskStateRemove:
-		return m, "", x.unavailable(fmt.Sprintf("the trial's task %s was %s before it finished (node drained, paused or lost): %s", short(task.ID), st.State, firstNonEmpty(st.Err, st.Message)), nil)
+		return m, "", x.unavailable(fmt.Sprintf("the trial's task %s was %s before it finished (node drained, paused or lost): %s", short(task.ID), st.State, cmp.Or(st.Err, st.Message)), nil)
 	}
-	line, stderr, lerr := x.taskOutput(ctx, task.ID)
+	line, stderr, lerr := x.taskLogs(ctx, task.ID)
+	if i := bytes.IndexByte(line, '\n'); i >= 0 {
+		line = line[:i+1] // the shim's result: its only line
+	}
 	metrics["trial_total_s"] = time.Since(t0).Seconds()
 	r, perr := shimrun.Parse(line)
 	if perr != nil {
@@ -562,7 +566,7 @@ func (x *SwarmExecutor) attempt(ctx context.Context, job runner.Job, vol string)
 		}
 		return m, "", &benchrig.Error{Code: benchrig.EInternal,
 			Msg: fmt.Sprintf("swarm node %s: task %s (image %s) ended %s with status %d without a shim result: %s %s",
-				x.node.Facts.Name, short(task.ID), job.Container.Image, st.State, code, firstNonEmpty(st.Err, st.Message), strings.TrimSpace(tailString(stderr, 512))), Err: perr}
+				x.node.Facts.Name, short(task.ID), job.Container.Image, st.State, code, cmp.Or(st.Err, st.Message), strings.TrimSpace(tailString(stderr, 512))), Err: perr}
 	}
 	if st.ContainerStatus != nil && st.State != swarm.TaskStateRunning && st.ContainerStatus.ExitCode != exitOf(r) {
 		metrics["task_exit_code"] = float64(st.ContainerStatus.ExitCode)
@@ -576,15 +580,6 @@ func exitOf(r shimrun.Result) int {
 		return r.ExitCode
 	}
 	return r.ExitCode & 0xff
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 // serviceSpec is the replicated-job service of one trial.
@@ -712,7 +707,7 @@ func (x *SwarmExecutor) await(ctx context.Context, id string, timeout time.Durat
 					}
 					if waited := time.Since(pendingSince); waited > pendingMax || (t.Status.Err != "" && waited > unplacedMax) {
 						x.sw.removeNow(id)
-						return nil, x.unavailable(fmt.Sprintf("Swarm did not place the trial's task on the node in %v: %s", waited.Round(time.Millisecond), firstNonEmpty(t.Status.Err, t.Status.Message)), nil)
+						return nil, x.unavailable(fmt.Sprintf("Swarm did not place the trial's task on the node in %v: %s", waited.Round(time.Millisecond), cmp.Or(t.Status.Err, t.Status.Message)), nil)
 					}
 				}
 			}
@@ -751,14 +746,12 @@ func (s *Swarm) removeNow(id string) {
 	_ = s.removeService(ctx, id)
 }
 
-// taskOutput reads the first stdout line (the shim's result) and the
-// stderr of a task that ended, through the manager.
-func (x *SwarmExecutor) taskOutput(ctx context.Context, taskID string) ([]byte, []byte, error) {
+// taskLogs reads the whole stdout and stderr of a task that ended: a
+// trial's shim line, a helper's result line, a filler's complaint.
+func (x *SwarmExecutor) taskLogs(ctx context.Context, taskID string) ([]byte, []byte, error) {
 	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), apiTimeout)
 	defer cancel()
 	var out, errb bytes.Buffer
-	// The logs of a task that just ended may not be complete yet on the
-	// manager: read again briefly while no line came.
 	for i := 0; ; i++ {
 		out.Reset()
 		errb.Reset()
@@ -771,16 +764,13 @@ func (x *SwarmExecutor) taskOutput(ctx context.Context, taskID string) ([]byte, 
 		if err != nil && err != io.EOF {
 			return nil, nil, x.sw.base.apiErr(lctx, "read the logs of task "+short(taskID), err)
 		}
-		if bytes.IndexByte(out.Bytes(), '\n') >= 0 || i >= 10 {
-			break
+		// The result is one line; the logs of a task that just ended
+		// may not all be on the manager yet.
+		if bytes.HasSuffix(out.Bytes(), []byte("\n")) || i >= 10 {
+			return out.Bytes(), errb.Bytes(), nil
 		}
 		time.Sleep(pollMin * time.Duration(i+1))
 	}
-	line := out.Bytes()
-	if i := bytes.IndexByte(line, '\n'); i >= 0 {
-		line = line[:i+1]
-	}
-	return line, errb.Bytes(), nil
 }
 
 // fill puts the shim into the node's volume vol: the shim's chunks, as
@@ -841,9 +831,9 @@ func (x *SwarmExecutor) fill(ctx context.Context, s *shimFile, vol, image string
 		return err
 	}
 	if task.Status.State != swarm.TaskStateComplete {
-		_, stderr, _ := x.taskOutput(ctx, task.ID)
+		_, stderr, _ := x.taskLogs(ctx, task.ID)
 		return x.invalid("could not put the timing shim into volume %s with image %s (%s: %s %s): the filler needs /bin/sh and cat in the trial's image",
-			vol, image, task.Status.State, firstNonEmpty(task.Status.Err, task.Status.Message), strings.TrimSpace(tailString(stderr, 256)))
+			vol, image, task.Status.State, cmp.Or(task.Status.Err, task.Status.Message), strings.TrimSpace(tailString(stderr, 256)))
 	}
 	return nil
 }

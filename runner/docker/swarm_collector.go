@@ -1,6 +1,7 @@
 package docker
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"io"
@@ -133,7 +134,7 @@ func (s *Swarm) CollectorTasks(ctx context.Context, id string) ([]CollectorTask,
 	out := make([]CollectorTask, 0, len(items))
 	for i := range items {
 		t := items[i]
-		out = append(out, CollectorTask{NodeID: t.NodeID, State: string(t.Status.State), Err: firstNonEmpty(t.Status.Err, t.Status.Message)})
+		out = append(out, CollectorTask{NodeID: t.NodeID, State: string(t.Status.State), Err: cmp.Or(t.Status.Err, t.Status.Message)})
 	}
 	return out, nil
 }

@@ -18,6 +18,7 @@ package docker
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -27,7 +28,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/api/types/swarm"
 	"github.com/moby/moby/client"
@@ -215,7 +215,7 @@ func (x *SwarmExecutor) RunProfiled(ctx context.Context, job runner.Job, s profi
 	}
 	st := task.Status
 	if st.State == swarm.TaskStateShutdown || st.State == swarm.TaskStateOrphaned || st.State == swarm.TaskStateRemove {
-		return benchrig.Measurement{}, nil, nil, x.unavailable(fmt.Sprintf("the profiled trial's helper task %s was %s before it finished: %s", short(task.ID), st.State, firstNonEmpty(st.Err, st.Message)), nil)
+		return benchrig.Measurement{}, nil, nil, x.unavailable(fmt.Sprintf("the profiled trial's helper task %s was %s before it finished: %s", short(task.ID), st.State, cmp.Or(st.Err, st.Message)), nil)
 	}
 	out, stderr, err := x.taskLogs(ctx, task.ID)
 	if err != nil {
@@ -229,7 +229,7 @@ func (x *SwarmExecutor) RunProfiled(ctx context.Context, job runner.Job, s profi
 	if err := json.Unmarshal(line, &res); err != nil {
 		return benchrig.Measurement{}, nil, nil, &benchrig.Error{Code: benchrig.EInternal,
 			Msg: fmt.Sprintf("swarm node %s: the profiled trial's helper (image %s) ended %s without a result: %s %s", x.node.Facts.Name, x.sw.cfg.CollectorImage,
-				st.State, firstNonEmpty(st.Err, st.Message), strings.TrimSpace(tailString(stderr, 512))), Err: err}
+				st.State, cmp.Or(st.Err, st.Message), strings.TrimSpace(tailString(stderr, 512))), Err: err}
 	}
 	if res.Err != nil {
 		return res.Measurement, nil, nil, &benchrig.Error{Code: res.Err.Code, Retryable: res.Err.Retryable, Msg: res.Err.Msg}
@@ -247,30 +247,4 @@ func (x *SwarmExecutor) RunProfiled(ctx context.Context, job runner.Job, s profi
 		res.Profile.Stacks = res.Stacks
 	}
 	return m, res.Profile, perr, nil
-}
-
-// taskLogs reads the whole stdout and stderr of a task that ended.
-func (x *SwarmExecutor) taskLogs(ctx context.Context, taskID string) ([]byte, []byte, error) {
-	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), apiTimeout)
-	defer cancel()
-	var out, errb bytes.Buffer
-	for i := 0; ; i++ {
-		out.Reset()
-		errb.Reset()
-		rc, err := x.sw.base.cli.TaskLogs(lctx, taskID, client.TaskLogsOptions{ShowStdout: true, ShowStderr: true})
-		if err != nil {
-			return nil, nil, x.sw.base.apiErr(lctx, "read the logs of task "+short(taskID), err)
-		}
-		_, err = stdcopy.StdCopy(&out, &errb, rc)
-		rc.Close()
-		if err != nil && err != io.EOF {
-			return nil, nil, x.sw.base.apiErr(lctx, "read the logs of task "+short(taskID), err)
-		}
-		// The result is one line; the logs of a task that just ended
-		// may not all be on the manager yet.
-		if bytes.HasSuffix(out.Bytes(), []byte("\n")) || i >= 10 {
-			return out.Bytes(), errb.Bytes(), nil
-		}
-		time.Sleep(pollMin * time.Duration(i+1))
-	}
 }
