@@ -36,37 +36,14 @@ warmup: 0
 	if !strings.Contains(stdout, "collector: 2 collectors, ") {
 		t.Errorf("the report does not say what was collected:\n%s", stdout)
 	}
-	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(c.dir, "store.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	run, err := db.GetRun(ctx, "latest")
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := readCollected(t, filepath.Join(c.dir, "store.db"))
+	run, samples, final, periodic, hosts := got.run, got.samples, got.final, got.periodic, got.hosts
 	if len(run.Trials) != 4 {
 		t.Fatalf("%d trials, want 4", len(run.Trials))
 	}
-	samples, err := db.Samples(ctx, run.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	final := map[benchrig.TrialRef]benchrig.Sample{}
-	periodic := map[benchrig.TrialRef]int{}
-	hosts := map[string]int{}
 	for _, s := range samples {
-		switch {
-		case s.Kind == benchrig.SampleHost:
-			hosts[s.Node]++
-		case s.Kind == benchrig.SampleTrial && s.Final:
-			final[*s.Trial] = s
-		case s.Kind == benchrig.SampleTrial:
-			periodic[*s.Trial]++
-			if s.Node == "" || s.ContainerID == "" || s.Cgroup == nil || s.Cgroup.CPU == nil {
-				t.Errorf("periodic sample %+v lacks its node, container or CPU", s)
-			}
+		if s.Kind == benchrig.SampleTrial && !s.Final && (s.Node == "" || s.ContainerID == "" || s.Cgroup == nil || s.Cgroup.CPU == nil) {
+			t.Errorf("periodic sample %+v lacks its node, container or CPU", s)
 		}
 	}
 	for _, tr := range run.Trials {
@@ -95,28 +72,12 @@ warmup: 0
 		t.Errorf("host samples per node: %v; collection %+v", hosts, run.Collection)
 	}
 
-	events, err := db.Events(ctx, run.ID, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	seen := map[benchrig.TrialRef]map[string]bool{}
-	for _, e := range events {
-		if e.Kind != benchrig.EventContainer || e.Trial == nil {
-			continue
-		}
-		if seen[*e.Trial] == nil {
-			seen[*e.Trial] = map[string]bool{}
-		}
-		seen[*e.Trial][strings.Fields(e.Msg)[0]] = true
-		if strings.HasPrefix(e.Msg, "die ") && !strings.HasSuffix(e.Msg, "(exit 0)") {
+	for _, e := range got.events {
+		if e.Kind == benchrig.EventContainer && e.Trial != nil && strings.HasPrefix(e.Msg, "die ") && !strings.HasSuffix(e.Msg, "(exit 0)") {
 			t.Errorf("die event %q: want exit 0", e.Msg)
 		}
 	}
-	for _, tr := range run.Trials {
-		if got := seen[tr.Ref()]; !got["create"] || !got["start"] || !got["die"] {
-			t.Errorf("trial %v on %s: container events %v, want create, start and die", tr.Ref(), tr.Node, got)
-		}
-	}
+	containerEventsOfEveryTrial(t, run, got.events)
 
 	col := run.Collection
 	if col == nil || col.Sink != "store" || len(col.Collectors) != 2 {
@@ -131,4 +92,70 @@ warmup: 0
 		t.Errorf("shipping %+v for %d samples stored", col.Shipping, len(samples))
 	}
 	noLeftovers(t)
+}
+
+// collected is what a lab run stored in its store: the run, its samples
+// (the trials' final ones, the count of periodic ones per trial, the count
+// of host ones per node) and its events.
+type collected struct {
+	run      *benchrig.Run
+	samples  []benchrig.Sample
+	final    map[benchrig.TrialRef]benchrig.Sample
+	periodic map[benchrig.TrialRef]int
+	hosts    map[string]int
+	events   []benchrig.Event
+}
+
+// readCollected reads the latest run of the store at path and what was
+// collected beside it.
+func readCollected(t *testing.T, path string) collected {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	c := collected{final: map[benchrig.TrialRef]benchrig.Sample{}, periodic: map[benchrig.TrialRef]int{}, hosts: map[string]int{}}
+	if c.run, err = db.GetRun(ctx, "latest"); err != nil {
+		t.Fatal(err)
+	}
+	if c.samples, err = db.Samples(ctx, c.run.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range c.samples {
+		switch {
+		case s.Kind == benchrig.SampleHost:
+			c.hosts[s.Node]++
+		case s.Kind == benchrig.SampleTrial && s.Final:
+			c.final[*s.Trial] = s
+		case s.Kind == benchrig.SampleTrial:
+			c.periodic[*s.Trial]++
+		}
+	}
+	if c.events, err = db.Events(ctx, c.run.ID, 0); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// containerEventsOfEveryTrial fails the test unless every trial of run has
+// its container's create, start and die among events.
+func containerEventsOfEveryTrial(t *testing.T, run *benchrig.Run, events []benchrig.Event) {
+	t.Helper()
+	seen := map[benchrig.TrialRef]map[string]bool{}
+	for _, e := range events {
+		if e.Kind != benchrig.EventContainer || e.Trial == nil {
+			continue
+		}
+		if seen[*e.Trial] == nil {
+			seen[*e.Trial] = map[string]bool{}
+		}
+		seen[*e.Trial][strings.Fields(e.Msg)[0]] = true
+	}
+	for _, tr := range run.Trials {
+		if got := seen[tr.Ref()]; !got["create"] || !got["start"] || !got["die"] {
+			t.Errorf("trial %v on %s: container events %v, want create, start and die", tr.Ref(), tr.Node, got)
+		}
+	}
 }

@@ -48,19 +48,23 @@ func TestLabProfiledRun(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			labProfiledRun(t, c)
+			labProfiledRun(t, c, "lab", noLeftovers)
 		})
 	}
 }
 
-func labProfiledRun(t *testing.T, c *cli) {
+// labProfiledRun runs labProfileSpec on pool (the lab's three nodes,
+// lab3 arm64) with the extra run flags, checks each node's profile, and
+// then that noLeft finds no container and no profiler container is left.
+func labProfiledRun(t *testing.T, c *cli, pool string, noLeft func(*testing.T), extra ...string) {
+	t.Helper()
 	spec := c.write("profile.yaml", labProfileSpec)
-	code, stdout, stderr := c.run(context.Background(), "run", "-q", spec, "--pool", "lab")
+	code, stdout, stderr := c.run(context.Background(), append([]string{"run", "-q", spec, "--pool", pool}, extra...)...)
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
 	}
 	if !strings.Contains(stdout, "profiled: perf cpu-clock at 499 Hz, 1 extra trial per case") || strings.Contains(stdout, "unprofiled") {
-		t.Errorf("the report does not say the run was profiled:\n%s", stdout)
+		t.Errorf("the report does not say the run was profiled:\n%s\n%s", stdout, stderr)
 	}
 	code, out, errOut := c.run(context.Background(), "runs", "profile", "latest")
 	if code != 0 {
@@ -89,7 +93,7 @@ func labProfiledRun(t *testing.T, c *cli) {
 	if !strings.Contains(string(b), "qemu-aarch64") {
 		t.Errorf("the arm64 node's flame graph does not show the emulator at work")
 	}
-	noLeftovers(t)
+	noLeft(t)
 	for name, host := range labNodes {
 		out, err := exec.Command("docker", "-H", host, "ps", "-aq", "--filter", "label=benchrig.profiler", "--filter", "label=benchrig.owner="+docker.DefaultOwner()).CombinedOutput()
 		if err != nil || strings.TrimSpace(string(out)) != "" {

@@ -7,16 +7,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/benchrig/benchrig"
 	"github.com/benchrig/benchrig/internal/labshim"
 	"github.com/benchrig/benchrig/internal/testenv"
-	"github.com/benchrig/benchrig/runner/docker"
-	"github.com/benchrig/benchrig/sqlite"
 )
 
 // swarmCLI is a cli whose pools file has one pool, swarm, backed by the
@@ -42,36 +37,7 @@ func swarmCLI(t *testing.T) (*cli, string) {
 // nothing left behind.
 func TestLabSwarmEveryCaseOnEveryNode(t *testing.T) {
 	c, _ := swarmCLI(t)
-	spec := c.write("uname.yaml", unameSpec)
-	out := filepath.Join(c.dir, "out.json")
-	code, stdout, stderr := c.run(context.Background(), "run", "-q", spec, "--pool", "swarm", "--json", out)
-	if code != 0 {
-		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
-	}
-	r := readLabReport(t, out)
-	if len(r.Cases) != 6 {
-		t.Fatalf("%d cases, want 3 nodes x 2 images", len(r.Cases))
-	}
-	for _, cs := range r.Cases {
-		node := cs.Params["node"]
-		wantArch := map[string]string{"lab1": "amd64", "lab2": "amd64", "lab3": "arm64"}[node]
-		if cs.Node != node || cs.Arch != wantArch || cs.Image != "benchrig/"+cs.Params["impl"]+":"+wantArch {
-			t.Errorf("case %s: node %q arch %q image %q, want %s %s", cs.ID, cs.Node, cs.Arch, cs.Image, node, wantArch)
-		}
-		if cs.Stats == nil || cs.Stats.N != 3 {
-			t.Errorf("case %s: stats %+v, want 3 successful trials (uname -m matched); note %q trials %+v", cs.ID, cs.Stats, cs.Note, cs.Trials)
-		}
-		for _, tr := range cs.Trials {
-			if tr.Node != node || !strings.HasPrefix(tr.Source, "shim") {
-				t.Errorf("case %s: a trial ran on %s measured by %q", cs.ID, tr.Node, tr.Source)
-			}
-		}
-	}
-	for _, n := range r.Nodes {
-		if n.Name == "lab3" && (n.Arch != "arm64" || !n.ArchDeclared || n.EngineArch != "amd64") {
-			t.Errorf("lab3 facts %+v, want declared arm64 on an amd64 engine", n)
-		}
-	}
+	everyCaseOnEveryNode(t, c, "swarm")
 	noSwarmLeftovers(t)
 }
 
@@ -178,33 +144,8 @@ warmup: 0
 	if !strings.Contains(stdout, "collector: 3 collectors, ") {
 		t.Errorf("the report does not say what was collected:\n%s", stdout)
 	}
-	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(c.dir, "store.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	run, err := db.GetRun(ctx, "latest")
-	if err != nil {
-		t.Fatal(err)
-	}
-	samples, err := db.Samples(ctx, run.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	final := map[benchrig.TrialRef]benchrig.Sample{}
-	periodic := map[benchrig.TrialRef]int{}
-	hosts := map[string]int{}
-	for _, s := range samples {
-		switch {
-		case s.Kind == benchrig.SampleHost:
-			hosts[s.Node]++
-		case s.Kind == benchrig.SampleTrial && s.Final:
-			final[*s.Trial] = s
-		case s.Kind == benchrig.SampleTrial:
-			periodic[*s.Trial]++
-		}
-	}
+	got := readCollected(t, filepath.Join(c.dir, "store.db"))
+	run, final, periodic, hosts := got.run, got.final, got.periodic, got.hosts
 	arch := map[string]string{"lab1": "amd64", "lab2": "amd64", "lab3": "arm64"}
 	for _, tr := range run.Trials {
 		s, ok := final[tr.Ref()]
@@ -220,24 +161,7 @@ warmup: 0
 			t.Errorf("no host samples of %s: %v", n, hosts)
 		}
 	}
-	events, err := db.Events(ctx, run.ID, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	seen := map[benchrig.TrialRef]map[string]bool{}
-	for _, e := range events {
-		if e.Kind == benchrig.EventContainer && e.Trial != nil {
-			if seen[*e.Trial] == nil {
-				seen[*e.Trial] = map[string]bool{}
-			}
-			seen[*e.Trial][strings.Fields(e.Msg)[0]] = true
-		}
-	}
-	for _, tr := range run.Trials {
-		if got := seen[tr.Ref()]; !got["create"] || !got["start"] || !got["die"] {
-			t.Errorf("trial %v on %s: container events %v, want create, start and die", tr.Ref(), tr.Node, got)
-		}
-	}
+	containerEventsOfEveryTrial(t, run, got.events)
 	col := run.Collection
 	if col == nil || len(col.Collectors) != 3 {
 		t.Fatalf("Collection %+v", col)
@@ -354,41 +278,5 @@ func TestLabSwarmProfiledRun(t *testing.T) {
 	// The lab's own pools file: pool swarm allows the node's profiler and
 	// names benchrig's image.
 	c.env["BENCHRIG_POOLS"] = os.Getenv("BENCHRIG_LAB_POOLS")
-	spec := c.write("profile.yaml", labProfileSpec)
-	code, stdout, stderr := c.run(context.Background(), "run", "-q", spec, "--pool", "swarm", "--no-collect")
-	if code != 0 {
-		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
-	}
-	if !strings.Contains(stdout, "profiled: perf cpu-clock at 499 Hz, 1 extra trial per case") || strings.Contains(stdout, "unprofiled") {
-		t.Errorf("the report does not say the run was profiled:\n%s\n%s", stdout, stderr)
-	}
-	code, out, errOut := c.run(context.Background(), "runs", "profile", "latest")
-	if code != 0 {
-		t.Fatalf("runs profile: exit %d\n%s%s", code, out, errOut)
-	}
-	samples := regexp.MustCompile(`case node=(lab\d): (\d+) samples`)
-	seen := map[string]bool{}
-	for _, m := range samples.FindAllStringSubmatch(out, -1) {
-		if n, _ := strconv.Atoi(m[2]); n == 0 {
-			t.Errorf("node %s's case has no samples", m[1])
-		}
-		seen[m[1]] = true
-	}
-	if len(seen) != 3 {
-		t.Fatalf("profiles of nodes %v, want lab1, lab2 and lab3:\n%s", seen, out)
-	}
-	svg := filepath.Join(c.dir, "lab3.svg")
-	if code, _, errOut := c.run(context.Background(), "runs", "profile", "latest", "--case", "node=lab3", "--svg", svg); code != 0 {
-		t.Fatalf("runs profile --svg: exit %d\n%s", code, errOut)
-	}
-	if b, err := os.ReadFile(svg); err != nil || !strings.Contains(string(b), "qemu-aarch64") {
-		t.Errorf("the arm64 node's flame graph does not show the emulator at work (%v)", err)
-	}
-	noSwarmLeftovers(t)
-	for name, host := range labNodes {
-		out, err := exec.Command("docker", "-H", host, "ps", "-aq", "--filter", "label=benchrig.profiler", "--filter", "label=benchrig.owner="+docker.DefaultOwner()).CombinedOutput()
-		if err != nil || strings.TrimSpace(string(out)) != "" {
-			t.Errorf("node %s: profiler containers left: %s %v", name, out, err)
-		}
-	}
+	labProfiledRun(t, c, "swarm", noSwarmLeftovers, "--no-collect")
 }
