@@ -159,28 +159,16 @@ func (p *parser) swarm(n *yaml.Node, field string) *Swarm {
 		fld := field + "." + kv.key
 		switch kv.key {
 		case "manager":
-			s, ok := p.Scalar(kv.v, fld, "a manager's engine address like tcp://host:2376")
-			if !ok {
-				continue
+			if s, ok := p.host(kv.v, fld, "a manager's engine address like tcp://host:2376"); ok {
+				sw.Manager = s
 			}
-			if msg := checkHost(s); msg != "" {
-				p.Errorf(kv.v, fld, "%s", msg)
-				continue
-			}
-			sw.Manager = s
 		case "tls":
 			tlsNode = kv.k
 			sw.TLS = p.tls(kv.v, fld)
 		case "max_trials":
-			v, ok := p.Int(kv.v, fld)
-			if !ok {
-				continue
+			if v, ok := p.atLeast(kv.v, fld, 1); ok {
+				sw.MaxTrials = v
 			}
-			if v < 1 {
-				p.Errorf(kv.v, fld, "must be at least 1, got %d", v)
-				continue
-			}
-			sw.MaxTrials = v
 		case "collector":
 			c := yamlnode.Deref(kv.v)
 			if c == nil || c.Kind != yaml.MappingNode {
@@ -335,15 +323,9 @@ func (p *parser) node(n *yaml.Node, field string) (Node, bool) {
 			node.Name = s
 		case "host":
 			sawHost = true
-			s, ok := p.Scalar(kv.v, fld, "an engine address like unix:///var/run/docker.sock or tcp://host:2376")
-			if !ok {
-				continue
+			if s, ok := p.host(kv.v, fld, "an engine address like unix:///var/run/docker.sock or tcp://host:2376"); ok {
+				node.Host = s
 			}
-			if msg := checkHost(s); msg != "" {
-				p.Errorf(kv.v, fld, "%s", msg)
-				continue
-			}
-			node.Host = s
 		case "arch":
 			s, ok := p.Scalar(kv.v, fld, "an architecture such as amd64 or arm64")
 			if !ok {
@@ -358,28 +340,16 @@ func (p *parser) node(n *yaml.Node, field string) (Node, bool) {
 		case "labels":
 			node.Labels = p.labels(kv.v, fld)
 		case "max_trials":
-			v, ok := p.Int(kv.v, fld)
-			if !ok {
-				continue
+			if v, ok := p.atLeast(kv.v, fld, 1); ok {
+				node.MaxTrials = v
 			}
-			if v < 1 {
-				p.Errorf(kv.v, fld, "must be at least 1, got %d", v)
-				continue
-			}
-			node.MaxTrials = v
 		case "tls":
 			tlsNode = kv.k
 			node.TLS = p.tls(kv.v, fld)
 		case "gpus":
-			v, ok := p.Int(kv.v, fld)
-			if !ok {
-				continue
+			if v, ok := p.atLeast(kv.v, fld, 0); ok {
+				node.GPUs = v
 			}
-			if v < 0 {
-				p.Errorf(kv.v, fld, "must be 0 or more, got %d", v)
-				continue
-			}
-			node.GPUs = v
 		default:
 			// A misspelt name or host is reported once, as the typo.
 			switch p.UnknownField(kv.k, kv.key, field, nodeFields) {
@@ -400,6 +370,37 @@ func (p *parser) node(n *yaml.Node, field string) (Node, bool) {
 		p.Errorf(tlsNode, field+".tls", "tls is for tcp hosts; %s is a local unix socket", node.Host)
 	}
 	return node, len(p.Errs) == before
+}
+
+// host reads an engine address (a node's host, a swarm's manager); what
+// describes it for a user in errors.
+func (p *parser) host(n *yaml.Node, field, what string) (string, bool) {
+	s, ok := p.Scalar(n, field, what)
+	if !ok {
+		return "", false
+	}
+	if msg := checkHost(s); msg != "" {
+		p.Errorf(n, field, "%s", msg)
+		return "", false
+	}
+	return s, true
+}
+
+// atLeast reads an integer of at least min (max_trials, gpus).
+func (p *parser) atLeast(n *yaml.Node, field string, min int) (int, bool) {
+	v, ok := p.Int(n, field)
+	if !ok {
+		return 0, false
+	}
+	if v < min {
+		if min == 0 {
+			p.Errorf(n, field, "must be 0 or more, got %d", v)
+		} else {
+			p.Errorf(n, field, "must be at least %d, got %d", min, v)
+		}
+		return 0, false
+	}
+	return v, true
 }
 
 func (p *parser) labels(n *yaml.Node, field string) map[string]string {
