@@ -46,8 +46,11 @@ func NewSwarm(p *pools.Pool, poolsPath, shimDir string) (*docker.Swarm, error) {
 	return docker.NewSwarm(cfg)
 }
 
+// sameSwarm reports whether two entries of a Swarm pool are the same
+// (the collector's image and socket included, which the cluster's
+// executors use for profiled trials).
 func sameSwarm(a, b pools.Swarm) bool {
-	return a.Manager == b.Manager && a.MaxTrials == b.MaxTrials &&
+	return a.Manager == b.Manager && a.MaxTrials == b.MaxTrials && a.CollectorImage == b.CollectorImage && a.DockerSocket == b.DockerSocket &&
 		(a.TLS == nil) == (b.TLS == nil) && (a.TLS == nil || *a.TLS == *b.TLS)
 }
 

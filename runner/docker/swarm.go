@@ -594,7 +594,7 @@ func (x *SwarmExecutor) serviceSpec(job runner.Job, vol string, jobs bool) swarm
 		mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly})
 	}
 	spec := swarm.ServiceSpec{
-		Annotations: swarm.Annotations{Name: "benchrig-" + strings.ToLower(rand.Text()[:16]), Labels: labels},
+		Annotations: swarm.Annotations{Name: "benchrig-" + serviceSuffix(16), Labels: labels},
 		Mode:        serviceMode(jobs),
 		TaskTemplate: swarm.TaskSpec{
 			ContainerSpec: &swarm.ContainerSpec{
@@ -614,6 +614,10 @@ func (x *SwarmExecutor) serviceSpec(job runner.Job, vol string, jobs bool) swarm
 	}
 	return spec
 }
+
+// serviceSuffix is n random characters for a service's name (lower case:
+// names show in `docker service ls`) or a temporary file's.
+func serviceSuffix(n int) string { return strings.ToLower(rand.Text()[:n]) }
 
 // serviceMode is one task, run once: a replicated job, or one replica that
 // is never restarted.
@@ -793,7 +797,7 @@ func (x *SwarmExecutor) fill(ctx context.Context, s *shimFile, vol, image string
 	if err != nil {
 		return err
 	}
-	tmp := ".shim." + strings.ToLower(rand.Text()[:8])
+	tmp := ".shim." + serviceSuffix(8)
 	script := "set -e; cat /.benchrig-chunks/* > /v/" + tmp + "; chmod 555 /v/" + tmp + "; mv -f /v/" + tmp + " /v/shim"
 	labels := map[string]string{runner.LabelOwner: x.sw.base.owner, labelShim: s.sha}
 	jobs, err := x.sw.useJobs(ctx)
@@ -801,7 +805,7 @@ func (x *SwarmExecutor) fill(ctx context.Context, s *shimFile, vol, image string
 		return err
 	}
 	spec := swarm.ServiceSpec{
-		Annotations: swarm.Annotations{Name: "benchrig-shimfill-" + strings.ToLower(rand.Text()[:12]), Labels: labels},
+		Annotations: swarm.Annotations{Name: "benchrig-shimfill-" + serviceSuffix(12), Labels: labels},
 		Mode:        serviceMode(jobs),
 		TaskTemplate: swarm.TaskSpec{
 			ContainerSpec: &swarm.ContainerSpec{

@@ -3,7 +3,6 @@ package docker
 import (
 	"cmp"
 	"context"
-	"crypto/rand"
 	"io"
 	"strings"
 	"time"
@@ -51,7 +50,7 @@ func (s *Swarm) StartCollector(ctx context.Context, c CollectorSpec) (string, er
 	grace := collectorStopGrace
 	attempts := uint64(3)
 	spec := swarm.ServiceSpec{
-		Annotations: swarm.Annotations{Name: "benchrig-collector-" + serviceSafe(c.RunID) + "-" + strings.ToLower(randText(6)), Labels: labels},
+		Annotations: swarm.Annotations{Name: "benchrig-collector-" + serviceSafe(c.RunID) + "-" + serviceSuffix(6), Labels: labels},
 		Mode:        swarm.ServiceMode{Global: &swarm.GlobalService{}},
 		TaskTemplate: swarm.TaskSpec{
 			ContainerSpec: &swarm.ContainerSpec{
@@ -154,12 +153,4 @@ func serviceSafe(s string) string {
 		return b.String()[:30]
 	}
 	return b.String()
-}
-
-func randText(n int) string {
-	t := rand.Text()
-	if len(t) > n {
-		t = t[:n]
-	}
-	return t
 }

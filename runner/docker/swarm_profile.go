@@ -175,7 +175,7 @@ func (x *SwarmExecutor) RunProfiled(ctx context.Context, job runner.Job, s profi
 	}
 	grace := 15 * time.Second // the helper removes its trial container when stopped
 	spec := swarm.ServiceSpec{
-		Annotations: swarm.Annotations{Name: "benchrig-prof-" + strings.ToLower(randText(16)), Labels: labels},
+		Annotations: swarm.Annotations{Name: "benchrig-prof-" + serviceSuffix(16), Labels: labels},
 		Mode:        serviceMode(jobs),
 		TaskTemplate: swarm.TaskSpec{
 			ContainerSpec: &swarm.ContainerSpec{
